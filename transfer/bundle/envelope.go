@@ -1,0 +1,203 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"sluice/crypto"
+)
+
+// File names inside a bundle directory.
+const (
+	EnvelopeName    = "envelope.json"
+	EnvelopeSigName = "envelope.json.sig"
+	volumePrefix    = "payload.age."
+	// DirSuffix ends every bundle directory's name.
+	DirSuffix = ".sluice"
+)
+
+// Format identifiers, checked exactly.
+const (
+	EnvelopeFormat = "sluice-envelope/1"
+	ManifestFormat = "sluice-manifest/1"
+)
+
+// Bounds checked before anything larger is read.
+const (
+	MaxEnvelopeSize = 1 << 20
+	MaxVolumes      = 10000
+	MaxNoteLen      = 4096
+	MaxRecipients   = 64
+)
+
+// Envelope is the signed cleartext description of a bundle: everything a
+// kiosk checks before it decrypts anything. It holds no file names.
+type Envelope struct {
+	Format     string      `json:"format"`
+	ID         string      `json:"id"`
+	Created    time.Time   `json:"created"`
+	Sender     Sender      `json:"sender"`
+	Recipients []Recipient `json:"recipients"`
+	// Note is shown to the receiving officer before decryption, so it is
+	// cleartext: it must not hold secrets.
+	Note string `json:"note,omitempty"`
+	// Files and Dirs count the entries of the payload; ContentBytes is the
+	// sum of the files' sizes. A kiosk checks them against its policy before
+	// decrypting, and the stream against them while extracting.
+	Files        int64   `json:"files"`
+	Dirs         int64   `json:"dirs"`
+	ContentBytes int64   `json:"content_bytes"`
+	Payload      Payload `json:"payload"`
+}
+
+// Sender names the signing station and its key (authorized_keys form).
+type Sender struct {
+	Name       string `json:"name"`
+	SigningKey string `json:"signing_key"`
+}
+
+// Recipient names a station the payload is encrypted to, by the fingerprint
+// of its age recipient.
+type Recipient struct {
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Payload describes the encrypted age file and its volumes.
+type Payload struct {
+	Size    int64         `json:"size"`
+	SHA256  crypto.Digest `json:"sha256"`
+	Volumes []Volume      `json:"volumes"`
+}
+
+// Volume is one piece of the payload, a file of its own on the media.
+type Volume struct {
+	Name   string        `json:"name"`
+	Size   int64         `json:"size"`
+	SHA256 crypto.Digest `json:"sha256"`
+}
+
+var idPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}$`)
+
+// NewID returns a fresh bundle id: the UTC creation time, then 64 random bits.
+// Ids sort by time and name the bundle's directory.
+func NewID(created time.Time) string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("bundle: crypto/rand failed: " + err.Error())
+	}
+	return created.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// VolumeName returns the file name of volume i.
+func VolumeName(i int) string { return fmt.Sprintf("%s%04d", volumePrefix, i) }
+
+// Marshal returns the envelope's canonical bytes, the ones that are signed.
+func (e *Envelope) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("marshal envelope: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// SenderKey parses the sender's signing key.
+func (e *Envelope) SenderKey() (ssh.PublicKey, error) {
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(e.Sender.SigningKey))
+	if err != nil {
+		return nil, fmt.Errorf("envelope: bad sender signing key: %w", err)
+	}
+	return pub, nil
+}
+
+// ParseEnvelope parses and checks envelope bytes. It checks form only: the
+// signature is checked by the caller against a trusted key.
+func ParseEnvelope(b []byte) (*Envelope, error) {
+	if len(b) > MaxEnvelopeSize {
+		return nil, fmt.Errorf("envelope is larger than %d bytes", MaxEnvelopeSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var e Envelope
+	if err := dec.Decode(&e); err != nil {
+		return nil, fmt.Errorf("envelope is not valid: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("envelope is not valid: data after the JSON object")
+	}
+	if err := e.check(); err != nil {
+		return nil, fmt.Errorf("envelope is not valid: %w", err)
+	}
+	return &e, nil
+}
+
+func (e *Envelope) check() error {
+	if e.Format != EnvelopeFormat {
+		return fmt.Errorf("format %q, want %q", truncate(e.Format), EnvelopeFormat)
+	}
+	if !idPattern.MatchString(e.ID) {
+		return fmt.Errorf("bad bundle id %q", truncate(e.ID))
+	}
+	if e.Created.IsZero() || e.Created.Location() != time.UTC {
+		return fmt.Errorf("created time must be UTC")
+	}
+	if err := crypto.ValidName(e.Sender.Name); err != nil {
+		return fmt.Errorf("sender: %w", err)
+	}
+	if _, err := e.SenderKey(); err != nil {
+		return err
+	}
+	if len(e.Recipients) == 0 || len(e.Recipients) > MaxRecipients {
+		return fmt.Errorf("must name 1 to %d recipients", MaxRecipients)
+	}
+	for _, r := range e.Recipients {
+		if err := crypto.ValidName(r.Name); err != nil {
+			return fmt.Errorf("recipient: %w", err)
+		}
+		if len(r.Fingerprint) == 0 || len(r.Fingerprint) > 128 {
+			return fmt.Errorf("recipient %s: bad fingerprint", r.Name)
+		}
+	}
+	if len(e.Note) > MaxNoteLen {
+		return fmt.Errorf("note longer than %d bytes", MaxNoteLen)
+	}
+	if e.Files < 0 || e.Dirs < 0 || e.ContentBytes < 0 {
+		return fmt.Errorf("negative count")
+	}
+	if e.Files == 0 && e.ContentBytes != 0 {
+		return fmt.Errorf("content bytes without files")
+	}
+	n := len(e.Payload.Volumes)
+	if n == 0 || n > MaxVolumes {
+		return fmt.Errorf("must list 1 to %d volumes", MaxVolumes)
+	}
+	var sum int64
+	for i, v := range e.Payload.Volumes {
+		if v.Name != VolumeName(i) {
+			return fmt.Errorf("volume %d is named %q, want %q", i+1, truncate(v.Name), VolumeName(i))
+		}
+		if v.Size <= 0 || v.Size > e.Payload.Size-sum {
+			return fmt.Errorf("volume %s has a bad size", v.Name)
+		}
+		sum += v.Size
+	}
+	if sum != e.Payload.Size {
+		return fmt.Errorf("volume sizes add up to %d, payload size is %d", sum, e.Payload.Size)
+	}
+	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

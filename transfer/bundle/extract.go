@@ -1,0 +1,429 @@
+package bundle
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync/atomic"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sync/errgroup"
+
+	"sluice/crypto"
+)
+
+// Expect is what a verified envelope promises about its payload stream. The
+// stream is held to it entry by entry, before anything is written.
+type Expect struct {
+	BundleID     string
+	SenderName   string
+	SenderKey    ssh.PublicKey
+	Files        int64
+	Dirs         int64
+	ContentBytes int64
+}
+
+// ExpectFrom returns what b's envelope promises. Call it only after the
+// envelope's signature has been checked.
+func (b *Bundle) ExpectFrom() (Expect, error) {
+	k, err := b.Envelope.SenderKey()
+	if err != nil {
+		return Expect{}, err
+	}
+	e := b.Envelope
+	return Expect{BundleID: e.ID, SenderName: e.Sender.Name, SenderKey: k, Files: e.Files, Dirs: e.Dirs, ContentBytes: e.ContentBytes}, nil
+}
+
+// Verified is the outcome of a successful extraction: every entry written
+// under the destination matches the sender's signed manifest exactly.
+type Verified struct {
+	Manifest       *Manifest
+	ManifestSHA256 crypto.Digest
+	Files, Dirs    int64
+	ContentBytes   int64
+}
+
+// Progress, if set on Extract, is called about ten times a second from one
+// goroutine with the bytes of payload read so far.
+type Progress func(done, total int64)
+
+// Extract decrypts the payload with ids and writes its entries into dst, a
+// quarantine the caller owns and removes if Extract fails. Volumes are read,
+// hashed, decrypted and extracted as a pipeline with bounded memory. The
+// envelope's signature must have been checked with VerifySignature first.
+func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, progress Progress) (*Verified, error) {
+	exp, err := b.ExpectFrom()
+	if err != nil {
+		return nil, err
+	}
+	var volErr, decErr error
+	g, gctx := errgroup.WithContext(ctx)
+	cipher, plain := newChunkPipe(gctx), newChunkPipe(gctx)
+	vr := newVolumeReader(b.Dir, b.Envelope.Payload)
+	counter := &countingReader{r: vr}
+	stop := startProgress(progress, &counter.n, b.Envelope.Payload.Size)
+	g.Go(func() error {
+		defer vr.close()
+		buf := make([]byte, 1<<20)
+		_, err := io.CopyBuffer(cipher, ctxReader{gctx, counter}, buf)
+		if err != nil {
+			volErr = err
+			return err
+		}
+		return cipher.closeWrite()
+	})
+	g.Go(func() error {
+		dr, err := age.Decrypt(cipher, ids...)
+		if err != nil {
+			decErr = err
+			return err
+		}
+		buf := make([]byte, pipeChunk)
+		for {
+			n, err := dr.Read(buf)
+			if n > 0 {
+				if _, werr := plain.Write(buf[:n]); werr != nil {
+					return werr
+				}
+			}
+			if err == io.EOF {
+				return plain.closeWrite()
+			}
+			if err != nil {
+				decErr = err
+				return err
+			}
+		}
+	})
+	var v *Verified
+	g.Go(func() error {
+		var err error
+		v, err = ExtractStream(gctx, plain, dst, exp)
+		return err
+	})
+	err = g.Wait()
+	stop()
+	if err == nil {
+		return v, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	var ve *VolumeError
+	if errors.As(volErr, &ve) {
+		return nil, ve
+	}
+	if !errors.Is(err, ErrRejected) && decErr == nil && volErr == nil {
+		return nil, err // the environment failed (disk full, permissions)
+	}
+	// The payload is damaged: name the bad volume if there is one.
+	if cerr := b.CheckVolumes(ctx); errors.As(cerr, &ve) {
+		return nil, ve
+	}
+	var noMatch *age.NoIdentityMatchError
+	if errors.As(decErr, &noMatch) {
+		return nil, ErrNotForThisStation
+	}
+	if decErr != nil {
+		return nil, rejectf("payload does not decrypt: %v; the bundle is damaged or was altered", decErr)
+	}
+	return nil, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// ExtractStream reads a decrypted payload (a tar stream) from r, writes its
+// data/ entries under dst, and checks them against the signed manifest that
+// ends the stream and against exp. It reads r to its end, so the decryption
+// under it authenticates every byte. Every name, type, size and count is
+// checked before anything is written; entries can only be created inside dst.
+func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (*Verified, error) {
+	x := extractor{dst: dst, exp: exp, tree: newTree(), got: map[string]ManifestEntry{}, buf: make([]byte, 256<<10)}
+	tr := tar.NewReader(r)
+	var manifest, sig []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, streamErr(err)
+		}
+		switch {
+		case manifest == nil && strings.HasPrefix(hdr.Name, dataPrefix):
+			if err := x.entry(ctx, hdr, tr); err != nil {
+				return nil, err
+			}
+		case manifest == nil && hdr.Name == ManifestPath:
+			if manifest, err = readTrailer(hdr, tr, MaxManifestSize); err != nil {
+				return nil, err
+			}
+		case manifest != nil && sig == nil && hdr.Name == ManifestSigPath:
+			if sig, err = readTrailer(hdr, tr, maxTrailerSigLen); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, rejectf("payload holds an unexpected entry %q", truncate(hdr.Name))
+		}
+	}
+	if err := drainZeros(r); err != nil {
+		return nil, err
+	}
+	if manifest == nil || sig == nil {
+		return nil, rejectf("payload ends before its signed manifest: the bundle is truncated or was not made by Sluice")
+	}
+	return x.verify(manifest, sig)
+}
+
+func streamErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var re *rejectError
+	var ve *VolumeError
+	if errors.As(err, &re) || errors.As(err, &ve) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return rejectf("payload stream is truncated")
+	}
+	return rejectf("payload stream is not valid: %v", err)
+}
+
+func readTrailer(hdr *tar.Header, tr *tar.Reader, max int64) ([]byte, error) {
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, rejectf("payload entry %s is not a regular file", hdr.Name)
+	}
+	if hdr.Size < 0 || hdr.Size > max {
+		return nil, rejectf("payload entry %s is %d bytes, more than the %d allowed", hdr.Name, hdr.Size, max)
+	}
+	b := make([]byte, hdr.Size)
+	if _, err := io.ReadFull(tr, b); err != nil {
+		return nil, streamErr(err)
+	}
+	return b, nil
+}
+
+// drainZeros reads what follows the tar stream's end. Only zero padding is
+// allowed; reading to the end lets age check the final chunk.
+func drainZeros(r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return rejectf("payload holds data after the end of its archive")
+			}
+		}
+		total += int64(n)
+		if total > 1<<20 {
+			return rejectf("payload holds more than 1 MiB of padding after its archive")
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return streamErr(err)
+		}
+	}
+}
+
+type extractor struct {
+	dst                 *os.Root
+	exp                 Expect
+	tree                *tree
+	got                 map[string]ManifestEntry
+	dirs                []ManifestEntry
+	files, ndirs, bytes int64
+	buf                 []byte
+}
+
+func typeName(flag byte) string {
+	switch flag {
+	case tar.TypeSymlink:
+		return "a symbolic link"
+	case tar.TypeLink:
+		return "a hard link"
+	case tar.TypeChar:
+		return "a character device"
+	case tar.TypeBlock:
+		return "a block device"
+	case tar.TypeFifo:
+		return "a FIFO"
+	case tar.TypeXGlobalHeader:
+		return "a global header"
+	default:
+		return fmt.Sprintf("of tar type %q", flag)
+	}
+}
+
+func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) error {
+	name := strings.TrimPrefix(hdr.Name, dataPrefix)
+	var typ string
+	switch hdr.Typeflag {
+	case tar.TypeReg:
+		typ = TypeFile
+	case tar.TypeDir:
+		typ = TypeDir
+		name = strings.TrimSuffix(name, "/")
+	default:
+		return rejectf("payload entry %q is %s; bundles hold only regular files and folders", truncate(name), typeName(hdr.Typeflag))
+	}
+	if err := x.tree.add(name, typ); err != nil {
+		return rejectf("payload: %v", err)
+	}
+	if hdr.Mode < 0 || hdr.Mode&^0o777 != 0 {
+		return rejectf("payload entry %q has mode %o; only permission bits are allowed", truncate(name), hdr.Mode)
+	}
+	e := ManifestEntry{Path: name, Type: typ, Mode: Mode(hdr.Mode)}
+	if typ == TypeDir {
+		if x.ndirs++; x.ndirs > x.exp.Dirs {
+			return rejectf("payload holds more folders than the envelope declares (%d)", x.exp.Dirs)
+		}
+		if hdr.Size != 0 {
+			return rejectf("payload folder %q has a size", truncate(name))
+		}
+		if err := x.dst.MkdirAll(name, 0o700); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+		x.dirs = append(x.dirs, e)
+		x.got[name] = e
+		return nil
+	}
+	if x.files++; x.files > x.exp.Files {
+		return rejectf("payload holds more files than the envelope declares (%d)", x.exp.Files)
+	}
+	if hdr.Size < 0 || hdr.Size > x.exp.ContentBytes-x.bytes {
+		return rejectf("payload holds more content than the envelope declares (%d bytes)", x.exp.ContentBytes)
+	}
+	x.bytes += hdr.Size
+	if dir := path.Dir(name); dir != "." {
+		if err := x.dst.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+	}
+	f, err := x.dst.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("quarantine: %w", err)
+	}
+	h := crypto.NewHash()
+	var n int64
+	for n < hdr.Size {
+		if err := ctx.Err(); err != nil {
+			f.Close()
+			return err
+		}
+		k, rerr := tr.Read(x.buf)
+		if k > 0 {
+			h.Write(x.buf[:k])
+			if _, werr := f.Write(x.buf[:k]); werr != nil {
+				f.Close()
+				return fmt.Errorf("quarantine: %w", werr)
+			}
+			n += int64(k)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			f.Close()
+			return streamErr(rerr)
+		}
+	}
+	if err := f.Chmod(fileMode(e.Mode)); err != nil {
+		f.Close()
+		return fmt.Errorf("quarantine: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("quarantine: %w", err)
+	}
+	if n != hdr.Size {
+		return rejectf("payload stream is truncated")
+	}
+	if !hdr.ModTime.IsZero() {
+		x.dst.Chtimes(name, hdr.ModTime, hdr.ModTime)
+	}
+	d := crypto.SumOf(h)
+	e.Size, e.SHA256 = hdr.Size, &d
+	x.got[name] = e
+	return nil
+}
+
+// fileMode is the mode a released file gets: the sender's permission bits,
+// never writable by group or others, always readable and writable by the
+// owner so the officer can manage what was released.
+func fileMode(m Mode) fs.FileMode { return fs.FileMode(m)&0o755 | 0o600 }
+
+func dirMode(m Mode) fs.FileMode { return fs.FileMode(m)&0o755 | 0o700 }
+
+func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
+	if err := crypto.VerifySSH(x.exp.SenderKey, crypto.NamespaceManifest, mb, sig); err != nil {
+		return nil, rejectf("manifest signature from %s does not verify", x.exp.SenderName)
+	}
+	m, err := ParseManifest(mb)
+	if err != nil {
+		return nil, rejectf("%v", err)
+	}
+	if m.BundleID != x.exp.BundleID || m.Sender != x.exp.SenderName {
+		return nil, rejectf("manifest belongs to bundle %s from %s, not to this envelope", m.BundleID, truncate(m.Sender))
+	}
+	for _, e := range m.Entries {
+		g, ok := x.got[e.Path]
+		switch {
+		case !ok:
+			return nil, rejectf("manifest lists %q, which the payload does not hold", truncate(e.Path))
+		case g.Type != e.Type:
+			return nil, rejectf("%q is a %s in the payload but a %s in the manifest", truncate(e.Path), g.Type, e.Type)
+		case g.Size != e.Size:
+			return nil, rejectf("%q is %d bytes, the manifest says %d", truncate(e.Path), g.Size, e.Size)
+		case g.Type == TypeFile && *g.SHA256 != *e.SHA256:
+			return nil, rejectf("%q does not match its SHA-256 in the manifest", truncate(e.Path))
+		case g.Mode != e.Mode:
+			return nil, rejectf("%q has mode %04o, the manifest says %04o", truncate(e.Path), g.Mode, e.Mode)
+		}
+	}
+	if len(m.Entries) != len(x.got) {
+		listed := make(map[string]bool, len(m.Entries))
+		for _, e := range m.Entries {
+			listed[e.Path] = true
+		}
+		for p := range x.got {
+			if !listed[p] {
+				return nil, rejectf("payload holds %q, which the manifest does not list", truncate(p))
+			}
+		}
+	}
+	if x.files != x.exp.Files || x.ndirs != x.exp.Dirs || x.bytes != x.exp.ContentBytes {
+		return nil, rejectf("payload holds %d files, %d folders and %d bytes; the envelope declares %d, %d and %d",
+			x.files, x.ndirs, x.bytes, x.exp.Files, x.exp.Dirs, x.exp.ContentBytes)
+	}
+	// Only now give folders their modes: a read-only folder set earlier
+	// would have refused its own children.
+	for i := len(x.dirs) - 1; i >= 0; i-- {
+		d := x.dirs[i]
+		if err := x.dst.Chmod(d.Path, dirMode(d.Mode)); err != nil {
+			return nil, fmt.Errorf("quarantine: %w", err)
+		}
+	}
+	return &Verified{Manifest: m, ManifestSHA256: crypto.HashBytes(mb), Files: x.files, Dirs: x.ndirs, ContentBytes: x.bytes}, nil
+}

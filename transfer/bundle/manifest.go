@@ -1,0 +1,191 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"strconv"
+
+	"sluice/crypto"
+)
+
+// Entry types in a manifest.
+const (
+	TypeFile = "file"
+	TypeDir  = "dir"
+)
+
+// Trailer entries of the payload's tar stream, after all data/ entries.
+const (
+	dataPrefix       = "data/"
+	ManifestPath     = "sluice/manifest.json"
+	ManifestSigPath  = "sluice/manifest.json.sig"
+	MaxManifestSize  = 64 << 20
+	maxTrailerSigLen = crypto.MaxSignatureSize
+)
+
+// Manifest lists every entry of a bundle. It is signed by the sender and
+// travels inside the encrypted payload.
+type Manifest struct {
+	Format   string          `json:"format"`
+	BundleID string          `json:"bundle_id"`
+	Sender   string          `json:"sender"`
+	Entries  []ManifestEntry `json:"entries"`
+}
+
+// ManifestEntry is one file or directory. Path is relative, slash-separated,
+// without the data/ prefix the tar stream gives it.
+type ManifestEntry struct {
+	Path   string         `json:"path"`
+	Type   string         `json:"type"`
+	Mode   Mode           `json:"mode"`
+	Size   int64          `json:"size"`
+	SHA256 *crypto.Digest `json:"sha256,omitempty"`
+}
+
+// Mode is a permission mode, written as a 4-digit octal string ("0644").
+// Only the permission bits travel; setuid, setgid and sticky never do.
+type Mode fs.FileMode
+
+// MarshalText writes the mode as 4-digit octal.
+func (m Mode) MarshalText() ([]byte, error) { return fmt.Appendf(nil, "%04o", uint32(m)), nil }
+
+// UnmarshalText parses 4-digit octal permission bits.
+func (m *Mode) UnmarshalText(b []byte) error {
+	if len(b) != 4 {
+		return fmt.Errorf("mode %q must be 4 octal digits", b)
+	}
+	v, err := strconv.ParseUint(string(b), 8, 32)
+	if err != nil || v > 0o777 {
+		return fmt.Errorf("mode %q is not permission bits", b)
+	}
+	*m = Mode(v)
+	return nil
+}
+
+// Marshal returns the manifest's canonical bytes, the ones that are signed.
+func (m *Manifest) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Encode writes the manifest's canonical bytes: one entry per line, so a
+// person can read it with less and diff two of them.
+func (m *Manifest) Encode(w io.Writer) error {
+	head, err := json.Marshal(struct {
+		Format   string `json:"format"`
+		BundleID string `json:"bundle_id"`
+		Sender   string `json:"sender"`
+	}{m.Format, m.BundleID, m.Sender})
+	if err != nil {
+		return fmt.Errorf("marshal manifest: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.Write(head[:len(head)-1])
+	buf.WriteString(",\"entries\":[")
+	for i := range m.Entries {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString("\n")
+		b, err := json.Marshal(&m.Entries[i])
+		if err != nil {
+			return fmt.Errorf("marshal manifest: %w", err)
+		}
+		buf.Write(b)
+		if buf.Len() > 1<<16 {
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return err
+			}
+			buf.Reset()
+		}
+	}
+	buf.WriteString("\n]}\n")
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// ParseManifest parses and checks manifest bytes: known format, safe and
+// unique paths, consistent types, sizes and hashes.
+func ParseManifest(b []byte) (*Manifest, error) {
+	if len(b) > MaxManifestSize {
+		return nil, fmt.Errorf("manifest is larger than %d bytes", MaxManifestSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("manifest is not valid: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("manifest is not valid: data after the JSON object")
+	}
+	if m.Format != ManifestFormat {
+		return nil, fmt.Errorf("manifest format %q, want %q", truncate(m.Format), ManifestFormat)
+	}
+	if !idPattern.MatchString(m.BundleID) {
+		return nil, fmt.Errorf("manifest: bad bundle id")
+	}
+	t := newTree()
+	for _, e := range m.Entries {
+		if err := t.add(e.Path, e.Type); err != nil {
+			return nil, fmt.Errorf("manifest: %w", err)
+		}
+		switch e.Type {
+		case TypeFile:
+			if e.Size < 0 || e.SHA256 == nil {
+				return nil, fmt.Errorf("manifest: file %q needs a size and a sha256", e.Path)
+			}
+		case TypeDir:
+			if e.Size != 0 || e.SHA256 != nil {
+				return nil, fmt.Errorf("manifest: directory %q has a size or hash", e.Path)
+			}
+		}
+	}
+	return &m, nil
+}
+
+// tree tracks the names of a bundle's entries to refuse duplicates, names
+// that collide on a case-insensitive filesystem, and a file used as a
+// directory.
+type tree struct {
+	kinds map[string]string // folded path → TypeFile, TypeDir, or "" for implied directories
+}
+
+func newTree() *tree { return &tree{kinds: map[string]string{}} }
+
+func (t *tree) add(p, typ string) error {
+	if typ != TypeFile && typ != TypeDir {
+		return fmt.Errorf("entry %q has type %q; bundles hold only files and directories", truncate(p), truncate(typ))
+	}
+	if err := checkPath(p); err != nil {
+		return fmt.Errorf("unsafe name %q: %w", truncate(p), err)
+	}
+	key := foldName(p)
+	if prev, seen := t.kinds[key]; seen {
+		if prev != "" || typ == TypeFile {
+			return fmt.Errorf("name %q appears twice (or differs only in case)", truncate(p))
+		}
+	}
+	for i := len(key) - 1; i > 0; i-- {
+		if key[i] != '/' {
+			continue
+		}
+		parent := key[:i]
+		kind, seen := t.kinds[parent]
+		if kind == TypeFile {
+			return fmt.Errorf("entry %q is inside %q, which is a file", truncate(p), truncate(p[:i]))
+		}
+		if seen {
+			break
+		}
+		t.kinds[parent] = ""
+	}
+	t.kinds[key] = typ
+	return nil
+}

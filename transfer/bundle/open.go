@@ -1,0 +1,149 @@
+package bundle
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"sluice/crypto"
+)
+
+// Bundle is a bundle directory whose envelope has been read and parsed. No
+// part of it is trusted until VerifySignature succeeds.
+type Bundle struct {
+	Dir      string
+	Envelope *Envelope
+	// EnvelopeBytes and Signature are the exact bytes read from the media.
+	EnvelopeBytes []byte
+	Signature     []byte
+}
+
+// Open reads a bundle directory's envelope and signature and checks that
+// exactly the volumes it lists are present with the sizes it gives. Hidden
+// files (names starting with '.', as operating systems leave on media) are
+// ignored; any other file is refused.
+func Open(dir string) (*Bundle, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open bundle: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("open bundle: %s is not a bundle folder (a folder ending in %s)", dir, DirSuffix)
+	}
+	envBytes, err := readBounded(filepath.Join(dir, EnvelopeName), MaxEnvelopeSize)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := readBounded(filepath.Join(dir, EnvelopeSigName), crypto.MaxSignatureSize)
+	if err != nil {
+		return nil, err
+	}
+	env, err := ParseEnvelope(envBytes)
+	if err != nil {
+		return nil, rejectf("%v", err)
+	}
+	b := &Bundle{Dir: dir, Envelope: env, EnvelopeBytes: envBytes, Signature: sig}
+	return b, b.checkListing()
+}
+
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, rejectf("bundle has no %s; is this a Sluice bundle folder?", filepath.Base(path))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open bundle: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("open bundle: read %s: %w", filepath.Base(path), err)
+	}
+	if int64(len(b)) > max {
+		return nil, rejectf("%s is larger than %d bytes", filepath.Base(path), max)
+	}
+	return b, nil
+}
+
+func (b *Bundle) checkListing() error {
+	ents, err := os.ReadDir(b.Dir)
+	if err != nil {
+		return fmt.Errorf("open bundle: %w", err)
+	}
+	want := map[string]int{}
+	for i, v := range b.Envelope.Payload.Volumes {
+		want[v.Name] = i
+	}
+	present := map[string]bool{}
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case name == EnvelopeName || name == EnvelopeSigName || strings.HasPrefix(name, "."):
+			continue
+		case strings.HasPrefix(name, volumePrefix):
+			if _, ok := want[name]; !ok {
+				return rejectf("bundle holds an extra volume %s that its envelope does not list", name)
+			}
+			present[name] = true
+		default:
+			return rejectf("bundle holds an unexpected file %q", truncate(name))
+		}
+	}
+	n := len(b.Envelope.Payload.Volumes)
+	for i, v := range b.Envelope.Payload.Volumes {
+		if !present[v.Name] {
+			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: "is missing; copy it into the bundle folder"}
+		}
+		info, err := os.Stat(filepath.Join(b.Dir, v.Name))
+		if err != nil {
+			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: fmt.Sprintf("cannot be read: %v", err)}
+		}
+		if info.Size() != v.Size {
+			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: fmt.Sprintf("is %d bytes, the envelope says %d", info.Size(), v.Size)}
+		}
+	}
+	return nil
+}
+
+// VerifySignature checks the envelope's signature against trusted, the key
+// the caller trusts for the envelope's sender. It fails if the envelope names
+// any other key.
+func (b *Bundle) VerifySignature(trusted ssh.PublicKey) error {
+	named, err := b.Envelope.SenderKey()
+	if err != nil {
+		return rejectf("%v", err)
+	}
+	if string(named.Marshal()) != string(trusted.Marshal()) {
+		return rejectf("envelope names a signing key for %s (%s) that is not the one this station trusts (%s)",
+			b.Envelope.Sender.Name, ssh.FingerprintSHA256(named), ssh.FingerprintSHA256(trusted))
+	}
+	if err := crypto.VerifySSH(trusted, crypto.NamespaceEnvelope, b.EnvelopeBytes, b.Signature); err != nil {
+		return rejectf("envelope signature from %s does not verify: the envelope was altered or not signed by that station", b.Envelope.Sender.Name)
+	}
+	return nil
+}
+
+// VerifySelfSignature checks that the envelope is signed by the key it names,
+// without saying whether that key is trusted.
+func (b *Bundle) VerifySelfSignature() error {
+	k, err := b.Envelope.SenderKey()
+	if err != nil {
+		return rejectf("%v", err)
+	}
+	return b.VerifySignature(k)
+}
+
+// CheckVolumes reads every volume and checks its size and hash, and the
+// payload's, against the envelope, naming the first bad volume.
+func (b *Bundle) CheckVolumes(ctx context.Context) error {
+	r := newVolumeReader(b.Dir, b.Envelope.Payload)
+	defer r.close()
+	buf := make([]byte, 1<<20)
+	_, err := io.CopyBuffer(io.Discard, ctxReader{ctx, r}, buf)
+	return err
+}

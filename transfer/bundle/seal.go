@@ -1,0 +1,335 @@
+package bundle
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sync/errgroup"
+
+	"sluice/crypto"
+)
+
+// SealOptions says who seals a bundle, for whom, and how to cut it.
+type SealOptions struct {
+	// SenderName and Signer identify the sealing station.
+	SenderName string
+	Signer     ssh.Signer
+	// Recipients are the stations the payload is encrypted to.
+	Recipients []crypto.Card
+	// VolumeSize is the largest volume file in bytes; 0 means one volume.
+	VolumeSize int64
+	// Note is shown to the receiving officer before decryption (cleartext).
+	Note string
+	// Progress, if set, is called from one goroutine about ten times a
+	// second, and once more at the end, with the bytes of file content read.
+	Progress func(done, total int64)
+	// Now, if set, replaces time.Now (tests).
+	Now func() time.Time
+}
+
+// Sealed describes a bundle that Seal wrote and made durable.
+type Sealed struct {
+	Dir            string
+	Envelope       *Envelope
+	ManifestSHA256 crypto.Digest
+}
+
+// ErrChanged is wrapped when a staged file changed between review and sealing.
+var ErrChanged = errors.New("file changed since it was staged")
+
+// Seal writes a bundle of srcs into a new directory under outDir. It reads
+// every file once: hashing, archiving, encrypting and writing run as a
+// pipeline on all cores with bounded memory. The bundle is written under a
+// temporary name and renamed into place only when complete and durable; on
+// any error or cancellation nothing is left behind.
+func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (*Sealed, error) {
+	if len(opts.Recipients) == 0 {
+		return nil, errors.New("seal: no recipients")
+	}
+	if len(opts.Note) > MaxNoteLen {
+		return nil, fmt.Errorf("seal: note is longer than %d bytes", MaxNoteLen)
+	}
+	var recips []age.Recipient
+	env := &Envelope{Format: EnvelopeFormat, Note: opts.Note}
+	for _, c := range opts.Recipients {
+		r, err := c.AgeRecipient()
+		if err != nil {
+			return nil, fmt.Errorf("seal for %s: %w", c.Name, err)
+		}
+		recips = append(recips, r)
+		env.Recipients = append(env.Recipients, Recipient{Name: c.Name, Fingerprint: c.RecipientFingerprint()})
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	env.Created = now().UTC().Truncate(time.Second)
+	env.ID = NewID(env.Created)
+	env.Sender = Sender{Name: opts.SenderName, SigningKey: crypto.Card{SigningKey: opts.Signer.PublicKey()}.SigningKeyString()}
+	for _, s := range srcs {
+		if s.Type == TypeFile {
+			env.Files++
+			env.ContentBytes += s.Size
+		} else {
+			env.Dirs++
+		}
+	}
+
+	final := filepath.Join(outDir, env.ID+DirSuffix)
+	tmp := filepath.Join(outDir, "."+env.ID+DirSuffix+".partial")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("seal: create bundle folder: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	var done atomic.Int64
+	stopProgress := startProgress(opts.Progress, &done, env.ContentBytes)
+	manifest, payload, err := sealPayload(ctx, tmp, srcs, recips, env, opts, &done)
+	stopProgress()
+	if err != nil {
+		return nil, err
+	}
+	env.Payload = payload
+	envBytes, err := env.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	sig, err := crypto.SignSSH(opts.Signer, crypto.NamespaceEnvelope, envBytes)
+	if err != nil {
+		return nil, fmt.Errorf("seal: sign envelope: %w", err)
+	}
+	if err := writeFileSync(filepath.Join(tmp, EnvelopeName), envBytes); err != nil {
+		return nil, err
+	}
+	if err := writeFileSync(filepath.Join(tmp, EnvelopeSigName), sig); err != nil {
+		return nil, err
+	}
+	if err := syncDir(tmp); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	ok = true
+	if err := syncDir(outDir); err != nil {
+		return nil, err
+	}
+	return &Sealed{Dir: final, Envelope: env, ManifestSHA256: manifest}, nil
+}
+
+// sealPayload runs the pipeline: read+hash+tar → encrypt → hash+write volumes.
+func sealPayload(ctx context.Context, dir string, srcs []Source, recips []age.Recipient, env *Envelope, opts SealOptions, done *atomic.Int64) (crypto.Digest, Payload, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	plain, cipher := newChunkPipe(ctx), newChunkPipe(ctx)
+	var manifestHash crypto.Digest
+	g.Go(func() error {
+		d, err := writeStream(ctx, plain, srcs, env, opts, done)
+		if err != nil {
+			return err
+		}
+		manifestHash = d
+		return plain.closeWrite()
+	})
+	g.Go(func() error {
+		w, err := age.Encrypt(cipher, recips...)
+		if err != nil {
+			return fmt.Errorf("seal: encrypt: %w", err)
+		}
+		if _, err := plain.WriteTo(w); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("seal: encrypt: %w", err)
+		}
+		return cipher.closeWrite()
+	})
+	vw := newVolumeWriter(dir, opts.VolumeSize)
+	var payload Payload
+	g.Go(func() error {
+		if _, err := cipher.WriteTo(vw); err != nil {
+			vw.abort()
+			return err
+		}
+		p, err := vw.close()
+		payload = p
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		vw.abort()
+		return manifestHash, payload, err
+	}
+	return manifestHash, payload, nil
+}
+
+// writeStream writes the payload's tar stream: every source under data/,
+// then the signed manifest. It returns the manifest's hash.
+func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope, opts SealOptions, done *atomic.Int64) (crypto.Digest, error) {
+	tw := tar.NewWriter(w)
+	m := &Manifest{Format: ManifestFormat, BundleID: env.ID, Sender: opts.SenderName, Entries: make([]ManifestEntry, 0, len(srcs))}
+	buf := make([]byte, 256<<10)
+	for _, s := range srcs {
+		if err := ctx.Err(); err != nil {
+			return crypto.Digest{}, err
+		}
+		e, err := writeEntry(ctx, tw, s, buf, done)
+		if err != nil {
+			return crypto.Digest{}, err
+		}
+		m.Entries = append(m.Entries, e)
+	}
+	mb, err := m.Marshal()
+	if err != nil {
+		return crypto.Digest{}, err
+	}
+	sig, err := crypto.SignSSH(opts.Signer, crypto.NamespaceManifest, mb)
+	if err != nil {
+		return crypto.Digest{}, fmt.Errorf("seal: sign manifest: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{ManifestPath, mb}, {ManifestSigPath, sig}} {
+		hdr := &tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.b)), ModTime: env.Created, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return crypto.Digest{}, fmt.Errorf("seal: %w", err)
+		}
+		if _, err := tw.Write(f.b); err != nil {
+			return crypto.Digest{}, fmt.Errorf("seal: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
+	}
+	return crypto.HashBytes(mb), nil
+}
+
+func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done *atomic.Int64) (ManifestEntry, error) {
+	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm())}
+	hdr := &tar.Header{Name: dataPrefix + s.Path, Mode: int64(s.Mode.Perm()), ModTime: s.ModTime.UTC().Truncate(time.Second), Format: tar.FormatPAX}
+	if s.Type == TypeDir {
+		hdr.Typeflag, hdr.Name = tar.TypeDir, hdr.Name+"/"
+		if err := tw.WriteHeader(hdr); err != nil {
+			return e, fmt.Errorf("seal %s: %w", s.OSPath, err)
+		}
+		return e, nil
+	}
+	f, err := os.Open(s.OSPath)
+	if err != nil {
+		return e, fmt.Errorf("seal: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return e, fmt.Errorf("seal: %w", err)
+	}
+	if !info.Mode().IsRegular() || info.Size() != s.Size {
+		return e, fmt.Errorf("seal aborted: %s: %w (size was %d, now %d); stage it again", s.OSPath, ErrChanged, s.Size, info.Size())
+	}
+	hdr.Typeflag, hdr.Size = tar.TypeReg, s.Size
+	if err := tw.WriteHeader(hdr); err != nil {
+		return e, fmt.Errorf("seal %s: %w", s.OSPath, err)
+	}
+	h := crypto.NewHash()
+	r := io.TeeReader(ctxReader{ctx, f}, h)
+	var n int64
+	for n < s.Size {
+		chunk := buf
+		if rest := s.Size - n; rest < int64(len(chunk)) {
+			chunk = chunk[:rest]
+		}
+		k, err := io.ReadFull(r, chunk)
+		if k > 0 {
+			if _, werr := tw.Write(chunk[:k]); werr != nil {
+				return e, fmt.Errorf("seal %s: %w", s.OSPath, werr)
+			}
+			n += int64(k)
+			done.Add(int64(k))
+		}
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return e, fmt.Errorf("seal aborted: %s: %w (it shrank while being read); stage it again", s.OSPath, ErrChanged)
+		}
+		if err != nil {
+			return e, fmt.Errorf("seal %s: %w", s.OSPath, err)
+		}
+	}
+	var one [1]byte
+	if k, _ := f.Read(one[:]); k > 0 {
+		return e, fmt.Errorf("seal aborted: %s: %w (it grew while being read); stage it again", s.OSPath, ErrChanged)
+	}
+	d := crypto.SumOf(h)
+	if s.SHA256 != nil && *s.SHA256 != d {
+		return e, fmt.Errorf("seal aborted: %s: %w (its SHA-256 is not the one reviewed); stage it again", s.OSPath, ErrChanged)
+	}
+	e.Size, e.SHA256 = s.Size, &d
+	return e, nil
+}
+
+func startProgress(fn func(done, total int64), done *atomic.Int64, total int64) (stop func()) {
+	if fn == nil {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn(done.Load(), total)
+			case <-quit:
+				fn(done.Load(), total)
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

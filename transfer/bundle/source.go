@@ -1,0 +1,111 @@
+package bundle
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"sluice/crypto"
+)
+
+// Source is one file or directory to seal.
+type Source struct {
+	// Path is the entry's name in the bundle: relative, slash-separated.
+	Path string
+	// OSPath is where it is read from.
+	OSPath  string
+	Type    string // TypeFile or TypeDir
+	Mode    fs.FileMode
+	Size    int64
+	ModTime time.Time
+	// SHA256, when set, is the hash the officer reviewed. Sealing aborts if
+	// the file no longer has it.
+	SHA256 *crypto.Digest
+}
+
+// Collect walks paths (files and folders, recursively) into the sources to
+// seal, each folder or file named in the bundle by its base name. It refuses
+// what a bundle cannot carry (symbolic links, devices, sockets, pipes) and
+// names that are unsafe or collide, naming the offending path, so nothing is
+// silently left out.
+func Collect(paths []string) ([]Source, error) {
+	var out []Source
+	t := newTree()
+	add := func(s Source) error {
+		if err := t.add(s.Path, s.Type); err != nil {
+			return fmt.Errorf("%s: %w", s.OSPath, err)
+		}
+		out = append(out, s)
+		return nil
+	}
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return nil, fmt.Errorf("stage: %w", err)
+		}
+		base := filepath.Base(p)
+		if base == "/" || base == "." || base == ".." {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return nil, fmt.Errorf("stage %s: %w", p, err)
+			}
+			base = filepath.Base(abs)
+		}
+		if !info.IsDir() {
+			s, err := sourceOf(p, base, info)
+			if err != nil {
+				return nil, err
+			}
+			if err := add(s); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		err = filepath.WalkDir(p, func(osPath string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fmt.Errorf("stage: %w", err)
+			}
+			rel, err := filepath.Rel(p, osPath)
+			if err != nil {
+				return err
+			}
+			name := base
+			if rel != "." {
+				name = base + "/" + filepath.ToSlash(rel)
+			}
+			info, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("stage: %w", err)
+			}
+			s, err := sourceOf(osPath, name, info)
+			if err != nil {
+				return err
+			}
+			return add(s)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func sourceOf(osPath, name string, info fs.FileInfo) (Source, error) {
+	s := Source{Path: name, OSPath: osPath, Mode: info.Mode().Perm(), ModTime: info.ModTime()}
+	switch m := info.Mode(); {
+	case m.IsRegular():
+		s.Type, s.Size = TypeFile, info.Size()
+	case m.IsDir():
+		s.Type = TypeDir
+	case m&fs.ModeSymlink != 0:
+		return s, fmt.Errorf("%s is a symbolic link; bundles carry only regular files and folders: stage its target instead", osPath)
+	default:
+		return s, fmt.Errorf("%s is not a regular file or folder (%s); bundles carry only regular files and folders", osPath, m.Type())
+	}
+	return s, nil
+}

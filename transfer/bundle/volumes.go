@@ -1,0 +1,211 @@
+package bundle
+
+import (
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"sluice/crypto"
+)
+
+// volumeWriter cuts the encrypted payload into volume files of at most max
+// bytes each, hashing every volume and the whole payload on the way.
+type volumeWriter struct {
+	dir   string
+	max   int64
+	f     *os.File
+	h     hash.Hash
+	total hash.Hash
+	size  int64
+	vols  []Volume
+	err   error
+}
+
+func newVolumeWriter(dir string, max int64) *volumeWriter {
+	if max <= 0 {
+		max = 1<<63 - 1
+	}
+	return &volumeWriter{dir: dir, max: max, total: crypto.NewHash()}
+}
+
+func (v *volumeWriter) Write(b []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n := 0
+	for len(b) > 0 {
+		if v.f == nil {
+			if v.err = v.open(); v.err != nil {
+				return n, v.err
+			}
+		}
+		cur := &v.vols[len(v.vols)-1]
+		room := v.max - cur.Size
+		chunk := b
+		if int64(len(chunk)) > room {
+			chunk = chunk[:room]
+		}
+		w, err := v.f.Write(chunk)
+		v.h.Write(chunk[:w])
+		v.total.Write(chunk[:w])
+		cur.Size += int64(w)
+		v.size += int64(w)
+		n += w
+		b = b[w:]
+		if err != nil {
+			v.err = fmt.Errorf("write %s: %w", cur.Name, err)
+			return n, v.err
+		}
+		if cur.Size == v.max {
+			if v.err = v.finish(); v.err != nil {
+				return n, v.err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (v *volumeWriter) open() error {
+	if len(v.vols) >= MaxVolumes {
+		return fmt.Errorf("payload needs more than %d volumes; choose a larger volume size", MaxVolumes)
+	}
+	name := VolumeName(len(v.vols))
+	f, err := os.OpenFile(filepath.Join(v.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("create volume: %w", err)
+	}
+	v.f, v.h = f, crypto.NewHash()
+	v.vols = append(v.vols, Volume{Name: name})
+	return nil
+}
+
+// finish makes the current volume durable and records its hash.
+func (v *volumeWriter) finish() error {
+	cur := &v.vols[len(v.vols)-1]
+	cur.SHA256 = crypto.SumOf(v.h)
+	err := v.f.Sync()
+	if cerr := v.f.Close(); err == nil {
+		err = cerr
+	}
+	v.f = nil
+	if err != nil {
+		return fmt.Errorf("write %s: %w", cur.Name, err)
+	}
+	return nil
+}
+
+// Close finishes the last volume and returns the payload's description.
+func (v *volumeWriter) close() (Payload, error) {
+	if v.err != nil {
+		return Payload{}, v.err
+	}
+	if v.f != nil {
+		if err := v.finish(); err != nil {
+			return Payload{}, err
+		}
+	}
+	return Payload{Size: v.size, SHA256: crypto.SumOf(v.total), Volumes: v.vols}, nil
+}
+
+// abort closes any open volume after a failure.
+func (v *volumeWriter) abort() {
+	if v.f != nil {
+		v.f.Close()
+		v.f = nil
+	}
+}
+
+// volumeReader reads a bundle's volumes in order as one stream, checking
+// each volume's size and hash against the envelope as it reaches its end, so
+// a bad volume is named as soon as it has been read.
+type volumeReader struct {
+	dir   string
+	vols  []Volume
+	i     int
+	f     *os.File
+	h     hash.Hash
+	n     int64
+	total hash.Hash
+	want  Payload
+}
+
+func newVolumeReader(dir string, p Payload) *volumeReader {
+	return &volumeReader{dir: dir, vols: p.Volumes, total: crypto.NewHash(), want: p}
+}
+
+func (r *volumeReader) Read(b []byte) (int, error) {
+	for {
+		if r.i >= len(r.vols) {
+			if crypto.SumOf(r.total) != r.want.SHA256 {
+				return 0, rejectf("payload hash does not match the envelope although every volume does; the bundle was not made by Sluice")
+			}
+			return 0, io.EOF
+		}
+		if r.f == nil {
+			f, err := os.Open(filepath.Join(r.dir, r.vols[r.i].Name))
+			if err != nil {
+				return 0, r.volumeErr("cannot be read: %v", err)
+			}
+			r.f, r.h, r.n = f, crypto.NewHash(), 0
+		}
+		vol := r.vols[r.i]
+		if r.n == vol.Size {
+			// Anything after the declared size is an error too.
+			var one [1]byte
+			if k, _ := r.f.Read(one[:]); k > 0 {
+				return 0, r.volumeErr("is longer than the envelope says")
+			}
+			r.f.Close()
+			r.f = nil
+			if crypto.SumOf(r.h) != vol.SHA256 {
+				return 0, r.volumeErr("is corrupt: its SHA-256 does not match the envelope")
+			}
+			r.i++
+			continue
+		}
+		if int64(len(b)) > vol.Size-r.n {
+			b = b[:vol.Size-r.n]
+		}
+		k, err := r.f.Read(b)
+		r.h.Write(b[:k])
+		r.total.Write(b[:k])
+		r.n += int64(k)
+		if k > 0 {
+			return k, nil
+		}
+		if err == io.EOF {
+			return 0, r.volumeErr("is truncated: %d of %d bytes", r.n, vol.Size)
+		}
+		if err != nil {
+			return 0, r.volumeErr("cannot be read: %v", err)
+		}
+	}
+}
+
+func (r *volumeReader) volumeErr(format string, args ...any) error {
+	return &VolumeError{Index: r.i, Count: len(r.vols), Name: r.vols[r.i].Name, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (r *volumeReader) close() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+}
+
+// VolumeError names the volume that is missing, short or corrupt, so the
+// officer knows which medium to fetch again.
+type VolumeError struct {
+	Index, Count int
+	Name         string
+	Reason       string
+}
+
+func (e *VolumeError) Error() string {
+	return fmt.Sprintf("volume %d of %d (%s) %s", e.Index+1, e.Count, e.Name, e.Reason)
+}
+
+// Is makes every VolumeError a rejection.
+func (e *VolumeError) Is(target error) bool { return target == ErrRejected }
