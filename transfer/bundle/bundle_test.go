@@ -1,0 +1,202 @@
+package bundle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"sluice/crypto"
+)
+
+type station struct {
+	name string
+	keys *crypto.StationKeys
+	card crypto.Card
+}
+
+func newStation(t testing.TB, name string) station {
+	t.Helper()
+	k, err := crypto.GenerateStationKeys(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return station{name, k, k.Card(name)}
+}
+
+// writeTree creates files under dir from a map of relative path → content.
+func writeTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func randomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func seal(t testing.TB, from station, to []station, paths []string, volSize int64) *Sealed {
+	t.Helper()
+	srcs, err := Collect(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cards []crypto.Card
+	for _, s := range to {
+		cards = append(cards, s.card)
+	}
+	out := t.TempDir()
+	s, err := Seal(context.Background(), out, srcs, SealOptions{SenderName: from.name, Signer: from.keys.Signer, Recipients: cards, VolumeSize: volSize, Note: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func receive(t testing.TB, dir string, sender station, me station) (*Verified, string, error) {
+	t.Helper()
+	b, err := Open(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := b.VerifySignature(sender.card.SigningKey); err != nil {
+		return nil, "", err
+	}
+	q := t.TempDir()
+	root, err := os.OpenRoot(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	v, err := b.Extract(context.Background(), []age.Identity{me.keys.Identity}, root, nil)
+	return v, q, err
+}
+
+func TestSealExtractRoundTrip(t *testing.T) {
+	src := t.TempDir()
+	big := randomBytes(3<<20+12345, 1)
+	writeTree(t, src, map[string]string{
+		"docs/a.txt":          "alpha",
+		"docs/sub/b.txt":      "beta",
+		"docs/empty.txt":      "",
+		"docs/sub/deep/c.bin": string(big),
+	})
+	os.Mkdir(filepath.Join(src, "docs", "emptydir"), 0o755)
+	os.WriteFile(filepath.Join(src, "top.txt"), []byte("top"), 0o755)
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	for _, vol := range []int64{0, 1 << 20, 65536} {
+		s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "docs"), filepath.Join(src, "top.txt")}, vol)
+		if want := int64(5); s.Envelope.Files != want {
+			t.Errorf("files = %d, want %d", s.Envelope.Files, want)
+		}
+		if vol > 0 && len(s.Envelope.Payload.Volumes) < 2 {
+			t.Errorf("volume size %d gave %d volumes", vol, len(s.Envelope.Payload.Volumes))
+		}
+		v, q, err := receive(t, s.Dir, alice, kiosk)
+		if err != nil {
+			t.Fatalf("vol=%d: %v", vol, err)
+		}
+		if v.ManifestSHA256 != s.ManifestSHA256 {
+			t.Error("manifest hash differs between ends")
+		}
+		got, err := os.ReadFile(filepath.Join(q, "docs/sub/deep/c.bin"))
+		if err != nil || !bytes.Equal(got, big) {
+			t.Fatalf("big file differs after round trip: %v", err)
+		}
+		if info, err := os.Stat(filepath.Join(q, "top.txt")); err != nil || info.Mode().Perm() != 0o755 {
+			t.Errorf("top.txt mode: %v %v", info.Mode(), err)
+		}
+		if info, err := os.Stat(filepath.Join(q, "docs/emptydir")); err != nil || !info.IsDir() {
+			t.Errorf("empty dir not released: %v", err)
+		}
+	}
+}
+
+func TestSealAbortsWhenFileChanges(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"f.txt": "reviewed"})
+	srcs, err := Collect([]string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("changed!"), 0o644) // same size, new content
+	d := crypto.HashBytes([]byte("reviewed"))
+	for i := range srcs {
+		if srcs[i].Type == TypeFile {
+			srcs[i].SHA256 = &d
+		}
+	}
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	out := t.TempDir()
+	_, err = Seal(context.Background(), out, srcs, SealOptions{SenderName: "alice", Signer: alice.keys.Signer, Recipients: []crypto.Card{kiosk.card}})
+	if !errors.Is(err, ErrChanged) {
+		t.Fatalf("got %v, want ErrChanged", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("aborted seal left %d entries in the output folder", len(ents))
+	}
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("longer than before"), 0o644)
+	_, err = Seal(context.Background(), out, srcs, SealOptions{SenderName: "alice", Signer: alice.keys.Signer, Recipients: []crypto.Card{kiosk.card}})
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), "stage it again") {
+		t.Fatalf("got %v, want ErrChanged", err)
+	}
+}
+
+func TestSealCancelLeavesNothing(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "big"), randomBytes(32<<20, 2), 0o644)
+	srcs, _ := Collect([]string{src})
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Seal(ctx, out, srcs, SealOptions{SenderName: "alice", Signer: alice.keys.Signer, Recipients: []crypto.Card{kiosk.card},
+		Progress: func(done, total int64) {
+			if done > 0 {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("cancelled seal left %d entries", len(ents))
+	}
+}
+
+func TestCollectRefusesSpecialFiles(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"ok.txt": "x"})
+	os.Symlink("ok.txt", filepath.Join(src, "link"))
+	if _, err := Collect([]string{src}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("symlink: got %v", err)
+	}
+	a, b := t.TempDir(), t.TempDir()
+	writeTree(t, a, map[string]string{"same.txt": "1"})
+	writeTree(t, b, map[string]string{"SAME.txt": "2"})
+	if _, err := Collect([]string{filepath.Join(a, "same.txt"), filepath.Join(b, "SAME.txt")}); err == nil {
+		t.Fatal("case-colliding names accepted")
+	}
+	c := t.TempDir()
+	writeTree(t, c, map[string]string{"CON.txt": "1"})
+	if _, err := Collect([]string{c}); err == nil || !strings.Contains(err.Error(), "Windows") {
+		t.Fatalf("CON.txt: got %v", err)
+	}
+}
