@@ -8,7 +8,7 @@ import (
 // ErrRejected is wrapped by every error that means "this bundle must not be
 // released": a bad signature, a failed hash, an unsafe entry, a broken
 // stream. Other errors are environment errors (a full disk, a permission).
-var ErrRejected = errors.New("bundle rejected")
+var ErrRejected = errors.New("rejected")
 
 // ErrNotForThisStation is returned when none of the station's identities can
 // open the payload.

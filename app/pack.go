@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"sluice/crypto"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+)
+
+// PackRequest is what an officer asks to seal.
+type PackRequest struct {
+	// To names the trusted stations to seal for.
+	To []string
+	// OutDir is the folder (or mounted medium) the bundle is written into.
+	OutDir string
+	// Sources are the staged files; see StagePaths.
+	Sources []bundle.Source
+	// VolumeSize cuts the payload into volumes of at most this many bytes; 0
+	// means one volume.
+	VolumeSize int64
+	Note       string
+	Progress   func(done, total int64)
+}
+
+// StagePaths collects files and folders into sources to seal.
+func StagePaths(paths []string) ([]bundle.Source, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("nothing to seal: name at least one file or folder")
+	}
+	return bundle.Collect(paths)
+}
+
+// Recipients resolves station names to trusted cards.
+func (s *Station) Recipients(names []string) ([]crypto.Card, error) {
+	if len(names) == 0 {
+		return nil, errors.New("no receiving station named: pass --to NAME")
+	}
+	var cards []crypto.Card
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		c, ok, err := s.Trusted(n)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("station %q is not trusted here: add its card with sluice trust add CARD (see sluice trust list)", n)
+		}
+		cards = append(cards, c)
+	}
+	return cards, nil
+}
+
+// Pack seals the request's sources for its recipients into a new bundle
+// under OutDir and records the outcome in the custody log. On failure or
+// cancellation nothing is left in OutDir.
+func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, error) {
+	cards, err := s.Recipients(req.To)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Sources) == 0 {
+		return nil, errors.New("nothing to seal: stage at least one file or folder")
+	}
+	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("output folder %s does not exist; create it or choose another", req.OutDir)
+	}
+	sealed, err := bundle.Seal(ctx, req.OutDir, req.Sources, bundle.SealOptions{
+		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
+		VolumeSize: req.VolumeSize, Note: req.Note, Progress: req.Progress,
+	})
+	if err != nil {
+		reason := err.Error()
+		if errors.Is(err, context.Canceled) {
+			reason = "cancelled by the officer"
+		}
+		if lerr := s.record(custody.Record{Event: custody.EventSealFailed, Peer: joinNames(cards), Outcome: "failed", Reason: reason}); lerr != nil {
+			return nil, errors.Join(err, lerr)
+		}
+		return nil, err
+	}
+	e := sealed.Envelope
+	err = s.record(custody.Record{Event: custody.EventSealed, Bundle: e.ID, Peer: joinNames(cards), ManifestSHA256: sealed.ManifestSHA256.String(),
+		Files: e.Files, Bytes: e.ContentBytes, Path: sealed.Dir, Outcome: "ok"})
+	if err != nil {
+		// The bundle exists but its custody record does not: do not hand out
+		// a bundle the log cannot account for.
+		os.RemoveAll(sealed.Dir)
+		return nil, fmt.Errorf("bundle removed because its custody record could not be written: %w", err)
+	}
+	return sealed, nil
+}
+
+func joinNames(cards []crypto.Card) string {
+	s := ""
+	for i, c := range cards {
+		if i > 0 {
+			s += ","
+		}
+		s += c.Name
+	}
+	return s
+}

@@ -1,0 +1,198 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+)
+
+// ReceiveRequest names a bundle and where to release it.
+type ReceiveRequest struct {
+	BundleDir string
+	// OutDir receives the bundle's content as OutDir/<bundle-id>/.
+	OutDir   string
+	Progress func(done, total int64)
+	// Now, if set, replaces time.Now for the policy's age checks (tests).
+	Now func() time.Time
+}
+
+// Received describes a released bundle.
+type Received struct {
+	Envelope *bundle.Envelope
+	Verified *bundle.Verified
+	// Dir is where the content was released.
+	Dir string
+}
+
+// Receive checks a bundle and releases it: the sender's signature against
+// the trust store, this station among the recipients and the policy, all
+// before decrypting; then decryption into a quarantine beside the
+// destination, every entry checked against the signed manifest; then one
+// rename releases everything at once. A bundle that fails any step releases
+// nothing, its quarantine is removed, and a "rejected" custody record says
+// why. Errors that reject the bundle wrap ErrRejected.
+func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, error) {
+	b, err := bundle.Open(req.BundleDir)
+	if err != nil {
+		return nil, s.rejected("", "", err)
+	}
+	env := b.Envelope
+	if err := s.admit(b, req); err != nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	}
+	if err := s.record(custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name,
+		Files: env.Files, Bytes: env.ContentBytes, Path: b.Dir, Outcome: "ok", Reason: "envelope signature verified"}); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w", err)
+	}
+	final := filepath.Join(req.OutDir, env.ID)
+	if _, err := os.Lstat(final); err == nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("%w: %s already exists: this bundle was released before", ErrRejected, final))
+	}
+	q := filepath.Join(req.OutDir, ".sluice-quarantine-"+env.ID)
+	os.RemoveAll(q) // left by a crash while receiving this same bundle
+	if err := os.Mkdir(q, 0o700); err != nil {
+		return nil, fmt.Errorf("create quarantine: %w", err)
+	}
+	released := false
+	defer func() {
+		if !released {
+			os.RemoveAll(q)
+		}
+	}()
+	root, err := os.OpenRoot(q)
+	if err != nil {
+		return nil, fmt.Errorf("open quarantine: %w", err)
+	}
+	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)
+	root.Close()
+	if err != nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	}
+	if err := syncTree(q); err != nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("make quarantine durable: %w", err))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	}
+	if err := s.markSeen(env.ID); err != nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	}
+	if err := os.Rename(q, final); err != nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("release: %w", err))
+	}
+	released = true
+	if err := syncDir(req.OutDir); err != nil {
+		return nil, err
+	}
+	err = s.record(custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name,
+		ManifestSHA256: v.ManifestSHA256.String(), Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok"})
+	return &Received{Envelope: env, Verified: v, Dir: final}, err
+}
+
+// admit runs every check that needs no decryption: trusted sender and valid
+// signature, this station a recipient, policy, replay.
+func (s *Station) admit(b *bundle.Bundle, req ReceiveRequest) error {
+	env := b.Envelope
+	c, ok, err := s.Trusted(env.Sender.Name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: bundle is signed by %q, a station this kiosk does not trust; if it should, add its card with sluice trust add", ErrRejected, env.Sender.Name)
+	}
+	if err := b.VerifySignature(c.SigningKey); err != nil {
+		return err
+	}
+	if !s.isRecipient(env) {
+		return fmt.Errorf("%w: bundle was sealed for %s, not for this station (%s)", ErrRejected, recipientNames(env), s.Name)
+	}
+	return s.checkPolicy(env, req)
+}
+
+func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
+	now := time.Now()
+	if req.Now != nil {
+		now = req.Now()
+	}
+	p := s.Policy
+	switch {
+	case env.Files+env.Dirs > p.MaxFiles:
+		return fmt.Errorf("%w: policy: bundle holds %d entries, more than the %d allowed", ErrRejected, env.Files+env.Dirs, p.MaxFiles)
+	case env.ContentBytes > p.MaxBytes:
+		return fmt.Errorf("%w: policy: bundle holds %d bytes, more than the %d allowed", ErrRejected, env.ContentBytes, p.MaxBytes)
+	case env.Created.After(now.Add(p.MaxClockSkew)):
+		return fmt.Errorf("%w: policy: bundle is dated %s, in the future; check both stations' clocks", ErrRejected, env.Created.Format(time.RFC3339))
+	case env.Created.Before(now.Add(-p.MaxAge)):
+		return fmt.Errorf("%w: policy: bundle is stale: sealed %s, more than %s ago", ErrRejected, env.Created.Format(time.RFC3339), p.MaxAge)
+	}
+	seen, err := s.seen(env.ID)
+	if err != nil {
+		return err
+	}
+	if seen {
+		return fmt.Errorf("%w: bundle %s was already received here (replay)", ErrRejected, env.ID)
+	}
+	return nil
+}
+
+func (s *Station) seen(id string) (bool, error) {
+	f, err := os.Open(filepath.Join(s.Home, seenFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("replay check: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == id {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}
+
+func (s *Station) markSeen(id string) error {
+	f, err := os.OpenFile(filepath.Join(s.Home, seenFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("replay record: %w", err)
+	}
+	_, err = f.WriteString(id + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("replay record: %w", err)
+	}
+	return nil
+}
+
+// rejected records a rejection and returns err. A cancelled receive is
+// recorded too, as the officer's decision.
+func (s *Station) rejected(id, peer string, err error) error {
+	reason := err.Error()
+	if errors.Is(err, context.Canceled) {
+		reason = "cancelled by the officer"
+	}
+	if lerr := s.record(custody.Record{Event: custody.EventRejected, Bundle: id, Peer: peer, Outcome: "rejected", Reason: reason}); lerr != nil {
+		return errors.Join(err, lerr)
+	}
+	return err
+}

@@ -1,0 +1,219 @@
+// Package app holds the station and the use-cases both front ends call:
+// create a station, manage trust, pack, inspect and receive bundles. The CLI
+// (package cli) and the GUI (package ui) hold no logic of their own; they
+// parse input, call these, and show the result.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"sluice/crypto"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+)
+
+// Files in a station's home directory.
+const (
+	stationFile  = "station.toml"
+	identityFile = "identity.age"
+	signingFile  = "signing.key"
+	cardFile     = "card.txt"
+	trustDir     = "trust"
+	policyFile   = "policy.toml"
+	custodyFile  = "custody.jsonl"
+	seenFile     = "seen-bundles"
+)
+
+// ErrRejected is wrapped by every error that means a bundle (or a card, or a
+// log) was refused on its merits, as opposed to an environment failure.
+var ErrRejected = bundle.ErrRejected
+
+// ErrNoStation is returned when the home directory holds no station.
+var ErrNoStation = errors.New("no station here")
+
+// Station is a loaded station: its name, keys, policy, trust store and
+// custody file.
+type Station struct {
+	Home    string
+	Name    string
+	Keys    *crypto.StationKeys
+	Policy  Policy
+	Custody *custody.File
+	// Officer names who acts, for custody records. It defaults to the OS user.
+	Officer string
+}
+
+// DefaultHome returns the default station directory: sluice under the
+// user's config directory.
+func DefaultHome() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the config directory: %w; pass --home DIR", err)
+	}
+	return filepath.Join(dir, "sluice"), nil
+}
+
+// Init creates a new station in home. It refuses to touch a home that
+// already holds one. With pq, the station's age identity is post-quantum
+// hybrid.
+func Init(home, name string, pq bool) (*Station, error) {
+	if err := crypto.ValidName(name); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(home, stationFile)); err == nil {
+		return nil, fmt.Errorf("a station already exists in %s; refusing to overwrite it (use another --home)", home)
+	}
+	for _, f := range []string{identityFile, signingFile} {
+		if _, err := os.Stat(filepath.Join(home, f)); err == nil {
+			return nil, fmt.Errorf("%s already holds %s; refusing to overwrite keys (use another --home)", home, f)
+		}
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("create station directory: %w", err)
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		return nil, fmt.Errorf("create station directory: %w", err)
+	}
+	keys, err := crypto.GenerateStationKeys(pq)
+	if err != nil {
+		return nil, err
+	}
+	sk, err := keys.MarshalSigningKey(name)
+	if err != nil {
+		return nil, err
+	}
+	s := &Station{Home: home, Name: name, Keys: keys, Policy: DefaultPolicy(), Custody: custody.Open(filepath.Join(home, custodyFile)), Officer: osUser()}
+	files := []struct {
+		name string
+		data []byte
+		mode fs.FileMode
+	}{
+		{identityFile, keys.MarshalIdentity(), 0o600},
+		{signingFile, sk, 0o600},
+		{cardFile, keys.Card(name).Marshal(), 0o644},
+		{policyFile, []byte(defaultPolicyText), 0o644},
+		// station.toml last: its presence means the station is complete.
+		{stationFile, fmt.Appendf(nil, "# Sluice station\nname = %q\ncreated = %q\n", name, time.Now().UTC().Format(time.RFC3339)), 0o644},
+	}
+	if err := os.MkdirAll(filepath.Join(home, trustDir), 0o700); err != nil {
+		return nil, fmt.Errorf("create trust store: %w", err)
+	}
+	for _, f := range files {
+		if err := writeFileAtomic(filepath.Join(home, f.name), f.data, f.mode); err != nil {
+			return nil, err
+		}
+	}
+	s.record(custody.Record{Event: custody.EventStationCreated, Outcome: "ok", Reason: "recipient " + crypto.RecipientFingerprint(keys.Recipient)})
+	return s, nil
+}
+
+// Load opens the station in home.
+func Load(home string) (*Station, error) {
+	meta, err := os.ReadFile(filepath.Join(home, stationFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s: run sluice init --name NAME first (or pass --home)", ErrNoStation, home)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load station: %w", err)
+	}
+	var st struct {
+		Name    string `toml:"name"`
+		Created string `toml:"created"`
+	}
+	if err := decodeTOML(meta, &st); err != nil {
+		return nil, fmt.Errorf("load station: %s: %w", stationFile, err)
+	}
+	id, err := readSecret(filepath.Join(home, identityFile))
+	if err != nil {
+		return nil, err
+	}
+	sk, err := readSecret(filepath.Join(home, signingFile))
+	if err != nil {
+		return nil, err
+	}
+	keys, err := crypto.LoadStationKeys(id, sk)
+	if err != nil {
+		return nil, fmt.Errorf("load station keys: %w", err)
+	}
+	pol, err := LoadPolicy(filepath.Join(home, policyFile))
+	if err != nil {
+		return nil, err
+	}
+	return &Station{Home: home, Name: st.Name, Keys: keys, Policy: pol, Custody: custody.Open(filepath.Join(home, custodyFile)), Officer: osUser()}, nil
+}
+
+// readSecret reads a key file and refuses one that others can read.
+func readSecret(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load station keys: %w", err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by others (mode %04o); run chmod 600 %s", path, info.Mode().Perm(), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load station keys: %w", err)
+	}
+	return b, nil
+}
+
+// Card returns this station's public card.
+func (s *Station) Card() crypto.Card { return s.Keys.Card(s.Name) }
+
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+// record appends a custody record with the station's name and officer.
+func (s *Station) record(r custody.Record) error {
+	r.Station, r.Officer = s.Name, s.Officer
+	return s.Custody.Append(r)
+}
+
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sluice/crypto"
+	"sluice/transfer/custody"
+)
+
+// TrustAdd trusts the station on a card, as a recipient and as a signer. A
+// card that does not parse is refused, and so is one that reuses a trusted
+// name with different keys: replacing a station's keys takes an explicit
+// TrustRemove first.
+func (s *Station) TrustAdd(cardText []byte) (crypto.Card, error) {
+	c, err := crypto.ParseCard(cardText)
+	if err != nil {
+		return c, fmt.Errorf("%w: %v", ErrRejected, err)
+	}
+	if c.SameKeys(s.Card()) {
+		return c, fmt.Errorf("%w: that card is this station's own", ErrRejected)
+	}
+	existing, err := s.TrustList()
+	if err != nil {
+		return c, err
+	}
+	for _, e := range existing {
+		switch {
+		case e.Name == c.Name && e.SameKeys(c):
+			return c, nil // already trusted: adding twice is harmless
+		case e.Name == c.Name:
+			return c, fmt.Errorf("%w: a station named %s is already trusted with different keys (%s); if its keys really changed, run sluice trust remove %s first",
+				ErrRejected, c.Name, e.SigningFingerprint(), c.Name)
+		case e.SameKeys(c):
+			return c, fmt.Errorf("%w: these keys are already trusted as %s", ErrRejected, e.Name)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(s.Home, trustDir), 0o700); err != nil {
+		return c, fmt.Errorf("trust store: %w", err)
+	}
+	if err := writeFileAtomic(s.trustPath(c.Name), c.Marshal(), 0o644); err != nil {
+		return c, fmt.Errorf("trust store: %w", err)
+	}
+	err = s.record(custody.Record{Event: custody.EventTrustAdded, Peer: c.Name, Outcome: "ok",
+		Reason: "signing key " + c.SigningFingerprint() + ", recipient " + c.RecipientFingerprint()})
+	return c, err
+}
+
+func (s *Station) trustPath(name string) string {
+	return filepath.Join(s.Home, trustDir, name+".card")
+}
+
+// TrustList returns every trusted station, by name.
+func (s *Station) TrustList() ([]crypto.Card, error) {
+	ents, err := os.ReadDir(filepath.Join(s.Home, trustDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trust store: %w", err)
+	}
+	var out []crypto.Card
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".card") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(s.Home, trustDir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("trust store: %w", err)
+		}
+		c, err := crypto.ParseCard(b)
+		if err != nil {
+			return nil, fmt.Errorf("trust store: %s is damaged: %v; remove it and add the card again", e.Name(), err)
+		}
+		if c.Name+".card" != e.Name() {
+			return nil, fmt.Errorf("trust store: %s holds the card of %s; remove it and add the card again", e.Name(), c.Name)
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Trusted returns the trusted card named name.
+func (s *Station) Trusted(name string) (crypto.Card, bool, error) {
+	if crypto.ValidName(name) != nil {
+		return crypto.Card{}, false, nil
+	}
+	b, err := os.ReadFile(s.trustPath(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return crypto.Card{}, false, nil
+	}
+	if err != nil {
+		return crypto.Card{}, false, fmt.Errorf("trust store: %w", err)
+	}
+	c, err := crypto.ParseCard(b)
+	if err != nil || c.Name != name {
+		return crypto.Card{}, false, fmt.Errorf("trust store: %s.card is damaged; remove it and add the card again", name)
+	}
+	return c, true, nil
+}
+
+// TrustRemove stops trusting the station named name.
+func (s *Station) TrustRemove(name string) error {
+	_, ok, err := s.Trusted(name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("no trusted station is named %q; see sluice trust list", name)
+	}
+	if err := os.Remove(s.trustPath(name)); err != nil {
+		return fmt.Errorf("trust store: %w", err)
+	}
+	if err := syncDir(filepath.Join(s.Home, trustDir)); err != nil {
+		return err
+	}
+	return s.record(custody.Record{Event: custody.EventTrustRemoved, Peer: name, Outcome: "ok"})
+}

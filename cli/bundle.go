@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"sluice/app"
+)
+
+// minVolumeSize keeps volume counts sane: below it a bundle becomes
+// thousands of files on the media.
+const minVolumeSize = 64 << 10
+
+func runPack(e *env, args []string) error {
+	fs := e.flags("pack")
+	to := fs.String("to", "", "comma-separated `NAMES` of the trusted stations to seal for")
+	out := fs.String("out", "", "`DIR` to write the bundle into (a folder or mounted medium)")
+	volSize := fs.String("volume-size", "", "cut the payload into volumes of at most `SIZE` (e.g. 4GiB, 650MB)")
+	note := fs.String("note", "", "`TEXT` shown to the receiving officer before decryption (not encrypted)")
+	paths, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *to == "" || *out == "" || len(paths) == 0 {
+		return usagef("usage: sluice pack --to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] PATH...")
+	}
+	var vol int64
+	if *volSize != "" {
+		n, err := humanize.ParseBytes(*volSize)
+		if err != nil || n < minVolumeSize || n > 1<<62 {
+			return usagef("--volume-size %q: give a size of at least 64KiB, like 4GiB or 650MB", *volSize)
+		}
+		vol = int64(n)
+	}
+	st, err := e.station()
+	if err != nil {
+		return err
+	}
+	srcs, err := app.StagePaths(paths)
+	if err != nil {
+		return err
+	}
+	sealed, err := st.Pack(e.ctx, app.PackRequest{To: strings.Split(*to, ","), OutDir: *out, Sources: srcs, VolumeSize: vol, Note: *note})
+	if err != nil {
+		return err
+	}
+	env := sealed.Envelope
+	fmt.Fprintf(e.stdout, "Sealed bundle %s for %s\n  %d files, %d folders, %s; payload %s in %d volume(s)\n  manifest %s\n%s\n",
+		env.ID, strings.Join(recipients(env.Recipients), ", "), env.Files, env.Dirs,
+		humanize.IBytes(uint64(env.ContentBytes)), humanize.IBytes(uint64(env.Payload.Size)), len(env.Payload.Volumes),
+		sealed.ManifestSHA256, sealed.Dir)
+	return nil
+}
+
+func runInspect(e *env, args []string) error {
+	fs := e.flags("inspect")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: sluice inspect BUNDLE")
+	}
+	// A station is optional: inspect works on any machine, with no keys.
+	st, err := e.station()
+	if errors.Is(err, app.ErrNoStation) {
+		st = nil
+	} else if err != nil {
+		return err
+	}
+	in, ierr := app.Inspect(e.ctx, pos[0], st)
+	if in != nil {
+		env := in.Bundle.Envelope
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "bundle\t%s\n", env.ID)
+		fmt.Fprintf(tw, "sender\t%s (%s)\n", env.Sender.Name, fingerprint(env.Sender.SigningKey))
+		fmt.Fprintf(tw, "signature\t%s\n", verdict(in.SignatureOK, "valid", "INVALID"))
+		if in.Trust != "" {
+			fmt.Fprintf(tw, "trust\t%s\n", in.Trust)
+			fmt.Fprintf(tw, "for this station\t%s\n", verdict(in.ForThisStation, "yes", "no"))
+		}
+		fmt.Fprintf(tw, "recipients\t%s\n", strings.Join(recipients(env.Recipients), ", "))
+		fmt.Fprintf(tw, "created\t%s (%s)\n", env.Created.Format(time.RFC3339), humanize.Time(env.Created))
+		fmt.Fprintf(tw, "content\t%d files, %d folders, %s\n", env.Files, env.Dirs, humanize.IBytes(uint64(env.ContentBytes)))
+		fmt.Fprintf(tw, "payload\t%s, sha256 %s\n", humanize.IBytes(uint64(env.Payload.Size)), env.Payload.SHA256)
+		if env.Note != "" {
+			fmt.Fprintf(tw, "note\t%s\n", strings.Join(strings.Fields(env.Note), " "))
+		}
+		for i, v := range env.Payload.Volumes {
+			fmt.Fprintf(tw, "volume %d/%d\t%s %s %s\n", i+1, len(env.Payload.Volumes), v.Name, humanize.IBytes(uint64(v.Size)), v.SHA256)
+		}
+		fmt.Fprintf(tw, "volumes\t%s\n", verdict(in.VolumesOK, "all intact", "NOT CHECKED OR DAMAGED"))
+		tw.Flush()
+	}
+	return ierr
+}
+
+func runReceive(e *env, args []string) error {
+	fs := e.flags("receive")
+	out := fs.String("out", "", "`DIR` to release into; the content lands in DIR/<bundle-id>/")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" || len(pos) != 1 {
+		return usagef("usage: sluice receive --out DIR BUNDLE")
+	}
+	st, err := e.station()
+	if err != nil {
+		return err
+	}
+	r, err := st.Receive(e.ctx, app.ReceiveRequest{BundleDir: pos[0], OutDir: *out})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n  manifest %s\n%s\n",
+		r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)),
+		r.Verified.ManifestSHA256, r.Dir)
+	return nil
+}
+
+func verdict(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
+}

@@ -1,0 +1,210 @@
+// Package cli is Sluice's command-line front end: the scriptable contract
+// for headless kiosks, automation and tests. Each command parses its flags,
+// calls one use-case in package app, and prints the result; no decision is
+// made here.
+//
+// Exit status: 0 done; 1 rejected (bad signature, failed hash, policy, a
+// refused card); 2 usage or environment error. Errors are one line on stderr.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"sluice/app"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitRejected = 1
+	ExitUsage    = 2
+)
+
+// env is what a command runs with.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	home   string
+}
+
+type command struct {
+	name    string
+	args    string
+	summary string
+	run     func(e *env, args []string) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"init", "--name NAME [--pq]", "create this station: keys, trust store, policy, custody log", runInit},
+		{"id", "", "print this station's public card", runID},
+		{"trust", "add FILE|- · trust list · trust remove NAME", "manage the stations this one trusts", runTrust},
+		{"pack", "--to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] PATH...", "seal files and folders into a bundle; prints its path last", runPack},
+		{"inspect", "BUNDLE", "check a bundle's envelope, signature and volumes without any secret key", runInspect},
+		{"receive", "--out DIR BUNDLE", "verify, decrypt, check and release a bundle into DIR/<bundle-id>/", runReceive},
+		{"help", "[COMMAND]", "show help", nil},
+	}
+}
+
+// usageError marks errors that exit 2 with a hint to read --help.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// Run runs the sluice command line args (without the program name) and
+// returns the exit status.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	// --home may also come before the command.
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "--home" || args[0] == "-home":
+			if len(args) < 2 {
+				return fail(e, usagef("--home needs a directory"))
+			}
+			e.home, args = args[1], args[2:]
+		case strings.HasPrefix(args[0], "--home="):
+			e.home, args = strings.TrimPrefix(args[0], "--home="), args[1:]
+		case args[0] == "-h" || args[0] == "--help" || args[0] == "-help":
+			printHelp(stdout)
+			return ExitOK
+		default:
+			return fail(e, usagef("unknown option %s before the command; see sluice help", args[0]))
+		}
+	}
+	if len(args) == 0 {
+		printHelp(stderr)
+		return ExitUsage
+	}
+	name, rest := args[0], args[1:]
+	if name == "help" {
+		if len(rest) > 0 {
+			return Run(ctx, []string{rest[0], "--help"}, stdin, stdout, stderr)
+		}
+		printHelp(stdout)
+		return ExitOK
+	}
+	for _, c := range commands {
+		if c.name == name && c.run != nil {
+			return fail(e, c.run(e, rest))
+		}
+	}
+	return fail(e, usagef("unknown command %q; see sluice help", name))
+}
+
+func fail(e *env, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintf(e.stderr, "sluice: %s\n", msg)
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, app.ErrRejected):
+		return ExitRejected
+	default:
+		return ExitUsage
+	}
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, `Sluice: a transfer station for air-gapped networks.
+
+Usage:
+  sluice                   open the desktop app
+  sluice COMMAND [ARGS]    run one command
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Every command takes --home DIR (or SLUICE_HOME) for the station directory.
+Exit status: 0 done, 1 rejected, 2 usage or environment error.
+Run sluice help COMMAND for a command's flags.
+`)
+}
+
+// flags makes a FlagSet for a command, with --home and a usage text.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&e.home, "home", e.home, "station `DIR` (default $SLUICE_HOME, else the user's config directory)")
+	return fs
+}
+
+// parse parses flags and positional arguments in any order.
+func (e *env) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				e.commandHelp(fs)
+				return nil, flag.ErrHelp
+			}
+			return nil, usagef("%s: %v; see sluice help %s", fs.Name(), err, strings.Fields(fs.Name())[0])
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+func (e *env) commandHelp(fs *flag.FlagSet) {
+	top := strings.Fields(fs.Name())[0]
+	for _, c := range commands {
+		if c.name == top {
+			fmt.Fprintf(e.stdout, "Usage: sluice %s %s\n\n%s.\n\nFlags:\n", c.name, c.args, c.summary)
+		}
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	sort.Strings(names)
+	for _, n := range names {
+		f := fs.Lookup(n)
+		arg, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(e.stdout, "  --%s %s\n        %s\n", n, arg, usage)
+	}
+}
+
+func (e *env) homeDir() (string, error) {
+	if e.home != "" {
+		return e.home, nil
+	}
+	if h := os.Getenv("SLUICE_HOME"); h != "" {
+		return h, nil
+	}
+	return app.DefaultHome()
+}
+
+func (e *env) station() (*app.Station, error) {
+	h, err := e.homeDir()
+	if err != nil {
+		return nil, err
+	}
+	return app.Load(h)
+}

@@ -1,0 +1,49 @@
+// Command sluice is the Sluice transfer station. With no arguments it opens
+// the desktop app; with a command it runs the CLI (see sluice help).
+package main
+
+import (
+	_ "earlylocale" // before Fyne: see the package comment
+
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"sluice/app"
+	"sluice/assets"
+	"sluice/cli"
+	"sluice/ui"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if ok, why := ui.HasDisplay(); !ok {
+		fmt.Fprintf(os.Stderr, "sluice: %s, so the desktop app cannot open.\nUse the command line instead: sluice help (for example: sluice init --name NAME, sluice pack, sluice receive).\n", why)
+		os.Exit(cli.ExitUsage)
+	}
+	home := os.Getenv("SLUICE_HOME")
+	if home == "" {
+		h, err := app.DefaultHome()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sluice: %v\n", err)
+			os.Exit(cli.ExitUsage)
+		}
+		home = h
+	}
+	a := fyneapp.NewWithID("org.sluice.station")
+	a.SetIcon(assets.Icon)
+	w := a.NewWindow("Sluice")
+	w.SetContent(ui.Create(a, w, home))
+	w.Resize(fyne.NewSize(900, 640))
+	w.ShowAndRun()
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a Sluice target needs, only when missing.
+# Usage: packaging/deps.sh build|test|run|bench|screenshots
+# The one place that knows which packages each make target needs.
+set -euo pipefail
+
+build=(gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
+case "${1:-build}" in
+  build|run) want=("${build[@]}") ;;
+  # openssh-client: ssh-keygen proves our signatures verify with the stock tool;
+  # age and tar: the payload opens with stock tools.
+  test) want=("${build[@]}" openssh-client age tar) ;;
+  bench) want=("${build[@]}" age tar coreutils) ;;
+  screenshots) want=("${build[@]}" xvfb xdotool imagemagick) ;;
+  *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "deps.sh: missing packages ${missing[*]} and no apt-get here; install them by hand" >&2
+  exit 2
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: need root (or sudo) to install: ${missing[*]}" >&2; exit 2; }
+  sudo=(sudo)
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,105 @@
+// Package ui holds Sluice's Fyne screens and nothing else: every decision is
+// made by package app, which the CLI calls too. ui never imports
+// fyne.io/fyne/v2/app, so its tests run headless without cgo; only main
+// wires the real application.
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sluice/app"
+	"sluice/crypto"
+)
+
+// HasDisplay reports whether a graphical session is available, and if not,
+// why. On Linux that needs DISPLAY or WAYLAND_DISPLAY.
+func HasDisplay() (bool, string) {
+	if runtime.GOOS != "linux" {
+		return true, ""
+	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return false, "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+	}
+	return true, ""
+}
+
+// Create builds the main window's content for the station in home.
+func Create(a fyne.App, w fyne.Window, home string) fyne.CanvasObject {
+	s := newStationScreen(home)
+	return s.content
+}
+
+// stationScreen shows this station's card and the stations it trusts.
+type stationScreen struct {
+	home    string
+	content fyne.CanvasObject
+}
+
+func newStationScreen(home string) *stationScreen {
+	s := &stationScreen{home: home}
+	st, err := app.Load(home)
+	if err != nil {
+		s.content = noStation(home, err)
+		return s
+	}
+	card := st.Card()
+	cardText := widget.NewLabel(strings.TrimSpace(string(card.Marshal())))
+	cardText.Wrapping = fyne.TextWrapBreak
+	cardText.TextStyle = fyne.TextStyle{Monospace: true}
+
+	trusted, terr := st.TrustList()
+	var trustBox fyne.CanvasObject
+	switch {
+	case terr != nil:
+		trustBox = widget.NewLabel("The trust store cannot be read: " + terr.Error())
+	case len(trusted) == 0:
+		trustBox = widget.NewLabel("No trusted stations yet. Add one with: sluice trust add CARD")
+	default:
+		trustBox = widget.NewList(
+			func() int { return len(trusted) },
+			func() fyne.CanvasObject { return widget.NewLabel("") },
+			func(i widget.ListItemID, o fyne.CanvasObject) {
+				o.(*widget.Label).SetText(describeCard(trusted[i]))
+			})
+	}
+	header := widget.NewLabelWithStyle("Station "+st.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	facts := widget.NewForm(
+		widget.NewFormItem("Home", widget.NewLabel(st.Home)),
+		widget.NewFormItem("Signing key", widget.NewLabel(card.SigningFingerprint())),
+		widget.NewFormItem("Encryption", widget.NewLabel(encryptionKind(card.Recipient))),
+	)
+	top := container.NewVBox(header, facts, widget.NewCard("Public card", "Give this to other stations", cardText))
+	s.content = container.NewBorder(top, nil, nil, nil,
+		widget.NewCard("Trusted stations", "", trustBox))
+	return s
+}
+
+func describeCard(c crypto.Card) string {
+	return fmt.Sprintf("%s   %s   %s", c.Name, c.SigningFingerprint(), encryptionKind(c.Recipient))
+}
+
+func encryptionKind(recipient string) string {
+	if crypto.IsPostQuantum(recipient) {
+		return "post-quantum hybrid (ML-KEM-768 + X25519)"
+	}
+	return "X25519"
+}
+
+func noStation(home string, err error) fyne.CanvasObject {
+	msg := "This computer has no Sluice station yet.\n\nCreate one from a terminal:\n\n    sluice --home " + home + " init --name NAME"
+	if !errors.Is(err, app.ErrNoStation) {
+		msg = "The station in " + home + " cannot be opened:\n\n" + err.Error()
+	}
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	return container.NewCenter(container.NewVBox(widget.NewIcon(theme.InfoIcon()), l))
+}
