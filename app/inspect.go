@@ -76,4 +76,3 @@ func recipientNames(e *bundle.Envelope) string {
 	}
 	return s
 }
-

@@ -137,4 +137,3 @@ func readLimited(path string, max int64) ([]byte, error) {
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, max))
 }
-
