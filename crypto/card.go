@@ -67,7 +67,7 @@ func ParseCard(b []byte) (Card, error) {
 		}
 		key, value, ok := strings.Cut(line, ":")
 		if !ok {
-			return c, fmt.Errorf("card line %q is not \"key: value\"", truncate(line))
+			return c, fmt.Errorf("not a Sluice station card: line %q is not \"key: value\"", truncate(line))
 		}
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 		switch key {

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func (r result) lastLine() string {
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func mustRun(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	r := run(t, stdin, args...)
+	if r.code != ExitOK {
+		t.Fatalf("sluice %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r
+}
+
+// oneLineError checks the error contract: exactly one line on stderr.
+func oneLineError(t *testing.T, r result, code int, says string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d (stderr %q)", r.code, code, r.stderr)
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "sluice: ") {
+		t.Fatalf("stderr is not one error line: %q", r.stderr)
+	}
+	if !strings.Contains(r.stderr, says) {
+		t.Fatalf("stderr %q does not say %q", r.stderr, says)
+	}
+}
+
+func TestCLIWorkflow(t *testing.T) {
+	dir := t.TempDir()
+	sender, kiosk := filepath.Join(dir, "sender"), filepath.Join(dir, "kiosk")
+	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
+	mustRun(t, "", "init", "--home", kiosk, "--name", "kiosk-1", "--pq")
+	oneLineError(t, run(t, "", "--home", kiosk, "init", "--name", "again"), ExitUsage, "refusing to overwrite")
+
+	kioskCard := mustRun(t, "", "--home", kiosk, "id").stdout
+	senderCard := mustRun(t, "", "--home", sender, "id").stdout
+	cardFile := filepath.Join(dir, "kiosk.card")
+	os.WriteFile(cardFile, []byte(kioskCard), 0o644)
+	mustRun(t, "", "--home", sender, "trust", "add", cardFile)
+	mustRun(t, senderCard, "--home", kiosk, "trust", "add", "-")
+	if l := mustRun(t, "", "--home", sender, "trust", "list").stdout; !strings.Contains(l, "kiosk-1") || !strings.Contains(l, "ML-KEM-768") {
+		t.Fatalf("trust list: %q", l)
+	}
+	oneLineError(t, run(t, "garbage", "--home", kiosk, "trust", "add", "-"), ExitRejected, "not a Sluice station card")
+
+	src := filepath.Join(dir, "outbox")
+	os.MkdirAll(filepath.Join(src, "sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "sub", "f.txt"), []byte("payload"), 0o644)
+	out := filepath.Join(dir, "media")
+	os.Mkdir(out, 0o755)
+	p := mustRun(t, "", "pack", "--home", sender, "--to", "kiosk-1", "--out", out, "--volume-size", "64KiB", "--note", "for review", src)
+	bundleDir := p.lastLine()
+	if !strings.HasPrefix(bundleDir, out) || !strings.HasSuffix(bundleDir, ".sluice") {
+		t.Fatalf("last line of pack is %q, want the bundle path", bundleDir)
+	}
+
+	// inspect needs no station at all.
+	in := mustRun(t, "", "--home", filepath.Join(dir, "nowhere"), "inspect", bundleDir)
+	for _, want := range []string{"sender      sender-1", "signature   valid", "volumes     all intact", "note        for review"} {
+		if !strings.Contains(in.stdout, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, in.stdout)
+		}
+	}
+	if in := mustRun(t, "", "--home", kiosk, "inspect", bundleDir); !strings.Contains(in.stdout, "trusted") {
+		t.Errorf("inspect at the kiosk does not say trusted:\n%s", in.stdout)
+	}
+
+	rel := filepath.Join(dir, "released")
+	r := mustRun(t, "", "receive", bundleDir, "--home", kiosk, "--out", rel)
+	got, err := os.ReadFile(filepath.Join(r.lastLine(), "outbox", "sub", "f.txt"))
+	if err != nil || string(got) != "payload" {
+		t.Fatalf("released file: %v", err)
+	}
+	oneLineError(t, run(t, "", "--home", kiosk, "receive", "--out", filepath.Join(dir, "again"), bundleDir), ExitRejected, "replay")
+	if _, err := os.Stat(filepath.Join(dir, "again")); err == nil {
+		if ents, _ := os.ReadDir(filepath.Join(dir, "again")); len(ents) != 0 {
+			t.Fatal("replayed bundle released something")
+		}
+	}
+
+	// A corrupted volume: exit 1, one line naming the volume.
+	p = mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, "--volume-size", "64KiB", src)
+	vol := filepath.Join(p.lastLine(), "payload.age.0000")
+	b, _ := os.ReadFile(vol)
+	b[len(b)/2] ^= 1
+	os.WriteFile(vol, b, 0o644)
+	oneLineError(t, run(t, "", "--home", kiosk, "inspect", p.lastLine()), ExitRejected, "volume 1 of 1 (payload.age.0000) is corrupt")
+	bad := filepath.Join(dir, "bad")
+	oneLineError(t, run(t, "", "--home", kiosk, "receive", "--out", bad, p.lastLine()), ExitRejected, "is corrupt")
+	if ents, _ := os.ReadDir(bad); len(ents) != 0 {
+		t.Fatal("corrupt bundle left files in the destination")
+	}
+}
+
+func TestCLIUsageErrors(t *testing.T) {
+	home := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"pack", "--to", "x"}, "usage: sluice pack"},
+		{[]string{"pack", "--bogus"}, "flag provided but not defined"},
+		{[]string{"init"}, "usage: sluice init"},
+		{[]string{"--home", home, "id"}, "run sluice init"},
+		{[]string{"--home", home, "receive", "--out", home, "nowhere"}, "run sluice init"},
+		{[]string{"pack", "--to", "k", "--out", home, "--volume-size", "12", "x"}, "at least 64KiB"},
+		{[]string{"trust", "fly"}, "unknown trust command"},
+	} {
+		oneLineError(t, run(t, "", c.args...), ExitUsage, c.says)
+	}
+	if r := run(t, ""); r.code != ExitUsage || !strings.Contains(r.stderr, "Commands:") {
+		t.Fatalf("no arguments to Run: %+v", r)
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "pack"}, {"pack", "--help"}} {
+		r := mustRun(t, "", args...)
+		if !strings.Contains(r.stdout, "sluice") {
+			t.Errorf("%v: help says %q", args, r.stdout)
+		}
+	}
+	if r := mustRun(t, "", "help", "pack"); !strings.Contains(r.stdout, "--volume-size") {
+		t.Errorf("pack help lacks --volume-size: %q", r.stdout)
+	}
+}
+
+func TestSluiceHomeFromEnvironment(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "st")
+	t.Setenv("SLUICE_HOME", home)
+	mustRun(t, "", "init", "--name", "envst")
+	if r := mustRun(t, "", "id"); !strings.Contains(r.stdout, "name: envst") {
+		t.Fatalf("id with SLUICE_HOME: %q", r.stdout)
+	}
+}

@@ -1,0 +1,76 @@
+package ui
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"sluice/app"
+)
+
+// labels collects the text of every label under o.
+func labels(o fyne.CanvasObject) []string {
+	var out []string
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Label:
+			out = append(out, w.Text)
+		case *widget.Card:
+			out = append(out, w.Title)
+			if w.Content != nil {
+				walk(w.Content)
+			}
+		case *widget.Form:
+			for _, it := range w.Items {
+				out = append(out, it.Text)
+				walk(it.Widget)
+			}
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+func TestStationScreenShowsCardAndTrust(t *testing.T) {
+	test.NewTempApp(t)
+	dir := t.TempDir()
+	st, err := app.Init(filepath.Join(dir, "k"), "kiosk-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := app.Init(filepath.Join(dir, "s"), "sender-1", false)
+	if _, err := st.TrustAdd(other.Card().Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.SetContent(Create(fyne.CurrentApp(), w, st.Home))
+	w.Resize(fyne.NewSize(900, 640))
+	text := strings.Join(labels(w.Content()), "\n")
+	for _, want := range []string{"Station kiosk-1", "sluice-card: v1", st.Card().SigningFingerprint(), "Trusted stations"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("screen lacks %q", want)
+		}
+	}
+}
+
+func TestNoStationSaysHowToCreateOne(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	home := t.TempDir()
+	w.SetContent(Create(fyne.CurrentApp(), w, home))
+	text := strings.Join(labels(w.Content()), "\n")
+	if !strings.Contains(text, "sluice --home "+home+" init --name NAME") {
+		t.Errorf("empty state does not say how to create a station: %q", text)
+	}
+}
