@@ -110,6 +110,21 @@ func TestSealExtractRoundTrip(t *testing.T) {
 		if vol > 0 && len(s.Envelope.Payload.Volumes) < 2 {
 			t.Errorf("volume size %d gave %d volumes", vol, len(s.Envelope.Payload.Volumes))
 		}
+		bd, err := Open(s.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bd.CheckVolumes(context.Background()); err != nil {
+			t.Fatalf("vol=%d: volumes and payload hash: %v", vol, err)
+		}
+		whole := []byte{}
+		for _, v := range s.Envelope.Payload.Volumes {
+			b, _ := os.ReadFile(filepath.Join(s.Dir, v.Name))
+			whole = append(whole, b...)
+		}
+		if crypto.HashBytes(whole) != s.Envelope.Payload.SHA256 {
+			t.Fatalf("vol=%d: payload hash is not the SHA-256 of the concatenated volumes", vol)
+		}
 		v, q, err := receive(t, s.Dir, alice, kiosk)
 		if err != nil {
 			t.Fatalf("vol=%d: %v", vol, err)

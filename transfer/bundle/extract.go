@@ -66,7 +66,7 @@ func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, 
 	var volErr, decErr error
 	g, gctx := errgroup.WithContext(ctx)
 	cipher, plain := newChunkPipe(gctx), newChunkPipe(gctx)
-	vr := newVolumeReader(b.Dir, b.Envelope.Payload)
+	vr := newVolumeReader(b.Dir, b.Envelope.Payload, false)
 	counter := &countingReader{r: vr}
 	stop := startProgress(progress, &counter.n, b.Envelope.Payload.Size)
 	g.Go(func() error {

@@ -141,9 +141,19 @@ func (b *Bundle) VerifySelfSignature() error {
 // CheckVolumes reads every volume and checks its size and hash, and the
 // payload's, against the envelope, naming the first bad volume.
 func (b *Bundle) CheckVolumes(ctx context.Context) error {
-	r := newVolumeReader(b.Dir, b.Envelope.Payload)
+	r := newVolumeReader(b.Dir, b.Envelope.Payload, true)
 	defer r.close()
 	buf := make([]byte, 1<<20)
-	_, err := io.CopyBuffer(io.Discard, ctxReader{ctx, r}, buf)
-	return err
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

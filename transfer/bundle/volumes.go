@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"encoding"
 	"fmt"
 	"hash"
 	"io"
@@ -12,12 +13,18 @@ import (
 
 // volumeWriter cuts the encrypted payload into volume files of at most max
 // bytes each, hashing every volume and the whole payload on the way.
+//
+// Hashing is the costliest part of sealing, so the payload hash is not a
+// second pass from the start: while there is one volume it is the volume's
+// hash, and when a second volume begins the payload hash resumes from the
+// first volume's saved state.
 type volumeWriter struct {
 	dir   string
 	max   int64
 	f     *os.File
 	h     hash.Hash
-	total hash.Hash
+	first []byte    // the first volume's hash state, saved when it ends
+	total hash.Hash // nil while there is one volume
 	size  int64
 	vols  []Volume
 	err   error
@@ -27,7 +34,7 @@ func newVolumeWriter(dir string, max int64) *volumeWriter {
 	if max <= 0 {
 		max = 1<<63 - 1
 	}
-	return &volumeWriter{dir: dir, max: max, total: crypto.NewHash()}
+	return &volumeWriter{dir: dir, max: max}
 }
 
 func (v *volumeWriter) Write(b []byte) (int, error) {
@@ -49,7 +56,9 @@ func (v *volumeWriter) Write(b []byte) (int, error) {
 		}
 		w, err := v.f.Write(chunk)
 		v.h.Write(chunk[:w])
-		v.total.Write(chunk[:w])
+		if v.total != nil {
+			v.total.Write(chunk[:w])
+		}
 		cur.Size += int64(w)
 		v.size += int64(w)
 		n += w
@@ -71,6 +80,12 @@ func (v *volumeWriter) open() error {
 	if len(v.vols) >= MaxVolumes {
 		return fmt.Errorf("payload needs more than %d volumes; choose a larger volume size", MaxVolumes)
 	}
+	if len(v.vols) == 1 {
+		v.total = crypto.NewHash()
+		if err := v.total.(encoding.BinaryUnmarshaler).UnmarshalBinary(v.first); err != nil {
+			return fmt.Errorf("resume payload hash: %w", err)
+		}
+	}
 	name := VolumeName(len(v.vols))
 	f, err := os.OpenFile(filepath.Join(v.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -84,6 +99,13 @@ func (v *volumeWriter) open() error {
 // finish makes the current volume durable and records its hash.
 func (v *volumeWriter) finish() error {
 	cur := &v.vols[len(v.vols)-1]
+	if len(v.vols) == 1 {
+		state, err := v.h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("save payload hash: %w", err)
+		}
+		v.first = state
+	}
 	cur.SHA256 = crypto.SumOf(v.h)
 	err := v.f.Sync()
 	if cerr := v.f.Close(); err == nil {
@@ -106,7 +128,13 @@ func (v *volumeWriter) close() (Payload, error) {
 			return Payload{}, err
 		}
 	}
-	return Payload{Size: v.size, SHA256: crypto.SumOf(v.total), Volumes: v.vols}, nil
+	p := Payload{Size: v.size, Volumes: v.vols}
+	if v.total != nil {
+		p.SHA256 = crypto.SumOf(v.total)
+	} else if len(v.vols) == 1 {
+		p.SHA256 = v.vols[0].SHA256
+	}
+	return p, nil
 }
 
 // abort closes any open volume after a failure.
@@ -127,18 +155,25 @@ type volumeReader struct {
 	f     *os.File
 	h     hash.Hash
 	n     int64
-	total hash.Hash
+	total hash.Hash // nil: the payload hash is not checked
 	want  Payload
 }
 
-func newVolumeReader(dir string, p Payload) *volumeReader {
-	return &volumeReader{dir: dir, vols: p.Volumes, total: crypto.NewHash(), want: p}
+// newVolumeReader reads p's volumes from dir. With checkTotal it also checks
+// the payload hash, which adds nothing to security once every volume's hash
+// matches, but lets inspect confirm the envelope in full.
+func newVolumeReader(dir string, p Payload, checkTotal bool) *volumeReader {
+	r := &volumeReader{dir: dir, vols: p.Volumes, want: p}
+	if checkTotal && len(p.Volumes) > 1 {
+		r.total = crypto.NewHash()
+	}
+	return r
 }
 
 func (r *volumeReader) Read(b []byte) (int, error) {
 	for {
 		if r.i >= len(r.vols) {
-			if crypto.SumOf(r.total) != r.want.SHA256 {
+			if len(r.vols) == 1 && r.vols[0].SHA256 != r.want.SHA256 || r.total != nil && crypto.SumOf(r.total) != r.want.SHA256 {
 				return 0, rejectf("payload hash does not match the envelope although every volume does; the bundle was not made by Sluice")
 			}
 			return 0, io.EOF
@@ -170,7 +205,9 @@ func (r *volumeReader) Read(b []byte) (int, error) {
 		}
 		k, err := r.f.Read(b)
 		r.h.Write(b[:k])
-		r.total.Write(b[:k])
+		if r.total != nil {
+			r.total.Write(b[:k])
+		}
 		r.n += int64(k)
 		if k > 0 {
 			return k, nil
