@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"fyne.io/fyne/v2"
@@ -23,7 +24,9 @@ import (
 func main() {
 	if len(os.Args) > 1 {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		stopProfile := startProfile()
 		code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stopProfile()
 		stop()
 		os.Exit(code)
 	}
@@ -46,4 +49,24 @@ func main() {
 	w.SetContent(ui.Create(a, w, home))
 	w.Resize(fyne.NewSize(900, 640))
 	w.ShowAndRun()
+}
+
+// startProfile writes a CPU profile to $SLUICE_CPUPROFILE, for developers
+// measuring a command (see internal/bench).
+func startProfile() (stop func()) {
+	path := os.Getenv("SLUICE_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sluice: cpu profile: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "sluice: cpu profile: %v\n", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

@@ -10,7 +10,7 @@ case "${1:-build}" in
   # openssh-client: ssh-keygen proves our signatures verify with the stock tool;
   # age and tar: the payload opens with stock tools.
   test) want=("${build[@]}" openssh-client age tar) ;;
-  bench) want=("${build[@]}" age tar coreutils) ;;
+  bench) want=("${build[@]}" age tar coreutils findutils time) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac

@@ -62,3 +62,27 @@ func BenchmarkExtract(b *testing.B) {
 		root.Close()
 	}
 }
+
+func BenchmarkSealManySmall(b *testing.B) {
+	dir := b.TempDir()
+	data := randomBytes(4096, 1)
+	for d := range 10 {
+		sub := filepath.Join(dir, "d"+itoa(d))
+		os.Mkdir(sub, 0o755)
+		for i := range 1000 {
+			os.WriteFile(filepath.Join(sub, "f"+itoa(i)), data, 0o644)
+		}
+	}
+	alice, kiosk := newStation(b, "alice"), newStation(b, "kiosk")
+	b.SetBytes(10000 * 4096)
+	b.ResetTimer()
+	for range b.N {
+		srcs, err := Collect([]string{dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Seal(context.Background(), b.TempDir(), srcs, SealOptions{SenderName: "alice", Signer: alice.keys.Signer, Recipients: []crypto.Card{kiosk.card}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !amd64
+
+package crypto
+
+func hasAVX512() bool { return false }

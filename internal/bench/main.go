@@ -1,0 +1,320 @@
+// Command bench measures Sluice against the tools an officer would otherwise
+// use, in the same run on the same files, and prints the ratios as a table.
+// It is what `make bench` runs; it is not part of `make test`.
+//
+//	go run ./internal/bench -sluice ./sluice [-big=false] [-reps 3]
+//
+// Every timed command starts after a sync and ends by making its output
+// durable (the baselines with sync, Sluice by its own fsyncs), since a
+// bundle is not written until it is on the medium. Each figure is the median
+// of -reps runs, the contenders interleaved so drift hits both alike.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dustin/go-humanize"
+)
+
+var (
+	sluiceBin = flag.String("sluice", "./sluice", "the sluice binary to measure")
+	workDir   = flag.String("dir", "", "where to build the data (default: a new folder under $TMPDIR)")
+	reps      = flag.Int("reps", 3, "runs of each command; the median counts")
+	big       = flag.Bool("big", true, "also pack and receive a 4 GiB bundle to check peak memory")
+)
+
+type run struct {
+	wall  time.Duration
+	maxRS int64 // bytes
+}
+
+func main() {
+	flag.Parse()
+	for _, tool := range []string{"age", "tar", "sha256sum", "sync", "sh", "find", "xargs", "/usr/bin/time"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fatalf("%s is not installed; run packaging/deps.sh bench", tool)
+		}
+	}
+	bin, err := filepath.Abs(*sluiceBin)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	root := *workDir
+	if root == "" {
+		if root, err = os.MkdirTemp("", "sluice-bench-"); err != nil {
+			fatalf("%v", err)
+		}
+		defer os.RemoveAll(root)
+	}
+	b := &bench{bin: bin, root: root}
+	b.stations()
+
+	fmt.Println("Building data…")
+	mixed := b.dataset("mixed", func(dir string) {
+		for i := range 4 {
+			writeRandom(filepath.Join(dir, fmt.Sprintf("large-%d.bin", i)), 128<<20, uint64(i))
+		}
+		small := filepath.Join(dir, "small")
+		os.Mkdir(small, 0o755)
+		for i := range 2000 {
+			writeRandom(filepath.Join(small, fmt.Sprintf("f%04d", i)), 4096+int64(i*61)%61440, uint64(100+i))
+		}
+	})
+	many := b.dataset("many", func(dir string) {
+		for d := range 50 {
+			sub := filepath.Join(dir, fmt.Sprintf("d%02d", d))
+			os.Mkdir(sub, 0o755)
+			for i := range 1000 {
+				writeRandom(filepath.Join(sub, fmt.Sprintf("f%04d", i)), 4096, uint64(d*1000+i))
+			}
+		}
+	})
+
+	var rows []row
+	rows = append(rows, b.compare("512 MiB + 2,000 files", mixed, 0.9)...)
+	rows = append(rows, b.compare("50,000 × 4 KiB", many, 0.5)...)
+	if *big {
+		huge := b.dataset("huge", func(dir string) { writeRandom(filepath.Join(dir, "disk.img"), 4<<30, 7) })
+		rows = append(rows, b.memory("4 GiB bundle", huge)...)
+		os.RemoveAll(huge)
+	}
+	print(rows)
+	fmt.Println()
+	fmt.Println("Hashing (go test -bench, crypto/sha256 against sha256-simd and its AVX-512 multi-buffer server):")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "Hash", "-benchtime", "2s", "./crypto/")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fatalf("hash benchmarks: %v", err)
+	}
+	for _, r := range rows {
+		if !r.ok {
+			os.Exit(1)
+		}
+	}
+}
+
+type bench struct {
+	bin, root        string
+	sender, kiosk    string
+	recipient, ident string
+}
+
+func (b *bench) stations() {
+	b.sender, b.kiosk = filepath.Join(b.root, "sender"), filepath.Join(b.root, "kiosk")
+	mustRun(b.bin, "--home", b.sender, "init", "--name", "bench-sender")
+	mustRun(b.bin, "--home", b.kiosk, "init", "--name", "bench-kiosk")
+	card := filepath.Join(b.root, "kiosk.card")
+	os.WriteFile(card, []byte(mustRun(b.bin, "--home", b.kiosk, "id")), 0o644)
+	mustRun(b.bin, "--home", b.sender, "trust", "add", card)
+	os.WriteFile(card, []byte(mustRun(b.bin, "--home", b.sender, "id")), 0o644)
+	mustRun(b.bin, "--home", b.kiosk, "trust", "add", card)
+	b.ident = filepath.Join(b.kiosk, "identity.age")
+	f, _ := os.Open(b.ident)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if r, ok := strings.CutPrefix(sc.Text(), "# public key: "); ok {
+			b.recipient = r
+		}
+	}
+}
+
+func (b *bench) dataset(name string, fill func(dir string)) string {
+	dir := filepath.Join(b.root, "data", name)
+	os.MkdirAll(dir, 0o755)
+	fill(dir)
+	mustRun("sync")
+	return dir
+}
+
+type row struct {
+	what             string
+	baseline, sluice run
+	byHand           *run
+	min              float64
+	ok               bool
+	note             string
+}
+
+// compare packs and receives dir with Sluice and with the stock pipelines.
+func (b *bench) compare(label, dir string, min float64) []row {
+	parent, name := filepath.Dir(dir), filepath.Base(dir)
+	out := filepath.Join(b.root, "out")
+	var tarAge, byHand, sluicePack, ageTar, sluiceRecv []run
+	var bundle string
+	for range *reps {
+		reset(out)
+		tarAge = append(tarAge, timed("sh", "-c", fmt.Sprintf(`tar -C %q -c %q | age -r %q > %q && sync`, parent, name, b.recipient, filepath.Join(out, "p.age"))))
+		reset(out)
+		byHand = append(byHand, timed("sh", "-c", fmt.Sprintf(`cd %q && find %q -type f -print0 | xargs -0 sha256sum > %q && tar -c %q | age -r %q > %q && sync`,
+			parent, name, filepath.Join(out, "sums"), name, b.recipient, filepath.Join(out, "p.age"))))
+		reset(out)
+		sluicePack = append(sluicePack, timed(b.bin, "--home", b.sender, "pack", "--to", "bench-kiosk", "--out", out, dir))
+		bundle = lastBundle(out)
+		// Receive the bundle just made, both ways.
+		rel := filepath.Join(b.root, "released")
+		reset(rel)
+		ageTar = append(ageTar, timed("sh", "-c", fmt.Sprintf(`cat %q/payload.age.* | age -d -i %q | tar -x -C %q && sync`, bundle, b.ident, rel)))
+		reset(rel)
+		os.Remove(filepath.Join(b.kiosk, "seen-bundles"))
+		sluiceRecv = append(sluiceRecv, timed(b.bin, "--home", b.kiosk, "receive", "--out", rel, bundle))
+		reset(rel)
+	}
+	bh := median(byHand)
+	p := row{what: "pack " + label, baseline: median(tarAge), sluice: median(sluicePack), byHand: &bh, min: min}
+	r := row{what: "receive " + label, baseline: median(ageTar), sluice: median(sluiceRecv), min: min}
+	for _, x := range []*row{&p, &r} {
+		x.ok = ratio(*x) >= x.min && x.sluice.maxRS <= 128<<20
+	}
+	p.note, r.note = "vs tar c | age -r; sync", "vs age -d | tar x; sync"
+	return []row{p, r}
+}
+
+// memory packs and receives one large bundle once and checks peak memory.
+func (b *bench) memory(label, dir string) []row {
+	parent, name := filepath.Dir(dir), filepath.Base(dir)
+	out := filepath.Join(b.root, "out")
+	reset(out)
+	base := timed("sh", "-c", fmt.Sprintf(`tar -C %q -c %q | age -r %q > %q && sync`, parent, name, b.recipient, filepath.Join(out, "p.age")))
+	reset(out)
+	pack := timed(b.bin, "--home", b.sender, "pack", "--to", "bench-kiosk", "--out", out, "--volume-size", "4GiB", dir)
+	rel := filepath.Join(b.root, "released")
+	reset(rel)
+	os.Remove(filepath.Join(b.kiosk, "seen-bundles"))
+	recv := timed(b.bin, "--home", b.kiosk, "receive", "--out", rel, lastBundle(out))
+	reset(rel)
+	reset(out)
+	return []row{
+		{what: "pack " + label, baseline: base, sluice: pack, min: 0, ok: pack.maxRS <= 128<<20, note: "peak memory ≤ 128 MiB"},
+		{what: "receive " + label, baseline: run{}, sluice: recv, min: 0, ok: recv.maxRS <= 128<<20, note: "peak memory ≤ 128 MiB"},
+	}
+}
+
+func ratio(r row) float64 {
+	if r.sluice.wall == 0 || r.baseline.wall == 0 {
+		return 0
+	}
+	return r.baseline.wall.Seconds() / r.sluice.wall.Seconds()
+}
+
+func print(rows []row) {
+	fmt.Println()
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "workload\tbaseline\tsluice\tspeed ratio\tneeds\tby hand (sha256sum+tar+age)\tsluice peak RSS\tverdict\t")
+	for _, r := range rows {
+		base, rat, need, hand := "–", "–", "–", "–"
+		if r.baseline.wall > 0 {
+			base = fmt.Sprintf("%.2f s", r.baseline.wall.Seconds())
+		}
+		if r.min > 0 {
+			rat, need = fmt.Sprintf("%.2f×", ratio(r)), fmt.Sprintf("≥ %.2f×", r.min)
+		}
+		if r.byHand != nil {
+			hand = fmt.Sprintf("%.2f s (sluice %.2f× faster)", r.byHand.wall.Seconds(), r.byHand.wall.Seconds()/r.sluice.wall.Seconds())
+		}
+		verdict := "ok"
+		if !r.ok {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f s\t%s\t%s\t%s\t%s\t%s (%s)\t\n", r.what, base, r.sluice.wall.Seconds(), rat, need, hand,
+			humanize.IBytes(uint64(r.sluice.maxRS)), verdict, r.note)
+	}
+	tw.Flush()
+}
+
+// timed runs a command after a sync and returns its wall time and peak
+// memory. Peak memory comes from GNU time, which forks the command from its
+// own small process: Linux carries ru_maxrss across exec, so a command
+// started straight from this (larger) process would report our peak instead.
+func timed(name string, args ...string) run {
+	mustRun("sync")
+	rssFile, err := os.CreateTemp("", "sluice-bench-rss-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	rssFile.Close()
+	defer os.Remove(rssFile.Name())
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile.Name(), name}, args...)...)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	wall := time.Since(start)
+	b, _ := os.ReadFile(rssFile.Name())
+	kib, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		fatalf("read peak memory from GNU time: %q", b)
+	}
+	return run{wall: wall, maxRS: kib << 10}
+}
+
+func median(rs []run) run {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
+	m := rs[len(rs)/2]
+	for _, r := range rs { // memory: the worst run counts
+		m.maxRS = max(m.maxRS, r.maxRS)
+	}
+	return m
+}
+
+func lastBundle(out string) string {
+	m, _ := filepath.Glob(filepath.Join(out, "*.sluice"))
+	if len(m) != 1 {
+		fatalf("expected one bundle in %s, found %d", out, len(m))
+	}
+	return m[0]
+}
+
+func reset(dir string) {
+	os.RemoveAll(dir)
+	os.MkdirAll(dir, 0o755)
+}
+
+func mustRun(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
+// writeRandom writes n incompressible bytes quickly (ChaCha8).
+func writeRandom(path string, n int64, seed uint64) {
+	f, err := os.Create(path)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	var s [32]byte
+	s[0], s[1] = byte(seed), byte(seed>>8)
+	s[2], s[3] = byte(seed>>16), byte(seed>>24)
+	r := rand.NewChaCha8(s)
+	buf := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		r.Read(buf[:k])
+		if _, err := f.Write(buf[:k]); err != nil {
+			fatalf("%v", err)
+		}
+		n -= k
+	}
+	if err := f.Close(); err != nil {
+		fatalf("%v", err)
+	}
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(2)
+}
