@@ -55,8 +55,9 @@ func main() {
 		if root, err = os.MkdirTemp("", "sluice-bench-"); err != nil {
 			fatalf("%v", err)
 		}
-		defer os.RemoveAll(root)
+		cleanup = func() { os.RemoveAll(root) }
 	}
+	defer cleanup()
 	b := &bench{bin: bin, root: root}
 	b.stations()
 
@@ -99,10 +100,15 @@ func main() {
 	}
 	for _, r := range rows {
 		if !r.ok {
+			cleanup()
 			os.Exit(1)
 		}
 	}
 }
+
+// cleanup removes the data folder; fatalf calls it too, since os.Exit skips
+// deferred calls.
+var cleanup = func() {}
 
 type bench struct {
 	bin, root        string
@@ -316,5 +322,6 @@ func writeRandom(path string, n int64, seed uint64) {
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	cleanup()
 	os.Exit(2)
 }

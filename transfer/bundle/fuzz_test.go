@@ -155,13 +155,26 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	if os.Getenv("SLUICE_WRITE_CORPUS") == "" {
 		t.Skip("set SLUICE_WRITE_CORPUS=1 to rewrite testdata/fuzz seeds")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzExtractStream")
-	os.MkdirAll(dir, 0o755)
-	for i, s := range fuzzStreams(t) {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(s)))
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+	write := func(target string, seeds [][]byte) {
+		dir := filepath.Join("testdata", "fuzz", target)
+		os.MkdirAll(dir, 0o755)
+		for i, s := range seeds {
+			body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(s)))
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	_ = time.Now
+	write("FuzzExtractStream", fuzzStreams(t))
+	a, k := fuzzSender(t), fuzzSender(t)
+	k.name = "kiosk"
+	e := newEnvelope(a, k, 1, 1, 6)
+	e.Created = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.ID = fuzzBundleID
+	e.Payload = Payload{Size: 10, Volumes: []Volume{{Name: VolumeName(0), Size: 10}}}
+	eb, _ := e.Marshal()
+	ents := []tarEntry{dirEntry("docs"), fileEntry("docs/a.txt", "alpha!")}
+	mb, _ := manifestFor(fuzzBundleID, "alice", ents).Marshal()
+	write("FuzzParseEnvelope", [][]byte{eb})
+	write("FuzzParseManifest", [][]byte{mb})
 }
