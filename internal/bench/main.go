@@ -32,6 +32,8 @@ var (
 	workDir   = flag.String("dir", "", "where to build the data (default: a new folder under $TMPDIR)")
 	reps      = flag.Int("reps", 3, "runs of each command; the median counts")
 	big       = flag.Bool("big", true, "also pack and receive a 4 GiB bundle to check peak memory")
+	many      = flag.Bool("many", true, "also pack and receive 50,000 small files")
+	verbose   = flag.Bool("v", true, "print every run as it finishes")
 )
 
 type run struct {
@@ -72,19 +74,24 @@ func main() {
 			writeRandom(filepath.Join(small, fmt.Sprintf("f%04d", i)), 4096+int64(i*61)%61440, uint64(100+i))
 		}
 	})
-	many := b.dataset("many", func(dir string) {
-		for d := range 50 {
-			sub := filepath.Join(dir, fmt.Sprintf("d%02d", d))
-			os.Mkdir(sub, 0o755)
-			for i := range 1000 {
-				writeRandom(filepath.Join(sub, fmt.Sprintf("f%04d", i)), 4096, uint64(d*1000+i))
+	var manyDir string
+	if *many {
+		manyDir = b.dataset("many", func(dir string) {
+			for d := range 50 {
+				sub := filepath.Join(dir, fmt.Sprintf("d%02d", d))
+				os.Mkdir(sub, 0o755)
+				for i := range 1000 {
+					writeRandom(filepath.Join(sub, fmt.Sprintf("f%04d", i)), 4096, uint64(d*1000+i))
+				}
 			}
-		}
-	})
+		})
+	}
 
 	var rows []row
 	rows = append(rows, b.compare("512 MiB + 2,000 files", mixed, 0.9)...)
-	rows = append(rows, b.compare("50,000 × 4 KiB", many, 0.5)...)
+	if *many {
+		rows = append(rows, b.compare("50,000 × 4 KiB", manyDir, 0.5)...)
+	}
 	if *big {
 		huge := b.dataset("huge", func(dir string) { writeRandom(filepath.Join(dir, "disk.img"), 4<<30, 7) })
 		rows = append(rows, b.memory("4 GiB bundle", huge)...)
@@ -154,29 +161,58 @@ type row struct {
 }
 
 // compare packs and receives dir with Sluice and with the stock pipelines.
+// Every timed run starts from the same state: the previous run's output
+// (of about the same size) just deleted, then sync and a pause for the
+// filesystem to settle. Sluice and its baseline alternate which goes first.
 func (b *bench) compare(label, dir string, min float64) []row {
 	parent, name := filepath.Dir(dir), filepath.Base(dir)
 	out := filepath.Join(b.root, "out")
+	rel := filepath.Join(b.root, "released")
 	var tarAge, byHand, sluicePack, ageTar, sluiceRecv []run
-	var bundle string
-	for range *reps {
+	packers := []func(){
+		func() {
+			tarAge = append(tarAge, timed("sh", "-c", fmt.Sprintf(`tar -C %q -c %q | age -r %q > %q && sync`, parent, name, b.recipient, filepath.Join(out, "p.age"))))
+		},
+		func() {
+			sluicePack = append(sluicePack, timed(b.bin, "--home", b.sender, "pack", "--to", "bench-kiosk", "--out", out, dir))
+		},
+	}
+	for i := range *reps {
+		for j := range packers {
+			reset(out)
+			settle()
+			packers[(i+j)%len(packers)]()
+		}
+		// Receive a bundle made by Sluice, both ways.
 		reset(out)
-		tarAge = append(tarAge, timed("sh", "-c", fmt.Sprintf(`tar -C %q -c %q | age -r %q > %q && sync`, parent, name, b.recipient, filepath.Join(out, "p.age"))))
-		reset(out)
-		byHand = append(byHand, timed("sh", "-c", fmt.Sprintf(`cd %q && find %q -type f -print0 | xargs -0 sha256sum > %q && tar -c %q | age -r %q > %q && sync`,
-			parent, name, filepath.Join(out, "sums"), name, b.recipient, filepath.Join(out, "p.age"))))
-		reset(out)
-		sluicePack = append(sluicePack, timed(b.bin, "--home", b.sender, "pack", "--to", "bench-kiosk", "--out", out, dir))
-		bundle = lastBundle(out)
-		// Receive the bundle just made, both ways.
-		rel := filepath.Join(b.root, "released")
-		reset(rel)
-		ageTar = append(ageTar, timed("sh", "-c", fmt.Sprintf(`cat %q/payload.age.* | age -d -i %q | tar -x -C %q && sync`, bundle, b.ident, rel)))
-		reset(rel)
-		os.Remove(filepath.Join(b.kiosk, "seen-bundles"))
-		sluiceRecv = append(sluiceRecv, timed(b.bin, "--home", b.kiosk, "receive", "--out", rel, bundle))
+		mustRun(b.bin, "--home", b.sender, "pack", "--to", "bench-kiosk", "--out", out, dir)
+		bundle := lastBundle(out)
+		receivers := []func(){
+			func() {
+				ageTar = append(ageTar, timed("sh", "-c", fmt.Sprintf(`cat %q/payload.age.* | age -d -i %q | tar -x -C %q && sync`, bundle, b.ident, rel)))
+			},
+			func() {
+				os.Remove(filepath.Join(b.kiosk, "seen-bundles"))
+				sluiceRecv = append(sluiceRecv, timed(b.bin, "--home", b.kiosk, "receive", "--out", rel, bundle))
+			},
+		}
+		for j := range receivers {
+			reset(rel)
+			settle()
+			receivers[(i+j)%len(receivers)]()
+		}
 		reset(rel)
 	}
+	// The by-hand pipeline runs on its own, after the pairs: it keeps both
+	// cores busy for seconds, and on a shared virtual machine whatever runs
+	// next is slowed, which would bias the contender that follows it.
+	for range *reps {
+		reset(out)
+		settle()
+		byHand = append(byHand, timed("sh", "-c", fmt.Sprintf(`cd %q && find %q -type f -print0 | xargs -0 sha256sum > %q && tar -c %q | age -r %q > %q && sync`,
+			parent, name, filepath.Join(out, "sums"), name, b.recipient, filepath.Join(out, "p.age"))))
+	}
+	reset(out)
 	bh := median(byHand)
 	p := row{what: "pack " + label, baseline: median(tarAge), sluice: median(sluicePack), byHand: &bh, min: min}
 	r := row{what: "receive " + label, baseline: median(ageTar), sluice: median(sluiceRecv), min: min}
@@ -185,6 +221,13 @@ func (b *bench) compare(label, dir string, min float64) []row {
 	}
 	p.note, r.note = "vs tar c | age -r; sync", "vs age -d | tar x; sync"
 	return []row{p, r}
+}
+
+// settle flushes everything and gives the filesystem a moment to finish
+// freeing what was just deleted, so each run starts from the same state.
+func settle() {
+	mustRun("sync")
+	time.Sleep(time.Second)
 }
 
 // memory packs and receives one large bundle once and checks peak memory.
@@ -258,6 +301,9 @@ func timed(name string, args ...string) run {
 		fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	wall := time.Since(start)
+	if *verbose {
+		fmt.Fprintf(os.Stderr, "  %6.2f s  %s %s\n", wall.Seconds(), filepath.Base(name), shorten(strings.Join(args, " ")))
+	}
 	b, _ := os.ReadFile(rssFile.Name())
 	kib, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
@@ -324,4 +370,11 @@ func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	cleanup()
 	os.Exit(2)
+}
+
+func shorten(s string) string {
+	if len(s) > 110 {
+		return s[:110] + "…"
+	}
+	return s
 }

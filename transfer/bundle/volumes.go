@@ -28,7 +28,13 @@ type volumeWriter struct {
 	size  int64
 	vols  []Volume
 	err   error
+	// flushed is how much of the current volume has been handed to
+	// startWriteback.
+	flushed int64
 }
+
+// writebackWindow is how much is written before writeback of it starts.
+const writebackWindow = 8 << 20
 
 func newVolumeWriter(dir string, max int64) *volumeWriter {
 	if max <= 0 {
@@ -67,6 +73,10 @@ func (v *volumeWriter) Write(b []byte) (int, error) {
 			v.err = fmt.Errorf("write %s: %w", cur.Name, err)
 			return n, v.err
 		}
+		if cur.Size-v.flushed >= writebackWindow {
+			startWriteback(v.f, v.flushed, cur.Size-v.flushed)
+			v.flushed = cur.Size
+		}
 		if cur.Size == v.max {
 			if v.err = v.finish(); v.err != nil {
 				return n, v.err
@@ -91,7 +101,7 @@ func (v *volumeWriter) open() error {
 	if err != nil {
 		return fmt.Errorf("create volume: %w", err)
 	}
-	v.f, v.h = f, crypto.NewHash()
+	v.f, v.h, v.flushed = f, crypto.NewHash(), 0
 	v.vols = append(v.vols, Volume{Name: name})
 	return nil
 }
