@@ -12,7 +12,8 @@ FUZZ_TARGETS := \
 	./crypto:FuzzVerifySSH \
 	./transfer/bundle:FuzzParseEnvelope \
 	./transfer/bundle:FuzzParseManifest \
-	./transfer/bundle:FuzzExtractStream
+	./transfer/bundle:FuzzExtractStream \
+	./transfer/custody:FuzzParseRecord
 
 .PHONY: all build run test unit fuzz bench lint deps-build deps-test deps-bench clean
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -72,23 +73,42 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("output folder %s does not exist; create it or choose another", req.OutDir)
 	}
+	// The log stays open (and locked) for the whole seal: the "sealed"
+	// record is appended, checkpointed and proved while the payload is
+	// written, and its proof travels inside the payload.
+	log, err := s.OpenCustody()
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	peers := joinNames(cards)
+	bundleID := ""
 	sealed, err := bundle.Seal(ctx, req.OutDir, req.Sources, bundle.SealOptions{
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
 		VolumeSize: req.VolumeSize, Note: req.Note, Progress: req.Progress,
+		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
+			a, err := s.appendTo(log, custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
+				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
+			if err != nil {
+				return nil, err
+			}
+			bundleID = id
+			return json.Marshal(custody.NewSealProof(a))
+		},
 	})
 	if err != nil {
 		reason := err.Error()
 		if errors.Is(err, context.Canceled) {
 			reason = "cancelled by the officer"
 		}
-		if lerr := s.record(custody.Record{Event: custody.EventSealFailed, Peer: joinNames(cards), Outcome: "failed", Reason: reason}); lerr != nil {
+		if _, lerr := s.appendTo(log, custody.Record{Event: custody.EventSealFailed, Bundle: bundleID, Peer: peers, Outcome: "failed", Reason: reason}); lerr != nil {
 			return nil, errors.Join(err, lerr)
 		}
 		return nil, err
 	}
 	e := sealed.Envelope
-	err = s.record(custody.Record{Event: custody.EventSealed, Bundle: e.ID, Peer: joinNames(cards), ManifestSHA256: sealed.ManifestSHA256.String(),
-		Files: e.Files, Bytes: e.ContentBytes, Path: sealed.Dir, Outcome: "ok"})
+	_, err = s.appendTo(log, custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: peers, ManifestSHA256: sealed.ManifestSHA256.String(),
+		Files: e.Files, Bytes: e.Payload.Size, Path: sealed.Dir, Outcome: "ok"})
 	if err != nil {
 		// The bundle exists but its custody record does not: do not hand out
 		// a bundle the log cannot account for.

@@ -2,7 +2,9 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -50,10 +52,6 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 	if err := s.admit(b, req); err != nil {
 		return nil, s.rejected(env.ID, env.Sender.Name, err)
 	}
-	if err := s.record(custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name,
-		Files: env.Files, Bytes: env.ContentBytes, Path: b.Dir, Outcome: "ok", Reason: "envelope signature verified"}); err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
 	}
@@ -80,6 +78,15 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 	root.Close()
 	if err != nil {
 		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	}
+	seal, err := s.checkSeal(env, v)
+	if err != nil {
+		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	}
+	if err := s.record(custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name,
+		ManifestSHA256: v.ManifestSHA256.String(), Files: v.Files, Bytes: v.ContentBytes, Path: b.Dir, Outcome: "ok",
+		Reason: "signature, every file and the sender's seal record verified", Seal: seal}); err != nil {
+		return nil, err
 	}
 	if err := syncTree(q); err != nil {
 		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("make quarantine durable: %w", err))
@@ -195,4 +202,31 @@ func (s *Station) rejected(id, peer string, err error) error {
 		return errors.Join(err, lerr)
 	}
 	return err
+}
+
+// checkSeal checks the sender's custody record that travelled in the
+// payload: signed by the sender's key, included in its log, and about this
+// very bundle and manifest.
+func (s *Station) checkSeal(env *bundle.Envelope, v *bundle.Verified) (*custody.SealProof, error) {
+	if v.SealRecord == nil {
+		return nil, fmt.Errorf("%w: bundle carries no custody record from its sender, so the two logs could not be reconciled", ErrRejected)
+	}
+	var p custody.SealProof
+	dec := json.NewDecoder(bytes.NewReader(v.SealRecord))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: the sender's custody record is malformed: %v", ErrRejected, err)
+	}
+	verifier, err := s.Verifier(env.Sender.Name)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := custody.CheckSeal(&p, verifier, custody.Origin(env.Sender.Name))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRejected, err)
+	}
+	if rec.Bundle != env.ID || rec.ManifestSHA256 != v.ManifestSHA256.String() || rec.Station != env.Sender.Name {
+		return nil, fmt.Errorf("%w: the sender's custody record is about another bundle or manifest", ErrRejected)
+	}
+	return &p, nil
 }

@@ -26,7 +26,7 @@ const (
 	cardFile     = "card.txt"
 	trustDir     = "trust"
 	policyFile   = "policy.toml"
-	custodyFile  = "custody.jsonl"
+	custodyFile  = "custody.log"
 	seenFile     = "seen-bundles"
 )
 
@@ -43,8 +43,10 @@ type Station struct {
 	Home    string
 	Name    string
 	Keys    *crypto.StationKeys
-	Policy  Policy
-	Custody *custody.File
+	Policy Policy
+	// CustodyPath is the custody log; see custody.go for how records are
+	// appended.
+	CustodyPath string
 	// Officer names who acts, for custody records. It defaults to the OS user.
 	Officer string
 }
@@ -88,7 +90,7 @@ func Init(home, name string, pq bool) (*Station, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Station{Home: home, Name: name, Keys: keys, Policy: DefaultPolicy(), Custody: custody.Open(filepath.Join(home, custodyFile)), Officer: osUser()}
+	s := &Station{Home: home, Name: name, Keys: keys, Policy: DefaultPolicy(), CustodyPath: filepath.Join(home, custodyFile), Officer: osUser()}
 	files := []struct {
 		name string
 		data []byte
@@ -109,7 +111,10 @@ func Init(home, name string, pq bool) (*Station, error) {
 			return nil, err
 		}
 	}
-	s.record(custody.Record{Event: custody.EventStationCreated, Outcome: "ok", Reason: "recipient " + crypto.RecipientFingerprint(keys.Recipient)})
+	if err := s.record(custody.Record{Event: custody.EventStationCreated, Outcome: "ok",
+		Reason: "signing key " + keys.Card(name).SigningFingerprint() + ", recipient " + crypto.RecipientFingerprint(keys.Recipient)}); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -145,7 +150,7 @@ func Load(home string) (*Station, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Station{Home: home, Name: st.Name, Keys: keys, Policy: pol, Custody: custody.Open(filepath.Join(home, custodyFile)), Officer: osUser()}, nil
+	return &Station{Home: home, Name: st.Name, Keys: keys, Policy: pol, CustodyPath: filepath.Join(home, custodyFile), Officer: osUser()}, nil
 }
 
 // readSecret reads a key file and refuses one that others can read.
@@ -177,11 +182,6 @@ func osUser() string {
 	return "unknown"
 }
 
-// record appends a custody record with the station's name and officer.
-func (s *Station) record(r custody.Record) error {
-	r.Station, r.Officer = s.Name, s.Officer
-	return s.Custody.Append(r)
-}
 
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
 	tmp := path + ".tmp"

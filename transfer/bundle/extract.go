@@ -46,8 +46,11 @@ func (b *Bundle) ExpectFrom() (Expect, error) {
 type Verified struct {
 	Manifest       *Manifest
 	ManifestSHA256 crypto.Digest
-	Files, Dirs    int64
-	ContentBytes   int64
+	// SealRecord is the sender's custody record of the seal, as it
+	// travelled (nil if the bundle carries none); the caller checks it.
+	SealRecord   []byte
+	Files, Dirs  int64
+	ContentBytes int64
 }
 
 // Progress, if set on Extract, is called about ten times a second from one
@@ -156,7 +159,7 @@ func (c *countingReader) Read(b []byte) (int, error) {
 func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (*Verified, error) {
 	x := extractor{dst: dst, exp: exp, tree: newTree(), got: map[string]ManifestEntry{}, buf: make([]byte, 256<<10)}
 	tr := tar.NewReader(r)
-	var manifest, sig []byte
+	var manifest, sig, seal []byte
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -181,6 +184,10 @@ func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (
 			if sig, err = readTrailer(hdr, tr, maxTrailerSigLen); err != nil {
 				return nil, err
 			}
+		case sig != nil && seal == nil && hdr.Name == SealRecordPath:
+			if seal, err = readTrailer(hdr, tr, MaxSealRecord); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, rejectf("payload holds an unexpected entry %q", truncate(hdr.Name))
 		}
@@ -191,7 +198,12 @@ func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (
 	if manifest == nil || sig == nil {
 		return nil, rejectf("payload ends before its signed manifest: the bundle is truncated or was not made by Sluice")
 	}
-	return x.verify(manifest, sig)
+	v, err := x.verify(manifest, sig)
+	if err != nil {
+		return nil, err
+	}
+	v.SealRecord = seal
+	return v, nil
 }
 
 func streamErr(err error) error {

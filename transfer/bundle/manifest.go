@@ -19,9 +19,13 @@ const (
 
 // Trailer entries of the payload's tar stream, after all data/ entries.
 const (
-	dataPrefix       = "data/"
-	ManifestPath     = "sluice/manifest.json"
-	ManifestSigPath  = "sluice/manifest.json.sig"
+	dataPrefix      = "data/"
+	ManifestPath    = "sluice/manifest.json"
+	ManifestSigPath = "sluice/manifest.json.sig"
+	// SealRecordPath holds the sender's custody record of the seal, with its
+	// inclusion proof, so the kiosk's log can prove both ends.
+	SealRecordPath   = "sluice/seal-record.json"
+	MaxSealRecord    = 64 << 10
 	MaxManifestSize  = 64 << 20
 	maxTrailerSigLen = crypto.MaxSignatureSize
 )

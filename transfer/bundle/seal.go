@@ -34,6 +34,10 @@ type SealOptions struct {
 	Progress func(done, total int64)
 	// Now, if set, replaces time.Now (tests).
 	Now func() time.Time
+	// SealRecord, if set, is called once the manifest is signed, with the
+	// bundle's id and the manifest's hash; what it returns travels in the
+	// payload as sluice/seal-record.json (the sender's custody record).
+	SealRecord func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error)
 }
 
 // Sealed describes a bundle that Seal wrote and made durable.
@@ -202,10 +206,25 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	if err != nil {
 		return crypto.Digest{}, fmt.Errorf("seal: sign manifest: %w", err)
 	}
-	for _, f := range []struct {
+	md := crypto.HashBytes(mb)
+	trailer := []struct {
 		name string
 		b    []byte
-	}{{ManifestPath, mb}, {ManifestSigPath, sig}} {
+	}{{ManifestPath, mb}, {ManifestSigPath, sig}}
+	if opts.SealRecord != nil {
+		rec, err := opts.SealRecord(env.ID, md, env.Files, env.ContentBytes)
+		if err != nil {
+			return crypto.Digest{}, fmt.Errorf("seal: custody record: %w", err)
+		}
+		if len(rec) > MaxSealRecord {
+			return crypto.Digest{}, fmt.Errorf("seal: custody record is larger than %d bytes", MaxSealRecord)
+		}
+		trailer = append(trailer, struct {
+			name string
+			b    []byte
+		}{SealRecordPath, rec})
+	}
+	for _, f := range trailer {
 		hdr := &tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.b)), ModTime: env.Created, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return crypto.Digest{}, fmt.Errorf("seal: %w", err)
@@ -217,7 +236,7 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	if err := tw.Close(); err != nil {
 		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
 	}
-	return crypto.HashBytes(mb), nil
+	return md, nil
 }
 
 func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done *atomic.Int64) (ManifestEntry, error) {

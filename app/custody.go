@@ -1,0 +1,93 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"sluice/crypto"
+	"sluice/transfer/custody"
+)
+
+// bundleEvents are checkpointed as soon as they are appended, so an auditor's
+// checkpoint always covers the latest bundle.
+var bundleEvents = map[string]bool{
+	custody.EventSealed: true, custody.EventSealFailed: true, custody.EventWritten: true, custody.EventWriteFailed: true,
+	custody.EventVerified: true, custody.EventEjected: true, custody.EventReceived: true, custody.EventRejected: true,
+	custody.EventApproved: true, custody.EventReleased: true, custody.EventWiped: true,
+}
+
+// Origin is this station's custody log origin.
+func (s *Station) Origin() string { return custody.Origin(s.Name) }
+
+// OpenCustody opens this station's custody log for appending. Close it soon:
+// it holds the log's lock.
+func (s *Station) OpenCustody() (*custody.Log, error) {
+	return custody.Open(s.CustodyPath, s.Keys.NoteSigner(s.Origin()), s.Origin(), s.Name, s.Officer)
+}
+
+// record appends one custody record with the station's name and officer.
+func (s *Station) record(r custody.Record) error {
+	l, err := s.OpenCustody()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	_, err = s.appendTo(l, r)
+	return err
+}
+
+func (s *Station) appendTo(l *custody.Log, r custody.Record) (*custody.Appended, error) {
+	r.Station, r.Officer = s.Name, s.Officer
+	return l.Append(r, bundleEvents[r.Event])
+}
+
+// Verifier returns the checkpoint verifier for a station's log: this
+// station's own, or a trusted station's.
+func (s *Station) Verifier(station string) (note.Verifier, error) {
+	if station == s.Name {
+		return crypto.NoteVerifier(s.Origin(), s.Card().SigningKey)
+	}
+	c, ok, err := s.Trusted(station)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("the log belongs to station %q, which is not trusted here; pass its card with --card FILE", station)
+	}
+	return crypto.NoteVerifier(custody.Origin(station), c.SigningKey)
+}
+
+// LogStation returns the station that wrote a custody log: the station
+// field of its first record.
+func LogStation(path string) (string, error) {
+	name := ""
+	stop := errors.New("stop")
+	err := custody.Each(path, func(_ []byte, r custody.Record) error {
+		name = r.Station
+		return stop
+	})
+	if err != nil && err != stop {
+		return "", err
+	}
+	if name == "" {
+		if _, serr := os.Stat(path); serr != nil {
+			return "", fmt.Errorf("open custody log: %w", serr)
+		}
+		return "", fmt.Errorf("%s holds no records", path)
+	}
+	return name, nil
+}
+
+// VerifierFromCard builds a verifier from a station card file, for an
+// auditor checking a log on a machine with no station.
+func VerifierFromCard(cardText []byte) (note.Verifier, string, error) {
+	c, err := crypto.ParseCard(cardText)
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := crypto.NoteVerifier(custody.Origin(c.Name), c.SigningKey)
+	return v, c.Name, err
+}

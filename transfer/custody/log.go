@@ -1,0 +1,428 @@
+package custody
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// CheckpointEvery is the most records appended between two checkpoints.
+const CheckpointEvery = 100
+
+// Origin is the checkpoint origin (and note key name) of a station's log.
+func Origin(station string) string { return "sluice-custody/" + station }
+
+// Log is a custody log open for appending. Only one process holds it at a
+// time; open it, append, close.
+type Log struct {
+	path   string
+	f      *os.File
+	lock   *os.File
+	signer note.Signer
+	origin string
+
+	front    frontier
+	prev     tlog.Hash // leaf hash of the last record
+	size     int64     // bytes in the log file
+	uncommit int       // records since the last checkpoint
+}
+
+// ErrLocked is returned when another process is writing the log.
+var ErrLocked = errors.New("the custody log is in use by another Sluice process; wait for it to finish and try again")
+
+// Open opens (or creates) the log at path for appending, signing its
+// checkpoints with signer under origin. A torn last line, left by a crash in
+// the middle of an append, is moved to a recovery file and a "recovered"
+// record says so; station and officer name who recovered it.
+func Open(path string, signer note.Signer, origin, station, officer string) (*Log, error) {
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{path: path, lock: lock, signer: signer, origin: origin}
+	ok := false
+	defer func() {
+		if !ok {
+			l.Close()
+		}
+	}()
+	created := false
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		created = true
+	}
+	l.f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("custody log: %w", err)
+	}
+	if created {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return nil, err
+		}
+	}
+	torn, err := l.cutTornTail()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.load(); err != nil {
+		return nil, err
+	}
+	if torn != "" {
+		if _, err := l.Append(Record{Event: EventRecovered, Station: station, Officer: officer, Outcome: "recovered",
+			Reason: "a torn last line from an interrupted append was kept in " + torn}, true); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return l, nil
+}
+
+// Len returns the number of records.
+func (l *Log) Len() int64 { return l.front.n }
+
+// cutTornTail moves bytes after the last newline into a recovery file and
+// truncates the log there. It returns the recovery file's name, or "".
+func (l *Log) cutTornTail() (string, error) {
+	info, err := l.f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("custody log: %w", err)
+	}
+	size := info.Size()
+	if size == 0 {
+		return "", nil
+	}
+	// Find the last newline, reading backwards in blocks.
+	end := size
+	buf := make([]byte, 64<<10)
+	cut := int64(0)
+	for off := size; off > 0; {
+		n := min(off, int64(len(buf)))
+		off -= n
+		if _, err := l.f.ReadAt(buf[:n], off); err != nil {
+			return "", fmt.Errorf("custody log: %w", err)
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			cut = off + int64(i) + 1
+			break
+		}
+	}
+	if cut == end {
+		return "", nil
+	}
+	tail := make([]byte, end-cut)
+	if _, err := l.f.ReadAt(tail, cut); err != nil {
+		return "", fmt.Errorf("custody log: %w", err)
+	}
+	name := fmt.Sprintf("%s.torn-%d", l.path, time.Now().UnixNano())
+	if err := writeFileSync(name, tail); err != nil {
+		return "", err
+	}
+	if err := l.f.Truncate(cut); err != nil {
+		return "", fmt.Errorf("custody log: cut torn line: %w", err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return "", fmt.Errorf("custody log: %w", err)
+	}
+	return filepath.Base(name), nil
+}
+
+// state is the cached frontier, valid only for a log of exactly Size bytes
+// whose last leaf hash is Prev.
+type state struct {
+	Size  int64       `json:"size"`
+	N     int64       `json:"n"`
+	Prev  tlog.Hash   `json:"prev"`
+	Roots []tlog.Hash `json:"roots"`
+	Since int         `json:"since_checkpoint"`
+}
+
+func (l *Log) load() error {
+	info, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("custody log: %w", err)
+	}
+	l.size = info.Size()
+	if b, err := os.ReadFile(l.path + ".state"); err == nil {
+		var st state
+		if json.Unmarshal(b, &st) == nil && st.Size == l.size && l.lastLeafIs(st.Prev, st.N) {
+			l.front = frontier{n: st.N, roots: st.Roots}
+			l.prev, l.uncommit = st.Prev, st.Since
+			return nil
+		}
+	}
+	// Rebuild from the records themselves.
+	l.front, l.prev, l.uncommit = frontier{}, tlog.Hash{}, 0
+	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, l.size), 1<<20)
+	for {
+		line, err := readLine(r)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("custody log: %w", err)
+		}
+		l.prev = tlog.RecordHash(line)
+		l.front.add(l.prev)
+		l.uncommit++
+	}
+	if cp, err := latestCheckpointSize(l.path); err == nil && cp <= l.front.n {
+		l.uncommit = int(l.front.n - cp)
+	}
+	return nil
+}
+
+// lastLeafIs checks the cache against the log's last line.
+func (l *Log) lastLeafIs(h tlog.Hash, n int64) bool {
+	if n == 0 {
+		return l.size == 0
+	}
+	start := max(0, l.size-MaxLine-1)
+	buf := make([]byte, l.size-start)
+	if _, err := l.f.ReadAt(buf, start); err != nil {
+		return false
+	}
+	buf = bytes.TrimSuffix(buf, []byte("\n"))
+	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+		buf = buf[i+1:]
+	} else if start > 0 {
+		return false
+	}
+	return tlog.RecordHash(buf) == h
+}
+
+func readLine(r *bufio.Reader) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		return nil, fmt.Errorf("a line is longer than %d bytes", MaxLine)
+	}
+	if err == io.EOF && len(line) > 0 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	return line[:len(line)-1], nil
+}
+
+// Appended is what Append wrote.
+type Appended struct {
+	Line  []byte
+	Index int64
+	// Proof proves the record's inclusion in the tree of Index+1 records.
+	Proof []tlog.Hash
+	// Checkpoint is the signed checkpoint written after this record, if one was.
+	Checkpoint []byte
+}
+
+// Append writes r as the next record, with its sequence number and the
+// previous record's hash, and makes it durable before returning. With
+// checkpoint set (bundle events), or when CheckpointEvery records have
+// passed since the last one, a signed checkpoint follows.
+func (l *Log) Append(r Record, checkpoint bool) (*Appended, error) {
+	if l.f == nil {
+		return nil, errors.New("custody: log is closed")
+	}
+	r.Seq = l.front.n
+	if l.front.n > 0 {
+		r.Prev = l.prev.String()
+	}
+	if r.Time.IsZero() {
+		r.Time = time.Now()
+	}
+	line, err := r.marshal()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.f.Write(append(line, '\n')); err != nil {
+		return nil, fmt.Errorf("custody log: append: %w", err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return nil, fmt.Errorf("custody log: append: %w", err)
+	}
+	a := &Appended{Line: line, Index: r.Seq}
+	l.prev = tlog.RecordHash(line)
+	a.Proof = l.front.add(l.prev)
+	l.size += int64(len(line) + 1)
+	l.uncommit++
+	if checkpoint || l.uncommit >= CheckpointEvery {
+		if a.Checkpoint, err = l.Checkpoint(); err != nil {
+			return a, err
+		}
+	}
+	l.saveState()
+	return a, nil
+}
+
+// Checkpoint signs and stores a checkpoint of the log as it is now.
+func (l *Log) Checkpoint() ([]byte, error) {
+	text := FormatCheckpoint(l.origin, l.front.n, l.front.hash())
+	signed, err := note.Sign(&note.Note{Text: text}, l.signer)
+	if err != nil {
+		return nil, fmt.Errorf("custody log: sign checkpoint: %w", err)
+	}
+	dir := checkpointDir(l.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("custody log: %w", err)
+	}
+	name := filepath.Join(dir, checkpointName(l.front.n))
+	tmp := name + ".tmp"
+	if err := writeFileSync(tmp, signed); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return nil, fmt.Errorf("custody log: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, err
+	}
+	l.uncommit = 0
+	return signed, nil
+}
+
+func (l *Log) saveState() {
+	st := state{Size: l.size, N: l.front.n, Prev: l.prev, Roots: l.front.roots, Since: l.uncommit}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return
+	}
+	// A cache: no fsync; load checks it against the log and rebuilds if stale.
+	tmp := l.path + ".state.tmp"
+	if os.WriteFile(tmp, b, 0o600) == nil {
+		os.Rename(tmp, l.path+".state")
+	}
+}
+
+// Close releases the log and its lock.
+func (l *Log) Close() error {
+	var err error
+	if l.f != nil {
+		err = l.f.Close()
+		l.f = nil
+	}
+	if l.lock != nil {
+		unlockFile(l.lock)
+		l.lock = nil
+	}
+	return err
+}
+
+// FormatCheckpoint returns a C2SP tlog-checkpoint body.
+func FormatCheckpoint(origin string, n int64, h tlog.Hash) string {
+	return fmt.Sprintf("%s\n%d\n%s\n", origin, n, base64.StdEncoding.EncodeToString(h[:]))
+}
+
+// Checkpoint is a parsed, verified checkpoint.
+type Checkpoint struct {
+	Origin string
+	Size   int64
+	Hash   tlog.Hash
+	// Signed is the whole signed note.
+	Signed []byte
+}
+
+// OpenCheckpoint verifies a signed checkpoint with v and parses it.
+func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint signature does not verify with %s's key: %v", strings.TrimPrefix(v.Name(), "sluice-custody/"), err)
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	if len(lines) < 4 {
+		return nil, fmt.Errorf("checkpoint is malformed")
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 {
+		return nil, fmt.Errorf("checkpoint has a bad tree size")
+	}
+	hb, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(hb) != tlog.HashSize {
+		return nil, fmt.Errorf("checkpoint has a bad root hash")
+	}
+	cp := &Checkpoint{Origin: lines[0], Size: size, Signed: signed}
+	copy(cp.Hash[:], hb)
+	return cp, nil
+}
+
+func checkpointDir(logPath string) string { return logPath + ".checkpoints" }
+
+func checkpointName(n int64) string { return fmt.Sprintf("%012d", n) }
+
+// checkpointSizes lists the stored checkpoints' sizes, ascending.
+func checkpointSizes(logPath string) ([]int64, error) {
+	ents, err := os.ReadDir(checkpointDir(logPath))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, e := range ents {
+		if len(e.Name()) != 12 {
+			continue
+		}
+		n, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err == nil {
+			out = append(out, n)
+		}
+	}
+	return out, nil // ReadDir sorts by name; names are zero-padded
+}
+
+func latestCheckpointSize(logPath string) (int64, error) {
+	s, err := checkpointSizes(logPath)
+	if err != nil || len(s) == 0 {
+		return 0, errors.New("no checkpoint")
+	}
+	return s[len(s)-1], nil
+}
+
+// LatestCheckpoint returns the newest stored checkpoint's signed bytes.
+func LatestCheckpoint(logPath string) ([]byte, error) {
+	n, err := latestCheckpointSize(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("the custody log has no checkpoint yet")
+	}
+	return os.ReadFile(filepath.Join(checkpointDir(logPath), checkpointName(n)))
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("custody log: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("custody log: write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("custody log: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("custody log: sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+// Package custody is the chain-of-custody log: an append-only file of JSON
+// records, one per line, whose lines are the leaves of an RFC 6962 Merkle
+// tree (golang.org/x/mod/sumdb/tlog) with signed checkpoints (C2SP
+// tlog-checkpoint in a C2SP signed note). An auditor holding any checkpoint
+// can prove later that the log was not edited, truncated or reordered.
+//
+// # Files
+//
+//	custody.log               one record per line; the leaf hash is over the line's exact bytes
+//	custody.log.checkpoints/  one signed checkpoint per file, named by tree size
+//	custody.log.state         cache of the tree's frontier, rebuilt when it does not match
+//	custody.log.lock          held by the one process writing
+//
+// Each record carries its sequence number and the previous leaf's hash, so a
+// deleted, reordered or edited line is named by the first line that no longer
+// chains; the checkpoints catch the rest (an edited last line, truncation).
+package custody
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Events.
+const (
+	EventStationCreated = "station-created"
+	EventTrustAdded     = "trust-added"
+	EventTrustRemoved   = "trust-removed"
+	EventStaged         = "staged"
+	EventSealed         = "sealed"
+	EventSealFailed     = "seal-failed"
+	EventWritten        = "written"
+	EventWriteFailed    = "write-failed"
+	EventVerified       = "verified"
+	EventEjected        = "ejected"
+	EventReceived       = "received"
+	EventRejected       = "rejected"
+	EventApproved       = "approved"
+	EventReleased       = "released"
+	EventWiped          = "wiped"
+	EventRecovered      = "recovered"
+)
+
+// Events lists every event name, for filters and help.
+var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
+	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
+	EventWiped, EventRecovered}
+
+// Record is one custody event. Fields are written in this order, always.
+type Record struct {
+	Seq            int64      `json:"seq"`
+	Prev           string     `json:"prev"`
+	Time           time.Time  `json:"time"`
+	Event          string     `json:"event"`
+	Station        string     `json:"station"`
+	Officer        string     `json:"officer"`
+	Bundle         string     `json:"bundle"`
+	Peer           string     `json:"peer"`
+	ManifestSHA256 string     `json:"manifest_sha256"`
+	Files          int64      `json:"files"`
+	Bytes          int64      `json:"bytes"`
+	Media          *Media     `json:"media"`
+	Path           string     `json:"path"`
+	Outcome        string     `json:"outcome"`
+	Reason         string     `json:"reason"`
+	Seal           *SealProof `json:"seal,omitempty"`
+}
+
+// Media identifies the removable medium an event concerns.
+type Media struct {
+	Vendor     string `json:"vendor"`
+	Model      string `json:"model"`
+	Serial     string `json:"serial"`
+	Filesystem string `json:"filesystem"`
+	FSID       string `json:"fs_id"`
+}
+
+// SealProof carries a sender's "sealed" record across the gap: the exact log
+// line, its index, an inclusion proof and the signed checkpoint it proves
+// against. A kiosk embeds it in its "received" record, so one log proves
+// both ends.
+type SealProof struct {
+	Record     string   `json:"record"`
+	Index      int64    `json:"index"`
+	Proof      []string `json:"proof"`
+	Checkpoint string   `json:"checkpoint"`
+}
+
+// MaxLine bounds one record line.
+const MaxLine = 64 << 10
+
+// ParseRecord parses one line (without its newline) strictly.
+func ParseRecord(line []byte) (Record, error) {
+	var r Record
+	if len(line) > MaxLine {
+		return r, fmt.Errorf("record longer than %d bytes", MaxLine)
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return r, fmt.Errorf("not a record: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return r, fmt.Errorf("not a record: data after the JSON object")
+	}
+	if r.Event == "" || r.Time.IsZero() {
+		return r, fmt.Errorf("not a record: no event or time")
+	}
+	return r, nil
+}
+
+// marshal writes r on one line, in the fixed field order.
+func (r *Record) marshal() ([]byte, error) {
+	r.Time = r.Time.UTC().Truncate(time.Millisecond)
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("custody: %w", err)
+	}
+	if len(b) > MaxLine {
+		return nil, fmt.Errorf("custody: record longer than %d bytes", MaxLine)
+	}
+	return b, nil
+}

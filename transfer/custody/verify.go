@@ -1,0 +1,222 @@
+package custody
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Report is the verdict on a log.
+type Report struct {
+	Records     int64
+	Checkpoints int
+	// Latest is the newest checkpoint that verified, if any.
+	Latest *Checkpoint
+	// Problem is empty when the log verifies; otherwise it says what is
+	// wrong, and Line names the first bad line (1-based; 0 when no one line
+	// is to blame).
+	Problem string
+	Line    int64
+}
+
+// OK reports whether the log verified.
+func (r *Report) OK() bool { return r.Problem == "" }
+
+// ErrTampered is wrapped by verification failures.
+var ErrTampered = errors.New("custody log does not verify")
+
+func (r *Report) fail(line int64, format string, args ...any) *Report {
+	r.Line, r.Problem = line, fmt.Sprintf(format, args...)
+	return r
+}
+
+// Verify reads the log at path from start to end, in constant memory, and
+// checks: every line is a record; sequence numbers run 0, 1, 2…; each record
+// names the previous one's hash; every stored checkpoint is signed by v for
+// the expected origin and matches the tree of that many records; and, if
+// saved (an auditor's own copy of an older checkpoint) is given, that the log
+// still begins with exactly the records it covered. The error is for I/O;
+// the verdict is in the report.
+func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report, error) {
+	rep := &Report{}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open custody log: %w", err)
+	}
+	defer f.Close()
+	sizes, err := checkpointSizes(path)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	type want struct {
+		size int64
+		hash tlog.Hash
+		name string
+	}
+	var wants []want
+	for _, n := range sizes {
+		b, err := os.ReadFile(filepath.Join(checkpointDir(path), checkpointName(n)))
+		if err != nil {
+			return nil, fmt.Errorf("read checkpoint: %w", err)
+		}
+		cp, err := OpenCheckpoint(b, v)
+		if err != nil {
+			return rep.fail(0, "checkpoint %s: bad signature: %v", checkpointName(n), err), nil
+		}
+		if cp.Origin != origin || cp.Size != n {
+			return rep.fail(0, "checkpoint %s is inconsistent: it is for %q at size %d", checkpointName(n), cp.Origin, cp.Size), nil
+		}
+		wants = append(wants, want{n, cp.Hash, "checkpoint " + checkpointName(n)})
+		rep.Checkpoints++
+		rep.Latest = cp
+	}
+	if saved != nil {
+		cp, err := OpenCheckpoint(saved, v)
+		if err != nil {
+			return rep.fail(0, "your saved checkpoint: bad signature: %v", err), nil
+		}
+		if cp.Origin != origin {
+			return rep.fail(0, "your saved checkpoint is for %q, not %q", cp.Origin, origin), nil
+		}
+		// Insert in order; an equal size must agree with the stored one.
+		i := 0
+		for i < len(wants) && wants[i].size < cp.Size {
+			i++
+		}
+		wants = append(wants[:i], append([]want{{cp.Size, cp.Hash, "your saved checkpoint"}}, wants[i:]...)...)
+	}
+
+	r := bufio.NewReaderSize(f, 1<<20)
+	var front frontier
+	var prev tlog.Hash
+	next, err := readLine(r)
+	for line := int64(1); ; line++ {
+		if err == io.EOF {
+			break
+		}
+		if err == io.ErrUnexpectedEOF {
+			return rep.fail(line, "line %d is torn (no newline): an append was interrupted; open the log with Sluice to recover it", line), nil
+		}
+		if err != nil {
+			return rep.fail(line, "line %d: %v", line, err), nil
+		}
+		cur := append([]byte(nil), next...)
+		next, err = readLine(r)
+		rec, perr := ParseRecord(cur)
+		expect := line - 1
+		switch {
+		case perr != nil:
+			return rep.fail(line, "line %d was edited: %v", line, perr), nil
+		case rec.Seq != expect:
+			if nrec, nerr := ParseRecord(next); err == nil && nerr == nil && nrec.Seq == expect {
+				return rep.fail(line, "records were reordered: line %d holds record %d and line %d holds record %d", line, rec.Seq, line+1, nrec.Seq), nil
+			}
+			if rec.Seq > expect {
+				return rep.fail(line, "records were deleted: line %d holds record %d, expected %d", line, rec.Seq, expect), nil
+			}
+			return rep.fail(line, "records were reordered or duplicated: line %d holds record %d, expected %d", line, rec.Seq, expect), nil
+		case expect == 0 && rec.Prev != "":
+			return rep.fail(line, "line 1 names a previous record: records before it were deleted"), nil
+		case expect > 0 && rec.Prev != prev.String():
+			return rep.fail(line-1, "line %d was edited: line %d names a different hash for it", line-1, line), nil
+		}
+		prev = tlog.RecordHash(cur)
+		front.add(prev)
+		for len(wants) > 0 && wants[0].size <= front.n {
+			w := wants[0]
+			wants = wants[1:]
+			if w.size == front.n && front.hash() != w.hash {
+				return rep.fail(line, "the first %d records do not match %s: a record up to line %d was edited", w.size, w.name, line), nil
+			}
+		}
+		rep.Records = front.n
+	}
+	for len(wants) > 0 && wants[0].size == 0 {
+		wants = wants[1:]
+	}
+	if len(wants) > 0 {
+		w := wants[len(wants)-1]
+		return rep.fail(rep.Records+1, "the log was truncated: it holds %d records but %s covers %d", rep.Records, w.name, w.size), nil
+	}
+	return rep, nil
+}
+
+// Each reads the log at path and calls fn for every record in order, in
+// constant memory. A line that does not parse stops it with an error naming
+// the line.
+func Each(path string, fn func(line []byte, r Record) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open custody log: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	for n := int64(1); ; n++ {
+		line, err := readLine(br)
+		if err == io.EOF {
+			return nil
+		}
+		if err == io.ErrUnexpectedEOF {
+			return nil // a torn last line is not a record
+		}
+		if err != nil {
+			return fmt.Errorf("custody log line %d: %w", n, err)
+		}
+		rec, err := ParseRecord(line)
+		if err != nil {
+			return fmt.Errorf("custody log line %d: %w; run sluice log verify", n, err)
+		}
+		if err := fn(line, rec); err != nil {
+			return err
+		}
+	}
+}
+
+// CheckSeal verifies a sender's seal proof with the sender's checkpoint
+// verifier: the checkpoint's signature and origin, and the record's
+// inclusion in it. It returns the sender's record.
+func CheckSeal(p *SealProof, v note.Verifier, origin string) (Record, error) {
+	var rec Record
+	cp, err := OpenCheckpoint([]byte(p.Checkpoint), v)
+	if err != nil {
+		return rec, fmt.Errorf("seal record: %w", err)
+	}
+	if cp.Origin != origin {
+		return rec, fmt.Errorf("seal record: checkpoint is for %q, not %q", cp.Origin, origin)
+	}
+	if p.Index < 0 || p.Index >= cp.Size || len(p.Proof) > 64 {
+		return rec, fmt.Errorf("seal record: index %d is outside the checkpoint", p.Index)
+	}
+	proof := make(tlog.RecordProof, len(p.Proof))
+	for i, s := range p.Proof {
+		if proof[i], err = tlog.ParseHash(s); err != nil {
+			return rec, fmt.Errorf("seal record: bad proof hash")
+		}
+	}
+	if err := tlog.CheckRecord(proof, cp.Size, cp.Hash, p.Index, tlog.RecordHash([]byte(p.Record))); err != nil {
+		return rec, fmt.Errorf("seal record is not in the sender's signed log: %v", err)
+	}
+	if rec, err = ParseRecord([]byte(p.Record)); err != nil {
+		return rec, fmt.Errorf("seal record: %w", err)
+	}
+	if rec.Seq != p.Index || rec.Event != EventSealed {
+		return rec, fmt.Errorf("seal record is not a sealed record at index %d", p.Index)
+	}
+	return rec, nil
+}
+
+// NewSealProof builds the proof that travels with a bundle from what Append
+// returned for the "sealed" record (which must have been checkpointed).
+func NewSealProof(a *Appended) *SealProof {
+	p := &SealProof{Record: string(a.Line), Index: a.Index, Checkpoint: string(a.Checkpoint)}
+	for _, h := range a.Proof {
+		p.Proof = append(p.Proof, h.String())
+	}
+	return p
+}
