@@ -40,9 +40,9 @@ var ErrNoStation = errors.New("no station here")
 // Station is a loaded station: its name, keys, policy, trust store and
 // custody file.
 type Station struct {
-	Home    string
-	Name    string
-	Keys    *crypto.StationKeys
+	Home   string
+	Name   string
+	Keys   *crypto.StationKeys
 	Policy Policy
 	// CustodyPath is the custody log; see custody.go for how records are
 	// appended.
@@ -181,7 +181,6 @@ func osUser() string {
 	}
 	return "unknown"
 }
-
 
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
 	tmp := path + ".tmp"
