@@ -53,6 +53,7 @@ func init() {
 		{"pack", "--to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] PATH...", "seal files and folders into a bundle; prints its path last", runPack},
 		{"inspect", "BUNDLE", "check a bundle's envelope, signature and volumes without any secret key", runInspect},
 		{"receive", "--out DIR BUNDLE", "verify, decrypt, check and release a bundle into DIR/<bundle-id>/", runReceive},
+		{"log", "show [--json] [--since T] [--bundle ID] [--event E] [FILE] · log verify [FILE] [--checkpoint FILE] [--card FILE] · log export --format csv|json [--out FILE] · log checkpoint · log reconcile SENDER_LOG KIOSK_LOG", "the custody log, for auditors", runLog},
 		{"help", "[COMMAND]", "show help", nil},
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,4 +155,67 @@ func TestSluiceHomeFromEnvironment(t *testing.T) {
 	if r := mustRun(t, "", "id"); !strings.Contains(r.stdout, "name: envst") {
 		t.Fatalf("id with SLUICE_HOME: %q", r.stdout)
 	}
+}
+
+func TestCLICustodyLog(t *testing.T) {
+	dir := t.TempDir()
+	sender, kiosk := filepath.Join(dir, "sender"), filepath.Join(dir, "kiosk")
+	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
+	mustRun(t, "", "--home", kiosk, "init", "--name", "kiosk-1")
+	mustRun(t, mustRun(t, "", "--home", kiosk, "id").stdout, "--home", sender, "trust", "add", "-")
+	senderCard := mustRun(t, "", "--home", sender, "id").stdout
+	mustRun(t, senderCard, "--home", kiosk, "trust", "add", "-")
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	out := filepath.Join(dir, "out")
+	os.Mkdir(out, 0o755)
+	b1 := mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src).lastLine()
+	mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src) // lost on the way
+	mustRun(t, "", "--home", kiosk, "receive", "--out", filepath.Join(dir, "rel"), b1)
+
+	saved := filepath.Join(dir, "auditor.checkpoint")
+	os.WriteFile(saved, []byte(mustRun(t, "", "--home", sender, "log", "checkpoint").stdout), 0o644)
+	if r := mustRun(t, "", "--home", kiosk, "log", "verify"); !strings.HasPrefix(r.stdout, "OK: custody log of kiosk-1 verified") {
+		t.Fatalf("verify: %q", r.stdout)
+	}
+	senderLog := filepath.Join(sender, "custody.log")
+	// An auditor's machine with no station: the card vouches for the key.
+	cardFile := filepath.Join(dir, "sender.card")
+	os.WriteFile(cardFile, []byte(senderCard), 0o644)
+	nowhere := filepath.Join(dir, "auditor")
+	mustRun(t, "", "--home", nowhere, "log", "verify", senderLog, "--card", cardFile, "--checkpoint", saved)
+	oneLineError(t, run(t, "", "--home", nowhere, "log", "verify", senderLog), ExitUsage, "pass its card with --card FILE")
+
+	show := mustRun(t, "", "--home", sender, "log", "show", "--event", "sealed").stdout
+	if strings.Count(show, "sealed") != 2 || strings.Contains(show, "written") {
+		t.Fatalf("show --event sealed:\n%s", show)
+	}
+	if j := mustRun(t, "", "--home", kiosk, "log", "show", "--json", "--bundle", filepath.Base(strings.TrimSuffix(b1, ".sluice"))).stdout; strings.Count(j, "\n") != 2 {
+		t.Fatalf("show --json --bundle: %q", j)
+	}
+	csvOut := mustRun(t, "", "--home", sender, "log", "export", "--format", "csv").stdout
+	if !strings.HasPrefix(csvOut, "seq,prev,time,event") || strings.Count(csvOut, "\n") < 7 {
+		t.Fatalf("csv export:\n%s", csvOut)
+	}
+	jsonFile := filepath.Join(dir, "export.json")
+	mustRun(t, "", "--home", sender, "log", "export", "--format", "json", "--out", jsonFile)
+	var recs []map[string]any
+	if b, _ := os.ReadFile(jsonFile); json.Unmarshal(b, &recs) != nil || len(recs) != 6 {
+		t.Fatalf("json export: %d records", len(recs))
+	}
+
+	r := run(t, "", "--home", kiosk, "log", "reconcile", senderLog, filepath.Join(kiosk, "custody.log"))
+	if r.code != ExitRejected || !strings.Contains(r.stdout, "sent and received") || !strings.Contains(r.stdout, "sent, never received") {
+		t.Fatalf("reconcile: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Tampering: delete the last two records and their checkpoints; the
+	// auditor's saved checkpoint still catches it.
+	b, _ := os.ReadFile(senderLog)
+	lines := strings.SplitAfter(string(b), "\n")
+	os.WriteFile(senderLog, []byte(strings.Join(lines[:len(lines)-3], "")), 0o600)
+	os.RemoveAll(senderLog + ".checkpoints")
+	os.Remove(senderLog + ".state")
+	oneLineError(t, run(t, "", "--home", nowhere, "log", "verify", senderLog, "--card", cardFile, "--checkpoint", saved), ExitRejected, "was truncated")
 }

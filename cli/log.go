@@ -1,0 +1,406 @@
+package cli
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"golang.org/x/mod/sumdb/note"
+
+	"sluice/app"
+	"sluice/crypto"
+	"sluice/transfer/custody"
+)
+
+func runLog(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: sluice log show|verify|export|checkpoint|reconcile; see sluice help log")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "show":
+		return logShow(e, args)
+	case "verify":
+		return logVerify(e, args)
+	case "export":
+		return logExport(e, args)
+	case "checkpoint":
+		return logCheckpoint(e, args)
+	case "reconcile":
+		return logReconcile(e, args)
+	}
+	return usagef("unknown log command %q: use show, verify, export, checkpoint or reconcile", sub)
+}
+
+// filter selects records for show and export.
+type filter struct {
+	since         time.Time
+	sinceText     string
+	bundle, event string
+}
+
+func addFilterFlags(fs interface {
+	StringVar(*string, string, string, string)
+}) *filter {
+	f := &filter{}
+	fs.StringVar(&f.sinceText, "since", "", "only records at or after `TIME` (2026-11-01, an RFC 3339 time, or a duration like 24h for that long ago)")
+	fs.StringVar(&f.bundle, "bundle", "", "only records about bundle `ID`")
+	fs.StringVar(&f.event, "event", "", "only records of `EVENT` ("+strings.Join(custody.Events, ", ")+")")
+	return f
+}
+
+func (f *filter) parse() error {
+	if f.event != "" {
+		known := false
+		for _, e := range custody.Events {
+			known = known || e == f.event
+		}
+		if !known {
+			return usagef("--event %q is not an event; use one of %s", f.event, strings.Join(custody.Events, ", "))
+		}
+	}
+	if f.sinceText == "" {
+		return nil
+	}
+	if d, err := time.ParseDuration(f.sinceText); err == nil {
+		f.since = time.Now().Add(-d)
+		return nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, f.sinceText); err == nil {
+			f.since = t
+			return nil
+		}
+	}
+	return usagef("--since %q: give a date (2026-11-01), an RFC 3339 time or a duration (24h)", f.sinceText)
+}
+
+func (f *filter) match(r custody.Record) bool {
+	return (f.since.IsZero() || !r.Time.Before(f.since)) && (f.bundle == "" || r.Bundle == f.bundle) && (f.event == "" || r.Event == f.event)
+}
+
+// logPath picks the log to read: FILE if given, else this station's.
+func (e *env) logPath(pos []string) (string, error) {
+	if len(pos) > 1 {
+		return "", usagef("name at most one log FILE")
+	}
+	if len(pos) == 1 {
+		return pos[0], nil
+	}
+	st, err := e.station()
+	if err != nil {
+		return "", err
+	}
+	return st.CustodyPath, nil
+}
+
+func logShow(e *env, args []string) error {
+	fs := e.flags("log show")
+	asJSON := fs.Bool("json", false, "print one JSON record per line, exactly as logged")
+	f := addFilterFlags(fs)
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := f.parse(); err != nil {
+		return err
+	}
+	path, err := e.logPath(pos)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return custody.Each(path, func(line []byte, r custody.Record) error {
+			if f.match(r) {
+				_, err := fmt.Fprintf(e.stdout, "%s\n", line)
+				return err
+			}
+			return nil
+		})
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tWHEN\tEVENT\tSTATION\tOFFICER\tBUNDLE\tPEER\tFILES\tSIZE\tOUTCOME\tREASON")
+	n := 0
+	err = custody.Each(path, func(_ []byte, r custody.Record) error {
+		if !f.match(r) {
+			return nil
+		}
+		n++
+		size := ""
+		if r.Bytes > 0 {
+			size = humanize.IBytes(uint64(r.Bytes))
+		}
+		files := ""
+		if r.Files > 0 {
+			files = humanize.Comma(r.Files)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.UTC().Format("2006-01-02 15:04:05"), humanize.Time(r.Time),
+			r.Event, r.Station, r.Officer, dash(r.Bundle), dash(r.Peer), dash(files), dash(size), r.Outcome, oneLine(r.Reason, 80))
+		return nil
+	})
+	tw.Flush()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Fprintln(e.stdout, "No records match.")
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}
+
+// verifierFor returns the checkpoint verifier for the log at path: from a
+// card file if given, else from this station and its trust store.
+func (e *env) verifierFor(path, cardFile string) (note.Verifier, string, error) {
+	name, err := app.LogStation(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if cardFile != "" {
+		b, err := readLimited(cardFile, crypto.MaxCardSize+1)
+		if err != nil {
+			return nil, "", fmt.Errorf("read card: %w", err)
+		}
+		v, cardName, err := app.VerifierFromCard(b)
+		if err != nil {
+			return nil, "", fmt.Errorf("card %s: %w", cardFile, err)
+		}
+		if cardName != name {
+			return nil, "", fmt.Errorf("%w: the log was written by station %q but the card is %q's", app.ErrRejected, name, cardName)
+		}
+		return v, name, nil
+	}
+	st, err := e.station()
+	if errors.Is(err, app.ErrNoStation) {
+		return nil, "", fmt.Errorf("no station here to vouch for %q's key: pass its card with --card FILE", name)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := st.Verifier(name)
+	return v, name, err
+}
+
+func logVerify(e *env, args []string) error {
+	fs := e.flags("log verify")
+	cpFile := fs.String("checkpoint", "", "a checkpoint `FILE` you saved earlier (sluice log checkpoint): prove the log only grew since")
+	cardFile := fs.String("card", "", "the card `FILE` of the station that wrote the log (needed on a machine that does not trust it)")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	path, err := e.logPath(pos)
+	if err != nil {
+		return err
+	}
+	v, name, err := e.verifierFor(path, *cardFile)
+	if err != nil {
+		return err
+	}
+	var saved []byte
+	if *cpFile != "" {
+		if saved, err = readLimited(*cpFile, 64<<10); err != nil {
+			return fmt.Errorf("read checkpoint: %w", err)
+		}
+	}
+	rep, err := custody.Verify(path, v, custody.Origin(name), saved)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		where := ""
+		if rep.Line > 0 {
+			where = fmt.Sprintf(" at line %d", rep.Line)
+		}
+		return fmt.Errorf("%w: custody log of %s FAILED verification%s: %s", app.ErrRejected, name, where, rep.Problem)
+	}
+	msg := fmt.Sprintf("custody log of %s verified: %s records, %d signed checkpoints", name, humanize.Comma(rep.Records), rep.Checkpoints)
+	if rep.Latest != nil {
+		msg += fmt.Sprintf(", latest at %s records", humanize.Comma(rep.Latest.Size))
+	}
+	if saved != nil {
+		msg += "; it only grew since your checkpoint"
+	}
+	fmt.Fprintln(e.stdout, "OK: "+msg)
+	return nil
+}
+
+func logCheckpoint(e *env, args []string) error {
+	fs := e.flags("log checkpoint")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	path, err := e.logPath(pos)
+	if err != nil {
+		return err
+	}
+	b, err := custody.LatestCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(b)
+	return err
+}
+
+var csvHeader = []string{"seq", "prev", "time", "event", "station", "officer", "bundle", "peer", "manifest_sha256", "files", "bytes",
+	"media_vendor", "media_model", "media_serial", "media_filesystem", "media_fs_id", "path", "outcome", "reason", "seal_record_index"}
+
+func logExport(e *env, args []string) error {
+	fs := e.flags("log export")
+	format := fs.String("format", "", "`csv` or `json`")
+	out := fs.String("out", "", "write to `FILE` instead of standard output")
+	f := addFilterFlags(fs)
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *format != "csv" && *format != "json" {
+		return usagef("usage: sluice log export --format csv|json [--out FILE]")
+	}
+	if err := f.parse(); err != nil {
+		return err
+	}
+	path, err := e.logPath(pos)
+	if err != nil {
+		return err
+	}
+	w := e.stdout
+	var file *os.File
+	if *out != "" {
+		if file, err = os.Create(*out); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer file.Close()
+		w = file
+	}
+	if *format == "csv" {
+		err = exportCSV(w, path, f)
+	} else {
+		err = exportJSON(w, path, f)
+	}
+	if err == nil && file != nil {
+		err = file.Sync()
+	}
+	return err
+}
+
+func exportCSV(w io.Writer, path string, f *filter) error {
+	cw := csv.NewWriter(w)
+	cw.Write(csvHeader)
+	err := custody.Each(path, func(_ []byte, r custody.Record) error {
+		if !f.match(r) {
+			return nil
+		}
+		m := r.Media
+		if m == nil {
+			m = &custody.Media{}
+		}
+		seal := ""
+		if r.Seal != nil {
+			seal = strconv.FormatInt(r.Seal.Index, 10)
+		}
+		return cw.Write([]string{strconv.FormatInt(r.Seq, 10), r.Prev, r.Time.UTC().Format(time.RFC3339Nano), r.Event, r.Station, r.Officer,
+			r.Bundle, r.Peer, r.ManifestSHA256, strconv.FormatInt(r.Files, 10), strconv.FormatInt(r.Bytes, 10),
+			m.Vendor, m.Model, m.Serial, m.Filesystem, m.FSID, r.Path, r.Outcome, r.Reason, seal})
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	return err
+}
+
+func exportJSON(w io.Writer, path string, f *filter) error {
+	first := true
+	if _, err := io.WriteString(w, "["); err != nil {
+		return err
+	}
+	err := custody.Each(path, func(line []byte, r custody.Record) error {
+		if !f.match(r) {
+			return nil
+		}
+		sep := ",\n"
+		if first {
+			sep, first = "\n", false
+		}
+		_, err := fmt.Fprintf(w, "%s%s", sep, line)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n]\n")
+	return err
+}
+
+func logReconcile(e *env, args []string) error {
+	fs := e.flags("log reconcile")
+	senderCard := fs.String("sender-card", "", "card `FILE` of the sending station, if this station does not trust it")
+	kioskCard := fs.String("kiosk-card", "", "card `FILE` of the receiving kiosk, if this station does not trust it")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("usage: sluice log reconcile SENDER_LOG KIOSK_LOG")
+	}
+	var senderV note.Verifier
+	var senderName string
+	for i, c := range []struct{ path, card string }{{pos[0], *senderCard}, {pos[1], *kioskCard}} {
+		v, name, err := e.verifierFor(c.path, c.card)
+		if err != nil {
+			return err
+		}
+		rep, err := custody.Verify(c.path, v, custody.Origin(name), nil)
+		if err != nil {
+			return err
+		}
+		if !rep.OK() {
+			return fmt.Errorf("%w: custody log of %s FAILED verification at line %d: %s; reconcile only verified logs", app.ErrRejected, name, rep.Line, rep.Problem)
+		}
+		if i == 0 {
+			senderV, senderName = v, name
+		}
+	}
+	ms, err := custody.Reconcile(pos[0], pos[1], senderV, custody.Origin(senderName))
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BUNDLE\tOUTCOME\tDETAIL")
+	bad := 0
+	for _, m := range ms {
+		if !m.OK() {
+			bad++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Bundle, m.Outcome, oneLine(m.Detail, 100))
+	}
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "%d bundles: %d reconciled, %d not\n", len(ms), len(ms)-bad, bad)
+	if bad > 0 {
+		return fmt.Errorf("%w: %d of %d bundles do not reconcile", app.ErrRejected, bad, len(ms))
+	}
+	return nil
+}
