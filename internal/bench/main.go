@@ -25,15 +25,20 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"sluice/app"
+	"sluice/transfer/custody"
 )
 
 var (
-	sluiceBin = flag.String("sluice", "./sluice", "the sluice binary to measure")
-	workDir   = flag.String("dir", "", "where to build the data (default: a new folder under $TMPDIR)")
-	reps      = flag.Int("reps", 3, "runs of each command; the median counts")
-	big       = flag.Bool("big", true, "also pack and receive a 4 GiB bundle to check peak memory")
-	many      = flag.Bool("many", true, "also pack and receive 50,000 small files")
-	verbose   = flag.Bool("v", true, "print every run as it finishes")
+	sluiceBin    = flag.String("sluice", "./sluice", "the sluice binary to measure")
+	workDir      = flag.String("dir", "", "where to build the data (default: a new folder under $TMPDIR)")
+	reps         = flag.Int("reps", 3, "runs of each command; the median counts")
+	big          = flag.Bool("big", true, "also pack and receive a 4 GiB bundle to check peak memory")
+	many         = flag.Bool("many", true, "also pack and receive 50,000 small files")
+	verbose      = flag.Bool("v", true, "print every run as it finishes")
+	bundles      = flag.Bool("bundles", true, "compare pack and receive with the stock pipelines")
+	custodyBench = flag.Bool("custody", true, "measure the custody log's append and verify")
 )
 
 type run struct {
@@ -63,6 +68,34 @@ func main() {
 	b := &bench{bin: bin, root: root}
 	b.stations()
 
+	var rows []row
+	if *bundles {
+		rows = b.bundleRows()
+	}
+	if len(rows) > 0 {
+		print(rows)
+		fmt.Println()
+	}
+	custodyOK := !*custodyBench || b.custodyLog()
+	fmt.Println()
+	fmt.Println("Hashing (go test -bench, crypto/sha256 against sha256-simd and its AVX-512 multi-buffer server):")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "Hash", "-benchtime", "2s", "./crypto/")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fatalf("hash benchmarks: %v", err)
+	}
+	for _, r := range rows {
+		if !r.ok {
+			custodyOK = false
+		}
+	}
+	if !custodyOK {
+		cleanup()
+		os.Exit(1)
+	}
+}
+
+func (b *bench) bundleRows() []row {
 	fmt.Println("Building data…")
 	mixed := b.dataset("mixed", func(dir string) {
 		for i := range 4 {
@@ -97,20 +130,7 @@ func main() {
 		rows = append(rows, b.memory("4 GiB bundle", huge)...)
 		os.RemoveAll(huge)
 	}
-	print(rows)
-	fmt.Println()
-	fmt.Println("Hashing (go test -bench, crypto/sha256 against sha256-simd and its AVX-512 multi-buffer server):")
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "Hash", "-benchtime", "2s", "./crypto/")
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fatalf("hash benchmarks: %v", err)
-	}
-	for _, r := range rows {
-		if !r.ok {
-			cleanup()
-			os.Exit(1)
-		}
-	}
+	return rows
 }
 
 // cleanup removes the data folder; fatalf calls it too, since os.Exit skips
@@ -377,4 +397,60 @@ func shorten(s string) string {
 		return s[:110] + "…"
 	}
 	return s
+}
+
+// custodyLog measures the custody log: append with fsync (median and p99
+// over 1,000 records, bound 5 ms) and sluice log verify over 1,000,000
+// records (bound 10 s, with memory that must not grow with the log).
+func (b *bench) custodyLog() bool {
+	home := filepath.Join(b.root, "auditlog")
+	mustRun(b.bin, "--home", home, "init", "--name", "bench-audit")
+	st, err := app.Load(home)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	l, err := st.OpenCustody()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	rec := custody.Record{Event: custody.EventSealed, Station: st.Name, Officer: "bench", Bundle: "20261127T000000Z-0123456789abcdef",
+		Peer: "kiosk", ManifestSHA256: strings.Repeat("ab", 32), Files: 1234, Bytes: 567890, Outcome: "ok"}
+	var lat []time.Duration
+	for i := range 1000 {
+		r := rec
+		start := time.Now()
+		if _, err := l.Append(r, i%10 == 0); err != nil {
+			fatalf("append: %v", err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	med, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	l.DisableSyncForBulkLoad()
+	const total = 1_000_000
+	for i := l.Len(); i < total; i++ {
+		if _, err := l.Append(rec, false); err != nil {
+			fatalf("append: %v", err)
+		}
+	}
+	l.Close()
+	mustRun("sync")
+	v := timed(b.bin, "--home", home, "log", "verify")
+	appendOK, verifyOK := p99 <= 5*time.Millisecond, v.wall <= 10*time.Second && v.maxRS <= 64<<20
+	fmt.Println("Custody log:")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measure\tresult\tbound\tverdict\t")
+	fmt.Fprintf(tw, "append with fsync (1,000 records)\tmedian %.2f ms, p99 %.2f ms\t≤ 5 ms\t%s\t\n", ms(med), ms(p99), verdictOf(appendOK))
+	fmt.Fprintf(tw, "sluice log verify, 1,000,000 records\t%.2f s, peak RSS %s\t≤ 10 s, flat memory\t%s\t\n", v.wall.Seconds(), humanize.IBytes(uint64(v.maxRS)), verdictOf(verifyOK))
+	tw.Flush()
+	return appendOK && verifyOK
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func verdictOf(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "FAIL"
 }
