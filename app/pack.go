@@ -82,6 +82,17 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	}
 	defer log.Close()
 	peers := joinNames(cards)
+	var files, size int64
+	for _, src := range req.Sources {
+		if src.Type == bundle.TypeFile {
+			files++
+			size += src.Size
+		}
+	}
+	if _, err := s.appendTo(log, custody.Record{Event: custody.EventStaged, Peer: peers, Files: files, Bytes: size, Outcome: "ok",
+		Reason: fmt.Sprintf("%d entries staged for sealing", len(req.Sources))}); err != nil {
+		return nil, err
+	}
 	bundleID := ""
 	sealed, err := bundle.Seal(ctx, req.OutDir, req.Sources, bundle.SealOptions{
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,

@@ -249,7 +249,7 @@ func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done 
 		}
 		return e, nil
 	}
-	f, err := os.Open(s.OSPath)
+	f, err := openSource(s.OSPath)
 	if err != nil {
 		return e, fmt.Errorf("seal: %w", err)
 	}
@@ -266,31 +266,38 @@ func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done 
 		return e, fmt.Errorf("seal %s: %w", s.OSPath, err)
 	}
 	h := crypto.NewHash()
-	r := io.TeeReader(ctxReader{ctx, f}, h)
+	// Each read asks for one byte more than is left, so a file that grew
+	// is noticed without an extra read, and a small file takes one call.
 	var n int64
-	for n < s.Size {
-		chunk := buf
-		if rest := s.Size - n; rest < int64(len(chunk)) {
-			chunk = chunk[:rest]
+	for {
+		if err := ctx.Err(); err != nil {
+			return e, err
 		}
-		k, err := io.ReadFull(r, chunk)
+		want := min(s.Size-n+1, int64(len(buf)))
+		k, err := f.Read(buf[:want])
+		if n+int64(k) > s.Size {
+			return e, fmt.Errorf("seal aborted: %s: %w (it grew while being read); stage it again", s.OSPath, ErrChanged)
+		}
 		if k > 0 {
-			if _, werr := tw.Write(chunk[:k]); werr != nil {
+			h.Write(buf[:k])
+			if _, werr := tw.Write(buf[:k]); werr != nil {
 				return e, fmt.Errorf("seal %s: %w", s.OSPath, werr)
 			}
 			n += int64(k)
 			done.Add(int64(k))
 		}
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return e, fmt.Errorf("seal aborted: %s: %w (it shrank while being read); stage it again", s.OSPath, ErrChanged)
+		if err == io.EOF || (k == 0 && err == nil) {
+			break
 		}
 		if err != nil {
 			return e, fmt.Errorf("seal %s: %w", s.OSPath, err)
 		}
+		if n == s.Size && want > int64(k) {
+			break // a short read that ended exactly at the size: the file is complete
+		}
 	}
-	var one [1]byte
-	if k, _ := f.Read(one[:]); k > 0 {
-		return e, fmt.Errorf("seal aborted: %s: %w (it grew while being read); stage it again", s.OSPath, ErrChanged)
+	if n < s.Size {
+		return e, fmt.Errorf("seal aborted: %s: %w (it shrank while being read); stage it again", s.OSPath, ErrChanged)
 	}
 	d := crypto.SumOf(h)
 	if s.SHA256 != nil && *s.SHA256 != d {

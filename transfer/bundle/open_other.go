@@ -1,0 +1,8 @@
+//go:build !linux
+
+package bundle
+
+import "os"
+
+// openSource opens a file to seal.
+func openSource(path string) (*os.File, error) { return os.Open(path) }
