@@ -77,7 +77,7 @@ func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, 
 		buf := make([]byte, 1<<20)
 		_, err := io.CopyBuffer(cipher, ctxReader{gctx, counter}, buf)
 		if err != nil {
-			volErr = err
+			volErr = ownError(err)
 			return err
 		}
 		return cipher.closeWrite()
@@ -85,7 +85,7 @@ func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, 
 	g.Go(func() error {
 		dr, err := age.Decrypt(cipher, ids...)
 		if err != nil {
-			decErr = err
+			decErr = ownError(err)
 			return err
 		}
 		buf := make([]byte, pipeChunk)
@@ -100,7 +100,7 @@ func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, 
 				return plain.closeWrite()
 			}
 			if err != nil {
-				decErr = err
+				decErr = ownError(err)
 				return err
 			}
 		}
@@ -138,6 +138,15 @@ func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, 
 		return nil, rejectf("payload does not decrypt: %v; the bundle is damaged or was altered", decErr)
 	}
 	return nil, err
+}
+
+// ownError drops the cancellation a stage sees when another stage failed
+// first, so the error reported is the one that caused it.
+func ownError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }
 
 type countingReader struct {
