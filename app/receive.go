@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 
+	"sluice/internal/durable"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
@@ -88,7 +89,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 		Reason: "signature, every file and the sender's seal record verified", Seal: seal}); err != nil {
 		return nil, err
 	}
-	if err := syncTree(q); err != nil {
+	if err := durable.SyncTree(q); err != nil {
 		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("make quarantine durable: %w", err))
 	}
 	if err := ctx.Err(); err != nil {
@@ -101,7 +102,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("release: %w", err))
 	}
 	released = true
-	if err := syncDir(req.OutDir); err != nil {
+	if err := durable.SyncDir(req.OutDir); err != nil {
 		return nil, err
 	}
 	err = s.record(custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name,

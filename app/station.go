@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sluice/crypto"
+	"sluice/internal/durable"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
@@ -107,7 +108,7 @@ func Init(home, name string, pq bool) (*Station, error) {
 		return nil, fmt.Errorf("create trust store: %w", err)
 	}
 	for _, f := range files {
-		if err := writeFileAtomic(filepath.Join(home, f.name), f.data, f.mode); err != nil {
+		if err := durable.ReplaceFile(filepath.Join(home, f.name), f.data, f.mode); err != nil {
 			return nil, err
 		}
 	}
@@ -180,39 +181,4 @@ func osUser() string {
 		return u
 	}
 	return "unknown"
-}
-
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"sluice/crypto"
+	"sluice/internal/durable"
 	"sluice/transfer/custody"
 )
 
@@ -43,7 +44,7 @@ func (s *Station) TrustAdd(cardText []byte) (crypto.Card, error) {
 	if err := os.MkdirAll(filepath.Join(s.Home, trustDir), 0o700); err != nil {
 		return c, fmt.Errorf("trust store: %w", err)
 	}
-	if err := writeFileAtomic(s.trustPath(c.Name), c.Marshal(), 0o644); err != nil {
+	if err := durable.ReplaceFile(s.trustPath(c.Name), c.Marshal(), 0o644); err != nil {
 		return c, fmt.Errorf("trust store: %w", err)
 	}
 	err = s.record(custody.Record{Event: custody.EventTrustAdded, Peer: c.Name, Outcome: "ok",
@@ -117,7 +118,7 @@ func (s *Station) TrustRemove(name string) error {
 	if err := os.Remove(s.trustPath(name)); err != nil {
 		return fmt.Errorf("trust store: %w", err)
 	}
-	if err := syncDir(filepath.Join(s.Home, trustDir)); err != nil {
+	if err := durable.SyncDir(filepath.Join(s.Home, trustDir)); err != nil {
 		return err
 	}
 	return s.record(custody.Record{Event: custody.EventTrustRemoved, Peer: name, Outcome: "ok"})

@@ -202,6 +202,28 @@ func (e *env) verifierFor(path, cardFile string) (note.Verifier, string, error) 
 	return v, name, err
 }
 
+// verifyLog verifies the log at path (see verifierFor for cardFile) and
+// returns an error wrapping ErrRejected, naming the first bad line, if it
+// does not verify.
+func (e *env) verifyLog(path, cardFile string, saved []byte) (note.Verifier, string, *custody.Report, error) {
+	v, name, err := e.verifierFor(path, cardFile)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	rep, err := custody.Verify(path, v, custody.Origin(name), saved)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if !rep.OK() {
+		where := ""
+		if rep.Line > 0 {
+			where = fmt.Sprintf(" at line %d", rep.Line)
+		}
+		return nil, "", nil, fmt.Errorf("%w: custody log of %s FAILED verification%s: %s", app.ErrRejected, name, where, rep.Problem)
+	}
+	return v, name, rep, nil
+}
+
 func logVerify(e *env, args []string) error {
 	fs := e.flags("log verify")
 	cpFile := fs.String("checkpoint", "", "a checkpoint `FILE` you saved earlier (sluice log checkpoint): prove the log only grew since")
@@ -214,26 +236,15 @@ func logVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, name, err := e.verifierFor(path, *cardFile)
-	if err != nil {
-		return err
-	}
 	var saved []byte
 	if *cpFile != "" {
 		if saved, err = readLimited(*cpFile, 64<<10); err != nil {
 			return fmt.Errorf("read checkpoint: %w", err)
 		}
 	}
-	rep, err := custody.Verify(path, v, custody.Origin(name), saved)
+	_, name, rep, err := e.verifyLog(path, *cardFile, saved)
 	if err != nil {
 		return err
-	}
-	if !rep.OK() {
-		where := ""
-		if rep.Line > 0 {
-			where = fmt.Sprintf(" at line %d", rep.Line)
-		}
-		return fmt.Errorf("%w: custody log of %s FAILED verification%s: %s", app.ErrRejected, name, where, rep.Problem)
 	}
 	msg := fmt.Sprintf("custody log of %s verified: %s records, %d signed checkpoints", name, humanize.Comma(rep.Records), rep.Checkpoints)
 	if rep.Latest != nil {
@@ -366,23 +377,13 @@ func logReconcile(e *env, args []string) error {
 	if len(pos) != 2 {
 		return usagef("usage: sluice log reconcile SENDER_LOG KIOSK_LOG")
 	}
-	var senderV note.Verifier
-	var senderName string
-	for i, c := range []struct{ path, card string }{{pos[0], *senderCard}, {pos[1], *kioskCard}} {
-		v, name, err := e.verifierFor(c.path, c.card)
-		if err != nil {
-			return err
-		}
-		rep, err := custody.Verify(c.path, v, custody.Origin(name), nil)
-		if err != nil {
-			return err
-		}
-		if !rep.OK() {
-			return fmt.Errorf("%w: custody log of %s FAILED verification at line %d: %s; reconcile only verified logs", app.ErrRejected, name, rep.Line, rep.Problem)
-		}
-		if i == 0 {
-			senderV, senderName = v, name
-		}
+	// Only verified logs are reconciled.
+	senderV, senderName, _, err := e.verifyLog(pos[0], *senderCard, nil)
+	if err != nil {
+		return err
+	}
+	if _, _, _, err := e.verifyLog(pos[1], *kioskCard, nil); err != nil {
+		return err
 	}
 	ms, err := custody.Reconcile(pos[0], pos[1], senderV, custody.Origin(senderName))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"sluice/crypto"
+	"sluice/internal/durable"
 )
 
 // SealOptions says who seals a bundle, for whom, and how to cut it.
@@ -116,13 +117,13 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("seal: sign envelope: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, EnvelopeName), envBytes); err != nil {
+	if err := durable.WriteFile(filepath.Join(tmp, EnvelopeName), envBytes, 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeFileSync(filepath.Join(tmp, EnvelopeSigName), sig); err != nil {
+	if err := durable.WriteFile(filepath.Join(tmp, EnvelopeSigName), sig, 0o644); err != nil {
 		return nil, err
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := durable.SyncDir(tmp); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -132,7 +133,7 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	ok = true
-	if err := syncDir(outDir); err != nil {
+	if err := durable.SyncDir(outDir); err != nil {
 		return nil, err
 	}
 	return &Sealed{Dir: final, Envelope: env, ManifestSHA256: manifest}, nil
@@ -328,34 +329,4 @@ func startProgress(fn func(done, total int64), done *atomic.Int64, total int64) 
 		}
 	}()
 	return func() { close(quit); <-finished }
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"sluice/internal/durable"
 )
 
 // CheckpointEvery is the most records appended between two checkpoints.
@@ -73,8 +75,8 @@ func Open(path string, signer note.Signer, origin, station, officer string) (*Lo
 		return nil, fmt.Errorf("custody log: %w", err)
 	}
 	if created {
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			return nil, err
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("custody log: %w", err)
 		}
 	}
 	torn, err := l.cutTornTail()
@@ -131,8 +133,8 @@ func (l *Log) cutTornTail() (string, error) {
 		return "", fmt.Errorf("custody log: %w", err)
 	}
 	name := fmt.Sprintf("%s.torn-%d", l.path, time.Now().UnixNano())
-	if err := writeFileSync(name, tail); err != nil {
-		return "", err
+	if err := durable.WriteFile(name, tail, 0o600); err != nil {
+		return "", fmt.Errorf("custody log: keep torn line: %w", err)
 	}
 	if err := l.f.Truncate(cut); err != nil {
 		return "", fmt.Errorf("custody log: cut torn line: %w", err)
@@ -282,16 +284,8 @@ func (l *Log) Checkpoint() ([]byte, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("custody log: %w", err)
 	}
-	name := filepath.Join(dir, checkpointName(l.front.n))
-	tmp := name + ".tmp"
-	if err := writeFileSync(tmp, signed); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return nil, fmt.Errorf("custody log: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
-		return nil, err
+	if err := durable.ReplaceFile(filepath.Join(dir, checkpointName(l.front.n)), signed, 0o600); err != nil {
+		return nil, fmt.Errorf("custody log: checkpoint: %w", err)
 	}
 	l.uncommit = 0
 	return signed, nil
@@ -403,34 +397,4 @@ func LatestCheckpoint(logPath string) ([]byte, error) {
 		return nil, fmt.Errorf("the custody log has no checkpoint yet")
 	}
 	return os.ReadFile(filepath.Join(checkpointDir(logPath), checkpointName(n)))
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("custody log: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("custody log: write %s: %w", filepath.Base(path), err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("custody log: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("custody log: sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package app
+package durable
 
 import (
 	"io/fs"
@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 )
 
-// syncTree makes every file and folder under dir durable, one fsync each.
-func syncTree(dir string) error {
+// SyncTree makes every file and folder under dir durable, one fsync each.
+func SyncTree(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

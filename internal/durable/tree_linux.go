@@ -1,4 +1,4 @@
-package app
+package durable
 
 import (
 	"os"
@@ -6,10 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncTree makes every file under dir durable. On Linux one syncfs call
+// SyncTree makes every file under dir durable. On Linux one syncfs call
 // flushes the whole filesystem, far cheaper than an fsync per file when a
 // bundle holds tens of thousands of small files.
-func syncTree(dir string) error {
+func SyncTree(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
