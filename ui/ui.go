@@ -32,10 +32,28 @@ func HasDisplay() (bool, string) {
 	return true, ""
 }
 
-// Create builds the main window's content for the station in home.
+// Create builds the main window's content for the station in home: the
+// four screens as tabs, or, when there is no station yet, the wizard that
+// creates one.
 func Create(a fyne.App, w fyne.Window, home string) fyne.CanvasObject {
-	s := newStationScreen(home)
-	return s.content
+	st, err := app.Load(home)
+	if errors.Is(err, app.ErrNoStation) {
+		return newWizard(home, w, func(st *app.Station) { w.SetContent(tabs(st, w)) }).content
+	}
+	if err != nil {
+		return noStation(home, err)
+	}
+	return tabs(st, w)
+}
+
+func tabs(st *app.Station, w fyne.Window) fyne.CanvasObject {
+	t := container.NewAppTabs(
+		container.NewTabItemWithIcon("Send", theme.UploadIcon(), newSendScreen(st, w).content),
+		container.NewTabItemWithIcon("Receive", theme.DownloadIcon(), newReceiveScreen(st, w).content),
+		container.NewTabItemWithIcon("Custody log", theme.ListIcon(), newLogScreen(st, w).content),
+		container.NewTabItemWithIcon("Station", theme.SettingsIcon(), newStationScreen(st.Home).content),
+	)
+	return t
 }
 
 // stationScreen shows this station's card and the stations it trusts.

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"sluice/crypto"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+)
+
+// HashSources computes the SHA-256 of every staged file, for the officer to
+// review, and stores it in the source: sealing then aborts if a file no
+// longer has the hash that was reviewed. progress, if set, is called about
+// ten times a second from one goroutine with the bytes hashed so far, and
+// fileDone, if set, after each file from the calling goroutine.
+func HashSources(ctx context.Context, srcs []bundle.Source, progress func(done, total int64), fileDone func(i int)) error {
+	var total int64
+	for _, s := range srcs {
+		total += s.Size
+	}
+	var done atomic.Int64
+	stop := tick(progress, &done, total)
+	defer stop()
+	buf := make([]byte, 1<<20)
+	for i := range srcs {
+		if srcs[i].Type != bundle.TypeFile {
+			continue
+		}
+		d, err := hashFile(ctx, srcs[i].OSPath, buf, &done)
+		if err != nil {
+			return err
+		}
+		srcs[i].SHA256 = &d
+		if fileDone != nil {
+			fileDone(i)
+		}
+	}
+	return nil
+}
+
+func hashFile(ctx context.Context, path string, buf []byte, done *atomic.Int64) (crypto.Digest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return crypto.Digest{}, fmt.Errorf("hash: %w", err)
+	}
+	defer f.Close()
+	h := crypto.NewHash()
+	for {
+		if err := ctx.Err(); err != nil {
+			return crypto.Digest{}, err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		done.Add(int64(n))
+		if err == io.EOF {
+			return crypto.SumOf(h), nil
+		}
+		if err != nil {
+			return crypto.Digest{}, fmt.Errorf("hash %s: %w", path, err)
+		}
+	}
+}
+
+// tick calls fn every 100 ms, and once at the end, with done's value.
+func tick(fn func(done, total int64), done *atomic.Int64, total int64) (stop func()) {
+	if fn == nil {
+		return func() {}
+	}
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn(done.Load(), total)
+			case <-quit:
+				fn(done.Load(), total)
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
+// Reject records the officer's decision not to release a bundle, with the
+// reason they gave. Nothing is decrypted or released.
+func (s *Station) Reject(bundleDir, reason string) error {
+	if reason == "" {
+		return fmt.Errorf("give a reason for rejecting the bundle")
+	}
+	b, err := bundle.Open(bundleDir)
+	id, peer := "", ""
+	if b != nil {
+		id, peer = b.Envelope.ID, b.Envelope.Sender.Name
+	}
+	if err != nil && b == nil {
+		reason += " (the bundle could not be opened: " + err.Error() + ")"
+	}
+	return s.record(custody.Record{Event: custody.EventRejected, Bundle: id, Peer: peer, Path: bundleDir, Outcome: "rejected",
+		Reason: "by the officer: " + reason})
+}

@@ -1,0 +1,270 @@
+package ui
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"sluice/app"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+)
+
+// The test goroutine is the UI thread: workers queue their widget changes
+// (onUI) and the test runs them while it waits, as Fyne's loop would.
+var uiQueue = make(chan func(), 4096)
+
+func init() { onUI = func(f func()) { uiQueue <- f } }
+
+func pump() {
+	for {
+		select {
+		case f := <-uiQueue:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// on reads UI state on the UI thread (the test goroutine) after running
+// what the workers queued.
+func on[T any](f func() T) T {
+	pump()
+	return f()
+}
+
+// waitFor runs queued UI work until cond holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !on(cond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func stations(t *testing.T) (*app.Station, *app.Station) {
+	dir := t.TempDir()
+	s, err := app.Init(filepath.Join(dir, "s"), "sender-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := app.Init(filepath.Join(dir, "k"), "kiosk-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TrustAdd(k.Card().Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.TrustAdd(s.Card().Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	return s, k
+}
+
+func TestWizardCreatesTheStation(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	home := filepath.Join(t.TempDir(), "st")
+	z := newWizard(home, w, func(st *app.Station) { w.SetContent(tabs(st, w)) })
+	w.SetContent(z.content)
+	test.Type(z.name, "kiosk-7")
+	test.Tap(z.create)
+	st, err := app.Load(home)
+	if err != nil || st.Name != "kiosk-7" {
+		t.Fatalf("station not created: %v", err)
+	}
+	if _, ok := w.Content().(*container.AppTabs); !ok {
+		// The tabs replace the wizard.
+		t.Fatalf("window shows %T after creating the station", w.Content())
+	}
+}
+
+// TestSendThenReceive drives both screens on real files and real keys:
+// stage, hash, seal to a folder, open it at the kiosk, release, and check
+// the files and both custody logs.
+func TestSendThenReceive(t *testing.T) {
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	src := filepath.Join(t.TempDir(), "reports")
+	os.MkdirAll(filepath.Join(src, "q3"), 0o755)
+	os.WriteFile(filepath.Join(src, "q3", "summary.txt"), []byte("all well"), 0o644)
+	os.WriteFile(filepath.Join(src, "plan.bin"), bytes.Repeat([]byte{7}, 3<<20), 0o644)
+
+	s := newSendScreen(sender, w)
+	w.SetContent(s.content)
+	if on(func() bool { return s.seal.Disabled() }) == false {
+		t.Fatal("Seal is enabled with nothing staged")
+	}
+	s.addPaths([]string{src})
+	waitFor(t, "hashing", func() bool { return s.hashed })
+	for _, src := range on(func() []bundle.Source { return s.srcs }) {
+		if src.Type == bundle.TypeFile && src.SHA256 == nil {
+			t.Fatalf("%s has no hash after hashing", src.Path)
+		}
+	}
+	if on(func() bool { return s.seal.Disabled() }) == false {
+		t.Fatal("Seal is enabled before a kiosk and a destination are chosen")
+	}
+	out := t.TempDir()
+	s.recipients.SetSelected([]string{"kiosk-1"})
+	s.setDest(out)
+	if on(func() bool { return s.seal.Disabled() }) {
+		t.Fatal("Seal is disabled although everything is ready")
+	}
+	test.Tap(s.seal)
+	waitFor(t, "sealing", func() bool { return strings.HasPrefix(s.status.Text, "Sealed and written") })
+	dirs, _ := filepath.Glob(filepath.Join(out, "*.sluice"))
+	if len(dirs) != 1 {
+		t.Fatalf("%d bundles in the destination", len(dirs))
+	}
+
+	r := newReceiveScreen(kiosk, w)
+	w.SetContent(r.content)
+	r.openBundle(dirs[0])
+	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })
+	if on(func() bool { return r.admissible() }) == false {
+		t.Fatalf("envelope not admissible: %v", r.inErr)
+	}
+	rel := t.TempDir()
+	r.setDest(rel)
+	test.Tap(r.release)
+	waitFor(t, "release", func() bool { return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected") })
+	if st := on(func() string { return r.status.Text }); !strings.HasPrefix(st, "Released") {
+		t.Fatal(st)
+	}
+	released, _ := filepath.Glob(filepath.Join(rel, "*", "reports", "q3", "summary.txt"))
+	if len(released) != 1 {
+		t.Fatal("released file not found")
+	}
+	if got, _ := os.ReadFile(released[0]); string(got) != "all well" {
+		t.Fatalf("released content %q", got)
+	}
+	if n := on(func() int { return len(r.entries) }); n != 4 {
+		t.Fatalf("result list shows %d entries, want 4", n)
+	}
+	var last custody.Record
+	custody.Each(kiosk.CustodyPath, func(_ []byte, rec custody.Record) error { last = rec; return nil })
+	if last.Event != custody.EventReleased {
+		t.Fatalf("kiosk's last custody record: %+v", last)
+	}
+
+	// The log screen shows the records and verifies.
+	l := newLogScreen(kiosk, w)
+	w.SetContent(l.content)
+	test.Tap(findButton(t, l.content, "Verify log"))
+	waitFor(t, "verdict", func() bool { return strings.HasPrefix(l.verdict.Text, "✓") || strings.HasPrefix(l.verdict.Text, "✗") })
+	if v := on(func() string { return l.verdict.Text }); !strings.HasPrefix(v, "✓ Verified") {
+		t.Fatal(v)
+	}
+	l.event.SetSelected(custody.EventReleased)
+	if n := on(func() int { return len(l.shown) }); n != 1 {
+		t.Fatalf("filter by released shows %d records", n)
+	}
+}
+
+func TestCancelSealLeavesNothing(t *testing.T) {
+	test.NewTempApp(t)
+	sender, _ := stations(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	src := filepath.Join(t.TempDir(), "big")
+	os.MkdirAll(src, 0o755)
+	big := make([]byte, 256<<20)
+	rand.Read(big)
+	os.WriteFile(filepath.Join(src, "disk.img"), big, 0o644)
+	s := newSendScreen(sender, w)
+	w.SetContent(s.content)
+	s.addPaths([]string{src})
+	waitFor(t, "hashing", func() bool { return s.hashed })
+	out := t.TempDir()
+	s.recipients.SetSelected([]string{"kiosk-1"})
+	s.setDest(out)
+	test.Tap(s.seal)
+	start := time.Now()
+	test.Tap(s.stop)
+	waitFor(t, "cancel", func() bool { return !s.busy() })
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("cancel took %v, more than a second", d)
+	}
+	if st := on(func() string { return s.status.Text }); !strings.Contains(st, "cancelled") {
+		t.Fatalf("status after cancel: %q", st)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("cancelled seal left %d entries", len(ents))
+	}
+}
+
+func TestTamperedBundleCannotBeReleased(t *testing.T) {
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	src := filepath.Join(t.TempDir(), "x")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "a"), []byte("alpha"), 0o644)
+	srcs, _ := app.StagePaths([]string{src})
+	sealed, err := sender.Pack(t.Context(), app.PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol := filepath.Join(sealed.Dir, bundle.VolumeName(0))
+	b, _ := os.ReadFile(vol)
+	b[len(b)/2] ^= 1
+	os.WriteFile(vol, b, 0o644)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	r := newReceiveScreen(kiosk, w)
+	w.SetContent(r.content)
+	r.openBundle(sealed.Dir)
+	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })
+	r.setDest(t.TempDir())
+	if v := on(func() string { return r.verdict.Text }); !strings.Contains(v, "Do not release") || !strings.Contains(v, "corrupt") {
+		t.Fatalf("verdict: %q", v)
+	}
+	if on(func() bool { return r.release.Disabled() }) == false {
+		t.Fatal("Release is enabled for a corrupt bundle")
+	}
+	r.rejectWith("volume corrupt on arrival")
+	var last custody.Record
+	custody.Each(kiosk.CustodyPath, func(_ []byte, rec custody.Record) error { last = rec; return nil })
+	if last.Event != custody.EventRejected || !strings.Contains(last.Reason, "volume corrupt on arrival") {
+		t.Fatalf("rejection not recorded: %+v", last)
+	}
+}
+
+func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	var found *widget.Button
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Button:
+			if w.Text == text {
+				found = w
+			}
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	if found == nil {
+		t.Fatalf("no %q button", text)
+	}
+	return found
+}

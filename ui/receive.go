@@ -1,0 +1,269 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	"github.com/dustin/go-humanize"
+
+	"sluice/app"
+	"sluice/transfer/bundle"
+)
+
+// receiveScreen is the kiosk officer's flow: open a bundle, see who sent
+// what (checked without decrypting), then release it into a destination or
+// reject it with a reason.
+type receiveScreen struct {
+	st  *app.Station
+	win fyne.Window
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+
+	dir     string
+	in      *app.Inspection
+	inErr   error
+	dest    string
+	entries []bundle.ManifestEntry
+
+	open       *widget.Button
+	envelope   *widget.Form
+	verdict    *widget.Label
+	destLabel  *widget.Label
+	chooseDest *widget.Button
+	release    *widget.Button
+	reject     *widget.Button
+	stop       *widget.Button
+	files      *widget.List
+	meter      *meter
+	status     *widget.Label
+	content    fyne.CanvasObject
+}
+
+func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
+	r := &receiveScreen{st: st, win: w}
+	r.open = widget.NewButtonWithIcon("Open bundle…", theme.FolderOpenIcon(), r.pickBundle)
+	r.envelope = widget.NewForm()
+	r.verdict = widget.NewLabel("Open a bundle folder (its name ends in .sluice). Its envelope is checked before anything is decrypted.")
+	r.verdict.Wrapping = fyne.TextWrapWord
+	r.destLabel = widget.NewLabel("No destination chosen")
+	r.chooseDest = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), r.pickDest)
+	r.release = widget.NewButtonWithIcon("Verify and release", theme.ConfirmIcon(), r.startRelease)
+	r.release.Importance = widget.HighImportance
+	r.reject = widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), r.askReject)
+	r.reject.Importance = widget.DangerImportance
+	r.stop = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), r.cancelJob)
+	r.files = widget.NewList(func() int { return len(r.entries) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			e := r.entries[i]
+			text := e.Path + "/"
+			if e.Type == bundle.TypeFile {
+				text = fmt.Sprintf("✓ %s  (%s, sha256 %s…)", e.Path, humanize.IBytes(uint64(e.Size)), e.SHA256.String()[:16])
+			}
+			o.(*widget.Label).SetText(text)
+		})
+	r.meter = newMeter()
+	r.status = widget.NewLabel("")
+	r.status.Wrapping = fyne.TextWrapWord
+	top := container.NewVBox(
+		container.NewHBox(r.open),
+		widget.NewCard("Envelope", "", container.NewVBox(r.envelope, r.verdict)),
+		container.NewBorder(nil, nil, widget.NewLabel("Release into"), r.chooseDest, r.destLabel),
+		container.NewHBox(r.release, r.reject, r.stop),
+		r.meter.bar, r.meter.label, r.status,
+	)
+	r.content = container.NewBorder(top, nil, nil, nil, widget.NewCard("Files", "", r.files))
+	r.refresh()
+	return r
+}
+
+func (r *receiveScreen) busy() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cancel != nil
+}
+
+func (r *receiveScreen) admissible() bool {
+	return r.in != nil && r.inErr == nil && r.in.Trust == "trusted" && r.in.ForThisStation
+}
+
+func (r *receiveScreen) refresh() {
+	busy := r.busy()
+	enable(r.open, !busy)
+	enable(r.chooseDest, !busy)
+	enable(r.release, !busy && r.admissible() && r.dest != "" && r.entries == nil)
+	enable(r.reject, !busy && r.dir != "" && r.entries == nil)
+	enable(r.stop, busy)
+	r.files.Refresh()
+}
+
+func (r *receiveScreen) pickBundle() {
+	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		if err == nil && u != nil {
+			r.openBundle(u.Path())
+		}
+	}, r.win)
+}
+
+func (r *receiveScreen) pickDest() {
+	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		if err == nil && u != nil {
+			r.setDest(u.Path())
+		}
+	}, r.win)
+}
+
+func (r *receiveScreen) setDest(dir string) {
+	r.dest = dir
+	r.destLabel.SetText(dir)
+	r.refresh()
+}
+
+// openBundle checks the envelope, signature and volumes without decrypting.
+func (r *receiveScreen) openBundle(dir string) {
+	r.dir, r.in, r.inErr, r.entries = dir, nil, nil, nil
+	r.envelope.Items = nil
+	r.envelope.Refresh()
+	r.verdict.SetText("Checking the envelope, the signature and every volume…")
+	r.status.SetText("")
+	ctx := r.startJob()
+	go func() {
+		in, err := app.Inspect(ctx, dir, r.st)
+		onUI(func() {
+			r.endJob()
+			r.in, r.inErr = in, err
+			r.showEnvelope()
+			r.refresh()
+		})
+	}()
+}
+
+func (r *receiveScreen) showEnvelope() {
+	r.envelope.Items = nil
+	if r.in != nil {
+		e := r.in.Bundle.Envelope
+		add := func(k, v string) { r.envelope.Append(k, widget.NewLabel(v)) }
+		add("Bundle", e.ID)
+		add("Sender", e.Sender.Name)
+		add("Signature", verdictText(r.in.SignatureOK, "valid", "INVALID"))
+		add("Sender trusted", r.in.Trust)
+		add("For this station", verdictText(r.in.ForThisStation, "yes", "no — sealed for "+names(e.Recipients)))
+		add("Created", fmt.Sprintf("%s (%s)", e.Created.Format(time.RFC3339), humanize.Time(e.Created)))
+		add("Content", fmt.Sprintf("%s files, %s folders, %s", humanize.Comma(e.Files), humanize.Comma(e.Dirs), humanize.IBytes(uint64(e.ContentBytes))))
+		add("Volumes", fmt.Sprintf("%d, %s", len(e.Payload.Volumes), verdictText(r.in.VolumesOK, "all intact", "not intact")))
+		if e.Note != "" {
+			add("Note", e.Note)
+		}
+	}
+	r.envelope.Refresh()
+	switch {
+	case r.inErr != nil:
+		r.verdict.SetText("✗ Do not release: " + r.inErr.Error())
+		r.verdict.Importance = widget.DangerImportance
+	case !r.admissible():
+		r.verdict.SetText("✗ This station cannot release this bundle: the sender is not trusted here or the bundle is not sealed for this station.")
+		r.verdict.Importance = widget.DangerImportance
+	default:
+		r.verdict.SetText("✓ Envelope, signature and volumes check out. Choose where to release it; every file is verified while decrypting.")
+		r.verdict.Importance = widget.SuccessImportance
+	}
+	r.verdict.Refresh()
+}
+
+func verdictText(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
+}
+
+func names(rs []bundle.Recipient) string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return strings.Join(out, ", ")
+}
+
+func (r *receiveScreen) startJob() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.mu.Lock()
+	r.cancel = cancel
+	r.mu.Unlock()
+	r.refresh()
+	return ctx
+}
+
+func (r *receiveScreen) endJob() {
+	r.mu.Lock()
+	if r.cancel != nil {
+		r.cancel()
+		r.cancel = nil
+	}
+	r.mu.Unlock()
+	r.meter.bar.Hide()
+}
+
+func (r *receiveScreen) cancelJob() {
+	r.mu.Lock()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.mu.Unlock()
+	r.status.SetText("Cancelling…")
+}
+
+func (r *receiveScreen) startRelease() {
+	req := app.ReceiveRequest{BundleDir: r.dir, OutDir: r.dest}
+	ctx := r.startJob()
+	r.meter.begin("Decrypting and verifying")
+	req.Progress = r.meter.update("Decrypting and verifying")
+	go func() {
+		got, err := r.st.Receive(ctx, req)
+		onUI(func() {
+			r.endJob()
+			switch {
+			case errors.Is(err, context.Canceled):
+				r.status.SetText("Cancelled. Nothing was released and the quarantine was removed.")
+			case err != nil:
+				r.status.SetText("Rejected, nothing released: " + err.Error())
+				dialog.ShowError(err, r.win)
+			default:
+				r.entries = got.Verified.Manifest.Entries
+				r.status.SetText(fmt.Sprintf("Released %s files (%s) into %s. Every file matched the sender's signed manifest.",
+					humanize.Comma(got.Verified.Files), humanize.IBytes(uint64(got.Verified.ContentBytes)), got.Dir))
+			}
+			r.refresh()
+		})
+	}()
+}
+
+func (r *receiveScreen) askReject() {
+	reason := widget.NewEntry()
+	reason.SetPlaceHolder("why this bundle is not released")
+	dialog.ShowForm("Reject bundle", "Reject", "Back", []*widget.FormItem{widget.NewFormItem("Reason", reason)}, func(ok bool) {
+		if ok {
+			r.rejectWith(reason.Text)
+		}
+	}, r.win)
+}
+
+func (r *receiveScreen) rejectWith(reason string) {
+	if err := r.st.Reject(r.dir, reason); err != nil {
+		dialog.ShowError(err, r.win)
+		return
+	}
+	r.status.SetText("Rejected and recorded in the custody log: " + reason)
+	r.dir, r.in = "", nil
+	r.refresh()
+}

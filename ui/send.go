@@ -1,0 +1,354 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	"github.com/dustin/go-humanize"
+
+	"sluice/app"
+	"sluice/transfer/bundle"
+)
+
+// sendScreen is the officer's send flow: stage, hash (shown), choose
+// kiosks and destination, seal and write. Seal stays disabled until every
+// file is hashed and a kiosk and a destination are chosen.
+type sendScreen struct {
+	st  *app.Station
+	win fyne.Window
+
+	mu       sync.Mutex // guards cancel
+	cancel   context.CancelFunc
+	paths    []string
+	srcs     []bundle.Source
+	hashed   bool
+	dest     string
+	selected int
+
+	table      *widget.Table
+	total      *widget.Label
+	recipients *widget.CheckGroup
+	destLabel  *widget.Label
+	note       *widget.Entry
+	addFiles   *widget.Button
+	addFolder  *widget.Button
+	remove     *widget.Button
+	chooseDest *widget.Button
+	seal       *widget.Button
+	stop       *widget.Button
+	meter      *meter
+	status     *widget.Label
+	content    fyne.CanvasObject
+}
+
+func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
+	s := &sendScreen{st: st, win: w, selected: -1}
+	s.table = widget.NewTableWithHeaders(
+		func() (int, int) { return len(s.srcs), 3 },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		s.updateCell)
+	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("") }
+	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		l := o.(*widget.Label)
+		if id.Row < 0 {
+			l.SetText([]string{"Name", "Size", "SHA-256"}[id.Col])
+		} else {
+			l.SetText(fmt.Sprint(id.Row + 1))
+		}
+	}
+	s.table.SetColumnWidth(0, 380)
+	s.table.SetColumnWidth(1, 90)
+	s.table.SetColumnWidth(2, 520)
+	s.table.OnSelected = func(id widget.TableCellID) { s.selected = id.Row; s.refresh() }
+	s.total = widget.NewLabel("Nothing staged. Add files or folders, or drop them on this window.")
+	s.recipients = widget.NewCheckGroup(nil, func([]string) { s.refresh() })
+	s.loadRecipients()
+	s.destLabel = widget.NewLabel("No destination chosen")
+	s.note = widget.NewEntry()
+	s.note.SetPlaceHolder("Shown to the receiving officer before decryption; not encrypted")
+	s.addFiles = widget.NewButtonWithIcon("Add files…", theme.FileIcon(), s.pickFile)
+	s.addFolder = widget.NewButtonWithIcon("Add folder…", theme.FolderIcon(), s.pickFolder)
+	s.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.removeSelected)
+	s.chooseDest = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), s.pickDest)
+	s.seal = widget.NewButtonWithIcon("Seal and write", theme.ConfirmIcon(), s.startSeal)
+	s.seal.Importance = widget.HighImportance
+	s.stop = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), s.cancelJob)
+	s.meter = newMeter()
+	s.status = widget.NewLabel("")
+	s.status.Wrapping = fyne.TextWrapWord
+	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) {
+		var paths []string
+		for _, u := range uris {
+			paths = append(paths, u.Path())
+		}
+		s.addPaths(paths)
+	})
+
+	left := container.NewBorder(
+		container.NewHBox(s.addFiles, s.addFolder, s.remove),
+		s.total, nil, nil, s.table)
+	right := container.NewVBox(
+		widget.NewLabelWithStyle("Receiving stations", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		s.recipients,
+		widget.NewLabelWithStyle("Destination", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, nil, s.chooseDest, s.destLabel),
+		widget.NewLabelWithStyle("Note", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		s.note,
+		container.NewHBox(s.seal, s.stop),
+		s.meter.bar, s.meter.label, s.status,
+	)
+	split := container.NewHSplit(left, container.NewPadded(right))
+	split.Offset = 0.62
+	s.content = split
+	s.refresh()
+	return s
+}
+
+func (s *sendScreen) loadRecipients() {
+	cards, err := s.st.TrustList()
+	if err != nil {
+		s.recipients.Options = nil
+		return
+	}
+	var names []string
+	for _, c := range cards {
+		names = append(names, c.Name)
+	}
+	s.recipients.Options = names
+	s.recipients.Refresh()
+}
+
+func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
+	l := o.(*widget.Label)
+	src := s.srcs[id.Row]
+	switch id.Col {
+	case 0:
+		name := src.Path
+		if src.Type == bundle.TypeDir {
+			name += "/"
+		}
+		l.SetText(name)
+	case 1:
+		if src.Type == bundle.TypeFile {
+			l.SetText(humanize.IBytes(uint64(src.Size)))
+		} else {
+			l.SetText("folder")
+		}
+	case 2:
+		switch {
+		case src.Type == bundle.TypeDir:
+			l.SetText("")
+		case src.SHA256 != nil:
+			l.SetText(src.SHA256.String())
+		default:
+			l.SetText("hashing…")
+		}
+	}
+}
+
+func (s *sendScreen) busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cancel != nil
+}
+
+// refresh enables what may be done next; call on Fyne's thread.
+func (s *sendScreen) refresh() {
+	busy := s.busy()
+	enable(s.addFiles, !busy)
+	enable(s.addFolder, !busy)
+	enable(s.remove, !busy && s.selected >= 0 && s.selected < len(s.srcs))
+	enable(s.chooseDest, !busy)
+	enable(s.stop, busy)
+	enable(s.seal, !busy && s.hashed && len(s.srcs) > 0 && len(s.recipients.Selected) > 0 && s.dest != "")
+	s.table.Refresh()
+}
+
+func enable(b *widget.Button, on bool) {
+	if on {
+		b.Enable()
+	} else {
+		b.Disable()
+	}
+}
+
+func (s *sendScreen) pickFile() {
+	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		r.Close()
+		s.addPaths([]string{r.URI().Path()})
+	}, s.win)
+}
+
+func (s *sendScreen) pickFolder() {
+	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		if err == nil && u != nil {
+			s.addPaths([]string{u.Path()})
+		}
+	}, s.win)
+}
+
+func (s *sendScreen) pickDest() {
+	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		if err == nil && u != nil {
+			s.setDest(u.Path())
+		}
+	}, s.win)
+}
+
+func (s *sendScreen) setDest(dir string) {
+	s.dest = dir
+	s.destLabel.SetText(dir)
+	s.refresh()
+}
+
+// addPaths stages more files or folders and hashes everything staged.
+func (s *sendScreen) addPaths(paths []string) {
+	if s.busy() {
+		return
+	}
+	all := append(append([]string(nil), s.paths...), paths...)
+	srcs, err := app.StagePaths(all)
+	if err != nil {
+		s.showError(err)
+		return
+	}
+	s.paths, s.srcs, s.hashed, s.selected = all, srcs, false, -1
+	s.status.SetText("")
+	s.hash()
+}
+
+// removeSelected unstages the top-level file or folder holding the
+// selected row.
+func (s *sendScreen) removeSelected() {
+	if s.selected < 0 || s.selected >= len(s.srcs) {
+		return
+	}
+	top := strings.SplitN(s.srcs[s.selected].Path, "/", 2)[0]
+	var keep []string
+	for _, p := range s.paths {
+		if filepath.Base(filepath.Clean(p)) != top {
+			keep = append(keep, p)
+		}
+	}
+	s.paths, s.srcs, s.selected = nil, nil, -1
+	if len(keep) == 0 {
+		s.hashed = false
+		s.total.SetText("Nothing staged. Add files or folders, or drop them on this window.")
+		s.refresh()
+		return
+	}
+	s.addPaths(keep)
+}
+
+func (s *sendScreen) startJob() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.cancel = cancel
+	s.mu.Unlock()
+	s.refresh()
+	return ctx
+}
+
+// endJob runs on Fyne's thread when a job finishes.
+func (s *sendScreen) endJob() {
+	s.mu.Lock()
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+	s.mu.Unlock()
+	s.meter.bar.Hide()
+	s.refresh()
+}
+
+func (s *sendScreen) cancelJob() {
+	s.mu.Lock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	s.status.SetText("Cancelling…")
+}
+
+func (s *sendScreen) hash() {
+	ctx := s.startJob()
+	srcs := s.srcs
+	s.meter.begin("Hashing")
+	var files, bytes int64
+	for _, src := range srcs {
+		if src.Type == bundle.TypeFile {
+			files++
+			bytes += src.Size
+		}
+	}
+	summary := fmt.Sprintf("%s files, %s", humanize.Comma(files), humanize.IBytes(uint64(bytes)))
+	s.total.SetText(summary + " — hashing")
+	// The worker hashes its own copy; the table keeps showing the staged
+	// list, and the hashes arrive on the UI thread when all are done.
+	work := append([]bundle.Source(nil), srcs...)
+	go func() {
+		err := app.HashSources(ctx, work, s.meter.update("Hashing"), nil)
+		onUI(func() {
+			s.endJob()
+			if err == nil {
+				s.srcs = work
+			}
+			switch {
+			case errors.Is(err, context.Canceled):
+				s.status.SetText("Hashing cancelled: nothing can be sealed until every file is hashed. Add or remove a file to hash again.")
+				s.total.SetText(summary + " — not hashed")
+			case err != nil:
+				s.showError(err)
+				s.total.SetText(summary + " — not hashed")
+			default:
+				s.hashed = true
+				s.total.SetText(summary + " — every file hashed; review before sealing")
+			}
+			s.refresh()
+		})
+	}()
+}
+
+func (s *sendScreen) startSeal() {
+	to := append([]string(nil), s.recipients.Selected...)
+	sort.Strings(to)
+	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text}
+	ctx := s.startJob()
+	s.meter.begin("Sealing")
+	req.Progress = s.meter.update("Sealing")
+	s.status.SetText("")
+	go func() {
+		sealed, err := s.st.Pack(ctx, req)
+		onUI(func() {
+			s.endJob()
+			switch {
+			case errors.Is(err, context.Canceled):
+				s.status.SetText("Sealing cancelled. Nothing was written to the destination.")
+			case err != nil:
+				s.showError(err)
+			default:
+				e := sealed.Envelope
+				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s files, %s, written and synced.\n%s",
+					e.ID, strings.Join(to, ", "), humanize.Comma(e.Files), humanize.IBytes(uint64(e.ContentBytes)), sealed.Dir))
+			}
+		})
+	}()
+}
+
+func (s *sendScreen) showError(err error) {
+	s.status.SetText("Error: " + err.Error())
+	dialog.ShowError(err, s.win)
+}
