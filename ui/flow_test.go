@@ -144,7 +144,9 @@ func TestSendThenReceive(t *testing.T) {
 	rel := t.TempDir()
 	r.setDest(rel)
 	test.Tap(r.release)
-	waitFor(t, "release", func() bool { return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected") })
+	waitFor(t, "release", func() bool {
+		return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected")
+	})
 	if st := on(func() string { return r.status.Text }); !strings.HasPrefix(st, "Released") {
 		t.Fatal(st)
 	}
@@ -168,7 +170,9 @@ func TestSendThenReceive(t *testing.T) {
 	l := newLogScreen(kiosk, w)
 	w.SetContent(l.content)
 	test.Tap(findButton(t, l.content, "Verify log"))
-	waitFor(t, "verdict", func() bool { return strings.HasPrefix(l.verdict.Text, "✓") || strings.HasPrefix(l.verdict.Text, "✗") })
+	waitFor(t, "verdict", func() bool {
+		return strings.HasPrefix(l.verdict.Text, "✓") || strings.HasPrefix(l.verdict.Text, "✗")
+	})
 	if v := on(func() string { return l.verdict.Text }); !strings.HasPrefix(v, "✓ Verified") {
 		t.Fatal(v)
 	}
