@@ -19,7 +19,7 @@ FUZZ_TARGETS := \
 	./transfer/bundle:FuzzExtractStream:20000 \
 	./transfer/custody:FuzzParseRecord:200000
 
-.PHONY: all build run test unit fuzz bench lint deps-build deps-test deps-bench clean
+.PHONY: all build run test unit fuzz bench lint screenshots deps-build deps-test deps-bench clean
 
 all: build
 
@@ -51,6 +51,10 @@ fuzz:
 		echo "fuzz $$pkg $$name: $$n executions"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $${n}x -fuzzminimizetime 200x $$pkg; \
 	done
+
+screenshots: build
+	@packaging/deps.sh screenshots
+	packaging/screenshots.sh
 
 bench: deps-bench build
 	$(GO) run ./internal/bench -sluice ./$(BIN)
