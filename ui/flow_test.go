@@ -264,6 +264,10 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 			for _, c := range w.Objects {
 				walk(c)
 			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(w).Objects() {
+				walk(c)
+			}
 		}
 	}
 	walk(o)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -51,54 +50,9 @@ func tabs(st *app.Station, w fyne.Window) fyne.CanvasObject {
 		container.NewTabItemWithIcon("Send", theme.UploadIcon(), newSendScreen(st, w).content),
 		container.NewTabItemWithIcon("Receive", theme.DownloadIcon(), newReceiveScreen(st, w).content),
 		container.NewTabItemWithIcon("Custody log", theme.ListIcon(), newLogScreen(st, w).content),
-		container.NewTabItemWithIcon("Station", theme.SettingsIcon(), newStationScreen(st.Home).content),
+		container.NewTabItemWithIcon("Station", theme.SettingsIcon(), newStationScreen(st, w).content),
 	)
 	return t
-}
-
-// stationScreen shows this station's card and the stations it trusts.
-type stationScreen struct {
-	home    string
-	content fyne.CanvasObject
-}
-
-func newStationScreen(home string) *stationScreen {
-	s := &stationScreen{home: home}
-	st, err := app.Load(home)
-	if err != nil {
-		s.content = noStation(home, err)
-		return s
-	}
-	card := st.Card()
-	cardText := widget.NewLabel(strings.TrimSpace(string(card.Marshal())))
-	cardText.Wrapping = fyne.TextWrapBreak
-	cardText.TextStyle = fyne.TextStyle{Monospace: true}
-
-	trusted, terr := st.TrustList()
-	var trustBox fyne.CanvasObject
-	switch {
-	case terr != nil:
-		trustBox = widget.NewLabel("The trust store cannot be read: " + terr.Error())
-	case len(trusted) == 0:
-		trustBox = widget.NewLabel("No trusted stations yet. Add one with: sluice trust add CARD")
-	default:
-		trustBox = widget.NewList(
-			func() int { return len(trusted) },
-			func() fyne.CanvasObject { return widget.NewLabel("") },
-			func(i widget.ListItemID, o fyne.CanvasObject) {
-				o.(*widget.Label).SetText(describeCard(trusted[i]))
-			})
-	}
-	header := widget.NewLabelWithStyle("Station "+st.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	facts := widget.NewForm(
-		widget.NewFormItem("Home", widget.NewLabel(st.Home)),
-		widget.NewFormItem("Signing key", widget.NewLabel(card.SigningFingerprint())),
-		widget.NewFormItem("Encryption", widget.NewLabel(encryptionKind(card.Recipient))),
-	)
-	top := container.NewVBox(header, facts, widget.NewCard("Public card", "Give this to other stations", cardText))
-	s.content = container.NewBorder(top, nil, nil, nil,
-		widget.NewCard("Trusted stations", "", trustBox))
-	return s
 }
 
 func describeCard(c crypto.Card) string {

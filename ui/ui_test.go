@@ -54,7 +54,7 @@ func TestStationScreenShowsCardAndTrust(t *testing.T) {
 	}
 	w := test.NewWindow(nil)
 	defer w.Close()
-	w.SetContent(newStationScreen(st.Home).content)
+	w.SetContent(newStationScreen(st, w).content)
 	w.Resize(fyne.NewSize(900, 640))
 	text := strings.Join(labels(w.Content()), "\n")
 	for _, want := range []string{"Station kiosk-1", "sluice-card: v1", st.Card().SigningFingerprint(), "Trusted stations"} {
@@ -73,5 +73,40 @@ func TestNoStationOpensTheWizard(t *testing.T) {
 	text := strings.Join(labels(w.Content()), "\n")
 	if !strings.Contains(text, "Create this station") || !strings.Contains(text, "Keys are kept in "+home) {
 		t.Errorf("first start does not offer to create a station: %q", text)
+	}
+}
+
+func TestStationImportsAndRemovesCards(t *testing.T) {
+	test.NewTempApp(t)
+	dir := t.TempDir()
+	st, _ := app.Init(filepath.Join(dir, "k"), "kiosk-1", false)
+	other, _ := app.Init(filepath.Join(dir, "s"), "sender-1", true)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	s := newStationScreen(st, w)
+	w.SetContent(s.content)
+	w.Resize(fyne.NewSize(900, 640))
+	if s.empty.Hidden {
+		t.Fatal("empty trust store shows no hint")
+	}
+	s.importCard([]byte("garbage"))
+	if len(s.trusted) != 0 {
+		t.Fatal("garbage card imported")
+	}
+	s.importCard(other.Card().Marshal())
+	// The confirmation dialog: press its confirm button.
+	test.Tap(findButton(t, w.Canvas().Overlays().Top(), "Yes"))
+	if len(s.trusted) != 1 || s.trusted[0].Name != "sender-1" {
+		t.Fatalf("trusted after import: %+v", s.trusted)
+	}
+	// A post-quantum card fits in a QR code.
+	if _, err := cardQR(other.Card()); err != nil {
+		t.Fatalf("QR of a post-quantum card: %v", err)
+	}
+	s.list.Select(0)
+	test.Tap(s.remove)
+	test.Tap(findButton(t, w.Canvas().Overlays().Top(), "Yes"))
+	if len(s.trusted) != 0 {
+		t.Fatal("station not removed")
 	}
 }
