@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -275,9 +272,6 @@ func logCheckpoint(e *env, args []string) error {
 	return err
 }
 
-var csvHeader = []string{"seq", "prev", "time", "event", "station", "officer", "bundle", "peer", "manifest_sha256", "files", "bytes",
-	"media_vendor", "media_model", "media_serial", "media_filesystem", "media_fs_id", "path", "outcome", "reason", "seal_record_index"}
-
 func logExport(e *env, args []string) error {
 	fs := e.flags("log export")
 	format := fs.String("format", "", "`csv` or `json`")
@@ -307,62 +301,13 @@ func logExport(e *env, args []string) error {
 		w = file
 	}
 	if *format == "csv" {
-		err = exportCSV(w, path, f)
+		err = custody.ExportCSV(w, path, f.match)
 	} else {
-		err = exportJSON(w, path, f)
+		err = custody.ExportJSON(w, path, f.match)
 	}
 	if err == nil && file != nil {
 		err = file.Sync()
 	}
-	return err
-}
-
-func exportCSV(w io.Writer, path string, f *filter) error {
-	cw := csv.NewWriter(w)
-	cw.Write(csvHeader)
-	err := custody.Each(path, func(_ []byte, r custody.Record) error {
-		if !f.match(r) {
-			return nil
-		}
-		m := r.Media
-		if m == nil {
-			m = &custody.Media{}
-		}
-		seal := ""
-		if r.Seal != nil {
-			seal = strconv.FormatInt(r.Seal.Index, 10)
-		}
-		return cw.Write([]string{strconv.FormatInt(r.Seq, 10), r.Prev, r.Time.UTC().Format(time.RFC3339Nano), r.Event, r.Station, r.Officer,
-			r.Bundle, r.Peer, r.ManifestSHA256, strconv.FormatInt(r.Files, 10), strconv.FormatInt(r.Bytes, 10),
-			m.Vendor, m.Model, m.Serial, m.Filesystem, m.FSID, r.Path, r.Outcome, r.Reason, seal})
-	})
-	cw.Flush()
-	if err == nil {
-		err = cw.Error()
-	}
-	return err
-}
-
-func exportJSON(w io.Writer, path string, f *filter) error {
-	first := true
-	if _, err := io.WriteString(w, "["); err != nil {
-		return err
-	}
-	err := custody.Each(path, func(line []byte, r custody.Record) error {
-		if !f.match(r) {
-			return nil
-		}
-		sep := ",\n"
-		if first {
-			sep, first = "\n", false
-		}
-		_, err := fmt.Fprintf(w, "%s%s", sep, line)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	_, err = io.WriteString(w, "\n]\n")
 	return err
 }
 

@@ -176,6 +176,10 @@ func TestSendThenReceive(t *testing.T) {
 	if v := on(func() string { return l.verdict.Text }); !strings.HasPrefix(v, "✓ Verified") {
 		t.Fatal(v)
 	}
+	ms, err := l.reconcile(sender.CustodyPath)
+	if err != nil || len(ms) != 1 || !ms[0].OK() {
+		t.Fatalf("reconcile with the sender's log: %v %+v", err, ms)
+	}
 	l.event.SetSelected(custody.EventReleased)
 	if n := on(func() int { return len(l.shown) }); n != 1 {
 		t.Fatalf("filter by released shows %d records", n)

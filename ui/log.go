@@ -3,12 +3,15 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/dustin/go-humanize"
+	"golang.org/x/mod/sumdb/note"
 
 	"sluice/app"
 	"sluice/transfer/custody"
@@ -26,6 +29,7 @@ type logScreen struct {
 	shown   []custody.Record
 	event   *widget.Select
 	search  *widget.Entry
+	since   *widget.Entry
 	table   *widget.Table
 	verdict *widget.Label
 	count   *widget.Label
@@ -40,6 +44,9 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	l.search = widget.NewEntry()
 	l.search.SetPlaceHolder("bundle, officer, station or reason contains…")
 	l.search.OnChanged = func(string) { l.filter() }
+	l.since = widget.NewEntry()
+	l.since.SetPlaceHolder("since YYYY-MM-DD")
+	l.since.OnChanged = func(string) { l.filter() }
 	l.table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(l.shown), len(logColumns) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -54,13 +61,21 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	for i, wd := range []float32{50, 160, 110, 90, 280, 90, 60, 80, 80, 400} {
 		l.table.SetColumnWidth(i, wd)
 	}
+	l.table.OnSelected = func(id widget.TableCellID) {
+		if id.Row >= 0 && id.Row < len(l.shown) {
+			l.showRecord(l.shown[id.Row])
+		}
+	}
 	l.verdict = widget.NewLabel("")
 	l.verdict.Wrapping = fyne.TextWrapWord
 	l.count = widget.NewLabel("")
 	verify := widget.NewButtonWithIcon("Verify log", theme.ConfirmIcon(), l.verify)
 	verify.Importance = widget.HighImportance
 	reload := widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), l.load)
-	bar := container.NewBorder(nil, nil, container.NewHBox(verify, reload, l.event), l.count, l.search)
+	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), l.pickExport)
+	reconcile := widget.NewButtonWithIcon("Reconcile…", theme.SearchIcon(), l.pickReconcile)
+	bar := container.NewBorder(nil, nil, container.NewHBox(verify, reload, export, reconcile, l.event),
+		container.NewHBox(container.NewGridWrap(fyne.NewSize(150, l.since.MinSize().Height), l.since), l.count), l.search)
 	l.content = container.NewBorder(container.NewVBox(bar, l.verdict), nil, nil, nil, l.table)
 	l.event.SetSelected("all events")
 	l.load()
@@ -89,9 +104,13 @@ func (l *logScreen) filter() {
 	}
 	ev := l.event.Selected
 	q := strings.ToLower(l.search.Text)
+	since, _ := time.Parse("2006-01-02", strings.TrimSpace(l.since.Text))
 	l.shown = l.shown[:0]
 	for _, r := range l.all {
 		if ev != "" && ev != "all events" && r.Event != ev {
+			continue
+		}
+		if !since.IsZero() && r.Time.Before(since) {
 			continue
 		}
 		if q != "" && !strings.Contains(strings.ToLower(r.Bundle+" "+r.Officer+" "+r.Station+" "+r.Peer+" "+r.Reason), q) {
@@ -172,4 +191,157 @@ func (l *logScreen) setVerdict(ok bool, text string) {
 		l.verdict.Importance = widget.DangerImportance
 	}
 	l.verdict.Refresh()
+}
+
+// keep is the table's filter, for export.
+func (l *logScreen) keep() func(custody.Record) bool {
+	shown := make(map[int64]bool, len(l.shown))
+	for _, r := range l.shown {
+		shown[r.Seq] = true
+	}
+	return func(r custody.Record) bool { return shown[r.Seq] }
+}
+
+func (l *logScreen) showRecord(r custody.Record) {
+	var line []byte
+	custody.Each(l.st.CustodyPath, func(b []byte, rec custody.Record) error {
+		if rec.Seq == r.Seq {
+			line = append([]byte(nil), b...)
+		}
+		return nil
+	})
+	text := widget.NewLabel(string(line))
+	text.Wrapping = fyne.TextWrapBreak
+	text.TextStyle = fyne.TextStyle{Monospace: true}
+	form := widget.NewForm(
+		widget.NewFormItem("Event", widget.NewLabel(r.Event+" ("+r.Outcome+")")),
+		widget.NewFormItem("Time", widget.NewLabel(r.Time.UTC().Format(time.RFC3339Nano))),
+		widget.NewFormItem("Station / officer", widget.NewLabel(r.Station+" / "+r.Officer)),
+		widget.NewFormItem("Bundle", widget.NewLabel(r.Bundle)),
+		widget.NewFormItem("Manifest", widget.NewLabel(r.ManifestSHA256)),
+		widget.NewFormItem("Reason", widget.NewLabel(r.Reason)),
+	)
+	if r.Seal != nil {
+		form.Append("Sender's seal", widget.NewLabel(fmt.Sprintf("record %d of the sender's log, proved against its signed checkpoint", r.Seal.Index)))
+	}
+	d := dialog.NewCustom(fmt.Sprintf("Record %d", r.Seq), "Close", container.NewVScroll(container.NewVBox(form, widget.NewLabel("As logged:"), text)), l.win)
+	d.Resize(fyne.NewSize(760, 520))
+	d.Show()
+}
+
+func (l *logScreen) pickExport() {
+	format := widget.NewSelect([]string{"CSV (spreadsheets)", "JSON (SIEM)"}, nil)
+	format.SetSelectedIndex(0)
+	dialog.ShowForm("Export the records shown", "Choose file…", "Cancel", []*widget.FormItem{widget.NewFormItem("Format", format)}, func(ok bool) {
+		if !ok {
+			return
+		}
+		asCSV := format.SelectedIndex() == 0
+		save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+			if err != nil || w == nil {
+				return
+			}
+			defer w.Close()
+			if asCSV {
+				err = custody.ExportCSV(w, l.st.CustodyPath, l.keep())
+			} else {
+				err = custody.ExportJSON(w, l.st.CustodyPath, l.keep())
+			}
+			if err != nil {
+				dialog.ShowError(fmt.Errorf("export: %w", err), l.win)
+				return
+			}
+			dialog.ShowInformation("Exported", fmt.Sprintf("%d records written to %s", len(l.shown), w.URI().Path()), l.win)
+		}, l.win)
+		if asCSV {
+			save.SetFileName(l.st.Name + "-custody.csv")
+		} else {
+			save.SetFileName(l.st.Name + "-custody.json")
+		}
+		save.Show()
+	}, l.win)
+}
+
+func (l *logScreen) pickReconcile() {
+	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		r.Close()
+		l.reconcileWith(r.URI().Path())
+	}, l.win)
+}
+
+// reconcileWith verifies another station's log and this one, then matches
+// bundles in both directions.
+func (l *logScreen) reconcileWith(other string) {
+	go func() {
+		ms, err := l.reconcile(other)
+		onUI(func() {
+			if err != nil {
+				l.setVerdict(false, "Reconcile: "+err.Error())
+				return
+			}
+			l.showMatches(ms)
+		})
+	}()
+}
+
+func (l *logScreen) reconcile(other string) ([]custody.Match, error) {
+	name, err := app.LogStation(other)
+	if err != nil {
+		return nil, err
+	}
+	ov, err := l.st.Verifier(name)
+	if err != nil {
+		return nil, err
+	}
+	mv, err := l.st.Verifier(l.st.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		path, origin string
+		v            note.Verifier
+	}{{other, custody.Origin(name), ov}, {l.st.CustodyPath, l.st.Origin(), mv}} {
+		rep, err := custody.Verify(c.path, c.v, c.origin, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !rep.OK() {
+			return nil, fmt.Errorf("%s does not verify (line %d: %s); only verified logs are reconciled", c.path, rep.Line, rep.Problem)
+		}
+	}
+	in, err := custody.Reconcile(other, l.st.CustodyPath, ov, custody.Origin(name))
+	if err != nil {
+		return nil, err
+	}
+	out, err := custody.Reconcile(l.st.CustodyPath, other, mv, l.st.Origin())
+	if err != nil {
+		return nil, err
+	}
+	return append(in, out...), nil
+}
+
+func (l *logScreen) showMatches(ms []custody.Match) {
+	bad := 0
+	for _, m := range ms {
+		if !m.OK() {
+			bad++
+		}
+	}
+	list := widget.NewList(func() int { return len(ms) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			m := ms[i]
+			mark := "✓"
+			if !m.OK() {
+				mark = "✗"
+			}
+			o.(*widget.Label).SetText(fmt.Sprintf("%s %s  %s  %s", mark, m.Bundle, m.Outcome, m.Detail))
+		})
+	l.setVerdict(bad == 0, fmt.Sprintf("Reconciled %d bundles: %d match, %d do not.", len(ms), len(ms)-bad, bad))
+	d := dialog.NewCustom("Reconciliation", "Close", list, l.win)
+	d.Resize(fyne.NewSize(860, 420))
+	d.Show()
 }
