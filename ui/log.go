@@ -33,6 +33,7 @@ type logScreen struct {
 	table   *widget.Table
 	verdict *widget.Label
 	count   *widget.Label
+	chart   *fyne.Container
 	content fyne.CanvasObject
 }
 
@@ -76,7 +77,8 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	reconcile := widget.NewButtonWithIcon("Reconcile…", theme.SearchIcon(), l.pickReconcile)
 	bar := container.NewBorder(nil, nil, container.NewHBox(verify, reload, export, reconcile, l.event),
 		container.NewHBox(container.NewGridWrap(fyne.NewSize(150, l.since.MinSize().Height), l.since), l.count), l.search)
-	l.content = container.NewBorder(container.NewVBox(bar, l.verdict), nil, nil, nil, l.table)
+	l.chart = container.NewStack()
+	l.content = container.NewBorder(container.NewVBox(bar, l.verdict, l.chart), nil, nil, nil, l.table)
 	l.event.SetSelected("all events")
 	l.load()
 	return l
@@ -95,6 +97,8 @@ func (l *logScreen) load() {
 		l.verdict.Importance = widget.DangerImportance
 		l.verdict.Refresh()
 	}
+	l.chart.Objects = []fyne.CanvasObject{newDayChart(l.all, time.Now())}
+	l.chart.Refresh()
 	l.filter()
 }
 

@@ -332,6 +332,11 @@ func (s *sendScreen) startSeal() {
 	s.status.SetText("")
 	go func() {
 		sealed, err := s.st.Pack(ctx, req)
+		var readBack error
+		if err == nil {
+			// Read the bundle back and check every volume's hash.
+			_, readBack = app.Inspect(ctx, sealed.Dir, nil)
+		}
 		onUI(func() {
 			s.endJob()
 			switch {
@@ -339,10 +344,13 @@ func (s *sendScreen) startSeal() {
 				s.status.SetText("Sealing cancelled. Nothing was written to the destination.")
 			case err != nil:
 				s.showError(err)
+			case readBack != nil:
+				s.showError(fmt.Errorf("the bundle was written but reading it back failed: %w; do not carry it, seal again", readBack))
 			default:
 				e := sealed.Envelope
-				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s files, %s, written and synced.\n%s",
-					e.ID, strings.Join(to, ", "), humanize.Comma(e.Files), humanize.IBytes(uint64(e.ContentBytes)), sealed.Dir))
+				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s files, %s; read back, all %d volume(s) match.\nManifest %s, recorded in the custody log.\n%s",
+					e.ID, strings.Join(to, ", "), humanize.Comma(e.Files), humanize.IBytes(uint64(e.ContentBytes)), len(e.Payload.Volumes),
+					sealed.ManifestSHA256, sealed.Dir))
 			}
 		})
 	}()

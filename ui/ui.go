@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -45,6 +46,9 @@ func Create(a fyne.App, w fyne.Window, home string) fyne.CanvasObject {
 	return tabs(st, w)
 }
 
+// tabs builds the four screens. Alt+1…4 switch between them, so every
+// screen is reachable without a mouse; inside a screen Tab moves focus and
+// Space or Enter presses the focused button.
 func tabs(st *app.Station, w fyne.Window) fyne.CanvasObject {
 	t := container.NewAppTabs(
 		container.NewTabItemWithIcon("Send", theme.UploadIcon(), newSendScreen(st, w).content),
@@ -52,6 +56,10 @@ func tabs(st *app.Station, w fyne.Window) fyne.CanvasObject {
 		container.NewTabItemWithIcon("Custody log", theme.ListIcon(), newLogScreen(st, w).content),
 		container.NewTabItemWithIcon("Station", theme.SettingsIcon(), newStationScreen(st, w).content),
 	)
+	for i := range t.Items {
+		key := fyne.KeyName(fmt.Sprint(i + 1))
+		w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { t.SelectIndex(i) })
+	}
 	return t
 }
 

@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"sluice/app"
+	"sluice/transfer/custody"
 )
 
 // labels collects the text of every label under o.
@@ -108,5 +110,30 @@ func TestStationImportsAndRemovesCards(t *testing.T) {
 	test.Tap(findButton(t, w.Canvas().Overlays().Top(), "Yes"))
 	if len(s.trusted) != 0 {
 		t.Fatal("station not removed")
+	}
+}
+
+func TestDayTotals(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	recs := []custody.Record{
+		{Event: custody.EventSealed, Time: now.Add(-time.Hour), Bytes: 100},
+		{Event: custody.EventReceived, Time: now.AddDate(0, 0, -1), Bytes: 50},
+		{Event: custody.EventReleased, Time: now, Bytes: 999}, // not a bundle arrival or departure
+		{Event: custody.EventSealed, Time: now.AddDate(0, 0, -20), Bytes: 7}, // too old
+	}
+	days, bundles, bytes := dayTotals(recs, now)
+	last := len(days) - 1
+	if !days[last].Equal(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)) || bundles[last] != 1 || bytes[last] != 100 {
+		t.Fatalf("today: %v %d %d", days[last], bundles[last], bytes[last])
+	}
+	if bundles[last-1] != 1 || bytes[last-1] != 50 {
+		t.Fatalf("yesterday: %d %d", bundles[last-1], bytes[last-1])
+	}
+	var n int64
+	for _, b := range bundles {
+		n += b
+	}
+	if n != 2 {
+		t.Fatalf("%d bundles counted, want 2", n)
 	}
 }
