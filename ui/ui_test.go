@@ -118,7 +118,7 @@ func TestDayTotals(t *testing.T) {
 	recs := []custody.Record{
 		{Event: custody.EventSealed, Time: now.Add(-time.Hour), Bytes: 100},
 		{Event: custody.EventReceived, Time: now.AddDate(0, 0, -1), Bytes: 50},
-		{Event: custody.EventReleased, Time: now, Bytes: 999}, // not a bundle arrival or departure
+		{Event: custody.EventReleased, Time: now, Bytes: 999},                // not a bundle arrival or departure
 		{Event: custody.EventSealed, Time: now.AddDate(0, 0, -20), Bytes: 7}, // too old
 	}
 	days, bundles, bytes := dayTotals(recs, now)
