@@ -62,10 +62,9 @@ func newDayChart(recs []custody.Record, now time.Time) fyne.CanvasObject {
 		if bundles[i] == 0 {
 			bar.FillColor = color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0x40}
 		}
-		bar.SetMinSize(fyne.NewSize(24, h))
-		label := widget.NewLabel(fmt.Sprintf("%s\n%d", d.Format("02 Jan"), bundles[i]))
+		bar.SetMinSize(fyne.NewSize(18, h))
+		label := widget.NewLabel(fmt.Sprintf("%s\n%d", d.Format("2/1"), bundles[i]))
 		label.Alignment = fyne.TextAlignCenter
-		label.TextStyle.Monospace = true
 		bars[i] = container.NewVBox(layout.NewSpacer(), container.NewCenter(bar), label)
 	}
 	title := widget.NewLabel(fmt.Sprintf("Bundles sealed or received per day, last %d days: %d bundles, %s (bar height: bytes, number: bundles)",

@@ -75,8 +75,10 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	reload := widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), l.load)
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), l.pickExport)
 	reconcile := widget.NewButtonWithIcon("Reconcile…", theme.SearchIcon(), l.pickReconcile)
-	bar := container.NewBorder(nil, nil, container.NewHBox(verify, reload, export, reconcile, l.event),
-		container.NewHBox(container.NewGridWrap(fyne.NewSize(150, l.since.MinSize().Height), l.since), l.count), l.search)
+	buttons := container.NewBorder(nil, nil, container.NewHBox(verify, reload, export, reconcile), l.count)
+	filters := container.NewBorder(nil, nil,
+		container.NewHBox(l.event, container.NewGridWrap(fyne.NewSize(170, l.since.MinSize().Height), l.since)), nil, l.search)
+	bar := container.NewVBox(buttons, filters)
 	l.chart = container.NewStack()
 	l.content = container.NewBorder(container.NewVBox(bar, l.verdict, l.chart), nil, nil, nil, l.table)
 	l.event.SetSelected("all events")
