@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -279,4 +280,38 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 		t.Fatalf("no %q button", text)
 	}
 	return found
+}
+
+// TestTenThousandStagedFiles stages 10,000 files: every hash arrives in the
+// table and Seal becomes possible.
+func TestTenThousandStagedFiles(t *testing.T) {
+	test.NewTempApp(t)
+	sender, _ := stations(t)
+	src := filepath.Join(t.TempDir(), "many")
+	for d := range 10 {
+		dir := filepath.Join(src, fmt.Sprintf("d%d", d))
+		os.MkdirAll(dir, 0o755)
+		for i := range 1000 {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("a-rather-long-file-name-of-the-kind-officers-get-%04d.csv", i)), []byte{byte(i)}, 0o644)
+		}
+	}
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.Resize(fyne.NewSize(900, 640))
+	s := newSendScreen(sender, w)
+	w.SetContent(s.content)
+	s.addPaths([]string{src})
+	waitFor(t, "hashing 10,000 files", func() bool { return s.hashed })
+	rows, _ := s.table.Length()
+	if rows != 10011 {
+		t.Fatalf("table has %d rows, want 10,011 (10,000 files, 11 folders)", rows)
+	}
+	for _, src := range s.srcs {
+		if src.Type == bundle.TypeFile && src.SHA256 == nil {
+			t.Fatalf("%s has no hash in the table", src.Path)
+		}
+	}
+	if !strings.Contains(s.total.Text, "10,000 files") {
+		t.Fatalf("total: %q", s.total.Text)
+	}
 }

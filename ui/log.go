@@ -30,6 +30,7 @@ type logScreen struct {
 	event   *widget.Select
 	search  *widget.Entry
 	since   *widget.Entry
+	until   *widget.Entry
 	table   *widget.Table
 	verdict *widget.Label
 	count   *widget.Label
@@ -48,6 +49,9 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	l.since = widget.NewEntry()
 	l.since.SetPlaceHolder("since YYYY-MM-DD")
 	l.since.OnChanged = func(string) { l.filter() }
+	l.until = widget.NewEntry()
+	l.until.SetPlaceHolder("until YYYY-MM-DD")
+	l.until.OnChanged = func(string) { l.filter() }
 	l.table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(l.shown), len(logColumns) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -77,7 +81,7 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	reconcile := widget.NewButtonWithIcon("Reconcile…", theme.SearchIcon(), l.pickReconcile)
 	buttons := container.NewBorder(nil, nil, container.NewHBox(verify, reload, export, reconcile), l.count)
 	filters := container.NewBorder(nil, nil,
-		container.NewHBox(l.event, container.NewGridWrap(fyne.NewSize(170, l.since.MinSize().Height), l.since)), nil, l.search)
+		container.NewHBox(l.event, container.NewGridWrap(fyne.NewSize(170, l.since.MinSize().Height), l.since, l.until)), nil, l.search)
 	bar := container.NewVBox(buttons, filters)
 	l.chart = container.NewStack()
 	l.content = container.NewBorder(container.NewVBox(bar, l.verdict, l.chart), nil, nil, nil, l.table)
@@ -111,12 +115,13 @@ func (l *logScreen) filter() {
 	ev := l.event.Selected
 	q := strings.ToLower(l.search.Text)
 	since, _ := time.Parse("2006-01-02", strings.TrimSpace(l.since.Text))
+	until, _ := time.Parse("2006-01-02", strings.TrimSpace(l.until.Text))
 	l.shown = l.shown[:0]
 	for _, r := range l.all {
 		if ev != "" && ev != "all events" && r.Event != ev {
 			continue
 		}
-		if !since.IsZero() && r.Time.Before(since) {
+		if !since.IsZero() && r.Time.Before(since) || !until.IsZero() && !r.Time.Before(until.AddDate(0, 0, 1)) {
 			continue
 		}
 		if q != "" && !strings.Contains(strings.ToLower(r.Bundle+" "+r.Officer+" "+r.Station+" "+r.Peer+" "+r.Reason), q) {

@@ -17,6 +17,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/crypto"
 	"sluice/transfer/bundle"
 )
 
@@ -296,11 +297,41 @@ func (s *sendScreen) hash() {
 	}
 	summary := fmt.Sprintf("%s files, %s", humanize.Comma(files), humanize.IBytes(uint64(bytes)))
 	s.total.SetText(summary + " — hashing")
-	// The worker hashes its own copy; the table keeps showing the staged
-	// list, and the hashes arrive on the UI thread when all are done.
+	// The worker hashes its own copy. Finished hashes are handed to the
+	// table with each progress tick (ten a second), never one UI call per
+	// file; the last tick comes before the worker returns.
 	work := append([]bundle.Source(nil), srcs...)
+	var mu sync.Mutex
+	var finished []int
+	onFile := func(i int) {
+		mu.Lock()
+		finished = append(finished, i)
+		mu.Unlock()
+	}
+	meterUpdate := s.meter.update("Hashing")
+	onTick := func(done, total int64) {
+		meterUpdate(done, total)
+		mu.Lock()
+		ready := make(map[int]*crypto.Digest, len(finished))
+		for _, i := range finished {
+			ready[i] = work[i].SHA256
+		}
+		finished = finished[:0]
+		mu.Unlock()
+		if len(ready) > 0 {
+			onUI(func() {
+				if len(s.srcs) != len(work) {
+					return // the stage changed; these hashes belong to the old one
+				}
+				for i, d := range ready {
+					s.srcs[i].SHA256 = d
+				}
+				s.table.Refresh()
+			})
+		}
+	}
 	go func() {
-		err := app.HashSources(ctx, work, s.meter.update("Hashing"), nil)
+		err := app.HashSources(ctx, work, onTick, onFile)
 		onUI(func() {
 			s.endJob()
 			if err == nil {
