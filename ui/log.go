@@ -35,7 +35,9 @@ type logScreen struct {
 	verdict *widget.Label
 	count   *widget.Label
 	chart   *fyne.Container
-	content fyne.CanvasObject
+	// verifyBtn is the screen's primary button.
+	verifyBtn *widget.Button
+	content   fyne.CanvasObject
 }
 
 var logColumns = []string{"Seq", "Time (UTC)", "Event", "Officer", "Bundle", "Peer", "Files", "Size", "Outcome", "Reason"}
@@ -74,8 +76,9 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	l.verdict = widget.NewLabel("")
 	l.verdict.Wrapping = fyne.TextWrapWord
 	l.count = widget.NewLabel("")
-	verify := widget.NewButtonWithIcon("Verify log", theme.ConfirmIcon(), l.verify)
-	verify.Importance = widget.HighImportance
+	l.verifyBtn = widget.NewButtonWithIcon("Verify log", theme.ConfirmIcon(), l.verify)
+	l.verifyBtn.Importance = widget.HighImportance
+	verify := l.verifyBtn
 	reload := widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), l.load)
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), l.pickExport)
 	reconcile := widget.NewButtonWithIcon("Reconcile…", theme.SearchIcon(), l.pickReconcile)

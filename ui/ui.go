@@ -46,20 +46,29 @@ func Create(a fyne.App, w fyne.Window, home string) fyne.CanvasObject {
 	return tabs(st, w)
 }
 
-// tabs builds the four screens. Alt+1…4 switch between them, so every
-// screen is reachable without a mouse; inside a screen Tab moves focus and
-// Space or Enter presses the focused button.
+// tabs builds the four screens. Alt+1…4 switch between them and
+// Ctrl+Enter presses the shown screen's primary button (Seal and write,
+// Verify and release, Verify log) when it is enabled, so every action is
+// reachable without a mouse; inside a screen Tab moves the focus and Space
+// presses the focused button.
 func tabs(st *app.Station, w fyne.Window) fyne.CanvasObject {
+	send, recv, log := newSendScreen(st, w), newReceiveScreen(st, w), newLogScreen(st, w)
 	t := container.NewAppTabs(
-		container.NewTabItemWithIcon("Send", theme.UploadIcon(), newSendScreen(st, w).content),
-		container.NewTabItemWithIcon("Receive", theme.DownloadIcon(), newReceiveScreen(st, w).content),
-		container.NewTabItemWithIcon("Custody log", theme.ListIcon(), newLogScreen(st, w).content),
+		container.NewTabItemWithIcon("Send", theme.UploadIcon(), send.content),
+		container.NewTabItemWithIcon("Receive", theme.DownloadIcon(), recv.content),
+		container.NewTabItemWithIcon("Custody log", theme.ListIcon(), log.content),
 		container.NewTabItemWithIcon("Station", theme.SettingsIcon(), newStationScreen(st, w).content),
 	)
 	for i := range t.Items {
 		key := fyne.KeyName(fmt.Sprint(i + 1))
 		w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { t.SelectIndex(i) })
 	}
+	primary := []*widget.Button{send.seal, recv.release, log.verifyBtn, nil}
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
+		if b := primary[t.SelectedIndex()]; b != nil && !b.Disabled() {
+			b.OnTapped()
+		}
+	})
 	return t
 }
 

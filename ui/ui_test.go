@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -135,5 +137,30 @@ func TestDayTotals(t *testing.T) {
 	}
 	if n != 2 {
 		t.Fatalf("%d bundles counted, want 2", n)
+	}
+}
+
+func TestKeyboardShortcuts(t *testing.T) {
+	test.NewTempApp(t)
+	st, _ := app.Init(filepath.Join(t.TempDir(), "k"), "kiosk-1", false)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	content := tabs(st, w)
+	w.SetContent(content)
+	tb := content.(*container.AppTabs)
+	press := func(key fyne.KeyName, mod fyne.KeyModifier) {
+		w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod})
+	}
+	press(fyne.KeyReturn, fyne.KeyModifierShortcutDefault) // Send: nothing staged, Seal stays disabled
+	press("3", fyne.KeyModifierAlt)
+	if tb.SelectedIndex() != 2 {
+		t.Fatalf("Alt+3 selected tab %d", tb.SelectedIndex())
+	}
+	press(fyne.KeyReturn, fyne.KeyModifierShortcutDefault) // Custody log: Verify
+	log := tb.Items[2].Content
+	waitFor(t, "verdict", func() bool { return strings.Contains(strings.Join(labels(log), "\n"), "✓ Verified") })
+	press("4", fyne.KeyModifierAlt)
+	if tb.SelectedIndex() != 3 {
+		t.Fatalf("Alt+4 selected tab %d", tb.SelectedIndex())
 	}
 }
