@@ -332,3 +332,38 @@ cat payload.age.* | age -d -i "$IDENTITY" | tar -x -C "$OUT"
 		t.Fatalf("manifest not in the stock extraction: %v", err)
 	}
 }
+
+// TestCancelReceiveReleasesNothing cancels a receive while it decrypts: the
+// destination stays empty, the quarantine is gone, and the custody log says
+// the officer cancelled.
+func TestCancelReceiveReleasesNothing(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"readme.txt": "disk image"})
+	big := make([]byte, 96<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	os.WriteFile(filepath.Join(src, "disk.img"), big, 0o644)
+	sealed := pack(t, sender, "kiosk-1", src)
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Time{}
+	_, err := kiosk.Receive(ctx, ReceiveRequest{BundleDir: sealed.Dir, OutDir: out, Progress: func(done, total int64) {
+		if done > 0 && start.IsZero() {
+			start = time.Now()
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled receive: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("cancelled receive left %d entries in the destination", len(ents))
+	}
+	if r := lastEvent(t, kiosk); r.Event != custody.EventRejected || r.Reason != "cancelled by the officer" {
+		t.Fatalf("custody: %+v", r)
+	}
+}
