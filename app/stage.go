@@ -6,25 +6,25 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"sluice/crypto"
+	"sluice/internal/progress"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
 
 // HashSources computes the SHA-256 of every staged file, for the officer to
 // review, and stores it in the source: sealing then aborts if a file no
-// longer has the hash that was reviewed. progress, if set, is called about
+// longer has the hash that was reviewed. report, if set, is called about
 // ten times a second from one goroutine with the bytes hashed so far, and
 // fileDone, if set, after each file from the calling goroutine.
-func HashSources(ctx context.Context, srcs []bundle.Source, progress func(done, total int64), fileDone func(i int)) error {
+func HashSources(ctx context.Context, srcs []bundle.Source, report func(done, total int64), fileDone func(i int)) error {
 	var total int64
 	for _, s := range srcs {
 		total += s.Size
 	}
 	var done atomic.Int64
-	stop := tick(progress, &done, total)
+	stop := progress.Tick(report, &done, total)
 	defer stop()
 	buf := make([]byte, 1<<20)
 	for i := range srcs {
@@ -64,29 +64,6 @@ func hashFile(ctx context.Context, path string, buf []byte, done *atomic.Int64) 
 			return crypto.Digest{}, fmt.Errorf("hash %s: %w", path, err)
 		}
 	}
-}
-
-// tick calls fn every 100 ms, and once at the end, with done's value.
-func tick(fn func(done, total int64), done *atomic.Int64, total int64) (stop func()) {
-	if fn == nil {
-		return func() {}
-	}
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				fn(done.Load(), total)
-			case <-quit:
-				fn(done.Load(), total)
-				return
-			}
-		}
-	}()
-	return func() { close(quit); <-finished }
 }
 
 // Reject records the officer's decision not to release a bundle, with the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -26,8 +25,7 @@ type receiveScreen struct {
 	st  *app.Station
 	win fyne.Window
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
+	job job
 
 	dir     string
 	in      *app.Inspection
@@ -87,11 +85,7 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 	return r
 }
 
-func (r *receiveScreen) busy() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.cancel != nil
-}
+func (r *receiveScreen) busy() bool { return r.job.running() }
 
 func (r *receiveScreen) admissible() bool {
 	return r.in != nil && r.inErr == nil && r.in.Trust == "trusted" && r.in.ForThisStation
@@ -196,30 +190,18 @@ func names(rs []bundle.Recipient) string {
 }
 
 func (r *receiveScreen) startJob() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	r.mu.Lock()
-	r.cancel = cancel
-	r.mu.Unlock()
+	ctx := r.job.start()
 	r.refresh()
 	return ctx
 }
 
 func (r *receiveScreen) endJob() {
-	r.mu.Lock()
-	if r.cancel != nil {
-		r.cancel()
-		r.cancel = nil
-	}
-	r.mu.Unlock()
+	r.job.end()
 	r.meter.bar.Hide()
 }
 
 func (r *receiveScreen) cancelJob() {
-	r.mu.Lock()
-	if r.cancel != nil {
-		r.cancel()
-	}
-	r.mu.Unlock()
+	r.job.stop()
 	r.status.SetText("Cancelling…")
 }
 

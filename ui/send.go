@@ -28,8 +28,7 @@ type sendScreen struct {
 	st  *app.Station
 	win fyne.Window
 
-	mu       sync.Mutex // guards cancel
-	cancel   context.CancelFunc
+	job      job
 	paths    []string
 	srcs     []bundle.Source
 	hashed   bool
@@ -157,11 +156,7 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	}
 }
 
-func (s *sendScreen) busy() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cancel != nil
-}
+func (s *sendScreen) busy() bool { return s.job.running() }
 
 // refresh enables what may be done next; call on Fyne's thread.
 func (s *sendScreen) refresh() {
@@ -255,32 +250,20 @@ func (s *sendScreen) removeSelected() {
 }
 
 func (s *sendScreen) startJob() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.cancel = cancel
-	s.mu.Unlock()
+	ctx := s.job.start()
 	s.refresh()
 	return ctx
 }
 
 // endJob runs on Fyne's thread when a job finishes.
 func (s *sendScreen) endJob() {
-	s.mu.Lock()
-	if s.cancel != nil {
-		s.cancel()
-		s.cancel = nil
-	}
-	s.mu.Unlock()
+	s.job.end()
 	s.meter.bar.Hide()
 	s.refresh()
 }
 
 func (s *sendScreen) cancelJob() {
-	s.mu.Lock()
-	if s.cancel != nil {
-		s.cancel()
-	}
-	s.mu.Unlock()
+	s.job.stop()
 	s.status.SetText("Cancelling…")
 }
 

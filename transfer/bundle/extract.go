@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"sluice/crypto"
+	"sluice/internal/progress"
 )
 
 // Expect is what a verified envelope promises about its payload stream. The
@@ -61,7 +62,7 @@ type Progress func(done, total int64)
 // quarantine the caller owns and removes if Extract fails. Volumes are read,
 // hashed, decrypted and extracted as a pipeline with bounded memory. The
 // envelope's signature must have been checked with VerifySignature first.
-func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, progress Progress) (*Verified, error) {
+func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, report Progress) (*Verified, error) {
 	exp, err := b.ExpectFrom()
 	if err != nil {
 		return nil, err
@@ -71,7 +72,7 @@ func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, 
 	cipher, plain := newChunkPipe(gctx), newChunkPipe(gctx)
 	vr := newVolumeReader(b.Dir, b.Envelope.Payload, false)
 	counter := &countingReader{r: vr}
-	stop := startProgress(progress, &counter.n, b.Envelope.Payload.Size)
+	stop := progress.Tick(report, &counter.n, b.Envelope.Payload.Size)
 	g.Go(func() error {
 		defer vr.close()
 		buf := make([]byte, 1<<20)

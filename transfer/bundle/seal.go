@@ -17,6 +17,7 @@ import (
 
 	"sluice/crypto"
 	"sluice/internal/durable"
+	"sluice/internal/progress"
 )
 
 // SealOptions says who seals a bundle, for whom, and how to cut it.
@@ -102,7 +103,7 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 	}()
 
 	var done atomic.Int64
-	stopProgress := startProgress(opts.Progress, &done, env.ContentBytes)
+	stopProgress := progress.Tick(opts.Progress, &done, env.ContentBytes)
 	manifest, payload, err := sealPayload(ctx, tmp, srcs, recips, env, opts, &done)
 	stopProgress()
 	if err != nil {
@@ -306,27 +307,4 @@ func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done 
 	}
 	e.Size, e.SHA256 = s.Size, &d
 	return e, nil
-}
-
-func startProgress(fn func(done, total int64), done *atomic.Int64, total int64) (stop func()) {
-	if fn == nil {
-		return func() {}
-	}
-	quit := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				fn(done.Load(), total)
-			case <-quit:
-				fn(done.Load(), total)
-				return
-			}
-		}
-	}()
-	return func() { close(quit); <-finished }
 }

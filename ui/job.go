@@ -1,0 +1,48 @@
+package ui
+
+import (
+	"context"
+	"sync"
+)
+
+// job is the one long task a screen runs at a time (hashing, sealing,
+// inspecting, releasing) and the Cancel that stops it.
+type job struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+// start begins a job and returns its context.
+func (j *job) start() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	j.mu.Lock()
+	j.cancel = cancel
+	j.mu.Unlock()
+	return ctx
+}
+
+// end marks the job finished.
+func (j *job) end() {
+	j.mu.Lock()
+	if j.cancel != nil {
+		j.cancel()
+		j.cancel = nil
+	}
+	j.mu.Unlock()
+}
+
+// stop cancels the running job, if any.
+func (j *job) stop() {
+	j.mu.Lock()
+	if j.cancel != nil {
+		j.cancel()
+	}
+	j.mu.Unlock()
+}
+
+// running reports whether a job is under way.
+func (j *job) running() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.cancel != nil
+}
