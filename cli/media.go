@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/dustin/go-humanize"
+
+	"sluice/transfer/media"
+)
+
+func runMedia(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: sluice media list [--all] · media eject MOUNT")
+	}
+	sub, args := args[0], args[1:]
+	fs := e.flags("media " + sub)
+	all := fs.Bool("all", false, "with list: also fixed disks and loop devices that have a mounted filesystem")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "list":
+		if len(pos) != 0 {
+			return usagef("usage: sluice media list [--all]")
+		}
+		drives, err := media.Host.Drives(*all)
+		if err != nil {
+			return err
+		}
+		if len(drives) == 0 {
+			fmt.Fprintln(e.stdout, "No removable drives found. Insert a USB drive, or use --all to see every mounted disk.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DEVICE\tDRIVE\tSERIAL\tCAPACITY\tMOUNTED AT\tFS\tLABEL\tFS ID\tFREE\tLARGEST FILE")
+		for _, d := range drives {
+			if len(d.Mounts) == 0 {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t(not mounted)\t\t\t\t\t\n", d.Device, d.Describe(), dash(d.Serial), humanize.IBytes(uint64(d.Capacity)))
+			}
+			for _, m := range d.Mounts {
+				free, largest := "-", "no limit"
+				if sp, err := media.SpaceOf(m.Point, m.FSType); err == nil {
+					free = humanize.IBytes(uint64(sp.Free))
+					if sp.MaxFile > 0 {
+						largest = humanize.IBytes(uint64(sp.MaxFile))
+					}
+				}
+				ro := ""
+				if m.ReadOnly {
+					ro = " (read-only)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\t%s\t%s\t%s\t%s\t%s\n", m.Device, d.Describe(), dash(d.Serial), humanize.IBytes(uint64(d.Capacity)),
+					m.Point, ro, m.FSType, dash(m.Label), dash(m.FSID), free, largest)
+			}
+		}
+		return tw.Flush()
+	case "eject":
+		if len(pos) != 1 {
+			return usagef("usage: sluice media eject MOUNT")
+		}
+		if err := media.Eject(pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s unmounted: the drive can be removed\n", pos[0])
+		return nil
+	}
+	return usagef("unknown media command %q: use list or eject", sub)
+}
