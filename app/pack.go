@@ -73,6 +73,10 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("output folder %s does not exist; create it or choose another", req.OutDir)
 	}
+	dest, volumeSize, err := checkDestination(req.OutDir, req.Sources, req.VolumeSize)
+	if err != nil {
+		return nil, err
+	}
 	// The log stays open (and locked) for the whole seal: the "sealed"
 	// record is appended, checkpointed and proved while the payload is
 	// written, and its proof travels inside the payload.
@@ -96,7 +100,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	bundleID := ""
 	sealed, err := bundle.Seal(ctx, req.OutDir, req.Sources, bundle.SealOptions{
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
-		VolumeSize: req.VolumeSize, Note: req.Note, Progress: req.Progress,
+		VolumeSize: volumeSize, Note: req.Note, Progress: req.Progress,
 		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
 			a, err := s.appendTo(log, custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
 				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
@@ -119,14 +123,40 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	}
 	e := sealed.Envelope
 	_, err = s.appendTo(log, custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: peers, ManifestSHA256: sealed.ManifestSHA256.String(),
-		Files: e.Files, Bytes: e.Payload.Size, Path: sealed.Dir, Outcome: "ok"})
+		Files: e.Files, Bytes: e.Payload.Size, Media: dest.Media, Path: sealed.Dir, Outcome: "ok"})
 	if err != nil {
 		// The bundle exists but its custody record does not: do not hand out
 		// a bundle the log cannot account for.
 		os.RemoveAll(sealed.Dir)
 		return nil, fmt.Errorf("bundle removed because its custody record could not be written: %w", err)
 	}
+	// Read every volume back from the device and check its hash: only then
+	// is the bundle verified. A medium that does not give back what was
+	// written must not carry a bundle that looks complete.
+	verr := readBack(ctx, sealed.Dir)
+	if verr != nil {
+		os.RemoveAll(sealed.Dir)
+		reason := "read-back failed: " + verr.Error() + "; the bundle was removed from the medium"
+		if _, lerr := s.appendTo(log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: peers, Media: dest.Media,
+			Path: sealed.Dir, Outcome: "failed", Reason: reason}); lerr != nil {
+			return nil, errors.Join(verr, lerr)
+		}
+		return nil, fmt.Errorf("the bundle did not read back correctly from %s (%v); it was removed: try another drive", req.OutDir, verr)
+	}
+	if _, err := s.appendTo(log, custody.Record{Event: custody.EventVerified, Bundle: e.ID, Peer: peers, ManifestSHA256: sealed.ManifestSHA256.String(),
+		Files: e.Files, Bytes: e.Payload.Size, Media: dest.Media, Path: sealed.Dir, Outcome: "ok",
+		Reason: fmt.Sprintf("all %d volume(s) read back from the medium and match", len(e.Payload.Volumes))}); err != nil {
+		return nil, err
+	}
 	return sealed, nil
+}
+
+func readBack(ctx context.Context, dir string) error {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return err
+	}
+	return b.ReadBack(ctx)
 }
 
 func joinNames(cards []crypto.Card) string {

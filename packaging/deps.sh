@@ -8,8 +8,9 @@ build=(gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-de
 case "${1:-build}" in
   build|run) want=("${build[@]}") ;;
   # openssh-client: ssh-keygen proves our signatures verify with the stock tool;
-  # age and tar: the payload opens with stock tools.
-  test) want=("${build[@]}" openssh-client age tar) ;;
+  # age and tar: the payload opens with stock tools; dosfstools, fusefat and
+  # fuse3: bundles go to and come back from a real FAT32 filesystem.
+  test) want=("${build[@]}" openssh-client age tar dosfstools fusefat fuse3) ;;
   bench) want=("${build[@]}" age tar coreutils findutils time) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;

@@ -345,12 +345,7 @@ func (s *sendScreen) startSeal() {
 	req.Progress = s.meter.update("Sealing")
 	s.status.SetText("")
 	go func() {
-		sealed, err := s.st.Pack(ctx, req)
-		var readBack error
-		if err == nil {
-			// Read the bundle back and check every volume's hash.
-			_, readBack = app.Inspect(ctx, sealed.Dir, nil)
-		}
+		sealed, err := s.st.Pack(ctx, req) // writes, then reads back from the medium
 		onUI(func() {
 			s.endJob()
 			switch {
@@ -358,11 +353,9 @@ func (s *sendScreen) startSeal() {
 				s.status.SetText("Sealing cancelled. Nothing was written to the destination.")
 			case err != nil:
 				s.showError(err)
-			case readBack != nil:
-				s.showError(fmt.Errorf("the bundle was written but reading it back failed: %w; do not carry it, seal again", readBack))
 			default:
 				e := sealed.Envelope
-				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s files, %s; read back, all %d volume(s) match.\nManifest %s, recorded in the custody log.\n%s",
+				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s files, %s; read back from the medium, all %d volume(s) match.\nManifest %s, recorded in the custody log.\n%s",
 					e.ID, strings.Join(to, ", "), humanize.Comma(e.Files), humanize.IBytes(uint64(e.ContentBytes)), len(e.Payload.Volumes),
 					sealed.ManifestSHA256, sealed.Dir))
 			}

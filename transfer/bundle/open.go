@@ -54,7 +54,7 @@ func Open(dir string) (*Bundle, error) {
 func readBounded(path string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return nil, rejectf("bundle has no %s; is this a Sluice bundle folder?", filepath.Base(path))
+		return nil, rejectf("bundle has no %s: it is not a Sluice bundle folder, or its writing was interrupted", filepath.Base(path))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open bundle: %w", err)
@@ -140,8 +140,17 @@ func (b *Bundle) VerifySelfSignature() error {
 
 // CheckVolumes reads every volume and checks its size and hash, and the
 // payload's, against the envelope, naming the first bad volume.
-func (b *Bundle) CheckVolumes(ctx context.Context) error {
+func (b *Bundle) CheckVolumes(ctx context.Context) error { return b.checkVolumes(ctx, false) }
+
+// ReadBack is CheckVolumes reading from the device rather than from memory:
+// each volume's cached pages are dropped first (Linux), so what is checked
+// is what the medium holds. Call it after writing, before the bundle is
+// called written.
+func (b *Bundle) ReadBack(ctx context.Context) error { return b.checkVolumes(ctx, true) }
+
+func (b *Bundle) checkVolumes(ctx context.Context, uncached bool) error {
 	r := newVolumeReader(b.Dir, b.Envelope.Payload, true)
+	r.uncached = uncached
 	defer r.close()
 	buf := make([]byte, 1<<20)
 	for {

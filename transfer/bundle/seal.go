@@ -54,9 +54,9 @@ var ErrChanged = errors.New("file changed since it was staged")
 
 // Seal writes a bundle of srcs into a new directory under outDir. It reads
 // every file once: hashing, archiving, encrypting and writing run as a
-// pipeline on all cores with bounded memory. The bundle is written under a
-// temporary name and renamed into place only when complete and durable; on
-// any error or cancellation nothing is left behind.
+// pipeline on all cores with bounded memory. The envelope is written last,
+// once everything else is durable, so a folder without one is never taken
+// for a bundle; on any error or cancellation the folder is removed.
 func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (*Sealed, error) {
 	if len(opts.Recipients) == 0 {
 		return nil, errors.New("seal: no recipients")
@@ -90,17 +90,22 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 		}
 	}
 
+	// The bundle is written under its final name; its envelope is written
+	// last, through a temporary name and a rename, so a folder is a
+	// complete bundle exactly when it has an envelope.json. (Renaming the
+	// whole folder into place would be neater, but FUSE FAT drivers lose a
+	// renamed folder's contents; renaming a file works everywhere.)
 	final := filepath.Join(outDir, env.ID+DirSuffix)
-	tmp := filepath.Join(outDir, "."+env.ID+DirSuffix+".partial")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
+	if err := os.Mkdir(final, 0o755); err != nil {
 		return nil, fmt.Errorf("seal: create bundle folder: %w", err)
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			os.RemoveAll(tmp)
+			os.RemoveAll(final)
 		}
 	}()
+	tmp := final
 
 	var done atomic.Int64
 	stopProgress := progress.Tick(opts.Progress, &done, env.ContentBytes)
@@ -118,20 +123,21 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("seal: sign envelope: %w", err)
 	}
-	if err := durable.WriteFile(filepath.Join(tmp, EnvelopeName), envBytes, 0o644); err != nil {
-		return nil, err
-	}
 	if err := durable.WriteFile(filepath.Join(tmp, EnvelopeSigName), sig, 0o644); err != nil {
-		return nil, err
-	}
-	if err := durable.SyncDir(tmp); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	envTmp := filepath.Join(tmp, "."+EnvelopeName+".tmp")
+	if err := durable.WriteFile(envTmp, envBytes, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(envTmp, filepath.Join(final, EnvelopeName)); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
+	}
+	if err := durable.SyncDir(final); err != nil {
+		return nil, err
 	}
 	ok = true
 	if err := durable.SyncDir(outDir); err != nil {

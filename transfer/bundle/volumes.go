@@ -167,6 +167,8 @@ type volumeReader struct {
 	n     int64
 	total hash.Hash // nil: the payload hash is not checked
 	want  Payload
+	// uncached drops each volume's cached pages before reading it.
+	uncached bool
 }
 
 // newVolumeReader reads p's volumes from dir. With checkTotal it also checks
@@ -192,6 +194,9 @@ func (r *volumeReader) Read(b []byte) (int, error) {
 			f, err := os.Open(filepath.Join(r.dir, r.vols[r.i].Name))
 			if err != nil {
 				return 0, r.volumeErr("cannot be read: %v", err)
+			}
+			if r.uncached {
+				dropCache(f)
 			}
 			r.f, r.h, r.n = f, crypto.NewHash(), 0
 		}

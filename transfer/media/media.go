@@ -47,11 +47,15 @@ type Space struct {
 // FAT32MaxFile is the largest file FAT32 holds.
 const FAT32MaxFile = 4<<30 - 1
 
+// FATLimit is the largest file MaxFileSize reports for FAT filesystems. It
+// is FAT32MaxFile; tests lower it to exercise splitting on a small image.
+var FATLimit int64 = FAT32MaxFile
+
 // MaxFileSize returns the largest file a filesystem type holds, or 0.
 func MaxFileSize(fsType string) int64 {
 	switch strings.ToLower(fsType) {
 	case "vfat", "msdos", "fat", "fat32", "fuseblk.fusefat", "fusefat":
-		return FAT32MaxFile
+		return FATLimit
 	}
 	return 0
 }

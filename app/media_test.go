@@ -1,0 +1,163 @@
+//go:build linux
+
+package app
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+	"sluice/transfer/media"
+)
+
+// needRoot skips, saying why, unless the test runs as root with the tools.
+func needRoot(t *testing.T, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount filesystems (CI runs as root)")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (make test installs it through packaging/deps.sh)", tool)
+		}
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil && strings.Contains(strings.Join(tools, " "), "fuse") {
+		t.Skip("needs /dev/fuse")
+	}
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// mountFAT32 makes a FAT32 image and mounts it read-write with fusefat.
+func mountFAT32(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, "stick.img"), filepath.Join(dir, "mnt")
+	run(t, "truncate", "-s", size, img)
+	run(t, "mkfs.vfat", "-F", "32", "-n", "TRANSFER", img)
+	os.Mkdir(mnt, 0o755)
+	run(t, "fusefat", "-o", "rw+", img, mnt)
+	t.Cleanup(func() { exec.Command("fusermount", "-u", mnt).Run() })
+	return mnt
+}
+
+// TestFAT32SplitsVolumesAndReadsBack packs onto a real FAT32 filesystem
+// (fusefat) with the file-size limit lowered to 1 MiB, as CI cannot write
+// 4 GiB through FUSE in reasonable time: the bundle is cut to fit, read
+// back from the medium, recorded with the filesystem, and received.
+func TestFAT32SplitsVolumesAndReadsBack(t *testing.T) {
+	needRoot(t, "fusefat", "mkfs.vfat", "fusermount", "truncate")
+	media.FATLimit = 1 << 20
+	defer func() { media.FATLimit = media.FAT32MaxFile }()
+	mnt := mountFAT32(t, "48M")
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"readme.txt": "plant data"})
+	data := make([]byte, 3<<20)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	os.WriteFile(filepath.Join(src, "plant.bin"), data, 0o644)
+	srcs, _ := StagePaths([]string{src})
+	sealed, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vols := sealed.Envelope.Payload.Volumes
+	if len(vols) < 3 {
+		t.Fatalf("%d volumes on a FAT filesystem limited to 1 MiB per file", len(vols))
+	}
+	for _, v := range vols {
+		if v.Size > 1<<20 {
+			t.Fatalf("volume %s is %d bytes, over the limit", v.Name, v.Size)
+		}
+	}
+	var written, verified *custody.Record
+	custody.Each(sender.CustodyPath, func(_ []byte, r custody.Record) error {
+		rr := r
+		switch r.Event {
+		case custody.EventWritten:
+			written = &rr
+		case custody.EventVerified:
+			verified = &rr
+		}
+		return nil
+	})
+	if written == nil || written.Media == nil || written.Media.Filesystem != "fusefat" || verified == nil {
+		t.Fatalf("custody: written %+v verified %+v", written, verified)
+	}
+	out := t.TempDir()
+	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out}); err != nil {
+		t.Fatalf("receive from FAT32: %v", err)
+	}
+
+	// Corrupt the second volume on the medium: the kiosk names it.
+	sealed2, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(sealed2.Dir, bundle.VolumeName(1))
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one [1]byte
+	f.ReadAt(one[:], 100)
+	one[0] ^= 0xff
+	if _, err := f.WriteAt(one[:], 100); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed2.Dir, OutDir: t.TempDir()})
+	var ve *bundle.VolumeError
+	if !errors.As(err, &ve) || ve.Index != 1 {
+		t.Fatalf("corrupt volume on FAT32: %v", err)
+	}
+}
+
+// TestDriveTooSmallIsRefused packs onto a 2 MiB tmpfs: refused before
+// writing, naming the free space, nothing left behind.
+func TestDriveTooSmallIsRefused(t *testing.T) {
+	needRoot(t, "mount", "umount")
+	mnt := t.TempDir()
+	run(t, "mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt)
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	sender, _ := pair(t, false)
+	src := stage(t, map[string]string{"readme.txt": "x"})
+	os.WriteFile(filepath.Join(src, "big.bin"), make([]byte, 5<<20), 0o644)
+	srcs, _ := StagePaths([]string{src})
+	_, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
+	if err == nil || !strings.Contains(err.Error(), "free but the bundle needs about") {
+		t.Fatalf("pack onto a full drive: %v", err)
+	}
+	if ents, _ := os.ReadDir(mnt); len(ents) != 0 {
+		t.Fatalf("refused pack left %d entries", len(ents))
+	}
+}
+
+// TestReadOnlyDriveIsRefused remounts a tmpfs read-only.
+func TestReadOnlyDriveIsRefused(t *testing.T) {
+	needRoot(t, "mount", "umount")
+	mnt := t.TempDir()
+	run(t, "mount", "-t", "tmpfs", "-o", "size=8m,ro", "tmpfs", mnt)
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	sender, _ := pair(t, false)
+	src := stage(t, map[string]string{"readme.txt": "x"})
+	srcs, _ := StagePaths([]string{src})
+	_, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("pack onto a read-only drive: %v", err)
+	}
+}
