@@ -367,3 +367,24 @@ func TestCancelReceiveReleasesNothing(t *testing.T) {
 		t.Fatalf("custody: %+v", r)
 	}
 }
+
+func TestWipeAfterRelease(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"a.txt": "alpha"})
+	sealed := pack(t, sender, "kiosk-1", src)
+	if err := kiosk.Wipe(sealed.Dir); err == nil || !strings.Contains(err.Error(), "was not released here") {
+		t.Fatalf("wipe before release: %v", err)
+	}
+	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kiosk.Wipe(sealed.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(sealed.Dir); !os.IsNotExist(err) {
+		t.Fatalf("bundle still on the medium: %v", err)
+	}
+	if r := lastEvent(t, kiosk); r.Event != custody.EventWiped || r.Bundle != sealed.Envelope.ID {
+		t.Fatalf("custody: %+v", r)
+	}
+}

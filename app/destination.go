@@ -2,9 +2,12 @@ package app
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/dustin/go-humanize"
 
+	"sluice/internal/durable"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/media"
@@ -56,17 +59,60 @@ func checkDestination(dir string, srcs []bundle.Source, volumeSize int64) (Desti
 	if sp.MaxFile > 0 && (volumeSize == 0 || volumeSize > sp.MaxFile) {
 		volumeSize = sp.MaxFile
 	}
+	d.Media = mediaOf(dir)
+	return d, volumeSize, nil
+}
+
+// mediaOf identifies the drive holding dir, for custody records; nil when
+// unknown.
+func mediaOf(dir string) *custody.Media {
+	m, err := media.Host.MountOf(dir)
+	if err != nil {
+		return nil
+	}
 	if drives, err := media.Host.Drives(true); err == nil {
 		for _, dr := range drives {
 			for _, dm := range dr.Mounts {
 				if dm.Point == m.Point {
-					d.Media = &custody.Media{Vendor: dr.Vendor, Model: dr.Model, Serial: dr.Serial, Filesystem: dm.FSType, FSID: dm.FSID}
+					return &custody.Media{Vendor: dr.Vendor, Model: dr.Model, Serial: dr.Serial, Filesystem: dm.FSType, FSID: dm.FSID}
 				}
 			}
 		}
 	}
-	if d.Media == nil {
-		d.Media = &custody.Media{Filesystem: m.FSType}
+	return &custody.Media{Filesystem: m.FSType}
+}
+
+// checkReleaseDir refuses to release onto a filesystem whose driver cannot
+// rename a folder with its contents (fusefat): the release is one rename.
+func checkReleaseDir(dir string) error {
+	if m, err := media.Host.MountOf(dir); err == nil && m.FSType == "fusefat" {
+		return fmt.Errorf("cannot release onto %s (%s): its driver cannot move a folder in one step; release onto a local disk", m.Point, m.FSType)
 	}
-	return d, volumeSize, nil
+	return nil
+}
+
+// Wipe removes a released bundle from its medium and records it: the drive
+// can go back into circulation without the bundle on it.
+func (s *Station) Wipe(bundleDir string) error {
+	b, err := bundle.Open(bundleDir)
+	if b == nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	id := b.Envelope.ID
+	released, err := s.seen(id)
+	if err != nil {
+		return err
+	}
+	if !released {
+		return fmt.Errorf("bundle %s was not released here; wipe only what was released", id)
+	}
+	where := mediaOf(bundleDir)
+	if err := os.RemoveAll(bundleDir); err != nil {
+		return fmt.Errorf("wipe %s: %w", bundleDir, err)
+	}
+	if err := durable.SyncDir(filepath.Dir(bundleDir)); err != nil {
+		return err
+	}
+	return s.record(custody.Record{Event: custody.EventWiped, Bundle: id, Peer: b.Envelope.Sender.Name, Media: where, Path: bundleDir, Outcome: "ok",
+		Reason: "bundle removed from the medium after release"})
 }

@@ -161,3 +161,30 @@ func TestReadOnlyDriveIsRefused(t *testing.T) {
 		t.Fatalf("pack onto a read-only drive: %v", err)
 	}
 }
+
+// TestDriveFullWhileWriting fills a small FAT32 image (fusefat reports no
+// free space, so only the write can tell): a write-failed record names the
+// drive and nothing that looks like a bundle is left on it.
+func TestDriveFullWhileWriting(t *testing.T) {
+	needRoot(t, "fusefat", "mkfs.vfat", "fusermount", "truncate")
+	mnt := mountFAT32(t, "34M")
+	sender, _ := pair(t, false)
+	src := stage(t, map[string]string{"readme.txt": "x"})
+	data := make([]byte, 40<<20)
+	r := rand.New(rand.NewPCG(2, 2))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	os.WriteFile(filepath.Join(src, "big.bin"), data, 0o644)
+	srcs, _ := StagePaths([]string{src})
+	_, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
+	if !errors.Is(err, bundle.ErrWrite) || !strings.Contains(err.Error(), "writing to") {
+		t.Fatalf("pack onto a full drive: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(mnt, "*.sluice", "envelope.json")); len(m) != 0 {
+		t.Fatal("a complete-looking bundle was left on the full drive")
+	}
+	if r := lastEvent(t, sender); r.Event != custody.EventWriteFailed || r.Media == nil || r.Media.Filesystem != "fusefat" {
+		t.Fatalf("custody: %+v", r)
+	}
+}

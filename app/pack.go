@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"sluice/crypto"
 	"sluice/transfer/bundle"
@@ -116,8 +117,17 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		if errors.Is(err, context.Canceled) {
 			reason = "cancelled by the officer"
 		}
-		if _, lerr := s.appendTo(log, custody.Record{Event: custody.EventSealFailed, Bundle: bundleID, Peer: peers, Outcome: "failed", Reason: reason}); lerr != nil {
+		event := custody.EventSealFailed
+		if errors.Is(err, bundle.ErrWrite) {
+			// The destination failed: name the drive.
+			event = custody.EventWriteFailed
+		}
+		if _, lerr := s.appendTo(log, custody.Record{Event: event, Bundle: bundleID, Peer: peers, Media: dest.Media, Path: req.OutDir,
+			Outcome: "failed", Reason: reason}); lerr != nil {
 			return nil, errors.Join(err, lerr)
+		}
+		if event == custody.EventWriteFailed && dest.Media != nil {
+			return nil, fmt.Errorf("writing to %s failed and nothing usable was left on it: %w", describeMedia(dest), err)
 		}
 		return nil, err
 	}
@@ -168,4 +178,12 @@ func joinNames(cards []crypto.Card) string {
 		s += c.Name
 	}
 	return s
+}
+
+func describeMedia(d Destination) string {
+	name := strings.TrimSpace(d.Media.Vendor + " " + d.Media.Model)
+	if name == "" {
+		return d.Mount.Point
+	}
+	return name + " at " + d.Mount.Point
 }

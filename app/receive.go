@@ -56,6 +56,9 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
 	}
+	if err := checkReleaseDir(req.OutDir); err != nil {
+		return nil, err
+	}
 	final := filepath.Join(req.OutDir, env.ID)
 	if _, err := os.Lstat(final); err == nil {
 		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("%w: %s already exists: this bundle was released before", ErrRejected, final))

@@ -103,6 +103,7 @@ func runInspect(e *env, args []string) error {
 func runReceive(e *env, args []string) error {
 	fs := e.flags("receive")
 	out := fs.String("out", "", "`DIR` to release into; the content lands in DIR/<bundle-id>/")
+	wipe := fs.Bool("wipe", false, "after release, remove the bundle from its medium (recorded in the custody log)")
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -121,6 +122,12 @@ func runReceive(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n  manifest %s\n%s\n",
 		r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)),
 		r.Verified.ManifestSHA256, r.Dir)
+	if *wipe {
+		if err := st.Wipe(pos[0]); err != nil {
+			return fmt.Errorf("released, but wiping the bundle from its medium failed: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", pos[0])
+	}
 	return nil
 }
 

@@ -220,3 +220,32 @@ func TestCLICustodyLog(t *testing.T) {
 	os.Remove(senderLog + ".state")
 	oneLineError(t, run(t, "", "--home", nowhere, "log", "verify", senderLog, "--card", cardFile, "--checkpoint", saved), ExitRejected, "was truncated")
 }
+
+func TestCLIMediaAndWipe(t *testing.T) {
+	dir := t.TempDir()
+	if r := mustRun(t, "", "media", "check", dir, "--size", "4MiB"); !strings.HasPrefix(r.stdout, "OK: 4.0 MiB written and read back") {
+		t.Fatalf("media check: %q", r.stdout)
+	}
+	oneLineError(t, run(t, "", "media", "check", filepath.Join(dir, "missing")), ExitUsage, "cannot write a test file")
+	if r := mustRun(t, "", "media", "list", "--all"); !strings.Contains(r.stdout, "DEVICE") && !strings.Contains(r.stdout, "No removable drives") {
+		t.Fatalf("media list: %q", r.stdout)
+	}
+	sender, kiosk := filepath.Join(dir, "s"), filepath.Join(dir, "k")
+	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
+	mustRun(t, "", "--home", kiosk, "init", "--name", "kiosk-1")
+	mustRun(t, mustRun(t, "", "--home", kiosk, "id").stdout, "--home", sender, "trust", "add", "-")
+	mustRun(t, mustRun(t, "", "--home", sender, "id").stdout, "--home", kiosk, "trust", "add", "-")
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	stick := filepath.Join(dir, "stick")
+	os.Mkdir(stick, 0o755)
+	b := mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", stick, src).lastLine()
+	r := mustRun(t, "", "--home", kiosk, "receive", "--wipe", "--out", filepath.Join(dir, "rel"), b)
+	if !strings.Contains(r.stdout, "Wiped") {
+		t.Fatalf("receive --wipe: %q", r.stdout)
+	}
+	if _, err := os.Stat(b); !os.IsNotExist(err) {
+		t.Fatal("bundle still on the medium after --wipe")
+	}
+}

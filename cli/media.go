@@ -1,21 +1,24 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/dustin/go-humanize"
 
+	"sluice/app"
 	"sluice/transfer/media"
 )
 
 func runMedia(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sluice media list [--all] · media eject MOUNT")
+		return usagef("usage: sluice media list [--all] · media check MOUNT [--size SIZE] · media eject MOUNT")
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("media " + sub)
 	all := fs.Bool("all", false, "with list: also fixed disks and loop devices that have a mounted filesystem")
+	size := fs.String("size", "256MiB", "with check: how much to write and read back (`SIZE`)")
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -56,6 +59,24 @@ func runMedia(e *env, args []string) error {
 			}
 		}
 		return tw.Flush()
+	case "check":
+		if len(pos) != 1 {
+			return usagef("usage: sluice media check MOUNT [--size SIZE]")
+		}
+		n, err := humanize.ParseBytes(*size)
+		if err != nil || n < 1<<20 || n > 1<<42 {
+			return usagef("--size %q: give a size of at least 1MiB, like 256MiB", *size)
+		}
+		res, err := media.Check(e.ctx, pos[0], int64(n))
+		if err != nil {
+			if errors.Is(err, media.ErrBadDrive) {
+				return fmt.Errorf("%w: %v", app.ErrRejected, err)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "OK: %s written and read back from %s intact; write %s/s, read %s/s\n",
+			humanize.IBytes(uint64(res.Bytes)), pos[0], humanize.IBytes(uint64(res.WriteSpeed)), humanize.IBytes(uint64(res.ReadSpeed)))
+		return nil
 	case "eject":
 		if len(pos) != 1 {
 			return usagef("usage: sluice media eject MOUNT")

@@ -14,6 +14,11 @@ var ErrRejected = errors.New("rejected")
 // open the payload.
 var ErrNotForThisStation = fmt.Errorf("%w: the bundle was not sealed for this station", ErrRejected)
 
+// ErrWrite is wrapped when writing the bundle to its destination fails (a
+// full, removed, read-only or failing drive), as opposed to reading the
+// files being sealed.
+var ErrWrite = errors.New("writing the bundle failed")
+
 type rejectError struct{ msg string }
 
 func (e *rejectError) Error() string        { return e.msg }

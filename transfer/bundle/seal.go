@@ -97,7 +97,7 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 	// renamed folder's contents; renaming a file works everywhere.)
 	final := filepath.Join(outDir, env.ID+DirSuffix)
 	if err := os.Mkdir(final, 0o755); err != nil {
-		return nil, fmt.Errorf("seal: create bundle folder: %w", err)
+		return nil, fmt.Errorf("%w: create bundle folder: %w", ErrWrite, err)
 	}
 	ok := false
 	defer func() {
@@ -124,20 +124,20 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 		return nil, fmt.Errorf("seal: sign envelope: %w", err)
 	}
 	if err := durable.WriteFile(filepath.Join(tmp, EnvelopeSigName), sig, 0o644); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	envTmp := filepath.Join(tmp, "."+EnvelopeName+".tmp")
 	if err := durable.WriteFile(envTmp, envBytes, 0o644); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	if err := os.Rename(envTmp, filepath.Join(final, EnvelopeName)); err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	if err := durable.SyncDir(final); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	ok = true
 	if err := durable.SyncDir(outDir); err != nil {

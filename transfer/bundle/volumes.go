@@ -70,7 +70,7 @@ func (v *volumeWriter) Write(b []byte) (int, error) {
 		n += w
 		b = b[w:]
 		if err != nil {
-			v.err = fmt.Errorf("write %s: %w", cur.Name, err)
+			v.err = fmt.Errorf("%w: %s: %w", ErrWrite, cur.Name, err)
 			return n, v.err
 		}
 		if cur.Size-v.flushed >= writebackWindow {
@@ -99,7 +99,7 @@ func (v *volumeWriter) open() error {
 	name := VolumeName(len(v.vols))
 	f, err := os.OpenFile(filepath.Join(v.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return fmt.Errorf("create volume: %w", err)
+		return fmt.Errorf("%w: create volume: %w", ErrWrite, err)
 	}
 	v.f, v.h, v.flushed = f, crypto.NewHash(), 0
 	v.vols = append(v.vols, Volume{Name: name})
@@ -123,7 +123,7 @@ func (v *volumeWriter) finish() error {
 	}
 	v.f = nil
 	if err != nil {
-		return fmt.Errorf("write %s: %w", cur.Name, err)
+		return fmt.Errorf("%w: %s: %w", ErrWrite, cur.Name, err)
 	}
 	return nil
 }

@@ -107,3 +107,26 @@ func TestHostMountsParse(t *testing.T) {
 		t.Fatalf("space: %+v %v", sp, err)
 	}
 }
+
+func TestCheckGoodDrive(t *testing.T) {
+	res, err := Check(t.Context(), t.TempDir(), 8<<20)
+	if err != nil || res.Fake || res.Bytes != 8<<20 || res.WriteSpeed <= 0 || res.ReadSpeed <= 0 {
+		t.Fatalf("check: %+v %v", res, err)
+	}
+}
+
+// TestBlocksAreDistinct is what lets Check catch a fake-capacity drive: a
+// drive that wraps block 1,000 onto block 0 returns block 0's pattern, which
+// differs from block 1,000's; and a stale block from an earlier run differs
+// by its tag.
+func TestBlocksAreDistinct(t *testing.T) {
+	var tagA, tagB [16]byte
+	tagA[0], tagB[0] = 1, 2
+	a0, a1000, b0 := make([]byte, checkBlock), make([]byte, checkBlock), make([]byte, checkBlock)
+	fillBlock(a0, tagA, 0)
+	fillBlock(a1000, tagA, 1000)
+	fillBlock(b0, tagB, 0)
+	if string(a0) == string(a1000) || string(a0) == string(b0) {
+		t.Fatal("check blocks are not distinct")
+	}
+}

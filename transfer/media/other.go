@@ -2,7 +2,10 @@
 
 package media
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // ErrUnsupported: drive detection is implemented for Linux only so far.
 var ErrUnsupported = errors.New("drive detection is not implemented on this system yet")
@@ -27,3 +30,16 @@ func SpaceOf(path, fsType string) (Space, error) { return Space{}, ErrUnsupporte
 
 // Eject is not implemented here yet.
 func Eject(point string) error { return ErrUnsupported }
+
+// CheckResult is what Check measured.
+type CheckResult struct {
+	Bytes                 int64
+	WriteSpeed, ReadSpeed float64
+	Fake                  bool
+	BadBlock              int64
+}
+
+// Check is not implemented here yet.
+func Check(ctx context.Context, point string, size int64) (CheckResult, error) {
+	return CheckResult{}, ErrUnsupported
+}

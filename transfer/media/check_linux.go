@@ -1,0 +1,100 @@
+//go:build linux
+
+package media
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// CheckResult is what Check measured.
+type CheckResult struct {
+	Bytes      int64
+	WriteSpeed float64 // bytes per second, including fsync
+	ReadSpeed  float64 // bytes per second, from the device
+	// Fake is set when blocks read back are not the blocks written: the
+	// drive reports more capacity than it has (it wraps around), or
+	// corrupts data.
+	Fake     bool
+	BadBlock int64
+}
+
+// ErrBadDrive is wrapped when a drive does not give back what was written.
+var ErrBadDrive = errors.New("the drive does not give back what was written")
+
+const checkBlock = 1 << 20
+
+// Check writes size bytes to a test file on the mounted drive at point,
+// flushes them, drops them from memory, reads them back and compares. Every
+// 1 MiB block carries its own number and a per-run random tag, so a drive
+// that wraps around (claiming more capacity than it has) or returns stale
+// data is caught in the tested range. The test file is removed afterwards.
+func Check(ctx context.Context, point string, size int64) (CheckResult, error) {
+	res := CheckResult{Bytes: size / checkBlock * checkBlock}
+	if res.Bytes == 0 {
+		return res, fmt.Errorf("check at least 1 MiB")
+	}
+	var tag [16]byte
+	rand.Read(tag[:])
+	path := filepath.Join(point, fmt.Sprintf(".sluice-check-%x", tag[:4]))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return res, fmt.Errorf("check %s: cannot write a test file: %w", point, err)
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	block := make([]byte, checkBlock)
+	fill := func(n int64) { fillBlock(block, tag, n) }
+	start := time.Now()
+	for n := int64(0); n < res.Bytes/checkBlock; n++ {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		fill(n)
+		if _, err := f.Write(block); err != nil {
+			return res, fmt.Errorf("check %s: write failed after %d MiB: %w", point, n, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return res, fmt.Errorf("check %s: flush failed: %w", point, err)
+	}
+	res.WriteSpeed = float64(res.Bytes) / time.Since(start).Seconds()
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	start = time.Now()
+	got := make([]byte, checkBlock)
+	for n := int64(0); n < res.Bytes/checkBlock; n++ {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if _, err := io.ReadFull(io.NewSectionReader(f, n*checkBlock, checkBlock), got); err != nil {
+			return res, fmt.Errorf("check %s: read back failed at %d MiB: %w", point, n, err)
+		}
+		fill(n)
+		if string(got) != string(block) {
+			res.Fake, res.BadBlock = true, n
+			return res, fmt.Errorf("%w: block %d of %s read back wrong (a fake-capacity or failing drive); do not use it", ErrBadDrive, n, point)
+		}
+	}
+	res.ReadSpeed = float64(res.Bytes) / time.Since(start).Seconds()
+	return res, nil
+}
+
+// fillBlock writes block n's pattern: every 64 bytes hold the run's tag,
+// the block number and the offset, so no two blocks (of this run or an
+// earlier one) are alike and a wrapped-around read is told apart.
+func fillBlock(block []byte, tag [16]byte, n int64) {
+	for off := 0; off < len(block); off += 64 {
+		copy(block[off:], tag[:])
+		binary.LittleEndian.PutUint64(block[off+16:], uint64(n))
+		binary.LittleEndian.PutUint64(block[off+24:], uint64(off))
+	}
+}
