@@ -188,3 +188,65 @@ func TestDriveFullWhileWriting(t *testing.T) {
 		t.Fatalf("custody: %+v", r)
 	}
 }
+
+// mountLoop makes an image of the given filesystem on a loop device and
+// mounts it: exfat with exfat-fuse, ext4 with the kernel.
+func mountLoop(t *testing.T, fs string) string {
+	t.Helper()
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, fs+".img"), filepath.Join(dir, "mnt")
+	run(t, "truncate", "-s", "64M", img)
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Skipf("no loop device available: %v", err)
+	}
+	dev := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
+	os.Mkdir(mnt, 0o755)
+	switch fs {
+	case "exfat":
+		run(t, "mkfs.exfat", dev)
+		run(t, "mount.exfat-fuse", dev, mnt)
+	case "ext4":
+		run(t, "mkfs.ext4", "-q", dev)
+		run(t, "mount", dev, mnt)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	return mnt
+}
+
+// TestRoundTripOnLoopDevices packs onto exFAT (exfat-fuse) and ext4 on real
+// loop devices and receives from them; the drive shows up in the listing
+// of mounted devices with its filesystem.
+func TestRoundTripOnLoopDevices(t *testing.T) {
+	needRoot(t, "losetup", "truncate", "mkfs.exfat", "mount.exfat-fuse", "mkfs.ext4")
+	for _, fs := range []string{"exfat", "ext4"} {
+		t.Run(fs, func(t *testing.T) {
+			mnt := mountLoop(t, fs)
+			sender, kiosk := pair(t, false)
+			src := stage(t, map[string]string{"a.txt": "alpha", "sub/b.txt": strings.Repeat("b", 1<<20)})
+			srcs, _ := StagePaths([]string{src})
+			sealed, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()}); err != nil {
+				t.Fatalf("receive from %s: %v", fs, err)
+			}
+			m, err := media.Host.MountOf(mnt)
+			if err != nil || !strings.Contains(m.FSType, fs) {
+				t.Fatalf("mount of %s: %+v %v", fs, m, err)
+			}
+			found := false
+			drives, _ := media.Host.Drives(true)
+			for _, d := range drives {
+				for _, dm := range d.Mounts {
+					found = found || dm.Point == m.Point
+				}
+			}
+			if fs == "ext4" && !found {
+				t.Fatalf("the loop device mounted at %s is not listed", mnt)
+			}
+		})
+	}
+}

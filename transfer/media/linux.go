@@ -90,6 +90,9 @@ func (s System) Drives(all bool) ([]Drive, error) {
 			for _, m := range mounts {
 				if m.Device == "/dev/"+p {
 					m.Label, m.FSID = pu["ID_FS_LABEL"], pu["ID_FS_UUID"]
+					if m.FSType == "fuseblk" && pu["ID_FS_TYPE"] != "" {
+						m.FSType = pu["ID_FS_TYPE"]
+					}
 					d.Mounts = append(d.Mounts, m)
 				}
 			}
@@ -222,7 +225,33 @@ func (s System) MountOf(path string) (Mount, error) {
 	if best.Point == "" {
 		return best, fmt.Errorf("no mounted filesystem holds %s", path)
 	}
+	if best.FSType == "fuseblk" {
+		best.FSType = probeFSType(best.Device, best.FSType)
+	}
 	return best, nil
+}
+
+// probeFSType names the filesystem on a FUSE block mount (exfat-fuse,
+// ntfs-3g show as "fuseblk") from its boot sector, when it can be read.
+func probeFSType(dev, fallback string) string {
+	f, err := os.Open(dev)
+	if err != nil {
+		return fallback
+	}
+	defer f.Close()
+	var b [512]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil {
+		return fallback
+	}
+	switch {
+	case string(b[3:11]) == "EXFAT   ":
+		return "exfat"
+	case string(b[3:11]) == "NTFS    ":
+		return "ntfs"
+	case string(b[82:90]) == "FAT32   ", string(b[54:62]) == "FAT16   ", string(b[54:62]) == "FAT12   ":
+		return "vfat"
+	}
+	return fallback
 }
 
 // SpaceOf reports a mounted filesystem's size, free space and largest file.
