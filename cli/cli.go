@@ -54,7 +54,7 @@ func init() {
 		{"inspect", "BUNDLE", "check a bundle's envelope, signature and volumes without any secret key", runInspect},
 		{"receive", "--out DIR [--wipe] BUNDLE", "verify, decrypt, check and release a bundle into DIR/<bundle-id>/", runReceive},
 		{"log", "show [--json] [--since T] [--bundle ID] [--event E] [FILE] · log verify [FILE] [--checkpoint FILE] [--card FILE] · log export --format csv|json [--out FILE] · log checkpoint · log reconcile SENDER_LOG KIOSK_LOG", "the custody log, for auditors", runLog},
-		{"media", "list [--all] · media check MOUNT [--size SIZE] · media eject MOUNT", "removable drives: list them, check one really stores what it is given, unmount one", runMedia},
+		{"media", "list [--all] · media watch · media check MOUNT [--size SIZE] · media eject MOUNT", "removable drives: list them, check one really stores what it is given, unmount one", runMedia},
 		{"help", "[COMMAND]", "show help", nil},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dustin/go-humanize"
 
@@ -13,7 +14,7 @@ import (
 
 func runMedia(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sluice media list [--all] · media check MOUNT [--size SIZE] · media eject MOUNT")
+		return usagef("usage: sluice media list [--all] · media watch · media check MOUNT [--size SIZE] · media eject MOUNT")
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("media " + sub)
@@ -77,15 +78,53 @@ func runMedia(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "OK: %s written and read back from %s intact; write %s/s, read %s/s\n",
 			humanize.IBytes(uint64(res.Bytes)), pos[0], humanize.IBytes(uint64(res.WriteSpeed)), humanize.IBytes(uint64(res.ReadSpeed)))
 		return nil
+	case "watch":
+		if len(pos) != 0 {
+			return usagef("usage: sluice media watch")
+		}
+		fmt.Fprintln(e.stdout, "Watching for removable drives; Ctrl-C to stop.")
+		var last []media.Drive
+		first := true
+		media.Watch(e.ctx, media.Host, time.Second, func(ds []media.Drive) {
+			in, out := media.Changes(last, ds)
+			if first {
+				in, first = ds, false
+			}
+			for _, d := range in {
+				fmt.Fprintf(e.stdout, "%s present: %s, %s%s\n", time.Now().Format("15:04:05"), d.Describe(), humanize.IBytes(uint64(d.Capacity)), mountsOf(d))
+			}
+			for _, d := range out {
+				fmt.Fprintf(e.stdout, "%s removed: %s\n", time.Now().Format("15:04:05"), d.Describe())
+			}
+			last = ds
+		})
+		return nil
 	case "eject":
 		if len(pos) != 1 {
 			return usagef("usage: sluice media eject MOUNT")
 		}
-		if err := media.Eject(pos[0]); err != nil {
+		// With a station, the eject is recorded in its custody log.
+		if st, serr := e.station(); serr == nil {
+			err = st.Eject(pos[0])
+		} else {
+			err = media.Eject(pos[0])
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s unmounted: the drive can be removed\n", pos[0])
 		return nil
 	}
 	return usagef("unknown media command %q: use list or eject", sub)
+}
+
+func mountsOf(d media.Drive) string {
+	var s string
+	for _, m := range d.Mounts {
+		s += fmt.Sprintf(", %s at %s", m.FSType, m.Point)
+	}
+	if s == "" {
+		return ", not mounted"
+	}
+	return s
 }

@@ -18,6 +18,7 @@ import (
 	"sluice/app"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
+	"sluice/transfer/media"
 )
 
 // The test goroutine is the UI thread: workers queue their widget changes
@@ -313,5 +314,49 @@ func TestTenThousandStagedFiles(t *testing.T) {
 	}
 	if !strings.Contains(s.total.Text, "10,000 files") {
 		t.Fatalf("total: %q", s.total.Text)
+	}
+}
+
+// TestDrivesAppearOnBothScreens feeds the screens a drive list as the
+// watcher would: the send screen offers the drive as a destination, and
+// the receive screen lists the bundle on it and opens it when chosen.
+func TestDrivesAppearOnBothScreens(t *testing.T) {
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	stick := t.TempDir()
+	src := filepath.Join(t.TempDir(), "x")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "a"), []byte("alpha"), 0o644)
+	srcs, _ := app.StagePaths([]string{src})
+	sealed, err := sender.Pack(t.Context(), app.PackRequest{To: []string{"kiosk-1"}, OutDir: stick, Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drives := []media.Drive{{Device: "/dev/sdz", Vendor: "Test", Model: "Stick", Removable: true,
+		Mounts: []media.Mount{{Device: "/dev/sdz1", Point: stick, FSType: "vfat", Label: "TRANSFER"}}}}
+	w := test.NewWindow(nil)
+	defer w.Close()
+	s := newSendScreen(sender, w)
+	s.setDrives(drives)
+	if len(s.drives.Options) != 1 || !strings.HasPrefix(s.drives.Options[0], "TRANSFER — vfat") {
+		t.Fatalf("drive picker: %q", s.drives.Options)
+	}
+	s.drives.SetSelected(s.drives.Options[0])
+	if s.dest != stick || s.eject.Disabled() {
+		t.Fatalf("choosing the drive: dest %q, eject disabled %v", s.dest, s.eject.Disabled())
+	}
+	s.setDrives(nil) // pulled out
+	if len(s.drives.Options) != 0 || !s.eject.Disabled() {
+		t.Fatal("a removed drive is still offered")
+	}
+	r := newReceiveScreen(kiosk, w)
+	r.setDrives(drives)
+	if len(r.found) != 1 || r.found[0] != sealed.Dir {
+		t.Fatalf("bundles found on the drive: %q", r.found)
+	}
+	r.onDrives.Select(0)
+	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })
+	if !r.admissible() {
+		t.Fatalf("bundle from the drive not admissible: %v", r.inErr)
 	}
 }

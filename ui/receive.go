@@ -16,6 +16,7 @@ import (
 
 	"sluice/app"
 	"sluice/transfer/bundle"
+	"sluice/transfer/media"
 )
 
 // receiveScreen is the kiosk officer's flow: open a bundle, see who sent
@@ -42,6 +43,8 @@ type receiveScreen struct {
 	reject     *widget.Button
 	stop       *widget.Button
 	files      *widget.List
+	found      []string
+	onDrives   *widget.List
 	meter      *meter
 	status     *widget.Label
 	content    fyne.CanvasObject
@@ -70,6 +73,15 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 			}
 			o.(*widget.Label).SetText(text)
 		})
+	r.onDrives = widget.NewList(func() int { return len(r.found) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(r.found[i]) })
+	r.onDrives.OnSelected = func(i widget.ListItemID) {
+		if !r.busy() && i < len(r.found) {
+			r.openBundle(r.found[i])
+		}
+		r.onDrives.UnselectAll()
+	}
 	r.meter = newMeter()
 	r.status = widget.NewLabel("")
 	r.status.Wrapping = fyne.TextWrapWord
@@ -80,7 +92,8 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 		container.NewHBox(r.release, r.reject, r.stop),
 		r.meter.bar, r.meter.label, r.status,
 	)
-	r.content = container.NewBorder(top, nil, nil, nil, widget.NewCard("Files", "", r.files))
+	drives := widget.NewCard("Bundles on inserted drives", "They appear here when a drive is inserted; choose one to open it", r.onDrives)
+	r.content = container.NewBorder(top, nil, nil, nil, container.NewVSplit(drives, widget.NewCard("Files", "", r.files)))
 	r.refresh()
 	return r
 }
@@ -248,4 +261,15 @@ func (r *receiveScreen) rejectWith(reason string) {
 	r.status.SetText("Rejected and recorded in the custody log: " + reason)
 	r.dir, r.in = "", nil
 	r.refresh()
+}
+
+// setDrives lists the bundles found on the inserted drives.
+func (r *receiveScreen) setDrives(ds []media.Drive) {
+	r.found = nil
+	for _, d := range ds {
+		for _, m := range d.Mounts {
+			r.found = append(r.found, app.FindBundles(m.Point)...)
+		}
+	}
+	r.onDrives.Refresh()
 }

@@ -19,6 +19,7 @@ import (
 	"sluice/app"
 	"sluice/crypto"
 	"sluice/transfer/bundle"
+	"sluice/transfer/media"
 )
 
 // sendScreen is the officer's send flow: stage, hash (shown), choose
@@ -44,6 +45,9 @@ type sendScreen struct {
 	addFolder  *widget.Button
 	remove     *widget.Button
 	chooseDest *widget.Button
+	drives     *widget.Select
+	choices    []driveChoice
+	eject      *widget.Button
 	seal       *widget.Button
 	stop       *widget.Button
 	meter      *meter
@@ -79,7 +83,16 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 	s.addFiles = widget.NewButtonWithIcon("Add files…", theme.FileIcon(), s.pickFile)
 	s.addFolder = widget.NewButtonWithIcon("Add folder…", theme.FolderIcon(), s.pickFolder)
 	s.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.removeSelected)
-	s.chooseDest = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), s.pickDest)
+	s.chooseDest = widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), s.pickDest)
+	s.drives = widget.NewSelect(nil, func(label string) {
+		for _, c := range s.choices {
+			if c.label == label {
+				s.setDest(c.mount.Point)
+			}
+		}
+	})
+	s.drives.PlaceHolder = "No removable drive inserted"
+	s.eject = widget.NewButtonWithIcon("Eject drive", theme.LogoutIcon(), s.ejectDest)
 	s.seal = widget.NewButtonWithIcon("Seal and write", theme.ConfirmIcon(), s.startSeal)
 	s.seal.Importance = widget.HighImportance
 	s.stop = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), s.cancelJob)
@@ -101,10 +114,11 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 		widget.NewLabelWithStyle("Receiving stations", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		s.recipients,
 		widget.NewLabelWithStyle("Destination", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		s.drives,
 		container.NewBorder(nil, nil, nil, s.chooseDest, s.destLabel),
 		widget.NewLabelWithStyle("Note", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		s.note,
-		container.NewHBox(s.seal, s.stop),
+		container.NewHBox(s.seal, s.stop, s.eject),
 		s.meter.bar, s.meter.label, s.status,
 	)
 	split := container.NewHSplit(left, container.NewPadded(right))
@@ -167,6 +181,12 @@ func (s *sendScreen) refresh() {
 	enable(s.chooseDest, !busy)
 	enable(s.stop, busy)
 	enable(s.seal, !busy && s.hashed && len(s.srcs) > 0 && len(s.recipients.Selected) > 0 && s.dest != "")
+	enable(s.eject, !busy && s.destDrive() != "")
+	if busy {
+		s.drives.Disable()
+	} else {
+		s.drives.Enable()
+	}
 	s.table.Refresh()
 }
 
@@ -366,4 +386,56 @@ func (s *sendScreen) startSeal() {
 func (s *sendScreen) showError(err error) {
 	s.status.SetText("Error: " + err.Error())
 	dialog.ShowError(err, s.win)
+}
+
+// setDrives updates the drive picker as drives come and go.
+func (s *sendScreen) setDrives(ds []media.Drive) {
+	s.choices = driveChoices(ds)
+	var labels []string
+	selected := ""
+	for _, c := range s.choices {
+		labels = append(labels, c.label)
+		if c.mount.Point == s.dest {
+			selected = c.label
+		}
+	}
+	s.drives.Options = labels
+	if selected == "" {
+		s.drives.ClearSelected()
+	} else {
+		s.drives.SetSelected(selected)
+	}
+	if len(labels) == 0 {
+		s.drives.PlaceHolder = "No removable drive inserted"
+	} else {
+		s.drives.PlaceHolder = fmt.Sprintf("%d removable drive(s): choose one", len(labels))
+	}
+	s.drives.Refresh()
+	s.refresh()
+}
+
+// destDrive is the mount point of the removable drive chosen as the
+// destination, or "".
+func (s *sendScreen) destDrive() string {
+	for _, c := range s.choices {
+		if c.mount.Point == s.dest {
+			return c.mount.Point
+		}
+	}
+	return ""
+}
+
+func (s *sendScreen) ejectDest() {
+	point := s.destDrive()
+	if point == "" {
+		return
+	}
+	if err := s.st.Eject(point); err != nil {
+		s.showError(err)
+		return
+	}
+	s.status.SetText("Ejected " + point + ": the drive can be removed.")
+	s.dest = ""
+	s.destLabel.SetText("No destination chosen")
+	s.refresh()
 }

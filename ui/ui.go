@@ -18,6 +18,7 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/transfer/media"
 )
 
 // HasDisplay reports whether a graphical session is available, and if not,
@@ -63,6 +64,10 @@ func tabs(st *app.Station, w fyne.Window) fyne.CanvasObject {
 		key := fyne.KeyName(fmt.Sprint(i + 1))
 		w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { t.SelectIndex(i) })
 	}
+	watchDrives(w, func(ds []media.Drive) {
+		send.setDrives(ds)
+		recv.setDrives(ds)
+	})
 	primary := []*widget.Button{send.seal, recv.release, log.verifyBtn, nil}
 	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
 		if b := primary[t.SelectedIndex()]; b != nil && !b.Disabled() {

@@ -3,9 +3,11 @@
 package media
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // fakeSystem builds a sysfs tree with a USB stick (partitioned, mounted),
@@ -128,5 +130,41 @@ func TestBlocksAreDistinct(t *testing.T) {
 	fillBlock(b0, tagB, 0)
 	if string(a0) == string(a1000) || string(a0) == string(b0) {
 		t.Fatal("check blocks are not distinct")
+	}
+}
+
+func TestWatchSeesInsertAndRemove(t *testing.T) {
+	s := fakeSystem(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	lists := make(chan []Drive, 10)
+	go Watch(ctx, s, 20*time.Millisecond, func(ds []Drive) { lists <- ds })
+	first := <-lists
+	if len(first) != 1 {
+		t.Fatalf("first list: %d drives", len(first))
+	}
+	// Plug in a second stick.
+	target := filepath.Join(filepath.Dir(s.Sys), "sys", "devices", "usb3", "block", "sdc")
+	os.MkdirAll(target, 0o755)
+	os.WriteFile(filepath.Join(target, "removable"), []byte("1\n"), 0o644)
+	os.Symlink(target, filepath.Join(s.Sys, "block", "sdc"))
+	var second []Drive
+	select {
+	case second = <-lists:
+	case <-time.After(5 * time.Second):
+		t.Fatal("insertion not noticed")
+	}
+	in, out := Changes(first, second)
+	if len(in) != 1 || in[0].Device != "/dev/sdc" || len(out) != 0 {
+		t.Fatalf("changes: in %+v out %+v", in, out)
+	}
+	os.Remove(filepath.Join(s.Sys, "block", "sdc"))
+	select {
+	case third := <-lists:
+		if _, out := Changes(second, third); len(out) != 1 {
+			t.Fatalf("removal: %+v", out)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("removal not noticed")
 	}
 }

@@ -1,0 +1,50 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"github.com/dustin/go-humanize"
+
+	"sluice/transfer/media"
+)
+
+// watchDrives reports the removable drives to fn on the UI thread, at start
+// and whenever one comes or goes, until the window closes.
+func watchDrives(w fyne.Window, fn func([]media.Drive)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.SetOnClosed(cancel)
+	go media.Watch(ctx, media.Host, time.Second, func(ds []media.Drive) {
+		onUI(func() { fn(ds) })
+	})
+}
+
+// driveChoice is one mounted filesystem an officer can pick.
+type driveChoice struct {
+	label string
+	mount media.Mount
+}
+
+func driveChoices(ds []media.Drive) []driveChoice {
+	var out []driveChoice
+	for _, d := range ds {
+		for _, m := range d.Mounts {
+			name := m.Label
+			if name == "" {
+				name = d.Describe()
+			}
+			free := ""
+			if sp, err := media.SpaceOf(m.Point, m.FSType); err == nil && sp.Size > 0 {
+				free = fmt.Sprintf(", %s free of %s", humanize.IBytes(uint64(sp.Free)), humanize.IBytes(uint64(sp.Size)))
+			}
+			ro := ""
+			if m.ReadOnly {
+				ro = ", read-only"
+			}
+			out = append(out, driveChoice{label: fmt.Sprintf("%s — %s%s%s (%s)", name, m.FSType, free, ro, m.Point), mount: m})
+		}
+	}
+	return out
+}
