@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"github.com/dustin/go-humanize"
 
 	"sluice/transfer/media"
@@ -47,4 +48,13 @@ func driveChoices(ds []media.Drive) []driveChoice {
 		}
 	}
 	return out
+}
+
+// pickFolder shows the folder dialog and hands the chosen path to fn.
+func pickFolder(w fyne.Window, fn func(path string)) {
+	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		if err == nil && u != nil {
+			fn(u.Path())
+		}
+	}, w)
 }

@@ -115,19 +115,11 @@ func (r *receiveScreen) refresh() {
 }
 
 func (r *receiveScreen) pickBundle() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-		if err == nil && u != nil {
-			r.openBundle(u.Path())
-		}
-	}, r.win)
+	pickFolder(r.win, r.openBundle)
 }
 
 func (r *receiveScreen) pickDest() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-		if err == nil && u != nil {
-			r.setDest(u.Path())
-		}
-	}, r.win)
+	pickFolder(r.win, r.setDest)
 }
 
 func (r *receiveScreen) setDest(dir string) {

@@ -81,7 +81,7 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 	s.note = widget.NewEntry()
 	s.note.SetPlaceHolder("Shown to the receiving officer before decryption; not encrypted")
 	s.addFiles = widget.NewButtonWithIcon("Add files…", theme.FileIcon(), s.pickFile)
-	s.addFolder = widget.NewButtonWithIcon("Add folder…", theme.FolderIcon(), s.pickFolder)
+	s.addFolder = widget.NewButtonWithIcon("Add folder…", theme.FolderIcon(), s.pickStageFolder)
 	s.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.removeSelected)
 	s.chooseDest = widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), s.pickDest)
 	s.drives = widget.NewSelect(nil, func(label string) {
@@ -208,20 +208,12 @@ func (s *sendScreen) pickFile() {
 	}, s.win)
 }
 
-func (s *sendScreen) pickFolder() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-		if err == nil && u != nil {
-			s.addPaths([]string{u.Path()})
-		}
-	}, s.win)
+func (s *sendScreen) pickStageFolder() {
+	pickFolder(s.win, func(p string) { s.addPaths([]string{p}) })
 }
 
 func (s *sendScreen) pickDest() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-		if err == nil && u != nil {
-			s.setDest(u.Path())
-		}
-	}, s.win)
+	pickFolder(s.win, s.setDest)
 }
 
 func (s *sendScreen) setDest(dir string) {
