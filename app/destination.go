@@ -19,6 +19,8 @@ type Destination struct {
 	Space media.Space
 	// Media identifies the drive, for custody records; nil when unknown.
 	Media *custody.Media
+	// Removable: the destination is on a removable drive.
+	Removable bool
 }
 
 // payloadEstimate is an upper bound of a bundle's payload for srcs: the
@@ -60,6 +62,13 @@ func checkDestination(dir string, srcs []bundle.Source, volumeSize int64) (Desti
 		volumeSize = sp.MaxFile
 	}
 	d.Media = mediaOf(dir)
+	if drives, err := media.Host.Drives(false); err == nil {
+		for _, dr := range drives {
+			for _, dm := range dr.Mounts {
+				d.Removable = d.Removable || dm.Point == m.Point
+			}
+		}
+	}
 	return d, volumeSize, nil
 }
 

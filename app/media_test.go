@@ -71,7 +71,8 @@ func TestFAT32SplitsVolumesAndReadsBack(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(src, "plant.bin"), data, 0o644)
 	srcs, _ := StagePaths([]string{src})
-	sealed, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
+	// The image is not a removable drive in sysfs, so ask for the read-back.
+	sealed, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs, ReadBack: ReadBackAlways})
 	if err != nil {
 		t.Fatal(err)
 	}

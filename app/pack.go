@@ -26,7 +26,25 @@ type PackRequest struct {
 	VolumeSize int64
 	Note       string
 	Progress   func(done, total int64)
+	// ReadBack says when the bundle is read back from the device after
+	// writing; the default reads back from removable drives only.
+	ReadBack ReadBack
 }
+
+// ReadBack chooses when Pack reads a bundle back from the device.
+type ReadBack int
+
+// ReadBack choices.
+const (
+	// ReadBackRemovable reads back when the destination is a removable
+	// drive, the case the check exists for; a local folder is trusted to
+	// the filesystem, as tar and age are.
+	ReadBackRemovable ReadBack = iota
+	// ReadBackAlways reads back wherever the bundle was written.
+	ReadBackAlways
+	// ReadBackNever does not read back.
+	ReadBackNever
+)
 
 // StagePaths collects files and folders into sources to seal.
 func StagePaths(paths []string) ([]bundle.Source, error) {
@@ -143,6 +161,9 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	// Read every volume back from the device and check its hash: only then
 	// is the bundle verified. A medium that does not give back what was
 	// written must not carry a bundle that looks complete.
+	if req.ReadBack == ReadBackNever || req.ReadBack == ReadBackRemovable && !dest.Removable {
+		return sealed, nil
+	}
 	verr := readBack(ctx, sealed.Dir)
 	if verr != nil {
 		os.RemoveAll(sealed.Dir)

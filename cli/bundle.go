@@ -22,6 +22,7 @@ func runPack(e *env, args []string) error {
 	out := fs.String("out", "", "`DIR` to write the bundle into (a folder or mounted medium)")
 	volSize := fs.String("volume-size", "", "cut the payload into volumes of at most `SIZE` (e.g. 4GiB, 650MB)")
 	note := fs.String("note", "", "`TEXT` shown to the receiving officer before decryption (not encrypted)")
+	verify := fs.Bool("verify", false, "read the bundle back from the device and check it even when the destination is not a removable drive (removable drives are always read back)")
 	paths, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -45,7 +46,11 @@ func runPack(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := st.Pack(e.ctx, app.PackRequest{To: strings.Split(*to, ","), OutDir: *out, Sources: srcs, VolumeSize: vol, Note: *note})
+	req := app.PackRequest{To: strings.Split(*to, ","), OutDir: *out, Sources: srcs, VolumeSize: vol, Note: *note}
+	if *verify {
+		req.ReadBack = app.ReadBackAlways
+	}
+	sealed, err := st.Pack(e.ctx, req)
 	if err != nil {
 		return err
 	}

@@ -351,7 +351,8 @@ func (s *sendScreen) hash() {
 func (s *sendScreen) startSeal() {
 	to := append([]string(nil), s.recipients.Selected...)
 	sort.Strings(to)
-	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text}
+	// The officer's flow always reads the bundle back before calling it written.
+	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text, ReadBack: app.ReadBackAlways}
 	ctx := s.startJob()
 	s.meter.begin("Sealing")
 	req.Progress = s.meter.update("Sealing")
