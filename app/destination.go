@@ -61,14 +61,7 @@ func checkDestination(dir string, srcs []bundle.Source, volumeSize int64) (Desti
 	if sp.MaxFile > 0 && (volumeSize == 0 || volumeSize > sp.MaxFile) {
 		volumeSize = sp.MaxFile
 	}
-	d.Media = mediaOf(dir)
-	if drives, err := media.Host.Drives(false); err == nil {
-		for _, dr := range drives {
-			for _, dm := range dr.Mounts {
-				d.Removable = d.Removable || dm.Point == m.Point
-			}
-		}
-	}
+	d.Media, d.Removable = identify(m)
 	return d, volumeSize, nil
 }
 
@@ -79,16 +72,22 @@ func mediaOf(dir string) *custody.Media {
 	if err != nil {
 		return nil
 	}
+	id, _ := identify(m)
+	return id
+}
+
+// identify names the drive a mount is on, and whether it is removable.
+func identify(m media.Mount) (*custody.Media, bool) {
 	if drives, err := media.Host.Drives(true); err == nil {
 		for _, dr := range drives {
 			for _, dm := range dr.Mounts {
 				if dm.Point == m.Point {
-					return &custody.Media{Vendor: dr.Vendor, Model: dr.Model, Serial: dr.Serial, Filesystem: dm.FSType, FSID: dm.FSID}
+					return &custody.Media{Vendor: dr.Vendor, Model: dr.Model, Serial: dr.Serial, Filesystem: dm.FSType, FSID: dm.FSID}, dr.Removable
 				}
 			}
 		}
 	}
-	return &custody.Media{Filesystem: m.FSType}
+	return &custody.Media{Filesystem: m.FSType}, false
 }
 
 // checkReleaseDir refuses to release onto a filesystem whose driver cannot
