@@ -105,11 +105,9 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 			os.RemoveAll(final)
 		}
 	}()
-	tmp := final
-
 	var done atomic.Int64
 	stopProgress := progress.Tick(opts.Progress, &done, env.ContentBytes)
-	manifest, payload, err := sealPayload(ctx, tmp, srcs, recips, env, opts, &done)
+	manifest, payload, err := sealPayload(ctx, final, srcs, recips, env, opts, &done)
 	stopProgress()
 	if err != nil {
 		return nil, err
@@ -123,13 +121,13 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("seal: sign envelope: %w", err)
 	}
-	if err := durable.WriteFile(filepath.Join(tmp, EnvelopeSigName), sig, 0o644); err != nil {
+	if err := durable.WriteFile(filepath.Join(final, EnvelopeSigName), sig, 0o644); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	envTmp := filepath.Join(tmp, "."+EnvelopeName+".tmp")
+	envTmp := filepath.Join(final, "."+EnvelopeName+".tmp")
 	if err := durable.WriteFile(envTmp, envBytes, 0o644); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
