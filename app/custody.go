@@ -91,3 +91,58 @@ func VerifierFromCard(cardText []byte) (note.Verifier, string, error) {
 	v, err := crypto.NoteVerifier(custody.Origin(c.Name), c.SigningKey)
 	return v, c.Name, err
 }
+
+// LogRef names a custody log, the station that wrote it, and the verifier
+// of that station's checkpoints.
+type LogRef struct {
+	Path     string
+	Station  string
+	Verifier note.Verifier
+}
+
+// VerifyLog verifies a custody log, and with saved (an auditor's earlier
+// checkpoint) that it only grew since. A log that does not verify is an
+// error wrapping ErrRejected that names the first bad line and why.
+func VerifyLog(l LogRef, saved []byte) (*custody.Report, error) {
+	rep, err := custody.Verify(l.Path, l.Verifier, custody.Origin(l.Station), saved)
+	if err != nil {
+		return nil, err
+	}
+	if !rep.OK() {
+		where := ""
+		if rep.Line > 0 {
+			where = fmt.Sprintf(" at line %d", rep.Line)
+		}
+		return rep, fmt.Errorf("%w: custody log of %s FAILED verification%s: %s", ErrRejected, l.Station, where, rep.Problem)
+	}
+	return rep, nil
+}
+
+// ReconcileLogs verifies both logs, then matches the sender's sealed
+// bundles with the kiosk's receipts; only verified logs are reconciled.
+func ReconcileLogs(sender, kiosk LogRef) ([]custody.Match, error) {
+	return reconcile([][2]LogRef{{sender, kiosk}}, sender, kiosk)
+}
+
+// ReconcileBothWays verifies two stations' logs once and reconciles in both
+// directions: what a sent to b, and what b sent to a.
+func ReconcileBothWays(a, b LogRef) ([]custody.Match, error) {
+	return reconcile([][2]LogRef{{a, b}, {b, a}}, a, b)
+}
+
+func reconcile(pairs [][2]LogRef, logs ...LogRef) ([]custody.Match, error) {
+	for _, l := range logs {
+		if _, err := VerifyLog(l, nil); err != nil {
+			return nil, err
+		}
+	}
+	var out []custody.Match
+	for _, p := range pairs {
+		ms, err := custody.Reconcile(p[0].Path, p[1].Path, p[0].Verifier, custody.Origin(p[0].Station))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}

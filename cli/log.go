@@ -199,26 +199,11 @@ func (e *env) verifierFor(path, cardFile string) (note.Verifier, string, error) 
 	return v, name, err
 }
 
-// verifyLog verifies the log at path (see verifierFor for cardFile) and
-// returns an error wrapping ErrRejected, naming the first bad line, if it
-// does not verify.
-func (e *env) verifyLog(path, cardFile string, saved []byte) (note.Verifier, string, *custody.Report, error) {
+// logRef resolves the log at path and its writer's verifier (see
+// verifierFor for cardFile).
+func (e *env) logRef(path, cardFile string) (app.LogRef, error) {
 	v, name, err := e.verifierFor(path, cardFile)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	rep, err := custody.Verify(path, v, custody.Origin(name), saved)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if !rep.OK() {
-		where := ""
-		if rep.Line > 0 {
-			where = fmt.Sprintf(" at line %d", rep.Line)
-		}
-		return nil, "", nil, fmt.Errorf("%w: custody log of %s FAILED verification%s: %s", app.ErrRejected, name, where, rep.Problem)
-	}
-	return v, name, rep, nil
+	return app.LogRef{Path: path, Station: name, Verifier: v}, err
 }
 
 func logVerify(e *env, args []string) error {
@@ -239,7 +224,12 @@ func logVerify(e *env, args []string) error {
 			return fmt.Errorf("read checkpoint: %w", err)
 		}
 	}
-	_, name, rep, err := e.verifyLog(path, *cardFile, saved)
+	ref, err := e.logRef(path, *cardFile)
+	if err != nil {
+		return err
+	}
+	name := ref.Station
+	rep, err := app.VerifyLog(ref, saved)
 	if err != nil {
 		return err
 	}
@@ -322,15 +312,15 @@ func logReconcile(e *env, args []string) error {
 	if len(pos) != 2 {
 		return usagef("usage: sluice log reconcile SENDER_LOG KIOSK_LOG")
 	}
-	// Only verified logs are reconciled.
-	senderV, senderName, _, err := e.verifyLog(pos[0], *senderCard, nil)
+	sender, err := e.logRef(pos[0], *senderCard)
 	if err != nil {
 		return err
 	}
-	if _, _, _, err := e.verifyLog(pos[1], *kioskCard, nil); err != nil {
+	kiosk, err := e.logRef(pos[1], *kioskCard)
+	if err != nil {
 		return err
 	}
-	ms, err := custody.Reconcile(pos[0], pos[1], senderV, custody.Origin(senderName))
+	ms, err := app.ReconcileLogs(sender, kiosk)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/dustin/go-humanize"
-	"golang.org/x/mod/sumdb/note"
 
 	"sluice/app"
 	"sluice/transfer/custody"
@@ -177,17 +176,11 @@ func (l *logScreen) verify() {
 	}
 	l.verdict.SetText("Verifying…")
 	go func() {
-		rep, err := custody.Verify(l.st.CustodyPath, v, l.st.Origin(), nil)
+		rep, err := app.VerifyLog(app.LogRef{Path: l.st.CustodyPath, Station: l.st.Name, Verifier: v}, nil)
 		onUI(func() {
 			switch {
 			case err != nil:
-				l.setVerdict(false, err.Error())
-			case !rep.OK():
-				where := ""
-				if rep.Line > 0 {
-					where = fmt.Sprintf(" at line %d", rep.Line)
-				}
-				l.setVerdict(false, fmt.Sprintf("FAILED%s: %s", where, rep.Problem))
+				l.setVerdict(false, strings.TrimPrefix(err.Error(), app.ErrRejected.Error()+": "))
 			default:
 				l.setVerdict(true, fmt.Sprintf("Verified: %s records, %d signed checkpoints; not edited, reordered or truncated.",
 					humanize.Comma(rep.Records), rep.Checkpoints))
@@ -314,27 +307,8 @@ func (l *logScreen) reconcile(other string) ([]custody.Match, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []struct {
-		path, origin string
-		v            note.Verifier
-	}{{other, custody.Origin(name), ov}, {l.st.CustodyPath, l.st.Origin(), mv}} {
-		rep, err := custody.Verify(c.path, c.v, c.origin, nil)
-		if err != nil {
-			return nil, err
-		}
-		if !rep.OK() {
-			return nil, fmt.Errorf("%s does not verify (line %d: %s); only verified logs are reconciled", c.path, rep.Line, rep.Problem)
-		}
-	}
-	in, err := custody.Reconcile(other, l.st.CustodyPath, ov, custody.Origin(name))
-	if err != nil {
-		return nil, err
-	}
-	out, err := custody.Reconcile(l.st.CustodyPath, other, mv, l.st.Origin())
-	if err != nil {
-		return nil, err
-	}
-	return append(in, out...), nil
+	return app.ReconcileBothWays(app.LogRef{Path: other, Station: name, Verifier: ov},
+		app.LogRef{Path: l.st.CustodyPath, Station: l.st.Name, Verifier: mv})
 }
 
 func (l *logScreen) showMatches(ms []custody.Match) {
