@@ -33,6 +33,19 @@ func needRoot(t *testing.T, tools ...string) {
 	}
 }
 
+// writeRandom writes n incompressible bytes to path.
+func writeRandom(t *testing.T, path string, n int, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, seed))
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
@@ -64,12 +77,7 @@ func TestFAT32SplitsVolumesAndReadsBack(t *testing.T) {
 	mnt := mountFAT32(t, "48M")
 	sender, kiosk := pair(t, false)
 	src := stage(t, map[string]string{"readme.txt": "plant data"})
-	data := make([]byte, 3<<20)
-	r := rand.New(rand.NewPCG(1, 1))
-	for i := range data {
-		data[i] = byte(r.Uint32())
-	}
-	os.WriteFile(filepath.Join(src, "plant.bin"), data, 0o644)
+	writeRandom(t, filepath.Join(src, "plant.bin"), 3<<20, 1)
 	srcs, _ := StagePaths([]string{src})
 	// The image is not a removable drive in sysfs, so ask for the read-back.
 	sealed, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs, ReadBack: ReadBackAlways})
@@ -171,12 +179,7 @@ func TestDriveFullWhileWriting(t *testing.T) {
 	mnt := mountFAT32(t, "34M")
 	sender, _ := pair(t, false)
 	src := stage(t, map[string]string{"readme.txt": "x"})
-	data := make([]byte, 40<<20)
-	r := rand.New(rand.NewPCG(2, 2))
-	for i := range data {
-		data[i] = byte(r.Uint32())
-	}
-	os.WriteFile(filepath.Join(src, "big.bin"), data, 0o644)
+	writeRandom(t, filepath.Join(src, "big.bin"), 40<<20, 2)
 	srcs, _ := StagePaths([]string{src})
 	_, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs})
 	if !errors.Is(err, bundle.ErrWrite) || !strings.Contains(err.Error(), "writing to") {
