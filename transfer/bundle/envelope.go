@@ -56,6 +56,8 @@ type Envelope struct {
 	Dirs         int64   `json:"dirs"`
 	ContentBytes int64   `json:"content_bytes"`
 	Payload      Payload `json:"payload"`
+	// Span, when set, says the volumes are spread over several drives.
+	Span *Span `json:"span,omitempty"`
 }
 
 // Sender names the signing station and its key (authorized_keys form).
@@ -191,6 +193,11 @@ func (e *Envelope) check() error {
 	}
 	if sum != e.Payload.Size {
 		return fmt.Errorf("volume sizes add up to %d, payload size is %d", sum, e.Payload.Size)
+	}
+	if sp := e.Span; sp != nil {
+		if sp.VolumesPerDrive < 1 || sp.Drives < 2 || sp.Drives != (n+sp.VolumesPerDrive-1)/sp.VolumesPerDrive {
+			return fmt.Errorf("span of %d drives of %d volumes does not fit %d volumes", sp.Drives, sp.VolumesPerDrive, n)
+		}
 	}
 	return nil
 }

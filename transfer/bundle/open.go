@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,13 +22,35 @@ type Bundle struct {
 	// EnvelopeBytes and Signature are the exact bytes read from the media.
 	EnvelopeBytes []byte
 	Signature     []byte
+	// present[i]: volume i is in Dir with the size the envelope gives.
+	present []bool
 }
 
 // Open reads a bundle directory's envelope and signature and checks that
 // exactly the volumes it lists are present with the sizes it gives. Hidden
-// files (names starting with '.', as operating systems leave on media) are
-// ignored; any other file is refused.
+// files (names starting with '.', as operating systems leave on media) and
+// the drive labels of a spanning bundle are ignored; any other file is
+// refused. A missing volume is a *VolumeError that says which drive holds it.
 func Open(dir string) (*Bundle, error) {
+	b, err := OpenPart(dir)
+	if err != nil {
+		return b, err
+	}
+	if miss := b.Missing(); len(miss) > 0 {
+		i, e := miss[0], b.Envelope
+		reason := "is missing; copy it into the bundle folder"
+		if e.Span != nil {
+			reason = fmt.Sprintf("is missing: it is on drive %d of %d of this bundle; insert that drive", e.DriveOf(i)+1, e.Drives())
+		}
+		return b, &VolumeError{Index: i, Count: len(e.Payload.Volumes), Name: e.Payload.Volumes[i].Name, Reason: reason}
+	}
+	return b, nil
+}
+
+// OpenPart is Open for one drive's share of a bundle that spans several:
+// volumes may be missing (see Missing), but those present must have the
+// sizes the envelope gives and nothing unexpected may be there.
+func OpenPart(dir string) (*Bundle, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open bundle: %w", err)
@@ -83,7 +106,7 @@ func (b *Bundle) checkListing() error {
 	for _, e := range ents {
 		name := e.Name()
 		switch {
-		case name == EnvelopeName || name == EnvelopeSigName || strings.HasPrefix(name, "."):
+		case name == EnvelopeName || name == EnvelopeSigName || strings.HasPrefix(name, ".") || labelPattern.MatchString(name):
 			continue
 		case strings.HasPrefix(name, volumePrefix):
 			if _, ok := want[name]; !ok {
@@ -95,9 +118,10 @@ func (b *Bundle) checkListing() error {
 		}
 	}
 	n := len(b.Envelope.Payload.Volumes)
+	b.present = make([]bool, n)
 	for i, v := range b.Envelope.Payload.Volumes {
 		if !present[v.Name] {
-			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: "is missing; copy it into the bundle folder"}
+			continue
 		}
 		info, err := os.Stat(filepath.Join(b.Dir, v.Name))
 		if err != nil {
@@ -106,6 +130,7 @@ func (b *Bundle) checkListing() error {
 		if info.Size() != v.Size {
 			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: fmt.Sprintf("is %d bytes, the envelope says %d", info.Size(), v.Size)}
 		}
+		b.present[i] = true
 	}
 	return nil
 }
@@ -149,7 +174,36 @@ func (b *Bundle) CheckVolumes(ctx context.Context) error { return b.checkVolumes
 func (b *Bundle) ReadBack(ctx context.Context) error { return b.checkVolumes(ctx, true) }
 
 func (b *Bundle) checkVolumes(ctx context.Context, uncached bool) error {
-	r := newVolumeReader(b.Dir, b.Envelope.Payload, true)
+	if !b.Complete() {
+		// One drive of a spanning bundle: check the volumes it holds.
+		for _, i := range b.presentList() {
+			p := Payload{Size: b.Envelope.Payload.Volumes[i].Size, SHA256: b.Envelope.Payload.Volumes[i].SHA256, Volumes: b.Envelope.Payload.Volumes[i : i+1]}
+			err := b.readAll(ctx, p, uncached)
+			if ve := (*VolumeError)(nil); errors.As(err, &ve) {
+				ve.Index, ve.Count = i, len(b.Envelope.Payload.Volumes)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return b.readAll(ctx, b.Envelope.Payload, uncached)
+}
+
+func (b *Bundle) presentList() []int {
+	var out []int
+	for i, ok := range b.present {
+		if ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// readAll reads p's volumes to the end, checking each.
+func (b *Bundle) readAll(ctx context.Context, p Payload, uncached bool) error {
+	r := newVolumeReader(b.Dir, p, true)
 	r.uncached = uncached
 	defer r.close()
 	buf := make([]byte, 1<<20)

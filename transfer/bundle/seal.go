@@ -29,6 +29,9 @@ type SealOptions struct {
 	Recipients []crypto.Card
 	// VolumeSize is the largest volume file in bytes; 0 means one volume.
 	VolumeSize int64
+	// VolumesPerDrive, when set, spreads the volumes over drives holding
+	// this many each (see Span and WritePart) if there are more of them.
+	VolumesPerDrive int
 	// Note is shown to the receiving officer before decryption (cleartext).
 	Note string
 	// Progress, if set, is called from one goroutine about ten times a
@@ -113,6 +116,9 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 		return nil, err
 	}
 	env.Payload = payload
+	if k := opts.VolumesPerDrive; k > 0 && len(payload.Volumes) > k {
+		env.Span = &Span{Drives: (len(payload.Volumes) + k - 1) / k, VolumesPerDrive: k}
+	}
 	envBytes, err := env.Marshal()
 	if err != nil {
 		return nil, err
