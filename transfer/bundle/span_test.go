@@ -171,4 +171,3 @@ func TestSpanEnvelopeChecked(t *testing.T) {
 		}
 	}
 }
-
