@@ -34,35 +34,93 @@ func payloadEstimate(srcs []bundle.Source) int64 {
 	return n + n/4096
 }
 
-// checkDestination finds the filesystem under dir, refuses one that is
-// read-only or too small, and picks a volume size the filesystem can hold
-// when none was asked for (FAT32: 4 GiB − 1 byte).
-func checkDestination(dir string, srcs []bundle.Source, volumeSize int64) (Destination, int64, error) {
+// sealPlan is how a bundle will be cut for its destination.
+type sealPlan struct {
+	dest       Destination
+	volumeSize int64
+	// perDrive > 0: the bundle spans drives holding this many volumes.
+	perDrive int
+}
+
+// planDestination finds the filesystem under dir, refuses one that is
+// read-only, picks a volume size the filesystem can hold when none was
+// asked for (FAT32: 4 GiB − 1 byte), and, when the bundle will not fit,
+// either refuses or (canSpan) plans to spread it over several drives like
+// this one.
+func planDestination(dir string, srcs []bundle.Source, volumeSize int64, canSpan bool) (sealPlan, error) {
+	p := sealPlan{volumeSize: volumeSize}
+	d, err := inspectDestination(dir)
+	if err != nil || d.Mount.Point == "" {
+		return p, err
+	}
+	p.dest = d
+	sp := d.Space
+	if sp.MaxFile > 0 && (volumeSize == 0 || volumeSize > sp.MaxFile) {
+		p.volumeSize = sp.MaxFile
+	}
+	// Some FUSE filesystems (fusefat) report no sizes at all: then only
+	// the write itself can tell.
+	need := payloadEstimate(srcs)
+	if sp.Size == 0 || need <= sp.Free {
+		return p, nil
+	}
+	if !canSpan {
+		return p, fmt.Errorf("the destination %s has %s free but the bundle needs about %s; free space, choose a larger drive, or spread the bundle over several drives (sluice pack --span)",
+			d.Mount.Point, humanize.IBytes(uint64(sp.Free)), humanize.IBytes(uint64(need)))
+	}
+	room := shareRoom(sp.Free)
+	if room < minShare {
+		return p, fmt.Errorf("the destination %s has only %s free, too little to hold a share of a bundle; free space or choose a larger drive",
+			d.Mount.Point, humanize.IBytes(uint64(sp.Free)))
+	}
+	vs := p.volumeSize
+	if vs == 0 || vs > room {
+		// As few volumes per drive as the file-size limit allows, of
+		// equal size, filling the drive.
+		limit := room
+		if sp.MaxFile > 0 {
+			limit = min(limit, sp.MaxFile)
+		}
+		k := (room + limit - 1) / limit
+		vs, p.perDrive = room/k, int(k)
+	} else {
+		p.perDrive = int(room / vs)
+	}
+	if need/vs+1 > bundle.MaxVolumes {
+		return p, fmt.Errorf("spreading %s over drives of %s would take more than %d volumes; use larger drives or a larger volume size",
+			humanize.IBytes(uint64(need)), humanize.IBytes(uint64(sp.Free)), bundle.MaxVolumes)
+	}
+	p.volumeSize = vs
+	return p, nil
+}
+
+// minShare is the least room a drive must offer to hold part of a bundle.
+const minShare = 64 << 10
+
+// shareRoom is how much of free space a drive's share of a spanning bundle
+// may take: the rest is left for the envelope, its signature, the label
+// and the filesystem's own rounding.
+func shareRoom(free int64) int64 { return free - free/64 - 1<<20 }
+
+// inspectDestination finds the filesystem under dir, its space and drive,
+// and refuses a read-only one. With no mount table it returns a zero
+// Destination and no error: there is nothing more to check.
+func inspectDestination(dir string) (Destination, error) {
 	var d Destination
 	m, err := media.Host.MountOf(dir)
 	if err != nil {
-		return d, volumeSize, nil // no mount table here: nothing more to check
+		return d, nil
 	}
-	d.Mount = m
 	if m.ReadOnly {
-		return d, 0, fmt.Errorf("the destination %s is mounted read-only; unlock the drive or choose another", m.Point)
+		return d, fmt.Errorf("the destination %s is mounted read-only; unlock the drive or choose another", m.Point)
 	}
 	sp, err := media.SpaceOf(dir, m.FSType)
 	if err != nil {
-		return d, 0, err
+		return d, err
 	}
-	d.Space = sp
-	// Some FUSE filesystems (fusefat) report no sizes at all: then only
-	// the write itself can tell.
-	if need := payloadEstimate(srcs); sp.Size > 0 && need > sp.Free {
-		return d, 0, fmt.Errorf("the destination %s has %s free but the bundle needs about %s; free space or choose a larger drive",
-			m.Point, humanize.IBytes(uint64(sp.Free)), humanize.IBytes(uint64(need)))
-	}
-	if sp.MaxFile > 0 && (volumeSize == 0 || volumeSize > sp.MaxFile) {
-		volumeSize = sp.MaxFile
-	}
+	d.Mount, d.Space = m, sp
 	d.Media, d.Removable = identify(m)
-	return d, volumeSize, nil
+	return d, nil
 }
 
 // mediaOf identifies the drive holding dir, for custody records; nil when
@@ -102,8 +160,8 @@ func checkReleaseDir(dir string) error {
 // Wipe removes a released bundle from its medium and records it: the drive
 // can go back into circulation without the bundle on it.
 func (s *Station) Wipe(bundleDir string) error {
-	b, err := bundle.Open(bundleDir)
-	if b == nil {
+	b, err := bundle.OpenPart(bundleDir) // a drive of a spanning bundle holds part of it
+	if err != nil {
 		return fmt.Errorf("wipe: %w", err)
 	}
 	id := b.Envelope.ID

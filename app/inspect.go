@@ -17,6 +17,8 @@ type Inspection struct {
 	// ForThisStation: this station is among the recipients.
 	ForThisStation bool
 	// VolumesOK: every volume, and the payload, hash as the envelope says.
+	// On one drive of a bundle that spans several, it covers the volumes
+	// that drive holds (Bundle.Missing lists the others).
 	VolumesOK bool
 }
 
@@ -25,7 +27,10 @@ type Inspection struct {
 // is trusted and whether the bundle is sealed for this station. It returns
 // the inspection and, if anything is wrong, an error wrapping ErrRejected.
 func Inspect(ctx context.Context, dir string, st *Station) (*Inspection, error) {
-	b, err := bundle.Open(dir)
+	b, err := bundle.OpenPart(dir)
+	if err == nil && !b.Complete() && b.Envelope.Span == nil {
+		b, err = bundle.Open(dir) // names the missing volume
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -195,11 +195,14 @@ func TestDriveFullWhileWriting(t *testing.T) {
 
 // mountLoop makes an image of the given filesystem on a loop device and
 // mounts it: exfat with exfat-fuse, ext4 with the kernel.
-func mountLoop(t *testing.T, fs string) string {
+func mountLoop(t *testing.T, fs string) string { return mountLoopSize(t, fs, "64M") }
+
+// mountLoopSize is mountLoop with an image of the given size.
+func mountLoopSize(t *testing.T, fs, size string) string {
 	t.Helper()
 	dir := t.TempDir()
 	img, mnt := filepath.Join(dir, fs+".img"), filepath.Join(dir, "mnt")
-	run(t, "truncate", "-s", "64M", img)
+	run(t, "truncate", "-s", size, img)
 	out, err := exec.Command("losetup", "--find", "--show", img).Output()
 	if err != nil {
 		t.Skipf("no loop device available: %v", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"sluice/crypto"
@@ -29,6 +30,29 @@ type PackRequest struct {
 	// ReadBack says when the bundle is read back from the device after
 	// writing; the default reads back from removable drives only.
 	ReadBack ReadBack
+	// NextDrive, if set, lets a bundle too large for the drive at OutDir
+	// span several drives: it is called for each drive after the first
+	// (and again, with a Problem, when a drive is refused or fails) and
+	// returns the folder to write that drive's share into, usually the
+	// drive's mount point. An error (context.Canceled when the officer
+	// gives up) abandons the bundle.
+	NextDrive func(ctx context.Context, ask DriveAsk) (string, error)
+	// Phase, if set, is told what the job does next ("Writing drive 2 of
+	// 3"); Progress calls after it count that phase's bytes.
+	Phase func(what string)
+}
+
+// DriveAsk is what Pack needs from the officer when a bundle spans drives.
+type DriveAsk struct {
+	BundleID string
+	// Drive (from 1) of Drives is the drive wanted.
+	Drive, Drives int
+	// Need is the free space the drive must have; Volumes says which of
+	// the bundle's volumes it will hold ("volumes 21 to 40 of 55").
+	Need    int64
+	Volumes string
+	// Problem, when set, is why the last drive offered was not used.
+	Problem string
 }
 
 // ReadBack chooses when Pack reads a bundle back from the device.
@@ -81,6 +105,12 @@ func (s *Station) Recipients(names []string) ([]crypto.Card, error) {
 // Pack seals the request's sources for its recipients into a new bundle
 // under OutDir and records the outcome in the custody log. On failure or
 // cancellation nothing is left in OutDir.
+//
+// A bundle larger than the drive at OutDir spans several drives when
+// NextDrive is set: it is sealed into the station's spool, then each
+// drive's share is written, read back and recorded in turn, NextDrive
+// asking the officer for each drive after the first. The Sealed returned
+// then lists every drive's folder in Parts.
 func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, error) {
 	cards, err := s.Recipients(req.To)
 	if err != nil {
@@ -92,10 +122,11 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("output folder %s does not exist; create it or choose another", req.OutDir)
 	}
-	dest, volumeSize, err := checkDestination(req.OutDir, req.Sources, req.VolumeSize)
+	plan, err := planDestination(req.OutDir, req.Sources, req.VolumeSize, req.NextDrive != nil)
 	if err != nil {
 		return nil, err
 	}
+	dest := plan.dest
 	// The log stays open (and locked) for the whole seal: the "sealed"
 	// record is appended, checkpointed and proved while the payload is
 	// written, and its proof travels inside the payload.
@@ -116,10 +147,19 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		Reason: fmt.Sprintf("%d entries staged for sealing", len(req.Sources))}); err != nil {
 		return nil, err
 	}
+	sealInto := req.OutDir
+	if plan.perDrive > 0 {
+		// The log's lock makes this the only pack running: whatever an
+		// interrupted pack left in the spool can go.
+		if sealInto, err = s.outboxSpool(); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(sealInto)
+	}
 	bundleID := ""
-	sealed, err := bundle.Seal(ctx, req.OutDir, req.Sources, bundle.SealOptions{
+	sealed, err := bundle.Seal(ctx, sealInto, req.Sources, bundle.SealOptions{
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
-		VolumeSize: volumeSize, Note: req.Note, Progress: req.Progress,
+		VolumeSize: plan.volumeSize, VolumesPerDrive: plan.perDrive, Note: req.Note, Progress: req.Progress,
 		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
 			a, err := s.appendTo(log, custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
 				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
@@ -136,7 +176,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 			reason = "cancelled by the officer"
 		}
 		event := custody.EventSealFailed
-		if errors.Is(err, bundle.ErrWrite) {
+		if errors.Is(err, bundle.ErrWrite) && plan.perDrive == 0 {
 			// The destination failed: name the drive.
 			event = custody.EventWriteFailed
 		}
@@ -149,45 +189,64 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		}
 		return nil, err
 	}
-	e := sealed.Envelope
-	_, err = s.appendTo(log, custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: peers, ManifestSHA256: sealed.ManifestSHA256.String(),
-		Files: e.Files, Bytes: e.Payload.Size, Media: dest.Media, Path: sealed.Dir, Outcome: "ok"})
-	if err != nil {
-		// The bundle exists but its custody record does not: do not hand out
-		// a bundle the log cannot account for.
-		os.RemoveAll(sealed.Dir)
-		return nil, fmt.Errorf("bundle removed because its custody record could not be written: %w", err)
+	w := writeJob{s: s, log: log, req: req, sealed: sealed, peers: peers}
+	if plan.perDrive > 0 {
+		return w.spread(ctx, dest)
 	}
-	// Read every volume back from the device and check its hash: only then
-	// is the bundle verified. A medium that does not give back what was
-	// written must not carry a bundle that looks complete.
-	if req.ReadBack == ReadBackNever || req.ReadBack == ReadBackRemovable && !dest.Removable {
-		return sealed, nil
-	}
-	verr := readBack(ctx, sealed.Dir)
-	if verr != nil {
-		os.RemoveAll(sealed.Dir)
-		reason := "read-back failed: " + verr.Error() + "; the bundle was removed from the medium"
-		if _, lerr := s.appendTo(log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: peers, Media: dest.Media,
-			Path: sealed.Dir, Outcome: "failed", Reason: reason}); lerr != nil {
-			return nil, errors.Join(verr, lerr)
-		}
-		return nil, fmt.Errorf("the bundle did not read back correctly from %s (%v); it was removed: try another drive", req.OutDir, verr)
-	}
-	if _, err := s.appendTo(log, custody.Record{Event: custody.EventVerified, Bundle: e.ID, Peer: peers, ManifestSHA256: sealed.ManifestSHA256.String(),
-		Files: e.Files, Bytes: e.Payload.Size, Media: dest.Media, Path: sealed.Dir, Outcome: "ok",
-		Reason: fmt.Sprintf("all %d volume(s) read back from the medium and match", len(e.Payload.Volumes))}); err != nil {
+	if err := w.settle(ctx, dest, sealed.Dir, ""); err != nil {
 		return nil, err
 	}
 	return sealed, nil
 }
 
-func readBack(ctx context.Context, dir string) error {
-	b, err := bundle.Open(dir)
+// writeJob is a sealed bundle being written out and accounted for.
+type writeJob struct {
+	s      *Station
+	log    *custody.Log
+	req    PackRequest
+	sealed *bundle.Sealed
+	peers  string
+}
+
+// settle records the bundle (or one drive's share, what says which) at dir
+// as written, then, as the request asks, reads it back from the device and
+// records it verified. A share that does not read back is removed and
+// recorded as write-failed.
+func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string) error {
+	e, s := w.sealed.Envelope, w.s
+	b, err := bundle.OpenPart(dir)
 	if err != nil {
-		return err
+		os.RemoveAll(dir)
+		return fmt.Errorf("the bundle written to %s cannot be opened (%v); it was removed: try another drive", dir, err)
 	}
-	return b.ReadBack(ctx)
+	vols := len(e.Payload.Volumes) - len(b.Missing())
+	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
+		Files: e.Files, Bytes: b.PartBytes(), Media: dest.Media, Path: dir, Outcome: "ok", Reason: what})
+	if err != nil {
+		// The bundle exists but its custody record does not: do not hand out
+		// a bundle the log cannot account for.
+		os.RemoveAll(dir)
+		return fmt.Errorf("bundle removed because its custody record could not be written: %w", err)
+	}
+	// Read every volume back from the device and check its hash: only then
+	// is the bundle verified. A medium that does not give back what was
+	// written must not carry a bundle that looks complete.
+	if w.req.ReadBack == ReadBackNever || w.req.ReadBack == ReadBackRemovable && !dest.Removable {
+		return nil
+	}
+	if verr := b.ReadBack(ctx); verr != nil {
+		os.RemoveAll(dir)
+		reason := strings.TrimPrefix(what+"; ", "; ") + "read-back failed: " + verr.Error() + "; the bundle was removed from the medium"
+		if _, lerr := s.appendTo(w.log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers, Media: dest.Media,
+			Path: dir, Outcome: "failed", Reason: reason}); lerr != nil {
+			return errors.Join(verr, lerr)
+		}
+		return fmt.Errorf("the bundle did not read back correctly from %s (%v); it was removed: try another drive", filepath.Dir(dir), verr)
+	}
+	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventVerified, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
+		Files: e.Files, Bytes: b.PartBytes(), Media: dest.Media, Path: dir, Outcome: "ok",
+		Reason: strings.TrimPrefix(what+"; ", "; ") + fmt.Sprintf("all %d volume(s) read back from the medium and match", vols)})
+	return err
 }
 
 func joinNames(cards []crypto.Card) string {

@@ -44,14 +44,29 @@ type Received struct {
 // rename releases everything at once. A bundle that fails any step releases
 // nothing, its quarantine is removed, and a "rejected" custody record says
 // why. Errors that reject the bundle wrap ErrRejected.
+//
+// One drive of a bundle that spans several is checked the same way, then
+// its volumes are gathered into the station's spool; Receive returns a
+// *MissingDrivesError until the last drive is in, and then releases.
 func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, error) {
-	b, err := bundle.Open(req.BundleDir)
+	b, err := bundle.OpenPart(req.BundleDir)
+	if err == nil && !b.Complete() && b.Envelope.Span == nil {
+		b, err = bundle.Open(req.BundleDir) // names the missing volume
+	}
 	if err != nil {
 		return nil, s.rejected("", "", err)
 	}
 	env := b.Envelope
 	if err := s.admit(b, req); err != nil {
 		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	}
+	if !b.Complete() {
+		g, err := s.gather(ctx, b, req)
+		if err != nil {
+			return nil, err
+		}
+		b = g
+		defer os.RemoveAll(g.Dir) // released or rejected, the spool's copy is done with
 	}
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
@@ -87,9 +102,13 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 	if err != nil {
 		return nil, s.rejected(env.ID, env.Sender.Name, err)
 	}
+	reason := "signature, every file and the sender's seal record verified"
+	if env.Span != nil {
+		reason += fmt.Sprintf("; gathered from %d drives", env.Span.Drives)
+	}
 	if err := s.record(custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name,
 		ManifestSHA256: v.ManifestSHA256.String(), Files: v.Files, Bytes: v.ContentBytes, Path: b.Dir, Outcome: "ok",
-		Reason: "signature, every file and the sender's seal record verified", Seal: seal}); err != nil {
+		Reason: reason, Seal: seal}); err != nil {
 		return nil, err
 	}
 	if err := durable.SyncTree(q); err != nil {
@@ -111,6 +130,92 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 	err = s.record(custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name,
 		ManifestSHA256: v.ManifestSHA256.String(), Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok"})
 	return &Received{Envelope: env, Verified: v, Dir: final}, err
+}
+
+// gather copies one drive's share of a spanning bundle into the spool and
+// returns the spool's bundle once every drive has been read.
+func (s *Station) gather(ctx context.Context, part *bundle.Bundle, req ReceiveRequest) (*bundle.Bundle, error) {
+	env := part.Envelope
+	spool := filepath.Join(s.Home, "spool", "in")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return nil, fmt.Errorf("create the incoming spool: %w", err)
+	}
+	g, err := bundle.Gather(ctx, part, spool, req.Progress)
+	if err != nil {
+		if errors.Is(err, ErrRejected) {
+			return nil, s.rejected(env.ID, env.Sender.Name, err)
+		}
+		return nil, fmt.Errorf("gather drive of bundle %s: %w", env.ID, err)
+	}
+	if g.Complete() {
+		return g, nil
+	}
+	return nil, missingDrives(g)
+}
+
+// MissingDrivesError says which drives of a spanning bundle the kiosk has
+// not read yet. It is not a rejection: the volumes read so far wait in the
+// spool for the others.
+type MissingDrivesError struct {
+	BundleID string
+	Drives   int
+	// Missing lists each drive still needed (from 1) with its volumes.
+	Missing []MissingDrive
+}
+
+// MissingDrive is one drive a kiosk still needs.
+type MissingDrive struct {
+	Drive int
+	// Volumes are the numbers (from 1) of the volumes it must supply.
+	Volumes []int
+}
+
+func (e *MissingDrivesError) Error() string {
+	var ds []string
+	for _, m := range e.Missing {
+		ds = append(ds, fmt.Sprintf("drive %d of %d (volume%s %s)", m.Drive, e.Drives, plural(len(m.Volumes)), ranges(m.Volumes)))
+	}
+	return fmt.Sprintf("bundle %s is not complete yet: insert %s and receive it; the volumes read so far wait on this station",
+		e.BundleID, strings.Join(ds, ", "))
+}
+
+func missingDrives(g *bundle.Bundle) *MissingDrivesError {
+	e := g.Envelope
+	me := &MissingDrivesError{BundleID: e.ID, Drives: e.Drives()}
+	for _, i := range g.Missing() {
+		d := e.DriveOf(i) + 1
+		if n := len(me.Missing); n == 0 || me.Missing[n-1].Drive != d {
+			me.Missing = append(me.Missing, MissingDrive{Drive: d})
+		}
+		last := &me.Missing[len(me.Missing)-1]
+		last.Volumes = append(last.Volumes, i+1)
+	}
+	return me
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// ranges writes sorted numbers as "1-4, 7, 9-10".
+func ranges(ns []int) string {
+	var out []string
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if j == i {
+			out = append(out, fmt.Sprint(ns[i]))
+		} else {
+			out = append(out, fmt.Sprintf("%d-%d", ns[i], ns[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(out, ", ")
 }
 
 // admit runs every check that needs no decryption: trusted sender and valid

@@ -50,6 +50,9 @@ type Sealed struct {
 	Dir            string
 	Envelope       *Envelope
 	ManifestSHA256 crypto.Digest
+	// Parts lists each drive's folder, in order, once the shares of a
+	// bundle that spans drives are written (Dir is then the first).
+	Parts []string
 }
 
 // ErrChanged is wrapped when a staged file changed between review and sealing.

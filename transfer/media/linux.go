@@ -4,6 +4,7 @@ package media
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,6 +93,17 @@ func (s System) Drives(all bool) ([]Drive, error) {
 					m.Label, m.FSID = pu["ID_FS_LABEL"], pu["ID_FS_UUID"]
 					if m.FSType == "fuseblk" && pu["ID_FS_TYPE"] != "" {
 						m.FSType = pu["ID_FS_TYPE"]
+					}
+					if m.FSType == "fuseblk" || m.FSID == "" {
+						// No udev here (a container, a minimal kiosk):
+						// read the boot sector, as blkid would.
+						fsType, fsid := probe(m.Device)
+						if m.FSType == "fuseblk" && fsType != "" {
+							m.FSType = fsType
+						}
+						if m.FSID == "" {
+							m.FSID = fsid
+						}
 					}
 					d.Mounts = append(d.Mounts, m)
 				}
@@ -226,32 +238,54 @@ func (s System) MountOf(path string) (Mount, error) {
 		return best, fmt.Errorf("no mounted filesystem holds %s", path)
 	}
 	if best.FSType == "fuseblk" {
-		best.FSType = probeFSType(best.Device, best.FSType)
+		if fsType, _ := probe(best.Device); fsType != "" {
+			best.FSType = fsType
+		}
 	}
 	return best, nil
 }
 
-// probeFSType names the filesystem on a FUSE block mount (exfat-fuse,
-// ntfs-3g show as "fuseblk") from its boot sector, when it can be read.
-func probeFSType(dev, fallback string) string {
+// probe names the filesystem on a block device and its id, as blkid shows
+// them, from the boot sector or superblock, when the device can be read:
+// FUSE block mounts (exfat-fuse, ntfs-3g) show only as "fuseblk", and
+// without udev nothing else knows the id. It returns "" for what it cannot
+// tell.
+func probe(dev string) (fsType, fsid string) {
+	if !strings.HasPrefix(dev, "/dev/") {
+		return "", ""
+	}
 	f, err := os.Open(dev)
 	if err != nil {
-		return fallback
+		return "", ""
 	}
 	defer f.Close()
-	var b [512]byte
+	var b [2048]byte
 	if _, err := f.ReadAt(b[:], 0); err != nil {
-		return fallback
+		return "", ""
+	}
+	return probeBytes(b[:])
+}
+
+// probeBytes is probe on the first 2 KiB of a device.
+func probeBytes(b []byte) (fsType, fsid string) {
+	serial := func(off int) string { // a FAT or exFAT volume serial, as XXXX-XXXX
+		v := binary.LittleEndian.Uint32(b[off:])
+		return fmt.Sprintf("%04X-%04X", v>>16, v&0xffff)
 	}
 	switch {
 	case string(b[3:11]) == "EXFAT   ":
-		return "exfat"
+		return "exfat", serial(100)
 	case string(b[3:11]) == "NTFS    ":
-		return "ntfs"
-	case string(b[82:90]) == "FAT32   ", string(b[54:62]) == "FAT16   ", string(b[54:62]) == "FAT12   ":
-		return "vfat"
+		return "ntfs", fmt.Sprintf("%016X", binary.LittleEndian.Uint64(b[72:]))
+	case string(b[82:90]) == "FAT32   ":
+		return "vfat", serial(67)
+	case string(b[54:62]) == "FAT16   ", string(b[54:62]) == "FAT12   ":
+		return "vfat", serial(39)
+	case binary.LittleEndian.Uint16(b[1024+0x38:]) == 0xEF53: // ext2/3/4 superblock magic
+		u := b[1024+0x68 : 1024+0x78]
+		return "", fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 	}
-	return fallback
+	return "", ""
 }
 
 // SpaceOf reports a mounted filesystem's size, free space and largest file.

@@ -5,7 +5,9 @@ package media
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -166,5 +168,43 @@ func TestWatchSeesInsertAndRemove(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("removal not noticed")
+	}
+}
+
+// TestProbeMatchesBlkid makes FAT32, exFAT and ext4 images with the stock
+// tools and checks that probe reads the same filesystem id as blkid.
+func TestProbeMatchesBlkid(t *testing.T) {
+	for _, tool := range []string{"mkfs.vfat", "mkfs.exfat", "mkfs.ext4", "blkid", "truncate"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (make test installs it through packaging/deps.sh)", tool)
+		}
+	}
+	for _, c := range []struct {
+		fs, mkfs string
+		args     []string
+	}{
+		{"vfat", "mkfs.vfat", []string{"-F", "32"}},
+		{"exfat", "mkfs.exfat", nil},
+		{"", "mkfs.ext4", []string{"-q", "-F"}},
+	} {
+		img := filepath.Join(t.TempDir(), "fs.img")
+		if out, err := exec.Command("truncate", "-s", "40M", img).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if out, err := exec.Command(c.mkfs, append(c.args, img)...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", c.mkfs, err, out)
+		}
+		want, err := exec.Command("blkid", "-p", "-o", "value", "-s", "UUID", img).Output()
+		if err != nil {
+			t.Fatalf("blkid: %v", err)
+		}
+		f, _ := os.Open(img)
+		b := make([]byte, 2048)
+		f.ReadAt(b, 0)
+		f.Close()
+		fsType, fsid := probeBytes(b)
+		if fsType != c.fs || fsid != strings.TrimSpace(string(want)) {
+			t.Errorf("%s: probe = %q %q, blkid says id %q", c.mkfs, fsType, fsid, strings.TrimSpace(string(want)))
+		}
 	}
 }
