@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,4 +37,30 @@ func (s *Station) Eject(point string) error {
 		return err
 	}
 	return s.record(custody.Record{Event: custody.EventEjected, Media: where, Path: point, Outcome: "ok"})
+}
+
+// FreshDrive returns the mount point of the one writable removable drive
+// inserted that does not hold bundle id yet: the drive an officer just
+// inserted for the next share of a bundle that spans drives.
+func FreshDrive(id string) (string, error) {
+	drives, err := media.Host.Drives(false)
+	if err != nil {
+		return "", err
+	}
+	var points []string
+	for _, d := range drives {
+		for _, m := range d.Mounts {
+			if _, err := os.Stat(filepath.Join(m.Point, id+bundle.DirSuffix)); m.ReadOnly || err == nil {
+				continue
+			}
+			points = append(points, m.Point)
+		}
+	}
+	switch len(points) {
+	case 0:
+		return "", fmt.Errorf("no writable removable drive without bundle %s is mounted; insert one, or type the folder to write to", id)
+	case 1:
+		return points[0], nil
+	}
+	return "", fmt.Errorf("%d removable drives could take it (%s); type the mount point of the one to use", len(points), strings.Join(points, ", "))
 }

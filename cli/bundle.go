@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/transfer/bundle"
 )
 
 // minVolumeSize keeps volume counts sane: below it a bundle becomes
@@ -23,12 +26,13 @@ func runPack(e *env, args []string) error {
 	volSize := fs.String("volume-size", "", "cut the payload into volumes of at most `SIZE` (e.g. 4GiB, 650MB)")
 	note := fs.String("note", "", "`TEXT` shown to the receiving officer before decryption (not encrypted)")
 	verify := fs.Bool("verify", false, "read the bundle back from the device and check it even when the destination is not a removable drive (removable drives are always read back)")
+	span := fs.Bool("span", false, "if the bundle does not fit on the drive at --out, spread it over several drives, asking on stderr for each next one; answer with its mount point on stdin")
 	paths, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if *to == "" || *out == "" || len(paths) == 0 {
-		return usagef("usage: sluice pack --to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] PATH...")
+		return usagef("usage: sluice pack --to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] [--verify] [--span] PATH...")
 	}
 	var vol int64
 	if *volSize != "" {
@@ -50,16 +54,52 @@ func runPack(e *env, args []string) error {
 	if *verify {
 		req.ReadBack = app.ReadBackAlways
 	}
+	if *span {
+		req.NextDrive = e.askDrive
+	}
 	sealed, err := st.Pack(e.ctx, req)
 	if err != nil {
 		return err
 	}
 	env := sealed.Envelope
-	fmt.Fprintf(e.stdout, "Sealed bundle %s for %s\n  %d files, %d folders, %s; payload %s in %d volume(s)\n  manifest %s\n%s\n",
+	fmt.Fprintf(e.stdout, "Sealed bundle %s for %s\n  %d files, %d folders, %s; payload %s in %d volume(s)\n  manifest %s\n",
 		env.ID, strings.Join(recipients(env.Recipients), ", "), env.Files, env.Dirs,
 		humanize.IBytes(uint64(env.ContentBytes)), humanize.IBytes(uint64(env.Payload.Size)), len(env.Payload.Volumes),
-		sealed.ManifestSHA256, sealed.Dir)
+		sealed.ManifestSHA256)
+	if len(sealed.Parts) > 1 {
+		for k, p := range sealed.Parts[:len(sealed.Parts)-1] {
+			fmt.Fprintf(e.stdout, "  drive %d of %d: %s\n", k+1, len(sealed.Parts), p)
+		}
+	}
+	fmt.Fprintln(e.stdout, sealed.Dir)
 	return nil
+}
+
+// askDrive asks the officer, on stderr, for the next drive of a bundle that
+// spans several, and reads its mount point from stdin. An empty answer
+// takes the one removable drive inserted that does not hold the bundle yet;
+// the end of input abandons the bundle.
+func (e *env) askDrive(ctx context.Context, ask app.DriveAsk) (string, error) {
+	if ask.Problem != "" {
+		fmt.Fprintf(e.stderr, "sluice: that drive was not used: %s\n", ask.Problem)
+	}
+	for {
+		fmt.Fprintf(e.stderr, "Drive %d of %d of bundle %s: insert a drive with at least %s free (it will hold %s), then type its mount point and press Enter (Enter alone: the drive just inserted; end of input: give up)\n",
+			ask.Drive, ask.Drives, ask.BundleID, humanize.IBytes(uint64(ask.Need)), ask.Volumes)
+		line, err := e.readLine(ctx)
+		if err != nil {
+			return "", err
+		}
+		if line != "" {
+			return line, nil
+		}
+		point, err := app.FreshDrive(ask.BundleID)
+		if err == nil {
+			fmt.Fprintf(e.stderr, "Using %s\n", point)
+			return point, nil
+		}
+		fmt.Fprintf(e.stderr, "sluice: %v\n", err)
+	}
 }
 
 func runInspect(e *env, args []string) error {
@@ -96,10 +136,25 @@ func runInspect(e *env, args []string) error {
 		if env.Note != "" {
 			fmt.Fprintf(tw, "note\t%s\n", strings.Join(strings.Fields(env.Note), " "))
 		}
-		for i, v := range env.Payload.Volumes {
-			fmt.Fprintf(tw, "volume %d/%d\t%s %s %s\n", i+1, len(env.Payload.Volumes), v.Name, humanize.IBytes(uint64(v.Size)), v.SHA256)
+		missing := map[int]bool{}
+		for _, i := range in.Bundle.Missing() {
+			missing[i] = true
 		}
-		fmt.Fprintf(tw, "volumes\t%s\n", verdict(in.VolumesOK, "all intact", "NOT CHECKED OR DAMAGED"))
+		if env.Span != nil {
+			fmt.Fprintf(tw, "drives\t%d, %d volume(s) each\n", env.Span.Drives, env.Span.VolumesPerDrive)
+		}
+		for i, v := range env.Payload.Volumes {
+			where := ""
+			if missing[i] {
+				where = fmt.Sprintf(" (not here: on drive %d)", env.DriveOf(i)+1)
+			}
+			fmt.Fprintf(tw, "volume %d/%d\t%s %s %s%s\n", i+1, len(env.Payload.Volumes), v.Name, humanize.IBytes(uint64(v.Size)), v.SHA256, where)
+		}
+		ok := "all intact"
+		if len(missing) > 0 {
+			ok = fmt.Sprintf("the %d here intact; the other %d are on the bundle's other drives", len(env.Payload.Volumes)-len(missing), len(missing))
+		}
+		fmt.Fprintf(tw, "volumes\t%s\n", verdict(in.VolumesOK, ok, "NOT CHECKED OR DAMAGED"))
 		tw.Flush()
 	}
 	return ierr
@@ -113,25 +168,47 @@ func runReceive(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *out == "" || len(pos) != 1 {
-		return usagef("usage: sluice receive --out DIR BUNDLE")
+	if *out == "" || len(pos) == 0 {
+		return usagef("usage: sluice receive --out DIR BUNDLE [BUNDLE...]  (several folders: the drives of one bundle that spans drives)")
 	}
 	st, err := e.station()
 	if err != nil {
 		return err
 	}
-	r, err := st.Receive(e.ctx, app.ReceiveRequest{BundleDir: pos[0], OutDir: *out})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n  manifest %s\n%s\n",
-		r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)),
-		r.Verified.ManifestSHA256, r.Dir)
-	if *wipe {
-		if err := st.Wipe(pos[0]); err != nil {
-			return fmt.Errorf("released, but wiping the bundle from its medium failed: %w", err)
+	// Each folder is one bundle, or one drive of a bundle that spans
+	// drives: those are gathered on this station until the last is in.
+	for i, dir := range pos {
+		r, err := st.Receive(e.ctx, app.ReceiveRequest{BundleDir: dir, OutDir: *out})
+		var md *app.MissingDrivesError
+		if errors.As(err, &md) && i < len(pos)-1 {
+			fmt.Fprintf(e.stdout, "Read %s: a drive of bundle %s (%d drives)\n", dir, md.BundleID, md.Drives)
+			continue
 		}
-		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n  manifest %s\n%s\n",
+			r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)),
+			r.Verified.ManifestSHA256, r.Dir)
+		if *wipe {
+			if err := wipeReleased(e, st, pos[:i+1], r.Envelope.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// wipeReleased wipes every folder among dirs that holds bundle id.
+func wipeReleased(e *env, st *app.Station, dirs []string, id string) error {
+	for _, d := range dirs {
+		if filepath.Base(filepath.Clean(d)) != id+bundle.DirSuffix {
+			continue
+		}
+		if err := st.Wipe(d); err != nil {
+			return fmt.Errorf("released, but wiping the bundle from %s failed: %w", d, err)
+		}
+		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", d)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 func runMedia(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sluice media list [--all] · media watch · media check MOUNT [--size SIZE] · media eject MOUNT")
+		return usagef("usage: sluice media list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media eject MOUNT")
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("media " + sub)
@@ -99,6 +99,19 @@ func runMedia(e *env, args []string) error {
 			last = ds
 		})
 		return nil
+	case "wipe":
+		if len(pos) != 1 {
+			return usagef("usage: sluice media wipe BUNDLE  (a bundle folder, or a drive's share of one, already released here)")
+		}
+		st, err := e.station()
+		if err != nil {
+			return err
+		}
+		if err := st.Wipe(pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", pos[0])
+		return nil
 	case "eject":
 		if len(pos) != 1 {
 			return usagef("usage: sluice media eject MOUNT")
@@ -115,7 +128,7 @@ func runMedia(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s unmounted: the drive can be removed\n", pos[0])
 		return nil
 	}
-	return usagef("unknown media command %q: use list or eject", sub)
+	return usagef("unknown media command %q: use list, watch, check, wipe or eject", sub)
 }
 
 func mountsOf(d media.Drive) string {

@@ -1,6 +1,11 @@
 package cli
 
 import (
+	"bufio"
+	"context"
+	"errors"
+	"strings"
+
 	"golang.org/x/crypto/ssh"
 
 	"sluice/transfer/bundle"
@@ -20,4 +25,29 @@ func fingerprint(authorizedKey string) string {
 		return "unparsable key"
 	}
 	return ssh.FingerprintSHA256(k)
+}
+
+// readLine returns the next line of stdin without its newline, or an error
+// at the end of input or when ctx is done. Lines are read by one goroutine
+// started on first use, so a cancelled command does not hang on stdin.
+func (e *env) readLine(ctx context.Context) (string, error) {
+	e.linesOnce.Do(func() {
+		e.lines = make(chan string)
+		go func() {
+			defer close(e.lines)
+			sc := bufio.NewScanner(e.stdin)
+			for sc.Scan() {
+				e.lines <- strings.TrimSpace(sc.Text())
+			}
+		}()
+	})
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case l, ok := <-e.lines:
+		if !ok {
+			return "", errors.New("no answer: end of input")
+		}
+		return l, nil
+	}
 }
