@@ -14,6 +14,9 @@ import (
 type meter struct {
 	bar   *widget.ProgressBar
 	label *widget.Label
+	// what and start describe the current phase; only Fyne's thread
+	// touches them.
+	what  string
 	start time.Time
 }
 
@@ -23,23 +26,24 @@ func newMeter() *meter {
 	return m
 }
 
-// begin resets the meter; call on Fyne's thread.
+// begin resets the meter for a job, or the next phase of one; call on
+// Fyne's thread.
 func (m *meter) begin(what string) {
-	m.start = time.Now()
+	m.what, m.start = what, time.Now()
 	m.bar.SetValue(0)
 	m.bar.Show()
 	m.label.SetText(what)
 }
 
-// update may be called from any goroutine.
-func (m *meter) update(what string) func(done, total int64) {
+// update returns the progress callback for app use-cases; it may be called
+// from any goroutine and describes the phase last begun.
+func (m *meter) update() func(done, total int64) {
 	return func(done, total int64) {
-		text := describeProgress(what, done, total, time.Since(m.start))
 		onUI(func() {
 			if total > 0 {
 				m.bar.SetValue(float64(done) / float64(total))
 			}
-			m.label.SetText(text)
+			m.label.SetText(describeProgress(m.what, done, total, time.Since(m.start)))
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -48,10 +49,17 @@ type receiveScreen struct {
 	meter      *meter
 	status     *widget.Label
 	content    fyne.CanvasObject
+	// waiting is the bundle whose other drives are awaited after one
+	// drive of it was read; read holds the drive folders read so far.
+	waiting string
+	read    map[string]bool
+	// resume: release as soon as the drive being opened checks out
+	// (the officer already chose to release this bundle).
+	resume bool
 }
 
 func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
-	r := &receiveScreen{st: st, win: w}
+	r := &receiveScreen{st: st, win: w, read: map[string]bool{}}
 	r.open = widget.NewButtonWithIcon("Open bundle…", theme.FolderOpenIcon(), r.pickBundle)
 	r.envelope = widget.NewForm()
 	r.verdict = widget.NewLabel("Open a bundle folder (its name ends in .sluice). Its envelope is checked before anything is decrypted.")
@@ -143,6 +151,10 @@ func (r *receiveScreen) openBundle(dir string) {
 			r.in, r.inErr = in, err
 			r.showEnvelope()
 			r.refresh()
+			if r.resume && r.admissible() && r.dest != "" {
+				r.startRelease()
+			}
+			r.resume = false
 		})
 	}()
 }
@@ -159,7 +171,12 @@ func (r *receiveScreen) showEnvelope() {
 		add("For this station", verdictText(r.in.ForThisStation, "yes", "no — sealed for "+names(e.Recipients)))
 		add("Created", fmt.Sprintf("%s (%s)", e.Created.Format(time.RFC3339), humanize.Time(e.Created)))
 		add("Content", fmt.Sprintf("%s files, %s folders, %s", humanize.Comma(e.Files), humanize.Comma(e.Dirs), humanize.IBytes(uint64(e.ContentBytes))))
-		add("Volumes", fmt.Sprintf("%d, %s", len(e.Payload.Volumes), verdictText(r.in.VolumesOK, "all intact", "not intact")))
+		if miss := len(r.in.Bundle.Missing()); miss > 0 {
+			add("Volumes", fmt.Sprintf("%d of %d on this drive (of %d drives), %s", len(e.Payload.Volumes)-miss, len(e.Payload.Volumes), e.Drives(),
+				verdictText(r.in.VolumesOK, "intact", "not intact")))
+		} else {
+			add("Volumes", fmt.Sprintf("%d, %s", len(e.Payload.Volumes), verdictText(r.in.VolumesOK, "all intact", "not intact")))
+		}
 		if e.Note != "" {
 			add("Note", e.Note)
 		}
@@ -172,6 +189,10 @@ func (r *receiveScreen) showEnvelope() {
 	case !r.admissible():
 		r.verdict.SetText("✗ This station cannot release this bundle: the sender is not trusted here or the bundle is not sealed for this station.")
 		r.verdict.Importance = widget.DangerImportance
+	case len(r.in.Bundle.Missing()) > 0:
+		r.verdict.SetText(fmt.Sprintf("✓ Envelope, signature and this drive's volumes check out. The bundle is spread over %d drives: Verify and release keeps this drive's volumes on the station and asks for the others; nothing is released until all are in.",
+			r.in.Bundle.Envelope.Drives()))
+		r.verdict.Importance = widget.SuccessImportance
 	default:
 		r.verdict.SetText("✓ Envelope, signature and volumes check out. Choose where to release it; every file is verified while decrypting.")
 		r.verdict.Importance = widget.SuccessImportance
@@ -214,18 +235,24 @@ func (r *receiveScreen) startRelease() {
 	req := app.ReceiveRequest{BundleDir: r.dir, OutDir: r.dest}
 	ctx := r.startJob()
 	r.meter.begin("Decrypting and verifying")
-	req.Progress = r.meter.update("Decrypting and verifying")
+	req.Progress = r.meter.update()
 	go func() {
 		got, err := r.st.Receive(ctx, req)
 		onUI(func() {
 			r.endJob()
+			var md *app.MissingDrivesError
 			switch {
+			case errors.As(err, &md):
+				r.waiting, r.read[req.BundleDir] = md.BundleID, true
+				r.status.SetText("Drive read and checked; its volumes wait on this station. Nothing is released yet. " + waitingFor(md))
+				dialog.ShowInformation("Insert the next drive", waitingFor(md), r.win)
 			case errors.Is(err, context.Canceled):
 				r.status.SetText("Cancelled. Nothing was released and the quarantine was removed.")
 			case err != nil:
 				r.status.SetText("Rejected, nothing released: " + err.Error())
 				dialog.ShowError(err, r.win)
 			default:
+				r.waiting, r.read = "", map[string]bool{}
 				r.entries = got.Verified.Manifest.Entries
 				r.status.SetText(fmt.Sprintf("Released %s files (%s) into %s. Every file matched the sender's signed manifest.",
 					humanize.Comma(got.Verified.Files), humanize.IBytes(uint64(got.Verified.ContentBytes)), got.Dir))
@@ -264,4 +291,24 @@ func (r *receiveScreen) setDrives(ds []media.Drive) {
 		}
 	}
 	r.onDrives.Refresh()
+	// A drive of the bundle being gathered was inserted: carry on.
+	if r.waiting != "" && !r.busy() {
+		for _, f := range r.found {
+			if filepath.Base(f) == r.waiting+bundle.DirSuffix && !r.read[f] {
+				r.resume = true
+				r.openBundle(f)
+				return
+			}
+		}
+	}
+}
+
+// waitingFor tells the officer which drives to insert next.
+func waitingFor(md *app.MissingDrivesError) string {
+	var ds []string
+	for _, m := range md.Missing {
+		ds = append(ds, fmt.Sprintf("drive %d", m.Drive))
+	}
+	return fmt.Sprintf("Insert %s of the %d drives of bundle %s. The release continues by itself when the drive appears (or open its bundle folder).",
+		strings.Join(ds, ", "), md.Drives, md.BundleID)
 }

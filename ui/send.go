@@ -53,6 +53,18 @@ type sendScreen struct {
 	meter      *meter
 	status     *widget.Label
 	content    fyne.CanvasObject
+	// next is the open question for the next drive of a bundle that spans
+	// drives, while one is open.
+	next *nextDrive
+}
+
+// nextDrive is the dialog asking the officer for the next drive.
+type nextDrive struct {
+	ask    app.DriveAsk
+	answer chan string // the folder to write to; "" gives up
+	pick   *widget.Select
+	chosen string
+	dlg    dialog.Dialog
 }
 
 func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
@@ -303,7 +315,7 @@ func (s *sendScreen) hash() {
 		finished = append(finished, i)
 		mu.Unlock()
 	}
-	meterUpdate := s.meter.update("Hashing")
+	meterUpdate := s.meter.update()
 	onTick := func(done, total int64) {
 		meterUpdate(done, total)
 		mu.Lock()
@@ -355,7 +367,9 @@ func (s *sendScreen) startSeal() {
 	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text, ReadBack: app.ReadBackAlways}
 	ctx := s.startJob()
 	s.meter.begin("Sealing")
-	req.Progress = s.meter.update("Sealing")
+	req.Progress = s.meter.update()
+	req.Phase = func(what string) { onUI(func() { s.meter.begin(what) }) }
+	req.NextDrive = s.askDrive
 	s.status.SetText("")
 	go func() {
 		sealed, err := s.st.Pack(ctx, req) // writes, then reads back from the medium
@@ -368,12 +382,113 @@ func (s *sendScreen) startSeal() {
 				s.showError(err)
 			default:
 				e := sealed.Envelope
+				where := sealed.Dir
+				if len(sealed.Parts) > 1 {
+					where = fmt.Sprintf("Spread over %d drives, each labelled (drive-N-of-%d.txt): %s", len(sealed.Parts), len(sealed.Parts), strings.Join(sealed.Parts, ", "))
+				}
 				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s files, %s; read back from the medium, all %d volume(s) match.\nManifest %s, recorded in the custody log.\n%s",
 					e.ID, strings.Join(to, ", "), humanize.Comma(e.Files), humanize.IBytes(uint64(e.ContentBytes)), len(e.Payload.Volumes),
-					sealed.ManifestSHA256, sealed.Dir))
+					sealed.ManifestSHA256, where))
 			}
 		})
 	}()
+}
+
+// askDrive is PackRequest.NextDrive for the desktop: it asks the officer
+// for the next drive in a dialog and waits for the answer.
+func (s *sendScreen) askDrive(ctx context.Context, ask app.DriveAsk) (string, error) {
+	answer := make(chan string, 1)
+	onUI(func() { s.showNextDrive(ask, answer) })
+	select {
+	case <-ctx.Done():
+		onUI(func() { s.closeNextDrive() })
+		return "", ctx.Err()
+	case a := <-answer:
+		if a == "" {
+			return "", context.Canceled
+		}
+		return a, nil
+	}
+}
+
+func (s *sendScreen) showNextDrive(ask app.DriveAsk, answer chan string) {
+	s.closeNextDrive()
+	n := &nextDrive{ask: ask, answer: answer}
+	text := widget.NewLabel(fmt.Sprintf("The bundle is larger than one drive. Remove the drive just written, insert drive %d of %d and choose it below. It needs at least %s free and will hold %s.",
+		ask.Drive, ask.Drives, humanize.IBytes(uint64(ask.Need)), ask.Volumes))
+	text.Wrapping = fyne.TextWrapWord
+	items := []fyne.CanvasObject{text}
+	if ask.Problem != "" {
+		p := widget.NewLabel("The last drive was not used: " + ask.Problem)
+		p.Wrapping = fyne.TextWrapWord
+		p.Importance = widget.DangerImportance
+		items = append(items, p)
+	}
+	chosen := widget.NewLabel("")
+	n.pick = widget.NewSelect(nil, func(label string) {
+		for _, c := range s.choices {
+			if c.label == label {
+				n.chosen = c.mount.Point
+				chosen.SetText(n.chosen)
+			}
+		}
+	})
+	n.pick.PlaceHolder = "Insert a drive"
+	other := widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), func() {
+		pickFolder(s.win, func(p string) { n.chosen = p; chosen.SetText(p); n.pick.ClearSelected() })
+	})
+	items = append(items, n.pick, container.NewBorder(nil, nil, nil, other, chosen))
+	s.next = n
+	s.refreshNextDrive()
+	n.dlg = dialog.NewCustomConfirm(fmt.Sprintf("Insert drive %d of %d", ask.Drive, ask.Drives), "Write to this drive", "Give up",
+		container.NewVBox(items...), func(ok bool) {
+			if s.next != n {
+				return
+			}
+			switch {
+			case !ok:
+				s.answerDrive("")
+			case n.chosen == "":
+				ask.Problem = "no drive was chosen"
+				s.showNextDrive(ask, answer)
+			default:
+				s.answerDrive(n.chosen)
+			}
+		}, s.win)
+	n.dlg.Resize(fyne.NewSize(560, 0))
+	n.dlg.Show()
+}
+
+// answerDrive hands the officer's answer to the waiting pack; "" gives up.
+func (s *sendScreen) answerDrive(dir string) {
+	n := s.next
+	if n == nil {
+		return
+	}
+	s.closeNextDrive()
+	n.answer <- dir
+}
+
+// closeNextDrive hides the next-drive dialog. s.next is cleared first:
+// hiding a dialog calls its callback, which must then do nothing.
+func (s *sendScreen) closeNextDrive() {
+	if n := s.next; n != nil {
+		s.next = nil
+		n.dlg.Hide()
+	}
+}
+
+// refreshNextDrive offers the inserted drives in the open next-drive dialog.
+func (s *sendScreen) refreshNextDrive() {
+	if s.next == nil {
+		return
+	}
+	var labels []string
+	for _, c := range s.choices {
+		labels = append(labels, c.label)
+	}
+	s.next.pick.Options = labels
+	s.next.pick.Refresh()
 }
 
 func (s *sendScreen) showError(err error) {
@@ -404,6 +519,7 @@ func (s *sendScreen) setDrives(ds []media.Drive) {
 		s.drives.PlaceHolder = fmt.Sprintf("%d removable drive(s): choose one", len(labels))
 	}
 	s.drives.Refresh()
+	s.refreshNextDrive()
 	s.refresh()
 }
 
