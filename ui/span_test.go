@@ -56,7 +56,9 @@ func TestSpanningSendAndReceive(t *testing.T) {
 		}
 		on(func() bool { s.answerDrive(drives[k-1]); return true })
 	}
-	waitFor(t, "sealing", func() bool { return strings.HasPrefix(s.status.Text, "Sealed and written") || strings.HasPrefix(s.status.Text, "Error") })
+	waitFor(t, "sealing", func() bool {
+		return strings.HasPrefix(s.status.Text, "Sealed and written") || strings.HasPrefix(s.status.Text, "Error")
+	})
 	if st := on(func() string { return s.status.Text }); !strings.Contains(st, "Spread over 3 drives") {
 		t.Fatal(st)
 	}
@@ -94,7 +96,9 @@ func TestSpanningSendAndReceive(t *testing.T) {
 	insert(drives[2], drives[0])
 	waitFor(t, "drive 1 read", func() bool { return strings.Contains(r.status.Text, "Insert drive 2 of the 3") })
 	insert(drives[2], drives[0], drives[1])
-	waitFor(t, "release", func() bool { return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected") })
+	waitFor(t, "release", func() bool {
+		return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected")
+	})
 	if st := on(func() string { return r.status.Text }); !strings.HasPrefix(st, "Released") {
 		t.Fatal(st)
 	}
