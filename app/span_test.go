@@ -120,6 +120,18 @@ func TestSpanTwoSmallDrives(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(kiosk.Home, "spool", "in")); len(ents) != 0 {
 		t.Errorf("the incoming spool was not emptied: %v", ents)
 	}
+	// Both logs verify, and the bundle reconciles across the gap.
+	sv, _ := kiosk.Verifier("sender-1")
+	ms, err := custody.Reconcile(sender.CustodyPath, kiosk.CustodyPath, sv, custody.Origin("sender-1"))
+	if err != nil || len(ms) != 1 || !ms[0].OK() {
+		t.Fatalf("reconcile: %v %+v", err, ms)
+	}
+	for _, s := range []*Station{sender, kiosk} {
+		v, _ := s.Verifier(s.Name)
+		if rep, err := VerifyLog(LogRef{Path: s.CustodyPath, Station: s.Name, Verifier: v}, nil); err != nil || !rep.OK() {
+			t.Fatalf("%s log: %v %+v", s.Name, err, rep)
+		}
+	}
 	for _, part := range sealed.Parts {
 		if err := kiosk.Wipe(part); err != nil {
 			t.Fatal(err)
