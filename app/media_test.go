@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
@@ -256,4 +257,97 @@ func TestRoundTripOnLoopDevices(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDriveRemovedWhileWriting yanks the drive in the middle of a pack: the
+// FAT32 image's driver (fusefat, run in the foreground by the test) is
+// killed, as the kernel loses a USB stick pulled out, and in a second run
+// the filesystem is lazily unmounted, as a desktop might. Either way Pack
+// fails naming the drive, the custody log says write-failed with the
+// drive's filesystem, and the image, mounted again, holds nothing that
+// looks like a complete bundle.
+func TestDriveRemovedWhileWriting(t *testing.T) {
+	needRoot(t, "fusefat", "mkfs.vfat", "fusermount", "truncate", "umount")
+	for _, how := range []string{"killed", "lazy-unmount"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			img, mnt := filepath.Join(dir, "stick.img"), filepath.Join(dir, "mnt")
+			run(t, "truncate", "-s", "160M", img)
+			run(t, "mkfs.vfat", "-F", "32", "-n", "TRANSFER", img)
+			os.Mkdir(mnt, 0o755)
+			driver := exec.Command("fusefat", "-f", "-o", "rw+", img, mnt)
+			if err := driver.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				driver.Process.Kill()
+				driver.Wait()
+				exec.Command("fusermount", "-uz", mnt).Run()
+			})
+			waitMounted(t, mnt)
+
+			sender, _ := pair(t, false)
+			src := stage(t, map[string]string{"readme.txt": "x"})
+			writeRandom(t, filepath.Join(src, "big.bin"), 96<<20, 6)
+			srcs, _ := StagePaths([]string{src})
+			done := make(chan error, 1)
+			go func() {
+				_, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs, ReadBack: ReadBackAlways})
+				done <- err
+			}()
+			// Pull the drive once a few MiB of the payload are on it.
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				m, _ := filepath.Glob(filepath.Join(mnt, "*.sluice", "payload.age.0000"))
+				if len(m) == 1 {
+					if info, err := os.Stat(m[0]); err == nil && info.Size() > 4<<20 {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the pack never started writing")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if how == "killed" {
+				driver.Process.Kill()
+			} else {
+				run(t, "umount", "-l", mnt)
+			}
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(60 * time.Second):
+				t.Fatal("pack did not stop after the drive went away")
+			}
+			t.Logf("pack with the drive %s: %v", how, err)
+			if !errors.Is(err, bundle.ErrWrite) || !strings.Contains(err.Error(), "writing to") {
+				t.Fatalf("pack with the drive pulled: %v", err)
+			}
+			if r := lastEvent(t, sender); r.Event != custody.EventWriteFailed || r.Media == nil || r.Media.Filesystem != "fusefat" {
+				t.Fatalf("custody: %+v", r)
+			}
+			// Plug the stick back in: no complete-looking bundle on it.
+			driver.Process.Kill()
+			driver.Wait()
+			exec.Command("fusermount", "-uz", mnt).Run()
+			run(t, "fusefat", "-o", "ro", img, mnt)
+			defer exec.Command("fusermount", "-u", mnt).Run()
+			if m, _ := filepath.Glob(filepath.Join(mnt, "*.sluice", "envelope.json")); len(m) != 0 {
+				t.Fatalf("a complete-looking bundle is on the drive after it was pulled: %v", m)
+			}
+		})
+	}
+}
+
+// waitMounted waits until a filesystem is mounted at mnt.
+func waitMounted(t *testing.T, mnt string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if m, err := media.Host.MountOf(mnt); err == nil && m.Point == mnt {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("nothing mounted at %s", mnt)
 }

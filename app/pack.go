@@ -185,7 +185,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 			return nil, errors.Join(err, lerr)
 		}
 		if event == custody.EventWriteFailed && dest.Media != nil {
-			return nil, fmt.Errorf("writing to %s failed and nothing usable was left on it: %w", describeMedia(dest), err)
+			return nil, fmt.Errorf("writing to %s failed and nothing usable was left on it; check the drive (removed? full? failing?) and seal again: %w", describeMedia(dest), err)
 		}
 		return nil, err
 	}
