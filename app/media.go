@@ -29,14 +29,16 @@ func FindBundles(dir string) []string {
 	return out
 }
 
-// Eject unmounts the drive mounted at point and records it, with the
-// drive's identity, so the log shows when the medium left the station.
-func (s *Station) Eject(point string) error {
+// Eject unmounts the drive mounted at point (and powers it off where
+// udisks2 runs) and records it, with the drive's identity, so the log shows
+// when the medium left the station. It says what was done.
+func (s *Station) Eject(point string) (string, error) {
 	where := mediaOf(point)
-	if err := media.Eject(point); err != nil {
-		return err
+	how, err := media.Eject(point)
+	if err != nil {
+		return "", err
 	}
-	return s.record(custody.Record{Event: custody.EventEjected, Media: where, Path: point, Outcome: "ok"})
+	return how, s.record(custody.Record{Event: custody.EventEjected, Media: where, Path: point, Outcome: "ok", Reason: how})
 }
 
 // FreshDrive returns the mount point of the one writable removable drive

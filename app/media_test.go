@@ -351,3 +351,23 @@ func waitMounted(t *testing.T, mnt string) {
 	}
 	t.Fatalf("nothing mounted at %s", mnt)
 }
+
+// TestEjectIsRecorded ejects a drive (a tmpfs: plain umount) and finds the
+// ejected record with what was done.
+func TestEjectIsRecorded(t *testing.T) {
+	needRoot(t, "mount", "umount")
+	mnt := t.TempDir()
+	run(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt)
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	sender, _ := pair(t, false)
+	how, err := sender.Eject(mnt)
+	if err != nil || how != "unmounted" {
+		t.Fatalf("eject: %q %v", how, err)
+	}
+	if r := lastEvent(t, sender); r.Event != custody.EventEjected || r.Path != mnt || r.Reason != "unmounted" || r.Media == nil {
+		t.Fatalf("custody: %+v", r)
+	}
+	if _, err := sender.Eject(mnt); err == nil {
+		t.Fatal("ejecting what is no longer mounted succeeded")
+	}
+}

@@ -14,7 +14,7 @@ import (
 
 func runMedia(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sluice media list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media eject MOUNT")
+		return usagef("usage: sluice media list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media mount DEVICE · media eject MOUNT")
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("media " + sub)
@@ -117,18 +117,29 @@ func runMedia(e *env, args []string) error {
 			return usagef("usage: sluice media eject MOUNT")
 		}
 		// With a station, the eject is recorded in its custody log.
+		var how string
 		if st, serr := e.station(); serr == nil {
-			err = st.Eject(pos[0])
+			how, err = st.Eject(pos[0])
 		} else {
-			err = media.Eject(pos[0])
+			how, err = media.Eject(pos[0])
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s unmounted: the drive can be removed\n", pos[0])
+		fmt.Fprintf(e.stdout, "%s %s: the drive can be removed\n", pos[0], how)
+		return nil
+	case "mount":
+		if len(pos) != 1 {
+			return usagef("usage: sluice media mount DEVICE  (a device node from media list, like /dev/sdb1)")
+		}
+		point, err := media.MountDevice(pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s mounted at\n%s\n", pos[0], point)
 		return nil
 	}
-	return usagef("unknown media command %q: use list, watch, check, wipe or eject", sub)
+	return usagef("unknown media command %q: use list, watch, check, wipe, mount or eject", sub)
 }
 
 func mountsOf(d media.Drive) string {

@@ -539,11 +539,12 @@ func (s *sendScreen) ejectDest() {
 	if point == "" {
 		return
 	}
-	if err := s.st.Eject(point); err != nil {
+	how, err := s.st.Eject(point)
+	if err != nil {
 		s.showError(err)
 		return
 	}
-	s.status.SetText("Ejected " + point + ": the drive can be removed.")
+	s.status.SetText("Ejected " + point + " (" + how + "): the drive can be removed.")
 	s.dest = ""
 	s.destLabel.SetText("No destination chosen")
 	s.refresh()

@@ -5,8 +5,10 @@ package media
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -298,11 +300,53 @@ func SpaceOf(path, fsType string) (Space, error) {
 }
 
 // Eject unmounts the filesystem mounted at point, so the drive can be
-// pulled. Pending writes are flushed first.
-func Eject(point string) error {
+// pulled: through udisks2 where it runs, which also powers the drive off,
+// otherwise with umount(2). Pending writes are flushed first. It says what
+// was done.
+func Eject(point string) (string, error) {
 	unix.Sync()
-	if err := unix.Unmount(point, 0); err != nil {
-		return fmt.Errorf("eject %s: %w; close any window or program using it and try again", point, err)
+	if m, err := Host.MountOf(point); err == nil && strings.HasPrefix(m.Device, "/dev/") && samePath(m.Point, point) {
+		if u, err := connectUdisks(); err == nil {
+			how, err := u.unmount(m.Device)
+			u.close()
+			if err == nil {
+				return how, nil
+			}
+			if !errors.Is(err, errNoUdisks) {
+				return "", fmt.Errorf("eject %s: %w; close any window or program using it and try again", point, err)
+			}
+		}
 	}
-	return nil
+	if err := unix.Unmount(point, 0); err != nil {
+		return "", fmt.Errorf("eject %s: %w; close any window or program using it and try again", point, err)
+	}
+	return "unmounted", nil
+}
+
+// MountDevice mounts the filesystem on a drive's device node (/dev/sdb1)
+// and returns where: through udisks2 where it runs (/media/USER/LABEL),
+// otherwise with mount(8) under /media/sluice/, which needs root.
+func MountDevice(dev string) (string, error) {
+	if u, err := connectUdisks(); err == nil {
+		point, err := u.mount(dev)
+		u.close()
+		if err == nil || !errors.Is(err, errNoUdisks) {
+			return point, err
+		}
+	}
+	point := filepath.Join("/media/sluice", filepath.Base(dev))
+	if err := os.MkdirAll(point, 0o755); err != nil {
+		return "", fmt.Errorf("mount %s: %w (without udisks2, mounting needs root)", dev, err)
+	}
+	if out, err := exec.Command("mount", dev, point).CombinedOutput(); err != nil {
+		os.Remove(point)
+		return "", fmt.Errorf("mount %s: %s", dev, strings.TrimSpace(string(out)))
+	}
+	return point, nil
+}
+
+func samePath(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && filepath.Clean(ra) == filepath.Clean(rb)
 }

@@ -29,7 +29,10 @@ func (System) MountOf(path string) (Mount, error) { return Mount{}, ErrUnsupport
 func SpaceOf(path, fsType string) (Space, error) { return Space{}, ErrUnsupported }
 
 // Eject is not implemented here yet.
-func Eject(point string) error { return ErrUnsupported }
+func Eject(point string) (string, error) { return "", ErrUnsupported }
+
+// MountDevice is not implemented here yet.
+func MountDevice(dev string) (string, error) { return "", ErrUnsupported }
 
 // CheckResult is what Check measured.
 type CheckResult struct {
