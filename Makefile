@@ -17,7 +17,9 @@ FUZZ_TARGETS := \
 	./transfer/bundle:FuzzParseEnvelope:100000 \
 	./transfer/bundle:FuzzParseManifest:200000 \
 	./transfer/bundle:FuzzExtractStream:20000 \
-	./transfer/custody:FuzzParseRecord:200000
+	./transfer/custody:FuzzParseRecord:200000 \
+	./transfer/media:FuzzProbe:100000 \
+	./transfer/media:FuzzStorageDescriptor:100000
 
 .PHONY: all build run test unit fuzz bench lint screenshots deps-build deps-test deps-bench clean
 

@@ -16,6 +16,8 @@ require (
 
 require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 
+require howett.net/plist v1.0.1
+
 require (
 	earlylocale v0.0.0
 	filippo.io/hpke v0.4.0 // indirect

@@ -1,11 +1,8 @@
-//go:build !linux
+//go:build !linux && !darwin && !windows
 
 package media
 
-import (
-	"context"
-	"errors"
-)
+import "errors"
 
 // ErrUnsupported: drive detection is implemented for Linux only so far.
 var ErrUnsupported = errors.New("drive detection is not implemented on this system yet")
@@ -33,16 +30,3 @@ func Eject(point string) (string, error) { return "", ErrUnsupported }
 
 // MountDevice is not implemented here yet.
 func MountDevice(dev string) (string, error) { return "", ErrUnsupported }
-
-// CheckResult is what Check measured.
-type CheckResult struct {
-	Bytes                 int64
-	WriteSpeed, ReadSpeed float64
-	Fake                  bool
-	BadBlock              int64
-}
-
-// Check is not implemented here yet.
-func Check(ctx context.Context, point string, size int64) (CheckResult, error) {
-	return CheckResult{}, ErrUnsupported
-}

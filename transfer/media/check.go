@@ -1,5 +1,3 @@
-//go:build linux
-
 package media
 
 import (
@@ -12,8 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"golang.org/x/sys/unix"
+	"unsafe"
 )
 
 // CheckResult is what Check measured.
@@ -34,7 +31,9 @@ var ErrBadDrive = errors.New("the drive does not give back what was written")
 const checkBlock = 1 << 20
 
 // Check writes size bytes to a test file on the mounted drive at point,
-// flushes them, drops them from memory, reads them back and compares. Every
+// flushes them to the device, reads them back bypassing the cache (Linux:
+// the cached pages are dropped; Windows: unbuffered reads; macOS: reads
+// with F_NOCACHE, best effort) and compares. Every
 // 1 MiB block carries its own number and a per-run random tag, so a drive
 // that wraps around (claiming more capacity than it has) or returns stale
 // data is caught in the tested range. The test file is removed afterwards.
@@ -64,18 +63,22 @@ func Check(ctx context.Context, point string, size int64) (CheckResult, error) {
 			return res, fmt.Errorf("check %s: write failed after %d MiB: %w", point, n, err)
 		}
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncToDevice(f); err != nil {
 		return res, fmt.Errorf("check %s: flush failed: %w", point, err)
 	}
 	res.WriteSpeed = float64(res.Bytes) / time.Since(start).Seconds()
-	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	r, err := openUncached(path)
+	if err != nil {
+		return res, fmt.Errorf("check %s: cannot reopen the test file: %w", point, err)
+	}
+	defer r.Close()
 	start = time.Now()
-	got := make([]byte, checkBlock)
+	got := alignedBlock(checkBlock)
 	for n := int64(0); n < res.Bytes/checkBlock; n++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if _, err := io.ReadFull(io.NewSectionReader(f, n*checkBlock, checkBlock), got); err != nil {
+		if _, err := io.ReadFull(io.NewSectionReader(r, n*checkBlock, checkBlock), got); err != nil {
 			return res, fmt.Errorf("check %s: read back failed at %d MiB: %w", point, n, err)
 		}
 		fill(n)
@@ -86,6 +89,15 @@ func Check(ctx context.Context, point string, size int64) (CheckResult, error) {
 	}
 	res.ReadSpeed = float64(res.Bytes) / time.Since(start).Seconds()
 	return res, nil
+}
+
+// alignedBlock returns n bytes starting on a 4 KiB boundary, as unbuffered
+// reads need on some systems (Windows).
+func alignedBlock(n int) []byte {
+	const align = 4096
+	b := make([]byte, n+align)
+	off := int(align-uintptr(unsafe.Pointer(&b[0]))%align) % align
+	return b[off : off+n : off+n]
 }
 
 // fillBlock writes block n's pattern: every 64 bytes hold the run's tag,
