@@ -64,6 +64,9 @@ bench: deps-bench build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# The drive code for the other desktops must at least compile and vet.
+	GOOS=windows $(GO) vet ./transfer/... ./app ./cli ./crypto
+	GOOS=darwin $(GO) vet ./transfer/... ./app ./cli ./crypto
 
 clean:
 	rm -f $(BIN)
