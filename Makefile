@@ -21,7 +21,7 @@ FUZZ_TARGETS := \
 	./transfer/media:FuzzProbe:100000 \
 	./transfer/media:FuzzStorageDescriptor:100000
 
-.PHONY: all build run test unit fuzz bench lint screenshots deps-build deps-test deps-bench clean
+.PHONY: all build run test test-long unit fuzz bench lint screenshots deps-build deps-test deps-bench clean
 
 all: build
 
@@ -43,6 +43,11 @@ run: build
 	else ./$(BIN); fi
 
 test: deps-test lint unit fuzz
+
+# Tests too slow for every run: a bundle over 4 GiB written through
+# fusefat onto a real FAT32 filesystem (about half an hour).
+test-long: deps-test
+	SLUICE_TEST_LONG=1 $(GO) test -count=1 -timeout 3h -run 'TestLong' -v ./app
 
 unit:
 	$(GO) test -race -count=1 ./...

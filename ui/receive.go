@@ -171,8 +171,8 @@ func (r *receiveScreen) showEnvelope() {
 		add("For this station", verdictText(r.in.ForThisStation, "yes", "no — sealed for "+names(e.Recipients)))
 		add("Created", fmt.Sprintf("%s (%s)", e.Created.Format(time.RFC3339), humanize.Time(e.Created)))
 		add("Content", fmt.Sprintf("%s files, %s folders, %s", humanize.Comma(e.Files), humanize.Comma(e.Dirs), humanize.IBytes(uint64(e.ContentBytes))))
-		if miss := len(r.in.Bundle.Missing()); miss > 0 {
-			add("Volumes", fmt.Sprintf("%d of %d on this drive (of %d drives), %s", len(e.Payload.Volumes)-miss, len(e.Payload.Volumes), e.Drives(),
+		if miss := r.in.Bundle.Missing(); len(miss) > 0 {
+			add("Volumes", fmt.Sprintf("%s; %d of %d volumes here, %s", driveOf(e, miss), len(e.Payload.Volumes)-len(miss), len(e.Payload.Volumes),
 				verdictText(r.in.VolumesOK, "intact", "not intact")))
 		} else {
 			add("Volumes", fmt.Sprintf("%d, %s", len(e.Payload.Volumes), verdictText(r.in.VolumesOK, "all intact", "not intact")))
@@ -198,6 +198,20 @@ func (r *receiveScreen) showEnvelope() {
 		r.verdict.Importance = widget.SuccessImportance
 	}
 	r.verdict.Refresh()
+}
+
+// driveOf names the drive a folder holding all volumes but missing is.
+func driveOf(e *bundle.Envelope, missing []int) string {
+	gone := map[int]bool{}
+	for _, i := range missing {
+		gone[i] = true
+	}
+	for i := range e.Payload.Volumes {
+		if !gone[i] {
+			return fmt.Sprintf("drive %d of %d", e.DriveOf(i)+1, e.Drives())
+		}
+	}
+	return fmt.Sprintf("no volume of its %d drives", e.Drives())
 }
 
 func verdictText(ok bool, yes, no string) string {

@@ -424,7 +424,7 @@ func (s *sendScreen) showNextDrive(ask app.DriveAsk, answer chan string) {
 		p.Importance = widget.DangerImportance
 		items = append(items, p)
 	}
-	chosen := widget.NewLabel("")
+	chosen := widget.NewLabel("Nothing chosen yet")
 	n.pick = widget.NewSelect(nil, func(label string) {
 		for _, c := range s.choices {
 			if c.label == label {
@@ -440,7 +440,7 @@ func (s *sendScreen) showNextDrive(ask app.DriveAsk, answer chan string) {
 	items = append(items, n.pick, container.NewBorder(nil, nil, nil, other, chosen))
 	s.next = n
 	s.refreshNextDrive()
-	n.dlg = dialog.NewCustomConfirm(fmt.Sprintf("Insert drive %d of %d", ask.Drive, ask.Drives), "Write to this drive", "Give up",
+	n.dlg = dialog.NewCustomConfirm(fmt.Sprintf("Insert drive %d of %d", ask.Drive, ask.Drives), "Write to this drive", "Abandon the bundle",
 		container.NewVBox(items...), func(ok bool) {
 			if s.next != n {
 				return

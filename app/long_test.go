@@ -1,0 +1,59 @@
+//go:build linux
+
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sluice/transfer/media"
+)
+
+// TestLongFAT32Over4GiB packs a bundle of more than 4 GiB onto a real
+// FAT32 filesystem (fusefat) with the real 4 GiB − 1 limit, reads it back
+// from the medium, and receives it. FUSE FAT writes slowly, so this runs
+// only from make test-long (SLUICE_TEST_LONG=1); make test covers the same
+// logic on a small image with the limit lowered.
+func TestLongFAT32Over4GiB(t *testing.T) {
+	if os.Getenv("SLUICE_TEST_LONG") == "" {
+		t.Skip("long test: run make test-long (SLUICE_TEST_LONG=1) to write a 4.2 GiB bundle through fusefat")
+	}
+	needRoot(t, "fusefat", "mkfs.vfat", "fusermount", "truncate")
+	if media.FATLimit != media.FAT32MaxFile {
+		t.Fatal("the FAT limit is lowered; this test needs the real one")
+	}
+	mnt := mountFAT32(t, "6G")
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"readme.txt": "over four gibibytes"})
+	// A sparse file reads as zeros quickly; what reaches the medium is
+	// ciphertext all the same.
+	big := filepath.Join(src, "image.raw")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(4<<30 + 200<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	srcs, _ := StagePaths([]string{src})
+	sealed, err := sender.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: mnt, Sources: srcs, ReadBack: ReadBackAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vols := sealed.Envelope.Payload.Volumes
+	if len(vols) != 2 || vols[0].Size != media.FAT32MaxFile {
+		t.Fatalf("volumes %+v: want the first at exactly 4 GiB − 1", vols)
+	}
+	out := t.TempDir()
+	r, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(r.Dir, "outbox", "image.raw"))
+	if err != nil || info.Size() != 4<<30+200<<20 {
+		t.Fatalf("released image: %v %v", info, err)
+	}
+}
