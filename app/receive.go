@@ -140,6 +140,7 @@ func (s *Station) gather(ctx context.Context, part *bundle.Bundle, req ReceiveRe
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return nil, fmt.Errorf("create the incoming spool: %w", err)
 	}
+	s.dropStale(spool)
 	g, err := bundle.Gather(ctx, part, spool, req.Progress)
 	if err != nil {
 		if errors.Is(err, ErrRejected) {
@@ -151,6 +152,18 @@ func (s *Station) gather(ctx context.Context, part *bundle.Bundle, req ReceiveRe
 		return g, nil
 	}
 	return nil, missingDrives(g)
+}
+
+// dropStale removes from the spool the drives gathered for bundles whose
+// other drives never came within the policy's maximum age: the bundle
+// would be refused as stale anyway.
+func (s *Station) dropStale(spool string) {
+	ents, _ := os.ReadDir(spool)
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > s.Policy.MaxAge {
+			os.RemoveAll(filepath.Join(spool, e.Name()))
+		}
+	}
 }
 
 // MissingDrivesError says which drives of a spanning bundle the kiosk has

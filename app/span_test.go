@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
@@ -161,5 +162,20 @@ func TestSpanAbandoned(t *testing.T) {
 	}
 	if r := lastEvent(t, sender); r.Event != custody.EventWriteFailed || !strings.Contains(r.Reason, "cancelled by the officer") {
 		t.Fatalf("custody: %+v", r)
+	}
+}
+
+// TestStaleSpoolDropped: a drive gathered long ago, whose others never
+// came, is cleared from the spool when another drive is read.
+func TestStaleSpoolDropped(t *testing.T) {
+	_, kiosk := pair(t, false)
+	spool := filepath.Join(kiosk.Home, "spool", "in")
+	old := filepath.Join(spool, "20200101T000000Z-0000000000000000.sluice")
+	os.MkdirAll(old, 0o700)
+	long := time.Now().Add(-kiosk.Policy.MaxAge - time.Hour)
+	os.Chtimes(old, long, long)
+	kiosk.dropStale(spool)
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatal("stale spool entry kept")
 	}
 }
