@@ -70,14 +70,3 @@ func (s *Station) isRecipient(e *bundle.Envelope) bool {
 	}
 	return false
 }
-
-func recipientNames(e *bundle.Envelope) string {
-	s := ""
-	for i, r := range e.Recipients {
-		if i > 0 {
-			s += ", "
-		}
-		s += r.Name
-	}
-	return s
-}

@@ -26,9 +26,10 @@ func TestLongFAT32Over4GiB(t *testing.T) {
 	if media.FATLimit != media.FAT32MaxFile {
 		t.Fatal("the FAT limit is lowered; this test needs the real one")
 	}
-	mnt := mountFAT32(t, "6G")
-	// The driver's own limit, which MaxFileSize reports for it.
-	probe := filepath.Join(mnt, "probe.bin")
+	// The driver's own limit, which MaxFileSize reports for it, probed on
+	// an image of its own: a write refused past 2 GiB leaves fusefat's
+	// FAT damaged (new folders then cannot take files; fsck.vfat agrees).
+	probe := filepath.Join(mountFAT32(t, "3G"), "probe.bin")
 	pf, err := os.Create(probe)
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestLongFAT32Over4GiB(t *testing.T) {
 	if wrote != media.FusefatMaxFile {
 		t.Fatalf("fusefat let a file grow to %d bytes; MaxFileSize says %d: update FusefatMaxFile", wrote, media.FusefatMaxFile)
 	}
+	mnt := mountFAT32(t, "6G")
 	sender, kiosk := pair(t, false)
 	src := stage(t, map[string]string{"readme.txt": "over four gibibytes"})
 	// A sparse file reads as zeros quickly; what reaches the medium is

@@ -54,6 +54,16 @@ func run(t *testing.T, name string, args ...string) {
 	}
 }
 
+// mountTmpfs mounts a tmpfs with the given options ("2m", "8m,ro"): a
+// drive whose free space is known exactly.
+func mountTmpfs(t *testing.T, opts string) string {
+	t.Helper()
+	mnt := t.TempDir()
+	run(t, "mount", "-t", "tmpfs", "-o", "size="+opts, "tmpfs", mnt)
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	return mnt
+}
+
 // mountFAT32 makes a FAT32 image and mounts it read-write with fusefat.
 func mountFAT32(t *testing.T, size string) string {
 	t.Helper()
@@ -141,9 +151,7 @@ func TestFAT32SplitsVolumesAndReadsBack(t *testing.T) {
 // writing, naming the free space, nothing left behind.
 func TestDriveTooSmallIsRefused(t *testing.T) {
 	needRoot(t, "mount", "umount")
-	mnt := t.TempDir()
-	run(t, "mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt)
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	mnt := mountTmpfs(t, "2m")
 	sender, _ := pair(t, false)
 	src := stage(t, map[string]string{"readme.txt": "x"})
 	os.WriteFile(filepath.Join(src, "big.bin"), make([]byte, 5<<20), 0o644)
@@ -160,9 +168,7 @@ func TestDriveTooSmallIsRefused(t *testing.T) {
 // TestReadOnlyDriveIsRefused remounts a tmpfs read-only.
 func TestReadOnlyDriveIsRefused(t *testing.T) {
 	needRoot(t, "mount", "umount")
-	mnt := t.TempDir()
-	run(t, "mount", "-t", "tmpfs", "-o", "size=8m,ro", "tmpfs", mnt)
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	mnt := mountTmpfs(t, "8m,ro")
 	sender, _ := pair(t, false)
 	src := stage(t, map[string]string{"readme.txt": "x"})
 	srcs, _ := StagePaths([]string{src})
@@ -356,9 +362,7 @@ func waitMounted(t *testing.T, mnt string) {
 // ejected record with what was done.
 func TestEjectIsRecorded(t *testing.T) {
 	needRoot(t, "mount", "umount")
-	mnt := t.TempDir()
-	run(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt)
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	mnt := mountTmpfs(t, "1m")
 	sender, _ := pair(t, false)
 	how, err := sender.Eject(mnt)
 	if err != nil || how != "unmounted" {

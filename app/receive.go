@@ -246,7 +246,7 @@ func (s *Station) admit(b *bundle.Bundle, req ReceiveRequest) error {
 		return err
 	}
 	if !s.isRecipient(env) {
-		return fmt.Errorf("%w: bundle was sealed for %s, not for this station (%s)", ErrRejected, recipientNames(env), s.Name)
+		return fmt.Errorf("%w: bundle was sealed for %s, not for this station (%s)", ErrRejected, env.RecipientNames(), s.Name)
 	}
 	return s.checkPolicy(env, req)
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,9 +25,7 @@ import (
 func TestSpanTwoSmallDrives(t *testing.T) {
 	needRoot(t, "losetup", "truncate", "mkfs.exfat", "mount.exfat-fuse", "mkfs.ext4", "mount", "umount")
 	d1, d2 := mountLoopSize(t, "exfat", "24M"), mountLoopSize(t, "ext4", "24M")
-	tiny := t.TempDir()
-	run(t, "mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", tiny)
-	t.Cleanup(func() { exec.Command("umount", tiny).Run() })
+	tiny := mountTmpfs(t, "2m")
 
 	sender, kiosk := pair(t, false)
 	src := stage(t, map[string]string{"readme.txt": "two drives"})
@@ -148,9 +145,7 @@ func TestSpanTwoSmallDrives(t *testing.T) {
 // is named as incomplete in the error and the custody log.
 func TestSpanAbandoned(t *testing.T) {
 	needRoot(t, "mount", "umount")
-	d1 := t.TempDir()
-	run(t, "mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", d1)
-	t.Cleanup(func() { exec.Command("umount", d1).Run() })
+	d1 := mountTmpfs(t, "4m")
 	sender, _ := pair(t, false)
 	src := stage(t, map[string]string{"readme.txt": "x"})
 	writeRandom(t, filepath.Join(src, "big.bin"), 6<<20, 4)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -169,12 +170,25 @@ func runReceive(e *env, args []string) error {
 		return err
 	}
 	if *out == "" || len(pos) == 0 {
-		return usagef("usage: sluice receive --out DIR BUNDLE [BUNDLE...]  (several folders: the drives of one bundle that spans drives)")
+		return usagef("usage: sluice receive --out DIR BUNDLE|DRIVE...  (a bundle folder, or a drive's mount point for the bundles on it; several: the drives of one bundle that spans drives)")
 	}
 	st, err := e.station()
 	if err != nil {
 		return err
 	}
+	// A drive's mount point stands for the bundles on it.
+	var dirs []string
+	for _, p := range pos {
+		if _, err := os.Stat(filepath.Join(p, bundle.EnvelopeName)); err != nil {
+			if found := app.FindBundles(p); len(found) > 0 {
+				fmt.Fprintf(e.stdout, "Found %d bundle(s) on %s\n", len(found), p)
+				dirs = append(dirs, found...)
+				continue
+			}
+		}
+		dirs = append(dirs, p)
+	}
+	pos = dirs
 	// Each folder is one bundle, or one drive of a bundle that spans
 	// drives: those are gathered on this station until the last is in.
 	for i, dir := range pos {

@@ -77,7 +77,8 @@ func TestCLISpan(t *testing.T) {
 	if !strings.Contains(res.stdout, "Read "+parts[2]) {
 		t.Errorf("receive output:\n%s", res.stdout)
 	}
-	rel := mustRun(t, "", "--home", kiosk, "receive", "--wipe", "--out", out, parts[1])
+	// The last drive is named by its mount point: the kiosk finds the bundle on it.
+	rel := mustRun(t, "", "--home", kiosk, "receive", "--wipe", "--out", out, d2)
 	got, _ := os.ReadFile(filepath.Join(out, filepath.Base(strings.TrimSuffix(parts[0], ".sluice")), "outbox", "scan.bin"))
 	if string(got) != string(data) {
 		t.Fatal("released content differs")

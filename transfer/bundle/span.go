@@ -74,7 +74,7 @@ on whichever drive comes first and asks for the others by number.
 `, e.ID, k+1, e.Drives(), k+1, e.Drives(), e.ID,
 		first+1, end, len(e.Payload.Volumes), VolumeName(first), VolumeName(end-1),
 		strconv.FormatInt(sumSizes(e.Payload.Volumes[first:end]), 10), strconv.FormatInt(e.Payload.Size, 10),
-		e.Sender.Name, recipientList(e), e.Created.Format("2006-01-02 15:04 UTC"), e.Drives())
+		e.Sender.Name, e.RecipientNames(), e.Created.Format("2006-01-02 15:04 UTC"), e.Drives())
 }
 
 func sumSizes(vs []Volume) int64 {
@@ -85,7 +85,8 @@ func sumSizes(vs []Volume) int64 {
 	return n
 }
 
-func recipientList(e *Envelope) string {
+// RecipientNames lists the stations the bundle is sealed for: "a, b".
+func (e *Envelope) RecipientNames() string {
 	s := ""
 	for i, r := range e.Recipients {
 		if i > 0 {

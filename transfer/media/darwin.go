@@ -100,15 +100,6 @@ func mountFromStatfs(st *unix.Statfs_t) Mount {
 		FSType: unix.ByteSliceToString(st.Fstypename[:]), ReadOnly: st.Flags&unix.MNT_RDONLY != 0}
 }
 
-// SpaceOf reports a mounted filesystem's size, free space and largest file.
-func SpaceOf(path, fsType string) (Space, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return Space{}, fmt.Errorf("free space of %s: %w", path, err)
-	}
-	return Space{Size: int64(st.Blocks) * int64(st.Bsize), Free: int64(st.Bavail) * int64(st.Bsize), MaxFile: MaxFileSize(fsType)}, nil
-}
-
 // Eject unmounts every volume of the disk mounted at point and ejects the
 // disk with diskutil, as the Finder does, so it can be pulled.
 func Eject(point string) (string, error) {

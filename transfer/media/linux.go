@@ -290,15 +290,6 @@ func probeBytes(b []byte) (fsType, fsid string) {
 	return "", ""
 }
 
-// SpaceOf reports a mounted filesystem's size, free space and largest file.
-func SpaceOf(path, fsType string) (Space, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return Space{}, fmt.Errorf("free space of %s: %w", path, err)
-	}
-	return Space{Size: int64(st.Blocks) * int64(st.Bsize), Free: int64(st.Bavail) * int64(st.Bsize), MaxFile: MaxFileSize(fsType)}, nil
-}
-
 // Eject unmounts the filesystem mounted at point, so the drive can be
 // pulled: through udisks2 where it runs, which also powers the drive off,
 // otherwise with umount(2). Pending writes are flushed first. It says what
