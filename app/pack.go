@@ -53,6 +53,9 @@ type DriveAsk struct {
 	Volumes string
 	// Problem, when set, is why the last drive offered was not used.
 	Problem string
+	// Previous says what became of the drive written before this one
+	// ("drive 1 of 3 written, verified and ejected: remove it").
+	Previous string
 }
 
 // ReadBack chooses when Pack reads a bundle back from the device.

@@ -12,6 +12,7 @@ import (
 
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
+	"sluice/transfer/media"
 )
 
 // outboxSpool returns an empty folder in the station's home where a bundle
@@ -41,7 +42,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 	var parts []string
 	var fsids []string
 	dir := w.req.OutDir
-	problem := ""
+	problem, previous := "", ""
 	for k := 0; k < n; k++ {
 		first, end := e.DriveVolumes(k)
 		var share int64
@@ -59,7 +60,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 					return nil, w.abandon(parts, k, n, errors.New("no way to ask for the next drive"))
 				}
 				next, err := w.req.NextDrive(ctx, DriveAsk{BundleID: e.ID, Drive: k + 1, Drives: n, Need: share + 1<<20,
-					Volumes: vols, Problem: problem})
+					Volumes: vols, Problem: problem, Previous: previous})
 				if err == nil {
 					err = ctx.Err()
 				}
@@ -90,6 +91,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 				if dest.Mount.FSID != "" {
 					fsids = append(fsids, dest.Mount.FSID)
 				}
+				problem, previous = "", w.finishDrive(dest, k, n)
 				break
 			}
 			if ctx.Err() != nil {
@@ -101,6 +103,25 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 	sealed := *w.sealed
 	sealed.Dir, sealed.Parts = parts[0], parts
 	return &sealed, nil
+}
+
+// finishDrive ejects a removable drive whose share is written and
+// verified, when another drive is to follow, so the officer can pull it
+// safely, and says what became of it.
+func (w writeJob) finishDrive(dest Destination, k, n int) string {
+	done := fmt.Sprintf("drive %d of %d written", k+1, n)
+	if w.req.ReadBack == ReadBackAlways || w.req.ReadBack == ReadBackRemovable && dest.Removable {
+		done += " and verified"
+	}
+	if k == n-1 || !dest.Removable || dest.Mount.Point == "" {
+		return done
+	}
+	how, err := media.Eject(dest.Mount.Point)
+	if err != nil {
+		return done + "; it could not be ejected (" + err.Error() + "): eject it before pulling it"
+	}
+	w.s.appendTo(w.log, custody.Record{Event: custody.EventEjected, Bundle: w.sealed.Envelope.ID, Media: dest.Media, Path: dest.Mount.Point, Outcome: "ok", Reason: how})
+	return done + " and ejected: remove it"
 }
 
 // volumeRange says which volumes [first, end) of total a drive holds.

@@ -59,7 +59,7 @@ func TestSpanTwoSmallDrives(t *testing.T) {
 	if e.Span == nil || e.Span.Drives != 2 || len(sealed.Parts) != 2 {
 		t.Fatalf("span %+v, parts %v", e.Span, sealed.Parts)
 	}
-	if len(asks) != 3 || asks[0].Drive != 2 || asks[0].Drives != 2 || asks[0].Problem != "" ||
+	if len(asks) != 3 || asks[0].Drive != 2 || asks[0].Drives != 2 || asks[0].Problem != "" || asks[0].Previous != "drive 1 of 2 written and verified" ||
 		!strings.Contains(asks[1].Problem, "already holds bundle") || !strings.Contains(asks[2].Problem, "free; drive 2 of 2 needs") {
 		t.Fatalf("asks: %+v", asks)
 	}

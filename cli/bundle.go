@@ -81,6 +81,9 @@ func runPack(e *env, args []string) error {
 // takes the one removable drive inserted that does not hold the bundle yet;
 // the end of input abandons the bundle.
 func (e *env) askDrive(ctx context.Context, ask app.DriveAsk) (string, error) {
+	if ask.Previous != "" {
+		fmt.Fprintf(e.stderr, "%s\n", upperFirst(ask.Previous))
+	}
 	if ask.Problem != "" {
 		fmt.Fprintf(e.stderr, "sluice: that drive was not used: %s\n", ask.Problem)
 	}
@@ -232,4 +235,11 @@ func verdict(ok bool, yes, no string) string {
 		return yes
 	}
 	return no
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -414,8 +414,12 @@ func (s *sendScreen) askDrive(ctx context.Context, ask app.DriveAsk) (string, er
 func (s *sendScreen) showNextDrive(ask app.DriveAsk, answer chan string) {
 	s.closeNextDrive()
 	n := &nextDrive{ask: ask, answer: answer}
-	text := widget.NewLabel(fmt.Sprintf("The bundle is larger than one drive. Remove the drive just written, insert drive %d of %d and choose it below. It needs at least %s free and will hold %s.",
-		ask.Drive, ask.Drives, humanize.IBytes(uint64(ask.Need)), ask.Volumes))
+	previous := "The bundle is larger than one drive."
+	if ask.Previous != "" {
+		previous = "The bundle is larger than one drive; " + ask.Previous + "."
+	}
+	text := widget.NewLabel(fmt.Sprintf("%s Insert drive %d of %d and choose it below. It needs at least %s free and will hold %s.",
+		previous, ask.Drive, ask.Drives, humanize.IBytes(uint64(ask.Need)), ask.Volumes))
 	text.Wrapping = fyne.TextWrapWord
 	items := []fyne.CanvasObject{text}
 	if ask.Problem != "" {
