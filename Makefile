@@ -45,7 +45,7 @@ run: build
 test: deps-test lint unit fuzz
 
 # Tests too slow for every run: a bundle over 4 GiB written through
-# fusefat onto a real FAT32 filesystem (about half an hour).
+# fusefat onto a real FAT32 filesystem (about four minutes, root).
 test-long: deps-test
 	SLUICE_TEST_LONG=1 $(GO) test -count=1 -timeout 3h -run 'TestLong' -v ./app
 
