@@ -202,6 +202,10 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	return sealed, nil
 }
 
+// errReadBack is wrapped when what was written does not read back from
+// the drive: the drive is at fault, so another may do.
+var errReadBack = errors.New("the bundle did not read back correctly")
+
 // writeJob is a sealed bundle being written out and accounted for.
 type writeJob struct {
 	s      *Station
@@ -220,7 +224,7 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 	b, err := bundle.OpenPart(dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return fmt.Errorf("the bundle written to %s cannot be opened (%v); it was removed: try another drive", dir, err)
+		return fmt.Errorf("%w: the bundle written to %s cannot be opened (%v); it was removed: try another drive", errReadBack, dir, err)
 	}
 	vols := len(e.Payload.Volumes) - len(b.Missing())
 	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
@@ -244,7 +248,7 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 			Path: dir, Outcome: "failed", Reason: reason}); lerr != nil {
 			return errors.Join(verr, lerr)
 		}
-		return fmt.Errorf("the bundle did not read back correctly from %s (%v); it was removed: try another drive", filepath.Dir(dir), verr)
+		return fmt.Errorf("%w from %s (%v); it was removed: try another drive", errReadBack, filepath.Dir(dir), verr)
 	}
 	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventVerified, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
 		Files: e.Files, Bytes: b.PartBytes(), Media: dest.Media, Path: dir, Outcome: "ok",

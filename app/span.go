@@ -97,6 +97,11 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 			if ctx.Err() != nil {
 				return nil, w.abandon(parts, k, n, ctx.Err())
 			}
+			if !errors.Is(err, bundle.ErrWrite) && !errors.Is(err, errReadBack) {
+				// Not the drive's fault (the custody log, the station's
+				// own copy): another drive would not help.
+				return nil, w.abandon(parts, k, n, err)
+			}
 			problem = fmt.Sprintf("drive %d of %d could not be written (%v)", k+1, n, err)
 		}
 	}
