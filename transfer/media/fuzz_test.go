@@ -4,6 +4,7 @@ package media
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 )
 
@@ -42,8 +43,15 @@ func FuzzStorageDescriptor(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := parseStorageDescriptor(b)
-		if err == nil && len(d.Vendor)+len(d.Product)+len(d.Serial) > len(b) {
-			t.Fatal("strings longer than the descriptor")
+		if err != nil {
+			return
+		}
+		// The offsets may point anywhere, even at the same string, but
+		// each string is a NUL-free piece of the descriptor.
+		for _, s := range []string{d.Vendor, d.Product, d.Serial} {
+			if len(s) > len(b) || strings.IndexByte(s, 0) >= 0 {
+				t.Fatalf("string %q is not a piece of the descriptor", s)
+			}
 		}
 	})
 }
