@@ -3,11 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"sync/atomic"
 
-	"sluice/crypto"
 	"sluice/internal/progress"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
@@ -31,7 +28,7 @@ func HashSources(ctx context.Context, srcs []bundle.Source, report func(done, to
 		if srcs[i].Type != bundle.TypeFile {
 			continue
 		}
-		d, err := hashFile(ctx, srcs[i].OSPath, buf, &done)
+		d, err := bundle.HashFile(ctx, srcs[i].OSPath, buf, &done)
 		if err != nil {
 			return err
 		}
@@ -41,29 +38,6 @@ func HashSources(ctx context.Context, srcs []bundle.Source, report func(done, to
 		}
 	}
 	return nil
-}
-
-func hashFile(ctx context.Context, path string, buf []byte, done *atomic.Int64) (crypto.Digest, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return crypto.Digest{}, fmt.Errorf("hash: %w", err)
-	}
-	defer f.Close()
-	h := crypto.NewHash()
-	for {
-		if err := ctx.Err(); err != nil {
-			return crypto.Digest{}, err
-		}
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		done.Add(int64(n))
-		if err == io.EOF {
-			return crypto.SumOf(h), nil
-		}
-		if err != nil {
-			return crypto.Digest{}, fmt.Errorf("hash %s: %w", path, err)
-		}
-	}
 }
 
 // Reject records the officer's decision not to release a bundle, with the

@@ -1,11 +1,14 @@
 package bundle
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"sluice/crypto"
@@ -108,4 +111,31 @@ func sourceOf(osPath, name string, info fs.FileInfo) (Source, error) {
 		return s, fmt.Errorf("%s is not a regular file or folder (%s); bundles carry only regular files and folders", osPath, m.Type())
 	}
 	return s, nil
+}
+
+// HashFile returns the SHA-256 of the file at path, read through buf and
+// counted in done, for the officer's review before sealing. It opens the
+// file as sealing does (no symbolic links followed) and stops when ctx is
+// done.
+func HashFile(ctx context.Context, path string, buf []byte, done *atomic.Int64) (crypto.Digest, error) {
+	f, err := openSource(path)
+	if err != nil {
+		return crypto.Digest{}, fmt.Errorf("hash: %w", err)
+	}
+	defer f.Close()
+	h := crypto.NewHash()
+	for {
+		if err := ctx.Err(); err != nil {
+			return crypto.Digest{}, err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		done.Add(int64(n))
+		if err == io.EOF || n == 0 && err == nil {
+			return crypto.SumOf(h), nil
+		}
+		if err != nil {
+			return crypto.Digest{}, fmt.Errorf("hash %s: %w", path, err)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"sluice/crypto"
@@ -169,5 +170,22 @@ func TestSpanEnvelopeChecked(t *testing.T) {
 		if _, err := ParseEnvelope(b); err == nil {
 			t.Errorf("span %+v accepted", sp)
 		}
+	}
+}
+
+// TestHashFileRefusesSymlink: a staged file replaced by a symbolic link
+// is not followed when hashed for review, as sealing does not follow it.
+func TestHashFileRefusesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("not staged"), 0o600)
+	os.Symlink(filepath.Join(dir, "secret"), filepath.Join(dir, "report.txt"))
+	var done atomic.Int64
+	if _, err := HashFile(context.Background(), filepath.Join(dir, "report.txt"), make([]byte, 4096), &done); err == nil {
+		t.Fatal("hashed through a symbolic link")
+	}
+	os.WriteFile(filepath.Join(dir, "plain.txt"), []byte("abc"), 0o644)
+	d, err := HashFile(context.Background(), filepath.Join(dir, "plain.txt"), make([]byte, 2), &done)
+	if err != nil || d.String() != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" || done.Load() != 3 {
+		t.Fatalf("hash of abc: %s %v (counted %d)", d, err, done.Load())
 	}
 }
