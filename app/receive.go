@@ -48,7 +48,7 @@ type Received struct {
 // One drive of a bundle that spans several is checked the same way, then
 // its volumes are gathered into the station's spool; Receive returns a
 // *MissingDrivesError until the last drive is in, and then releases.
-func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, error) {
+func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received, err error) {
 	b, err := bundle.OpenPart(req.BundleDir)
 	if err == nil && !b.Complete() && b.Envelope.Span == nil {
 		b, err = bundle.Open(req.BundleDir) // names the missing volume
@@ -61,12 +61,18 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (*Received, e
 		return nil, s.rejected(env.ID, env.Sender.Name, err)
 	}
 	if !b.Complete() {
-		g, err := s.gather(ctx, b, req)
-		if err != nil {
-			return nil, err
+		g, gerr := s.gather(ctx, b, req) // not err: the deferred check reads the result
+		if gerr != nil {
+			return nil, gerr
 		}
 		b = g
-		defer os.RemoveAll(g.Dir) // released or rejected, the spool's copy is done with
+		defer func() {
+			// Released or rejected, the spool's copy is done with; after
+			// a full disk or a cancel it waits for another try.
+			if err == nil || errors.Is(err, ErrRejected) {
+				os.RemoveAll(g.Dir)
+			}
+		}()
 	}
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)

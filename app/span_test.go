@@ -103,6 +103,16 @@ func TestSpanTwoSmallDrives(t *testing.T) {
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Fatalf("something was released from one drive: %v", ents)
 	}
+	// The release fails for want of a destination (not a rejection): the
+	// gathered volumes wait for the next try, so the drives need not come
+	// back.
+	_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Parts[0], OutDir: "/dev/null/inbox"})
+	if err == nil || errors.Is(err, ErrRejected) {
+		t.Fatalf("release into an impossible folder: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(kiosk.Home, "spool", "in")); len(ents) != 1 {
+		t.Fatalf("spool after a failed release: %v (%v)", ents, err)
+	}
 	r, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Parts[0], OutDir: out})
 	if err != nil {
 		t.Fatal(err)
