@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dustin/go-humanize"
+
 	"sluice/crypto"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
@@ -182,6 +184,9 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		if errors.Is(err, bundle.ErrWrite) && plan.perDrive == 0 {
 			// The destination failed: name the drive.
 			event = custody.EventWriteFailed
+		} else if errors.Is(err, bundle.ErrWrite) {
+			err = fmt.Errorf("a bundle that spans drives is sealed on this station first, in %s, which needs about %s free: %w",
+				sealInto, humanize.IBytes(uint64(payloadEstimate(req.Sources))), err)
 		}
 		if _, lerr := s.appendTo(log, custody.Record{Event: event, Bundle: bundleID, Peer: peers, Media: dest.Media, Path: req.OutDir,
 			Outcome: "failed", Reason: reason}); lerr != nil {
