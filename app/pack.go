@@ -187,6 +187,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		} else if errors.Is(err, bundle.ErrWrite) {
 			err = fmt.Errorf("a bundle that spans drives is sealed on this station first, in %s, which needs about %s free: %w",
 				sealInto, humanize.IBytes(uint64(payloadEstimate(req.Sources))), err)
+			reason = err.Error()
 		}
 		if _, lerr := s.appendTo(log, custody.Record{Event: event, Bundle: bundleID, Peer: peers, Media: dest.Media, Path: req.OutDir,
 			Outcome: "failed", Reason: reason}); lerr != nil {
