@@ -194,6 +194,8 @@ func runReceive(e *env, args []string) error {
 	pos = dirs
 	// Each folder is one bundle, or one drive of a bundle that spans
 	// drives: those are gathered on this station until the last is in.
+	// One bad bundle does not hold back the others on the same drive.
+	var failed []error
 	for i, dir := range pos {
 		r, err := st.Receive(e.ctx, app.ReceiveRequest{BundleDir: dir, OutDir: *out})
 		var md *app.MissingDrivesError
@@ -201,8 +203,13 @@ func runReceive(e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "Read %s: a drive of bundle %s (%d drives)\n", dir, md.BundleID, md.Drives)
 			continue
 		}
-		if err != nil {
+		if err != nil && (len(pos) == 1 || errors.Is(err, context.Canceled)) {
 			return err
+		}
+		if err != nil {
+			fmt.Fprintf(e.stdout, "Not released: %s: %v\n", dir, err)
+			failed = append(failed, err)
+			continue
 		}
 		fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n  manifest %s\n%s\n",
 			r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)),
@@ -212,6 +219,17 @@ func runReceive(e *env, args []string) error {
 				return err
 			}
 		}
+	}
+	if len(failed) > 0 {
+		// A rejection decides the exit status over an environment error.
+		worst := failed[0]
+		for _, err := range failed {
+			if errors.Is(err, app.ErrRejected) {
+				worst = err
+				break
+			}
+		}
+		return fmt.Errorf("%d of %d bundle folders were not released (listed above); %w", len(failed), len(pos), worst)
 	}
 	return nil
 }

@@ -93,3 +93,35 @@ func TestCLISpan(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIReceiveDriveWithABadBundle: of two bundles on one drive, the
+// tampered one is refused and the other still released; exit 1.
+func TestCLIReceiveDriveWithABadBundle(t *testing.T) {
+	dir := t.TempDir()
+	sender, kiosk := filepath.Join(dir, "sender"), filepath.Join(dir, "kiosk")
+	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
+	mustRun(t, "", "--home", kiosk, "init", "--name", "kiosk-1")
+	mustRun(t, mustRun(t, "", "--home", kiosk, "id").stdout, "--home", sender, "trust", "add", "-")
+	mustRun(t, mustRun(t, "", "--home", sender, "id").stdout, "--home", kiosk, "trust", "add", "-")
+	src := filepath.Join(dir, "outbox")
+	os.Mkdir(src, 0o755)
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("alpha"), 0o644)
+	drive := filepath.Join(dir, "drive")
+	os.Mkdir(drive, 0o755)
+	good := mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", drive, src).lastLine()
+	bad := mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", drive, src).lastLine()
+	vol := filepath.Join(bad, "payload.age.0000")
+	b, _ := os.ReadFile(vol)
+	b[len(b)-1] ^= 1
+	os.WriteFile(vol, b, 0o644)
+	out := filepath.Join(dir, "released")
+	r := run(t, "", "--home", kiosk, "receive", "--out", out, drive)
+	oneLineError(t, r, ExitRejected, "1 of 2 bundle folders were not released")
+	if !strings.Contains(r.stdout, "Found 2 bundle(s) on "+drive) || !strings.Contains(r.stdout, "Not released: "+bad) {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	id := strings.TrimSuffix(filepath.Base(good), ".sluice")
+	if got, err := os.ReadFile(filepath.Join(out, id, "outbox", "a.txt")); err != nil || string(got) != "alpha" {
+		t.Fatalf("the good bundle was not released: %v", err)
+	}
+}
