@@ -36,6 +36,18 @@ func mustRun(t *testing.T, stdin string, args ...string) result {
 	return r
 }
 
+// twoStations creates sender-1 and kiosk-1 under dir, trusting each other,
+// and returns their homes.
+func twoStations(t *testing.T, dir string) (sender, kiosk string) {
+	t.Helper()
+	sender, kiosk = filepath.Join(dir, "sender"), filepath.Join(dir, "kiosk")
+	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
+	mustRun(t, "", "--home", kiosk, "init", "--name", "kiosk-1")
+	mustRun(t, mustRun(t, "", "--home", kiosk, "id").stdout, "--home", sender, "trust", "add", "-")
+	mustRun(t, mustRun(t, "", "--home", sender, "id").stdout, "--home", kiosk, "trust", "add", "-")
+	return sender, kiosk
+}
+
 // oneLineError checks the error contract: exactly one line on stderr.
 func oneLineError(t *testing.T, r result, code int, says string) {
 	t.Helper()
@@ -230,11 +242,7 @@ func TestCLIMediaAndWipe(t *testing.T) {
 	if r := mustRun(t, "", "media", "list", "--all"); !strings.Contains(r.stdout, "DEVICE") && !strings.Contains(r.stdout, "No removable drives") {
 		t.Fatalf("media list: %q", r.stdout)
 	}
-	sender, kiosk := filepath.Join(dir, "s"), filepath.Join(dir, "k")
-	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
-	mustRun(t, "", "--home", kiosk, "init", "--name", "kiosk-1")
-	mustRun(t, mustRun(t, "", "--home", kiosk, "id").stdout, "--home", sender, "trust", "add", "-")
-	mustRun(t, mustRun(t, "", "--home", sender, "id").stdout, "--home", kiosk, "trust", "add", "-")
+	sender, kiosk := twoStations(t, dir)
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)

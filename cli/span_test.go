@@ -31,11 +31,7 @@ func TestCLISpan(t *testing.T) {
 		t.Skip("needs root to mount tmpfs drives (CI runs as root)")
 	}
 	dir := t.TempDir()
-	sender, kiosk := filepath.Join(dir, "sender"), filepath.Join(dir, "kiosk")
-	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
-	mustRun(t, "", "--home", kiosk, "init", "--name", "kiosk-1")
-	mustRun(t, mustRun(t, "", "--home", kiosk, "id").stdout, "--home", sender, "trust", "add", "-")
-	mustRun(t, mustRun(t, "", "--home", sender, "id").stdout, "--home", kiosk, "trust", "add", "-")
+	sender, kiosk := twoStations(t, dir)
 	src := filepath.Join(dir, "outbox")
 	os.Mkdir(src, 0o755)
 	data := make([]byte, 14<<20)
@@ -98,11 +94,7 @@ func TestCLISpan(t *testing.T) {
 // tampered one is refused and the other still released; exit 1.
 func TestCLIReceiveDriveWithABadBundle(t *testing.T) {
 	dir := t.TempDir()
-	sender, kiosk := filepath.Join(dir, "sender"), filepath.Join(dir, "kiosk")
-	mustRun(t, "", "--home", sender, "init", "--name", "sender-1")
-	mustRun(t, "", "--home", kiosk, "init", "--name", "kiosk-1")
-	mustRun(t, mustRun(t, "", "--home", kiosk, "id").stdout, "--home", sender, "trust", "add", "-")
-	mustRun(t, mustRun(t, "", "--home", sender, "id").stdout, "--home", kiosk, "trust", "add", "-")
+	sender, kiosk := twoStations(t, dir)
 	src := filepath.Join(dir, "outbox")
 	os.Mkdir(src, 0o755)
 	os.WriteFile(filepath.Join(src, "a.txt"), []byte("alpha"), 0o644)
