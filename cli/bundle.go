@@ -64,7 +64,7 @@ func runPack(e *env, args []string) error {
 	}
 	env := sealed.Envelope
 	fmt.Fprintf(e.stdout, "Sealed bundle %s for %s\n  %d files, %d folders, %s; payload %s in %d volume(s)\n  manifest %s\n",
-		env.ID, strings.Join(recipients(env.Recipients), ", "), env.Files, env.Dirs,
+		env.ID, env.RecipientNames(), env.Files, env.Dirs,
 		humanize.IBytes(uint64(env.ContentBytes)), humanize.IBytes(uint64(env.Payload.Size)), len(env.Payload.Volumes),
 		sealed.ManifestSHA256)
 	if len(sealed.Parts) > 1 {
@@ -133,7 +133,7 @@ func runInspect(e *env, args []string) error {
 			fmt.Fprintf(tw, "trust\t%s\n", in.Trust)
 			fmt.Fprintf(tw, "for this station\t%s\n", verdict(in.ForThisStation, "yes", "no"))
 		}
-		fmt.Fprintf(tw, "recipients\t%s\n", strings.Join(recipients(env.Recipients), ", "))
+		fmt.Fprintf(tw, "recipients\t%s\n", env.RecipientNames())
 		fmt.Fprintf(tw, "created\t%s (%s)\n", env.Created.Format(time.RFC3339), humanize.Time(env.Created))
 		fmt.Fprintf(tw, "content\t%d files, %d folders, %s\n", env.Files, env.Dirs, humanize.IBytes(uint64(env.ContentBytes)))
 		fmt.Fprintf(tw, "payload\t%s, sha256 %s\n", humanize.IBytes(uint64(env.Payload.Size)), env.Payload.SHA256)

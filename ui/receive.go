@@ -168,7 +168,7 @@ func (r *receiveScreen) showEnvelope() {
 		add("Sender", e.Sender.Name)
 		add("Signature", verdictText(r.in.SignatureOK, "valid", "INVALID"))
 		add("Sender trusted", r.in.Trust)
-		add("For this station", verdictText(r.in.ForThisStation, "yes", "no — sealed for "+names(e.Recipients)))
+		add("For this station", verdictText(r.in.ForThisStation, "yes", "no — sealed for "+e.RecipientNames()))
 		add("Created", fmt.Sprintf("%s (%s)", e.Created.Format(time.RFC3339), humanize.Time(e.Created)))
 		add("Content", fmt.Sprintf("%s files, %s folders, %s", humanize.Comma(e.Files), humanize.Comma(e.Dirs), humanize.IBytes(uint64(e.ContentBytes))))
 		if miss := r.in.Bundle.Missing(); len(miss) > 0 {
@@ -219,14 +219,6 @@ func verdictText(ok bool, yes, no string) string {
 		return yes
 	}
 	return no
-}
-
-func names(rs []bundle.Recipient) string {
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Name)
-	}
-	return strings.Join(out, ", ")
 }
 
 func (r *receiveScreen) startJob() context.Context {
