@@ -102,6 +102,10 @@ const minShare = 64 << 10
 // and the filesystem's own rounding.
 func shareRoom(free int64) int64 { return free - free/64 - 1<<20 }
 
+// freeFor is the least free space whose shareRoom holds share: what a
+// drive must offer, as told to the officer and as checked.
+func freeFor(share int64) int64 { return ((share+1<<20)*64 + 62) / 63 }
+
 // inspectDestination finds the filesystem under dir, its space and drive,
 // and refuses a read-only one. With no mount table it returns a zero
 // Destination and no error: there is nothing more to check.

@@ -59,7 +59,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 				if w.req.NextDrive == nil {
 					return nil, w.abandon(parts, k, n, errors.New("no way to ask for the next drive"))
 				}
-				next, err := w.req.NextDrive(ctx, DriveAsk{BundleID: e.ID, Drive: k + 1, Drives: n, Need: share + 1<<20,
+				next, err := w.req.NextDrive(ctx, DriveAsk{BundleID: e.ID, Drive: k + 1, Drives: n, Need: freeFor(share),
 					Volumes: vols, Problem: problem, Previous: previous})
 				if err == nil {
 					err = ctx.Err()
@@ -160,9 +160,9 @@ func checkDrive(dir, id string, share, volume int64, fsids []string, k, n int) (
 	if sp.MaxFile > 0 && volume > sp.MaxFile {
 		return d, fmt.Errorf("%s (%s) cannot hold files of %s, the size of this bundle's volumes; use a drive formatted exFAT or ext4", d.Mount.Point, d.Mount.FSType, humanize.IBytes(uint64(volume)))
 	}
-	if sp.Size > 0 && shareRoom(sp.Free) < share {
+	if sp.Size > 0 && sp.Free < freeFor(share) {
 		return d, fmt.Errorf("%s has %s free; drive %d of %d needs %s: insert a larger drive or free space on it",
-			d.Mount.Point, humanize.IBytes(uint64(sp.Free)), k+1, n, humanize.IBytes(uint64(share+share/63+1<<20+1)))
+			d.Mount.Point, humanize.IBytes(uint64(sp.Free)), k+1, n, humanize.IBytes(uint64(freeFor(share))))
 	}
 	return d, nil
 }

@@ -184,3 +184,14 @@ func TestStaleSpoolDropped(t *testing.T) {
 		t.Fatal("stale spool entry kept")
 	}
 }
+
+// TestFreeForIsWhatIsChecked: a drive with exactly the free space the
+// officer is told to bring has room for its share, and 64 bytes less does
+// not, so the number asked for and the check agree.
+func TestFreeForIsWhatIsChecked(t *testing.T) {
+	for _, share := range []int64{1, 64 << 10, 3<<20 + 17, 4<<30 - 1, 29 << 30} {
+		if f := freeFor(share); shareRoom(f) < share || shareRoom(f-64) >= share {
+			t.Errorf("share %d: freeFor %d gives room %d (and %d with 64 bytes less)", share, f, shareRoom(f), shareRoom(f-64))
+		}
+	}
+}
