@@ -140,23 +140,20 @@ func runInspect(e *env, args []string) error {
 		if env.Note != "" {
 			fmt.Fprintf(tw, "note\t%s\n", strings.Join(strings.Fields(env.Note), " "))
 		}
-		missing := map[int]bool{}
-		for _, i := range in.Bundle.Missing() {
-			missing[i] = true
-		}
+		missing := len(in.Bundle.Missing())
 		if env.Span != nil {
 			fmt.Fprintf(tw, "drives\t%d, %d volume(s) each\n", env.Span.Drives, env.Span.VolumesPerDrive)
 		}
 		for i, v := range env.Payload.Volumes {
 			where := ""
-			if missing[i] {
+			if !in.Bundle.Holds(i) {
 				where = fmt.Sprintf(" (not here: on drive %d)", env.DriveOf(i)+1)
 			}
 			fmt.Fprintf(tw, "volume %d/%d\t%s %s %s%s\n", i+1, len(env.Payload.Volumes), v.Name, humanize.IBytes(uint64(v.Size)), v.SHA256, where)
 		}
 		ok := "all intact"
-		if len(missing) > 0 {
-			ok = fmt.Sprintf("the %d here intact; the other %d are on the bundle's other drives", len(env.Payload.Volumes)-len(missing), len(missing))
+		if missing > 0 {
+			ok = fmt.Sprintf("the %d here intact; the other %d are on the bundle's other drives", len(env.Payload.Volumes)-missing, missing)
 		}
 		fmt.Fprintf(tw, "volumes\t%s\n", verdict(in.VolumesOK, ok, "NOT CHECKED OR DAMAGED"))
 		tw.Flush()

@@ -172,7 +172,7 @@ func (r *receiveScreen) showEnvelope() {
 		add("Created", fmt.Sprintf("%s (%s)", e.Created.Format(time.RFC3339), humanize.Time(e.Created)))
 		add("Content", fmt.Sprintf("%s files, %s folders, %s", humanize.Comma(e.Files), humanize.Comma(e.Dirs), humanize.IBytes(uint64(e.ContentBytes))))
 		if miss := r.in.Bundle.Missing(); len(miss) > 0 {
-			add("Volumes", fmt.Sprintf("%s; %d of %d volumes here, %s", driveOf(e, miss), len(e.Payload.Volumes)-len(miss), len(e.Payload.Volumes),
+			add("Volumes", fmt.Sprintf("%s; %d of %d volumes here, %s", driveOf(r.in.Bundle), len(e.Payload.Volumes)-len(miss), len(e.Payload.Volumes),
 				verdictText(r.in.VolumesOK, "intact", "not intact")))
 		} else {
 			add("Volumes", fmt.Sprintf("%d, %s", len(e.Payload.Volumes), verdictText(r.in.VolumesOK, "all intact", "not intact")))
@@ -200,14 +200,11 @@ func (r *receiveScreen) showEnvelope() {
 	r.verdict.Refresh()
 }
 
-// driveOf names the drive a folder holding all volumes but missing is.
-func driveOf(e *bundle.Envelope, missing []int) string {
-	gone := map[int]bool{}
-	for _, i := range missing {
-		gone[i] = true
-	}
+// driveOf names the drive of a spanning bundle whose volumes b holds.
+func driveOf(b *bundle.Bundle) string {
+	e := b.Envelope
 	for i := range e.Payload.Volumes {
-		if !gone[i] {
+		if b.Holds(i) {
 			return fmt.Sprintf("drive %d of %d", e.DriveOf(i)+1, e.Drives())
 		}
 	}

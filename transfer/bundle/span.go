@@ -109,6 +109,9 @@ func (b *Bundle) Missing() []int {
 	return out
 }
 
+// Holds reports whether the folder holds volume i (from 0).
+func (b *Bundle) Holds(i int) bool { return i >= 0 && i < len(b.present) && b.present[i] }
+
 // Complete reports whether the folder holds every volume.
 func (b *Bundle) Complete() bool { return len(b.Missing()) == 0 }
 
