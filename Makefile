@@ -19,7 +19,9 @@ FUZZ_TARGETS := \
 	./transfer/bundle:FuzzExtractStream:20000 \
 	./transfer/custody:FuzzParseRecord:200000 \
 	./transfer/media:FuzzProbe:100000 \
-	./transfer/media:FuzzStorageDescriptor:100000
+	./transfer/media:FuzzStorageDescriptor:100000 \
+	./internal/strictjson:FuzzDecode:200000 \
+	./internal/safetext:FuzzLine:200000
 
 .PHONY: all build run test test-long unit fuzz bench lint screenshots deps-build deps-test deps-bench clean
 

@@ -1,0 +1,14 @@
+//go:build !unix
+
+package regfile
+
+import "os"
+
+// open checks the path before opening it: Windows has no FIFOs a file
+// name can reach, and os.Lstat sees reparse points as links.
+func open(path string) (*os.File, error) {
+	if _, err := Check(path); err != nil {
+		return nil, err
+	}
+	return os.Open(path)
+}

@@ -1,0 +1,85 @@
+package regfile
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Every kind of file that is not a regular one is refused at once, with
+// what it is; none blocks (a FIFO with no writer would block open(2)).
+func TestOnlyRegularFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("FIFOs, sockets and device nodes are Unix files")
+	}
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "reg")
+	os.WriteFile(reg, []byte("hello"), 0o600)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	os.Symlink(reg, link)
+	dangling := filepath.Join(dir, "dangling")
+	os.Symlink(filepath.Join(dir, "nothing"), dangling)
+	fifoLink := filepath.Join(dir, "fifolink")
+	os.Symlink(fifo, fifoLink)
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cases := []struct{ path, want string }{
+		{fifo, "a FIFO (named pipe)"},
+		{fifoLink, "a symbolic link"},
+		{link, "a symbolic link"},
+		{dangling, "a symbolic link"},
+		{sock, "open"}, // open(2) of a socket fails with ENXIO
+		{dir, "a folder"},
+		{"/dev/null", "a device"},
+		{"/dev/zero", "a device"},
+	}
+	for _, c := range cases {
+		done := make(chan error, 1)
+		go func() { _, err := ReadFile(c.path, 1<<20); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: got %v, want an error naming %q", filepath.Base(c.path), err, c.want)
+			}
+			if c.want != "open" && !errors.As(err, new(*NotRegularError)) {
+				t.Errorf("%s: %v is not a *NotRegularError", filepath.Base(c.path), err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: ReadFile blocked", c.path)
+		}
+	}
+	b, err := ReadFile(reg, 5)
+	if err != nil || string(b) != "hello" {
+		t.Fatalf("regular file: %q %v", b, err)
+	}
+	if _, err := ReadFile(reg, 4); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	// A regular file opened through Open reads normally (non-blocking mode
+	// cleared).
+	f, err := Open(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if info, _ := f.Stat(); info.Size() != 5 {
+		t.Fatal("stat")
+	}
+	if _, err := Check(fifo); err == nil {
+		t.Fatal("Check accepted a FIFO")
+	}
+}
