@@ -2,9 +2,7 @@ package app
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"sluice/internal/durable"
+	"sluice/internal/strictjson"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
@@ -340,9 +339,7 @@ func (s *Station) checkSeal(env *bundle.Envelope, v *bundle.Verified) (*custody.
 		return nil, fmt.Errorf("%w: bundle carries no custody record from its sender, so the two logs could not be reconciled", ErrRejected)
 	}
 	var p custody.SealProof
-	dec := json.NewDecoder(bytes.NewReader(v.SealRecord))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(v.SealRecord, &p); err != nil {
 		return nil, fmt.Errorf("%w: the sender's custody record is malformed: %v", ErrRejected, err)
 	}
 	verifier, err := s.Verifier(env.Sender.Name)

@@ -1,18 +1,17 @@
 package bundle
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"regexp"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"sluice/crypto"
+	"sluice/internal/strictjson"
 )
 
 // File names inside a bundle directory.
@@ -36,6 +35,11 @@ const (
 	MaxVolumes      = 10000
 	MaxNoteLen      = 4096
 	MaxRecipients   = 64
+	// MaxEntries bounds an envelope's file and folder counts, and
+	// MaxContentBytes its content, so that no arithmetic on them can
+	// overflow; a kiosk's policy bounds them far lower.
+	MaxEntries      = 1 << 32
+	MaxContentBytes = 1 << 56
 )
 
 // Envelope is the signed cleartext description of a bundle: everything a
@@ -126,14 +130,9 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 	if len(b) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("envelope is larger than %d bytes", MaxEnvelopeSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var e Envelope
-	if err := dec.Decode(&e); err != nil {
+	if err := strictjson.Decode(b, &e); err != nil {
 		return nil, fmt.Errorf("envelope is not valid: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("envelope is not valid: data after the JSON object")
 	}
 	if err := e.check(); err != nil {
 		return nil, fmt.Errorf("envelope is not valid: %w", err)
@@ -174,6 +173,10 @@ func (e *Envelope) check() error {
 	if e.Files < 0 || e.Dirs < 0 || e.ContentBytes < 0 {
 		return fmt.Errorf("negative count")
 	}
+	if e.Files > MaxEntries || e.Dirs > MaxEntries || e.ContentBytes > MaxContentBytes {
+		return fmt.Errorf("declares %d files, %d folders and %d bytes: more than a bundle may hold (%d entries of each kind, %d bytes)",
+			e.Files, e.Dirs, e.ContentBytes, int64(MaxEntries), int64(MaxContentBytes))
+	}
 	if e.Files == 0 && e.ContentBytes != 0 {
 		return fmt.Errorf("content bytes without files")
 	}
@@ -194,12 +197,54 @@ func (e *Envelope) check() error {
 	if sum != e.Payload.Size {
 		return fmt.Errorf("volume sizes add up to %d, payload size is %d", sum, e.Payload.Size)
 	}
+	if max := MaxPayloadSize(e.Files, e.Dirs, e.ContentBytes, len(e.Recipients)); e.Payload.Size > max {
+		return fmt.Errorf("payload of %d bytes is larger than %d files, %d folders and %d bytes of content can make (at most %d)",
+			e.Payload.Size, e.Files, e.Dirs, e.ContentBytes, max)
+	}
 	if sp := e.Span; sp != nil {
 		if sp.VolumesPerDrive < 1 || sp.Drives < 2 || sp.Drives != (n+sp.VolumesPerDrive-1)/sp.VolumesPerDrive {
 			return fmt.Errorf("span of %d drives of %d volumes does not fit %d volumes", sp.Drives, sp.VolumesPerDrive, n)
 		}
 	}
 	return nil
+}
+
+// Upper bounds of what Seal writes, per entry and per recipient, used to
+// bound a payload and a manifest by the counts an envelope declares before
+// anything is copied or decrypted. A tar entry is a header, at most a PAX
+// header and its records (a path of MaxPathLen bytes, a time, a size), and
+// at most 511 bytes of padding; a manifest line is its JSON fields and a
+// path that encoding/json may escape to six bytes a character; an age
+// recipient stanza is at most a post-quantum hybrid one.
+const (
+	tarEntryMax      = 512 + 512 + 2048 + 512
+	manifestEntryMax = 6*MaxPathLen + 256
+	manifestHeadMax  = 4096
+	ageStanzaMax     = 4096
+	ageChunk         = 64 << 10
+)
+
+// MaxManifestLen is the largest manifest that can list files+dirs entries:
+// a kiosk reads no more than this, so memory stays bounded by the counts
+// its policy allows. It never exceeds MaxManifestSize.
+func MaxManifestLen(files, dirs int64) int64 {
+	n := files + dirs // both at most MaxEntries: no overflow
+	if n > (MaxManifestSize-manifestHeadMax)/manifestEntryMax {
+		return MaxManifestSize
+	}
+	return manifestHeadMax + n*manifestEntryMax
+}
+
+// MaxPayloadSize is the largest age payload Seal can make of files, dirs
+// and content bytes for the given number of recipients (see the constants
+// above). An envelope that declares a larger payload is refused before any
+// volume is read or copied.
+func MaxPayloadSize(files, dirs, content int64, recipients int) int64 {
+	// Every operand is bounded by the envelope's checks, so no sum here
+	// comes near overflowing int64.
+	plain := content + (files+dirs)*tarEntryMax +
+		MaxManifestLen(files, dirs) + 3*tarEntryMax + crypto.MaxSignatureSize + MaxSealRecord + 10240
+	return plain + (plain/ageChunk+1)*16 + int64(recipients+1)*ageStanzaMax
 }
 
 func truncate(s string) string {

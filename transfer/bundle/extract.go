@@ -52,6 +52,12 @@ type Verified struct {
 	SealRecord   []byte
 	Files, Dirs  int64
 	ContentBytes int64
+	// DatesNotKept counts files released without the date the sender gave
+	// them, because the filesystem cannot hold it (FAT before 1980 or after
+	// 2107, ext4 with small inodes after 2038); DateExample names one and
+	// says why.
+	DatesNotKept int64
+	DateExample  string
 }
 
 // Progress, if set on Extract, is called about ten times a second from one
@@ -187,7 +193,7 @@ func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (
 				return nil, err
 			}
 		case manifest == nil && hdr.Name == ManifestPath:
-			if manifest, err = readTrailer(hdr, tr, MaxManifestSize); err != nil {
+			if manifest, err = readTrailer(hdr, tr, MaxManifestLen(exp.Files, exp.Dirs)); err != nil {
 				return nil, err
 			}
 		case manifest != nil && sig == nil && hdr.Name == ManifestSigPath:
@@ -231,9 +237,38 @@ func streamErr(err error) error {
 	return rejectf("payload stream is not valid: %v", err)
 }
 
+// paxAllowed are the only PAX extended-header records Seal writes (a long or
+// non-ASCII name, a time or size beyond the old header's fields). Anything
+// else would mean one thing to Sluice and another to stock tar: sparse maps
+// (GNU.sparse.*, which expand a few bytes into a huge file), extended
+// attributes and ACLs (SCHILY.*, LIBARCHIVE.*), link targets, owners.
+var paxAllowed = map[string]bool{"path": true, "mtime": true, "size": true}
+
+// checkHeader refuses tar features a bundle never uses, whatever the entry.
+func checkHeader(hdr *tar.Header) error {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return rejectf("payload entry %q is a sparse file; bundles hold only plain files", truncate(hdr.Name))
+	}
+	for k := range hdr.PAXRecords {
+		if !paxAllowed[k] {
+			if strings.HasPrefix(k, "GNU.sparse.") {
+				return rejectf("payload entry %q is a sparse file; bundles hold only plain files", truncate(hdr.Name))
+			}
+			return rejectf("payload entry %q carries the tar extension %q, which Sluice never writes", truncate(hdr.Name), truncate(k))
+		}
+	}
+	if hdr.Linkname != "" {
+		return rejectf("payload entry %q names a link target", truncate(hdr.Name))
+	}
+	return nil
+}
+
 func readTrailer(hdr *tar.Header, tr *tar.Reader, max int64) ([]byte, error) {
 	if hdr.Typeflag != tar.TypeReg {
 		return nil, rejectf("payload entry %s is not a regular file", hdr.Name)
+	}
+	if err := checkHeader(hdr); err != nil {
+		return nil, err
 	}
 	if hdr.Size < 0 || hdr.Size > max {
 		return nil, rejectf("payload entry %s is %d bytes, more than the %d allowed", hdr.Name, hdr.Size, max)
@@ -278,6 +313,9 @@ type extractor struct {
 	dirs                []ManifestEntry
 	files, ndirs, bytes int64
 	buf                 []byte
+	// datesLost counts files whose date the filesystem could not hold.
+	datesLost   int64
+	dateExample string
 }
 
 func typeName(flag byte) string {
@@ -294,6 +332,8 @@ func typeName(flag byte) string {
 		return "a FIFO"
 	case tar.TypeXGlobalHeader:
 		return "a global header"
+	case tar.TypeGNUSparse:
+		return "a sparse file"
 	default:
 		return fmt.Sprintf("of tar type %q", flag)
 	}
@@ -310,6 +350,9 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 		name = strings.TrimSuffix(name, "/")
 	default:
 		return rejectf("payload entry %q is %s; bundles hold only regular files and folders", truncate(name), typeName(hdr.Typeflag))
+	}
+	if err := checkHeader(hdr); err != nil {
+		return err
 	}
 	if err := x.tree.add(name, typ); err != nil {
 		return rejectf("payload: %v", err)
@@ -376,14 +419,19 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 		f.Close()
 		return fmt.Errorf("quarantine: %w", err)
 	}
+	if n == hdr.Size && !hdr.ModTime.IsZero() {
+		if err := keepTime(f, hdr.ModTime); err != nil {
+			x.datesLost++
+			if x.dateExample == "" {
+				x.dateExample = fmt.Sprintf("%q (%v)", truncate(name), err)
+			}
+		}
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("quarantine: %w", err)
 	}
 	if n != hdr.Size {
 		return rejectf("payload stream is truncated")
-	}
-	if !hdr.ModTime.IsZero() {
-		x.dst.Chtimes(name, hdr.ModTime, hdr.ModTime)
 	}
 	d := crypto.SumOf(h)
 	e.Size, e.SHA256 = hdr.Size, &d
@@ -447,5 +495,6 @@ func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
 			return nil, fmt.Errorf("quarantine: %w", err)
 		}
 	}
-	return &Verified{Manifest: m, ManifestSHA256: crypto.HashBytes(mb), Files: x.files, Dirs: x.ndirs, ContentBytes: x.bytes}, nil
+	return &Verified{Manifest: m, ManifestSHA256: crypto.HashBytes(mb), Files: x.files, Dirs: x.ndirs, ContentBytes: x.bytes,
+		DatesNotKept: x.datesLost, DateExample: x.dateExample}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,34 @@ func manifestFor(id, sender string, ents []tarEntry) *Manifest {
 	return m
 }
 
+// editManifest and editEnvelope, when set, edit the manifest's and the
+// envelope's bytes before they are signed: a trusted but compromised sender
+// can sign anything. Only signedEdit sets them, for one bundle at a time.
+var editManifest, editEnvelope func([]byte) []byte
+
+// signedEdit is craftBundle(good()) with the signed bytes edited.
+func signedEdit(manifest, envelope func([]byte) []byte) func(t testing.TB, dir string, a, k, m station) string {
+	return func(t testing.TB, dir string, a, k, m station) string {
+		editManifest, editEnvelope = manifest, envelope
+		defer func() { editManifest, editEnvelope = nil, nil }()
+		return craftBundle(good(), nil, nil, 0)(t, dir, a, k, m)
+	}
+}
+
+// prepend is craftBundle(good()) with raw bytes before the stream.
+func prepend(raw []byte, mutateEnv func(*Envelope)) func(t testing.TB, dir string, a, k, m station) string {
+	return func(t testing.TB, dir string, a, k, m station) string {
+		ents := good()
+		f, d, n := counts(ents)
+		env := newEnvelope(a, k, f, d, n)
+		if mutateEnv != nil {
+			mutateEnv(env)
+		}
+		s := append(raw, streamOf(t, ents, manifestFor(env.ID, "alice", ents), a)...)
+		return writeBundle(t, dir, env, encrypt(t, s, k), 0, a)
+	}
+}
+
 // streamOf writes a payload tar stream: ents, then m signed by signer (if m
 // is not nil).
 func streamOf(t testing.TB, ents []tarEntry, m *Manifest, signer station) []byte {
@@ -71,6 +100,9 @@ func streamOf(t testing.TB, ents []tarEntry, m *Manifest, signer station) []byte
 		mb, err := m.Marshal()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if editManifest != nil {
+			mb = editManifest(mb)
 		}
 		sig, err := crypto.SignSSH(signer.keys.Signer, crypto.NamespaceManifest, mb)
 		if err != nil {
@@ -135,6 +167,9 @@ func writeBundle(t testing.TB, dir string, env *Envelope, cipher []byte, volSize
 	eb, err := env.Marshal()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if editEnvelope != nil {
+		eb = editEnvelope(eb)
 	}
 	sig, _ := crypto.SignSSH(signer.keys.Signer, crypto.NamespaceEnvelope, eb)
 	os.WriteFile(filepath.Join(bdir, EnvelopeName), eb, 0o644)
@@ -250,7 +285,33 @@ func hostileCases() []hostile {
 		{"size mismatch", craftBundle(good(), func(m *Manifest) { m.Entries[1].Size = 4 }, nil, 0), `"docs/a.txt" is 5 bytes, the manifest says 4`},
 		{"hash mismatch", craftBundle(good(), func(m *Manifest) { d := crypto.HashBytes([]byte("other")); m.Entries[1].SHA256 = &d }, nil, 0), "does not match its SHA-256"},
 		{"manifest from another bundle", craftBundle(good(), func(m *Manifest) { m.BundleID = NewID(time.Now()) }, nil, 0), "manifest belongs to bundle"},
-		{"more content than declared", craftBundle(good(), nil, func(e *Envelope) { e.ContentBytes = 10 }, 0), "more content than the envelope declares"},
+		{"more content than declared", craftBundle(good(), nil, func(e *Envelope) { e.ContentBytes-- }, 0), "more content than the envelope declares"},
+		{"payload larger than its counts allow", craftBundle(good(), nil, func(e *Envelope) { e.ContentBytes = 10 }, 0), "larger than 2 files, 1 folders and 10 bytes of content can make"},
+		{"file count overflows", craftBundle(good(), nil, func(e *Envelope) { e.Files, e.Dirs = math.MaxInt64, 1 }, 0), "more than a bundle may hold"},
+		{"folder count overflows", craftBundle(good(), nil, func(e *Envelope) { e.Files, e.Dirs = 1, math.MaxInt64 }, 0), "more than a bundle may hold"},
+		{"content size overflows", craftBundle(good(), nil, func(e *Envelope) { e.ContentBytes = math.MaxInt64 }, 0), "more than a bundle may hold"},
+		{"sparse file (PAX 1.0)", prepend(append(rawPAX("PaxHeaders/big", [][2]string{{"GNU.sparse.major", "1"}, {"GNU.sparse.minor", "0"}, {"GNU.sparse.name", "data/docs/big"}, {"GNU.sparse.realsize", "1073741824"}}),
+			append(rawHeader("data/docs/GNUSparseFile.0/big", '0', 512), pad512([]byte("1\n1073741823\n1\n"))...)...), nil), "is a sparse file"},
+		{"sparse file (PAX 0.1)", prepend(append(rawPAX("PaxHeaders/big", [][2]string{{"GNU.sparse.size", "1073741824"}, {"GNU.sparse.numblocks", "1"}, {"GNU.sparse.offset", "1073741823"}, {"GNU.sparse.numbytes", "1"}}),
+			append(rawHeader("data/docs/big", '0', 512), make([]byte, 512)...)...), nil), "is a sparse file"},
+		{"sparse file (old GNU)", prepend(rawHeader("data/docs/big", 'S', 0), nil), "is a sparse file"},
+		{"extended attribute", craftBundle(withEntry(tarEntry{hdr: tar.Header{Name: dataPrefix + "docs/x", Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatPAX,
+			PAXRecords: map[string]string{"SCHILY.xattr.user.evil": "1"}}}), nil, nil, 0), `tar extension "SCHILY.xattr.user.evil"`},
+		{"manifest key twice in case", signedEdit(func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`{"path":"docs/a.txt",`), []byte(`{"path":"docs/a.txt","PATH":"docs/evil.txt",`), 1)
+		}, nil), `keys "path" and "PATH" differ only in case`},
+		{"manifest key in other case", signedEdit(func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`{"path":"docs/a.txt",`), []byte(`{"Path":"docs/a.txt",`), 1)
+		}, nil), `unknown key "Path"`},
+		{"manifest key twice", signedEdit(func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`{"path":"docs/a.txt",`), []byte(`{"path":"docs/a.txt","path":"docs/evil.txt",`), 1)
+		}, nil), `key "path" appears twice`},
+		{"envelope note twice in case", signedEdit(nil, func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"files":`), []byte(`"note": "harmless", "NOTE": "approved by security", "files":`), 1)
+		}), `keys "note" and "NOTE" differ only in case`},
+		{"envelope nested key in case", signedEdit(nil, func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"name": "alice",`), []byte(`"name": "alice", "Name": "bob",`), 1)
+		}), `keys "name" and "Name" differ only in case`},
 		{"more files than declared", craftBundle(good(), nil, func(e *Envelope) { e.Files = 1 }, 0), "more files than the envelope declares"},
 		{"absolute path", craftBundle(withEntry(fileEntry("/etc/passwd", "x")), nil, nil, 0), "absolute path"},
 		{"absolute path outside data/", craftBundle(append(good(), tarEntry{hdr: tar.Header{Name: "/etc/passwd", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}, body: []byte("x")}), nil, nil, 0), `unexpected entry "/etc/passwd"`},
@@ -262,7 +323,27 @@ func hostileCases() []hostile {
 		{"block device", craftBundle(withEntry(special("docs/sda", tar.TypeBlock)), nil, nil, 0), "is a block device"},
 		{"fifo", craftBundle(withEntry(special("docs/pipe", tar.TypeFifo)), nil, nil, 0), "is a FIFO"},
 		{"duplicate name", craftBundle(withEntry(fileEntry("docs/a.txt", "again")), nil, nil, 0), "appears twice"},
-		{"names colliding in case", craftBundle(withEntry(fileEntry("docs/A.TXT", "x")), nil, nil, 0), "appears twice (or differs only in case)"},
+		{"names colliding in case", craftBundle(withEntry(fileEntry("docs/A.TXT", "x")), nil, nil, 0), `"docs/a.txt" and "docs/A.TXT" differ only in case`},
+		{"folders differing in case", craftBundle(append([]tarEntry{dirEntry("A")}, withEntry(fileEntry("a/b", "x"))...), nil, nil, 0), `"A" and "a" differ only in case`},
+		{"implied folders differing in case", craftBundle(withEntry(fileEntry("DOCS/b", "x")), nil, nil, 0), `"docs" and "DOCS" differ only in case`},
+		{"names colliding in full width", craftBundle(withEntry(fileEntry("docs/ａ.txt", "x")), nil, nil, 0), "differ only in case or in look-alike"},
+		{"names colliding by composition", craftBundle(append(good(), fileEntry("docs/\u00e9", "x"), fileEntry("docs/e\u0301", "y")), nil, nil, 0), "differ only in case or in look-alike"},
+		{"right-to-left override", craftBundle(withEntry(fileEntry("docs/invoice\u202etxt.exe", "x")), nil, nil, 0), `bidirectional control (U+202E)`},
+		{"left-to-right isolate", craftBundle(withEntry(fileEntry("docs/a\u2066b", "x")), nil, nil, 0), `bidirectional control (U+2066)`},
+		{"zero-width space", craftBundle(withEntry(fileEntry("docs/a\u200b.txt", "x")), nil, nil, 0), `invisible character (U+200B)`},
+		{"soft hyphen", craftBundle(withEntry(fileEntry("docs/a\u00adb", "x")), nil, nil, 0), `invisible character (U+00AD)`},
+		{"variation selector", craftBundle(withEntry(fileEntry("docs/a\ufe0fb", "x")), nil, nil, 0), `invisible character (U+FE0F)`},
+		{"Hangul filler", craftBundle(withEntry(fileEntry("docs/a\u3164b", "x")), nil, nil, 0), `invisible character (U+3164)`},
+		{"line separator", craftBundle(withEntry(fileEntry("docs/a\u2028b", "x")), nil, nil, 0), `line or paragraph separator (U+2028)`},
+		{"no-break space", craftBundle(withEntry(fileEntry("docs/a\u00a0b", "x")), nil, nil, 0), `space other than U+0020 (U+00A0)`},
+		{"private use", craftBundle(withEntry(fileEntry("docs/a\ue000b", "x")), nil, nil, 0), `private-use character (U+E000)`},
+		{"unassigned", craftBundle(withEntry(fileEntry("docs/a\u0378b", "x")), nil, nil, 0), `unassigned character`},
+		{"C1 control", craftBundle(withEntry(fileEntry("docs/a\u009bb", "x")), nil, nil, 0), `control character (U+009B)`},
+		{"Cyrillic look-alike", craftBundle(withEntry(fileEntry("docs/p\u0430ypal.pdf", "x")), nil, nil, 0), "mixes Latin and Cyrillic letters"},
+		{"Greek look-alike", craftBundle(withEntry(fileEntry("docs/\u0391dmin.txt", "x")), nil, nil, 0), "mixes Greek and Latin letters"},
+		{"Windows console name", craftBundle(withEntry(fileEntry("docs/CONIN$", "x")), nil, nil, 0), `reserved Windows device name "CONIN$"`},
+		{"Windows console output name", craftBundle(withEntry(fileEntry("docs/conout$.txt", "x")), nil, nil, 0), `reserved Windows device name "conout$"`},
+		{"Windows COM0", craftBundle(withEntry(fileEntry("docs/COM0", "x")), nil, nil, 0), `reserved Windows device name`},
 		{"Windows device name CON", craftBundle(withEntry(fileEntry("docs/CON", "x")), nil, nil, 0), "reserved Windows device name"},
 		{"Windows device name with extension", craftBundle(withEntry(fileEntry("docs/nul.txt", "x")), nil, nil, 0), "reserved Windows device name"},
 		{"trailing dot", craftBundle(withEntry(fileEntry("docs/report.", "x")), nil, nil, 0), "ends with a dot or space"},
@@ -274,6 +355,9 @@ func hostileCases() []hostile {
 			f, d, n := counts(ents)
 			env := newEnvelope(a, k, f, d, n)
 			// Go's tar writer refuses to write it, so the bytes are made by hand.
+			// Declare enough folders that the payload's size passes the
+			// envelope's bound: the stream itself must be refused.
+			env.Dirs += 1000
 			s := append(rawPAXHeader(2<<20), streamOf(t, ents, manifestFor(env.ID, "alice", ents), a)...)
 			return writeBundle(t, dir, env, encrypt(t, s, k), 0, a)
 		}, "payload stream is not valid"},
@@ -291,7 +375,22 @@ func hostileCases() []hostile {
 			tw.WriteHeader(&tar.Header{Name: ManifestPath, Typeflag: tar.TypeReg, Mode: 0o644, Size: MaxManifestSize + 1})
 			// The size alone must be refused: write no body, the reader never gets there.
 			return writeBundle(t, dir, env, encrypt(t, buf.Bytes()[:buf.Len()], k), 0, a)
-		}, "more than the 67108864 allowed"},
+		}, "sluice/manifest.json is 67108865 bytes, more than the"},
+		{"manifest larger than its counts allow", func(t testing.TB, dir string, a, k, m station) string {
+			ents := good()
+			f, d, n := counts(ents)
+			env := newEnvelope(a, k, f, d, n)
+			var buf bytes.Buffer
+			tw := tar.NewWriter(&buf)
+			for _, e := range ents {
+				tw.WriteHeader(&e.hdr)
+				tw.Write(e.body)
+			}
+			// 63 MiB of deep folders for a bundle of three entries: refused
+			// by its size before a byte is read or parsed.
+			tw.WriteHeader(&tar.Header{Name: ManifestPath, Typeflag: tar.TypeReg, Mode: 0o644, Size: 63 << 20})
+			return writeBundle(t, dir, env, encrypt(t, buf.Bytes()[:buf.Len()], k), 0, a)
+		}, fmt.Sprintf("is 66060288 bytes, more than the %d allowed", MaxManifestLen(2, 1))},
 		{"no manifest", noManifest, "ends before its signed manifest"},
 		{"setuid mode", craftBundle(withEntry(tarEntry{hdr: tar.Header{Name: dataPrefix + "docs/suid", Typeflag: tar.TypeReg, Mode: 0o4755, Format: tar.FormatPAX}}), nil, nil, 0), "only permission bits"},
 		{"data after the archive", func(t testing.TB, dir string, a, k, m station) string {
@@ -392,29 +491,50 @@ func itoa(i int) string {
 // rawPAXHeader returns a PAX extended header block whose records take size
 // bytes, the kind a hostile sender uses to make a reader allocate.
 func rawPAXHeader(size int) []byte {
-	rec := "comment=" + strings.Repeat("x", size)
-	line := fmt.Sprintf("%d %s\n", len(rec)+2+len(fmt.Sprint(size)), rec)
-	for i := 0; i < 3; i++ { // the length prefix counts itself
-		line = fmt.Sprintf("%d %s\n", len(line), rec)
+	return rawPAX("PaxHeaders/big", [][2]string{{"comment", strings.Repeat("x", size)}})
+}
+
+// rawPAX makes a PAX extended header with the given records by hand: Go's
+// tar writer refuses the hostile ones (sparse maps, huge headers).
+func rawPAX(name string, recs [][2]string) []byte {
+	var body []byte
+	for _, kv := range recs {
+		rec := kv[0] + "=" + kv[1]
+		line := fmt.Sprintf("%d %s\n", len(rec)+2+len(fmt.Sprint(len(rec))), rec)
+		for i := 0; i < 3; i++ { // the length prefix counts itself
+			line = fmt.Sprintf("%d %s\n", len(line), rec)
+		}
+		body = append(body, line...)
 	}
+	return append(rawHeader(name, 'x', len(body)), pad512(body)...)
+}
+
+// rawHeader makes one ustar header block by hand.
+func rawHeader(name string, typ byte, size int) []byte {
 	h := make([]byte, 512)
-	copy(h[0:], "PaxHeaders/big")
+	copy(h[0:], name)
 	copy(h[100:], "0000644\x00")
 	copy(h[108:], "0000000\x00")
 	copy(h[116:], "0000000\x00")
-	copy(h[124:], fmt.Sprintf("%011o\x00", len(line)))
+	copy(h[124:], fmt.Sprintf("%011o\x00", size))
 	copy(h[136:], "00000000000\x00")
-	h[156] = 'x'
+	h[156] = typ
 	copy(h[257:], "ustar\x0000")
+	if typ == 'S' { // only the old GNU format has this type
+		copy(h[257:], "ustar  \x00")
+	}
 	copy(h[148:], "        ")
 	sum := 0
 	for _, c := range h {
 		sum += int(c)
 	}
 	copy(h[148:], fmt.Sprintf("%06o\x00 ", sum))
-	body := []byte(line)
-	if pad := len(body) % 512; pad != 0 {
-		body = append(body, make([]byte, 512-pad)...)
+	return h
+}
+
+func pad512(b []byte) []byte {
+	if pad := len(b) % 512; pad != 0 {
+		b = append(b, make([]byte, 512-pad)...)
 	}
-	return append(h, body...)
+	return b
 }

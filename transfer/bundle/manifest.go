@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"strconv"
+	"strings"
 
 	"sluice/crypto"
+	"sluice/internal/strictjson"
 )
 
 // Entry types in a manifest.
@@ -24,8 +26,11 @@ const (
 	ManifestSigPath = "sluice/manifest.json.sig"
 	// SealRecordPath holds the sender's custody record of the seal, with its
 	// inclusion proof, so the kiosk's log can prove both ends.
-	SealRecordPath   = "sluice/seal-record.json"
-	MaxSealRecord    = 64 << 10
+	SealRecordPath = "sluice/seal-record.json"
+	// MaxSealRecord leaves room under the custody log's line limit
+	// (64 KiB) for the kiosk's own "received" record that embeds it with a path
+	// and a reason, even if every byte of those needs escaping.
+	MaxSealRecord    = 16 << 10
 	MaxManifestSize  = 64 << 20
 	maxTrailerSigLen = crypto.MaxSignatureSize
 )
@@ -120,14 +125,9 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if len(b) > MaxManifestSize {
 		return nil, fmt.Errorf("manifest is larger than %d bytes", MaxManifestSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Decode(b, &m); err != nil {
 		return nil, fmt.Errorf("manifest is not valid: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("manifest is not valid: data after the JSON object")
 	}
 	if m.Format != ManifestFormat {
 		return nil, fmt.Errorf("manifest format %q, want %q", truncate(m.Format), ManifestFormat)
@@ -155,13 +155,19 @@ func ParseManifest(b []byte) (*Manifest, error) {
 }
 
 // tree tracks the names of a bundle's entries to refuse duplicates, names
-// that collide on a case-insensitive filesystem, and a file used as a
-// directory.
+// that collide on a case-insensitive filesystem or to the eye (see
+// foldComponent), two spellings of one folder ("A" beside "a/b"), and a file
+// used as a directory.
 type tree struct {
-	kinds map[string]string // folded path → TypeFile, TypeDir, or "" for implied directories
+	nodes map[string]node // folded path → node
 }
 
-func newTree() *tree { return &tree{kinds: map[string]string{}} }
+type node struct {
+	kind  string // TypeFile, TypeDir, or "" for a folder implied by a path
+	exact string // the path as first spelled
+}
+
+func newTree() *tree { return &tree{nodes: map[string]node{}} }
 
 func (t *tree) add(p, typ string) error {
 	if typ != TypeFile && typ != TypeDir {
@@ -170,26 +176,33 @@ func (t *tree) add(p, typ string) error {
 	if err := checkPath(p); err != nil {
 		return fmt.Errorf("unsafe name %q: %w", truncate(p), err)
 	}
-	key := foldName(p)
-	if prev, seen := t.kinds[key]; seen {
-		if prev != "" || typ == TypeFile {
-			return fmt.Errorf("name %q appears twice (or differs only in case)", truncate(p))
+	parts := strings.Split(p, "/")
+	key := ""
+	for i, part := range parts {
+		if i > 0 {
+			key += "/"
 		}
-	}
-	for i := len(key) - 1; i > 0; i-- {
-		if key[i] != '/' {
+		key += foldComponent(part)
+		exact := strings.Join(parts[:i+1], "/")
+		prev, seen := t.nodes[key]
+		last := i == len(parts)-1
+		switch {
+		case !seen:
+			kind := ""
+			if last {
+				kind = typ
+			}
+			t.nodes[key] = node{kind: kind, exact: exact}
 			continue
+		case prev.kind == TypeFile && !last:
+			return fmt.Errorf("entry %q is inside %q, which is a file", truncate(p), truncate(prev.exact))
+		case prev.exact != exact:
+			return fmt.Errorf("names %q and %q differ only in case or in look-alike characters", truncate(prev.exact), truncate(exact))
+		case last && (prev.kind != "" || typ == TypeFile):
+			return fmt.Errorf("name %q appears twice", truncate(p))
+		case last:
+			t.nodes[key] = node{kind: typ, exact: exact}
 		}
-		parent := key[:i]
-		kind, seen := t.kinds[parent]
-		if kind == TypeFile {
-			return fmt.Errorf("entry %q is inside %q, which is a file", truncate(p), truncate(p[:i]))
-		}
-		if seen {
-			break
-		}
-		t.kinds[parent] = ""
 	}
-	t.kinds[key] = typ
 	return nil
 }

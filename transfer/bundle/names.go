@@ -5,6 +5,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Limits on one path inside a bundle. They keep names portable to every
@@ -17,7 +20,9 @@ const (
 
 // checkPath reports why p is not a safe, portable relative path for a bundle
 // entry: slash-separated, no empty, "." or ".." parts, no absolute or drive
-// paths, no control characters, no characters or names Windows refuses.
+// paths, no characters that hide or disguise what a name says, no
+// characters or names Windows refuses. docs/FORMAT.md ("Names") states the
+// rule.
 func checkPath(p string) error {
 	switch {
 	case p == "":
@@ -41,10 +46,15 @@ func checkPath(p string) error {
 	return nil
 }
 
+// windowsReserved are the device names Windows opens instead of a file, with
+// or without an extension ("CON.txt" is the console too). Source: Microsoft,
+// "Naming Files, Paths, and Namespaces"; CONIN$ and CONOUT$ are the console's
+// input and output, and COM0/LPT0 and the superscript digits are listed
+// there too.
 var windowsReserved = map[string]bool{
-	"CON": true, "PRN": true, "AUX": true, "NUL": true,
-	"COM1": true, "COM2": true, "COM3": true, "COM4": true, "COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
-	"LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true, "LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true,
+	"CON": true, "PRN": true, "AUX": true, "NUL": true, "CONIN$": true, "CONOUT$": true, "CLOCK$": true,
+	"COM0": true, "COM1": true, "COM2": true, "COM3": true, "COM4": true, "COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
+	"LPT0": true, "LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true, "LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true,
 	"COM¹": true, "COM²": true, "COM³": true, "LPT¹": true, "LPT²": true, "LPT³": true,
 }
 
@@ -60,12 +70,15 @@ func checkComponent(c string) error {
 		return fmt.Errorf("name ends with a dot or space, which Windows refuses")
 	}
 	for _, r := range c {
-		if r < 0x20 || r == 0x7f || unicode.IsControl(r) {
-			return fmt.Errorf("control character in name")
+		if why := hiddenRune(r); why != "" {
+			return fmt.Errorf("name holds %s (U+%04X), which can make it show as another name", why, r)
 		}
 		if strings.ContainsRune(`<>:"\|?*`, r) {
 			return fmt.Errorf("character %q in name, which Windows refuses", r)
 		}
+	}
+	if a, b := mixedScripts(c); a != "" {
+		return fmt.Errorf("name mixes %s and %s letters, as look-alike names do", a, b)
 	}
 	base, _, _ := strings.Cut(c, ".")
 	if windowsReserved[strings.ToUpper(strings.TrimRight(base, " "))] {
@@ -74,6 +87,75 @@ func checkComponent(c string) error {
 	return nil
 }
 
-// foldName is the key under which two names collide on a case-insensitive
-// filesystem.
-func foldName(p string) string { return strings.ToLower(strings.ToUpper(p)) }
+// hiddenRune says why r may not appear in a name, or "" if it may: control
+// characters, bidirectional and other format controls (U+202E shows
+// "invoice<RLO>txt.exe" as "invoiceexe.txt"), zero-width and other
+// default-ignorable characters (two names that differ only by one look the
+// same), line and paragraph separators, spaces other than U+0020 and the
+// ideographic space, private-use and unassigned code points.
+func hiddenRune(r rune) string {
+	switch {
+	case r < 0x20 || r == 0x7f || unicode.Is(unicode.Cc, r):
+		return "a control character"
+	case unicode.Is(unicode.Bidi_Control, r):
+		return "a bidirectional control"
+	case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+		return "an invisible character"
+	case unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r):
+		return "a line or paragraph separator"
+	case unicode.Is(unicode.Zs, r) && r != ' ' && r != '\u3000':
+		return "a space other than U+0020"
+	case unicode.Is(unicode.Co, r):
+		return "a private-use character"
+	case !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs):
+		return "an unassigned character"
+	}
+	return ""
+}
+
+// confusableScripts are the scripts whose letters pass for one another
+// (Unicode TS #39, "Moderately Restrictive": Latin may not mix with Cyrillic
+// or Greek, nor those with each other).
+var confusableScripts = []struct {
+	name  string
+	table *unicode.RangeTable
+}{{"Latin", unicode.Latin}, {"Cyrillic", unicode.Cyrillic}, {"Greek", unicode.Greek}}
+
+// mixedScripts returns two of the confusable scripts whose letters one word
+// of c mixes ("pаypal" with a Cyrillic а), or "", "". Words are runs of
+// letters and marks, so "Пример.txt" is two words, each of one script.
+func mixedScripts(c string) (string, string) {
+	first := ""
+	for _, r := range c {
+		if !unicode.IsLetter(r) && !unicode.IsMark(r) {
+			first = ""
+			continue
+		}
+		for _, s := range confusableScripts {
+			if unicode.Is(s.table, r) {
+				if first == "" {
+					first = s.name
+				} else if first != s.name {
+					return first, s.name
+				}
+				break
+			}
+		}
+	}
+	return "", ""
+}
+
+var folder = cases.Fold()
+
+// foldComponent is the key under which two names collide: on a
+// case-insensitive filesystem, or to the eye (compatibility forms such as
+// full-width letters or the "ﬁ" ligature, composed and decomposed accents).
+func foldComponent(c string) string {
+	for i := 0; i < len(c); i++ {
+		if c[i] >= utf8.RuneSelf {
+			return folder.String(norm.NFKC.String(c))
+		}
+	}
+	return strings.ToLower(c)
+}

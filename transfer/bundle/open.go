@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"sluice/crypto"
+	"sluice/internal/regfile"
 )
 
 // Bundle is a bundle directory whose envelope has been read and parsed. No
@@ -74,23 +76,23 @@ func OpenPart(dir string) (*Bundle, error) {
 	return b, b.checkListing()
 }
 
+// readBounded reads one of a bundle's small files: a regular file (never a
+// link, FIFO or device, which could hang or redirect the read) of at most
+// max bytes.
 func readBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
+	b, err := regfile.ReadFile(path, max)
+	var nr *regfile.NotRegularError
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, rejectf("bundle has no %s: it is not a Sluice bundle folder, or its writing was interrupted", filepath.Base(path))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("open bundle: read %s: %w", filepath.Base(path), err)
-	}
-	if int64(len(b)) > max {
+	case errors.As(err, &nr):
+		return nil, rejectf("bundle's %s is %s, not a regular file", filepath.Base(path), nr.Kind)
+	case errors.Is(err, regfile.ErrTooLarge):
 		return nil, rejectf("%s is larger than %d bytes", filepath.Base(path), max)
 	}
-	return b, nil
+	return nil, fmt.Errorf("open bundle: %w", err)
 }
 
 func (b *Bundle) checkListing() error {
@@ -123,9 +125,12 @@ func (b *Bundle) checkListing() error {
 		if !present[v.Name] {
 			continue
 		}
-		info, err := os.Stat(filepath.Join(b.Dir, v.Name))
+		info, err := os.Lstat(filepath.Join(b.Dir, v.Name))
 		if err != nil {
 			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: fmt.Sprintf("cannot be read: %v", err)}
+		}
+		if k := regfile.KindOf(info.Mode()); k != "" {
+			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: "is " + k + ", not a regular file"}
 		}
 		if info.Size() != v.Size {
 			return &VolumeError{Index: i, Count: n, Name: v.Name, Reason: fmt.Sprintf("is %d bytes, the envelope says %d", info.Size(), v.Size)}

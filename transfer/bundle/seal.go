@@ -18,6 +18,7 @@ import (
 	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/progress"
+	"sluice/internal/regfile"
 )
 
 // SealOptions says who seals a bundle, for whom, and how to cut it.
@@ -264,7 +265,7 @@ func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done 
 		}
 		return e, nil
 	}
-	f, err := openSource(s.OSPath)
+	f, err := regfile.Open(s.OSPath)
 	if err != nil {
 		return e, fmt.Errorf("seal: %w", err)
 	}

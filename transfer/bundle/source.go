@@ -11,7 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"sluice/internal/safetext"
+
 	"sluice/crypto"
+	"sluice/internal/regfile"
 )
 
 // Source is one file or directory to seal.
@@ -39,7 +42,7 @@ func Collect(paths []string) ([]Source, error) {
 	t := newTree()
 	add := func(s Source) error {
 		if err := t.add(s.Path, s.Type); err != nil {
-			return fmt.Errorf("%s: %w", s.OSPath, err)
+			return fmt.Errorf("%s: %w", safetext.Line(s.OSPath), err)
 		}
 		out = append(out, s)
 		return nil
@@ -106,9 +109,9 @@ func sourceOf(osPath, name string, info fs.FileInfo) (Source, error) {
 	case m.IsDir():
 		s.Type = TypeDir
 	case m&fs.ModeSymlink != 0:
-		return s, fmt.Errorf("%s is a symbolic link; bundles carry only regular files and folders: stage its target instead", osPath)
+		return s, fmt.Errorf("%s is a symbolic link; bundles carry only regular files and folders: stage its target instead", safetext.Line(osPath))
 	default:
-		return s, fmt.Errorf("%s is not a regular file or folder (%s); bundles carry only regular files and folders", osPath, m.Type())
+		return s, fmt.Errorf("%s is not a regular file or folder (%s); bundles carry only regular files and folders", safetext.Line(osPath), m.Type())
 	}
 	return s, nil
 }
@@ -118,7 +121,7 @@ func sourceOf(osPath, name string, info fs.FileInfo) (Source, error) {
 // file as sealing does (no symbolic links followed) and stops when ctx is
 // done.
 func HashFile(ctx context.Context, path string, buf []byte, done *atomic.Int64) (crypto.Digest, error) {
-	f, err := openSource(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return crypto.Digest{}, fmt.Errorf("hash: %w", err)
 	}

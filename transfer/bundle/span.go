@@ -14,6 +14,7 @@ import (
 	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/progress"
+	"sluice/internal/regfile"
 )
 
 // Span says how a bundle too large for one drive is spread over several:
@@ -207,7 +208,7 @@ func Gather(ctx context.Context, part *Bundle, spool string, progressFn func(don
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
-	if have, err := os.ReadFile(filepath.Join(dir, EnvelopeName)); err == nil {
+	if have, err := regfile.ReadFile(filepath.Join(dir, EnvelopeName), MaxEnvelopeSize); err == nil {
 		if string(have) != string(part.EnvelopeBytes) {
 			return nil, rejectf("drive holds a different envelope for bundle %s than the drives read before: it was altered; set it aside", e.ID)
 		}
@@ -260,7 +261,7 @@ func Gather(ctx context.Context, part *Bundle, spool string, progressFn func(don
 // that does not match is a *VolumeError (Index and Count left for the
 // caller); a failing destination wraps ErrWrite.
 func copyVolume(ctx context.Context, src, dst string, v Volume, buf []byte, done *atomic.Int64) error {
-	in, err := os.Open(filepath.Join(src, v.Name))
+	in, err := regfile.Open(filepath.Join(src, v.Name))
 	if err != nil {
 		return &VolumeError{Name: v.Name, Reason: fmt.Sprintf("cannot be read: %v", err)}
 	}

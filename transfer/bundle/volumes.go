@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"sluice/crypto"
+	"sluice/internal/regfile"
 )
 
 // volumeWriter cuts the encrypted payload into volume files of at most max
@@ -191,7 +192,7 @@ func (r *volumeReader) Read(b []byte) (int, error) {
 			return 0, io.EOF
 		}
 		if r.f == nil {
-			f, err := os.Open(filepath.Join(r.dir, r.vols[r.i].Name))
+			f, err := regfile.Open(filepath.Join(r.dir, r.vols[r.i].Name))
 			if err != nil {
 				return 0, r.volumeErr("cannot be read: %v", err)
 			}

@@ -17,11 +17,11 @@
 package custody
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
+
+	"sluice/internal/strictjson"
 )
 
 // Events.
@@ -98,13 +98,8 @@ func ParseRecord(line []byte) (Record, error) {
 	if len(line) > MaxLine {
 		return r, fmt.Errorf("record longer than %d bytes", MaxLine)
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	if err := strictjson.Decode(line, &r); err != nil {
 		return r, fmt.Errorf("not a record: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return r, fmt.Errorf("not a record: data after the JSON object")
 	}
 	if r.Event == "" || r.Time.IsZero() {
 		return r, fmt.Errorf("not a record: no event or time")

@@ -1,0 +1,82 @@
+package bundle
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Names that hide or disguise what they say are refused at staging too,
+// with the name escaped in the message, so an officer learns before
+// sealing rather than from the kiosk.
+func TestStagingRefusesDeceptiveNames(t *testing.T) {
+	cases := []struct{ name, want string }{
+		{"invoice\u202etxt.exe", `invoice\u202etxt.exe`},
+		{"a\u200bb", `a\u200bb`},
+		{"line\u2028sep", `line\u2028sep`},
+		{"CONIN$", "reserved Windows device name"},
+		{"p\u0430ypal.pdf", "mixes Latin and Cyrillic"},
+	}
+	for _, c := range cases {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{"docs/" + c.name: "x"})
+		_, err := Collect([]string{filepath.Join(dir, "docs")})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+q: got %v, want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\u202e\u200b\u2028\n") {
+			t.Errorf("%+q: the message carries the raw character: %q", c.name, err)
+		}
+	}
+	// Two folders that differ only in case, one staged from each of two
+	// places.
+	a, b := t.TempDir(), t.TempDir()
+	writeTree(t, a, map[string]string{"Reports/x": "1"})
+	writeTree(t, b, map[string]string{"reports/y": "2"})
+	if _, err := Collect([]string{filepath.Join(a, "Reports"), filepath.Join(b, "reports")}); err == nil || !strings.Contains(err.Error(), "differ only in case") {
+		t.Errorf("folders differing in case: %v", err)
+	}
+	// Names in other scripts, accents and ideographic spaces are fine.
+	ok := t.TempDir()
+	writeTree(t, ok, map[string]string{"d/Пример.txt": "1", "d/résumé.pdf": "2", "d/報告\u3000書.doc": "3", "d/10µm scan.png": "4"})
+	if _, err := Collect([]string{filepath.Join(ok, "d")}); err != nil {
+		t.Errorf("ordinary international names refused: %v", err)
+	}
+}
+
+// A file dated after 2262 (past the range of nanoseconds since 1970) keeps
+// its date, or the receipt says it could not; it is never silently turned
+// into 1901.
+func TestDatesPast2262(t *testing.T) {
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"far/future.txt": "hello", "far/past.txt": "old"})
+	future := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	past := time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)
+	for p, tm := range map[string]time.Time{"far/future.txt": future, "far/past.txt": past} {
+		f, err := os.Open(filepath.Join(src, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := keepTime(f, tm); err != nil {
+			t.Skipf("the test's own filesystem cannot hold %s: %v", tm, err)
+		}
+		f.Close()
+	}
+	s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "far")}, 0)
+	v, q, err := receive(t, s.Dir, alice, kiosk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, tm := range map[string]time.Time{"far/future.txt": future, "far/past.txt": past} {
+		info, err := os.Stat(filepath.Join(q, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.ModTime().UTC(); !got.Equal(tm) && v.DatesNotKept == 0 {
+			t.Errorf("%s released dated %s, sent dated %s, and nothing says so", p, got, tm)
+		}
+	}
+}
