@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"sluice/internal/durable"
+	"sluice/internal/lockfile"
 )
 
 // CheckpointEvery is the most records appended between two checkpoints.
@@ -31,7 +32,7 @@ func Origin(station string) string { return "sluice-custody/" + station }
 type Log struct {
 	path   string
 	f      *os.File
-	lock   *os.File
+	lock   *lockfile.Lock
 	signer note.Signer
 	origin string
 
@@ -55,9 +56,12 @@ var ErrLocked = errors.New("the custody log is in use by another Sluice process;
 // the middle of an append, is moved to a recovery file and a "recovered"
 // record says so; station and officer name who recovered it.
 func Open(path string, signer note.Signer, origin, station, officer string) (*Log, error) {
-	lock, err := lockFile(path + ".lock")
+	lock, err := lockfile.TryLock(path + ".lock")
+	if errors.Is(err, lockfile.ErrHeld) {
+		return nil, ErrLocked
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("custody log: %w", err)
 	}
 	l := &Log{path: path, lock: lock, signer: signer, origin: origin}
 	ok := false
@@ -238,39 +242,63 @@ type Appended struct {
 // checkpoint set (bundle events), or when CheckpointEvery records have
 // passed since the last one, a signed checkpoint follows.
 func (l *Log) Append(r Record, checkpoint bool) (*Appended, error) {
+	as, err := l.AppendAll([]Record{r}, checkpoint)
+	if len(as) == 0 {
+		return nil, err
+	}
+	return as[0], err
+}
+
+// AppendAll appends records as Append does, all or none: they go to the
+// file in one write and one fsync, and a failed write (a full disk) is cut
+// back off the file, so a log never holds the first of two records that
+// belong together (a kiosk's "received" without its "released").
+func (l *Log) AppendAll(rs []Record, checkpoint bool) ([]*Appended, error) {
 	if l.f == nil {
 		return nil, errors.New("custody: log is closed")
 	}
-	r.Seq = l.front.n
-	if l.front.n > 0 {
-		r.Prev = l.prev.String()
+	front, prev := l.front.clone(), l.prev
+	var buf []byte
+	out := make([]*Appended, 0, len(rs))
+	for _, r := range rs {
+		r.Seq = front.n
+		if front.n > 0 {
+			r.Prev = prev.String()
+		}
+		if r.Time.IsZero() {
+			r.Time = time.Now()
+		}
+		line, err := r.marshal()
+		if err != nil {
+			return nil, err
+		}
+		a := &Appended{Line: line, Index: r.Seq}
+		prev = tlog.RecordHash(line)
+		a.Proof = front.add(prev)
+		out = append(out, a)
+		buf = append(append(buf, line...), '\n')
 	}
-	if r.Time.IsZero() {
-		r.Time = time.Now()
-	}
-	line, err := r.marshal()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := l.f.Write(append(line, '\n')); err != nil {
+	if _, err := l.f.Write(buf); err != nil {
+		l.f.Truncate(l.size) // best effort: a torn tail is cut at the next Open anyway
 		return nil, fmt.Errorf("custody log: append: %w", err)
 	}
 	if !l.nosync {
 		if err := l.f.Sync(); err != nil {
+			l.f.Truncate(l.size)
 			return nil, fmt.Errorf("custody log: append: %w", err)
 		}
 	}
-	a := &Appended{Line: line, Index: r.Seq}
-	l.prev = tlog.RecordHash(line)
-	a.Proof = l.front.add(l.prev)
-	l.size += int64(len(line) + 1)
-	l.uncommit++
+	l.front, l.prev = front, prev
+	l.size += int64(len(buf))
+	l.uncommit += len(rs)
 	if checkpoint || l.uncommit >= CheckpointEvery {
-		if a.Checkpoint, err = l.Checkpoint(); err != nil {
-			return a, err
+		cp, err := l.Checkpoint()
+		if err != nil {
+			return out, err
 		}
+		out[len(out)-1].Checkpoint = cp
 	}
-	return a, nil
+	return out, nil
 }
 
 // Checkpoint signs and stores a checkpoint of the log as it is now.
@@ -313,7 +341,7 @@ func (l *Log) Close() error {
 		l.f = nil
 	}
 	if l.lock != nil {
-		unlockFile(l.lock)
+		l.lock.Unlock()
 		l.lock = nil
 	}
 	return err

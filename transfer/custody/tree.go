@@ -42,3 +42,8 @@ func (f *frontier) hash() tlog.Hash {
 	}
 	return h
 }
+
+// clone returns a copy that can grow without changing f.
+func (f *frontier) clone() frontier {
+	return frontier{n: f.n, roots: append([]tlog.Hash(nil), f.roots...)}
+}
