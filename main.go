@@ -23,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptible()
 		stopProfile := startProfile()
 		code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		stopProfile()
@@ -49,6 +49,26 @@ func main() {
 	w.SetContent(ui.Create(a, w, home))
 	w.Resize(fyne.NewSize(900, 640))
 	w.ShowAndRun()
+}
+
+// interruptible returns a context cancelled by Ctrl-C or SIGTERM, whose
+// cause (an *app.Interrupted) says which, so a cancelled receive records
+// what stopped it rather than "cancelled by the officer".
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s, ok := <-sig
+		if !ok {
+			return
+		}
+		by := map[os.Signal]string{os.Interrupt: "Ctrl-C (SIGINT)", syscall.SIGTERM: "SIGTERM (a request to stop from the system or another process)",
+			syscall.SIGHUP: "SIGHUP (the terminal closed)"}[s]
+		cancel(&app.Interrupted{By: by})
+		signal.Stop(sig) // a second signal ends the process at once
+	}()
+	return ctx, func() { signal.Stop(sig); cancel(nil) }
 }
 
 // startProfile writes a CPU profile to $SLUICE_CPUPROFILE, for developers

@@ -285,8 +285,8 @@ func TestPackFailuresAreRecorded(t *testing.T) {
 	if _, err := sender.Pack(context.Background(), PackRequest{To: []string{"nobody"}, OutDir: t.TempDir(), Sources: srcs}); err == nil || !strings.Contains(err.Error(), "not trusted") {
 		t.Fatalf("unknown recipient: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(&Interrupted{By: "SIGTERM"})
 	out := t.TempDir()
 	if _, err := sender.Pack(ctx, PackRequest{To: []string{"kiosk-1"}, OutDir: out, Sources: srcs}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled pack: %v", err)
@@ -294,7 +294,7 @@ func TestPackFailuresAreRecorded(t *testing.T) {
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Fatal("cancelled pack left files")
 	}
-	if r := lastEvent(t, sender); r.Event != custody.EventSealFailed || r.Reason != "cancelled by the officer" {
+	if r := lastEvent(t, sender); r.Event != custody.EventSealFailed || r.Reason != "interrupted by SIGTERM" {
 		t.Fatalf("custody: %+v", r)
 	}
 }
@@ -346,12 +346,12 @@ func TestCancelReceiveReleasesNothing(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "disk.img"), big, 0o644)
 	sealed := pack(t, sender, "kiosk-1", src)
 	out := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	start := time.Time{}
 	_, err := kiosk.Receive(ctx, ReceiveRequest{BundleDir: sealed.Dir, OutDir: out, Progress: func(done, total int64) {
 		if done > 0 && start.IsZero() {
 			start = time.Now()
-			cancel()
+			cancel(&Interrupted{By: "the officer (Cancel)"})
 		}
 	}})
 	if !errors.Is(err, context.Canceled) {
@@ -363,7 +363,8 @@ func TestCancelReceiveReleasesNothing(t *testing.T) {
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Fatalf("cancelled receive left %d entries in the destination", len(ents))
 	}
-	if r := lastEvent(t, kiosk); r.Event != custody.EventRejected || r.Reason != "cancelled by the officer" {
+	if r := lastEvent(t, kiosk); r.Event != custody.EventRejected || r.Outcome != "cancelled" ||
+		!strings.Contains(r.Reason, "interrupted by the officer (Cancel); nothing was released") || r.Bundle != sealed.Envelope.ID {
 		t.Fatalf("custody: %+v", r)
 	}
 }
@@ -372,13 +373,13 @@ func TestWipeAfterRelease(t *testing.T) {
 	sender, kiosk := pair(t, false)
 	src := stage(t, map[string]string{"a.txt": "alpha"})
 	sealed := pack(t, sender, "kiosk-1", src)
-	if err := kiosk.Wipe(sealed.Dir); err == nil || !strings.Contains(err.Error(), "was not released here") {
+	if err := kiosk.Wipe(sealed.Dir, ""); err == nil || !strings.Contains(err.Error(), "was not released here") {
 		t.Fatalf("wipe before release: %v", err)
 	}
 	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := kiosk.Wipe(sealed.Dir); err != nil {
+	if err := kiosk.Wipe(sealed.Dir, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(sealed.Dir); !os.IsNotExist(err) {

@@ -39,6 +39,20 @@ func (s *Station) record(r custody.Record) error {
 	return err
 }
 
+// recordAll appends records that belong together, all or none.
+func (s *Station) recordAll(rs ...custody.Record) error {
+	l, err := s.OpenCustody()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	for i := range rs {
+		rs[i].Station, rs[i].Officer = s.Name, s.Officer
+	}
+	_, err = l.AppendAll(rs, true)
+	return err
+}
+
 func (s *Station) appendTo(l *custody.Log, r custody.Record) (*custody.Appended, error) {
 	r.Station, r.Officer = s.Name, s.Officer
 	return l.Append(r, bundleEvents[r.Event])

@@ -1,13 +1,17 @@
 package app
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dustin/go-humanize"
 
 	"sluice/internal/durable"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/media"
@@ -152,23 +156,78 @@ func identify(m media.Mount) (*custody.Media, bool) {
 	return &custody.Media{Filesystem: m.FSType}, false
 }
 
-// checkReleaseDir refuses to release onto a filesystem whose driver cannot
-// rename a folder with its contents (fusefat): the release is one rename.
-func checkReleaseDir(dir string) error {
-	if m, err := media.Host.MountOf(dir); err == nil && m.FSType == "fusefat" {
+// checkReleaseDir refuses a release folder that would put decrypted
+// content where it does not belong: inside the bundle being received or
+// the folder it is read from, or on a removable drive (content marked for
+// this station would leave on the stick). It also refuses a filesystem
+// whose driver cannot rename a folder with its contents (fusefat): the
+// release is one rename.
+func checkReleaseDir(dir, src string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("release folder: %w", err)
+	}
+	if src != "" {
+		if within(real, src) || real == filepath.Dir(src) {
+			return fmt.Errorf("cannot release into %s: it is the bundle's own folder or the folder it is read from; choose a folder on this station", safetext.Line(dir))
+		}
+	}
+	m, err := media.Host.MountOf(real)
+	if err != nil {
+		return nil
+	}
+	if m.FSType == "fusefat" {
 		return fmt.Errorf("cannot release onto %s (%s): its driver cannot move a folder in one step; release onto a local disk", m.Point, m.FSType)
+	}
+	if _, removable := identify(m); removable {
+		return fmt.Errorf("cannot release onto %s: it is a removable drive; release onto this station's own disk", m.Point)
 	}
 	return nil
 }
 
-// Wipe removes a released bundle from its medium and records it: the drive
-// can go back into circulation without the bundle on it.
-func (s *Station) Wipe(bundleDir string) error {
-	b, err := bundle.OpenPart(bundleDir) // a drive of a spanning bundle holds part of it
+// within reports whether path is dir or inside it (both cleaned, links
+// resolved by the caller).
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// Wipe removes a released bundle from its medium and records what was
+// really done: the drive can go back into circulation without the bundle on
+// it. Only a folder that is verifiably that bundle is removed: its real
+// path is found without following links off the medium, its envelope must
+// be signed by the trusted sender it names, and the bundle must have been
+// released here; with want set, its id must be want. Removal goes through
+// an os.Root on the folder's parent, so nothing outside it can be reached.
+// A wipe that fails part-way says so in the error and in a "wiped" record
+// with outcome "failed".
+func (s *Station) Wipe(bundleDir, want string) error {
+	dir, err := ResolveMediaPath(bundleDir)
+	if err != nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	info, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("wipe: %s is not a bundle folder", safetext.Line(bundleDir))
+	}
+	b, err := bundle.OpenPart(dir) // a drive of a spanning bundle holds part of it
 	if err != nil {
 		return fmt.Errorf("wipe: %w", err)
 	}
 	id := b.Envelope.ID
+	if want != "" && id != want {
+		return fmt.Errorf("wipe: %s holds bundle %s, not %s; nothing was wiped", safetext.Line(bundleDir), id, want)
+	}
+	c, ok, err := s.Trusted(b.Envelope.Sender.Name)
+	if err != nil {
+		return err
+	}
+	if !ok || b.VerifySignature(c.SigningKey) != nil {
+		return fmt.Errorf("wipe: %s is not a bundle signed by a trusted station; nothing was wiped", safetext.Line(bundleDir))
+	}
 	released, err := s.seen(id)
 	if err != nil {
 		return err
@@ -176,13 +235,27 @@ func (s *Station) Wipe(bundleDir string) error {
 	if !released {
 		return fmt.Errorf("bundle %s was not released here; wipe only what was released", id)
 	}
-	where := mediaOf(bundleDir)
-	if err := os.RemoveAll(bundleDir); err != nil {
-		return fmt.Errorf("wipe %s: %w", bundleDir, err)
+	where := mediaOf(dir)
+	rec := custody.Record{Event: custody.EventWiped, Bundle: id, Peer: b.Envelope.Sender.Name, Media: where, Path: dir, Outcome: "ok",
+		Reason: "bundle removed from the medium after release"}
+	parent, err := os.OpenRoot(filepath.Dir(dir))
+	if err == nil {
+		err = parent.RemoveAll(filepath.Base(dir))
+		parent.Close()
 	}
-	if err := durable.SyncDir(filepath.Dir(bundleDir)); err != nil {
-		return err
+	if err == nil {
+		err = durable.SyncDir(filepath.Dir(dir))
 	}
-	return s.record(custody.Record{Event: custody.EventWiped, Bundle: id, Peer: b.Envelope.Sender.Name, Media: where, Path: bundleDir, Outcome: "ok",
-		Reason: "bundle removed from the medium after release"})
+	if err != nil {
+		rec.Outcome = "failed"
+		rec.Reason = "wiping the bundle from the medium failed part-way: " + err.Error()
+		if _, serr := os.Lstat(dir); errors.Is(serr, fs.ErrNotExist) {
+			rec.Reason = "the bundle folder was removed, but the medium could not confirm it is written: " + err.Error()
+		}
+		if lerr := s.record(rec); lerr != nil {
+			return errors.Join(fmt.Errorf("wipe %s: %w", dir, err), lerr)
+		}
+		return fmt.Errorf("wipe %s: %w; what remains is on the medium", safetext.Line(dir), err)
+	}
+	return s.record(rec)
 }

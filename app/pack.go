@@ -178,7 +178,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	if err != nil {
 		reason := err.Error()
 		if errors.Is(err, context.Canceled) {
-			reason = "cancelled by the officer"
+			reason = CancelReason(ctx)
 		}
 		event := custody.EventSealFailed
 		if errors.Is(err, bundle.ErrWrite) && plan.perDrive == 0 {

@@ -5,14 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"filippo.io/age"
 
 	"sluice/internal/durable"
+	"sluice/internal/safetext"
 	"sluice/internal/strictjson"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
@@ -34,33 +37,57 @@ type Received struct {
 	Verified *bundle.Verified
 	// Dir is where the content was released.
 	Dir string
+	// Source is the bundle folder it was read from, links resolved: the
+	// one folder a wipe may remove.
+	Source string
 }
 
 // Receive checks a bundle and releases it: the sender's signature against
 // the trust store, this station among the recipients and the policy, all
-// before decrypting; then decryption into a quarantine beside the
-// destination, every entry checked against the signed manifest; then one
-// rename releases everything at once. A bundle that fails any step releases
-// nothing, its quarantine is removed, and a "rejected" custody record says
-// why. Errors that reject the bundle wrap ErrRejected.
+// before decrypting; then decryption into a quarantine readable only by the
+// station's user, every entry checked against the signed manifest; then one
+// rename, which never replaces anything, releases everything at once. A
+// bundle that fails any step releases nothing, its quarantine is removed,
+// and a "rejected" custody record says why (outcome "rejected" for the
+// bundle's fault, "failed" for the station's). Errors that reject the
+// bundle wrap ErrRejected.
+//
+// One receive runs at a time on a station, across processes; a second is
+// refused with a *ReceiveBusyError, and recorded. Records name the bundle
+// and its sender once the envelope is known to be signed by that trusted
+// sender, and always the folder and drive it came from. "received" and
+// "released" are written together, after the release, so a log never says
+// received for a bundle that was not released.
 //
 // One drive of a bundle that spans several is checked the same way, then
 // its volumes are gathered into the station's spool; Receive returns a
 // *MissingDrivesError until the last drive is in, and then releases.
 func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received, err error) {
-	b, err := bundle.OpenPart(req.BundleDir)
-	if err == nil && !b.Complete() && b.Envelope.Span == nil {
-		b, err = bundle.Open(req.BundleDir) // names the missing volume
-	}
+	subj := subject{path: req.BundleDir}
+	dir, err := ResolveMediaPath(req.BundleDir)
 	if err != nil {
-		return nil, s.rejected("", "", err)
+		return nil, s.rejected(ctx, subj, fmt.Errorf("open bundle: %w", err))
+	}
+	subj.path, subj.media = dir, mediaOf(dir)
+	b, err := bundle.OpenPart(dir)
+	if err == nil && !b.Complete() && b.Envelope.Span == nil {
+		b, err = bundle.Open(dir) // names the missing volume
+	}
+	s.attribute(&subj, b)
+	if err != nil {
+		return nil, s.rejected(ctx, subj, err)
 	}
 	env := b.Envelope
+	lock, err := s.lockReceive(env.ID)
+	if err != nil {
+		return nil, s.rejected(ctx, subj, err)
+	}
+	defer lock.unlock()
 	if err := s.admit(b, req); err != nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, err)
+		return nil, s.rejected(ctx, subj, err)
 	}
 	if !b.Complete() {
-		g, gerr := s.gather(ctx, b, req) // not err: the deferred check reads the result
+		g, gerr := s.gather(ctx, b, req, subj) // not err: the deferred check reads the result
 		if gerr != nil {
 			return nil, gerr
 		}
@@ -74,72 +101,120 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		}()
 	}
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create output folder: %w", err)
+		return nil, s.rejected(ctx, subj, fmt.Errorf("create the release folder: %w", err))
 	}
-	if err := checkReleaseDir(req.OutDir); err != nil {
-		return nil, err
+	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
+		return nil, s.rejected(ctx, subj, fmt.Errorf("the release folder %s is not a folder; choose another", safetext.Line(req.OutDir)))
+	}
+	if err := checkReleaseDir(req.OutDir, dir); err != nil {
+		return nil, s.rejected(ctx, subj, err)
 	}
 	final := filepath.Join(req.OutDir, env.ID)
 	if _, err := os.Lstat(final); err == nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("%w: %s already exists: this bundle was released before", ErrRejected, final))
+		return nil, s.rejected(ctx, subj, fmt.Errorf("%w: %s already exists: this bundle was released before, or something else has its name; move it away to receive again", ErrRejected, final))
 	}
-	q := filepath.Join(req.OutDir, ".sluice-quarantine-"+env.ID)
-	os.RemoveAll(q) // left by a crash while receiving this same bundle
-	if err := os.Mkdir(q, 0o700); err != nil {
-		return nil, fmt.Errorf("create quarantine: %w", err)
+	q, err := s.quarantine(req.OutDir, env.ID)
+	if err != nil {
+		return nil, s.rejected(ctx, subj, err)
 	}
 	released := false
 	defer func() {
 		if !released {
-			os.RemoveAll(q)
+			s.dropQuarantine(q, env.ID)
 		}
 	}()
 	root, err := os.OpenRoot(q)
 	if err != nil {
-		return nil, fmt.Errorf("open quarantine: %w", err)
+		return nil, s.rejected(ctx, subj, fmt.Errorf("open quarantine: %w", err))
 	}
 	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)
 	root.Close()
 	if err != nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, err)
+		return nil, s.rejected(ctx, subj, err)
 	}
 	seal, err := s.checkSeal(env, v)
 	if err != nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, err)
+		return nil, s.rejected(ctx, subj, err)
+	}
+	if err := durable.SyncTree(q); err != nil {
+		return nil, s.rejected(ctx, subj, fmt.Errorf("make quarantine durable: %w", err))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, s.rejected(ctx, subj, err)
+	}
+	if err := durable.RenameNoReplace(q, final); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%w: %s appeared while the bundle was being checked; nothing was released: move it away and receive again", ErrRejected, final)
+		}
+		return nil, s.rejected(ctx, subj, fmt.Errorf("release: %w", err))
+	}
+	released = true
+	os.Remove(filepath.Join(s.Home, receivingDir, env.ID+".where"))
+	if p := filepath.Dir(q); filepath.Base(p) == quarantineLocal {
+		os.Remove(p)
+	}
+	if err := durable.SyncDir(req.OutDir); err != nil {
+		return nil, s.unrelease(ctx, subj, final, q, fmt.Errorf("release: %w", err))
 	}
 	reason := "signature, every file and the sender's seal record verified"
 	if env.Span != nil {
 		reason += fmt.Sprintf("; gathered from %d drives", env.Span.Drives)
 	}
-	if err := s.record(custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name,
-		ManifestSHA256: v.ManifestSHA256.String(), Files: v.Files, Bytes: v.ContentBytes, Path: b.Dir, Outcome: "ok",
-		Reason: reason, Seal: seal}); err != nil {
-		return nil, err
+	released2 := "released"
+	if v.DatesNotKept > 0 {
+		released2 = fmt.Sprintf("released; %d file date(s) could not be kept by the release folder's filesystem, e.g. %s", v.DatesNotKept, v.DateExample)
 	}
-	if err := durable.SyncTree(q); err != nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("make quarantine durable: %w", err))
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, err)
+	if err := s.recordAll(
+		custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
+			Files: v.Files, Bytes: v.ContentBytes, Media: subj.media, Path: subj.path, Outcome: "ok", Reason: reason, Seal: seal},
+		custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
+			Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}); err != nil {
+		return nil, s.unrelease(ctx, subj, final, q, err)
 	}
 	if err := s.markSeen(env.ID); err != nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, err)
+		return &Received{Envelope: env, Verified: v, Dir: final, Source: dir},
+			fmt.Errorf("bundle %s was released to %s and recorded, but %w; until that is fixed a second copy would not be refused as a replay", env.ID, final, err)
 	}
-	if err := os.Rename(q, final); err != nil {
-		return nil, s.rejected(env.ID, env.Sender.Name, fmt.Errorf("release: %w", err))
+	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir}, nil
+}
+
+// unrelease takes back a release whose custody records could not be
+// written (a full station home): content the log does not account for is
+// never left released.
+func (s *Station) unrelease(ctx context.Context, subj subject, final, q string, err error) error {
+	if rerr := os.Rename(final, q); rerr != nil {
+		return errors.Join(fmt.Errorf("bundle %s was released to %s but could not be recorded (%w), and taking the release back failed: %v; remove %s by hand", subj.id, final, err, rerr, final))
 	}
-	released = true
-	if err := durable.SyncDir(req.OutDir); err != nil {
-		return nil, err
+	os.RemoveAll(q)
+	durable.SyncDir(filepath.Dir(final))
+	return s.rejected(ctx, subj, fmt.Errorf("nothing was released: %w", err))
+}
+
+// subject is what custody records say about the bundle a receive concerns:
+// as much as is known, and only what was verified.
+type subject struct {
+	id, peer string
+	// path and media: the folder or drive the bundle was read from.
+	path  string
+	media *custody.Media
+}
+
+// attribute names the bundle and its sender in subj once b's envelope is
+// known to be signed by the trusted station it names; an envelope that is
+// not is only "a folder on this drive".
+func (s *Station) attribute(subj *subject, b *bundle.Bundle) {
+	if b == nil || b.Envelope == nil {
+		return
 	}
-	err = s.record(custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name,
-		ManifestSHA256: v.ManifestSHA256.String(), Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok"})
-	return &Received{Envelope: env, Verified: v, Dir: final}, err
+	c, ok, err := s.Trusted(b.Envelope.Sender.Name)
+	if err == nil && ok && b.VerifySignature(c.SigningKey) == nil {
+		subj.id, subj.peer = b.Envelope.ID, b.Envelope.Sender.Name
+	}
 }
 
 // gather copies one drive's share of a spanning bundle into the spool and
 // returns the spool's bundle once every drive has been read.
-func (s *Station) gather(ctx context.Context, part *bundle.Bundle, req ReceiveRequest) (*bundle.Bundle, error) {
+func (s *Station) gather(ctx context.Context, part *bundle.Bundle, req ReceiveRequest, subj subject) (*bundle.Bundle, error) {
 	env := part.Envelope
 	spool := filepath.Join(s.Home, "spool", "in")
 	if err := os.MkdirAll(spool, 0o700); err != nil {
@@ -148,10 +223,7 @@ func (s *Station) gather(ctx context.Context, part *bundle.Bundle, req ReceiveRe
 	s.dropStale(spool)
 	g, err := bundle.Gather(ctx, part, spool, req.Progress)
 	if err != nil {
-		if errors.Is(err, ErrRejected) {
-			return nil, s.rejected(env.ID, env.Sender.Name, err)
-		}
-		return nil, fmt.Errorf("gather drive of bundle %s: %w", env.ID, err)
+		return nil, s.rejected(ctx, subj, fmt.Errorf("gather drive of bundle %s: %w", env.ID, err))
 	}
 	if g.Complete() {
 		return g, nil
@@ -318,18 +390,40 @@ func (s *Station) markSeen(id string) error {
 	return nil
 }
 
-// rejected records a rejection and returns err. A cancelled receive is
-// recorded too, as the officer's decision.
-func (s *Station) rejected(id, peer string, err error) error {
-	reason := err.Error()
-	if errors.Is(err, context.Canceled) {
-		reason = "cancelled by the officer"
+// rejected records that a bundle was not released, and why, and returns
+// err. The outcome is "rejected" when the bundle is at fault (err wraps
+// ErrRejected) and "failed" when the station is (a full disk, a release
+// folder that is a file); a cancel says by whom or what. A reason too long
+// for one record is cut, never dropped.
+func (s *Station) rejected(ctx context.Context, subj subject, err error) error {
+	reason, outcome := err.Error(), "failed"
+	if errors.Is(err, ErrRejected) {
+		outcome = "rejected"
 	}
-	if lerr := s.record(custody.Record{Event: custody.EventRejected, Bundle: id, Peer: peer, Outcome: "rejected", Reason: reason}); lerr != nil {
-		return errors.Join(err, lerr)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		what := "receive"
+		if subj.id != "" {
+			what += " of bundle " + subj.id
+		}
+		reason = what + " " + CancelReason(ctx) + "; nothing was released"
+		outcome = "cancelled"
+		err = fmt.Errorf("%s: %w", reason, err)
+	}
+	if len(reason) > maxReason {
+		reason = reason[:maxReason] + "…"
+	}
+	r := custody.Record{Event: custody.EventRejected, Bundle: subj.id, Peer: subj.peer, Media: subj.media,
+		Path: subj.path, Outcome: outcome, Reason: reason}
+	if lerr := s.record(r); lerr != nil {
+		return errors.Join(err, fmt.Errorf("and the custody record of it failed: %w", lerr))
 	}
 	return err
 }
+
+// maxReason bounds a record's reason, so that with its other fields (a
+// path, a drive's identity, escaped if need be) it stays within the log's
+// line limit.
+const maxReason = 4096
 
 // checkSeal checks the sender's custody record that travelled in the
 // payload: signed by the sender's key, included in its log, and about this
@@ -352,6 +446,12 @@ func (s *Station) checkSeal(env *bundle.Envelope, v *bundle.Verified) (*custody.
 	}
 	if rec.Bundle != env.ID || rec.ManifestSHA256 != v.ManifestSHA256.String() || rec.Station != env.Sender.Name {
 		return nil, fmt.Errorf("%w: the sender's custody record is about another bundle or manifest", ErrRejected)
+	}
+	if rec.Event != custody.EventSealed {
+		return nil, fmt.Errorf("%w: the sender's custody record is a %q record, not the seal of this bundle", ErrRejected, safetext.Line(rec.Event))
+	}
+	if !slices.Contains(strings.Split(rec.Peer, ","), s.Name) {
+		return nil, fmt.Errorf("%w: the sender's custody record says the bundle was sealed for %s, not for this station (%s)", ErrRejected, safetext.Line(rec.Peer), s.Name)
 	}
 	return &p, nil
 }

@@ -57,7 +57,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 		for asked := k > 0; ; asked = true {
 			if asked {
 				if w.req.NextDrive == nil {
-					return nil, w.abandon(parts, k, n, errors.New("no way to ask for the next drive"))
+					return nil, w.abandon(ctx, parts, k, n, errors.New("no way to ask for the next drive"))
 				}
 				next, err := w.req.NextDrive(ctx, DriveAsk{BundleID: e.ID, Drive: k + 1, Drives: n, Need: freeFor(share),
 					Volumes: vols, Problem: problem, Previous: previous})
@@ -65,7 +65,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 					err = ctx.Err()
 				}
 				if err != nil {
-					return nil, w.abandon(parts, k, n, err)
+					return nil, w.abandon(ctx, parts, k, n, err)
 				}
 				dir = next
 				if dest, err = checkDrive(dir, e.ID, share, e.Payload.Volumes[first].Size, fsids, k, n); err != nil {
@@ -95,12 +95,12 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 				break
 			}
 			if ctx.Err() != nil {
-				return nil, w.abandon(parts, k, n, ctx.Err())
+				return nil, w.abandon(ctx, parts, k, n, ctx.Err())
 			}
 			if !errors.Is(err, bundle.ErrWrite) && !errors.Is(err, errReadBack) {
 				// Not the drive's fault (the custody log, the station's
 				// own copy): another drive would not help.
-				return nil, w.abandon(parts, k, n, err)
+				return nil, w.abandon(ctx, parts, k, n, err)
 			}
 			problem = fmt.Sprintf("drive %d of %d could not be written (%v)", k+1, n, err)
 		}
@@ -169,11 +169,11 @@ func checkDrive(dir, id string, share, volume int64, fsids []string, k, n int) (
 
 // abandon records that a spanning bundle was given up after done of its
 // drives, and says which drives now hold an incomplete bundle.
-func (w writeJob) abandon(parts []string, k, n int, cause error) error {
+func (w writeJob) abandon(ctx context.Context, parts []string, k, n int, cause error) error {
 	e := w.sealed.Envelope
 	reason := cause.Error()
 	if errors.Is(cause, context.Canceled) {
-		reason = "cancelled by the officer"
+		reason = CancelReason(ctx)
 	}
 	left := "no drive was written"
 	if len(parts) > 0 {

@@ -141,7 +141,7 @@ func TestSpanTwoSmallDrives(t *testing.T) {
 		}
 	}
 	for _, part := range sealed.Parts {
-		if err := kiosk.Wipe(part); err != nil {
+		if err := kiosk.Wipe(part, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 )
 
@@ -176,17 +177,38 @@ func runReceive(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// A drive's mount point stands for the bundles on it.
+	// A drive's mount point stands for the bundles on it. Folders on it
+	// that are not bundles from a trusted station get one record for the
+	// drive, not one each.
 	var dirs []string
+	var junk int
 	for _, p := range pos {
-		if _, err := os.Stat(filepath.Join(p, bundle.EnvelopeName)); err != nil {
+		if _, err := os.Lstat(filepath.Join(p, bundle.EnvelopeName)); err != nil {
 			if found := app.FindBundles(p); len(found) > 0 {
-				fmt.Fprintf(e.stdout, "Found %d bundle(s) on %s\n", len(found), p)
-				dirs = append(dirs, found...)
+				ok, bad := st.Screen(found)
+				fmt.Fprintf(e.stdout, "Found %d bundle(s) on %s\n", len(ok), p)
+				if len(bad) > 0 {
+					fmt.Fprintf(e.stdout, "Not bundles from a trusted station (%d, recorded once for the drive):\n", len(bad))
+					for i, j := range bad {
+						if i == 10 {
+							fmt.Fprintf(e.stdout, "  and %d more\n", len(bad)-i)
+							break
+						}
+						fmt.Fprintf(e.stdout, "  %s: %s\n", safetext.Line(filepath.Base(j.Dir)), safetext.Line(j.Why))
+					}
+					if err := st.RecordJunk(p, bad); err != nil {
+						return err
+					}
+					junk += len(bad)
+				}
+				dirs = append(dirs, ok...)
 				continue
 			}
 		}
 		dirs = append(dirs, p)
+	}
+	if len(dirs) == 0 {
+		return fmt.Errorf("%w: no bundle from a trusted station was found on %s", app.ErrRejected, strings.Join(pos, ", "))
 	}
 	pos = dirs
 	// Each folder is one bundle, or one drive of a bundle that spans
@@ -217,6 +239,9 @@ func runReceive(e *env, args []string) error {
 			}
 		}
 	}
+	if len(failed) == 0 && junk > 0 {
+		return fmt.Errorf("%w: %d folder(s) on the drive were not bundles from a trusted station (listed above)", app.ErrRejected, junk)
+	}
 	if len(failed) > 0 {
 		// A rejection decides the exit status over an environment error.
 		worst := failed[0]
@@ -231,16 +256,17 @@ func runReceive(e *env, args []string) error {
 	return nil
 }
 
-// wipeReleased wipes every folder among dirs that holds bundle id.
+// wipeReleased wipes every folder among dirs that holds bundle id, whatever
+// the folder is called: Station.Wipe checks each is that bundle.
 func wipeReleased(e *env, st *app.Station, dirs []string, id string) error {
 	for _, d := range dirs {
-		if filepath.Base(filepath.Clean(d)) != id+bundle.DirSuffix {
+		if app.BundleIDAt(d) != id {
 			continue
 		}
-		if err := st.Wipe(d); err != nil {
-			return fmt.Errorf("released, but wiping the bundle from %s failed: %w", d, err)
+		if err := st.Wipe(d, id); err != nil {
+			return fmt.Errorf("released, but not wiped from its medium: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", d)
+		fmt.Fprintf(e.stdout, "Wiped bundle %s from %s\n", id, d)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"sluice/app"
+	"sluice/internal/safetext"
 )
 
 // Exit codes.
@@ -35,6 +36,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	home   string
+	// cmd is the command being run, for messages.
+	cmd string
 	// lines delivers stdin line by line once readLine has started.
 	lines     chan string
 	linesOnce sync.Once
@@ -73,7 +76,9 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // Run runs the sluice command line args (without the program name) and
 // returns the exit status.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	// Everything printed goes through safetext: no name, note or reason
+	// from a bundle, card, manifest, log or drive reaches the terminal raw.
+	e := &env{ctx: ctx, stdin: stdin, stdout: safetext.Writer(stdout), stderr: safetext.Writer(stderr)}
 	// --home may also come before the command.
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		switch {
@@ -105,6 +110,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	for _, c := range commands {
 		if c.name == name && c.run != nil {
+			e.cmd = name
 			return fail(e, c.run(e, rest))
 		}
 	}
@@ -119,6 +125,10 @@ func fail(e *env, err error) int {
 		return ExitOK
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if errors.Is(err, context.Canceled) && !strings.Contains(msg, "interrupted") {
+		// Say what was interrupted and by what, not "context canceled".
+		msg = fmt.Sprintf("%s %s (%s)", e.cmd, app.CancelReason(e.ctx), msg)
+	}
 	fmt.Fprintf(e.stderr, "sluice: %s\n", msg)
 	var ue usageError
 	switch {

@@ -107,7 +107,7 @@ func runMedia(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := st.Wipe(pos[0]); err != nil {
+		if err := st.Wipe(pos[0], ""); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", pos[0])

@@ -79,7 +79,7 @@ func TestCLISpan(t *testing.T) {
 	if string(got) != string(data) {
 		t.Fatal("released content differs")
 	}
-	if _, err := os.Stat(parts[1]); !os.IsNotExist(err) || !strings.Contains(rel.stdout, "Wiped "+parts[1]) {
+	if _, err := os.Stat(parts[1]); !os.IsNotExist(err) || !strings.Contains(rel.stdout, " from "+parts[1]) {
 		t.Errorf("drive 2 not wiped: %v\n%s", err, rel.stdout)
 	}
 	for _, part := range []string{parts[0], parts[2]} {

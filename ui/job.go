@@ -3,18 +3,20 @@ package ui
 import (
 	"context"
 	"sync"
+
+	"sluice/app"
 )
 
 // job is the one long task a screen runs at a time (hashing, sealing,
 // inspecting, releasing) and the Cancel that stops it.
 type job struct {
 	mu     sync.Mutex
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 }
 
 // start begins a job and returns its context.
 func (j *job) start() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	j.mu.Lock()
 	j.cancel = cancel
 	j.mu.Unlock()
@@ -25,7 +27,7 @@ func (j *job) start() context.Context {
 func (j *job) end() {
 	j.mu.Lock()
 	if j.cancel != nil {
-		j.cancel()
+		j.cancel(nil)
 		j.cancel = nil
 	}
 	j.mu.Unlock()
@@ -35,7 +37,7 @@ func (j *job) end() {
 func (j *job) stop() {
 	j.mu.Lock()
 	if j.cancel != nil {
-		j.cancel()
+		j.cancel(&app.Interrupted{By: "the officer (Cancel)"})
 	}
 	j.mu.Unlock()
 }

@@ -1,0 +1,14 @@
+//go:build !unix
+
+package app
+
+import "path/filepath"
+
+// deviceOf tells filesystems apart by volume name (the drive letter).
+func deviceOf(path string) (uint64, error) {
+	var h uint64
+	for _, c := range filepath.VolumeName(path) {
+		h = h*31 + uint64(c)
+	}
+	return h, nil
+}

@@ -1,0 +1,21 @@
+//go:build unix
+
+package app
+
+import (
+	"os"
+	"syscall"
+)
+
+// deviceOf returns the filesystem id of the file at path (not following a
+// last link).
+func deviceOf(path string) (uint64, error) {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return 0, err
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev), nil
+	}
+	return 0, nil
+}
