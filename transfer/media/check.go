@@ -23,20 +23,32 @@ type CheckResult struct {
 	// corrupts data.
 	Fake     bool
 	BadBlock int64
+	// CacheOnly, when set, says why the blocks may have been read back
+	// from memory rather than from the drive (see DropDeviceCache): the
+	// check then proves nothing about the drive.
+	CacheOnly string
 }
 
 // ErrBadDrive is wrapped when a drive does not give back what was written.
 var ErrBadDrive = errors.New("the drive does not give back what was written")
 
+// ErrCacheOnly is wrapped when what is read back after writing may come
+// from a cache in memory rather than from the drive, so it does not show
+// what the drive holds.
+var ErrCacheOnly = errors.New("read back through the page cache only")
+
 const checkBlock = 1 << 20
 
 // Check writes size bytes to a test file on the mounted drive at point,
 // flushes them to the device, reads them back bypassing the cache (Linux:
-// the cached pages are dropped; Windows: unbuffered reads; macOS: reads
+// the cached pages are dropped, and under a FUSE driver the device's own
+// cache too, see DropDeviceCache; Windows: unbuffered reads; macOS: reads
 // with F_NOCACHE, best effort) and compares. Every
 // 1 MiB block carries its own number and a per-run random tag, so a drive
 // that wraps around (claiming more capacity than it has) or returns stale
 // data is caught in the tested range. The test file is removed afterwards.
+// When the read-back cannot be made to reach the drive, the result's
+// CacheOnly says why.
 func Check(ctx context.Context, point string, size int64) (CheckResult, error) {
 	res := CheckResult{Bytes: size / checkBlock * checkBlock}
 	if res.Bytes == 0 {
@@ -67,6 +79,11 @@ func Check(ctx context.Context, point string, size int64) (CheckResult, error) {
 		return res, fmt.Errorf("check %s: flush failed: %w", point, err)
 	}
 	res.WriteSpeed = float64(res.Bytes) / time.Since(start).Seconds()
+	if err := DropDeviceCache(point); errors.Is(err, ErrCacheOnly) {
+		res.CacheOnly = err.Error()
+	} else if err != nil {
+		return res, fmt.Errorf("check %s: %w", point, err)
+	}
 	r, err := openUncached(path)
 	if err != nil {
 		return res, fmt.Errorf("check %s: cannot reopen the test file: %w", point, err)

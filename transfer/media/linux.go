@@ -178,6 +178,7 @@ func parseMountInfo(line string) (Mount, bool) {
 		}
 	}
 	if m.FSType == "fuseblk" || strings.HasPrefix(m.FSType, "fuse.") {
+		m.FUSE = true
 		// FUSE filesystems (exfat-fuse, fusefat) name the real type in
 		// the source or subtype.
 		if strings.HasPrefix(m.FSType, "fuse.") {

@@ -34,6 +34,9 @@ type Mount struct {
 	Label    string
 	FSID     string
 	ReadOnly bool
+	// FUSE: the filesystem is served by a FUSE driver (fuseblk, fuse.*),
+	// which reads its device through the kernel's cache of the device.
+	FUSE bool
 }
 
 // Space is what a mounted filesystem can take.
