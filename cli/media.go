@@ -75,6 +75,11 @@ func runMedia(e *env, args []string) error {
 			}
 			return err
 		}
+		if res.CacheOnly != "" {
+			// Not a verdict on the drive: the check could not reach it.
+			return fmt.Errorf("check of %s not conclusive, a drive that fakes its capacity would pass too: %s written and %s",
+				pos[0], humanize.IBytes(uint64(res.Bytes)), res.CacheOnly)
+		}
 		fmt.Fprintf(e.stdout, "OK: %s written and read back from %s intact; write %s/s, read %s/s\n",
 			humanize.IBytes(uint64(res.Bytes)), pos[0], humanize.IBytes(uint64(res.WriteSpeed)), humanize.IBytes(uint64(res.ReadSpeed)))
 		return nil
