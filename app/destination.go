@@ -156,6 +156,16 @@ func identify(m media.Mount) (*custody.Media, bool) {
 	return &custody.Media{Filesystem: m.FSType}, false
 }
 
+// dropDeviceCache is media.DropDeviceCache as the bundle read-back takes
+// it: not reaching the medium is a note on the verdict, not a failure.
+func dropDeviceCache(dir string) (string, error) {
+	err := media.DropDeviceCache(dir)
+	if errors.Is(err, media.ErrCacheOnly) {
+		return err.Error(), nil
+	}
+	return "", err
+}
+
 // checkReleaseDir refuses a release folder that would put decrypted
 // content where it does not belong: inside the bundle being received or
 // the folder it is read from, or on a removable drive (content marked for

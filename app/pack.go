@@ -202,7 +202,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	if plan.perDrive > 0 {
 		return w.spread(ctx, dest)
 	}
-	if err := w.settle(ctx, dest, sealed.Dir, ""); err != nil {
+	if _, err := w.settle(ctx, dest, sealed.Dir, ""); err != nil {
 		return nil, err
 	}
 	return sealed, nil
@@ -224,13 +224,15 @@ type writeJob struct {
 // settle records the bundle (or one drive's share, what says which) at dir
 // as written, then, as the request asks, reads it back from the device and
 // records it verified. A share that does not read back is removed and
-// recorded as write-failed.
-func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string) error {
+// recorded as write-failed. When the read-back could only go through a
+// cache in memory (see media.DropDeviceCache), the verified record and
+// the returned note say so.
+func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string) (note string, err error) {
 	e, s := w.sealed.Envelope, w.s
 	b, err := bundle.OpenPart(dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return fmt.Errorf("%w: the bundle written to %s cannot be opened (%v); it was removed: try another drive", errReadBack, dir, err)
+		return "", fmt.Errorf("%w: the bundle written to %s cannot be opened (%v); it was removed: try another drive", errReadBack, dir, err)
 	}
 	vols := len(e.Payload.Volumes) - len(b.Missing())
 	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
@@ -239,27 +241,32 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 		// The bundle exists but its custody record does not: do not hand out
 		// a bundle the log cannot account for.
 		os.RemoveAll(dir)
-		return fmt.Errorf("bundle removed because its custody record could not be written: %w", err)
+		return "", fmt.Errorf("bundle removed because its custody record could not be written: %w", err)
 	}
 	// Read every volume back from the device and check its hash: only then
 	// is the bundle verified. A medium that does not give back what was
 	// written must not carry a bundle that looks complete.
 	if w.req.ReadBack == ReadBackNever || w.req.ReadBack == ReadBackRemovable && !dest.Removable {
-		return nil
+		return "", nil
 	}
-	if verr := b.ReadBack(ctx); verr != nil {
+	note, verr := b.ReadBackThrough(ctx, dropDeviceCache)
+	if verr != nil {
 		os.RemoveAll(dir)
 		reason := strings.TrimPrefix(what+"; ", "; ") + "read-back failed: " + verr.Error() + "; the bundle was removed from the medium"
 		if _, lerr := s.appendTo(w.log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers, Media: dest.Media,
 			Path: dir, Outcome: "failed", Reason: reason}); lerr != nil {
-			return errors.Join(verr, lerr)
+			return "", errors.Join(verr, lerr)
 		}
-		return fmt.Errorf("%w from %s (%v); it was removed: try another drive", errReadBack, filepath.Dir(dir), verr)
+		return "", fmt.Errorf("%w from %s (%v); it was removed: try another drive", errReadBack, filepath.Dir(dir), verr)
+	}
+	verdict := fmt.Sprintf("all %d volume(s) read back from the medium and match", vols)
+	if note != "" {
+		verdict = fmt.Sprintf("all %d volume(s) match, but %s; the medium itself was not verified", vols, note)
 	}
 	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventVerified, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
 		Files: e.Files, Bytes: b.PartBytes(), Media: dest.Media, Path: dir, Outcome: "ok",
-		Reason: strings.TrimPrefix(what+"; ", "; ") + fmt.Sprintf("all %d volume(s) read back from the medium and match", vols)})
-	return err
+		Reason: strings.TrimPrefix(what+"; ", "; ") + verdict})
+	return note, err
 }
 
 func joinNames(cards []crypto.Card) string {

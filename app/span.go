@@ -77,8 +77,9 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 				w.req.Phase(fmt.Sprintf("Writing drive %d of %d", k+1, n))
 			}
 			pdir, err := bundle.WritePart(ctx, whole, dir, k, w.req.Progress)
+			note := ""
 			if err == nil {
-				err = w.settle(ctx, dest, pdir, what)
+				note, err = w.settle(ctx, dest, pdir, what)
 			} else if errors.Is(err, bundle.ErrWrite) {
 				reason := strings.TrimPrefix(what+"; ", "; ") + err.Error()
 				if _, lerr := w.s.appendTo(w.log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers,
@@ -91,7 +92,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 				if dest.Mount.FSID != "" {
 					fsids = append(fsids, dest.Mount.FSID)
 				}
-				problem, previous = "", w.finishDrive(dest, k, n)
+				problem, previous = "", w.finishDrive(dest, k, n, note)
 				break
 			}
 			if ctx.Err() != nil {
@@ -112,10 +113,13 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 
 // finishDrive ejects a removable drive whose share is written and
 // verified, when another drive is to follow, so the officer can pull it
-// safely, and says what became of it.
-func (w writeJob) finishDrive(dest Destination, k, n int) string {
+// safely, and says what became of it. note is settle's: why the read-back
+// could not reach the drive.
+func (w writeJob) finishDrive(dest Destination, k, n int, note string) string {
 	done := fmt.Sprintf("drive %d of %d written", k+1, n)
-	if w.req.ReadBack == ReadBackAlways || w.req.ReadBack == ReadBackRemovable && dest.Removable {
+	if note != "" {
+		done += " but not verified (" + note + ")"
+	} else if w.req.ReadBack == ReadBackAlways || w.req.ReadBack == ReadBackRemovable && dest.Removable {
 		done += " and verified"
 	}
 	if k == n-1 || !dest.Removable || dest.Mount.Point == "" {
