@@ -10,8 +10,9 @@ case "${1:-build}" in
   # openssh-client: ssh-keygen proves our signatures verify with the stock tool;
   # age and tar: the payload opens with stock tools; dosfstools, fusefat and
   # fuse3: bundles go to and come back from a real FAT32 filesystem; exfat-fuse,
-  # exfatprogs, e2fsprogs and mount (losetup): the same on exFAT and ext4.
-  test) want=("${build[@]}" openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps) ;;
+  # exfatprogs, e2fsprogs and mount (losetup): the same on exFAT and ext4;
+  # dmsetup: fake-capacity sticks that wrap around (internal/fakestick).
+  test) want=("${build[@]}" openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup) ;;
   bench) want=("${build[@]}" age tar coreutils findutils time) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
