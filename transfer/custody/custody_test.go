@@ -81,7 +81,9 @@ func TestAppendAndVerify(t *testing.T) {
 	if !r.OK() || r.Records != 250 {
 		t.Fatalf("verify: %+v", r)
 	}
-	if r.Checkpoints != 25 || r.Latest.Size != 250 {
+	// Bundle events every tenth record: the newest checkpoint (at 250) plus
+	// the history's one per CheckpointEvery records (100, 200).
+	if r.Checkpoints != 3 || r.Latest.Size != 250 {
 		t.Fatalf("checkpoints: %d, latest %+v", r.Checkpoints, r.Latest)
 	}
 	// Reopening (state cache, then without it) continues the same tree.
@@ -115,6 +117,15 @@ func TestCheckpointEvery100Records(t *testing.T) {
 	if fmt.Sprint(sizes) != "[100 200]" {
 		t.Fatalf("checkpoints at %v, want [100 200]", sizes)
 	}
+}
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func readLines(t testing.TB, path string) []string {
@@ -181,27 +192,42 @@ func TestTamperingIsDetected(t *testing.T) {
 			return nil
 		}, 118, "truncated: it holds 117 records but checkpoint 000000000120 covers 120"},
 		{"checkpoint signature forged", func(p string, l []string) []byte {
-			cp := filepath.Join(checkpointDir(p), checkpointName(60))
-			b, _ := os.ReadFile(cp)
-			os.WriteFile(cp, bytes.Replace(b, []byte("\n60\n"), []byte("\n59\n"), 1), 0o600)
+			cp := filepath.Join(checkpointDir(p), checkpointName(100))
+			b := mustRead(t, cp)
+			os.WriteFile(cp, bytes.Replace(b, []byte("\n100\n"), []byte("\n99\n"), 1), 0o600)
 			return nil
-		}, 0, "checkpoint 000000000060: bad signature"},
+		}, 0, "checkpoint 000000000100: bad signature"},
+		{"newest checkpoint signature forged", func(p string, l []string) []byte {
+			cp := filepath.Join(checkpointDir(p), latestName)
+			b := mustRead(t, cp)
+			os.WriteFile(cp, bytes.Replace(b, []byte("\n120\n"), []byte("\n119\n"), 1), 0o600)
+			return nil
+		}, 0, "the newest checkpoint (latest): bad signature"},
 		{"checkpoint from another log of the same station", func(p string, l []string) []byte {
 			other := filepath.Join(t.TempDir(), "other.log")
 			ol := s.open(t, other)
 			fill(t, ol, 30)
 			ol.Close()
-			b, _ := os.ReadFile(filepath.Join(checkpointDir(other), checkpointName(30)))
+			b := mustRead(t, filepath.Join(checkpointDir(other), latestName))
 			os.WriteFile(filepath.Join(checkpointDir(p), checkpointName(30)), b, 0o600)
 			return nil
 		}, 30, "do not match checkpoint 000000000030"},
+		{"newest checkpoint from another log of the same station", func(p string, l []string) []byte {
+			other := filepath.Join(t.TempDir(), "other.log")
+			ol := s.open(t, other)
+			fill(t, ol, 110)
+			ol.Close()
+			b := mustRead(t, filepath.Join(checkpointDir(other), latestName))
+			os.WriteFile(filepath.Join(checkpointDir(p), latestName), b, 0o600)
+			return nil
+		}, 110, "do not match checkpoint 000000000110"},
 		{"checkpoint signed by another station", func(p string, l []string) []byte {
 			m := newStation(t, "st") // same name, other key
 			other := filepath.Join(t.TempDir(), "other.log")
 			ol := m.open(t, other)
 			fill(t, ol, 10)
 			ol.Close()
-			b, _ := os.ReadFile(filepath.Join(checkpointDir(other), checkpointName(10)))
+			b := mustRead(t, filepath.Join(checkpointDir(other), latestName))
 			os.WriteFile(filepath.Join(checkpointDir(p), checkpointName(10)), b, 0o600)
 			return nil
 		}, 0, "bad signature"},
@@ -224,6 +250,103 @@ func TestTamperingIsDetected(t *testing.T) {
 				t.Fatalf("verdict %q at line %d; want %q at line %d", r.Problem, r.Line, c.says, c.line)
 			}
 		})
+	}
+}
+
+// TestBundleEventFloodKeepsFewCheckpoints appends 2,000 bundle events, as a
+// drive with 2,000 junk bundle folders makes a kiosk do: each still gets a
+// checkpoint covering it (the newest, rewritten in place), but the history
+// keeps one per CheckpointEvery records, and the log verifies.
+func TestBundleEventFloodKeepsFewCheckpoints(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	l.DisableSyncForBulkLoad()
+	const n = 2000
+	for i := range n {
+		a, err := l.Append(Record{Event: EventRejected, Bundle: fmt.Sprintf("junk-%d", i), Outcome: "rejected", Reason: "not a bundle"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := OpenCheckpoint(a.Checkpoint, s.v)
+		if err != nil || cp.Size != a.Index+1 {
+			t.Fatalf("record %d: checkpoint %v, %v; want one covering it", a.Index, cp, err)
+		}
+	}
+	l.Close()
+	ents, err := os.ReadDir(checkpointDir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max := n/CheckpointEvery + 1; len(ents) > max {
+		t.Fatalf("%d bundle events left %d checkpoint files, want at most %d", n, len(ents), max)
+	}
+	latest, _ := LatestCheckpoint(path)
+	if cp, err := OpenCheckpoint(latest, s.v); err != nil || cp.Size != n {
+		t.Fatalf("latest checkpoint: %v %v", cp, err)
+	}
+	r := verify(t, s, path, nil)
+	if !r.OK() || r.Records != n || r.Checkpoints != len(ents) || r.Latest.Size != n {
+		t.Fatalf("verify: %+v", r)
+	}
+	// Tampering is still caught, by the history and by the newest.
+	lines := readLines(t, path)
+	writeLines(t, path, lines[:n-1])
+	if r := verify(t, s, path, nil); r.OK() || !strings.Contains(r.Problem, "truncated: it holds 1999 records but checkpoint 000000002000 covers 2000") {
+		t.Fatalf("last record deleted: %+v", r)
+	}
+	lines[1234] = strings.Replace(lines[1234], "not a bundle", "a bundle", 1)
+	writeLines(t, path, lines)
+	if r := verify(t, s, path, nil); r.OK() || r.Line != 1235 {
+		t.Fatalf("record edited: %+v", r)
+	}
+}
+
+// TestNewestCheckpointRolledBack replaces the newest checkpoint with an
+// older one of the same log, as someone hiding the last records would.
+func TestNewestCheckpointRolledBack(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 50)
+	old, _ := LatestCheckpoint(path)
+	fill(t, l, 70)
+	l.Close()
+	os.WriteFile(filepath.Join(checkpointDir(path), latestName), old, 0o600)
+	r := verify(t, s, path, nil)
+	if r.OK() || !strings.Contains(r.Problem, "covers 50 records but checkpoint 000000000100 covers 100: it was replaced with an older one") {
+		t.Fatalf("rolled-back newest checkpoint: %+v", r)
+	}
+}
+
+// TestLogFromBeforeLatest verifies and extends a log written when every
+// checkpoint had its own file and there was no latest.
+func TestLogFromBeforeLatest(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	for i := range 30 {
+		l.Append(Record{Event: EventSealed, Bundle: fmt.Sprint(i), Outcome: "ok"}, false)
+		cp, err := l.Checkpoint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(checkpointDir(path), checkpointName(l.Len())), cp, 0o600)
+	}
+	l.Close()
+	os.Remove(filepath.Join(checkpointDir(path), latestName))
+	os.Remove(path + ".state")
+	if r := verify(t, s, path, nil); !r.OK() || r.Checkpoints != 30 || r.Latest.Size != 30 {
+		t.Fatalf("old log: %+v", r)
+	}
+	if b, err := LatestCheckpoint(path); err != nil || !strings.Contains(string(b), "\n30\n") {
+		t.Fatalf("latest of an old log: %q %v", b, err)
+	}
+	l = s.open(t, path)
+	fill(t, l, 10)
+	l.Close()
+	if r := verify(t, s, path, nil); !r.OK() || r.Checkpoints != 31 || r.Latest.Size != 40 {
+		t.Fatalf("old log extended: %+v", r)
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 	"sluice/internal/lockfile"
 )
 
-// CheckpointEvery is the most records appended between two checkpoints.
+// CheckpointEvery is the most records appended between two checkpoints, and
+// the fewest between two checkpoints kept in the history.
 const CheckpointEvery = 100
 
 // Origin is the checkpoint origin (and note key name) of a station's log.
@@ -40,6 +41,7 @@ type Log struct {
 	prev     tlog.Hash // leaf hash of the last record
 	size     int64     // bytes in the log file
 	uncommit int       // records since the last checkpoint
+	history  int64     // tree size of the newest checkpoint kept in the history
 	nosync   bool
 }
 
@@ -152,11 +154,12 @@ func (l *Log) cutTornTail() (string, error) {
 // state is the cached frontier, valid only for a log of exactly Size bytes
 // whose last leaf hash is Prev.
 type state struct {
-	Size  int64       `json:"size"`
-	N     int64       `json:"n"`
-	Prev  tlog.Hash   `json:"prev"`
-	Roots []tlog.Hash `json:"roots"`
-	Since int         `json:"since_checkpoint"`
+	Size    int64       `json:"size"`
+	N       int64       `json:"n"`
+	Prev    tlog.Hash   `json:"prev"`
+	Roots   []tlog.Hash `json:"roots"`
+	Since   int         `json:"since_checkpoint"`
+	History *int64      `json:"history"`
 }
 
 func (l *Log) load() error {
@@ -167,14 +170,17 @@ func (l *Log) load() error {
 	l.size = info.Size()
 	if b, err := os.ReadFile(l.path + ".state"); err == nil {
 		var st state
-		if json.Unmarshal(b, &st) == nil && st.Size == l.size && l.lastLeafIs(st.Prev, st.N) {
+		if json.Unmarshal(b, &st) == nil && st.Size == l.size && st.History != nil && l.lastLeafIs(st.Prev, st.N) {
 			l.front = frontier{n: st.N, roots: st.Roots}
-			l.prev, l.uncommit = st.Prev, st.Since
+			l.prev, l.uncommit, l.history = st.Prev, st.Since, *st.History
 			return nil
 		}
 	}
 	// Rebuild from the records themselves.
 	l.front, l.prev, l.uncommit = frontier{}, tlog.Hash{}, 0
+	if sizes, err := checkpointSizes(l.path); err == nil && len(sizes) > 0 {
+		l.history = sizes[len(sizes)-1]
+	}
 	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, l.size), 1<<20)
 	for {
 		line, err := readLine(r)
@@ -188,7 +194,7 @@ func (l *Log) load() error {
 		l.front.add(l.prev)
 		l.uncommit++
 	}
-	if cp, err := latestCheckpointSize(l.path); err == nil && cp <= l.front.n {
+	if cp, err := newestCheckpointSize(l.path); err == nil && cp <= l.front.n {
 		l.uncommit = int(l.front.n - cp)
 	}
 	return nil
@@ -301,7 +307,11 @@ func (l *Log) AppendAll(rs []Record, checkpoint bool) ([]*Appended, error) {
 	return out, nil
 }
 
-// Checkpoint signs and stores a checkpoint of the log as it is now.
+// Checkpoint signs a checkpoint of the log as it is now and makes it the
+// newest (custody.log.checkpoints/latest, replaced in one step). When at
+// least CheckpointEvery records have been appended since the newest one kept
+// in the history, it is also kept there under its tree size: a flood of
+// bundle events costs one file rewritten, not one file each.
 func (l *Log) Checkpoint() ([]byte, error) {
 	text := FormatCheckpoint(l.origin, l.front.n, l.front.hash())
 	signed, err := note.Sign(&note.Note{Text: text}, l.signer)
@@ -312,15 +322,24 @@ func (l *Log) Checkpoint() ([]byte, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("custody log: %w", err)
 	}
-	if err := durable.ReplaceFile(filepath.Join(dir, checkpointName(l.front.n)), signed, 0o600); err != nil {
+	// The newest first: after a crash between the two writes, latest never
+	// covers fewer records than the history (Verify checks that it does not).
+	if err := durable.ReplaceFile(filepath.Join(dir, latestName), signed, 0o600); err != nil {
 		return nil, fmt.Errorf("custody log: checkpoint: %w", err)
+	}
+	if l.front.n >= l.history+CheckpointEvery {
+		if err := durable.ReplaceFile(filepath.Join(dir, checkpointName(l.front.n)), signed, 0o600); err != nil {
+			return nil, fmt.Errorf("custody log: checkpoint: %w", err)
+		}
+		l.history = l.front.n
 	}
 	l.uncommit = 0
 	return signed, nil
 }
 
 func (l *Log) saveState() {
-	st := state{Size: l.size, N: l.front.n, Prev: l.prev, Roots: l.front.roots, Since: l.uncommit}
+	history := l.history
+	st := state{Size: l.size, N: l.front.n, Prev: l.prev, Roots: l.front.roots, Since: l.uncommit, History: &history}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return
@@ -386,6 +405,10 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 
 func checkpointDir(logPath string) string { return logPath + ".checkpoints" }
 
+// latestName is the newest checkpoint's file in the checkpoint folder; the
+// history's files are named by tree size (checkpointName).
+const latestName = "latest"
+
 func checkpointName(n int64) string { return fmt.Sprintf("%012d", n) }
 
 // checkpointSizes lists the stored checkpoints' sizes, ascending.
@@ -410,19 +433,51 @@ func checkpointSizes(logPath string) ([]int64, error) {
 	return out, nil // ReadDir sorts by name; names are zero-padded
 }
 
-func latestCheckpointSize(logPath string) (int64, error) {
-	s, err := checkpointSizes(logPath)
-	if err != nil || len(s) == 0 {
+// checkpointSize reads the tree size a stored checkpoint states, without
+// checking its signature (Verify does that).
+func checkpointSize(b []byte) (int64, error) {
+	lines := strings.SplitN(string(b), "\n", 3)
+	if len(lines) < 3 {
+		return 0, errors.New("checkpoint is malformed")
+	}
+	return strconv.ParseInt(lines[1], 10, 64)
+}
+
+// newestCheckpointSize returns the tree size of the newest stored
+// checkpoint: latest, or the history's largest (logs written before latest
+// existed have only a history).
+func newestCheckpointSize(logPath string) (int64, error) {
+	n := int64(-1)
+	if b, err := os.ReadFile(filepath.Join(checkpointDir(logPath), latestName)); err == nil {
+		if m, err := checkpointSize(b); err == nil {
+			n = m
+		}
+	}
+	if s, err := checkpointSizes(logPath); err == nil && len(s) > 0 {
+		n = max(n, s[len(s)-1])
+	}
+	if n < 0 {
 		return 0, errors.New("no checkpoint")
 	}
-	return s[len(s)-1], nil
+	return n, nil
 }
 
 // LatestCheckpoint returns the newest stored checkpoint's signed bytes.
 func LatestCheckpoint(logPath string) ([]byte, error) {
-	n, err := latestCheckpointSize(logPath)
+	b, err := os.ReadFile(filepath.Join(checkpointDir(logPath), latestName))
+	if err == nil {
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	// A log from before latest existed: its history's largest.
+	s, err := checkpointSizes(logPath)
 	if err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	if len(s) == 0 {
 		return nil, fmt.Errorf("the custody log has no checkpoint yet")
 	}
-	return os.ReadFile(filepath.Join(checkpointDir(logPath), checkpointName(n)))
+	return os.ReadFile(filepath.Join(checkpointDir(logPath), checkpointName(s[len(s)-1])))
 }

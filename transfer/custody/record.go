@@ -7,7 +7,8 @@
 // # Files
 //
 //	custody.log               one record per line; the leaf hash is over the line's exact bytes
-//	custody.log.checkpoints/  one signed checkpoint per file, named by tree size
+//	custody.log.checkpoints/  latest: the newest signed checkpoint, replaced in one step;
+//	                          NNNNNNNNNNNN: the history, one per CheckpointEvery records, named by tree size
 //	custody.log.state         cache of the tree's frontier, rebuilt when it does not match
 //	custody.log.lock          held by the one process writing
 //

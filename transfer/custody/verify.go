@@ -36,10 +36,29 @@ func (r *Report) fail(line int64, format string, args ...any) *Report {
 	return r
 }
 
+// want is a checkpoint the log must match: the first size records have the
+// tree hash hash.
+type want struct {
+	size int64
+	hash tlog.Hash
+	name string
+}
+
+// insertWant inserts w in order of size, before any of the same size (an
+// equal size must agree with both; a truncation is blamed on the stored one).
+func insertWant(wants []want, w want) []want {
+	i := 0
+	for i < len(wants) && wants[i].size < w.size {
+		i++
+	}
+	return append(wants[:i], append([]want{w}, wants[i:]...)...)
+}
+
 // Verify reads the log at path from start to end, in constant memory, and
 // checks: every line is a record; sequence numbers run 0, 1, 2…; each record
-// names the previous one's hash; every stored checkpoint is signed by v for
-// the expected origin and matches the tree of that many records; and, if
+// names the previous one's hash; every stored checkpoint (the history and
+// the newest) is signed by v for the expected origin and matches the tree of
+// that many records, and the newest covers no fewer than the history; and, if
 // saved (an auditor's own copy of an older checkpoint) is given, that the log
 // still begins with exactly the records it covered. The error is for I/O;
 // the verdict is in the report.
@@ -53,11 +72,6 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 	sizes, err := checkpointSizes(path)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints: %w", err)
-	}
-	type want struct {
-		size int64
-		hash tlog.Hash
-		name string
 	}
 	var wants []want
 	for _, n := range sizes {
@@ -76,6 +90,28 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		rep.Checkpoints++
 		rep.Latest = cp
 	}
+	// The newest checkpoint, rewritten after every bundle event.
+	b, err := os.ReadFile(filepath.Join(checkpointDir(path), latestName))
+	switch {
+	case errors.Is(err, os.ErrNotExist): // a log from before latest existed, or with no checkpoint yet
+	case err != nil:
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	default:
+		cp, err := OpenCheckpoint(b, v)
+		if err != nil {
+			return rep.fail(0, "the newest checkpoint (%s): bad signature: %v", latestName, err), nil
+		}
+		if cp.Origin != origin {
+			return rep.fail(0, "the newest checkpoint (%s) is inconsistent: it is for %q", latestName, cp.Origin), nil
+		}
+		if rep.Latest != nil && cp.Size < rep.Latest.Size {
+			return rep.fail(0, "the newest checkpoint (%s) covers %d records but checkpoint %s covers %d: it was replaced with an older one",
+				latestName, cp.Size, checkpointName(rep.Latest.Size), rep.Latest.Size), nil
+		}
+		wants = append(wants, want{cp.Size, cp.Hash, "checkpoint " + checkpointName(cp.Size)}) // the largest, checked above
+		rep.Checkpoints++
+		rep.Latest = cp
+	}
 	if saved != nil {
 		cp, err := OpenCheckpoint(saved, v)
 		if err != nil {
@@ -84,12 +120,7 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		if cp.Origin != origin {
 			return rep.fail(0, "your saved checkpoint is for %q, not %q", cp.Origin, origin), nil
 		}
-		// Insert in order; an equal size must agree with the stored one.
-		i := 0
-		for i < len(wants) && wants[i].size < cp.Size {
-			i++
-		}
-		wants = append(wants[:i], append([]want{{cp.Size, cp.Hash, "your saved checkpoint"}}, wants[i:]...)...)
+		wants = insertWant(wants, want{cp.Size, cp.Hash, "your saved checkpoint"})
 	}
 
 	r := bufio.NewReaderSize(f, 1<<20)
