@@ -14,6 +14,7 @@ FUZZSCALE ?= 1
 FUZZ_TARGETS := \
 	./crypto:FuzzParseCard:200000 \
 	./crypto:FuzzVerifySSH:100000 \
+	./internal/textfile:FuzzNormalize:200000 \
 	./transfer/bundle:FuzzParseEnvelope:100000 \
 	./transfer/bundle:FuzzParseManifest:200000 \
 	./transfer/bundle:FuzzExtractStream:20000 \

@@ -11,15 +11,20 @@ import (
 
 	"sluice/crypto"
 	"sluice/internal/durable"
+	"sluice/internal/textfile"
 	"sluice/transfer/custody"
 )
 
 // TrustAdd trusts the station on a card, as a recipient and as a signer. A
-// card that does not parse is refused, and so is one that reuses a trusted
+// card that is not UTF-8 text is an error wrapping textfile.ErrNotText (an
+// environment error, not a refusal); one that does not parse is refused, and so is one that reuses a trusted
 // name with different keys: replacing a station's keys takes an explicit
 // TrustRemove first.
 func (s *Station) TrustAdd(cardText []byte) (crypto.Card, error) {
 	c, err := crypto.ParseCard(cardText)
+	if errors.Is(err, textfile.ErrNotText) {
+		return c, err // not read as text: nothing was judged, so nothing is refused
+	}
 	if err != nil {
 		return c, fmt.Errorf("%w: %v", ErrRejected, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/textfile"
 	"sluice/transfer/custody"
 )
 
@@ -175,7 +176,7 @@ func (e *env) verifierFor(path, cardFile string) (note.Verifier, string, error) 
 		return nil, "", err
 	}
 	if cardFile != "" {
-		b, err := readLimited(cardFile, crypto.MaxCardSize+1)
+		b, err := textfile.ReadFile(cardFile, crypto.MaxCardSize)
 		if err != nil {
 			return nil, "", fmt.Errorf("read card: %w", err)
 		}
@@ -220,7 +221,7 @@ func logVerify(e *env, args []string) error {
 	}
 	var saved []byte
 	if *cpFile != "" {
-		if saved, err = readLimited(*cpFile, 64<<10); err != nil {
+		if saved, err = custody.ReadCheckpointFile(*cpFile); err != nil {
 			return fmt.Errorf("read checkpoint: %w", err)
 		}
 	}

@@ -3,11 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/textfile"
 )
 
 func runInit(e *env, args []string) error {
@@ -75,7 +75,7 @@ func runTrust(e *env, args []string) error {
 		if pos[0] == "-" {
 			text, err = io.ReadAll(io.LimitReader(e.stdin, crypto.MaxCardSize+1))
 		} else {
-			text, err = readLimited(pos[0], crypto.MaxCardSize+1)
+			text, err = textfile.ReadFile(pos[0], crypto.MaxCardSize)
 		}
 		if err != nil {
 			return fmt.Errorf("read card: %w", err)
@@ -127,13 +127,4 @@ func runTrust(e *env, args []string) error {
 		return usagef("unknown trust command %q: use add, list or remove", sub)
 	}
 	return nil
-}
-
-func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, max))
 }

@@ -9,6 +9,8 @@ import (
 
 	"filippo.io/age"
 	"golang.org/x/crypto/ssh"
+
+	"sluice/internal/textfile"
 )
 
 // A Card is a station's public identity: what other stations need to seal
@@ -51,11 +53,18 @@ func ValidName(name string) error {
 	return nil
 }
 
-// ParseCard parses and checks the text form of a card.
+// ParseCard parses and checks the text form of a card. A card saved on
+// Windows (CRLF line ends, a UTF-8 byte-order mark) reads as the original;
+// one that is not UTF-8 text is an error wrapping textfile.ErrNotText, which
+// says nothing about the card itself.
 func ParseCard(b []byte) (Card, error) {
 	var c Card
 	if len(b) > MaxCardSize {
 		return c, fmt.Errorf("card is larger than %d bytes", MaxCardSize)
+	}
+	b, err := textfile.Normalize("card", b)
+	if err != nil {
+		return c, err
 	}
 	fields := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))

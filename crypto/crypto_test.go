@@ -2,11 +2,15 @@ package crypto
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
+
+	"sluice/internal/textfile"
 )
 
 func mustKeys(t testing.TB, pq bool) *StationKeys {
@@ -154,6 +158,60 @@ func TestCardRoundTripAndRejects(t *testing.T) {
 		if _, err := ParseCard([]byte(text)); err == nil {
 			t.Errorf("%s: card accepted", name)
 		}
+	}
+}
+
+// TestCardFromOtherMachines reads a real card as it arrives after a trip
+// through Windows or another editor: line ends and a UTF-8 byte-order mark
+// do not matter; text that is not UTF-8 is an error that says so
+// (textfile.ErrNotText), not a verdict on the card.
+func TestCardFromOtherMachines(t *testing.T) {
+	c := mustKeys(t, true).Card("kiosk-a")
+	good := string(c.Marshal())
+	enc16 := func(s string, be bool) []byte {
+		out := []byte{0xFF, 0xFE}
+		if be {
+			out = []byte{0xFE, 0xFF}
+		}
+		for _, u := range utf16.Encode([]rune(s)) {
+			if be {
+				out = append(out, byte(u>>8), byte(u))
+			} else {
+				out = append(out, byte(u), byte(u>>8))
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		says string
+	}{
+		{"LF", []byte(good), ""},
+		{"CRLF", []byte(strings.ReplaceAll(good, "\n", "\r\n")), ""},
+		{"UTF-8 BOM and CRLF", []byte("\xEF\xBB\xBF" + strings.ReplaceAll(good, "\n", "\r\n")), ""},
+		{"no final newline", []byte(strings.TrimSuffix(good, "\n")), ""},
+		{"UTF-16LE", enc16(good, false), "card is UTF-16 text; save it as UTF-8 and try again"},
+		{"UTF-16BE", enc16(good, true), "card is UTF-16 text; save it as UTF-8 and try again"},
+		{"binary", append([]byte{0x89, 'P', 'N', 'G', 0, 0, 0, 13}, good...), "card is not text"},
+		{"Latin-1", []byte(strings.Replace(good, "# Sluice station card", "# Sluice station card \xe9t\xe9", 1)), "card is not UTF-8 text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParseCard(tc.in)
+			if tc.says == "" {
+				if err != nil || !p.SameKeys(c) || p.Name != "kiosk-a" {
+					t.Fatalf("card: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, textfile.ErrNotText) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("error %v; want one saying %q", err, tc.says)
+			}
+		})
+	}
+	// A card that is text but wrong is still refused for what it says.
+	if _, err := ParseCard([]byte(strings.ReplaceAll(strings.Replace(good, "ssh: ssh-ed25519 AAAA", "ssh: ssh-ed25519 BBBB", 1), "\n", "\r\n"))); err == nil || errors.Is(err, textfile.ErrNotText) {
+		t.Fatalf("bad key in a CRLF card: %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/textfile"
 )
 
 // stationScreen is the technician's view: this station's card (as text
@@ -91,6 +92,9 @@ func (s *stationScreen) pickCard() {
 		}
 		defer r.Close()
 		text, err := io.ReadAll(io.LimitReader(r, crypto.MaxCardSize+1))
+		if err == nil {
+			text, err = textfile.Normalize(r.URI().Name(), text) // names the file if it is not UTF-8 text
+		}
 		if err != nil {
 			dialog.ShowError(fmt.Errorf("read card: %w", err), s.win)
 			return

@@ -3,6 +3,7 @@ package custody
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"sluice/crypto"
+	"sluice/internal/textfile"
 )
 
 type station struct {
@@ -567,4 +569,48 @@ func FuzzParseRecord(f *testing.F) {
 			t.Fatalf("parsed record does not marshal: %v", err)
 		}
 	})
+}
+
+// TestCheckpointLineEndsAndEncodings reads checkpoints that went through
+// another machine: CRLF and a UTF-8 byte-order mark verify as the original;
+// UTF-16 is an error (textfile.ErrNotText) naming the file, not a verdict;
+// an edited checkpoint still fails its signature.
+func TestCheckpointLineEndsAndEncodings(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 120)
+	l.Close()
+	latest := mustRead(t, filepath.Join(checkpointDir(path), latestName))
+	crlf := bytes.ReplaceAll(latest, []byte("\n"), []byte("\r\n"))
+	for name, saved := range map[string][]byte{"LF": latest, "CRLF": crlf, "BOM and CRLF": append([]byte("\xEF\xBB\xBF"), crlf...)} {
+		if r := verify(t, s, path, saved); !r.OK() {
+			t.Fatalf("saved checkpoint with %s: %s", name, r.Problem)
+		}
+	}
+	utf16 := []byte{0xFF, 0xFE}
+	for _, c := range crlf {
+		utf16 = append(utf16, c, 0)
+	}
+	if _, err := Verify(path, s.v, s.origin, utf16); !errors.Is(err, textfile.ErrNotText) || !strings.Contains(err.Error(), "your saved checkpoint is UTF-16 text") {
+		t.Fatalf("UTF-16 saved checkpoint: %v", err)
+	}
+	if r := verify(t, s, path, bytes.Replace(crlf, []byte("\r\n120\r\n"), []byte("\r\n121\r\n"), 1)); r.OK() || !strings.Contains(r.Problem, "your saved checkpoint: bad signature") {
+		t.Fatalf("forged CRLF checkpoint: %+v", r)
+	}
+	// Stored checkpoints copied through Windows still verify; one that is
+	// no longer text is named.
+	hist := filepath.Join(checkpointDir(path), checkpointName(100))
+	os.WriteFile(hist, bytes.ReplaceAll(mustRead(t, hist), []byte("\n"), []byte("\r\n")), 0o600)
+	os.WriteFile(filepath.Join(checkpointDir(path), latestName), crlf, 0o600)
+	if r := verify(t, s, path, nil); !r.OK() || r.Checkpoints != 2 {
+		t.Fatalf("CRLF stored checkpoints: %+v", r)
+	}
+	if b, err := LatestCheckpoint(path); err != nil || !bytes.Equal(b, latest) {
+		t.Fatalf("LatestCheckpoint of a CRLF file: %q %v", b, err)
+	}
+	os.WriteFile(hist, utf16, 0o600)
+	if _, err := Verify(path, s.v, s.origin, nil); !errors.Is(err, textfile.ErrNotText) || !strings.Contains(err.Error(), "000000000100 is UTF-16 text") {
+		t.Fatalf("UTF-16 stored checkpoint: %v", err)
+	}
 }

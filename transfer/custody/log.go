@@ -464,12 +464,9 @@ func newestCheckpointSize(logPath string) (int64, error) {
 
 // LatestCheckpoint returns the newest stored checkpoint's signed bytes.
 func LatestCheckpoint(logPath string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(checkpointDir(logPath), latestName))
-	if err == nil {
-		return b, nil
-	}
+	b, err := readCheckpoint(filepath.Join(checkpointDir(logPath), latestName))
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
+		return b, err
 	}
 	// A log from before latest existed: its history's largest.
 	s, err := checkpointSizes(logPath)
@@ -479,5 +476,5 @@ func LatestCheckpoint(logPath string) ([]byte, error) {
 	if len(s) == 0 {
 		return nil, fmt.Errorf("the custody log has no checkpoint yet")
 	}
-	return os.ReadFile(filepath.Join(checkpointDir(logPath), checkpointName(s[len(s)-1])))
+	return readCheckpoint(filepath.Join(checkpointDir(logPath), checkpointName(s[len(s)-1])))
 }

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"sluice/internal/textfile"
 )
 
 // Report is the verdict on a log.
@@ -54,6 +56,28 @@ func insertWant(wants []want, w want) []want {
 	return append(wants[:i], append([]want{w}, wants[i:]...)...)
 }
 
+// maxCheckpoint bounds a checkpoint file: a signed note of three lines and
+// a signature or two is a few hundred bytes.
+const maxCheckpoint = 64 << 10
+
+// readCheckpoint reads a stored checkpoint file as text (see
+// ReadCheckpointFile); errors name the file.
+func readCheckpoint(path string) ([]byte, error) {
+	b, err := textfile.ReadFile(path, maxCheckpoint)
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, textfile.ErrNotText) {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return b, err
+}
+
+// ReadCheckpointFile reads a checkpoint file someone carried (an auditor's
+// saved copy): CRLF line ends and a UTF-8 byte-order mark are undone, and a
+// file that is not UTF-8 text is an error wrapping textfile.ErrNotText that
+// names it and says what to do, never a verdict on its signature.
+func ReadCheckpointFile(path string) ([]byte, error) {
+	return textfile.ReadFile(path, maxCheckpoint)
+}
+
 // Verify reads the log at path from start to end, in constant memory, and
 // checks: every line is a record; sequence numbers run 0, 1, 2…; each record
 // names the previous one's hash; every stored checkpoint (the history and
@@ -75,9 +99,9 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 	}
 	var wants []want
 	for _, n := range sizes {
-		b, err := os.ReadFile(filepath.Join(checkpointDir(path), checkpointName(n)))
+		b, err := readCheckpoint(filepath.Join(checkpointDir(path), checkpointName(n)))
 		if err != nil {
-			return nil, fmt.Errorf("read checkpoint: %w", err)
+			return nil, err
 		}
 		cp, err := OpenCheckpoint(b, v)
 		if err != nil {
@@ -91,11 +115,11 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		rep.Latest = cp
 	}
 	// The newest checkpoint, rewritten after every bundle event.
-	b, err := os.ReadFile(filepath.Join(checkpointDir(path), latestName))
+	b, err := readCheckpoint(filepath.Join(checkpointDir(path), latestName))
 	switch {
 	case errors.Is(err, os.ErrNotExist): // a log from before latest existed, or with no checkpoint yet
 	case err != nil:
-		return nil, fmt.Errorf("read checkpoint: %w", err)
+		return nil, err
 	default:
 		cp, err := OpenCheckpoint(b, v)
 		if err != nil {
@@ -113,6 +137,9 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		rep.Latest = cp
 	}
 	if saved != nil {
+		if saved, err = textfile.Normalize("your saved checkpoint", saved); err != nil {
+			return nil, err
+		}
 		cp, err := OpenCheckpoint(saved, v)
 		if err != nil {
 			return rep.fail(0, "your saved checkpoint: bad signature: %v", err), nil
