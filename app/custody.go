@@ -116,7 +116,9 @@ type LogRef struct {
 
 // VerifyLog verifies a custody log, and with saved (an auditor's earlier
 // checkpoint) that it only grew since. A log that does not verify is an
-// error wrapping ErrRejected that names the first bad line and why.
+// error wrapping ErrRejected that names the first bad line and why. A torn
+// last line alone, left by a crash, is not: the report has TornTail set and
+// TornTailNote says what it means.
 func VerifyLog(l LogRef, saved []byte) (*custody.Report, error) {
 	rep, err := custody.Verify(l.Path, l.Verifier, custody.Origin(l.Station), saved)
 	if err != nil {
@@ -130,6 +132,42 @@ func VerifyLog(l LogRef, saved []byte) (*custody.Report, error) {
 		return rep, fmt.Errorf("%w: custody log of %s FAILED verification%s: %s", ErrRejected, l.Station, where, rep.Problem)
 	}
 	return rep, nil
+}
+
+// TornTailNote explains a log report's torn last line in one sentence: what
+// it is, that the records before it verify, and the command that repairs
+// it. It is "" when the last line is whole.
+func TornTailNote(station string, rep *custody.Report) string {
+	if rep == nil || rep.TornTail == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the last line of %s's custody log (line %d, %d bytes) is torn: an append was cut short by a crash or power cut, as is expected after one, and this is not tampering; the %d records before it verify. To repair it, run sluice log recover on station %s (it moves the torn bytes to a recovery file and records that it did)",
+		station, rep.TornLine, rep.TornTail, rep.Records, station)
+}
+
+// Recovery is what RecoverLog did.
+type Recovery struct {
+	// TornFile is the file the torn last line was moved to, and TornBytes
+	// its size; "" and 0 when the log had no torn line.
+	TornFile  string
+	TornBytes int64
+	// Records is the number of records in the log afterwards, the last of
+	// them the "recovered" record when a torn line was moved.
+	Records int64
+}
+
+// RecoverLog opens this station's custody log, which moves a torn last line
+// (left by a crash in the middle of an append) to a recovery file and
+// appends a "recovered" record saying so, and reports what it did. A log
+// with no torn line is left as it is.
+func (s *Station) RecoverLog() (*Recovery, error) {
+	l, err := s.OpenCustody()
+	if err != nil {
+		return nil, err
+	}
+	rec := &Recovery{Records: l.Len()}
+	rec.TornFile, rec.TornBytes = l.Recovered()
+	return rec, l.Close()
 }
 
 // ReconcileLogs verifies both logs, then matches the sender's sealed

@@ -4,7 +4,10 @@
 // made here.
 //
 // Exit status: 0 done; 1 rejected (bad signature, failed hash, policy, a
-// refused card); 2 usage or environment error. Errors are one line on stderr.
+// refused card, a custody log that does not verify or reconcile); 2 usage or
+// environment error (including a card or checkpoint file that is not UTF-8
+// text). A custody log whose only fault is a torn last line, left by a
+// crash, verifies: exit 0 with a WARNING line. Errors are one line on stderr.
 package cli
 
 import (
@@ -60,7 +63,7 @@ func init() {
 		{"pack", "--to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] [--verify] [--span] PATH...", "seal files and folders into a bundle (with --span, over several drives); prints its path last", runPack},
 		{"inspect", "BUNDLE", "check a bundle's envelope, signature and volumes without any secret key", runInspect},
 		{"receive", "--out DIR [--wipe] BUNDLE|DRIVE...", "verify, decrypt, check and release a bundle (or the bundles on a drive) into DIR/<bundle-id>/; the drives of a bundle that spans drives are gathered until the last is in", runReceive},
-		{"log", "show [--json] [--since T] [--bundle ID] [--event E] [FILE] · log verify [FILE] [--checkpoint FILE] [--card FILE] · log export --format csv|json [--out FILE] · log checkpoint · log reconcile SENDER_LOG KIOSK_LOG", "the custody log, for auditors", runLog},
+		{"log", "show [--json] [--since T] [--bundle ID] [--event E] [FILE] · log verify [FILE] [--checkpoint FILE] [--card FILE] · log recover · log export --format csv|json [--out FILE] · log checkpoint · log reconcile SENDER_LOG KIOSK_LOG", "the custody log, for auditors", runLog},
 		{"media", "list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media eject MOUNT", "removable drives: list them, check one really stores what it is given, wipe a released bundle, mount or unmount one", runMedia},
 		{"help", "[COMMAND]", "show help", nil},
 	}

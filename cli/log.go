@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +20,7 @@ import (
 
 func runLog(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sluice log show|verify|export|checkpoint|reconcile; see sluice help log")
+		return usagef("usage: sluice log show|verify|recover|export|checkpoint|reconcile; see sluice help log")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -27,6 +28,8 @@ func runLog(e *env, args []string) error {
 		return logShow(e, args)
 	case "verify":
 		return logVerify(e, args)
+	case "recover":
+		return logRecover(e, args)
 	case "export":
 		return logExport(e, args)
 	case "checkpoint":
@@ -34,7 +37,7 @@ func runLog(e *env, args []string) error {
 	case "reconcile":
 		return logReconcile(e, args)
 	}
-	return usagef("unknown log command %q: use show, verify, export, checkpoint or reconcile", sub)
+	return usagef("unknown log command %q: use show, verify, recover, export, checkpoint or reconcile", sub)
 }
 
 // filter selects records for show and export.
@@ -115,13 +118,17 @@ func logShow(e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return custody.Each(path, func(line []byte, r custody.Record) error {
+		err := custody.Each(path, func(line []byte, r custody.Record) error {
 			if f.match(r) {
 				_, err := fmt.Fprintf(e.stdout, "%s\n", line)
 				return err
 			}
 			return nil
 		})
+		if err == nil {
+			e.warnTorn(e.stderr, path) // standard output holds only records
+		}
+		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tWHEN\tEVENT\tSTATION\tOFFICER\tBUNDLE\tPEER\tFILES\tSIZE\tOUTCOME\tREASON")
@@ -150,6 +157,7 @@ func logShow(e *env, args []string) error {
 	if n == 0 {
 		fmt.Fprintln(e.stdout, "No records match.")
 	}
+	e.warnTorn(e.stdout, path)
 	return nil
 }
 
@@ -235,6 +243,9 @@ func logVerify(e *env, args []string) error {
 		return err
 	}
 	msg := fmt.Sprintf("custody log of %s verified: %s records, %d signed checkpoints", name, humanize.Comma(rep.Records), rep.Checkpoints)
+	if rep.TornTail > 0 {
+		msg = fmt.Sprintf("custody log of %s verified: %s records before a torn last line, %d signed checkpoints", name, humanize.Comma(rep.Records), rep.Checkpoints)
+	}
 	if rep.Latest != nil {
 		msg += fmt.Sprintf(", latest at %s records", humanize.Comma(rep.Latest.Size))
 	}
@@ -242,7 +253,46 @@ func logVerify(e *env, args []string) error {
 		msg += "; it only grew since your checkpoint"
 	}
 	fmt.Fprintln(e.stdout, "OK: "+msg)
+	if note := app.TornTailNote(name, rep); note != "" {
+		fmt.Fprintln(e.stdout, "WARNING: "+note)
+	}
 	return nil
+}
+
+// logRecover repairs this station's log after a crash: the torn last line
+// is moved to a recovery file and a "recovered" record says so.
+func logRecover(e *env, args []string) error {
+	fs := e.flags("log recover")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("usage: sluice log recover (it repairs this station's own log; run it on the station that wrote the log)")
+	}
+	st, err := e.station()
+	if err != nil {
+		return err
+	}
+	r, err := st.RecoverLog()
+	if err != nil {
+		return err
+	}
+	if r.TornFile == "" {
+		fmt.Fprintf(e.stdout, "The custody log of %s has no torn last line; nothing to recover (%s records).\n", st.Name, humanize.Comma(r.Records))
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Recovered the custody log of %s: moved its torn last line (%d bytes) to %s and appended record %d (recovered), which names that file; the log now holds %s records. Check it with: sluice log verify\n",
+		st.Name, r.TornBytes, r.TornFile, r.Records-1, humanize.Comma(r.Records))
+	return nil
+}
+
+// warnTorn tells w when the log at path ends in a torn line, which show and
+// export leave out because it is not a record.
+func (e *env) warnTorn(w io.Writer, path string) {
+	if n, err := custody.TornTail(path); err == nil && n > 0 {
+		fmt.Fprintf(w, "WARNING: the last line of %s (%d bytes) is torn by a crash in the middle of an append and is not shown; it is not tampering. Repair it with sluice log recover on the station that wrote the log.\n", path, n)
+	}
 }
 
 func logCheckpoint(e *env, args []string) error {
@@ -298,6 +348,9 @@ func logExport(e *env, args []string) error {
 	}
 	if err == nil && file != nil {
 		err = file.Sync()
+	}
+	if err == nil {
+		e.warnTorn(e.stderr, path)
 	}
 	return err
 }

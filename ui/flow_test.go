@@ -360,3 +360,34 @@ func TestDrivesAppearOnBothScreens(t *testing.T) {
 		t.Fatalf("bundle from the drive not admissible: %v", r.inErr)
 	}
 }
+
+// TestLogScreenTornLastLine: after a crash cut the last append short, the
+// log screen's verdict says the line is torn, that this is not tampering,
+// that the records before it verify, and which command repairs it.
+func TestLogScreenTornLastLine(t *testing.T) {
+	test.NewTempApp(t)
+	_, kiosk := stations(t)
+	f, err := os.OpenFile(kiosk.CustodyPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"seq":3,"prev":"`)
+	f.Close()
+	w := test.NewWindow(nil)
+	defer w.Close()
+	l := newLogScreen(kiosk, w)
+	w.SetContent(l.content)
+	test.Tap(findButton(t, l.content, "Verify log"))
+	waitFor(t, "verdict", func() bool {
+		return strings.HasPrefix(l.verdict.Text, "⚠") || strings.HasPrefix(l.verdict.Text, "✗")
+	})
+	v := on(func() string { return l.verdict.Text })
+	for _, want := range []string{"⚠ Verified", "is torn", "not tampering", "records before it verify", "sluice log recover"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("verdict %q lacks %q", v, want)
+		}
+	}
+	if on(func() widget.Importance { return l.verdict.Importance }) != widget.WarningImportance {
+		t.Fatal("torn-line verdict is not a warning")
+	}
+}

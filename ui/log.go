@@ -181,6 +181,12 @@ func (l *logScreen) verify() {
 			switch {
 			case err != nil:
 				l.setVerdict(false, strings.TrimPrefix(err.Error(), app.ErrRejected.Error()+": "))
+			case rep.TornTail > 0:
+				// Not tampering: say so, and how to repair it.
+				l.verdict.SetText(fmt.Sprintf("⚠ Verified: %s records, %d signed checkpoints; not edited, reordered or truncated. But %s.",
+					humanize.Comma(rep.Records), rep.Checkpoints, app.TornTailNote(l.st.Name, rep)))
+				l.verdict.Importance = widget.WarningImportance
+				l.verdict.Refresh()
 			default:
 				l.setVerdict(true, fmt.Sprintf("Verified: %s records, %d signed checkpoints; not edited, reordered or truncated.",
 					humanize.Comma(rep.Records), rep.Checkpoints))

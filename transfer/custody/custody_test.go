@@ -381,28 +381,71 @@ func TestTornLineIsRecovered(t *testing.T) {
 	l := s.open(t, path)
 	fill(t, l, 20)
 	l.Close()
+	torn := `{"seq":20,"prev":"abc","time":"2026-`
 	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	f.WriteString(`{"seq":20,"prev":"abc","time":"2026-`)
+	f.WriteString(torn)
 	f.Close()
-	if r := verify(t, s, path, nil); r.OK() || !strings.Contains(r.Problem, "torn") {
+	// Verify tells a torn last line from tampering: the records before it
+	// verify, and the report says how many bytes are torn and where.
+	if r := verify(t, s, path, nil); !r.OK() || r.Records != 20 || r.TornTail != int64(len(torn)) || r.TornLine != 21 {
 		t.Fatalf("torn log: %+v", r)
+	}
+	if n, err := TornTail(path); err != nil || n != int64(len(torn)) {
+		t.Fatalf("TornTail: %d %v", n, err)
 	}
 	l = s.open(t, path)
 	if l.Len() != 21 {
 		t.Fatalf("after recovery: %d records, want 20 + recovered", l.Len())
 	}
+	if file, n := l.Recovered(); !strings.HasPrefix(file, path+".torn-") || n != int64(len(torn)) {
+		t.Fatalf("Recovered: %q %d", file, n)
+	}
 	l.Close()
+	if n, err := TornTail(path); err != nil || n != 0 {
+		t.Fatalf("TornTail after recovery: %d %v", n, err)
+	}
 	lines := readLines(t, path)
 	last, _ := ParseRecord([]byte(lines[len(lines)-1]))
 	if last.Event != EventRecovered || !strings.Contains(last.Reason, "custody.log.torn-") {
 		t.Fatalf("last record: %+v", last)
 	}
-	if r := verify(t, s, path, nil); !r.OK() {
-		t.Fatalf("after recovery: %s", r.Problem)
+	if r := verify(t, s, path, nil); !r.OK() || r.TornTail != 0 {
+		t.Fatalf("after recovery: %+v", r)
 	}
-	torn, _ := filepath.Glob(path + ".torn-*")
-	if b, _ := os.ReadFile(torn[0]); !strings.HasPrefix(string(b), `{"seq":20`) {
+	kept, _ := filepath.Glob(path + ".torn-*")
+	if b, _ := os.ReadFile(kept[0]); string(b) != torn {
 		t.Fatalf("torn bytes not kept: %q", b)
+	}
+}
+
+// TestTornLineAndTampering: a torn last line does not hide tampering before
+// it, and a "torn" line that a checkpoint covers was once whole, so the log
+// was truncated.
+func TestTornLineAndTampering(t *testing.T) {
+	s := newStation(t, "st")
+	for _, c := range []struct {
+		name   string
+		tamper func(lines []string) string
+		says   string
+	}{
+		{"edited record before a torn line", func(l []string) string {
+			l[5] = strings.Replace(l[5], `"outcome":"ok"`, `"outcome":"no"`, 1)
+			return strings.Join(l, "\n") + "\n" + `{"seq":30,"pr`
+		}, "line 6 was edited"},
+		{"newline of a checkpointed last line deleted", func(l []string) string {
+			return strings.Join(l, "\n")
+		}, "the log was truncated: it holds 29 records but checkpoint 000000000030 covers 30"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "custody.log")
+			l := s.open(t, path)
+			fill(t, l, 30)
+			l.Close()
+			os.WriteFile(path, []byte(c.tamper(readLines(t, path))), 0o600)
+			if r := verify(t, s, path, nil); r.OK() || !strings.Contains(r.Problem, c.says) {
+				t.Fatalf("verdict %+v; want %q", r, c.says)
+			}
+		})
 	}
 }
 

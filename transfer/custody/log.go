@@ -43,6 +43,9 @@ type Log struct {
 	uncommit int       // records since the last checkpoint
 	history  int64     // tree size of the newest checkpoint kept in the history
 	nosync   bool
+
+	tornFile  string // where Open moved a torn last line, if it did
+	tornBytes int64
 }
 
 // DisableSyncForBulkLoad stops Append from calling fsync, so a benchmark can
@@ -112,24 +115,10 @@ func (l *Log) cutTornTail() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("custody log: %w", err)
 	}
-	size := info.Size()
-	if size == 0 {
-		return "", nil
-	}
-	// Find the last newline, reading backwards in blocks.
-	end := size
-	buf := make([]byte, 64<<10)
-	cut := int64(0)
-	for off := size; off > 0; {
-		n := min(off, int64(len(buf)))
-		off -= n
-		if _, err := l.f.ReadAt(buf[:n], off); err != nil {
-			return "", fmt.Errorf("custody log: %w", err)
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			cut = off + int64(i) + 1
-			break
-		}
+	end := info.Size()
+	cut, err := afterLastNewline(l.f, end)
+	if err != nil {
+		return "", fmt.Errorf("custody log: %w", err)
 	}
 	if cut == end {
 		return "", nil
@@ -142,6 +131,7 @@ func (l *Log) cutTornTail() (string, error) {
 	if err := durable.WriteFile(name, tail, 0o600); err != nil {
 		return "", fmt.Errorf("custody log: keep torn line: %w", err)
 	}
+	l.tornFile, l.tornBytes = name, int64(len(tail))
 	if err := l.f.Truncate(cut); err != nil {
 		return "", fmt.Errorf("custody log: cut torn line: %w", err)
 	}
@@ -150,6 +140,47 @@ func (l *Log) cutTornTail() (string, error) {
 	}
 	return filepath.Base(name), nil
 }
+
+// afterLastNewline returns the offset just after the last newline in the
+// first size bytes of r (0 if there is none), reading backwards in blocks.
+func afterLastNewline(r io.ReaderAt, size int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for off := size; off > 0; {
+		n := min(off, int64(len(buf)))
+		off -= n
+		if _, err := r.ReadAt(buf[:n], off); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return off + int64(i) + 1, nil
+		}
+	}
+	return 0, nil
+}
+
+// TornTail returns the number of bytes after the last newline of the log at
+// path: a last line cut short by a crash in the middle of an append, which
+// Open moves aside. It is 0 for a log whose last line is whole.
+func TornTail(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open custody log: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("custody log: %w", err)
+	}
+	cut, err := afterLastNewline(f, info.Size())
+	if err != nil {
+		return 0, fmt.Errorf("custody log: %w", err)
+	}
+	return info.Size() - cut, nil
+}
+
+// Recovered returns what Open did with a torn last line: the recovery file
+// it moved the bytes to and how many there were, or "" and 0.
+func (l *Log) Recovered() (file string, bytes int64) { return l.tornFile, l.tornBytes }
 
 // state is the cached frontier, valid only for a log of exactly Size bytes
 // whose last leaf hash is Prev.
@@ -225,7 +256,7 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("a line is longer than %d bytes", MaxLine)
 	}
 	if err == io.EOF && len(line) > 0 {
-		return nil, io.ErrUnexpectedEOF
+		return line, io.ErrUnexpectedEOF // a torn last line; the caller may want its length
 	}
 	if err != nil {
 		return nil, err
