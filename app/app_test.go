@@ -195,9 +195,9 @@ func TestPackReceiveEndToEnd(t *testing.T) {
 			}
 		}
 		sv, _ := kiosk.Verifier("sender-1")
-		ms, err := custody.Reconcile(sender.CustodyPath, kiosk.CustodyPath, sv, custody.Origin("sender-1"))
-		if err != nil || len(ms) != 1 || !ms[0].OK() || ms[0].Bundle != sealed.Envelope.ID {
-			t.Fatalf("reconcile: %v %+v", err, ms)
+		rec, err := custody.Reconcile(sender.CustodyPath, kiosk.CustodyPath, sv, custody.Origin("sender-1"))
+		if err != nil || len(rec.Bundles) != 1 || !rec.OK() || rec.Bundles[0].Bundle != sealed.Envelope.ID {
+			t.Fatalf("reconcile: %v %+v", err, rec)
 		}
 		// The same bundle again is a replay.
 		_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})

@@ -171,30 +171,35 @@ func (s *Station) RecoverLog() (*Recovery, error) {
 }
 
 // ReconcileLogs verifies both logs, then matches the sender's sealed
-// bundles with the kiosk's receipts; only verified logs are reconciled.
-func ReconcileLogs(sender, kiosk LogRef) ([]custody.Match, error) {
-	return reconcile([][2]LogRef{{sender, kiosk}}, sender, kiosk)
+// bundles with the kiosk's receipts, and lists the kiosk's receipts from
+// the sender that match nothing; only verified logs are reconciled.
+func ReconcileLogs(sender, kiosk LogRef) (*custody.Reconciliation, error) {
+	rs, err := reconcile([][2]LogRef{{sender, kiosk}}, sender, kiosk)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
 }
 
 // ReconcileBothWays verifies two stations' logs once and reconciles in both
 // directions: what a sent to b, and what b sent to a.
-func ReconcileBothWays(a, b LogRef) ([]custody.Match, error) {
+func ReconcileBothWays(a, b LogRef) ([]*custody.Reconciliation, error) {
 	return reconcile([][2]LogRef{{a, b}, {b, a}}, a, b)
 }
 
-func reconcile(pairs [][2]LogRef, logs ...LogRef) ([]custody.Match, error) {
+func reconcile(pairs [][2]LogRef, logs ...LogRef) ([]*custody.Reconciliation, error) {
 	for _, l := range logs {
 		if _, err := VerifyLog(l, nil); err != nil {
 			return nil, err
 		}
 	}
-	var out []custody.Match
+	var out []*custody.Reconciliation
 	for _, p := range pairs {
-		ms, err := custody.Reconcile(p[0].Path, p[1].Path, p[0].Verifier, custody.Origin(p[0].Station))
+		r, err := custody.Reconcile(p[0].Path, p[1].Path, p[0].Verifier, custody.Origin(p[0].Station))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ms...)
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -130,9 +130,9 @@ func TestSpanTwoSmallDrives(t *testing.T) {
 	}
 	// Both logs verify, and the bundle reconciles across the gap.
 	sv, _ := kiosk.Verifier("sender-1")
-	ms, err := custody.Reconcile(sender.CustodyPath, kiosk.CustodyPath, sv, custody.Origin("sender-1"))
-	if err != nil || len(ms) != 1 || !ms[0].OK() {
-		t.Fatalf("reconcile: %v %+v", err, ms)
+	rc, err := custody.Reconcile(sender.CustodyPath, kiosk.CustodyPath, sv, custody.Origin("sender-1"))
+	if err != nil || len(rc.Bundles) != 1 || !rc.OK() {
+		t.Fatalf("reconcile: %v %+v", err, rc)
 	}
 	for _, s := range []*Station{sender, kiosk} {
 		v, _ := s.Verifier(s.Name)

@@ -374,23 +374,37 @@ func logReconcile(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ms, err := app.ReconcileLogs(sender, kiosk)
+	rec, err := app.ReconcileLogs(sender, kiosk)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BUNDLE\tOUTCOME\tDETAIL")
-	bad := 0
-	for _, m := range ms {
-		if !m.OK() {
-			bad++
-		}
+	for _, m := range rec.Bundles {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Bundle, m.Outcome, oneLine(m.Detail, 100))
 	}
 	tw.Flush()
-	fmt.Fprintf(e.stdout, "%d bundles: %d reconciled, %d not\n", len(ms), len(ms)-bad, bad)
-	if bad > 0 {
-		return fmt.Errorf("%w: %d of %d bundles do not reconcile", app.ErrRejected, bad, len(ms))
+	if len(rec.Unmatched) > 0 {
+		fmt.Fprintf(e.stdout, "\nReceipts in %s's log that match nothing in %s's log:\n", kiosk.Station, sender.Station)
+		tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "RECORD\tBUNDLE\tREASON")
+		for _, u := range rec.Unmatched {
+			fmt.Fprintf(tw, "%d\t%s\t%s\n", u.Seq, dash(oneLine(u.Bundle, 60)), oneLine(u.Reason, 140))
+		}
+		tw.Flush()
+	}
+	bad, unmatched := rec.Failed()
+	n := len(rec.Bundles)
+	fmt.Fprintf(e.stdout, "%d bundles: %d reconciled, %d not; %d unmatched receipts in %s's log\n", n, n-bad, bad, unmatched, kiosk.Station)
+	e.warnTorn(e.stdout, sender.Path)
+	e.warnTorn(e.stdout, kiosk.Path)
+	switch {
+	case bad > 0 && unmatched > 0:
+		return fmt.Errorf("%w: %d of %d bundles do not reconcile, and %d receipts in %s's log match nothing in %s's log", app.ErrRejected, bad, n, unmatched, kiosk.Station, sender.Station)
+	case bad > 0:
+		return fmt.Errorf("%w: %d of %d bundles do not reconcile", app.ErrRejected, bad, n)
+	case unmatched > 0:
+		return fmt.Errorf("%w: %d receipts in %s's log match nothing in %s's log", app.ErrRejected, unmatched, kiosk.Station, sender.Station)
 	}
 	return nil
 }

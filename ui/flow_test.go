@@ -178,9 +178,9 @@ func TestSendThenReceive(t *testing.T) {
 	if v := on(func() string { return l.verdict.Text }); !strings.HasPrefix(v, "✓ Verified") {
 		t.Fatal(v)
 	}
-	ms, err := l.reconcile(sender.CustodyPath)
-	if err != nil || len(ms) != 1 || !ms[0].OK() {
-		t.Fatalf("reconcile with the sender's log: %v %+v", err, ms)
+	rs, err := l.reconcile(sender.CustodyPath)
+	if err != nil || len(rs) != 2 || len(rs[0].Bundles)+len(rs[1].Bundles) != 1 || !rs[0].OK() || !rs[1].OK() {
+		t.Fatalf("reconcile with the sender's log: %v %+v", err, rs)
 	}
 	l.event.SetSelected(custody.EventReleased)
 	if n := on(func() int { return len(l.shown) }); n != 1 {

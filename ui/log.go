@@ -289,18 +289,18 @@ func (l *logScreen) pickReconcile() {
 // bundles in both directions.
 func (l *logScreen) reconcileWith(other string) {
 	go func() {
-		ms, err := l.reconcile(other)
+		rs, err := l.reconcile(other)
 		onUI(func() {
 			if err != nil {
 				l.setVerdict(false, "Reconcile: "+err.Error())
 				return
 			}
-			l.showMatches(ms)
+			l.showMatches(rs)
 		})
 	}()
 }
 
-func (l *logScreen) reconcile(other string) ([]custody.Match, error) {
+func (l *logScreen) reconcile(other string) ([]*custody.Reconciliation, error) {
 	name, err := app.LogStation(other)
 	if err != nil {
 		return nil, err
@@ -317,24 +317,29 @@ func (l *logScreen) reconcile(other string) ([]custody.Match, error) {
 		app.LogRef{Path: l.st.CustodyPath, Station: l.st.Name, Verifier: mv})
 }
 
-func (l *logScreen) showMatches(ms []custody.Match) {
-	bad := 0
-	for _, m := range ms {
-		if !m.OK() {
-			bad++
-		}
-	}
-	list := widget.NewList(func() int { return len(ms) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			m := ms[i]
+// showMatches lists every bundle and every receipt that matches nothing,
+// in both directions, with one verdict.
+func (l *logScreen) showMatches(rs []*custody.Reconciliation) {
+	var rows []string
+	bundles, bad, unmatched := 0, 0, 0
+	for _, r := range rs {
+		for _, m := range r.Bundles {
 			mark := "✓"
 			if !m.OK() {
 				mark = "✗"
 			}
-			o.(*widget.Label).SetText(fmt.Sprintf("%s %s  %s  %s", mark, m.Bundle, m.Outcome, m.Detail))
-		})
-	l.setVerdict(bad == 0, fmt.Sprintf("Reconciled %d bundles: %d match, %d do not.", len(ms), len(ms)-bad, bad))
+			rows = append(rows, fmt.Sprintf("%s %s  %s  %s", mark, m.Bundle, m.Outcome, m.Detail))
+		}
+		for _, u := range r.Unmatched {
+			rows = append(rows, fmt.Sprintf("✗ record %d of %s's log, bundle %s: a receipt that matches nothing in %s's log: %s", u.Seq, r.Kiosk, u.Bundle, r.Sender, u.Reason))
+		}
+		b, u := r.Failed()
+		bundles, bad, unmatched = bundles+len(r.Bundles), bad+b, unmatched+u
+	}
+	list := widget.NewList(func() int { return len(rows) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(rows[i]) })
+	l.setVerdict(bad == 0 && unmatched == 0, fmt.Sprintf("Reconciled %d bundles: %d match, %d do not; %d receipts match nothing.", bundles, bundles-bad, bad, unmatched))
 	d := dialog.NewCustom("Reconciliation", "Close", list, l.win)
 	d.Resize(fyne.NewSize(860, 420))
 	d.Show()

@@ -1,6 +1,7 @@
 package custody
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -12,12 +13,11 @@ const (
 	Matched          = "sent and received"
 	NeverReceived    = "sent, never received"
 	RejectedAtKiosk  = "sent, rejected by the kiosk"
-	NoSealRecord     = "received with no matching seal record"
 	ManifestMismatch = "manifest hashes differ"
 	ForgedReceipt    = "receipt carries a seal record the sender's log does not hold"
 )
 
-// Match is the reconciliation of one bundle.
+// Match is the reconciliation of one bundle the sender sealed for the kiosk.
 type Match struct {
 	Bundle  string
 	Outcome string
@@ -27,11 +27,51 @@ type Match struct {
 // OK reports whether the bundle reconciled.
 func (m Match) OK() bool { return m.Outcome == Matched }
 
+// Receipt is a "received" record in the kiosk's log that matches no bundle
+// the sender sealed for the kiosk: a bundle the sender's log does not hold,
+// one it sealed for other stations, a second receipt for one bundle.
+type Receipt struct {
+	// Seq is the record's sequence number in the kiosk's log.
+	Seq    int64
+	Bundle string
+	Reason string
+}
+
+// Reconciliation is what Reconcile found between one sender and one kiosk.
+type Reconciliation struct {
+	Sender, Kiosk string
+	// Bundles has one Match for every bundle the sender sealed for the kiosk.
+	Bundles []Match
+	// Unmatched lists every receipt in the kiosk's log from this sender
+	// (naming it as peer or carrying its seal record) that matches nothing
+	// in the sender's log, in log order.
+	Unmatched []Receipt
+}
+
+// Failed counts what does not reconcile: bundles and unmatched receipts.
+func (r *Reconciliation) Failed() (bundles, receipts int) {
+	for _, m := range r.Bundles {
+		if !m.OK() {
+			bundles++
+		}
+	}
+	return bundles, len(r.Unmatched)
+}
+
+// OK reports whether every bundle reconciled and every receipt matched.
+func (r *Reconciliation) OK() bool {
+	b, u := r.Failed()
+	return b == 0 && u == 0
+}
+
 // Reconcile matches a sending station's sealed records with a kiosk's
-// received records, bundle by bundle. Only bundles sealed for the kiosk
-// count. senderV checks the seal proofs the kiosk embedded. Verify both logs
-// first: Reconcile trusts their chains.
-func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin string) ([]Match, error) {
+// received records: every bundle the sender sealed for the kiosk gets a
+// Match, and every receipt in the kiosk's log from this sender that matches
+// none of them is listed in Unmatched with the reason. senderV checks the
+// seal proofs the kiosk embedded; senderOrigin names the sender. Verify
+// both logs first: Reconcile trusts their chains.
+func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin string) (*Reconciliation, error) {
+	senderName := strings.TrimPrefix(senderOrigin, "sluice-custody/")
 	type sealed struct{ line, manifest, peers string }
 	sent := map[string]sealed{}
 	var order []string
@@ -48,19 +88,19 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 		return nil, err
 	}
 	kiosk := ""
-	got := map[string]Record{}
+	var receipts []Record // from this sender, in log order
+	byBundle := map[string][]int{}
 	rejected := map[string]Record{}
-	var gotOrder []string
 	err = Each(kioskLog, func(_ []byte, r Record) error {
 		if kiosk == "" {
 			kiosk = r.Station
 		}
 		switch r.Event {
 		case EventReceived:
-			if _, dup := got[r.Bundle]; !dup {
-				gotOrder = append(gotOrder, r.Bundle)
+			if r.Peer == senderName || r.Peer == "" || sealedBy(r.Seal) == senderName {
+				byBundle[r.Bundle] = append(byBundle[r.Bundle], len(receipts))
+				receipts = append(receipts, r)
 			}
-			got[r.Bundle] = r
 		case EventRejected:
 			if r.Bundle != "" {
 				rejected[r.Bundle] = r
@@ -71,39 +111,84 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 	if err != nil {
 		return nil, err
 	}
-	var out []Match
+	out := &Reconciliation{Sender: senderName, Kiosk: kiosk}
+	judge := func(r Record, s sealed) Match {
+		switch {
+		case r.Seal == nil || r.Seal.Record != s.line:
+			return Match{r.Bundle, ForgedReceipt, "the received record's seal is not the sender's sealed record"}
+		case r.ManifestSHA256 != s.manifest:
+			return Match{r.Bundle, ManifestMismatch, "sent " + s.manifest + ", received " + r.ManifestSHA256}
+		}
+		if _, err := CheckSeal(r.Seal, senderV, senderOrigin); err != nil {
+			return Match{r.Bundle, ForgedReceipt, err.Error()}
+		}
+		return Match{r.Bundle, Matched, "manifest " + s.manifest}
+	}
+	used := make([]bool, len(receipts))
+	firstFor := map[string]int64{} // bundle -> kiosk record that reconciled it
 	for _, id := range order {
 		s := sent[id]
 		if kiosk != "" && !contains(strings.Split(s.peers, ","), kiosk) {
 			continue
 		}
-		r, ok := got[id]
-		switch {
-		case !ok:
+		idx := byBundle[id]
+		if len(idx) == 0 {
 			if rej, ok := rejected[id]; ok {
-				out = append(out, Match{id, RejectedAtKiosk, rej.Reason})
+				out.Bundles = append(out.Bundles, Match{id, RejectedAtKiosk, rej.Reason})
 			} else {
-				out = append(out, Match{id, NeverReceived, "sealed for " + s.peers})
+				out.Bundles = append(out.Bundles, Match{id, NeverReceived, "sealed for " + s.peers})
 			}
-		case r.Seal == nil || r.Seal.Record != s.line:
-			out = append(out, Match{id, ForgedReceipt, "the received record's seal is not the sender's sealed record"})
-		case r.ManifestSHA256 != s.manifest:
-			out = append(out, Match{id, ManifestMismatch, "sent " + s.manifest + ", received " + r.ManifestSHA256})
+			continue
+		}
+		// The receipt that matches, if one does; else the first, judged.
+		pick := idx[0]
+		for _, i := range idx {
+			if judge(receipts[i], s).OK() {
+				pick = i
+				break
+			}
+		}
+		used[pick] = true
+		firstFor[id] = receipts[pick].Seq
+		out.Bundles = append(out.Bundles, judge(receipts[pick], s))
+	}
+	for i, r := range receipts {
+		if used[i] {
+			continue
+		}
+		var reason string
+		s, ok := sent[r.Bundle]
+		switch {
+		case r.Bundle == "":
+			reason = "the receipt names no bundle"
+		case !ok:
+			reason = fmt.Sprintf("%s's log holds no sealed record for this bundle", senderName)
+		case kiosk != "" && !contains(strings.Split(s.peers, ","), kiosk):
+			reason = fmt.Sprintf("%s sealed this bundle for %s, not for %s", senderName, s.peers, kiosk)
 		default:
-			if _, err := CheckSeal(r.Seal, senderV, senderOrigin); err != nil {
-				out = append(out, Match{id, ForgedReceipt, err.Error()})
-			} else {
-				out = append(out, Match{id, Matched, "manifest " + s.manifest})
-			}
+			reason = fmt.Sprintf("a second receipt for a bundle already reconciled with record %d; a bundle is received once", firstFor[r.Bundle])
 		}
-	}
-	for _, id := range gotOrder {
-		if _, ok := sent[id]; !ok {
-			out = append(out, Match{id, NoSealRecord, "the sender's log has no sealed record for it"})
+		if r.Seal == nil {
+			reason += ", and the receipt carries no seal record"
+		} else if sealedBy(r.Seal) != senderName {
+			reason += fmt.Sprintf(", and its seal record is not %s's", senderName)
 		}
+		out.Unmatched = append(out.Unmatched, Receipt{r.Seq, r.Bundle, reason})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Bundle < out[j].Bundle })
+	sort.SliceStable(out.Bundles, func(i, j int) bool { return out.Bundles[i].Bundle < out.Bundles[j].Bundle })
 	return out, nil
+}
+
+// sealedBy returns the station named in a seal proof's record, or "".
+func sealedBy(p *SealProof) string {
+	if p == nil {
+		return ""
+	}
+	r, err := ParseRecord([]byte(p.Record))
+	if err != nil {
+		return ""
+	}
+	return r.Station
 }
 
 func contains(list []string, s string) bool {
