@@ -291,7 +291,7 @@ func logRecover(e *env, args []string) error {
 // export leave out because it is not a record.
 func (e *env) warnTorn(w io.Writer, path string) {
 	if n, err := custody.TornTail(path); err == nil && n > 0 {
-		fmt.Fprintf(w, "WARNING: the last line of %s (%d bytes) is torn by a crash in the middle of an append and is not shown; it is not tampering. Repair it with sluice log recover on the station that wrote the log.\n", path, n)
+		fmt.Fprintf(w, "WARNING: the last line of %s (%d bytes) is torn (an append was cut short by a crash or power cut) and is not shown; it is not tampering. Repair it with sluice log recover on the station that wrote the log.\n", path, n)
 	}
 }
 
