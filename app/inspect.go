@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"strings"
 
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 )
 
@@ -59,6 +61,29 @@ func Inspect(ctx context.Context, dir string, st *Station) (*Inspection, error) 
 	}
 	in.VolumesOK = true
 	return in, nil
+}
+
+// Note returns the envelope's note as a front end may show it: on one line,
+// with control, bidirectional and invisible characters escaped, and only
+// when its signature verified and, with a station, its sender is trusted.
+// Otherwise it says why the note is withheld: a forged envelope's note
+// ("approved by security") must not read as if it were true. "" when there
+// is no note.
+func (in *Inspection) Note() string {
+	if in == nil || in.Bundle.Envelope.Note == "" {
+		return ""
+	}
+	switch {
+	case !in.SignatureOK:
+		return "(not shown: the envelope's signature does not verify, so its note may be forged)"
+	case in.Trust != "" && in.Trust != "trusted":
+		return "(not shown: the sender is not trusted here, so its note may be forged)"
+	}
+	note := safetext.Line(strings.Join(strings.Fields(in.Bundle.Envelope.Note), " "))
+	if in.Trust == "" {
+		return note + "  (signature not checked against a trust store: no station here)"
+	}
+	return note
 }
 
 func (s *Station) isRecipient(e *bundle.Envelope) bool {

@@ -3,9 +3,10 @@ package app
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
 	"time"
+
+	"sluice/internal/regfile"
 
 	"github.com/BurntSushi/toml"
 	"github.com/dustin/go-humanize"
@@ -51,7 +52,7 @@ func DefaultPolicy() Policy {
 
 // LoadPolicy reads a policy file.
 func LoadPolicy(path string) (Policy, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.ReadFile(path, 1<<20)
 	if err != nil {
 		return Policy{}, fmt.Errorf("load policy: %w", err)
 	}

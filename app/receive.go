@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"sluice/internal/durable"
+	"sluice/internal/regfile"
 	"sluice/internal/safetext"
 	"sluice/internal/strictjson"
 	"sluice/transfer/bundle"
@@ -355,7 +356,7 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 }
 
 func (s *Station) seen(id string) (bool, error) {
-	f, err := os.Open(filepath.Join(s.Home, seenFile))
+	f, err := regfile.Open(filepath.Join(s.Home, seenFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}

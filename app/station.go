@@ -15,6 +15,7 @@ import (
 
 	"sluice/crypto"
 	"sluice/internal/durable"
+	"sluice/internal/regfile"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
@@ -121,7 +122,7 @@ func Init(home, name string, pq bool) (*Station, error) {
 
 // Load opens the station in home.
 func Load(home string) (*Station, error) {
-	meta, err := os.ReadFile(filepath.Join(home, stationFile))
+	meta, err := regfile.ReadFile(filepath.Join(home, stationFile), 1<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w in %s: run sluice init --name NAME first (or pass --home)", ErrNoStation, home)
 	}
@@ -163,7 +164,7 @@ func readSecret(path string) ([]byte, error) {
 	if info.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%s is readable by others (mode %04o); run chmod 600 %s", path, info.Mode().Perm(), path)
 	}
-	b, err := os.ReadFile(path)
+	b, err := regfile.ReadFile(path, 1<<20)
 	if err != nil {
 		return nil, fmt.Errorf("load station keys: %w", err)
 	}

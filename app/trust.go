@@ -11,6 +11,7 @@ import (
 
 	"sluice/crypto"
 	"sluice/internal/durable"
+	"sluice/internal/regfile"
 	"sluice/internal/textfile"
 	"sluice/transfer/custody"
 )
@@ -75,7 +76,7 @@ func (s *Station) TrustList() ([]crypto.Card, error) {
 		if !strings.HasSuffix(e.Name(), ".card") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(s.Home, trustDir, e.Name()))
+		b, err := regfile.ReadFile(filepath.Join(s.Home, trustDir, e.Name()), 64<<10)
 		if err != nil {
 			return nil, fmt.Errorf("trust store: %w", err)
 		}
@@ -97,7 +98,7 @@ func (s *Station) Trusted(name string) (crypto.Card, bool, error) {
 	if crypto.ValidName(name) != nil {
 		return crypto.Card{}, false, nil
 	}
-	b, err := os.ReadFile(s.trustPath(name))
+	b, err := regfile.ReadFile(s.trustPath(name), 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return crypto.Card{}, false, nil
 	}

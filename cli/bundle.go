@@ -138,8 +138,8 @@ func runInspect(e *env, args []string) error {
 		fmt.Fprintf(tw, "created\t%s (%s)\n", env.Created.Format(time.RFC3339), humanize.Time(env.Created))
 		fmt.Fprintf(tw, "content\t%d files, %d folders, %s\n", env.Files, env.Dirs, humanize.IBytes(uint64(env.ContentBytes)))
 		fmt.Fprintf(tw, "payload\t%s, sha256 %s\n", humanize.IBytes(uint64(env.Payload.Size)), env.Payload.SHA256)
-		if env.Note != "" {
-			fmt.Fprintf(tw, "note\t%s\n", strings.Join(strings.Fields(env.Note), " "))
+		if note := in.Note(); note != "" {
+			fmt.Fprintf(tw, "note\t%s\n", note)
 		}
 		missing := len(in.Bundle.Missing())
 		if env.Span != nil {

@@ -14,6 +14,7 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/safetext"
 	"sluice/internal/textfile"
 	"sluice/transfer/custody"
 )
@@ -147,7 +148,7 @@ func logShow(e *env, args []string) error {
 			files = humanize.Comma(r.Files)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.UTC().Format("2006-01-02 15:04:05"), humanize.Time(r.Time),
-			r.Event, r.Station, r.Officer, dash(r.Bundle), dash(r.Peer), dash(files), dash(size), r.Outcome, oneLine(r.Reason, 80))
+			dash(r.Event), dash(r.Station), dash(r.Officer), dash(r.Bundle), dash(r.Peer), dash(files), dash(size), dash(r.Outcome), oneLine(r.Reason, 80))
 		return nil
 	})
 	tw.Flush()
@@ -161,19 +162,23 @@ func logShow(e *env, args []string) error {
 	return nil
 }
 
+// dash shows a field from a record, a drive or a bundle: "-" when empty,
+// escaped (safetext) otherwise, since any of them may come from elsewhere.
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return safetext.Line(s)
 }
 
+// oneLine shows free text (a reason, a detail) on one line of at most max
+// characters, escaped.
 func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		return s[:max] + "…"
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
 	}
-	return s
+	return safetext.Line(s)
 }
 
 // verifierFor returns the checkpoint verifier for the log at path: from a

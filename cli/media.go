@@ -41,7 +41,7 @@ func runMedia(e *env, args []string) error {
 		fmt.Fprintln(tw, "DEVICE\tDRIVE\tSERIAL\tCAPACITY\tMOUNTED AT\tFS\tLABEL\tFS ID\tFREE\tLARGEST FILE")
 		for _, d := range drives {
 			if len(d.Mounts) == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t(not mounted)\t\t\t\t\t\n", d.Device, d.Describe(), dash(d.Serial), humanize.IBytes(uint64(d.Capacity)))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t(not mounted)\t\t\t\t\t\n", dash(d.Device), dash(d.Describe()), dash(d.Serial), humanize.IBytes(uint64(d.Capacity)))
 			}
 			for _, m := range d.Mounts {
 				free, largest := "-", "no limit"
@@ -55,8 +55,8 @@ func runMedia(e *env, args []string) error {
 				if m.ReadOnly {
 					ro = " (read-only)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\t%s\t%s\t%s\t%s\t%s\n", m.Device, d.Describe(), dash(d.Serial), humanize.IBytes(uint64(d.Capacity)),
-					m.Point, ro, m.FSType, dash(m.Label), dash(m.FSID), free, largest)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\t%s\t%s\t%s\t%s\t%s\n", dash(m.Device), dash(d.Describe()), dash(d.Serial), humanize.IBytes(uint64(d.Capacity)),
+					dash(m.Point), ro, dash(m.FSType), dash(m.Label), dash(m.FSID), free, largest)
 			}
 		}
 		return tw.Flush()
@@ -96,10 +96,10 @@ func runMedia(e *env, args []string) error {
 				in, first = ds, false
 			}
 			for _, d := range in {
-				fmt.Fprintf(e.stdout, "%s present: %s, %s%s\n", time.Now().Format("15:04:05"), d.Describe(), humanize.IBytes(uint64(d.Capacity)), mountsOf(d))
+				fmt.Fprintf(e.stdout, "%s present: %s, %s%s\n", time.Now().Format("15:04:05"), dash(d.Describe()), humanize.IBytes(uint64(d.Capacity)), mountsOf(d))
 			}
 			for _, d := range out {
-				fmt.Fprintf(e.stdout, "%s removed: %s\n", time.Now().Format("15:04:05"), d.Describe())
+				fmt.Fprintf(e.stdout, "%s removed: %s\n", time.Now().Format("15:04:05"), dash(d.Describe()))
 			}
 			last = ds
 		})

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"github.com/dustin/go-humanize"
 
+	"sluice/internal/safetext"
 	"sluice/transfer/media"
 )
 
@@ -32,9 +33,9 @@ func driveChoices(ds []media.Drive) []driveChoice {
 	var out []driveChoice
 	for _, d := range ds {
 		for _, m := range d.Mounts {
-			name := m.Label
+			name := safetext.Line(m.Label) // a drive's label is whatever its last writer set
 			if name == "" {
-				name = d.Describe()
+				name = safetext.Line(d.Describe())
 			}
 			free := ""
 			if sp, err := media.SpaceOf(m.Point, m.FSType); err == nil && sp.Size > 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/internal/safetext"
 	"sluice/transfer/custody"
 )
 
@@ -164,7 +165,7 @@ func (l *logScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	case 9:
 		s = r.Reason
 	}
-	o.(*widget.Label).SetText(s)
+	o.(*widget.Label).SetText(safetext.Line(s))
 }
 
 // verify checks the whole log and shows one verdict, green or red.
@@ -223,16 +224,16 @@ func (l *logScreen) showRecord(r custody.Record) {
 		}
 		return nil
 	})
-	text := widget.NewLabel(string(line))
+	text := widget.NewLabel(safetext.Line(string(line)))
 	text.Wrapping = fyne.TextWrapBreak
 	text.TextStyle = fyne.TextStyle{Monospace: true}
 	form := widget.NewForm(
-		widget.NewFormItem("Event", widget.NewLabel(r.Event+" ("+r.Outcome+")")),
+		widget.NewFormItem("Event", widget.NewLabel(safetext.Line(r.Event+" ("+r.Outcome+")"))),
 		widget.NewFormItem("Time", widget.NewLabel(r.Time.UTC().Format(time.RFC3339Nano))),
-		widget.NewFormItem("Station / officer", widget.NewLabel(r.Station+" / "+r.Officer)),
-		widget.NewFormItem("Bundle", widget.NewLabel(r.Bundle)),
-		widget.NewFormItem("Manifest", widget.NewLabel(r.ManifestSHA256)),
-		widget.NewFormItem("Reason", widget.NewLabel(r.Reason)),
+		widget.NewFormItem("Station / officer", widget.NewLabel(safetext.Line(r.Station+" / "+r.Officer))),
+		widget.NewFormItem("Bundle", widget.NewLabel(safetext.Line(r.Bundle))),
+		widget.NewFormItem("Manifest", widget.NewLabel(safetext.Line(r.ManifestSHA256))),
+		widget.NewFormItem("Reason", widget.NewLabel(safetext.Line(r.Reason))),
 	)
 	if r.Seal != nil {
 		form.Append("Sender's seal", widget.NewLabel(fmt.Sprintf("record %d of the sender's log, proved against its signed checkpoint", r.Seal.Index)))
@@ -261,7 +262,7 @@ func (l *logScreen) pickExport() {
 				err = custody.ExportJSON(w, l.st.CustodyPath, l.keep())
 			}
 			if err != nil {
-				dialog.ShowError(fmt.Errorf("export: %w", err), l.win)
+				showError(fmt.Errorf("export: %w", err), l.win)
 				return
 			}
 			dialog.ShowInformation("Exported", fmt.Sprintf("%d records written to %s", len(l.shown), w.URI().Path()), l.win)
@@ -328,10 +329,10 @@ func (l *logScreen) showMatches(rs []*custody.Reconciliation) {
 			if !m.OK() {
 				mark = "✗"
 			}
-			rows = append(rows, fmt.Sprintf("%s %s  %s  %s", mark, m.Bundle, m.Outcome, m.Detail))
+			rows = append(rows, safetext.Line(fmt.Sprintf("%s %s  %s  %s", mark, m.Bundle, m.Outcome, m.Detail)))
 		}
 		for _, u := range r.Unmatched {
-			rows = append(rows, fmt.Sprintf("✗ record %d of %s's log, bundle %s: a receipt that matches nothing in %s's log: %s", u.Seq, r.Kiosk, u.Bundle, r.Sender, u.Reason))
+			rows = append(rows, safetext.Line(fmt.Sprintf("✗ record %d of %s's log, bundle %s: a receipt that matches nothing in %s's log: %s", u.Seq, r.Kiosk, u.Bundle, r.Sender, u.Reason)))
 		}
 		b, u := r.Failed()
 		bundles, bad, unmatched = bundles+len(r.Bundles), bad+b, unmatched+u

@@ -16,6 +16,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/media"
 )
@@ -75,15 +76,15 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			e := r.entries[i]
-			text := e.Path + "/"
+			text := safetext.Line(e.Path) + "/"
 			if e.Type == bundle.TypeFile {
-				text = fmt.Sprintf("✓ %s  (%s, sha256 %s…)", e.Path, humanize.IBytes(uint64(e.Size)), e.SHA256.String()[:16])
+				text = fmt.Sprintf("✓ %s  (%s, sha256 %s…)", safetext.Line(e.Path), humanize.IBytes(uint64(e.Size)), e.SHA256.String()[:16])
 			}
 			o.(*widget.Label).SetText(text)
 		})
 	r.onDrives = widget.NewList(func() int { return len(r.found) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(r.found[i]) })
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(safetext.Line(r.found[i])) })
 	r.onDrives.OnSelected = func(i widget.ListItemID) {
 		if !r.busy() && i < len(r.found) {
 			r.openBundle(r.found[i])
@@ -163,7 +164,7 @@ func (r *receiveScreen) showEnvelope() {
 	r.envelope.Items = nil
 	if r.in != nil {
 		e := r.in.Bundle.Envelope
-		add := func(k, v string) { r.envelope.Append(k, widget.NewLabel(v)) }
+		add := func(k, v string) { r.envelope.Append(k, widget.NewLabel(safetext.Line(v))) }
 		add("Bundle", e.ID)
 		add("Sender", e.Sender.Name)
 		add("Signature", verdictText(r.in.SignatureOK, "valid", "INVALID"))
@@ -177,14 +178,14 @@ func (r *receiveScreen) showEnvelope() {
 		} else {
 			add("Volumes", fmt.Sprintf("%d, %s", len(e.Payload.Volumes), verdictText(r.in.VolumesOK, "all intact", "not intact")))
 		}
-		if e.Note != "" {
-			add("Note", e.Note)
+		if note := r.in.Note(); note != "" {
+			add("Note", note)
 		}
 	}
 	r.envelope.Refresh()
 	switch {
 	case r.inErr != nil:
-		r.verdict.SetText("✗ Do not release: " + r.inErr.Error())
+		r.verdict.SetText("✗ Do not release: " + safetext.Line(r.inErr.Error()))
 		r.verdict.Importance = widget.DangerImportance
 	case !r.admissible():
 		r.verdict.SetText("✗ This station cannot release this bundle: the sender is not trusted here or the bundle is not sealed for this station.")
@@ -252,8 +253,8 @@ func (r *receiveScreen) startRelease() {
 			case errors.Is(err, context.Canceled):
 				r.status.SetText("Cancelled. Nothing was released and the quarantine was removed.")
 			case err != nil:
-				r.status.SetText("Rejected, nothing released: " + err.Error())
-				dialog.ShowError(err, r.win)
+				r.status.SetText("Rejected, nothing released: " + safetext.Line(err.Error()))
+				showError(err, r.win)
 			default:
 				r.waiting, r.read = "", map[string]bool{}
 				r.entries = got.Verified.Manifest.Entries
@@ -277,7 +278,7 @@ func (r *receiveScreen) askReject() {
 
 func (r *receiveScreen) rejectWith(reason string) {
 	if err := r.st.Reject(r.dir, reason); err != nil {
-		dialog.ShowError(err, r.win)
+		showError(err, r.win)
 		return
 	}
 	r.status.SetText("Rejected and recorded in the custody log: " + reason)

@@ -18,6 +18,7 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/media"
 )
@@ -163,7 +164,7 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		if src.Type == bundle.TypeDir {
 			name += "/"
 		}
-		l.SetText(name)
+		l.SetText(safetext.Line(name))
 	case 1:
 		if src.Type == bundle.TypeFile {
 			l.SetText(humanize.IBytes(uint64(src.Size)))
@@ -497,7 +498,7 @@ func (s *sendScreen) refreshNextDrive() {
 
 func (s *sendScreen) showError(err error) {
 	s.status.SetText("Error: " + err.Error())
-	dialog.ShowError(err, s.win)
+	showError(err, s.win)
 }
 
 // setDrives updates the drive picker as drives come and go.

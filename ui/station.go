@@ -96,7 +96,7 @@ func (s *stationScreen) pickCard() {
 			text, err = textfile.Normalize(r.URI().Name(), text) // names the file if it is not UTF-8 text
 		}
 		if err != nil {
-			dialog.ShowError(fmt.Errorf("read card: %w", err), s.win)
+			showError(fmt.Errorf("read card: %w", err), s.win)
 			return
 		}
 		s.importCard(text)
@@ -108,7 +108,7 @@ func (s *stationScreen) pickCard() {
 func (s *stationScreen) importCard(text []byte) {
 	c, err := crypto.ParseCard(text)
 	if err != nil {
-		dialog.ShowError(fmt.Errorf("that file is not a usable station card: %w", err), s.win)
+		showError(fmt.Errorf("that file is not a usable station card: %w", err), s.win)
 		return
 	}
 	msg := fmt.Sprintf("Trust station %s?\n\nSigning key %s\nEncryption %s\n\nCompare the signing key with the one shown on %s's Station screen before you trust it.",
@@ -118,7 +118,7 @@ func (s *stationScreen) importCard(text []byte) {
 			return
 		}
 		if _, err := s.st.TrustAdd(text); err != nil {
-			dialog.ShowError(err, s.win)
+			showError(err, s.win)
 			return
 		}
 		s.reload()
@@ -137,7 +137,7 @@ func (s *stationScreen) askRemove() {
 				return
 			}
 			if err := s.st.TrustRemove(name); err != nil {
-				dialog.ShowError(err, s.win)
+				showError(err, s.win)
 			}
 			s.reload()
 		}, s.win)
@@ -160,7 +160,7 @@ func cardQR(card crypto.Card) (*canvas.Image, error) {
 func (s *stationScreen) showQR() {
 	img, err := cardQR(s.st.Card())
 	if err != nil {
-		dialog.ShowError(err, s.win)
+		showError(err, s.win)
 		return
 	}
 	dialog.ShowCustom("Card of "+s.st.Name, "Close", container.NewVBox(img,

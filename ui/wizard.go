@@ -3,7 +3,6 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"sluice/app"
@@ -28,7 +27,7 @@ func newWizard(home string, w fyne.Window, done func(*app.Station)) *wizard {
 	z.create = widget.NewButton("Create station", func() {
 		st, err := app.Init(z.home, z.name.Text, z.pq.Checked)
 		if err != nil {
-			dialog.ShowError(err, w)
+			showError(err, w)
 			return
 		}
 		done(st)

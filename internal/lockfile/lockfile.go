@@ -6,6 +6,7 @@ package lockfile
 import (
 	"errors"
 	"os"
+	"time"
 )
 
 // ErrHeld is returned by TryLock when another process holds the lock.
@@ -24,6 +25,20 @@ func TryLock(path string) (*Lock, error) {
 		return nil, err
 	}
 	return &Lock{f}, nil
+}
+
+// LockWithin is TryLock retried for up to d: for locks held only for a
+// moment (an append to the custody log), where a second process should
+// wait its turn rather than fail.
+func LockWithin(path string, d time.Duration) (*Lock, error) {
+	deadline := time.Now().Add(d)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		l, err := TryLock(path)
+		if !errors.Is(err, ErrHeld) || time.Now().After(deadline) {
+			return l, err
+		}
+		time.Sleep(wait)
+	}
 }
 
 // Unlock releases the lock.

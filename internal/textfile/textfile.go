@@ -11,8 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"unicode/utf8"
+
+	"sluice/internal/regfile"
 )
 
 // ErrNotText is wrapped by every error about a file's encoding: the file
@@ -84,7 +85,7 @@ func looksUTF16(b []byte) bool {
 // ReadFile reads path, refusing one larger than max bytes, and normalises
 // it (see Normalize); errors name the file as given.
 func ReadFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path) // never a FIFO, device or last-component link
 	if err != nil {
 		return nil, err
 	}

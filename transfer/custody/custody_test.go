@@ -365,14 +365,27 @@ func TestSavedCheckpointProvesGrowth(t *testing.T) {
 	}
 }
 
+// A second writer waits its turn for LockWait, then is refused.
 func TestSecondWriterIsRefused(t *testing.T) {
+	defer func(d time.Duration) { LockWait = d }(LockWait)
+	LockWait = 300 * time.Millisecond
 	s := newStation(t, "st")
 	path := filepath.Join(t.TempDir(), "custody.log")
 	l := s.open(t, path)
-	defer l.Close()
+	start := time.Now()
 	if _, err := Open(path, s.keys.NoteSigner(s.origin), s.origin, "st", "x"); err != ErrLocked {
 		t.Fatalf("second writer: %v", err)
 	}
+	if d := time.Since(start); d < LockWait {
+		t.Fatalf("refused after %v, before waiting %v", d, LockWait)
+	}
+	// Released within the wait: the second writer gets its turn.
+	go func() { time.Sleep(100 * time.Millisecond); l.Close() }()
+	l2, err := Open(path, s.keys.NoteSigner(s.origin), s.origin, "st", "x")
+	if err != nil {
+		t.Fatalf("second writer after the first closed: %v", err)
+	}
+	l2.Close()
 }
 
 func TestTornLineIsRecovered(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"sluice/internal/durable"
 	"sluice/internal/lockfile"
+	"sluice/internal/regfile"
 )
 
 // CheckpointEvery is the most records appended between two checkpoints, and
@@ -53,6 +54,11 @@ type Log struct {
 // record whose Append returned must survive a crash.
 func (l *Log) DisableSyncForBulkLoad() { l.nosync = true }
 
+// LockWait is how long Open waits for another process that is appending
+// (a CLI command while the desktop app records a receive): appends take
+// milliseconds, but a pack holds the log for the whole seal.
+var LockWait = 10 * time.Second
+
 // ErrLocked is returned when another process is writing the log.
 var ErrLocked = errors.New("the custody log is in use by another Sluice process; wait for it to finish and try again")
 
@@ -61,7 +67,7 @@ var ErrLocked = errors.New("the custody log is in use by another Sluice process;
 // the middle of an append, is moved to a recovery file and a "recovered"
 // record says so; station and officer name who recovered it.
 func Open(path string, signer note.Signer, origin, station, officer string) (*Log, error) {
-	lock, err := lockfile.TryLock(path + ".lock")
+	lock, err := lockfile.LockWithin(path+".lock", LockWait)
 	if errors.Is(err, lockfile.ErrHeld) {
 		return nil, ErrLocked
 	}
@@ -162,7 +168,7 @@ func afterLastNewline(r io.ReaderAt, size int64) (int64, error) {
 // path: a last line cut short by a crash in the middle of an append, which
 // Open moves aside. It is 0 for a log whose last line is whole.
 func TornTail(path string) (int64, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("open custody log: %w", err)
 	}

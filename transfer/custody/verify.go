@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"sluice/internal/regfile"
 	"sluice/internal/textfile"
 )
 
@@ -97,7 +98,7 @@ func ReadCheckpointFile(path string) ([]byte, error) {
 // the verdict is in the report.
 func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report, error) {
 	rep := &Report{}
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open custody log: %w", err)
 	}
@@ -219,7 +220,7 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 // constant memory. A line that does not parse stops it with an error naming
 // the line.
 func Each(path string, fn func(line []byte, r Record) error) error {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return fmt.Errorf("open custody log: %w", err)
 	}
