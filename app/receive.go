@@ -137,6 +137,15 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
+	reason := "signature, every file and the sender's seal record verified"
+	if env.Span != nil {
+		reason += fmt.Sprintf("; gathered from %d drives", env.Span.Drives)
+	}
+	receivedRec := custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
+		Files: v.Files, Bytes: v.ContentBytes, Media: subj.media, Path: subj.path, Outcome: "ok", Reason: reason, Seal: seal}
+	if err := custody.Fits(receivedRec); err != nil {
+		return nil, s.rejected(ctx, subj, fmt.Errorf("%w: the sender's custody record cannot be kept in this station's log (%v); the bundle cannot be accounted for", ErrRejected, err))
+	}
 	if err := durable.SyncTree(q); err != nil {
 		return nil, s.rejected(ctx, subj, fmt.Errorf("make quarantine durable: %w", err))
 	}
@@ -157,17 +166,11 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err := durable.SyncDir(req.OutDir); err != nil {
 		return nil, s.unrelease(ctx, subj, final, q, fmt.Errorf("release: %w", err))
 	}
-	reason := "signature, every file and the sender's seal record verified"
-	if env.Span != nil {
-		reason += fmt.Sprintf("; gathered from %d drives", env.Span.Drives)
-	}
 	released2 := "released"
 	if v.DatesNotKept > 0 {
 		released2 = fmt.Sprintf("released; %d file date(s) could not be kept by the release folder's filesystem, e.g. %s", v.DatesNotKept, v.DateExample)
 	}
-	if err := s.recordAll(
-		custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
-			Files: v.Files, Bytes: v.ContentBytes, Media: subj.media, Path: subj.path, Outcome: "ok", Reason: reason, Seal: seal},
+	if err := s.recordAll(receivedRec,
 		custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
 			Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}); err != nil {
 		return nil, s.unrelease(ctx, subj, final, q, err)

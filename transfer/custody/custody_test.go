@@ -670,3 +670,17 @@ func TestCheckpointLineEndsAndEncodings(t *testing.T) {
 		t.Fatalf("UTF-16 stored checkpoint: %v", err)
 	}
 }
+
+// Fits tells before acting whether a record could be appended: a kiosk
+// checks the "received" record that embeds a sender's seal record before
+// it releases anything.
+func TestFits(t *testing.T) {
+	if err := Fits(Record{Event: EventReceived, Reason: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	// Raw '<' in a seal record grows six-fold when re-encoded (\u003c).
+	big := Record{Event: EventReceived, Seal: &SealProof{Record: strings.Repeat("<", 12<<10)}}
+	if err := Fits(big); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("a record over the line limit fits: %v", err)
+	}
+}

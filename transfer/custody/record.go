@@ -120,3 +120,11 @@ func (r *Record) marshal() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Fits reports whether r can be appended: an error says it is longer than
+// a record may be (MaxLine), so a caller can refuse what it was about to
+// record before acting on it.
+func Fits(r Record) error {
+	_, err := r.marshal()
+	return err
+}
