@@ -525,3 +525,59 @@ func TestJunkOnADriveIsOneRecord(t *testing.T) {
 		t.Errorf("%d checkpoint files written for one drive", len(after)-len(cps))
 	}
 }
+
+// Kind 5: a read-only release folder is the station's failure: recorded
+// as "failed", nothing released. Needs root to mount it.
+func TestReadOnlyReleaseFolder(t *testing.T) {
+	needRoot(t, "mount", "umount")
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "alpha"}))
+	out := mountTmpfs(t, "1m,ro")
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+	if err == nil || errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("got %v, want an environment error naming the read-only folder", err)
+	}
+	if r := lastEvent(t, kiosk); r.Event != custody.EventRejected || r.Outcome != "failed" || r.Bundle != sealed.Envelope.ID {
+		t.Fatalf("record: %+v", r)
+	}
+}
+
+// Kind 5: a custody log that cannot take the records at the end of a
+// receive (a full station home; here, another writer holding it past the
+// wait): nothing stays released, no lone "received" is left, the bundle is
+// not marked seen, and it is received once the log can take records again.
+func TestLogRefusesRecordsMidReceive(t *testing.T) {
+	defer func(d time.Duration) { custody.LockWait = d }(custody.LockWait)
+	custody.LockWait = 200 * time.Millisecond
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.bin": strings.Repeat("y", 3<<20)}))
+	out := t.TempDir()
+	before := len(events(t, kiosk))
+	var held *custody.Log
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out, Progress: func(done, total int64) {
+		if held == nil {
+			held, _ = kiosk.OpenCustody()
+		}
+	}})
+	if held == nil {
+		t.Fatal("could not hold the log")
+	}
+	held.Close()
+	if err == nil || !strings.Contains(err.Error(), "nothing was released") {
+		t.Fatalf("got %v", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("the release folder holds %d entries although the records failed", len(ents))
+	}
+	for _, r := range events(t, kiosk)[before:] {
+		if r.Event == custody.EventReceived || r.Event == custody.EventReleased {
+			t.Fatalf("a lone %s record was left: %+v", r.Event, r)
+		}
+	}
+	if seen, _ := kiosk.seen(sealed.Envelope.ID); seen {
+		t.Fatal("marked seen")
+	}
+	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out}); err != nil {
+		t.Fatalf("once the log takes records again: %v", err)
+	}
+}

@@ -170,14 +170,17 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if v.DatesNotKept > 0 {
 		released2 = fmt.Sprintf("released; %d file date(s) could not be kept by the release folder's filesystem, e.g. %s", v.DatesNotKept, v.DateExample)
 	}
+	// Marked seen first, so the records never say released for a bundle a
+	// second copy of could be released again; both are taken back if the
+	// log cannot take the records.
+	if err := s.markSeen(env.ID); err != nil {
+		return nil, s.unrelease(ctx, subj, final, q, err)
+	}
 	if err := s.recordAll(receivedRec,
 		custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
 			Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}); err != nil {
+		s.unmarkSeen(env.ID)
 		return nil, s.unrelease(ctx, subj, final, q, err)
-	}
-	if err := s.markSeen(env.ID); err != nil {
-		return &Received{Envelope: env, Verified: v, Dir: final, Source: dir},
-			fmt.Errorf("bundle %s was released to %s and recorded, but %w; until that is fixed a second copy would not be refused as a replay", env.ID, final, err)
 	}
 	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir}, nil
 }
@@ -359,6 +362,12 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 }
 
 func (s *Station) seen(id string) (bool, error) {
+	if _, err := os.Lstat(filepath.Join(s.Home, seenDir, id)); err == nil {
+		return true, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("replay check: %w", err)
+	}
+	// Stations made before the seen folder kept a list.
 	f, err := regfile.Open(filepath.Join(s.Home, seenFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -376,22 +385,29 @@ func (s *Station) seen(id string) (bool, error) {
 	return false, sc.Err()
 }
 
+// markSeen marks bundle id as released here, for the replay check: an
+// empty file named by the id, which needs no data block (a full disk can
+// still take it) and can always be taken back by unmarkSeen.
 func (s *Station) markSeen(id string) error {
-	f, err := os.OpenFile(filepath.Join(s.Home, seenFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	dir := filepath.Join(s.Home, seenDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("replay record: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("replay record: %w", err)
 	}
-	_, err = f.WriteString(id + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	f.Close()
+	if err := durable.SyncDir(dir); err != nil {
+		os.Remove(filepath.Join(dir, id))
 		return fmt.Errorf("replay record: %w", err)
 	}
 	return nil
+}
+
+func (s *Station) unmarkSeen(id string) {
+	os.Remove(filepath.Join(s.Home, seenDir, id))
+	durable.SyncDir(filepath.Join(s.Home, seenDir))
 }
 
 // rejected records that a bundle was not released, and why, and returns

@@ -29,7 +29,8 @@ const (
 	trustDir     = "trust"
 	policyFile   = "policy.toml"
 	custodyFile  = "custody.log"
-	seenFile     = "seen-bundles"
+	seenFile     = "seen-bundles" // the replay list of stations made before seenDir
+	seenDir      = "seen"
 )
 
 // ErrRejected is wrapped by every error that means a bundle (or a card, or a

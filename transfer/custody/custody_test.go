@@ -684,3 +684,44 @@ func TestFits(t *testing.T) {
 		t.Fatalf("a record over the line limit fits: %v", err)
 	}
 }
+
+// AppendAll on a disk that fills up mid-write leaves the log as it was:
+// no first half of two records that belong together. Needs root to mount
+// a small tmpfs.
+func TestAppendAllOnAFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs (CI runs as root)")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+	}
+	defer exec.Command("umount", dir).Run()
+	s := newStation(t, "st")
+	path := filepath.Join(dir, "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 5)
+	// Fill the disk, then append two records larger than any room left.
+	f, _ := os.Create(filepath.Join(dir, "filler"))
+	for {
+		if _, err := f.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	f.Close()
+	size := func() int64 { info, _ := os.Stat(path); return info.Size() }
+	before := size()
+	big := strings.Repeat("r", 20<<10)
+	if _, err := l.AppendAll([]Record{{Event: EventReceived, Reason: big}, {Event: EventReleased, Reason: big}}, false); err == nil {
+		t.Fatal("AppendAll succeeded on a full disk")
+	}
+	if got := size(); got != before {
+		t.Fatalf("the log grew from %d to %d bytes on a failed append", before, got)
+	}
+	l.Close()
+	os.Remove(filepath.Join(dir, "filler"))
+	rep, err := Verify(path, s.v, s.origin, nil)
+	if err != nil || !rep.OK() || rep.Records != int64(l.Len()) {
+		t.Fatalf("after a failed append: %+v %v", rep, err)
+	}
+}
