@@ -391,3 +391,57 @@ func TestLogScreenTornLastLine(t *testing.T) {
 		t.Fatal("torn-line verdict is not a warning")
 	}
 }
+
+// The receive screen shows a signed note escaped, withholds the note of an
+// envelope edited on the stick, and no label carries a raw control or
+// bidirectional character (issue 9, kind 2).
+func TestReceiveScreenEscapesAndWithholdsNotes(t *testing.T) {
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	src := filepath.Join(t.TempDir(), "x")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "a"), []byte("alpha"), 0o644)
+	srcs, _ := app.StagePaths([]string{src})
+	sealed, err := sender.Pack(t.Context(), app.PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs,
+		Note: "\x1b[2Kapproved\u202e by security"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := test.NewWindow(nil)
+	defer w.Close()
+	r := newReceiveScreen(kiosk, w)
+	w.SetContent(r.content)
+	noteOf := func() string {
+		return on(func() string {
+			for _, it := range r.envelope.Items {
+				if it.Text == "Note" {
+					return it.Widget.(*widget.Label).Text
+				}
+			}
+			return ""
+		})
+	}
+	rawIn := func() bool {
+		return on(func() bool {
+			for _, it := range r.envelope.Items {
+				if strings.ContainsAny(it.Widget.(*widget.Label).Text, "\x1b\u202e\n\r") {
+					return true
+				}
+			}
+			return strings.ContainsAny(r.verdict.Text, "\x1b\u202e\n\r")
+		})
+	}
+	r.openBundle(sealed.Dir)
+	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })
+	if n := noteOf(); n != `\x1b[2Kapproved\u202e by security` || rawIn() {
+		t.Fatalf("signed note shown as %q", n)
+	}
+	ep := filepath.Join(sealed.Dir, bundle.EnvelopeName)
+	b, _ := os.ReadFile(ep)
+	os.WriteFile(ep, []byte(strings.Replace(string(b), `approved`, `APPROVED`, 1)), 0o644)
+	r.openBundle(sealed.Dir)
+	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })
+	if n := noteOf(); !strings.Contains(n, "not shown") || strings.Contains(n, "APPROVED") || rawIn() {
+		t.Fatalf("edited note shown as %q", n)
+	}
+}
