@@ -73,8 +73,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@# The drive code for the other desktops must at least compile and vet.
-	GOOS=windows $(GO) vet ./transfer/... ./app ./cli ./crypto
-	GOOS=darwin $(GO) vet ./transfer/... ./app ./cli ./crypto
+	GOOS=windows $(GO) vet ./transfer/... ./app ./cli ./crypto ./internal/...
+	GOOS=darwin $(GO) vet ./transfer/... ./app ./cli ./crypto ./internal/...
 
 clean:
 	rm -f $(BIN)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package app
 
 // Faults found by attacking the kiosk (issue 9), one test per kind, each
