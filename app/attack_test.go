@@ -583,3 +583,50 @@ func TestLogRefusesRecordsMidReceive(t *testing.T) {
 		t.Fatalf("once the log takes records again: %v", err)
 	}
 }
+
+// Kind 9: with the release folder on another filesystem than the station's
+// home, the quarantine is a hidden folder beside it that only the
+// station's user can read, noted in the home so that a killed receive's is
+// found; it is gone after a release and after a release taken back.
+func TestQuarantineOnAnotherFilesystem(t *testing.T) {
+	needRoot(t, "mount", "umount")
+	defer func(d time.Duration) { custody.LockWait = d }(custody.LockWait)
+	custody.LockWait = 200 * time.Millisecond
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"a.bin": strings.Repeat("z", 3<<20)})
+	out := mountTmpfs(t, "32m")
+	hidden := filepath.Join(out, quarantineLocal)
+	for _, takeBack := range []bool{false, true} {
+		sealed := pack(t, sender, "kiosk-1", src)
+		var mode fs.FileMode
+		var noted bool
+		var held *custody.Log
+		_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out, Progress: func(done, total int64) {
+			if info, err := os.Stat(hidden); err == nil {
+				mode = info.Mode().Perm()
+			}
+			if _, err := os.Stat(filepath.Join(kiosk.Home, receivingDir, sealed.Envelope.ID+".where")); err == nil {
+				noted = true
+			}
+			if takeBack && held == nil {
+				held, _ = kiosk.OpenCustody()
+			}
+		}})
+		if held != nil {
+			held.Close()
+		}
+		if takeBack != (err != nil) {
+			t.Fatalf("take back %v: %v", takeBack, err)
+		}
+		if mode != 0o700 || !noted {
+			t.Errorf("quarantine beside the release folder: mode %o, noted in the home %v", mode, noted)
+		}
+		if _, err := os.Stat(hidden); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("take back %v: %s left behind", takeBack, hidden)
+		}
+		_, err = os.Stat(filepath.Join(out, sealed.Envelope.ID))
+		if takeBack != errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("take back %v: release folder holds the bundle: %v", takeBack, err)
+		}
+	}
+}

@@ -189,10 +189,16 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 // written (a full station home): content the log does not account for is
 // never left released.
 func (s *Station) unrelease(ctx context.Context, subj subject, final, q string, err error) error {
+	// Back under the quarantine's name first, so the release folder loses
+	// the whole bundle in one step; its hidden parent may be gone already.
+	os.MkdirAll(filepath.Dir(q), 0o700)
 	if rerr := os.Rename(final, q); rerr != nil {
-		return errors.Join(fmt.Errorf("bundle %s was released to %s but could not be recorded (%w), and taking the release back failed: %v; remove %s by hand", subj.id, final, err, rerr, final))
+		q = final
 	}
-	os.RemoveAll(q)
+	if rerr := os.RemoveAll(q); rerr != nil {
+		return fmt.Errorf("bundle %s was released to %s but could not be recorded (%w), and taking the release back failed: %v; remove %s by hand", subj.id, final, err, rerr, final)
+	}
+	s.dropQuarantine(q, subj.id)
 	durable.SyncDir(filepath.Dir(final))
 	return s.rejected(ctx, subj, fmt.Errorf("nothing was released: %w", err))
 }
