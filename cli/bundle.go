@@ -230,9 +230,12 @@ func runReceive(e *env, args []string) error {
 			failed = append(failed, err)
 			continue
 		}
-		fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n  manifest %s\n%s\n",
-			r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)),
-			r.Verified.ManifestSHA256, r.Dir)
+		fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n",
+			r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)))
+		if n := r.Verified.DatesNotKept; n > 0 {
+			fmt.Fprintf(e.stdout, "  %d file date(s) could not be kept by this filesystem, e.g. %s\n", n, safetext.Line(r.Verified.DateExample))
+		}
+		fmt.Fprintf(e.stdout, "  manifest %s\n%s\n", r.Verified.ManifestSHA256, r.Dir)
 		if *wipe {
 			if err := wipeReleased(e, st, pos[:i+1], r.Envelope.ID); err != nil {
 				return err

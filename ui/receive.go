@@ -258,8 +258,12 @@ func (r *receiveScreen) startRelease() {
 			default:
 				r.waiting, r.read = "", map[string]bool{}
 				r.entries = got.Verified.Manifest.Entries
-				r.status.SetText(fmt.Sprintf("Released %s files (%s) into %s. Every file matched the sender's signed manifest.",
-					humanize.Comma(got.Verified.Files), humanize.IBytes(uint64(got.Verified.ContentBytes)), got.Dir))
+				msg := fmt.Sprintf("Released %s files (%s) into %s. Every file matched the sender's signed manifest.",
+					humanize.Comma(got.Verified.Files), humanize.IBytes(uint64(got.Verified.ContentBytes)), got.Dir)
+				if n := got.Verified.DatesNotKept; n > 0 {
+					msg += fmt.Sprintf(" %d file date(s) could not be kept by this filesystem, e.g. %s.", n, got.Verified.DateExample)
+				}
+				r.status.SetText(safetext.Line(msg))
 			}
 			r.refresh()
 		})
