@@ -178,7 +178,9 @@ func checkReleaseDir(dir, src string) error {
 		return fmt.Errorf("release folder: %w", err)
 	}
 	if src != "" {
-		if within(real, src) || real == filepath.Dir(src) {
+		// The bundle's own folder, or anywhere under the folder it is read
+		// from (a stick's root, a diode inbox).
+		if within(real, filepath.Dir(src)) {
 			return fmt.Errorf("cannot release into %s: it is the bundle's own folder or the folder it is read from; choose a folder on this station", safetext.Line(dir))
 		}
 	}

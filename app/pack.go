@@ -162,6 +162,11 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		defer os.RemoveAll(sealInto)
 	}
 	bundleID := ""
+	if req.Phase != nil && plan.perDrive > 0 {
+		req.Phase(PhaseSealSpool)
+	} else if req.Phase != nil {
+		req.Phase(PhaseSeal)
+	}
 	sealed, err := bundle.Seal(ctx, sealInto, req.Sources, bundle.SealOptions{
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
 		VolumeSize: plan.volumeSize, VolumesPerDrive: plan.perDrive, Note: req.Note, Progress: req.Progress,
@@ -208,6 +213,15 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	return sealed, nil
 }
 
+// The phases Pack reports through PackRequest.Phase; a spanning bundle also
+// reports "Writing drive K of N".
+const (
+	PhaseSeal      = "Sealing and writing"
+	PhaseSealSpool = "Sealing into this station's spool"
+	// PhaseReadBack reports no bytes: a front end shows it as under way.
+	PhaseReadBack = "Reading back from the drive (bypassing the cache)"
+)
+
 // errReadBack is wrapped when what was written does not read back from
 // the drive: the drive is at fault, so another may do.
 var errReadBack = errors.New("the bundle did not read back correctly")
@@ -248,6 +262,9 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 	// written must not carry a bundle that looks complete.
 	if w.req.ReadBack == ReadBackNever || w.req.ReadBack == ReadBackRemovable && !dest.Removable {
 		return "", nil
+	}
+	if w.req.Phase != nil {
+		w.req.Phase(PhaseReadBack)
 	}
 	note, verr := b.ReadBackThrough(ctx, dropDeviceCache)
 	if verr != nil {

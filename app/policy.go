@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"sluice/internal/regfile"
-
 	"github.com/BurntSushi/toml"
 	"github.com/dustin/go-humanize"
+
+	"sluice/internal/regfile"
 )
 
 // Policy is what a receiving station accepts. It is read from policy.toml in

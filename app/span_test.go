@@ -63,7 +63,7 @@ func TestSpanTwoSmallDrives(t *testing.T) {
 		!strings.Contains(asks[1].Problem, "already holds bundle") || !strings.Contains(asks[2].Problem, "free; drive 2 of 2 needs") {
 		t.Fatalf("asks: %+v", asks)
 	}
-	if strings.Join(phases, "|") != "Writing drive 1 of 2|Writing drive 2 of 2" {
+	if strings.Join(phases, "|") != PhaseSealSpool+"|Writing drive 1 of 2|"+PhaseReadBack+"|Writing drive 2 of 2|"+PhaseReadBack {
 		t.Errorf("phases: %q", phases)
 	}
 	for k, part := range sealed.Parts {

@@ -133,6 +133,11 @@ func runInspect(e *env, args []string) error {
 		if in.Trust != "" {
 			fmt.Fprintf(tw, "trust\t%s\n", in.Trust)
 			fmt.Fprintf(tw, "for this station\t%s\n", verdict(in.ForThisStation, "yes", "no"))
+			for _, c := range in.Checks {
+				if c.Name == "Policy" && c.State != app.NotChecked {
+					fmt.Fprintf(tw, "policy\t%s\n", verdict(c.State == app.Passed, "admits it", "REFUSES IT: "+safetext.Line(c.Detail)))
+				}
+			}
 		}
 		fmt.Fprintf(tw, "recipients\t%s\n", env.RecipientNames())
 		fmt.Fprintf(tw, "created\t%s (%s)\n", env.Created.Format(time.RFC3339), humanize.Time(env.Created))

@@ -43,12 +43,15 @@ const (
 	EventReleased       = "released"
 	EventWiped          = "wiped"
 	EventRecovered      = "recovered"
+	// EventSettingsChanged: a technician changed a station setting (the
+	// release folders).
+	EventSettingsChanged = "settings-changed"
 )
 
 // Events lists every event name, for filters and help.
 var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
 	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
-	EventWiped, EventRecovered}
+	EventWiped, EventRecovered, EventSettingsChanged}
 
 // Record is one custody event. Fields are written in this order, always.
 type Record struct {
