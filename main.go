@@ -4,6 +4,8 @@ package main
 
 import (
 	_ "earlylocale" // before Fyne: see the package comment
+	"hash/crc32"
+	"strings"
 
 	"context"
 	"fmt"
@@ -22,7 +24,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 {
+	home, kiosk, gui := guiArgs(os.Args[1:])
+	if !gui {
 		ctx, stop := interruptible()
 		stopProfile := startProfile()
 		code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -34,7 +37,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "sluice: %s, so the desktop app cannot open.\nUse the command line instead: sluice help (for example: sluice init --name NAME, sluice pack, sluice receive).\n", why)
 		os.Exit(cli.ExitUsage)
 	}
-	home := os.Getenv("SLUICE_HOME")
+	if home == "" {
+		home = os.Getenv("SLUICE_HOME")
+	}
 	if home == "" {
 		h, err := app.DefaultHome()
 		if err != nil {
@@ -43,12 +48,37 @@ func main() {
 		}
 		home = h
 	}
-	a := fyneapp.NewWithID("org.sluice.station")
+	// One preferences store per station home: two stations on one
+	// machine must not share file dialogs' last folders (nor write one
+	// preferences file at once).
+	a := fyneapp.NewWithID(fmt.Sprintf("org.sluice.station.h%08x", crc32.ChecksumIEEE([]byte(home))))
 	a.SetIcon(assets.Icon)
 	w := a.NewWindow("Sluice")
-	w.SetContent(ui.Create(a, w, home))
-	w.Resize(fyne.NewSize(900, 640))
+	w.SetContent(ui.Create(a, w, home, ui.Options{Kiosk: kiosk}))
+	w.Resize(fyne.NewSize(1000, 700))
+	if kiosk {
+		w.SetFullScreen(true)
+	}
 	w.ShowAndRun()
+}
+
+// guiArgs reports whether the arguments ask for the desktop app: none, or
+// only --home DIR and --kiosk (sluice --home DIR opens the app on that
+// station; sluice --kiosk opens the receiving kiosk full screen).
+func guiArgs(args []string) (home string, kiosk, gui bool) {
+	for len(args) > 0 {
+		switch a := args[0]; {
+		case a == "--kiosk" || a == "-kiosk":
+			kiosk, args = true, args[1:]
+		case (a == "--home" || a == "-home") && len(args) > 1:
+			home, args = args[1], args[2:]
+		case strings.HasPrefix(a, "--home="):
+			home, args = strings.TrimPrefix(a, "--home="), args[1:]
+		default:
+			return "", false, false
+		}
+	}
+	return home, kiosk, true
 }
 
 // interruptible returns a context cancelled by Ctrl-C or SIGTERM, whose

@@ -5,22 +5,27 @@ import (
 	"fmt"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
 	"github.com/dustin/go-humanize"
 
+	"sluice/app"
 	"sluice/internal/safetext"
 	"sluice/transfer/media"
 )
 
 // watchDrives reports the removable drives to fn on the UI thread, at start
-// and whenever one comes or goes, until the window closes.
-func watchDrives(w fyne.Window, fn func([]media.Drive)) {
-	ctx, cancel := context.WithCancel(context.Background())
-	w.SetOnClosed(cancel)
+// and whenever one comes or goes, until ctx ends (the window closes).
+func watchDrives(ctx context.Context, fn func([]media.Drive)) {
 	go media.Watch(ctx, media.Host, time.Second, func(ds []media.Drive) {
 		onUI(func() { fn(ds) })
 	})
+}
+
+// watchStation reports changes to the station (cards imported, records
+// appended, settings changed, by this window, another one or the CLI) to
+// fn on the UI thread until ctx ends: no screen needs a restart
+// or a Reload button.
+func watchStation(ctx context.Context, st *app.Station, fn func(app.Change)) {
+	go st.Watch(ctx, time.Second, func(c app.Change) { onUI(func() { fn(c) }) })
 }
 
 // driveChoice is one mounted filesystem an officer can pick.
@@ -49,13 +54,4 @@ func driveChoices(ds []media.Drive) []driveChoice {
 		}
 	}
 	return out
-}
-
-// pickFolder shows the folder dialog and hands the chosen path to fn.
-func pickFolder(w fyne.Window, fn func(path string)) {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-		if err == nil && u != nil {
-			fn(u.Path())
-		}
-	}, w)
 }

@@ -81,7 +81,7 @@ func TestWizardCreatesTheStation(t *testing.T) {
 	w := test.NewWindow(nil)
 	defer w.Close()
 	home := filepath.Join(t.TempDir(), "st")
-	z := newWizard(home, w, func(st *app.Station) { w.SetContent(tabs(st, w)) })
+	z := newWizard(home, w, func(st *app.Station) { w.SetContent(tabs(st, w, Options{})) })
 	w.SetContent(z.content)
 	test.Type(z.name, "kiosk-7")
 	test.Tap(z.create)
@@ -413,7 +413,7 @@ func TestReceiveScreenEscapesAndWithholdsNotes(t *testing.T) {
 	w.SetContent(r.content)
 	noteOf := func() string {
 		return on(func() string {
-			for _, it := range r.envelope.Items {
+			for _, it := range append(r.envelope.Items, r.facts.Items...) {
 				if it.Text == "Note" {
 					return it.Widget.(*widget.Label).Text
 				}
@@ -423,7 +423,7 @@ func TestReceiveScreenEscapesAndWithholdsNotes(t *testing.T) {
 	}
 	rawIn := func() bool {
 		return on(func() bool {
-			for _, it := range r.envelope.Items {
+			for _, it := range append(r.envelope.Items, r.facts.Items...) {
 				if strings.ContainsAny(it.Widget.(*widget.Label).Text, "\x1b\u202e\n\r") {
 					return true
 				}

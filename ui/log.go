@@ -2,6 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/internal/durable"
 	"sluice/internal/safetext"
 	"sluice/transfer/custody"
 )
@@ -79,10 +83,11 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	l.verifyBtn = widget.NewButtonWithIcon("Verify log", theme.ConfirmIcon(), l.verify)
 	l.verifyBtn.Importance = widget.HighImportance
 	verify := l.verifyBtn
-	reload := widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), l.load)
+	// No Reload: the screen follows the log as records are appended, by
+	// this window, another one or the CLI (Station.Watch).
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), l.pickExport)
 	reconcile := widget.NewButtonWithIcon("Reconcile…", theme.SearchIcon(), l.pickReconcile)
-	buttons := container.NewBorder(nil, nil, container.NewHBox(verify, reload, export, reconcile), l.count)
+	buttons := container.NewBorder(nil, nil, container.NewHBox(verify, export, reconcile), l.count)
 	filters := container.NewBorder(nil, nil,
 		container.NewHBox(l.event, container.NewGridWrap(fyne.NewSize(170, l.since.MinSize().Height), l.since, l.until)), nil, l.search)
 	bar := container.NewVBox(buttons, filters)
@@ -117,8 +122,16 @@ func (l *logScreen) filter() {
 	}
 	ev := l.event.Selected
 	q := strings.ToLower(l.search.Text)
-	since, _ := time.Parse("2006-01-02", strings.TrimSpace(l.since.Text))
-	until, _ := time.Parse("2006-01-02", strings.TrimSpace(l.until.Text))
+	since, serr := time.Parse("2006-01-02", strings.TrimSpace(l.since.Text))
+	until, uerr := time.Parse("2006-01-02", strings.TrimSpace(l.until.Text))
+	// A date in another form is said, not silently ignored.
+	bad := ""
+	if strings.TrimSpace(l.since.Text) != "" && serr != nil {
+		bad = "since"
+	}
+	if strings.TrimSpace(l.until.Text) != "" && uerr != nil {
+		bad = strings.TrimPrefix(bad+" and until", " and ")
+	}
 	l.shown = l.shown[:0]
 	for _, r := range l.all {
 		if ev != "" && ev != "all events" && r.Event != ev {
@@ -132,7 +145,11 @@ func (l *logScreen) filter() {
 		}
 		l.shown = append(l.shown, r)
 	}
-	l.count.SetText(fmt.Sprintf("%s of %s records", humanize.Comma(int64(len(l.shown))), humanize.Comma(int64(len(l.all)))))
+	count := fmt.Sprintf("%s of %s records", humanize.Comma(int64(len(l.shown))), humanize.Comma(int64(len(l.all))))
+	if bad != "" {
+		count = fmt.Sprintf("%s date not understood: write it as YYYY-MM-DD (ignored); %s", bad, count)
+	}
+	l.count.SetText(count)
 	l.table.Refresh()
 }
 
@@ -246,44 +263,29 @@ func (l *logScreen) showRecord(r custody.Record) {
 func (l *logScreen) pickExport() {
 	format := widget.NewSelect([]string{"CSV (spreadsheets)", "JSON (SIEM)"}, nil)
 	format.SetSelectedIndex(0)
-	dialog.ShowForm("Export the records shown", "Choose file…", "Cancel", []*widget.FormItem{widget.NewFormItem("Format", format)}, func(ok bool) {
-		if !ok {
-			return
-		}
-		asCSV := format.SelectedIndex() == 0
-		save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil || w == nil {
-				return
+	home, _ := os.UserHomeDir()
+	askSavePath(l.win, "Export the records shown", "export", filepath.Join(home, l.st.Name+"-custody.csv"),
+		[]*widget.FormItem{widget.NewFormItem("Format", format)}, func(path string) (string, error) {
+			asCSV := format.SelectedIndex() == 0
+			if ext := filepath.Ext(path); asCSV && ext == ".json" || !asCSV && ext == ".csv" {
+				path = strings.TrimSuffix(path, ext) + map[bool]string{true: ".csv", false: ".json"}[asCSV]
 			}
-			defer w.Close()
-			if asCSV {
-				err = custody.ExportCSV(w, l.st.CustodyPath, l.keep())
-			} else {
-				err = custody.ExportJSON(w, l.st.CustodyPath, l.keep())
-			}
+			n := len(l.shown)
+			err := durable.WriteWith(path, 0o644, func(w io.Writer) error {
+				if asCSV {
+					return custody.ExportCSV(w, l.st.CustodyPath, l.keep())
+				}
+				return custody.ExportJSON(w, l.st.CustodyPath, l.keep())
+			})
 			if err != nil {
-				showError(fmt.Errorf("export: %w", err), l.win)
-				return
+				return "", fmt.Errorf("export: %w", err)
 			}
-			dialog.ShowInformation("Exported", fmt.Sprintf("%d records written to %s", len(l.shown), w.URI().Path()), l.win)
-		}, l.win)
-		if asCSV {
-			save.SetFileName(l.st.Name + "-custody.csv")
-		} else {
-			save.SetFileName(l.st.Name + "-custody.json")
-		}
-		save.Show()
-	}, l.win)
+			return fmt.Sprintf("%d records written to %s", n, path), nil
+		})
 }
 
 func (l *logScreen) pickReconcile() {
-	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			return
-		}
-		r.Close()
-		l.reconcileWith(r.URI().Path())
-	}, l.win)
+	pickFile(l.win, "reconcile", l.reconcileWith)
 }
 
 // reconcileWith verifies another station's log and this one, then matches

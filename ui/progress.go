@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 	"github.com/dustin/go-humanize"
 )
@@ -12,8 +14,13 @@ import (
 // update method is what app use-cases call from their ticker goroutine
 // (about ten times a second); it hands the change to Fyne's thread.
 type meter struct {
-	bar   *widget.ProgressBar
+	bar *widget.ProgressBar
+	// inf is shown for a phase that reports no bytes (a read-back, an
+	// eject): the label says what is under way.
+	inf   *widget.ProgressBarInfinite
 	label *widget.Label
+	// box holds the three; screens lay it out.
+	box *fyne.Container
 	// what and start describe the current phase; only Fyne's thread
 	// touches them.
 	what  string
@@ -21,8 +28,10 @@ type meter struct {
 }
 
 func newMeter() *meter {
-	m := &meter{bar: widget.NewProgressBar(), label: widget.NewLabel("")}
-	m.bar.Hide()
+	m := &meter{bar: widget.NewProgressBar(), inf: widget.NewProgressBarInfinite(), label: widget.NewLabel("")}
+	m.label.Wrapping = fyne.TextWrapWord
+	m.box = container.NewVBox(m.bar, m.inf, m.label)
+	m.clear()
 	return m
 }
 
@@ -30,9 +39,30 @@ func newMeter() *meter {
 // Fyne's thread.
 func (m *meter) begin(what string) {
 	m.what, m.start = what, time.Now()
+	m.inf.Stop()
+	m.inf.Hide()
 	m.bar.SetValue(0)
 	m.bar.Show()
 	m.label.SetText(what)
+}
+
+// beginUnderway starts a phase that reports no bytes: the label says what
+// is being done while an endless bar moves.
+func (m *meter) beginUnderway(what string) {
+	m.what, m.start = what, time.Now()
+	m.bar.Hide()
+	m.inf.Show()
+	m.inf.Start()
+	m.label.SetText(what + "…")
+}
+
+// clear hides the meter when a job ends: no stale progress is left.
+func (m *meter) clear() {
+	m.what = ""
+	m.bar.Hide()
+	m.inf.Stop()
+	m.inf.Hide()
+	m.label.SetText("")
 }
 
 // update returns the progress callback for app use-cases; it may be called
@@ -40,6 +70,9 @@ func (m *meter) begin(what string) {
 func (m *meter) update() func(done, total int64) {
 	return func(done, total int64) {
 		onUI(func() {
+			if m.what == "" || !m.bar.Visible() {
+				return // the job ended, or the phase reports no bytes
+			}
 			if total > 0 {
 				m.bar.SetValue(float64(done) / float64(total))
 			}

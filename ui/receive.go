@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,32 +22,45 @@ import (
 	"sluice/transfer/media"
 )
 
-// receiveScreen is the kiosk officer's flow: open a bundle, see who sent
-// what (checked without decrypting), then release it into a destination or
-// reject it with a reason.
+// Steps of the receive flow, shown at the top of the screen.
+var receiveSteps = []string{"Choose a drive or bundle", "Check the envelope", "Decrypt, verify and release", "Wipe or eject the drive"}
+
+// receiveScreen is the kiosk officer's flow: choose a bundle (from an
+// inserted drive or a folder), see what was checked without decrypting,
+// release it into one of the station's release folders or reject it with a
+// reason, then wipe or eject the drive.
 type receiveScreen struct {
 	st  *app.Station
 	win fyne.Window
 
 	job job
 
-	dir     string
-	in      *app.Inspection
-	inErr   error
-	dest    string
-	entries []bundle.ManifestEntry
+	dir      string
+	in       *app.Inspection
+	inErr    error
+	dest     string
+	entries  []bundle.ManifestEntry
+	released *app.Received
 
+	steps      *widget.Label
 	open       *widget.Button
+	path       *widget.Entry
+	facts      *widget.Form
 	envelope   *widget.Form
 	verdict    *widget.Label
-	destLabel  *widget.Label
-	chooseDest *widget.Button
+	dests      *widget.Select
+	destHint   *widget.Label
 	release    *widget.Button
 	reject     *widget.Button
 	stop       *widget.Button
+	wipe       *widget.Button
+	eject      *widget.Button
+	again      *widget.Button
 	files      *widget.List
 	found      []string
 	onDrives   *widget.List
+	drives     []media.Drive
+	inFolder   []string
 	meter      *meter
 	status     *widget.Label
 	content    fyne.CanvasObject
@@ -61,17 +75,31 @@ type receiveScreen struct {
 
 func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 	r := &receiveScreen{st: st, win: w, read: map[string]bool{}}
-	r.open = widget.NewButtonWithIcon("Open bundle…", theme.FolderOpenIcon(), r.pickBundle)
+	r.steps = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	r.open = widget.NewButtonWithIcon("Open bundle or drive…", theme.FolderOpenIcon(), r.pickBundle)
+	r.path = widget.NewEntry()
+	r.path.SetPlaceHolder("or type a bundle or drive path and press Enter")
+	r.path.OnSubmitted = func(p string) {
+		if p = strings.TrimSpace(p); p != "" && !r.busy() {
+			r.openBundle(p)
+		}
+	}
+	r.facts = widget.NewForm()
 	r.envelope = widget.NewForm()
-	r.verdict = widget.NewLabel("Open a bundle folder (its name ends in .sluice). Its envelope is checked before anything is decrypted.")
+	r.verdict = widget.NewLabel("")
 	r.verdict.Wrapping = fyne.TextWrapWord
-	r.destLabel = widget.NewLabel("No destination chosen")
-	r.chooseDest = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), r.pickDest)
+	r.dests = widget.NewSelect(nil, func(d string) { r.dest = d; r.refresh() })
+	r.dests.PlaceHolder = "Choose a release folder"
+	r.destHint = widget.NewLabel("")
+	r.destHint.Wrapping = fyne.TextWrapWord
 	r.release = widget.NewButtonWithIcon("Verify and release", theme.ConfirmIcon(), r.startRelease)
 	r.release.Importance = widget.HighImportance
 	r.reject = widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), r.askReject)
 	r.reject.Importance = widget.DangerImportance
 	r.stop = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), r.cancelJob)
+	r.wipe = widget.NewButtonWithIcon("Wipe from the drive", theme.DeleteIcon(), r.wipeSource)
+	r.eject = widget.NewButtonWithIcon("Eject the drive", theme.LogoutIcon(), r.ejectSource)
+	r.again = widget.NewButtonWithIcon("Next bundle", theme.ContentAddIcon(), r.reset)
 	r.files = widget.NewList(func() int { return len(r.entries) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
@@ -94,57 +122,156 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 	r.meter = newMeter()
 	r.status = widget.NewLabel("")
 	r.status.Wrapping = fyne.TextWrapWord
-	top := container.NewVBox(
-		container.NewHBox(r.open),
-		widget.NewCard("Envelope", "", container.NewVBox(r.envelope, r.verdict)),
-		container.NewBorder(nil, nil, widget.NewLabel("Release into"), r.chooseDest, r.destLabel),
+
+	flow := container.NewVBox(
+		widget.NewCard("Envelope", "Checked before anything is decrypted, in this order", container.NewVBox(r.envelope, r.facts, r.verdict)),
+		widget.NewLabelWithStyle("Release into", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		r.dests, r.destHint,
 		container.NewHBox(r.release, r.reject, r.stop),
-		r.meter.bar, r.meter.label, r.status,
+		r.meter.box, r.status,
+		container.NewHBox(r.wipe, r.eject, r.again),
 	)
-	drives := widget.NewCard("Bundles on inserted drives", "They appear here when a drive is inserted; choose one to open it", r.onDrives)
-	r.content = container.NewBorder(top, nil, nil, nil, container.NewVSplit(drives, widget.NewCard("Files", "", r.files)))
+	drives := widget.NewCard("Bundles", "On inserted drives, or in the folder opened; choose one to check it", r.onDrives)
+	right := container.NewVSplit(drives, widget.NewCard("Files released", "", r.files))
+	split := container.NewHSplit(container.NewVScroll(flow), right)
+	split.Offset = 0.55
+	top := container.NewVBox(r.steps, container.NewBorder(nil, nil, r.open, nil, r.path))
+	r.content = container.NewBorder(top, nil, nil, nil, split)
+	r.loadDests()
 	r.refresh()
 	return r
 }
 
 func (r *receiveScreen) busy() bool { return r.job.running() }
 
-func (r *receiveScreen) admissible() bool {
-	return r.in != nil && r.inErr == nil && r.in.Trust == "trusted" && r.in.ForThisStation
+func (r *receiveScreen) admissible() bool { return r.inErr == nil && r.in.Admissible() }
+
+// step is the flow's current step, from 0.
+func (r *receiveScreen) step() int {
+	switch {
+	case r.released != nil:
+		return 3
+	case r.in != nil && r.admissible():
+		return 2
+	case r.dir != "":
+		return 1
+	}
+	return 0
 }
 
 func (r *receiveScreen) refresh() {
 	busy := r.busy()
+	k := r.step()
+	r.steps.SetText(fmt.Sprintf("Step %d of %d: %s", k+1, len(receiveSteps), receiveSteps[k]))
 	enable(r.open, !busy)
-	enable(r.chooseDest, !busy)
-	enable(r.release, !busy && r.admissible() && r.dest != "" && r.entries == nil)
-	enable(r.reject, !busy && r.dir != "" && r.entries == nil)
+	if busy {
+		r.path.Disable()
+		r.dests.Disable()
+	} else {
+		r.path.Enable()
+		r.dests.Enable()
+	}
+	enable(r.release, !busy && r.admissible() && r.dest != "" && r.released == nil)
+	// Only a bundle whose envelope was read can be rejected: the record
+	// names what was refused.
+	enable(r.reject, !busy && r.in != nil && r.released == nil)
 	enable(r.stop, busy)
+	onDrive := r.released != nil && r.sourceDrive() != ""
+	showIf(r.wipe, r.released != nil)
+	enable(r.wipe, !busy && r.released != nil)
+	showIf(r.eject, onDrive)
+	enable(r.eject, !busy && onDrive)
+	showIf(r.again, r.released != nil || r.in != nil && !busy)
 	r.files.Refresh()
+}
+
+func showIf(o fyne.CanvasObject, on bool) {
+	if on {
+		o.Show()
+	} else {
+		o.Hide()
+	}
+}
+
+// loadDests offers the release folders the technician set on the Station
+// screen; the app never releases anywhere else.
+func (r *receiveScreen) loadDests() {
+	folders, err := r.st.ReleaseFolders()
+	switch {
+	case err != nil:
+		r.destHint.SetText("The release folders cannot be read: " + safetext.Line(err.Error()))
+	case len(folders) == 0:
+		r.destHint.SetText("No release folder is set for this station. A technician sets it on the Station screen; until then nothing can be released here.")
+	default:
+		r.destHint.SetText("")
+	}
+	r.dests.Options = folders
+	keep := false
+	for _, f := range folders {
+		keep = keep || f == r.dest
+	}
+	switch {
+	case keep:
+		r.dests.SetSelected(r.dest)
+	case len(folders) == 1:
+		r.dests.SetSelected(folders[0])
+	default:
+		r.dest = ""
+		r.dests.ClearSelected()
+	}
+	r.dests.Refresh()
+	showIf(r.destHint, r.destHint.Text != "")
+	r.refresh()
+}
+
+// setDest chooses a release folder; it must be one of the station's.
+func (r *receiveScreen) setDest(dir string) {
+	r.dests.SetSelected(dir)
+	r.dest = dir
+	r.refresh()
 }
 
 func (r *receiveScreen) pickBundle() {
 	pickFolder(r.win, r.openBundle)
 }
 
-func (r *receiveScreen) pickDest() {
-	pickFolder(r.win, r.setDest)
-}
-
-func (r *receiveScreen) setDest(dir string) {
-	r.dest = dir
-	r.destLabel.SetText(dir)
+// reset starts over for the next bundle.
+func (r *receiveScreen) reset() {
+	r.dir, r.in, r.inErr, r.entries, r.released, r.inFolder = "", nil, nil, nil, nil, nil
+	r.facts.Items, r.envelope.Items = nil, nil
+	r.facts.Refresh()
+	r.envelope.Refresh()
+	r.verdict.SetText("")
+	r.status.SetText("")
+	r.meter.clear()
+	r.listFound()
 	r.refresh()
 }
 
 // openBundle checks the envelope, signature and volumes without decrypting.
+// A folder that is not a bundle but holds some (a drive's mount point) has
+// them listed instead.
 func (r *receiveScreen) openBundle(dir string) {
-	r.dir, r.in, r.inErr, r.entries = dir, nil, nil, nil
-	r.envelope.Items = nil
+	if _, err := os.Lstat(filepath.Join(dir, bundle.EnvelopeName)); err != nil {
+		if found := app.FindBundles(dir); len(found) > 0 {
+			r.reset()
+			r.inFolder = found
+			r.listFound()
+			r.verdict.SetText(fmt.Sprintf("%s is not a bundle; it holds %d. Choose one in the list.", safetext.Line(dir), len(found)))
+			r.verdict.Importance = widget.MediumImportance
+			r.verdict.Refresh()
+			return
+		}
+	}
+	r.dir, r.in, r.inErr, r.entries, r.released = dir, nil, nil, nil, nil
+	r.facts.Items, r.envelope.Items = nil, nil
+	r.facts.Refresh()
 	r.envelope.Refresh()
+	r.verdict.Importance = widget.MediumImportance
 	r.verdict.SetText("Checking the envelope, the signature and every volume…")
 	r.status.SetText("")
 	ctx := r.startJob()
+	r.meter.beginUnderway("Checking " + filepath.Base(dir))
 	go func() {
 		in, err := app.Inspect(ctx, dir, r.st)
 		onUI(func() {
@@ -160,45 +287,89 @@ func (r *receiveScreen) openBundle(dir string) {
 	}()
 }
 
+// reinspect checks the open bundle again: the trust store or the policy
+// changed (a card imported on the Station screen or by the CLI).
+func (r *receiveScreen) reinspect() {
+	if r.dir != "" && r.released == nil && !r.busy() {
+		r.openBundle(r.dir)
+	}
+}
+
+var checkMarks = map[app.CheckState]string{app.Passed: "✓", app.Failed: "✗", app.NotChecked: "–"}
+
 func (r *receiveScreen) showEnvelope() {
-	r.envelope.Items = nil
+	r.envelope.Items, r.facts.Items = nil, nil
 	if r.in != nil {
+		for _, c := range r.in.Checks {
+			l := widget.NewLabel(checkMarks[c.State] + " " + safetext.Line(c.Detail))
+			l.Wrapping = fyne.TextWrapWord
+			if c.State == app.Failed {
+				l.Importance = widget.DangerImportance
+			}
+			r.envelope.Append(c.Name, l)
+		}
+		// The envelope's own claims, marked unverified until its signature
+		// and its sender check out.
 		e := r.in.Bundle.Envelope
-		add := func(k, v string) { r.envelope.Append(k, widget.NewLabel(safetext.Line(v))) }
+		mark := ""
+		if !r.in.SignatureOK || r.in.Trust != "trusted" {
+			mark = " (unverified)"
+		}
+		add := func(k, v string) {
+			l := widget.NewLabel(safetext.Line(v))
+			l.Wrapping = fyne.TextWrapWord
+			r.facts.Append(k+mark, l)
+		}
 		add("Bundle", e.ID)
 		add("Sender", e.Sender.Name)
-		add("Signature", verdictText(r.in.SignatureOK, "valid", "INVALID"))
-		add("Sender trusted", r.in.Trust)
-		add("For this station", verdictText(r.in.ForThisStation, "yes", "no — sealed for "+e.RecipientNames()))
 		add("Created", fmt.Sprintf("%s (%s)", e.Created.Format(time.RFC3339), humanize.Time(e.Created)))
-		add("Content", fmt.Sprintf("%s files, %s folders, %s", humanize.Comma(e.Files), humanize.Comma(e.Dirs), humanize.IBytes(uint64(e.ContentBytes))))
+		add("Content", fmt.Sprintf("%s %s, %s %s, %s", humanize.Comma(e.Files), plural(e.Files, "file", "files"),
+			humanize.Comma(e.Dirs), plural(e.Dirs, "folder", "folders"), humanize.IBytes(uint64(e.ContentBytes))))
 		if miss := r.in.Bundle.Missing(); len(miss) > 0 {
-			add("Volumes", fmt.Sprintf("%s; %d of %d volumes here, %s", driveOf(r.in.Bundle), len(e.Payload.Volumes)-len(miss), len(e.Payload.Volumes),
-				verdictText(r.in.VolumesOK, "intact", "not intact")))
-		} else {
-			add("Volumes", fmt.Sprintf("%d, %s", len(e.Payload.Volumes), verdictText(r.in.VolumesOK, "all intact", "not intact")))
+			add("Drives", fmt.Sprintf("this is %s; %d of %d volumes here", driveOf(r.in.Bundle), len(e.Payload.Volumes)-len(miss), len(e.Payload.Volumes)))
 		}
 		if note := r.in.Note(); note != "" {
-			add("Note", note)
+			r.facts.Append("Note", widget.NewLabel(note))
 		}
 	}
 	r.envelope.Refresh()
+	r.facts.Refresh()
 	switch {
+	case r.in == nil && r.inErr != nil:
+		r.verdict.SetText("✗ Not a bundle that can be opened: " + safetext.Line(r.inErr.Error()))
+		r.verdict.Importance = widget.DangerImportance
 	case r.inErr != nil:
 		r.verdict.SetText("✗ Do not release: " + safetext.Line(r.inErr.Error()))
 		r.verdict.Importance = widget.DangerImportance
 	case !r.admissible():
-		r.verdict.SetText("✗ This station cannot release this bundle: the sender is not trusted here or the bundle is not sealed for this station.")
+		r.verdict.SetText("✗ This station cannot release this bundle: " + r.firstFailure())
 		r.verdict.Importance = widget.DangerImportance
 	case len(r.in.Bundle.Missing()) > 0:
 		r.verdict.SetText(fmt.Sprintf("✓ Envelope, signature and this drive's volumes check out. The bundle is spread over %d drives: Verify and release keeps this drive's volumes on the station and asks for the others; nothing is released until all are in.",
 			r.in.Bundle.Envelope.Drives()))
 		r.verdict.Importance = widget.SuccessImportance
 	default:
-		r.verdict.SetText("✓ Envelope, signature and volumes check out. Choose where to release it; every file is verified while decrypting.")
+		r.verdict.SetText("✓ Every check before decrypting passed. Verify and release decrypts it into a quarantine and checks every file against the sender's signed manifest before anything is released.")
 		r.verdict.Importance = widget.SuccessImportance
 	}
 	r.verdict.Refresh()
+}
+
+// firstFailure names the first check that failed, and what to do.
+func (r *receiveScreen) firstFailure() string {
+	for _, c := range r.in.Checks {
+		if c.State == app.Failed {
+			return strings.ToLower(c.Name) + ": " + safetext.Line(c.Detail)
+		}
+	}
+	return "a check was not made"
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // driveOf names the drive of a spanning bundle whose volumes b holds.
@@ -212,13 +383,6 @@ func driveOf(b *bundle.Bundle) string {
 	return fmt.Sprintf("no volume of its %d drives", e.Drives())
 }
 
-func verdictText(ok bool, yes, no string) string {
-	if ok {
-		return yes
-	}
-	return no
-}
-
 func (r *receiveScreen) startJob() context.Context {
 	ctx := r.job.start()
 	r.refresh()
@@ -227,7 +391,7 @@ func (r *receiveScreen) startJob() context.Context {
 
 func (r *receiveScreen) endJob() {
 	r.job.end()
-	r.meter.bar.Hide()
+	r.meter.clear()
 }
 
 func (r *receiveScreen) cancelJob() {
@@ -236,6 +400,9 @@ func (r *receiveScreen) cancelJob() {
 }
 
 func (r *receiveScreen) startRelease() {
+	if !r.admissible() || r.dest == "" || r.released != nil || r.busy() {
+		return
+	}
 	req := app.ReceiveRequest{BundleDir: r.dir, OutDir: r.dest}
 	ctx := r.startJob()
 	r.meter.begin("Decrypting and verifying")
@@ -257,12 +424,14 @@ func (r *receiveScreen) startRelease() {
 				showError(err, r.win)
 			default:
 				r.waiting, r.read = "", map[string]bool{}
+				r.released = got
 				r.entries = got.Verified.Manifest.Entries
-				msg := fmt.Sprintf("Released %s files (%s) into %s. Every file matched the sender's signed manifest.",
-					humanize.Comma(got.Verified.Files), humanize.IBytes(uint64(got.Verified.ContentBytes)), got.Dir)
+				msg := fmt.Sprintf("Released %s %s (%s) into %s. Every file matched the sender's signed manifest.",
+					humanize.Comma(got.Verified.Files), plural(got.Verified.Files, "file", "files"), humanize.IBytes(uint64(got.Verified.ContentBytes)), got.Dir)
 				if n := got.Verified.DatesNotKept; n > 0 {
 					msg += fmt.Sprintf(" %d file date(s) could not be kept by this filesystem, e.g. %s.", n, got.Verified.DateExample)
 				}
+				msg += " Wipe the bundle from its drive before the drive goes back into use, or eject it."
 				r.status.SetText(safetext.Line(msg))
 			}
 			r.refresh()
@@ -270,14 +439,74 @@ func (r *receiveScreen) startRelease() {
 	}()
 }
 
+// sourceDrive is the mount point of the inserted drive the released bundle
+// was read from, or "".
+func (r *receiveScreen) sourceDrive() string {
+	if r.released == nil {
+		return ""
+	}
+	for _, d := range r.drives {
+		for _, m := range d.Mounts {
+			if within(r.released.Source, m.Point) {
+				return m.Point
+			}
+		}
+	}
+	return ""
+}
+
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// wipeSource removes the released bundle from the drive it came from (the
+// app checks it is that bundle) and records it.
+func (r *receiveScreen) wipeSource() {
+	got := r.released
+	if got == nil {
+		return
+	}
+	if err := r.st.Wipe(got.Source, got.Envelope.ID); err != nil {
+		showError(err, r.win)
+		return
+	}
+	r.status.SetText("Wiped bundle " + got.Envelope.ID + " from " + safetext.Line(got.Source) + "; recorded in the custody log.")
+	r.wipe.Disable()
+}
+
+func (r *receiveScreen) ejectSource() {
+	point := r.sourceDrive()
+	if point == "" {
+		return
+	}
+	r.meter.beginUnderway("Ejecting " + point)
+	go func() {
+		how, err := r.st.Eject(point)
+		onUI(func() {
+			r.meter.clear()
+			if err != nil {
+				showError(err, r.win)
+				return
+			}
+			r.status.SetText("Ejected " + safetext.Line(point) + " (" + how + "): the drive can be removed.")
+			r.eject.Disable()
+		})
+	}()
+}
+
 func (r *receiveScreen) askReject() {
-	reason := widget.NewEntry()
-	reason.SetPlaceHolder("why this bundle is not released")
-	dialog.ShowForm("Reject bundle", "Reject", "Back", []*widget.FormItem{widget.NewFormItem("Reason", reason)}, func(ok bool) {
+	reason := widget.NewMultiLineEntry()
+	reason.SetPlaceHolder("why this bundle is not released (recorded in the custody log)")
+	reason.SetMinRowsVisible(3)
+	d := dialog.NewForm("Reject bundle", "Reject", "Back", []*widget.FormItem{widget.NewFormItem("Reason", reason)}, func(ok bool) {
 		if ok {
 			r.rejectWith(reason.Text)
 		}
 	}, r.win)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+	r.win.Canvas().Focus(reason)
 }
 
 func (r *receiveScreen) rejectWith(reason string) {
@@ -285,20 +514,15 @@ func (r *receiveScreen) rejectWith(reason string) {
 		showError(err, r.win)
 		return
 	}
-	r.status.SetText("Rejected and recorded in the custody log: " + reason)
-	r.dir, r.in = "", nil
-	r.refresh()
+	r.reset()
+	r.status.SetText("Rejected and recorded in the custody log: " + safetext.Line(reason))
 }
 
 // setDrives lists the bundles found on the inserted drives.
 func (r *receiveScreen) setDrives(ds []media.Drive) {
-	r.found = nil
-	for _, d := range ds {
-		for _, m := range d.Mounts {
-			r.found = append(r.found, app.FindBundles(m.Point)...)
-		}
-	}
-	r.onDrives.Refresh()
+	r.drives = ds
+	r.listFound()
+	r.refresh()
 	// A drive of the bundle being gathered was inserted: carry on.
 	if r.waiting != "" && !r.busy() {
 		for _, f := range r.found {
@@ -309,6 +533,31 @@ func (r *receiveScreen) setDrives(ds []media.Drive) {
 			}
 		}
 	}
+}
+
+// listFound lists the bundles on the inserted drives and in the folder the
+// officer opened.
+func (r *receiveScreen) listFound() {
+	r.found = append([]string(nil), r.inFolder...)
+	for _, d := range r.drives {
+		for _, m := range d.Mounts {
+			for _, f := range app.FindBundles(m.Point) {
+				if !contains(r.found, f) {
+					r.found = append(r.found, f)
+				}
+			}
+		}
+	}
+	r.onDrives.Refresh()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // waitingFor tells the officer which drives to insert next.

@@ -31,6 +31,7 @@ type sendScreen struct {
 	win fyne.Window
 
 	job      job
+	sealing  bool
 	paths    []string
 	srcs     []bundle.Source
 	hashed   bool
@@ -39,6 +40,16 @@ type sendScreen struct {
 
 	table      *widget.Table
 	total      *widget.Label
+	hashShown  *widget.Label
+	copyHash   *widget.Button
+	path       *widget.Entry
+	steps      *widget.Label
+	noKiosks   *fyne.Container
+	again      *widget.Button
+	// sealed is the bundle last sealed from this stage; sealing the same
+	// stage again asks first.
+	sealed     string
+	goStation  func()
 	recipients *widget.CheckGroup
 	destLabel  *widget.Label
 	note       *widget.Entry
@@ -74,7 +85,7 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 		func() (int, int) { return len(s.srcs), 3 },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		s.updateCell)
-	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("") }
+	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("000000") } // sized for six-digit row numbers
 	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		l := o.(*widget.Label)
 		if id.Row < 0 {
@@ -83,15 +94,43 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 			l.SetText(fmt.Sprint(id.Row + 1))
 		}
 	}
-	s.table.SetColumnWidth(0, 380)
+	s.table.SetColumnWidth(0, 300)
 	s.table.SetColumnWidth(1, 90)
-	s.table.SetColumnWidth(2, 520)
-	s.table.OnSelected = func(id widget.TableCellID) { s.selected = id.Row; s.refresh() }
+	s.table.SetColumnWidth(2, 190)
+	s.table.OnSelected = func(id widget.TableCellID) { s.selected = id.Row; s.showHash(); s.refresh() }
+	s.hashShown = mono("")
+	s.hashShown.Wrapping = fyne.TextWrapBreak
+	s.copyHash = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		if s.selected >= 0 && s.selected < len(s.srcs) && s.srcs[s.selected].SHA256 != nil {
+			fyne.CurrentApp().Clipboard().SetContent(s.srcs[s.selected].SHA256.String())
+		}
+	})
+	s.copyHash.Hide()
+	s.path = widget.NewEntry()
+	s.path.SetPlaceHolder("or type a file or folder path and press Enter")
+	s.path.OnSubmitted = func(p string) {
+		if p = strings.TrimSpace(p); p != "" {
+			s.addPaths([]string{p})
+			s.path.SetText("")
+		}
+	}
+	s.steps = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	s.again = widget.NewButtonWithIcon("New transfer", theme.ContentAddIcon(), s.newTransfer)
+	s.again.Hide()
 	s.total = widget.NewLabel("Nothing staged. Add files or folders, or drop them on this window.")
 	s.recipients = widget.NewCheckGroup(nil, func([]string) { s.refresh() })
+	noKiosksText := widget.NewLabel("No receiving station is trusted yet: import its card on the Station screen.")
+	noKiosksText.Wrapping = fyne.TextWrapWord
+	s.noKiosks = container.NewVBox(noKiosksText, widget.NewButtonWithIcon("Go to the Station screen", theme.SettingsIcon(), func() {
+		if s.goStation != nil {
+			s.goStation()
+		}
+	}))
 	s.loadRecipients()
 	s.destLabel = widget.NewLabel("No destination chosen")
-	s.note = widget.NewEntry()
+	s.note = widget.NewMultiLineEntry()
+	s.note.SetMinRowsVisible(2)
+	s.note.Wrapping = fyne.TextWrapWord
 	s.note.SetPlaceHolder("Shown to the receiving officer before decryption; not encrypted")
 	s.addFiles = widget.NewButtonWithIcon("Add files…", theme.FileIcon(), s.pickFile)
 	s.addFolder = widget.NewButtonWithIcon("Add folder…", theme.FolderIcon(), s.pickStageFolder)
@@ -121,22 +160,22 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 	})
 
 	left := container.NewBorder(
-		container.NewHBox(s.addFiles, s.addFolder, s.remove),
-		s.total, nil, nil, s.table)
+		container.NewVBox(container.NewHBox(s.addFiles, s.addFolder, s.remove), s.path),
+		container.NewVBox(container.NewBorder(nil, nil, nil, s.copyHash, s.hashShown), s.total), nil, nil, s.table)
 	right := container.NewVBox(
 		widget.NewLabelWithStyle("Receiving stations", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		s.recipients,
+		s.recipients, s.noKiosks,
 		widget.NewLabelWithStyle("Destination", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		s.drives,
 		container.NewBorder(nil, nil, nil, s.chooseDest, s.destLabel),
 		widget.NewLabelWithStyle("Note", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		s.note,
-		container.NewHBox(s.seal, s.stop, s.eject),
-		s.meter.bar, s.meter.label, s.status,
+		container.NewHBox(s.seal, s.stop, s.eject, s.again),
+		s.meter.box, s.status,
 	)
-	split := container.NewHSplit(left, container.NewPadded(right))
-	split.Offset = 0.62
-	s.content = split
+	split := container.NewHSplit(left, container.NewVScroll(container.NewPadded(right)))
+	split.Offset = 0.58
+	s.content = container.NewBorder(s.steps, nil, nil, nil, split)
 	s.refresh()
 	return s
 }
@@ -151,12 +190,28 @@ func (s *sendScreen) loadRecipients() {
 	for _, c := range cards {
 		names = append(names, c.Name)
 	}
+	// Keep what the officer ticked, if those stations are still trusted.
+	var keep []string
+	for _, sel := range s.recipients.Selected {
+		for _, n := range names {
+			if n == sel {
+				keep = append(keep, n)
+			}
+		}
+	}
 	s.recipients.Options = names
+	s.recipients.Selected = keep
 	s.recipients.Refresh()
+	showIf(s.noKiosks, len(names) == 0)
+	if s.seal != nil {
+		s.refresh()
+	}
 }
 
 func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	l := o.(*widget.Label)
+	l.TextStyle = fyne.TextStyle{Monospace: id.Col == 2}
+	l.Truncation = fyne.TextTruncateEllipsis
 	src := s.srcs[id.Row]
 	switch id.Col {
 	case 0:
@@ -176,7 +231,7 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		case src.Type == bundle.TypeDir:
 			l.SetText("")
 		case src.SHA256 != nil:
-			l.SetText(src.SHA256.String())
+			l.SetText(src.SHA256.String()[:16] + "…")
 		default:
 			l.SetText("hashing…")
 		}
@@ -185,22 +240,75 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 
 func (s *sendScreen) busy() bool { return s.job.running() }
 
-// refresh enables what may be done next; call on Fyne's thread.
+// Steps of the send flow, shown at the top of the screen.
+var sendSteps = []string{"Stage files and folders", "Review their hashes", "Choose recipients and a destination", "Seal, write and read back", "Eject the drive"}
+
+// step is the flow's current step, from 0.
+func (s *sendScreen) step() int {
+	switch {
+	case s.sealed != "":
+		return 4
+	case s.sealing:
+		return 3
+	case s.hashed && len(s.srcs) > 0 && (len(s.recipients.Selected) > 0 || s.dest != ""):
+		return 2
+	case len(s.srcs) > 0:
+		return 1
+	}
+	return 0
+}
+
+// refresh enables what may be done next; call on Fyne's thread. While
+// files are hashed the officer may still choose recipients and a
+// destination; only sealing holds everything still.
 func (s *sendScreen) refresh() {
 	busy := s.busy()
+	k := s.step()
+	s.steps.SetText(fmt.Sprintf("Step %d of %d: %s", k+1, len(sendSteps), sendSteps[k]))
 	enable(s.addFiles, !busy)
 	enable(s.addFolder, !busy)
 	enable(s.remove, !busy && s.selected >= 0 && s.selected < len(s.srcs))
-	enable(s.chooseDest, !busy)
+	enable(s.chooseDest, !s.sealing)
 	enable(s.stop, busy)
 	enable(s.seal, !busy && s.hashed && len(s.srcs) > 0 && len(s.recipients.Selected) > 0 && s.dest != "")
-	enable(s.eject, !busy && s.destDrive() != "")
-	if busy {
-		s.drives.Disable()
+	if s.sealed != "" {
+		s.seal.SetText("Seal again…")
 	} else {
-		s.drives.Enable()
+		s.seal.SetText("Seal and write")
+	}
+	enable(s.eject, !busy && s.destDrive() != "")
+	showIf(s.again, s.sealed != "" && !busy)
+	for _, w := range []fyne.Disableable{s.drives, s.note, s.path, s.recipients} {
+		if s.sealing || busy && w == fyne.Disableable(s.path) {
+			w.Disable()
+		} else {
+			w.Enable()
+		}
 	}
 	s.table.Refresh()
+}
+
+// showHash shows the selected file's whole SHA-256, for the officer to
+// compare or copy.
+func (s *sendScreen) showHash() {
+	if s.selected >= 0 && s.selected < len(s.srcs) && s.srcs[s.selected].SHA256 != nil {
+		s.hashShown.SetText(safetext.Line(s.srcs[s.selected].Path) + "\nSHA-256 " + s.srcs[s.selected].SHA256.String())
+		s.copyHash.Show()
+		return
+	}
+	s.hashShown.SetText("")
+	s.copyHash.Hide()
+}
+
+// newTransfer clears the stage, the note and the result for the next
+// transfer; recipients and destination stay.
+func (s *sendScreen) newTransfer() {
+	s.paths, s.srcs, s.hashed, s.selected, s.sealed = nil, nil, false, -1, ""
+	s.note.SetText("")
+	s.status.SetText("")
+	s.total.SetText("Nothing staged. Add files or folders, or drop them on this window.")
+	s.showHash()
+	s.refresh()
 }
 
 func enable(b *widget.Button, on bool) {
@@ -246,8 +354,25 @@ func (s *sendScreen) addPaths(paths []string) {
 		s.showError(err)
 		return
 	}
-	s.paths, s.srcs, s.hashed, s.selected = all, srcs, false, -1
+	// Files staged before keep the hash the officer already has, if they
+	// are the same files: only what is new is read.
+	type key struct {
+		os   string
+		size int64
+		mod  int64
+	}
+	known := map[key]*crypto.Digest{}
+	for _, old := range s.srcs {
+		if old.SHA256 != nil {
+			known[key{old.OSPath, old.Size, old.ModTime.UnixNano()}] = old.SHA256
+		}
+	}
+	for i := range srcs {
+		srcs[i].SHA256 = known[key{srcs[i].OSPath, srcs[i].Size, srcs[i].ModTime.UnixNano()}]
+	}
+	s.paths, s.srcs, s.hashed, s.selected, s.sealed = all, srcs, false, -1, ""
 	s.status.SetText("")
+	s.showHash()
 	s.hash()
 }
 
@@ -283,7 +408,7 @@ func (s *sendScreen) startJob() context.Context {
 // endJob runs on Fyne's thread when a job finishes.
 func (s *sendScreen) endJob() {
 	s.job.end()
-	s.meter.bar.Hide()
+	s.meter.clear()
 	s.refresh()
 }
 
@@ -362,19 +487,49 @@ func (s *sendScreen) hash() {
 }
 
 func (s *sendScreen) startSeal() {
+	if s.busy() || s.seal.Disabled() {
+		return
+	}
+	if s.sealed != "" {
+		dialog.ShowConfirm("Seal the same files again?",
+			fmt.Sprintf("These files were sealed a moment ago as bundle %s. Sealing again writes a second bundle with a new id. To send other files, choose New transfer.", s.sealed),
+			func(ok bool) {
+				if ok {
+					s.sealNow()
+				}
+			}, s.win)
+		return
+	}
+	s.sealNow()
+}
+
+func (s *sendScreen) sealNow() {
 	to := append([]string(nil), s.recipients.Selected...)
 	sort.Strings(to)
 	// The officer's flow always reads the bundle back before calling it written.
 	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text, ReadBack: app.ReadBackAlways}
+	s.sealing = true
 	ctx := s.startJob()
 	s.meter.begin("Sealing")
 	req.Progress = s.meter.update()
-	req.Phase = func(what string) { onUI(func() { s.meter.begin(what) }) }
+	req.Phase = func(what string) {
+		onUI(func() {
+			if what == app.PhaseReadBack {
+				s.meter.beginUnderway(what)
+			} else {
+				s.meter.begin(what)
+			}
+		})
+	}
 	req.NextDrive = s.askDrive
 	s.status.SetText("")
 	go func() {
 		sealed, err := s.st.Pack(ctx, req) // writes, then reads back from the medium
 		onUI(func() {
+			s.sealing = false
+			if err == nil {
+				s.sealed = sealed.Envelope.ID
+			}
 			s.endJob()
 			switch {
 			case errors.Is(err, context.Canceled):
@@ -387,9 +542,13 @@ func (s *sendScreen) startSeal() {
 				if len(sealed.Parts) > 1 {
 					where = fmt.Sprintf("Spread over %d drives, each labelled (drive-N-of-%d.txt): %s", len(sealed.Parts), len(sealed.Parts), strings.Join(sealed.Parts, ", "))
 				}
-				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s files, %s; read back from the medium, all %d volume(s) match.\nManifest %s, recorded in the custody log.\n%s",
-					e.ID, strings.Join(to, ", "), humanize.Comma(e.Files), humanize.IBytes(uint64(e.ContentBytes)), len(e.Payload.Volumes),
-					sealed.ManifestSHA256, where))
+				next := "Eject the drive, or choose New transfer."
+				if s.destDrive() == "" {
+					next = "Choose New transfer to send other files."
+				}
+				s.status.SetText(fmt.Sprintf("Sealed and written: bundle %s for %s — %s %s, %s; read back from the medium, all %d volume(s) match.\nManifest %s, recorded in the custody log.\n%s\n%s",
+					e.ID, strings.Join(to, ", "), humanize.Comma(e.Files), plural(e.Files, "file", "files"), humanize.IBytes(uint64(e.ContentBytes)), len(e.Payload.Volumes),
+					sealed.ManifestSHA256, where, next))
 			}
 		})
 	}()

@@ -2,7 +2,8 @@ package ui
 
 import (
 	"fmt"
-	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -15,11 +16,14 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/durable"
+	"sluice/internal/safetext"
 	"sluice/internal/textfile"
 )
 
-// stationScreen is the technician's view: this station's card (as text
-// and as a QR code), and the stations it trusts, imported from card files.
+// stationScreen is the technician's view: this station's card (as text,
+// QR code or file), the stations it trusts (imported from card files or
+// pasted), and the folders the desktop app releases bundles into.
 type stationScreen struct {
 	st       *app.Station
 	win      fyne.Window
@@ -28,49 +32,102 @@ type stationScreen struct {
 	list     *widget.List
 	remove   *widget.Button
 	empty    *widget.Label
-	content  fyne.CanvasObject
+	feedback *widget.Label
+
+	folders     []string
+	folderSel   int
+	folderList  *widget.List
+	folderPath  *widget.Entry
+	removeDir   *widget.Button
+	folderEmpty *widget.Label
+
+	content fyne.CanvasObject
+}
+
+// mono is a label in a monospace font: fingerprints and hashes, where l
+// and I must not look alike.
+func mono(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.TextStyle = fyne.TextStyle{Monospace: true}
+	return l
 }
 
 func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
-	s := &stationScreen{st: st, win: w, selected: -1}
+	s := &stationScreen{st: st, win: w, selected: -1, folderSel: -1}
 	card := st.Card()
-	cardText := widget.NewLabel(strings.TrimSpace(string(card.Marshal())))
+	cardText := mono(strings.TrimSpace(string(card.Marshal())))
 	cardText.Wrapping = fyne.TextWrapBreak
-	cardText.TextStyle = fyne.TextStyle{Monospace: true}
-	qr := widget.NewButtonWithIcon("Show as QR code", theme.VisibilityIcon(), s.showQR)
-	copyCard := widget.NewButtonWithIcon("Copy card", theme.ContentCopyIcon(), func() {
+	cardScroll := container.NewVScroll(cardText)
+	cardScroll.SetMinSize(fyne.NewSize(0, 110)) // a post-quantum card is long: it scrolls
+	s.feedback = widget.NewLabel("")
+	qr := widget.NewButtonWithIcon("QR code", theme.VisibilityIcon(), s.showQR)
+	copyCard := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		fyne.CurrentApp().Clipboard().SetContent(string(card.Marshal()))
+		s.feedback.SetText("Card copied to the clipboard.")
 	})
+	saveCard := widget.NewButtonWithIcon("Save to file…", theme.DocumentSaveIcon(), s.saveCard)
+
 	s.list = widget.NewList(
 		func() int { return len(s.trusted) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject { return mono("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(describeCard(s.trusted[i])) })
 	s.list.OnSelected = func(i widget.ListItemID) { s.selected = i; enable(s.remove, true) }
 	s.list.OnUnselected = func(widget.ListItemID) { s.selected = -1; enable(s.remove, false) }
-	importBtn := widget.NewButtonWithIcon("Import card…", theme.ContentAddIcon(), s.pickCard)
+	importBtn := widget.NewButtonWithIcon("Import card file…", theme.ContentAddIcon(), s.pickCard)
+	paste := widget.NewButtonWithIcon("Paste card…", theme.ContentPasteIcon(), s.pasteCard)
 	s.remove = widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), s.askRemove)
 	s.remove.Disable()
-	s.empty = widget.NewLabel("No trusted stations yet. Import another station's card (a .card file) to send to it or receive from it.")
+	s.empty = widget.NewLabel("No trusted stations yet. Import another station's card (a .card file, or paste its text) to send to it or receive from it.")
 	s.empty.Wrapping = fyne.TextWrapWord
+
+	s.folderList = widget.NewList(func() int { return len(s.folders) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(safetext.Line(s.folders[i])) })
+	s.folderList.OnSelected = func(i widget.ListItemID) { s.folderSel = i; enable(s.removeDir, true) }
+	s.folderList.OnUnselected = func(widget.ListItemID) { s.folderSel = -1; enable(s.removeDir, false) }
+	s.folderPath = widget.NewEntry()
+	s.folderPath.SetPlaceHolder("/srv/released — type a full path and press Enter, or choose")
+	s.folderPath.OnSubmitted = func(p string) { s.addFolder(strings.TrimSpace(p)) }
+	chooseDir := widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), func() { pickFolderFor(w, "release", s.addFolder) })
+	s.removeDir = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.removeFolder)
+	s.removeDir.Disable()
+	s.folderEmpty = widget.NewLabel("None set: the Receive screen cannot release anything until a folder on this station's own disk is added here. Removable drives are refused.")
+	s.folderEmpty.Wrapping = fyne.TextWrapWord
 
 	header := widget.NewLabelWithStyle("Station "+st.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	facts := widget.NewForm(
-		widget.NewFormItem("Home", widget.NewLabel(st.Home)),
-		widget.NewFormItem("Signing key", widget.NewLabel(card.SigningFingerprint())),
+		widget.NewFormItem("Home", widget.NewLabel(safetext.Line(st.Home))),
+		widget.NewFormItem("Signing key", mono(card.SigningFingerprint())),
 		widget.NewFormItem("Encryption", widget.NewLabel(encryptionKind(card.Recipient))),
 	)
-	top := container.NewVBox(header, facts,
-		widget.NewCard("Public card", "Give this to other stations", container.NewVBox(cardText, container.NewHBox(qr, copyCard))))
-	trust := widget.NewCard("Trusted stations", "", container.NewBorder(container.NewHBox(importBtn, s.remove), s.empty, nil, nil, s.list))
-	s.content = container.NewBorder(top, nil, nil, nil, trust)
+	folderBox := container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(chooseDir, s.removeDir), s.folderPath), s.folderEmpty, nil, nil, s.folderList)
+	folderStack := container.NewStack(folderBox)
+	left := container.NewVScroll(container.NewVBox(header, facts,
+		widget.NewCard("Public card", "Give this to other stations; they compare the signing key with the one shown here",
+			container.NewVBox(cardScroll, container.NewHBox(qr, copyCard, saveCard), s.feedback)),
+	))
+	releases := widget.NewCard("Release folders", "Where the Receive screen releases bundles", withMinHeight(folderStack, 170))
+	trust := widget.NewCard("Trusted stations", "", container.NewBorder(container.NewHBox(importBtn, paste, s.remove), s.empty, nil, nil, s.list))
+	right := container.NewBorder(releases, nil, nil, nil, trust)
+	split := container.NewHSplit(left, right)
+	split.Offset = 0.45
+	s.content = split
 	s.reload()
+	s.reloadFolders()
 	return s
+}
+
+// withMinHeight gives o at least h of height in a VBox or Border.
+func withMinHeight(o fyne.CanvasObject, h float32) fyne.CanvasObject {
+	spacer := canvas.NewRectangle(nil)
+	spacer.SetMinSize(fyne.NewSize(0, h))
+	return container.NewStack(spacer, o)
 }
 
 func (s *stationScreen) reload() {
 	cards, err := s.st.TrustList()
 	if err != nil {
-		s.empty.SetText("The trust store cannot be read: " + err.Error())
+		s.empty.SetText("The trust store cannot be read: " + safetext.Line(err.Error()))
 		s.empty.Show()
 		return
 	}
@@ -85,22 +142,93 @@ func (s *stationScreen) reload() {
 	s.list.Refresh()
 }
 
-func (s *stationScreen) pickCard() {
-	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
+func (s *stationScreen) reloadFolders() {
+	folders, err := s.st.ReleaseFolders()
+	if err != nil {
+		s.folderEmpty.SetText("The release folders cannot be read: " + safetext.Line(err.Error()))
+		s.folderEmpty.Show()
+		return
+	}
+	s.folders, s.folderSel = folders, -1
+	s.folderList.UnselectAll()
+	s.removeDir.Disable()
+	showIf(s.folderEmpty, len(folders) == 0)
+	s.folderList.Refresh()
+}
+
+// addFolder adds a release folder after the app has checked it (a folder on
+// this station's own disk).
+func (s *stationScreen) addFolder(dir string) {
+	if dir == "" {
+		return
+	}
+	for _, f := range s.folders {
+		if f == filepath.Clean(dir) {
 			return
 		}
-		defer r.Close()
-		text, err := io.ReadAll(io.LimitReader(r, crypto.MaxCardSize+1))
-		if err == nil {
-			text, err = textfile.Normalize(r.URI().Name(), text) // names the file if it is not UTF-8 text
+	}
+	if err := s.st.SetReleaseFolders(append(append([]string(nil), s.folders...), dir)); err != nil {
+		showError(err, s.win)
+		return
+	}
+	s.folderPath.SetText("")
+	s.reloadFolders()
+}
+
+func (s *stationScreen) removeFolder() {
+	if s.folderSel < 0 || s.folderSel >= len(s.folders) {
+		return
+	}
+	keep := append(append([]string(nil), s.folders[:s.folderSel]...), s.folders[s.folderSel+1:]...)
+	if err := s.st.SetReleaseFolders(keep); err != nil {
+		showError(err, s.win)
+		return
+	}
+	s.reloadFolders()
+}
+
+func (s *stationScreen) saveCard() {
+	home, _ := os.UserHomeDir()
+	askSavePath(s.win, "Save this station's card", "card", filepath.Join(home, s.st.Name+".card"), nil, func(path string) (string, error) {
+		if err := durable.WriteFile(path, s.st.Card().Marshal(), 0o644); err != nil {
+			return "", err
 		}
+		return "Card of " + s.st.Name + " saved to " + path, nil
+	})
+}
+
+func (s *stationScreen) pickCard() {
+	pickFile(s.win, "card", func(path string) {
+		text, err := textfile.ReadFile(path, crypto.MaxCardSize)
 		if err != nil {
 			showError(fmt.Errorf("read card: %w", err), s.win)
 			return
 		}
 		s.importCard(text)
+	})
+}
+
+// pasteCard imports a card pasted as text (from a chat, a mail, a QR
+// reader).
+func (s *stationScreen) pasteCard() {
+	text := widget.NewMultiLineEntry()
+	text.SetPlaceHolder("sluice-card/1 …")
+	text.SetMinRowsVisible(8)
+	text.Wrapping = fyne.TextWrapBreak
+	d := dialog.NewForm("Paste a station's card", "Check", "Cancel", []*widget.FormItem{widget.NewFormItem("Card", text)}, func(ok bool) {
+		if !ok || strings.TrimSpace(text.Text) == "" {
+			return
+		}
+		b, err := textfile.Normalize("the pasted card", []byte(text.Text))
+		if err != nil {
+			showError(err, s.win)
+			return
+		}
+		s.importCard(b)
 	}, s.win)
+	d.Resize(fyne.NewSize(min(680, s.win.Canvas().Size().Width*0.9), 0))
+	d.Show()
+	s.win.Canvas().Focus(text)
 }
 
 // importCard trusts the station on a card, after the technician has
@@ -108,12 +236,21 @@ func (s *stationScreen) pickCard() {
 func (s *stationScreen) importCard(text []byte) {
 	c, err := crypto.ParseCard(text)
 	if err != nil {
-		showError(fmt.Errorf("that file is not a usable station card: %w", err), s.win)
+		showError(fmt.Errorf("that is not a usable station card: %w", err), s.win)
 		return
 	}
-	msg := fmt.Sprintf("Trust station %s?\n\nSigning key %s\nEncryption %s\n\nCompare the signing key with the one shown on %s's Station screen before you trust it.",
-		c.Name, c.SigningFingerprint(), encryptionKind(c.Recipient), c.Name)
-	dialog.ShowConfirm("Trust a station", msg, func(ok bool) {
+	if c.SameKeys(s.st.Card()) {
+		showError(fmt.Errorf("that card is this station's own (%s); import the other station's card", s.st.Name), s.win)
+		return
+	}
+	intro := widget.NewLabel(fmt.Sprintf("Trust station %s? Compare the signing key below with the one shown on %s's Station screen before you trust it.", c.Name, c.Name))
+	intro.Wrapping = fyne.TextWrapWord
+	form := widget.NewForm(
+		widget.NewFormItem("Station", widget.NewLabel(c.Name)),
+		widget.NewFormItem("Signing key", mono(c.SigningFingerprint())),
+		widget.NewFormItem("Encryption", widget.NewLabel(encryptionKind(c.Recipient))),
+	)
+	d := dialog.NewCustomConfirm("Trust a station", "Trust", "Cancel", container.NewVBox(intro, form), func(ok bool) {
 		if !ok {
 			return
 		}
@@ -123,6 +260,8 @@ func (s *stationScreen) importCard(text []byte) {
 		}
 		s.reload()
 	}, s.win)
+	d.Resize(fyne.NewSize(min(640, s.win.Canvas().Size().Width*0.9), 0))
+	d.Show()
 }
 
 func (s *stationScreen) askRemove() {
@@ -144,8 +283,9 @@ func (s *stationScreen) askRemove() {
 }
 
 // cardQR renders the card as a QR code. A post-quantum card is about two
-// kilobytes, which fits only at the lowest error correction.
-func cardQR(card crypto.Card) (*canvas.Image, error) {
+// kilobytes, which fits only at the lowest error correction; it is drawn
+// as large as the window allows so each module stays several pixels wide.
+func cardQR(card crypto.Card, side float32) (*canvas.Image, error) {
 	q, err := qrcode.New(string(card.Marshal()), qrcode.Low)
 	if err != nil {
 		return nil, fmt.Errorf("make QR code: %w", err)
@@ -153,16 +293,18 @@ func cardQR(card crypto.Card) (*canvas.Image, error) {
 	img := canvas.NewImageFromImage(q.Image(1024))
 	img.FillMode = canvas.ImageFillContain
 	img.ScaleMode = canvas.ImageScalePixels
-	img.SetMinSize(fyne.NewSize(420, 420))
+	img.SetMinSize(fyne.NewSize(side, side))
 	return img, nil
 }
 
 func (s *stationScreen) showQR() {
-	img, err := cardQR(s.st.Card())
+	size := s.win.Canvas().Size()
+	side := max(320, min(size.Width, size.Height)-200)
+	img, err := cardQR(s.st.Card(), side)
 	if err != nil {
 		showError(err, s.win)
 		return
 	}
 	dialog.ShowCustom("Card of "+s.st.Name, "Close", container.NewVBox(img,
-		widget.NewLabel("Signing key "+s.st.Card().SigningFingerprint())), s.win)
+		mono("Signing key "+s.st.Card().SigningFingerprint())), s.win)
 }

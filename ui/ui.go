@@ -5,6 +5,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -33,18 +34,30 @@ func HasDisplay() (bool, string) {
 	return true, ""
 }
 
+// Options shape the window.
+type Options struct {
+	// Kiosk shows only what a receiving kiosk's officer needs: the
+	// Receive flow and the custody log; sending and the station's settings
+	// (trust, release folders) are not reachable from it.
+	Kiosk bool
+}
+
 // Create builds the main window's content for the station in home: the
-// four screens as tabs, or, when there is no station yet, the wizard that
+// screens as tabs, or, when there is no station yet, the wizard that
 // creates one.
-func Create(a fyne.App, w fyne.Window, home string) fyne.CanvasObject {
+func Create(a fyne.App, w fyne.Window, home string, opts ...Options) fyne.CanvasObject {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	st, err := app.Load(home)
-	if errors.Is(err, app.ErrNoStation) {
-		return newWizard(home, w, func(st *app.Station) { w.SetContent(tabs(st, w)) }).content
+	if errors.Is(err, app.ErrNoStation) && !o.Kiosk {
+		return newWizard(home, w, func(st *app.Station) { w.SetContent(tabs(st, w, o)) }).content
 	}
 	if err != nil {
 		return noStation(home, err)
 	}
-	return tabs(st, w)
+	return tabs(st, w, o)
 }
 
 // tabs builds the four screens. Alt+1…4 switch between them and
@@ -52,23 +65,50 @@ func Create(a fyne.App, w fyne.Window, home string) fyne.CanvasObject {
 // Verify and release, Verify log) when it is enabled, so every action is
 // reachable without a mouse; inside a screen Tab moves the focus and Space
 // presses the focused button.
-func tabs(st *app.Station, w fyne.Window) fyne.CanvasObject {
-	send, recv, log := newSendScreen(st, w), newReceiveScreen(st, w), newLogScreen(st, w)
+func tabs(st *app.Station, w fyne.Window, o Options) fyne.CanvasObject {
+	send, recv, log, station := newSendScreen(st, w), newReceiveScreen(st, w), newLogScreen(st, w), newStationScreen(st, w)
+	w.SetTitle("Sluice — station " + st.Name)
+	st.CleanQuarantines()
 	t := container.NewAppTabs(
 		container.NewTabItemWithIcon("Send", theme.UploadIcon(), send.content),
 		container.NewTabItemWithIcon("Receive", theme.DownloadIcon(), recv.content),
 		container.NewTabItemWithIcon("Custody log", theme.ListIcon(), log.content),
-		container.NewTabItemWithIcon("Station", theme.SettingsIcon(), newStationScreen(st, w).content),
+		container.NewTabItemWithIcon("Station", theme.SettingsIcon(), station.content),
 	)
+	primary := []*widget.Button{send.seal, recv.release, log.verifyBtn, nil}
+	if o.Kiosk {
+		w.SetTitle("Sluice kiosk — station " + st.Name)
+		t = container.NewAppTabs(
+			container.NewTabItemWithIcon("Receive", theme.DownloadIcon(), recv.content),
+			container.NewTabItemWithIcon("Custody log", theme.ListIcon(), log.content),
+		)
+		primary = primary[1:3]
+	}
+	send.goStation = func() { t.SelectIndex(3) }
+	ctx, cancel := context.WithCancel(context.Background())
+	w.SetOnClosed(cancel)
+	watchStation(ctx, st, func(c app.Change) {
+		if c.Trust {
+			send.loadRecipients()
+			station.reload()
+			recv.reinspect()
+		}
+		if c.Settings {
+			recv.loadDests()
+			station.reloadFolders()
+		}
+		if c.Log {
+			log.load()
+		}
+	})
 	for i := range t.Items {
 		key := fyne.KeyName(fmt.Sprint(i + 1))
 		w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { t.SelectIndex(i) })
 	}
-	watchDrives(w, func(ds []media.Drive) {
+	watchDrives(ctx, func(ds []media.Drive) {
 		send.setDrives(ds)
 		recv.setDrives(ds)
 	})
-	primary := []*widget.Button{send.seal, recv.release, log.verifyBtn, nil}
 	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
 		if b := primary[t.SelectedIndex()]; b != nil && !b.Disabled() {
 			b.OnTapped()

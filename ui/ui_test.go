@@ -39,6 +39,10 @@ func labels(o fyne.CanvasObject) []string {
 			for _, c := range w.Objects {
 				walk(c)
 			}
+		case fyne.Widget: // scrolls, splits: what they render
+			for _, c := range test.WidgetRenderer(w).Objects() {
+				walk(c)
+			}
 		}
 	}
 	walk(o)
@@ -97,14 +101,24 @@ func TestStationImportsAndRemovesCards(t *testing.T) {
 	if len(s.trusted) != 0 {
 		t.Fatal("garbage card imported")
 	}
+	s.importCard(st.Card().Marshal())
+	if len(s.trusted) != 0 || w.Canvas().Overlays().Top() == nil {
+		t.Fatal("the station's own card was offered for trust")
+	}
+	w.Canvas().Overlays().Top().Hide()
 	s.importCard(other.Card().Marshal())
-	// The confirmation dialog: press its confirm button.
-	test.Tap(findButton(t, w.Canvas().Overlays().Top(), "Yes"))
+	// The confirmation dialog shows the fingerprint in monospace; press
+	// its confirm button.
+	confirm := w.Canvas().Overlays().Top()
+	if !strings.Contains(strings.Join(labels(confirm), "\n"), other.Card().SigningFingerprint()) {
+		t.Fatal("the confirmation does not show the signing key")
+	}
+	test.Tap(findButton(t, confirm, "Trust"))
 	if len(s.trusted) != 1 || s.trusted[0].Name != "sender-1" {
 		t.Fatalf("trusted after import: %+v", s.trusted)
 	}
 	// A post-quantum card fits in a QR code.
-	if _, err := cardQR(other.Card()); err != nil {
+	if _, err := cardQR(other.Card(), 420); err != nil {
 		t.Fatalf("QR of a post-quantum card: %v", err)
 	}
 	s.list.Select(0)
@@ -145,7 +159,7 @@ func TestKeyboardShortcuts(t *testing.T) {
 	st, _ := app.Init(filepath.Join(t.TempDir(), "k"), "kiosk-1", false)
 	w := test.NewWindow(nil)
 	defer w.Close()
-	content := tabs(st, w)
+	content := tabs(st, w, Options{})
 	w.SetContent(content)
 	tb := content.(*container.AppTabs)
 	press := func(key fyne.KeyName, mod fyne.KeyModifier) {
