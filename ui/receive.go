@@ -42,28 +42,28 @@ type receiveScreen struct {
 	entries  []bundle.ManifestEntry
 	released *app.Received
 
-	steps      *widget.Label
-	open       *widget.Button
-	path       *widget.Entry
-	facts      *widget.Form
-	envelope   *widget.Form
-	verdict    *widget.Label
-	dests      *widget.Select
-	destHint   *widget.Label
-	release    *widget.Button
-	reject     *widget.Button
-	stop       *widget.Button
-	wipe       *widget.Button
-	eject      *widget.Button
-	again      *widget.Button
-	files      *widget.List
-	found      []string
-	onDrives   *widget.List
-	drives     []media.Drive
-	inFolder   []string
-	meter      *meter
-	status     *widget.Label
-	content    fyne.CanvasObject
+	steps    *widget.Label
+	open     *widget.Button
+	path     *widget.Entry
+	facts    *widget.Form
+	envelope *widget.Form
+	verdict  *widget.Label
+	dests    *widget.Select
+	destHint *widget.Label
+	release  *widget.Button
+	reject   *widget.Button
+	stop     *widget.Button
+	wipe     *widget.Button
+	eject    *widget.Button
+	again    *widget.Button
+	files    *widget.List
+	found    []string
+	onDrives *widget.List
+	drives   []media.Drive
+	inFolder []string
+	meter    *meter
+	status   *widget.Label
+	content  fyne.CanvasObject
 	// waiting is the bundle whose other drives are awaited after one
 	// drive of it was read; read holds the drive folders read so far.
 	waiting string

@@ -38,14 +38,14 @@ type sendScreen struct {
 	dest     string
 	selected int
 
-	table      *widget.Table
-	total      *widget.Label
-	hashShown  *widget.Label
-	copyHash   *widget.Button
-	path       *widget.Entry
-	steps      *widget.Label
-	noKiosks   *fyne.Container
-	again      *widget.Button
+	table     *widget.Table
+	total     *widget.Label
+	hashShown *widget.Label
+	copyHash  *widget.Button
+	path      *widget.Entry
+	steps     *widget.Label
+	noKiosks  *fyne.Container
+	again     *widget.Button
 	// sealed is the bundle last sealed from this stage; sealing the same
 	// stage again asks first.
 	sealed     string
