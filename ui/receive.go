@@ -123,17 +123,21 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 	r.status = widget.NewLabel("")
 	r.status.Wrapping = fyne.TextWrapWord
 
-	flow := container.NewVBox(
-		widget.NewCard("Envelope", "Checked before anything is decrypted, in this order", container.NewVBox(r.envelope, r.facts, r.verdict)),
-		widget.NewLabelWithStyle("Release into", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		r.dests, r.destHint,
+	// The checks scroll; the release controls stay in view below them.
+	checks := container.NewVScroll(widget.NewCard("Envelope", "Checked before anything is decrypted, in this order",
+		container.NewVBox(r.envelope, r.facts)))
+	actions := container.NewVBox(
+		r.verdict,
+		container.NewBorder(nil, nil, widget.NewLabelWithStyle("Release into", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, r.dests),
+		r.destHint,
 		container.NewHBox(r.release, r.reject, r.stop),
-		r.meter.box, r.status,
 		container.NewHBox(r.wipe, r.eject, r.again),
+		r.meter.box, r.status,
 	)
+	flow := container.NewBorder(nil, actions, nil, nil, checks)
 	drives := widget.NewCard("Bundles", "On inserted drives, or in the folder opened; choose one to check it", r.onDrives)
 	right := container.NewVSplit(drives, widget.NewCard("Files released", "", r.files))
-	split := container.NewHSplit(container.NewVScroll(flow), right)
+	split := container.NewHSplit(flow, right)
 	split.Offset = 0.55
 	top := container.NewVBox(r.steps, container.NewBorder(nil, nil, r.open, nil, r.path))
 	r.content = container.NewBorder(top, nil, nil, nil, split)
@@ -172,6 +176,8 @@ func (r *receiveScreen) refresh() {
 		r.dests.Enable()
 	}
 	enable(r.release, !busy && r.admissible() && r.dest != "" && r.released == nil)
+	showIf(r.release, r.released == nil)
+	showIf(r.reject, r.released == nil)
 	// Only a bundle whose envelope was read can be rejected: the record
 	// names what was refused.
 	enable(r.reject, !busy && r.in != nil && r.released == nil)

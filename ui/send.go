@@ -51,7 +51,7 @@ type sendScreen struct {
 	sealed     string
 	goStation  func()
 	recipients *widget.CheckGroup
-	destLabel  *widget.Label
+	destLabel  *widget.Entry
 	note       *widget.Entry
 	addFiles   *widget.Button
 	addFolder  *widget.Button
@@ -127,7 +127,14 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 		}
 	}))
 	s.loadRecipients()
-	s.destLabel = widget.NewLabel("No destination chosen")
+	s.destLabel = widget.NewEntry()
+	s.destLabel.SetPlaceHolder("choose a drive above, or type or choose a folder")
+	s.destLabel.OnChanged = func(p string) {
+		if d := strings.TrimSpace(p); d != s.dest {
+			s.dest = d
+			s.refresh()
+		}
+	}
 	s.note = widget.NewMultiLineEntry()
 	s.note.SetMinRowsVisible(2)
 	s.note.Wrapping = fyne.TextWrapWord
@@ -241,7 +248,7 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 func (s *sendScreen) busy() bool { return s.job.running() }
 
 // Steps of the send flow, shown at the top of the screen.
-var sendSteps = []string{"Stage files and folders", "Review their hashes", "Choose recipients and a destination", "Seal, write and read back", "Eject the drive"}
+var sendSteps = []string{"Stage files and folders", "Review their hashes", "Choose recipients and a destination", "Seal, write and read back", "Done: eject the drive, or start a new transfer"}
 
 // step is the flow's current step, from 0.
 func (s *sendScreen) step() int {
@@ -278,7 +285,7 @@ func (s *sendScreen) refresh() {
 	}
 	enable(s.eject, !busy && s.destDrive() != "")
 	showIf(s.again, s.sealed != "" && !busy)
-	for _, w := range []fyne.Disableable{s.drives, s.note, s.path, s.recipients} {
+	for _, w := range []fyne.Disableable{s.drives, s.note, s.path, s.recipients, s.destLabel} {
 		if s.sealing || busy && w == fyne.Disableable(s.path) {
 			w.Disable()
 		} else {
@@ -529,6 +536,8 @@ func (s *sendScreen) sealNow() {
 			s.sealing = false
 			if err == nil {
 				s.sealed = sealed.Envelope.ID
+				s.total.SetText(fmt.Sprintf("%s %s, %s — sealed as bundle %s", humanize.Comma(sealed.Envelope.Files), plural(sealed.Envelope.Files, "file", "files"),
+					humanize.IBytes(uint64(sealed.Envelope.ContentBytes)), sealed.Envelope.ID))
 			}
 			s.endJob()
 			switch {
@@ -710,6 +719,6 @@ func (s *sendScreen) ejectDest() {
 	}
 	s.status.SetText("Ejected " + point + " (" + how + "): the drive can be removed.")
 	s.dest = ""
-	s.destLabel.SetText("No destination chosen")
+	s.destLabel.SetText("")
 	s.refresh()
 }

@@ -69,8 +69,11 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 
 	s.list = widget.NewList(
 		func() int { return len(s.trusted) },
-		func() fyne.CanvasObject { return mono("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(describeCard(s.trusted[i])) })
+		func() fyne.CanvasObject { return mono("name\nSHA256:") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			c := s.trusted[i]
+			o.(*widget.Label).SetText(c.Name + " — " + encryptionKind(c.Recipient) + "\n" + c.SigningFingerprint())
+		})
 	s.list.OnSelected = func(i widget.ListItemID) { s.selected = i; enable(s.remove, true) }
 	s.list.OnUnselected = func(widget.ListItemID) { s.selected = -1; enable(s.remove, false) }
 	importBtn := widget.NewButtonWithIcon("Import card file…", theme.ContentAddIcon(), s.pickCard)
@@ -86,7 +89,7 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 	s.folderList.OnSelected = func(i widget.ListItemID) { s.folderSel = i; enable(s.removeDir, true) }
 	s.folderList.OnUnselected = func(widget.ListItemID) { s.folderSel = -1; enable(s.removeDir, false) }
 	s.folderPath = widget.NewEntry()
-	s.folderPath.SetPlaceHolder("/srv/released — type a full path and press Enter, or choose")
+	s.folderPath.SetPlaceHolder("type a full path, then Enter")
 	s.folderPath.OnSubmitted = func(p string) { s.addFolder(strings.TrimSpace(p)) }
 	chooseDir := widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), func() { pickFolderFor(w, "release", s.addFolder) })
 	s.removeDir = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.removeFolder)
