@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"sluice/crypto"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
@@ -31,6 +33,9 @@ import (
 func TestReceiveChild(t *testing.T) {
 	if os.Getenv("SLUICE_TEST_CHILD") == "" {
 		t.Skip("run as a child process by the tests below")
+	}
+	if os.Getenv("SLUICE_TEST_DIE_AFTER_RENAME") != "" {
+		testHookAfterRename = func() { os.Exit(9) } // as a power cut would
 	}
 	st, err := Load(os.Getenv("SLUICE_TEST_HOME"))
 	if err != nil {
@@ -629,4 +634,78 @@ func TestQuarantineOnAnotherFilesystem(t *testing.T) {
 			t.Errorf("take back %v: release folder holds the bundle: %v", takeBack, err)
 		}
 	}
+}
+
+// Kind 9: a receive killed between the release rename and its records
+// leaves a journal; the next receive records the release (saying so) and
+// marks it seen, so the log accounts for every release and reconcile does
+// not call it rejected.
+func TestReleaseRecordedAfterACrash(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "alpha"}))
+	out := t.TempDir()
+	cmd := childReceive(kiosk, sealed.Dir, out)
+	cmd.Env = append(cmd.Env, "SLUICE_TEST_DIE_AFTER_RENAME=1")
+	if code := exitCode(cmd.Run()); code != 9 {
+		t.Fatalf("the child exited %d, not at the hook", code)
+	}
+	if _, err := os.Stat(filepath.Join(out, sealed.Envelope.ID, "outbox", "a.txt")); err != nil {
+		t.Fatalf("not released before the crash: %v", err)
+	}
+	for _, r := range events(t, kiosk) {
+		if r.Event == custody.EventReleased {
+			t.Fatal("released record written before the crash point")
+		}
+	}
+	// The next receive, of anything, finishes the interrupted one first.
+	if err := kiosk.CleanQuarantines(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range events(t, kiosk) {
+		if r.Bundle == sealed.Envelope.ID && (r.Event == custody.EventReceived || r.Event == custody.EventReleased) {
+			got = append(got, r.Event)
+			if !strings.Contains(r.Reason, "recorded after the receive was interrupted") || r.Seal == nil && r.Event == custody.EventReceived {
+				t.Errorf("recovered record: %+v", r)
+			}
+		}
+	}
+	if strings.Join(got, ",") != "received,released" {
+		t.Fatalf("recovered records: %v", got)
+	}
+	if seen, _ := kiosk.seen(sealed.Envelope.ID); !seen {
+		t.Fatal("not marked seen")
+	}
+	rec, err := ReconcileLogs(LogRef{Path: sender.CustodyPath, Station: "sender-1", Verifier: mustVerifier(t, kiosk, "sender-1")},
+		LogRef{Path: kiosk.CustodyPath, Station: "kiosk-1", Verifier: mustVerifier(t, kiosk, "kiosk-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range rec.Bundles {
+		if m.Bundle == sealed.Envelope.ID {
+			found = true
+			if !m.OK() {
+				t.Fatalf("reconcile after recovery: %+v", m)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("reconcile does not list the bundle: %+v", rec)
+	}
+	// A second look finds nothing more to do.
+	n := len(events(t, kiosk))
+	kiosk.CleanQuarantines()
+	if len(events(t, kiosk)) != n {
+		t.Fatal("recovered twice")
+	}
+}
+
+func mustVerifier(t *testing.T, st *Station, name string) note.Verifier {
+	t.Helper()
+	v, err := st.Verifier(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

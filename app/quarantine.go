@@ -2,15 +2,19 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"sluice/internal/durable"
 	"sluice/internal/lockfile"
 	"sluice/internal/regfile"
+	"sluice/transfer/custody"
 )
 
 // receivingDir holds, in a station's home, the receive lock and the
@@ -89,8 +93,13 @@ func (s *Station) CleanQuarantines() error {
 	return s.cleanQuarantines()
 }
 
-// cleanQuarantines removes every quarantine; the caller holds the lock.
+// cleanQuarantines finishes what an interrupted receive left: it records a
+// release that happened but was not recorded, and removes every
+// quarantine. The caller holds the lock.
 func (s *Station) cleanQuarantines() error {
+	if err := s.recoverReleases(); err != nil {
+		return err
+	}
 	dir := filepath.Join(s.Home, receivingDir)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -99,6 +108,8 @@ func (s *Station) cleanQuarantines() error {
 	for _, e := range ents {
 		name := e.Name()
 		switch {
+		case strings.HasSuffix(name, journalSuffix):
+			continue
 		case strings.HasSuffix(name, ".where"):
 			// A quarantine beside a release folder on another filesystem.
 			b, err := regfile.ReadFile(filepath.Join(dir, name), 4096)
@@ -188,4 +199,78 @@ func CancelReason(ctx context.Context) string {
 	default:
 		return "cancelled"
 	}
+}
+
+// journalSuffix names a release journal in the receiving folder: written
+// durably before the release rename, removed once the release is recorded
+// (or taken back).
+const journalSuffix = ".releasing"
+
+type journal struct {
+	Final   string           `json:"final"`
+	Records []custody.Record `json:"records"`
+}
+
+// writeJournal records, before a release, what the release will be and the
+// records that account for it.
+func (s *Station) writeJournal(final string, rs ...custody.Record) (string, error) {
+	id := filepath.Base(final)
+	b, err := json.Marshal(journal{Final: final, Records: rs})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(s.Home, receivingDir, id+journalSuffix)
+	if err := durable.ReplaceFile(path, b, 0o600); err != nil {
+		return "", fmt.Errorf("release journal: %w", err)
+	}
+	return path, nil
+}
+
+// recoverReleases looks at the journals a killed receive left. A release
+// that happened (its folder is in place) but whose records are not in the
+// log gets them now, saying so, and its seen mark; one that did not happen
+// loses any seen mark. Either way the log accounts for every release.
+func (s *Station) recoverReleases() error {
+	dir := filepath.Join(s.Home, receivingDir)
+	paths, _ := filepath.Glob(filepath.Join(dir, "*"+journalSuffix))
+	for _, p := range paths {
+		b, err := regfile.ReadFile(p, 1<<20)
+		var j journal
+		if err == nil {
+			err = json.Unmarshal(b, &j)
+		}
+		if err != nil || len(j.Records) == 0 {
+			os.Remove(p) // torn before it was complete: nothing was renamed yet
+			continue
+		}
+		id := j.Records[0].Bundle
+		if _, err := os.Lstat(j.Final); err != nil {
+			s.unmarkSeen(id) // the release did not happen
+			os.Remove(p)
+			continue
+		}
+		logged := false
+		custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
+			if r.Event == custody.EventReleased && r.Bundle == id {
+				logged = true
+			}
+			return nil
+		})
+		if !logged {
+			for i := range j.Records {
+				j.Records[i].Reason += "; recorded after the receive was interrupted between the release and its records"
+				j.Records[i].Time = time.Time{}
+			}
+			if err := s.recordAll(j.Records...); err != nil {
+				return fmt.Errorf("record the release of bundle %s that an interrupted receive made: %w", id, err)
+			}
+		}
+		if seen, _ := s.seen(id); !seen {
+			if err := s.markSeen(id); err != nil {
+				return err
+			}
+		}
+		os.Remove(p)
+	}
+	return nil
 }

@@ -152,6 +152,19 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err := ctx.Err(); err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
+	released2 := "released"
+	if v.DatesNotKept > 0 {
+		released2 = fmt.Sprintf("released; %d file date(s) could not be kept by the release folder's filesystem, e.g. %s", v.DatesNotKept, v.DateExample)
+	}
+	releasedRec := custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
+		Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}
+	// The journal lets the next receive record this release if the
+	// process dies between the rename and the records (see recoverReleases).
+	journal, err := s.writeJournal(final, receivedRec, releasedRec)
+	if err != nil {
+		return nil, s.rejected(ctx, subj, err)
+	}
+	defer os.Remove(journal)
 	if err := durable.RenameNoReplace(q, final); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			err = fmt.Errorf("%w: %s appeared while the bundle was being checked; nothing was released: move it away and receive again", ErrRejected, final)
@@ -159,6 +172,9 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, s.rejected(ctx, subj, fmt.Errorf("release: %w", err))
 	}
 	released = true
+	if testHookAfterRename != nil {
+		testHookAfterRename()
+	}
 	os.Remove(filepath.Join(s.Home, receivingDir, env.ID+".where"))
 	if p := filepath.Dir(q); filepath.Base(p) == quarantineLocal {
 		os.Remove(p)
@@ -166,24 +182,22 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err := durable.SyncDir(req.OutDir); err != nil {
 		return nil, s.unrelease(ctx, subj, final, q, fmt.Errorf("release: %w", err))
 	}
-	released2 := "released"
-	if v.DatesNotKept > 0 {
-		released2 = fmt.Sprintf("released; %d file date(s) could not be kept by the release folder's filesystem, e.g. %s", v.DatesNotKept, v.DateExample)
-	}
 	// Marked seen first, so the records never say released for a bundle a
 	// second copy of could be released again; both are taken back if the
 	// log cannot take the records.
 	if err := s.markSeen(env.ID); err != nil {
 		return nil, s.unrelease(ctx, subj, final, q, err)
 	}
-	if err := s.recordAll(receivedRec,
-		custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
-			Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}); err != nil {
+	if err := s.recordAll(receivedRec, releasedRec); err != nil {
 		s.unmarkSeen(env.ID)
 		return nil, s.unrelease(ctx, subj, final, q, err)
 	}
 	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir}, nil
 }
+
+// testHookAfterRename, set only by tests, runs right after the release
+// rename: a test kills the process there to prove recoverReleases.
+var testHookAfterRename func()
 
 // unrelease takes back a release whose custody records could not be
 // written (a full station home): content the log does not account for is

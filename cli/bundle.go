@@ -83,10 +83,10 @@ func runPack(e *env, args []string) error {
 // the end of input abandons the bundle.
 func (e *env) askDrive(ctx context.Context, ask app.DriveAsk) (string, error) {
 	if ask.Previous != "" {
-		fmt.Fprintf(e.stderr, "%s\n", upperFirst(ask.Previous))
+		fmt.Fprintf(e.stderr, "%s\n", safetext.Line(upperFirst(ask.Previous)))
 	}
 	if ask.Problem != "" {
-		fmt.Fprintf(e.stderr, "sluice: that drive was not used: %s\n", ask.Problem)
+		fmt.Fprintf(e.stderr, "sluice: that drive was not used: %s\n", safetext.Line(ask.Problem))
 	}
 	for {
 		fmt.Fprintf(e.stderr, "Drive %d of %d of bundle %s: insert a drive with at least %s free (it will hold %s), then type its mount point and press Enter (Enter alone: the drive just inserted; end of input: give up)\n",
@@ -100,10 +100,10 @@ func (e *env) askDrive(ctx context.Context, ask app.DriveAsk) (string, error) {
 		}
 		point, err := app.FreshDrive(ask.BundleID)
 		if err == nil {
-			fmt.Fprintf(e.stderr, "Using %s\n", point)
+			fmt.Fprintf(e.stderr, "Using %s\n", safetext.Line(point))
 			return point, nil
 		}
-		fmt.Fprintf(e.stderr, "sluice: %v\n", err)
+		fmt.Fprintf(e.stderr, "sluice: %s\n", safetext.Line(err.Error()))
 	}
 }
 
@@ -191,7 +191,7 @@ func runReceive(e *env, args []string) error {
 		if _, err := os.Lstat(filepath.Join(p, bundle.EnvelopeName)); err != nil {
 			if found := app.FindBundles(p); len(found) > 0 {
 				ok, bad := st.Screen(found)
-				fmt.Fprintf(e.stdout, "Found %d bundle(s) on %s\n", len(ok), p)
+				fmt.Fprintf(e.stdout, "Found %d bundle(s) on %s\n", len(ok), safetext.Line(p))
 				if len(bad) > 0 {
 					fmt.Fprintf(e.stdout, "Not bundles from a trusted station (%d, recorded once for the drive):\n", len(bad))
 					for i, j := range bad {
@@ -224,14 +224,14 @@ func runReceive(e *env, args []string) error {
 		r, err := st.Receive(e.ctx, app.ReceiveRequest{BundleDir: dir, OutDir: *out})
 		var md *app.MissingDrivesError
 		if errors.As(err, &md) && i < len(pos)-1 {
-			fmt.Fprintf(e.stdout, "Read %s: a drive of bundle %s (%d drives)\n", dir, md.BundleID, md.Drives)
+			fmt.Fprintf(e.stdout, "Read %s: a drive of bundle %s (%d drives)\n", safetext.Line(dir), md.BundleID, md.Drives)
 			continue
 		}
 		if err != nil && (len(pos) == 1 || errors.Is(err, context.Canceled)) {
 			return err
 		}
 		if err != nil {
-			fmt.Fprintf(e.stdout, "Not released: %s: %v\n", dir, err)
+			fmt.Fprintf(e.stdout, "Not released: %s: %s\n", safetext.Line(dir), safetext.Line(err.Error()))
 			failed = append(failed, err)
 			continue
 		}
@@ -274,7 +274,7 @@ func wipeReleased(e *env, st *app.Station, dirs []string, id string) error {
 		if err := st.Wipe(d, id); err != nil {
 			return fmt.Errorf("released, but not wiped from its medium: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "Wiped bundle %s from %s\n", id, d)
+		fmt.Fprintf(e.stdout, "Wiped bundle %s from %s\n", id, safetext.Line(d))
 	}
 	return nil
 }

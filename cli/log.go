@@ -386,7 +386,7 @@ func logReconcile(e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BUNDLE\tOUTCOME\tDETAIL")
 	for _, m := range rec.Bundles {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Bundle, m.Outcome, oneLine(m.Detail, 100))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", dash(m.Bundle), dash(m.Outcome), oneLine(m.Detail, 100))
 	}
 	tw.Flush()
 	if len(rec.Unmatched) > 0 {

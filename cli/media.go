@@ -9,6 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/internal/safetext"
 	"sluice/transfer/media"
 )
 
@@ -115,7 +116,7 @@ func runMedia(e *env, args []string) error {
 		if err := st.Wipe(pos[0], ""); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", pos[0])
+		fmt.Fprintf(e.stdout, "Wiped %s from its medium\n", safetext.Line(pos[0]))
 		return nil
 	case "eject":
 		if len(pos) != 1 {
@@ -131,7 +132,7 @@ func runMedia(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s %s: the drive can be removed\n", pos[0], how)
+		fmt.Fprintf(e.stdout, "%s %s: the drive can be removed\n", safetext.Line(pos[0]), how)
 		return nil
 	case "mount":
 		if len(pos) != 1 {
@@ -141,7 +142,7 @@ func runMedia(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s mounted at\n%s\n", pos[0], point)
+		fmt.Fprintf(e.stdout, "%s mounted at\n%s\n", safetext.Line(pos[0]), safetext.Line(point))
 		return nil
 	}
 	return usagef("unknown media command %q: use list, watch, check, wipe, mount or eject", sub)

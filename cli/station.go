@@ -7,6 +7,7 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/safetext"
 	"sluice/internal/textfile"
 )
 
@@ -122,7 +123,7 @@ func runTrust(e *env, args []string) error {
 		if err := st.TrustRemove(pos[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "No longer trusting %s\n", pos[0])
+		fmt.Fprintf(e.stdout, "No longer trusting %s\n", safetext.Line(pos[0]))
 	default:
 		return usagef("unknown trust command %q: use add, list or remove", sub)
 	}
