@@ -709,3 +709,38 @@ func mustVerifier(t *testing.T, st *Station, name string) note.Verifier {
 	}
 	return v
 }
+
+// Kind 1: a receive while the same station is sealing (for as long as it
+// likes: here the seal waits inside its own progress callback) releases
+// and records normally: a pack no longer holds the custody log.
+func TestReceiveWhileSealing(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	incoming := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "alpha"}))
+	srcs, err := StagePaths([]string{stage(t, map[string]string{"big.bin": strings.Repeat("b", 8<<20)})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recvErr error
+	done := false
+	_, err = kiosk.Pack(context.Background(), PackRequest{To: []string{"sender-1"}, OutDir: t.TempDir(), Sources: srcs,
+		Progress: func(d, total int64) {
+			if !done {
+				done = true
+				_, recvErr = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: incoming.Dir, OutDir: t.TempDir()})
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done || recvErr != nil {
+		t.Fatalf("receive during a seal: ran %v, %v", done, recvErr)
+	}
+	var released, sealed bool
+	for _, r := range events(t, kiosk) {
+		released = released || r.Event == custody.EventReleased && r.Bundle == incoming.Envelope.ID
+		sealed = sealed || r.Event == custody.EventSealed
+	}
+	if !released || !sealed {
+		t.Fatalf("records: released %v, sealed %v", released, sealed)
+	}
+}

@@ -39,6 +39,18 @@ func (s *Station) record(r custody.Record) error {
 	return err
 }
 
+// appendRecord opens the log, appends r (checkpointed if it is a bundle
+// event) and closes the log, returning what was appended (the sealed
+// record's inclusion proof travels in the bundle).
+func (s *Station) appendRecord(r custody.Record) (*custody.Appended, error) {
+	l, err := s.OpenCustody()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return s.appendTo(l, r)
+}
+
 // recordAll appends records that belong together, all or none.
 func (s *Station) recordAll(rs ...custody.Record) error {
 	l, err := s.OpenCustody()

@@ -19,3 +19,9 @@ func deviceOf(path string) (uint64, error) {
 	}
 	return 0, nil
 }
+
+// ownedByMe reports whether the file belongs to this process's user.
+func ownedByMe(info os.FileInfo) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == os.Getuid()
+}

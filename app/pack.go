@@ -12,6 +12,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/crypto"
+	"sluice/internal/lockfile"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
@@ -132,14 +133,18 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		return nil, err
 	}
 	dest := plan.dest
-	// The log stays open (and locked) for the whole seal: the "sealed"
-	// record is appended, checkpointed and proved while the payload is
-	// written, and its proof travels inside the payload.
-	log, err := s.OpenCustody()
+	// One pack at a time on a station (its outgoing spool is shared). The
+	// custody log is opened for each record, not held for the whole seal:
+	// a pack that waits minutes for the next drive must not stop a receive
+	// on the same station from recording what it does.
+	plock, err := lockfile.TryLock(filepath.Join(s.Home, "packing.lock"))
+	if errors.Is(err, lockfile.ErrHeld) {
+		return nil, errors.New("another Sluice process on this station is sealing a bundle; wait for it to finish, then try again")
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer log.Close()
+	defer plock.Unlock()
 	peers := joinNames(cards)
 	var files, size int64
 	for _, src := range req.Sources {
@@ -148,13 +153,13 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 			size += src.Size
 		}
 	}
-	if _, err := s.appendTo(log, custody.Record{Event: custody.EventStaged, Peer: peers, Files: files, Bytes: size, Outcome: "ok",
+	if _, err := s.appendRecord(custody.Record{Event: custody.EventStaged, Peer: peers, Files: files, Bytes: size, Outcome: "ok",
 		Reason: fmt.Sprintf("%d entries staged for sealing", len(req.Sources))}); err != nil {
 		return nil, err
 	}
 	sealInto := req.OutDir
 	if plan.perDrive > 0 {
-		// The log's lock makes this the only pack running: whatever an
+		// The pack lock makes this the only pack running: whatever an
 		// interrupted pack left in the spool can go.
 		if sealInto, err = s.outboxSpool(); err != nil {
 			return nil, err
@@ -171,7 +176,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
 		VolumeSize: plan.volumeSize, VolumesPerDrive: plan.perDrive, Note: req.Note, Progress: req.Progress,
 		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
-			a, err := s.appendTo(log, custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
+			a, err := s.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
 				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
 			if err != nil {
 				return nil, err
@@ -194,7 +199,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 				sealInto, humanize.IBytes(uint64(payloadEstimate(req.Sources))), err)
 			reason = err.Error()
 		}
-		if _, lerr := s.appendTo(log, custody.Record{Event: event, Bundle: bundleID, Peer: peers, Media: dest.Media, Path: req.OutDir,
+		if _, lerr := s.appendRecord(custody.Record{Event: event, Bundle: bundleID, Peer: peers, Media: dest.Media, Path: req.OutDir,
 			Outcome: "failed", Reason: reason}); lerr != nil {
 			return nil, errors.Join(err, lerr)
 		}
@@ -203,7 +208,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		}
 		return nil, err
 	}
-	w := writeJob{s: s, log: log, req: req, sealed: sealed, peers: peers}
+	w := writeJob{s: s, req: req, sealed: sealed, peers: peers}
 	if plan.perDrive > 0 {
 		return w.spread(ctx, dest)
 	}
@@ -229,7 +234,6 @@ var errReadBack = errors.New("the bundle did not read back correctly")
 // writeJob is a sealed bundle being written out and accounted for.
 type writeJob struct {
 	s      *Station
-	log    *custody.Log
 	req    PackRequest
 	sealed *bundle.Sealed
 	peers  string
@@ -249,7 +253,7 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 		return "", fmt.Errorf("%w: the bundle written to %s cannot be opened (%v); it was removed: try another drive", errReadBack, dir, err)
 	}
 	vols := len(e.Payload.Volumes) - len(b.Missing())
-	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
+	_, err = s.appendRecord(custody.Record{Event: custody.EventWritten, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
 		Files: e.Files, Bytes: b.PartBytes(), Media: dest.Media, Path: dir, Outcome: "ok", Reason: what})
 	if err != nil {
 		// The bundle exists but its custody record does not: do not hand out
@@ -270,7 +274,7 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 	if verr != nil {
 		os.RemoveAll(dir)
 		reason := strings.TrimPrefix(what+"; ", "; ") + "read-back failed: " + verr.Error() + "; the bundle was removed from the medium"
-		if _, lerr := s.appendTo(w.log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers, Media: dest.Media,
+		if _, lerr := s.appendRecord(custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers, Media: dest.Media,
 			Path: dir, Outcome: "failed", Reason: reason}); lerr != nil {
 			return "", errors.Join(verr, lerr)
 		}
@@ -280,7 +284,7 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 	if note != "" {
 		verdict = fmt.Sprintf("all %d volume(s) match, but %s; the medium itself was not verified", vols, note)
 	}
-	_, err = s.appendTo(w.log, custody.Record{Event: custody.EventVerified, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
+	_, err = s.appendRecord(custody.Record{Event: custody.EventVerified, Bundle: e.ID, Peer: w.peers, ManifestSHA256: w.sealed.ManifestSHA256.String(),
 		Files: e.Files, Bytes: b.PartBytes(), Media: dest.Media, Path: dir, Outcome: "ok",
 		Reason: strings.TrimPrefix(what+"; ", "; ") + verdict})
 	return note, err

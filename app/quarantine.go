@@ -63,7 +63,9 @@ func (s *Station) lockReceive(id string) (*receiveLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receive lock: %w", err)
 	}
-	os.WriteFile(filepath.Join(dir, "holder"), []byte("bundle "+id+", process "+strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	// The holder's name is for the message a second receive shows; written
+	// through a new file renamed into place, never into a FIFO.
+	durable.ReplaceFile(filepath.Join(dir, "holder"), []byte("bundle "+id+", process "+strconv.Itoa(os.Getpid())+"\n"), 0o600)
 	r := &receiveLock{s: s, lock: l}
 	if err := s.cleanQuarantines(); err != nil {
 		r.unlock()
@@ -152,6 +154,10 @@ func (s *Station) quarantine(outDir, id string) (string, error) {
 	}
 	if info, err := os.Lstat(parent); err != nil || !info.IsDir() {
 		return "", fmt.Errorf("create quarantine: %s is not a folder; remove it", parent)
+	} else if !ownedByMe(info) {
+		// In a shared release folder another user could have made it, and
+		// could then swap what is released.
+		return "", fmt.Errorf("create quarantine: %s belongs to another user; remove it, or release into a folder only this station's user can write", parent)
 	}
 	os.Chmod(parent, 0o700)
 	q := filepath.Join(parent, id)

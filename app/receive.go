@@ -165,6 +165,11 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, s.rejected(ctx, subj, err)
 	}
 	defer os.Remove(journal)
+	// The quarantine was the station user's alone (0700); what is released
+	// is readable like any folder the officer makes.
+	if err := os.Chmod(q, 0o755); err != nil {
+		return nil, s.rejected(ctx, subj, fmt.Errorf("release: %w", err))
+	}
 	if err := durable.RenameNoReplace(q, final); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			err = fmt.Errorf("%w: %s appeared while the bundle was being checked; nothing was released: move it away and receive again", ErrRejected, final)

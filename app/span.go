@@ -82,7 +82,7 @@ func (w writeJob) spread(ctx context.Context, dest Destination) (*bundle.Sealed,
 				note, err = w.settle(ctx, dest, pdir, what)
 			} else if errors.Is(err, bundle.ErrWrite) {
 				reason := strings.TrimPrefix(what+"; ", "; ") + err.Error()
-				if _, lerr := w.s.appendTo(w.log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers,
+				if _, lerr := w.s.appendRecord(custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers,
 					Media: dest.Media, Path: dir, Outcome: "failed", Reason: reason}); lerr != nil {
 					return nil, errors.Join(err, lerr)
 				}
@@ -129,7 +129,7 @@ func (w writeJob) finishDrive(dest Destination, k, n int, note string) string {
 	if err != nil {
 		return done + "; it could not be ejected (" + err.Error() + "): eject it before pulling it"
 	}
-	w.s.appendTo(w.log, custody.Record{Event: custody.EventEjected, Bundle: w.sealed.Envelope.ID, Media: dest.Media, Path: dest.Mount.Point, Outcome: "ok", Reason: how})
+	w.s.appendRecord(custody.Record{Event: custody.EventEjected, Bundle: w.sealed.Envelope.ID, Media: dest.Media, Path: dest.Mount.Point, Outcome: "ok", Reason: how})
 	return done + " and ejected: remove it"
 }
 
@@ -184,7 +184,7 @@ func (w writeJob) abandon(ctx context.Context, parts []string, k, n int, cause e
 		left = "the drives already written hold an incomplete bundle and should be wiped: " + strings.Join(parts, ", ")
 	}
 	msg := fmt.Sprintf("bundle abandoned at drive %d of %d (%s); %s", k+1, n, reason, left)
-	if _, lerr := w.s.appendTo(w.log, custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers,
+	if _, lerr := w.s.appendRecord(custody.Record{Event: custody.EventWriteFailed, Bundle: e.ID, Peer: w.peers,
 		Outcome: "failed", Reason: msg}); lerr != nil {
 		return errors.Join(cause, lerr)
 	}

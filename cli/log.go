@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"sluice/app"
 	"sluice/crypto"
+	"sluice/internal/durable"
 	"sluice/internal/safetext"
 	"sluice/internal/textfile"
 	"sluice/transfer/custody"
@@ -337,22 +337,21 @@ func logExport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := e.stdout
-	var file *os.File
-	if *out != "" {
-		if file, err = os.Create(*out); err != nil {
-			return fmt.Errorf("export: %w", err)
+	export := func(w io.Writer) error {
+		if *format == "csv" {
+			return custody.ExportCSV(w, path, f.match)
 		}
-		defer file.Close()
-		w = file
+		return custody.ExportJSON(w, path, f.match)
 	}
-	if *format == "csv" {
-		err = custody.ExportCSV(w, path, f.match)
+	if *out != "" {
+		// Written beside the target and renamed over it: never a half
+		// file, and never blocked on a FIFO at that name.
+		err = durable.WriteWith(*out, 0o644, export)
+		if err != nil {
+			err = fmt.Errorf("export: %w", err)
+		}
 	} else {
-		err = custody.ExportJSON(w, path, f.match)
-	}
-	if err == nil && file != nil {
-		err = file.Sync()
+		err = export(e.stdout)
 	}
 	if err == nil {
 		e.warnTorn(e.stderr, path)

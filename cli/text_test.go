@@ -46,6 +46,8 @@ func carried(text string) []struct {
 		{"LF", []byte(text), ExitOK, ""},
 		{"CRLF", []byte(crlf), ExitOK, ""},
 		{"UTF-8 BOM and CRLF", append([]byte("\xEF\xBB\xBF"), crlf...), ExitOK, ""},
+		{"blank lines around it", []byte("\n" + text + "\n\n"), ExitOK, ""},
+		{"a space after the last line", []byte(text + " \n"), ExitOK, ""},
 		{"UTF-16LE", asUTF16(crlf, false), ExitUsage, "is UTF-16 text; save it as UTF-8 and try again"},
 		{"UTF-16BE", asUTF16(crlf, true), ExitUsage, "is UTF-16 text; save it as UTF-8 and try again"},
 		{"binary junk", []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00" + text), ExitUsage, "is not text (it holds NUL bytes)"},

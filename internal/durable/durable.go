@@ -14,7 +14,7 @@ import (
 
 // WriteFile writes b to path (creating or truncating it) and fsyncs it.
 func WriteFile(path string, b []byte, perm fs.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|safeFlags, perm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
@@ -65,7 +65,7 @@ func SyncDir(dir string) error {
 // place only if fn succeeds, so a failed export leaves no half file.
 func WriteWith(path string, perm fs.FileMode, fn func(w io.Writer) error) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|safeFlags, perm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -20,13 +20,14 @@ import (
 // control character, a format or bidirectional control, a line or paragraph
 // separator, a space other than U+0020, a private-use or unassigned code
 // point), or is printable but invisible (variation selectors and other
-// default-ignorable code points such as U+3164 HANGUL FILLER).
+// default-ignorable code points such as U+3164 HANGUL FILLER, and U+2800
+// BRAILLE PATTERN BLANK).
 func Hidden(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r < 0x20 || r == 0x7f
 	}
 	return !unicode.IsPrint(r) || unicode.Is(unicode.Variation_Selector, r) ||
-		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || r == '\u2800'
 }
 
 // Line returns s on one line with every hidden character, newlines and tabs

@@ -56,10 +56,36 @@ func Normalize(name string, b []byte) ([]byte, error) {
 		b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
 		b = bytes.ReplaceAll(b, []byte("\r"), []byte("\n"))
 	}
+	b = trimBlank(b)
 	if b[len(b)-1] != '\n' {
 		b = append(b[:len(b):len(b)], '\n')
 	}
 	return b, nil
+}
+
+// trimBlank drops blank lines before the first line and after the last,
+// and spaces and tabs at the ends of lines, as editors and mail programs
+// add them: neither a card nor a signed note (whose blank line between
+// text and signatures stays) has them. Text without them is returned as is.
+func trimBlank(b []byte) []byte {
+	lines := bytes.Split(b, []byte("\n"))
+	changed := false
+	for i, l := range lines {
+		if t := bytes.TrimRight(l, " \t"); len(t) != len(l) {
+			lines[i], changed = t, true
+		}
+	}
+	for len(lines) > 1 && len(lines[0]) == 0 {
+		lines, changed = lines[1:], true
+	}
+	// A final newline leaves one empty element; more are blank lines.
+	for len(lines) > 2 && len(lines[len(lines)-1]) == 0 && len(lines[len(lines)-2]) == 0 {
+		lines, changed = lines[:len(lines)-1], true
+	}
+	if !changed {
+		return b
+	}
+	return bytes.Join(lines, []byte("\n"))
 }
 
 // looksUTF16 spots UTF-16 without a byte-order mark: mostly ASCII text has a

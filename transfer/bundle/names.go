@@ -90,8 +90,8 @@ func checkComponent(c string) error {
 // hiddenRune says why r may not appear in a name, or "" if it may: control
 // characters, bidirectional and other format controls (U+202E shows
 // "invoice<RLO>txt.exe" as "invoiceexe.txt"), zero-width and other
-// default-ignorable characters (two names that differ only by one look the
-// same), line and paragraph separators, spaces other than U+0020 and the
+// default-ignorable characters and U+2800 BRAILLE PATTERN BLANK (two names
+// that differ only by one look the same), line and paragraph separators, spaces other than U+0020 and the
 // ideographic space, private-use and unassigned code points.
 func hiddenRune(r rune) string {
 	switch {
@@ -100,7 +100,7 @@ func hiddenRune(r rune) string {
 	case unicode.Is(unicode.Bidi_Control, r):
 		return "a bidirectional control"
 	case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) ||
-		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || r == '\u2800':
 		return "an invisible character"
 	case unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r):
 		return "a line or paragraph separator"
@@ -148,13 +148,32 @@ func mixedScripts(c string) (string, string) {
 
 var folder = cases.Fold()
 
+// lookalikes maps Cyrillic and Greek letters to the Latin letters they are
+// drawn as in common fonts: the part of Unicode's confusables.txt (UTS #39)
+// that lets a whole-script name pass for a Latin one ("соре.pdf" in
+// Cyrillic beside "cope.pdf"). Names are compared through it, so two such
+// names in one bundle collide; either alone is fine.
+var lookalikes = strings.NewReplacer(
+	// Cyrillic
+	"А", "A", "В", "B", "Е", "E", "К", "K", "М", "M", "Н", "H", "О", "O", "Р", "P", "С", "C", "Т", "T", "Х", "X", "У", "Y",
+	"Ѕ", "S", "І", "I", "Ј", "J", "Ԛ", "Q", "Ԝ", "W", "Ӏ", "I",
+	"а", "a", "е", "e", "о", "o", "р", "p", "с", "c", "у", "y", "х", "x", "ѕ", "s", "і", "i", "ј", "j",
+	"ԁ", "d", "ԛ", "q", "ԝ", "w", "һ", "h", "ӏ", "l", "ү", "y",
+	// Greek
+	"Α", "A", "Β", "B", "Ε", "E", "Ζ", "Z", "Η", "H", "Ι", "I", "Κ", "K", "Μ", "M", "Ν", "N", "Ο", "O", "Ρ", "P", "Τ", "T",
+	"Υ", "Y", "Χ", "X", "ο", "o", "ν", "v", "ι", "i", "α", "a", "κ", "k", "ρ", "p", "υ", "u", "χ", "x",
+	// Latin letters that pass for others
+	"ı", "i", "ȷ", "j",
+)
+
 // foldComponent is the key under which two names collide: on a
 // case-insensitive filesystem, or to the eye (compatibility forms such as
-// full-width letters or the "ﬁ" ligature, composed and decomposed accents).
+// full-width letters or the "ﬁ" ligature, composed and decomposed accents,
+// Cyrillic and Greek letters drawn like Latin ones).
 func foldComponent(c string) string {
 	for i := 0; i < len(c); i++ {
 		if c[i] >= utf8.RuneSelf {
-			return folder.String(norm.NFKC.String(c))
+			return folder.String(norm.NFKC.String(lookalikes.Replace(norm.NFKC.String(c))))
 		}
 	}
 	return strings.ToLower(c)
