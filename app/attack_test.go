@@ -311,6 +311,7 @@ func TestReleaseFolderFailuresAreRecorded(t *testing.T) {
 		{file, "create the release folder"},
 		{filepath.Join(file, "sub"), "create the release folder"},
 		{sealed.Dir, "the bundle's own folder"},
+		{filepath.Join(sealed.Dir, "new"), "the bundle's own folder"}, // not created: it would spoil the bundle
 		{filepath.Dir(sealed.Dir), "the folder it is read from"},
 	} {
 		_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: c.out})

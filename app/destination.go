@@ -173,7 +173,7 @@ func dropDeviceCache(dir string) (string, error) {
 // whose driver cannot rename a folder with its contents (fusefat): the
 // release is one rename.
 func checkReleaseDir(dir, src string) error {
-	real, err := filepath.EvalSymlinks(dir)
+	real, err := resolveExisting(dir)
 	if err != nil {
 		return fmt.Errorf("release folder: %w", err)
 	}
@@ -195,6 +195,25 @@ func checkReleaseDir(dir, src string) error {
 		return fmt.Errorf("cannot release onto %s: it is a removable drive; release onto this station's own disk", m.Point)
 	}
 	return nil
+}
+
+// resolveExisting resolves the links of the longest part of p that exists
+// and appends the rest: where p is, or would be once created.
+func resolveExisting(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for cur := abs; ; cur = filepath.Dir(cur) {
+		if real, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if cur == filepath.Dir(cur) {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+	}
 }
 
 // within reports whether path is dir or inside it (both cleaned, links

@@ -101,14 +101,16 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 			}
 		}()
 	}
+	// Checked before it is created: a release folder inside the bundle
+	// would itself spoil the bundle.
+	if err := checkReleaseDir(req.OutDir, dir); err != nil {
+		return nil, s.rejected(ctx, subj, err)
+	}
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return nil, s.rejected(ctx, subj, fmt.Errorf("create the release folder: %w", err))
 	}
 	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
 		return nil, s.rejected(ctx, subj, fmt.Errorf("the release folder %s is not a folder; choose another", safetext.Line(req.OutDir)))
-	}
-	if err := checkReleaseDir(req.OutDir, dir); err != nil {
-		return nil, s.rejected(ctx, subj, err)
 	}
 	final := filepath.Join(req.OutDir, env.ID)
 	if _, err := os.Lstat(final); err == nil {

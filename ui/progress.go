@@ -25,6 +25,8 @@ type meter struct {
 	// touches them.
 	what  string
 	start time.Time
+	// phases lists the phases of the last job, in order.
+	phases []string
 }
 
 func newMeter() *meter {
@@ -38,6 +40,7 @@ func newMeter() *meter {
 // begin resets the meter for a job, or the next phase of one; call on
 // Fyne's thread.
 func (m *meter) begin(what string) {
+	m.note(what)
 	m.what, m.start = what, time.Now()
 	m.inf.Stop()
 	m.inf.Hide()
@@ -49,11 +52,20 @@ func (m *meter) begin(what string) {
 // beginUnderway starts a phase that reports no bytes: the label says what
 // is being done while an endless bar moves.
 func (m *meter) beginUnderway(what string) {
+	m.note(what)
 	m.what, m.start = what, time.Now()
 	m.bar.Hide()
 	m.inf.Show()
 	m.inf.Start()
 	m.label.SetText(what + "…")
+}
+
+// note starts the phase list anew for a job's first phase.
+func (m *meter) note(what string) {
+	if m.what == "" {
+		m.phases = nil
+	}
+	m.phases = append(m.phases, what)
 }
 
 // clear hides the meter when a job ends: no stale progress is left.

@@ -709,16 +709,21 @@ func (s *sendScreen) destDrive() string {
 
 func (s *sendScreen) ejectDest() {
 	point := s.destDrive()
-	if point == "" {
+	if point == "" || s.busy() {
 		return
 	}
-	how, err := s.st.Eject(point)
-	if err != nil {
-		s.showError(err)
-		return
-	}
-	s.status.SetText("Ejected " + point + " (" + how + "): the drive can be removed.")
-	s.dest = ""
-	s.destLabel.SetText("")
-	s.refresh()
+	s.startJob()
+	s.meter.beginUnderway("Ejecting " + point)
+	go func() {
+		how, err := s.st.Eject(point)
+		onUI(func() {
+			s.endJob()
+			if err != nil {
+				s.showError(err)
+				return
+			}
+			s.status.SetText("Ejected " + safetext.Line(point) + " (" + how + "): the drive can be removed.")
+			s.setDest("")
+		})
+	}()
 }

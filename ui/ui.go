@@ -65,7 +65,19 @@ func Create(a fyne.App, w fyne.Window, home string, opts ...Options) fyne.Canvas
 // Verify and release, Verify log) when it is enabled, so every action is
 // reachable without a mouse; inside a screen Tab moves the focus and Space
 // presses the focused button.
-func tabs(st *app.Station, w fyne.Window, o Options) fyne.CanvasObject {
+func tabs(st *app.Station, w fyne.Window, o Options) fyne.CanvasObject { return newScreens(st, w, o).tabs }
+
+// screens are one station window's screens, wired to each other and to
+// the station's changes.
+type screens struct {
+	send    *sendScreen
+	recv    *receiveScreen
+	log     *logScreen
+	station *stationScreen
+	tabs    *container.AppTabs
+}
+
+func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 	send, recv, log, station := newSendScreen(st, w), newReceiveScreen(st, w), newLogScreen(st, w), newStationScreen(st, w)
 	w.SetTitle("Sluice — station " + st.Name)
 	st.CleanQuarantines()
@@ -114,11 +126,7 @@ func tabs(st *app.Station, w fyne.Window, o Options) fyne.CanvasObject {
 			b.OnTapped()
 		}
 	})
-	return t
-}
-
-func describeCard(c crypto.Card) string {
-	return fmt.Sprintf("%s   %s   %s", c.Name, c.SigningFingerprint(), encryptionKind(c.Recipient))
+	return &screens{send: send, recv: recv, log: log, station: station, tabs: t}
 }
 
 func encryptionKind(recipient string) string {
