@@ -65,7 +65,9 @@ func Create(a fyne.App, w fyne.Window, home string, opts ...Options) fyne.Canvas
 // Verify and release, Verify log) when it is enabled, so every action is
 // reachable without a mouse; inside a screen Tab moves the focus and Space
 // presses the focused button.
-func tabs(st *app.Station, w fyne.Window, o Options) fyne.CanvasObject { return newScreens(st, w, o).tabs }
+func tabs(st *app.Station, w fyne.Window, o Options) fyne.CanvasObject {
+	return newScreens(st, w, o).tabs
+}
 
 // screens are one station window's screens, wired to each other and to
 // the station's changes.

@@ -79,7 +79,9 @@ func TestReleaseOnlyIntoTheStationsFolders(t *testing.T) {
 	if !r.admissible() {
 		t.Fatalf("bundle not admissible: %v", r.inErr)
 	}
-	if on(func() bool { return !r.release.Disabled() || r.destHint.Hidden || !strings.Contains(r.destHint.Text, "Station screen") }) {
+	if on(func() bool {
+		return !r.release.Disabled() || r.destHint.Hidden || !strings.Contains(r.destHint.Text, "Station screen")
+	}) {
 		t.Fatal("release offered with no release folder set, or no hint where to set one")
 	}
 	// The technician: a stick, the bundle's folder and a file are refused.
