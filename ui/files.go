@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,9 +40,39 @@ func remember(key, path string) {
 	}
 }
 
+// viaPortal shows the desktop's own file chooser when xdg-desktop-portal
+// runs (it has a path field and multiple selection) and reports whether it
+// did; the paths chosen reach fn on the UI thread.
+func viaPortal(w fyne.Window, title, key string, folders, multiple bool, fn func(paths []string)) bool {
+	if !portalAvailable() {
+		return false
+	}
+	start := ""
+	if dir, ok := lastFolders.Load(key); ok {
+		start = dir.(string)
+	}
+	go func() {
+		paths, err := portalPick(title, folders, multiple, start)
+		onUI(func() {
+			if err != nil {
+				showError(fmt.Errorf("the desktop's file chooser: %w", err), w)
+				return
+			}
+			if len(paths) > 0 {
+				remember(key, paths[0])
+				fn(paths)
+			}
+		})
+	}()
+	return true
+}
+
 // pickFolder shows the folder dialog, opening where the last one for key
 // was left, and hands the chosen path to fn.
 func pickFolderFor(w fyne.Window, key string, fn func(path string)) {
+	if viaPortal(w, "Choose a folder", key, true, false, func(ps []string) { fn(ps[0]) }) {
+		return
+	}
 	d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 		if err == nil && u != nil {
 			remember(key, u.Path())
@@ -58,6 +89,9 @@ func pickFolder(w fyne.Window, fn func(path string)) { pickFolderFor(w, "folder"
 
 // pickFile shows the file dialog for key and hands the chosen path to fn.
 func pickFile(w fyne.Window, key string, fn func(path string)) {
+	if viaPortal(w, "Choose a file", key, false, false, func(ps []string) { fn(ps[0]) }) {
+		return
+	}
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil || r == nil {
 			return
@@ -69,6 +103,15 @@ func pickFile(w fyne.Window, key string, fn func(path string)) {
 	startIn(d, key)
 	d.Resize(dialogSize(w))
 	d.Show()
+}
+
+// pickFiles is pickFile choosing several files at once where the
+// desktop's chooser runs (Fyne's dialog takes one at a time).
+func pickFiles(w fyne.Window, key string, fn func(paths []string)) {
+	if viaPortal(w, "Choose files", key, false, true, fn) {
+		return
+	}
+	pickFile(w, key, func(p string) { fn([]string{p}) })
 }
 
 // dialogSize is a file dialog as large as the window allows: Fyne's

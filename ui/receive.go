@@ -238,7 +238,7 @@ func (r *receiveScreen) setDest(dir string) {
 }
 
 func (r *receiveScreen) pickBundle() {
-	pickFolder(r.win, r.openBundle)
+	pickFolderFor(r.win, "bundle", r.openBundle)
 }
 
 // reset starts over for the next bundle.

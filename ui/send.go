@@ -327,21 +327,15 @@ func enable(b *widget.Button, on bool) {
 }
 
 func (s *sendScreen) pickFile() {
-	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			return
-		}
-		r.Close()
-		s.addPaths([]string{r.URI().Path()})
-	}, s.win)
+	pickFiles(s.win, "stage", s.addPaths)
 }
 
 func (s *sendScreen) pickStageFolder() {
-	pickFolder(s.win, func(p string) { s.addPaths([]string{p}) })
+	pickFolderFor(s.win, "stage", func(p string) { s.addPaths([]string{p}) })
 }
 
 func (s *sendScreen) pickDest() {
-	pickFolder(s.win, s.setDest)
+	pickFolderFor(s.win, "destination", s.setDest)
 }
 
 func (s *sendScreen) setDest(dir string) {
