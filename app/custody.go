@@ -96,7 +96,10 @@ func LogStation(path string) (string, error) {
 		return stop
 	})
 	if err != nil && err != stop {
-		return "", err
+		if _, serr := os.Stat(path); serr != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%s is not a Sluice custody log (%v); choose the other station's custody.log file", path, err)
 	}
 	if name == "" {
 		if _, serr := os.Stat(path); serr != nil {

@@ -502,15 +502,15 @@ func (r *receiveScreen) ejectSource() {
 }
 
 func (r *receiveScreen) askReject() {
-	reason := widget.NewMultiLineEntry()
+	reason := widget.NewEntry()
 	reason.SetPlaceHolder("why this bundle is not released (recorded in the custody log)")
-	reason.SetMinRowsVisible(3)
 	d := dialog.NewForm("Reject bundle", "Reject", "Back", []*widget.FormItem{widget.NewFormItem("Reason", reason)}, func(ok bool) {
 		if ok {
 			r.rejectWith(reason.Text)
 		}
 	}, r.win)
-	d.Resize(fyne.NewSize(520, 0))
+	reason.OnSubmitted = func(string) { d.Submit() } // Enter rejects
+	d.Resize(fyne.NewSize(min(640, r.win.Canvas().Size().Width*0.9), 0))
 	d.Show()
 	r.win.Canvas().Focus(reason)
 }

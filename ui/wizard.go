@@ -38,11 +38,15 @@ func newWizard(home string, w fyne.Window, done func(*app.Station)) *wizard {
 		"an encryption key other stations seal bundles to, and a signing key that vouches for what it sends " +
 		"and for its custody log. Give it a name other stations will know it by.")
 	intro.Wrapping = fyne.TextWrapWord
-	form := widget.NewForm(widget.NewFormItem("Station name", z.name), widget.NewFormItem("", z.pq))
+	nameItem := widget.NewFormItem("Station name", z.name)
+	nameItem.HintText = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter, digit or '_'"
+	form := widget.NewForm(nameItem, widget.NewFormItem("", z.pq))
 	z.content = container.NewPadded(container.NewVBox(
 		widget.NewLabelWithStyle("Create this station", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		intro, form, container.NewHBox(z.create),
 		widget.NewLabel("Keys are kept in "+home+"."),
 	))
+	// The officer types the name first.
+	onUI(func() { w.Canvas().Focus(z.name) })
 	return z
 }
