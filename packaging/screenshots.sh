@@ -1,38 +1,97 @@
 #!/usr/bin/env bash
-# Runs the real app under Xvfb on two freshly made stations (one bundle sent
-# and released), clicks through the main screens with xdotool and saves
-# PNGs to docs/screenshots/. Used by `make screenshots`.
+# Runs the real app under Xvfb on two freshly made stations and drives the
+# officers' flows with xdotool, typing paths as an officer can: the sender
+# stages a folder, ticks the kiosk, types the destination and seals (with
+# the read-back); the kiosk's technician sets a release folder; the kiosk
+# officer opens the bundle, releases it, then opens a tampered copy (a
+# rejection); the custody logs after both. Each step is captured at
+# 1280x800 and 1024x768 into docs/screenshots/NAME-WxH.png. Used by
+# `make screenshots`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/sluice
 out=$PWD/docs/screenshots
 mkdir -p "$out"
+rm -f "$out"/*.png
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-s=$work/sender k=$work/kiosk
-"$bin" --home "$s" init --name sender-1 >/dev/null
-"$bin" --home "$k" init --name kiosk-1 >/dev/null
-"$bin" --home "$k" id | "$bin" --home "$s" trust add - >/dev/null
-"$bin" --home "$s" id | "$bin" --home "$k" trust add - >/dev/null
-mkdir -p "$work/reports/q3" "$work/media" "$work/inbox"
-printf 'quarterly figures\n' > "$work/reports/q3/summary.txt"
-head -c 2000000 /dev/urandom > "$work/reports/plant-data.bin"
-bundle=$("$bin" --home "$s" pack --to kiosk-1 --out "$work/media" --note "weekly reports" "$work/reports" | tail -n 1)
-"$bin" --home "$k" receive --out "$work/inbox" "$bundle" >/dev/null
-
-cat > "$work/click.sh" <<EOS
+# run HOME W H SCRIPT: start the app on HOME in a WxH screen, run the
+# xdotool SCRIPT (which calls shot NAME), quit.
+run() {
+	local home=$1 W=$2 H=$3 script=$4
+	cat > "$work/inner.sh" <<EOS
 set -e
-SLUICE_HOME="$k" "$bin" &
+shot() { sleep 0.8; import -window root "$out/\$1-${W}x${H}.png"; }
+"$bin" --home "$home" 2>>"$work/app.log" &
 app=\$!
-sleep 4
-shot() { import -window root -crop 900x640+0+0 "$out/\$1.png"; }
-shot send
-xdotool mousemove 130 22 click 1; sleep 1; shot receive
-xdotool mousemove 245 22 click 1; sleep 1; shot custody-log
-xdotool mousemove 355 22 click 1; sleep 1; shot station
+for i in \$(seq 1 80); do xdotool search --name Sluice >/dev/null 2>&1 && break; sleep 0.25; done
+sleep 1
+wid=\$(xdotool search --name Sluice | head -1)
+xdotool windowsize \$wid $W $H windowmove \$wid 0 0
+sleep 1
+$script
 kill \$app
+wait \$app 2>/dev/null || true
 EOS
-xvfb-run -a -s "-screen 0 1000x700x24" bash "$work/click.sh"
+	xvfb-run -a -s "-screen 0 ${W}x${H}x24" bash "$work/inner.sh"
+}
+
+for size in 1280x800 1024x768; do
+	W=${size%x*} H=${size#*x}
+	s=$work/$size/sender k=$work/$size/kiosk
+	mkdir -p "$work/$size"
+	"$bin" --home "$s" init --name sender-1 >/dev/null
+	"$bin" --home "$k" init --name kiosk-1 --pq >/dev/null
+	"$bin" --home "$k" id | "$bin" --home "$s" trust add - >/dev/null
+	"$bin" --home "$s" id | "$bin" --home "$k" trust add - >/dev/null
+	r=$work/$size/reports media=$work/$size/media released=$work/$size/released
+	mkdir -p "$r/q3" "$media" "$released"
+	printf 'quarterly figures\n' > "$r/q3/summary.txt"
+	for i in $(seq 1 24); do head -c 40000 /dev/urandom > "$r/q3/plant-$i.bin"; done
+	head -c 3000000 /dev/urandom > "$r/turbine-log.bin"
+	right=$((W * 58 / 100))
+
+	# Sender: stage by typing the folder, tick kiosk-1, type the
+	# destination, seal and read back (Ctrl+Enter once nothing is focused).
+	run "$s" "$W" "$H" "
+xdotool mousemove 300 140 click 1; xdotool type --delay 2 '$r'; xdotool key Return; sleep 2
+shot send-staged
+xdotool mousemove $((right + 22)) 143 click 1; sleep 0.3
+xdotool mousemove $((right + 200)) 261 click 1; xdotool type --delay 2 '$media'; sleep 0.3
+xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
+shot send-sealed
+xdotool mousemove 350 22 click 1; shot station-sender"
+	bundle=$(ls -d "$media"/*.sluice | head -1)
+	# A tampered copy for the rejection.
+	bad=$work/$size/bad
+	mkdir -p "$bad"
+	cp -r "$bundle" "$bad/"
+	vol=$(ls "$bad"/*.sluice/payload.age.0000)
+	printf 'X' | dd of="$vol" bs=1 seek=5000 conv=notrunc status=none
+
+	# Kiosk: the technician types the release folder on the Station
+	# screen; the officer opens the bundle by typing its path, releases it,
+	# then opens the tampered copy.
+	run "$k" "$W" "$H" "
+xdotool mousemove 130 22 click 1; shot receive-empty
+xdotool mousemove 350 22 click 1; sleep 0.3
+xdotool mousemove 700 140 click 1; xdotool type --delay 2 '$released'; xdotool key Return; sleep 0.5
+shot station-kiosk
+xdotool mousemove 130 22 click 1; sleep 0.3
+xdotool mousemove 600 100 click 1; xdotool type --delay 2 '$bundle'; xdotool key Return; sleep 2.5
+shot receive-checked
+xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
+shot receive-released
+xdotool mousemove 600 100 click 1; xdotool key ctrl+a; xdotool type --delay 2 '$(ls -d "$bad"/*.sluice)'; xdotool key Return; sleep 2.5
+shot receive-tampered
+\"$bin\" --home \"$k\" receive --out \"$released\" \"$(ls -d "$bad"/*.sluice)\" >/dev/null 2>&1 || true
+xdotool mousemove 245 22 click 1; sleep 1.5; shot custody-log-kiosk"
+	run "$s" "$W" "$H" "xdotool mousemove 245 22 click 1; shot custody-log-sender"
+done
+if grep -v -e '^$' "$work/app.log" | grep -q .; then
+	echo "the app wrote to stderr:"
+	cat "$work/app.log"
+fi
 echo "screenshots in $out:"
 ls "$out"

@@ -69,7 +69,7 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 			o.(*widget.Label).SetText(logColumns[id.Col])
 		}
 	}
-	for i, wd := range []float32{50, 160, 110, 90, 280, 90, 60, 80, 80, 400} {
+	for i, wd := range []float32{45, 150, 135, 80, 270, 80, 55, 75, 75, 400} {
 		l.table.SetColumnWidth(i, wd)
 	}
 	l.table.OnSelected = func(id widget.TableCellID) {
@@ -88,8 +88,10 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), l.pickExport)
 	reconcile := widget.NewButtonWithIcon("Reconcile…", theme.SearchIcon(), l.pickReconcile)
 	buttons := container.NewBorder(nil, nil, container.NewHBox(verify, export, reconcile), l.count)
-	filters := container.NewBorder(nil, nil,
-		container.NewHBox(l.event, container.NewGridWrap(fyne.NewSize(170, l.since.MinSize().Height), l.since, l.until)), nil, l.search)
+	date := func(e *widget.Entry) fyne.CanvasObject {
+		return container.NewGridWrap(fyne.NewSize(165, e.MinSize().Height), e)
+	}
+	filters := container.NewBorder(nil, nil, container.NewHBox(l.event, date(l.since), date(l.until)), nil, l.search)
 	bar := container.NewVBox(buttons, filters)
 	l.chart = container.NewStack()
 	l.content = container.NewBorder(container.NewVBox(bar, l.verdict, l.chart), nil, nil, nil, l.table)

@@ -182,6 +182,7 @@ func (r *receiveScreen) refresh() {
 	// names what was refused.
 	enable(r.reject, !busy && r.in != nil && r.released == nil)
 	enable(r.stop, busy)
+	showIf(r.stop, busy)
 	onDrive := r.released != nil && r.sourceDrive() != ""
 	showIf(r.wipe, r.released != nil)
 	enable(r.wipe, !busy && r.released != nil)
@@ -439,6 +440,7 @@ func (r *receiveScreen) startRelease() {
 				}
 				msg += " Wipe the bundle from its drive before the drive goes back into use, or eject it."
 				r.status.SetText(safetext.Line(msg))
+				r.verdict.SetText("✓ Released: every file matched the sender's signed manifest, and the custody log records it.")
 			}
 			r.refresh()
 		})

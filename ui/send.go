@@ -277,6 +277,7 @@ func (s *sendScreen) refresh() {
 	enable(s.remove, !busy && s.selected >= 0 && s.selected < len(s.srcs))
 	enable(s.chooseDest, !s.sealing)
 	enable(s.stop, busy)
+	showIf(s.stop, busy)
 	enable(s.seal, !busy && s.hashed && len(s.srcs) > 0 && len(s.recipients.Selected) > 0 && s.dest != "")
 	if s.sealed != "" {
 		s.seal.SetText("Seal again…")
