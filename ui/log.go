@@ -341,11 +341,24 @@ func (l *logScreen) showMatches(rs []*custody.Reconciliation) {
 		b, u := r.Failed()
 		bundles, bad, unmatched = bundles+len(r.Bundles), bad+b, unmatched+u
 	}
-	list := widget.NewList(func() int { return len(rows) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(rows[i]) })
-	l.setVerdict(bad == 0 && unmatched == 0, fmt.Sprintf("Reconciled %d bundles: %d match, %d do not; %d receipts match nothing.", bundles, bundles-bad, bad, unmatched))
-	d := dialog.NewCustom("Reconciliation", "Close", list, l.win)
-	d.Resize(fyne.NewSize(860, 420))
+	// Every row whole, wrapped rather than cut off.
+	text := widget.NewLabel(strings.Join(rows, "\n"))
+	text.Wrapping = fyne.TextWrapWord
+	list := container.NewVScroll(text)
+	verdict := fmt.Sprintf("Reconciled %d bundles: %d match, %d do not; %d receipts match nothing.", bundles, bundles-bad, bad, unmatched)
+	save := widget.NewButtonWithIcon("Save report…", theme.DocumentSaveIcon(), func() {
+		home, _ := os.UserHomeDir()
+		askSavePath(l.win, "Save the reconciliation", "export", filepath.Join(home, l.st.Name+"-reconciliation.txt"), nil, func(path string) (string, error) {
+			text := verdict + "\n\n" + strings.Join(rows, "\n") + "\n"
+			if err := durable.WriteFile(path, []byte(text), 0o644); err != nil {
+				return "", err
+			}
+			return "Reconciliation saved to " + path, nil
+		})
+	})
+	l.setVerdict(bad == 0 && unmatched == 0, verdict)
+	size := l.win.Canvas().Size()
+	d := dialog.NewCustom("Reconciliation", "Close", container.NewBorder(nil, container.NewHBox(save), nil, nil, list), l.win)
+	d.Resize(fyne.NewSize(min(860, size.Width*0.95), min(460, size.Height*0.85)))
 	d.Show()
 }
