@@ -56,9 +56,6 @@ func main() {
 	w := a.NewWindow("Sluice")
 	w.SetContent(ui.Create(a, w, home, ui.Options{Kiosk: kiosk}))
 	w.Resize(fyne.NewSize(1000, 700))
-	if kiosk {
-		w.SetFullScreen(true)
-	}
 	w.ShowAndRun()
 }
 

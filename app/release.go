@@ -16,33 +16,49 @@ import (
 	"sluice/transfer/custody"
 )
 
-// releaseFile holds, in a station's home, the folders its desktop app
-// releases into: a technician sets them once on the Station screen, and an
-// officer chooses among them, never a folder on a stick (the CLI's --out
-// stays for scripts, with the same refusals).
-const releaseFile = "release.toml"
+// desktopFile holds, in a station's home, the desktop app's settings that a
+// technician sets on the Station screen (or with sluice desktop): the
+// folders the app releases bundles into, and whether it opens as a
+// receiving kiosk. The CLI's receive --out stays for scripts, with the same
+// refusals.
+const desktopFile = "desktop.toml"
+
+// Desktop is the desktop app's settings.
+type Desktop struct {
+	// ReleaseFolders are where the Receive screen releases bundles, in
+	// order; an officer chooses among them, never a folder on a stick.
+	ReleaseFolders []string `toml:"release_folders"`
+	// Kiosk: the app opens full screen with only Receive and the custody
+	// log, so sending and the station's settings are out of reach.
+	Kiosk bool `toml:"kiosk"`
+}
+
+// DesktopSettings returns the desktop app's settings; the zero value when
+// none were set.
+func (s *Station) DesktopSettings() (Desktop, error) {
+	var d Desktop
+	b, err := regfile.ReadFile(filepath.Join(s.Home, desktopFile), 64<<10)
+	if errors.Is(err, fs.ErrNotExist) {
+		return d, nil
+	}
+	if err != nil {
+		return d, fmt.Errorf("desktop settings: %w", err)
+	}
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&d)
+	if err != nil {
+		return d, fmt.Errorf("%s: %w", desktopFile, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return d, fmt.Errorf("%s: unknown key %s", desktopFile, und[0])
+	}
+	return d, nil
+}
 
 // ReleaseFolders returns the release folders the technician set, in order;
 // none when unset.
 func (s *Station) ReleaseFolders() ([]string, error) {
-	b, err := regfile.ReadFile(filepath.Join(s.Home, releaseFile), 64<<10)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("release folders: %w", err)
-	}
-	var cfg struct {
-		Folders []string `toml:"folders"`
-	}
-	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", releaseFile, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("%s: unknown key %s", releaseFile, und[0])
-	}
-	return cfg.Folders, nil
+	d, err := s.DesktopSettings()
+	return d.ReleaseFolders, err
 }
 
 // CheckReleaseFolder says why dir cannot be a release folder: it must be an
@@ -73,16 +89,37 @@ func (s *Station) SetReleaseFolders(dirs []string) error {
 		}
 		clean = append(clean, d)
 	}
-	var buf bytes.Buffer
-	buf.WriteString("# Folders this station's desktop app releases bundles into; set on the Station screen.\n")
-	if err := toml.NewEncoder(&buf).Encode(struct {
-		Folders []string `toml:"folders"`
-	}{clean}); err != nil {
+	d, err := s.DesktopSettings()
+	if err != nil {
 		return err
 	}
-	if err := durable.ReplaceFile(filepath.Join(s.Home, releaseFile), buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("save release folders: %w", err)
+	d.ReleaseFolders = clean
+	return s.saveDesktop(d, "release folders: "+strings.Join(clean, ", "))
+}
+
+// SetKiosk turns kiosk mode on or off for the desktop app's next start,
+// and records the change.
+func (s *Station) SetKiosk(on bool) error {
+	d, err := s.DesktopSettings()
+	if err != nil {
+		return err
 	}
-	return s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
-		Reason: "release folders: " + strings.Join(clean, ", ")})
+	d.Kiosk = on
+	what := "kiosk mode off: the desktop app opens with every screen"
+	if on {
+		what = "kiosk mode on: the desktop app opens full screen with only Receive and the custody log"
+	}
+	return s.saveDesktop(d, what)
+}
+
+func (s *Station) saveDesktop(d Desktop, what string) error {
+	var buf bytes.Buffer
+	buf.WriteString("# Settings of this station's desktop app; set on the Station screen or with sluice desktop.\n")
+	if err := toml.NewEncoder(&buf).Encode(d); err != nil {
+		return err
+	}
+	if err := durable.ReplaceFile(filepath.Join(s.Home, desktopFile), buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("save desktop settings: %w", err)
+	}
+	return s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok", Reason: what})
 }

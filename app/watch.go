@@ -58,7 +58,7 @@ func (s *Station) snapshot() snapshot {
 	}
 	sn.trust = h.Sum64()
 	sn.log = statKey(s.CustodyPath)
-	sn.settings = statKey(filepath.Join(s.Home, releaseFile))*31 + statKey(filepath.Join(s.Home, policyFile))
+	sn.settings = statKey(filepath.Join(s.Home, desktopFile))*31 + statKey(filepath.Join(s.Home, policyFile))
 	return sn
 }
 

@@ -65,6 +65,7 @@ func init() {
 		{"receive", "--out DIR [--wipe] BUNDLE|DRIVE...", "verify, decrypt, check and release a bundle (or the bundles on a drive) into DIR/<bundle-id>/; the drives of a bundle that spans drives are gathered until the last is in", runReceive},
 		{"log", "show [--json] [--since T] [--bundle ID] [--event E] [FILE] · log verify [FILE] [--checkpoint FILE] [--card FILE] · log recover · log export --format csv|json [--out FILE] · log checkpoint · log reconcile SENDER_LOG KIOSK_LOG", "the custody log, for auditors", runLog},
 		{"media", "list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media eject MOUNT", "removable drives: list them, check one really stores what it is given, wipe a released bundle, mount or unmount one", runMedia},
+		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR", "the desktop app's settings: kiosk mode and the folders it releases into", runDesktop},
 		{"help", "[COMMAND]", "show help", nil},
 	}
 }

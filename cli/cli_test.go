@@ -257,3 +257,25 @@ func TestCLIMediaAndWipe(t *testing.T) {
 		t.Fatal("bundle still on the medium after --wipe")
 	}
 }
+
+// sluice desktop sets what the Station screen sets, for a kiosk whose app
+// no longer shows it.
+func TestDesktopSettings(t *testing.T) {
+	dir := t.TempDir()
+	_, kiosk := twoStations(t, dir)
+	rel := filepath.Join(dir, "released")
+	os.Mkdir(rel, 0o755)
+	mustRun(t, "", "--home", kiosk, "desktop", "release", "add", rel)
+	mustRun(t, "", "--home", kiosk, "desktop", "kiosk", "on")
+	show := mustRun(t, "", "--home", kiosk, "desktop", "show")
+	if !strings.Contains(show.stdout, "kiosk mode       on") || !strings.Contains(show.stdout, rel) {
+		t.Fatalf("desktop show:\n%s", show.stdout)
+	}
+	oneLineError(t, run(t, "", "--home", kiosk, "desktop", "release", "add", filepath.Join(dir, "missing")), ExitUsage, "release folder")
+	oneLineError(t, run(t, "", "--home", kiosk, "desktop", "release", "remove", filepath.Join(dir, "other")), ExitUsage, "is not a release folder")
+	mustRun(t, "", "--home", kiosk, "desktop", "release", "remove", rel)
+	mustRun(t, "", "--home", kiosk, "desktop", "kiosk", "off")
+	if show := mustRun(t, "", "--home", kiosk, "desktop", "show"); !strings.Contains(show.stdout, "kiosk mode       off") || !strings.Contains(show.stdout, "none") {
+		t.Fatalf("desktop show after undoing:\n%s", show.stdout)
+	}
+}

@@ -109,7 +109,19 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 		widget.NewCard("Public card", "Give this to other stations; they compare the signing key with the one shown here",
 			container.NewVBox(cardScroll, container.NewHBox(qr, copyCard, saveCard), s.feedback)),
 	))
-	releases := widget.NewCard("Release folders", "Where the Receive screen releases bundles", withMinHeight(folderStack, 170))
+	kiosk := widget.NewCheck("Kiosk mode from the next start", nil)
+	kioskHelp := widget.NewLabel("Full screen with only Receive and the custody log; undo with sluice desktop kiosk off.")
+	kioskHelp.Wrapping = fyne.TextWrapWord
+	if d, err := st.DesktopSettings(); err == nil {
+		kiosk.Checked = d.Kiosk
+	}
+	kiosk.OnChanged = func(on bool) {
+		if err := st.SetKiosk(on); err != nil {
+			showError(err, w)
+		}
+	}
+	releases := widget.NewCard("Release folders", "Where the Receive screen releases bundles",
+		container.NewBorder(nil, container.NewVBox(kiosk, kioskHelp), nil, nil, withMinHeight(folderStack, 170)))
 	trust := widget.NewCard("Trusted stations", "", container.NewBorder(container.NewHBox(importBtn, paste, s.remove), s.empty, nil, nil, s.list))
 	right := container.NewBorder(releases, nil, nil, nil, trust)
 	split := container.NewHSplit(left, right)

@@ -57,6 +57,9 @@ func Create(a fyne.App, w fyne.Window, home string, opts ...Options) fyne.Canvas
 	if err != nil {
 		return noStation(home, err)
 	}
+	if d, err := st.DesktopSettings(); err == nil && d.Kiosk {
+		o.Kiosk = true // the technician set it (Station screen, or sluice desktop kiosk on)
+	}
 	return tabs(st, w, o)
 }
 
@@ -92,6 +95,7 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 	primary := []*widget.Button{send.seal, recv.release, log.verifyBtn, nil}
 	if o.Kiosk {
 		w.SetTitle("Sluice kiosk — station " + st.Name)
+		w.SetFullScreen(true)
 		t = container.NewAppTabs(
 			container.NewTabItemWithIcon("Receive", theme.DownloadIcon(), recv.content),
 			container.NewTabItemWithIcon("Custody log", theme.ListIcon(), log.content),

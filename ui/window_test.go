@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 
 	"sluice/app"
@@ -278,5 +279,25 @@ func TestStagedHashesAreKept(t *testing.T) {
 	// for every file it reads).
 	if got := on(func() *crypto.Digest { return s.srcs[1].SHA256 }); got != first {
 		t.Fatal("the file already hashed was hashed again")
+	}
+}
+
+// Kiosk mode, set by the technician (Station screen or sluice desktop):
+// the app opens with Receive and the custody log only.
+func TestKioskModeFromTheStation(t *testing.T) {
+	test.NewTempApp(t)
+	_, kiosk := stations(t)
+	if err := kiosk.SetKiosk(true); err != nil {
+		t.Fatal(err)
+	}
+	w := test.NewWindow(nil)
+	defer w.Close()
+	content := Create(fyne.CurrentApp(), w, kiosk.Home)
+	tabs, ok := content.(*container.AppTabs)
+	if !ok || len(tabs.Items) != 2 || tabs.Items[0].Text != "Receive" || tabs.Items[1].Text != "Custody log" {
+		t.Fatalf("kiosk mode window: %T %v", content, content)
+	}
+	if !strings.HasPrefix(w.Title(), "Sluice kiosk") {
+		t.Errorf("title %q", w.Title())
 	}
 }
