@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"unicode/utf8"
 
 	"sluice/internal/regfile"
@@ -111,17 +110,12 @@ func looksUTF16(b []byte) bool {
 // ReadFile reads path, refusing one larger than max bytes, and normalises
 // it (see Normalize); errors name the file as given.
 func ReadFile(path string, max int64) ([]byte, error) {
-	f, err := regfile.Open(path) // never a FIFO, device or last-component link
+	b, err := regfile.ReadFile(path, max) // never a FIFO, device or last-component link
+	if errors.Is(err, regfile.ErrTooLarge) {
+		return nil, fmt.Errorf("%s is larger than %d bytes; check that it is the right file", path, max)
+	}
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes; check that it is the right file", path, max)
 	}
 	return Normalize(path, b)
 }
