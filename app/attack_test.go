@@ -34,8 +34,12 @@ func TestReceiveChild(t *testing.T) {
 	if os.Getenv("SLUICE_TEST_CHILD") == "" {
 		t.Skip("run as a child process by the tests below")
 	}
-	if os.Getenv("SLUICE_TEST_DIE_AFTER_RENAME") != "" {
-		testHookAfterRename = func() { os.Exit(9) } // as a power cut would
+	if at := os.Getenv("SLUICE_TEST_DIE_AT"); at != "" {
+		testHookAt = func(point string) {
+			if point == at {
+				os.Exit(9) // as a power cut would
+			}
+		}
 	}
 	st, err := Load(os.Getenv("SLUICE_TEST_HOME"))
 	if err != nil {
@@ -646,7 +650,7 @@ func TestReleaseRecordedAfterACrash(t *testing.T) {
 	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "alpha"}))
 	out := t.TempDir()
 	cmd := childReceive(kiosk, sealed.Dir, out)
-	cmd.Env = append(cmd.Env, "SLUICE_TEST_DIE_AFTER_RENAME=1")
+	cmd.Env = append(cmd.Env, "SLUICE_TEST_DIE_AT=after-rename")
 	if code := exitCode(cmd.Run()); code != 9 {
 		t.Fatalf("the child exited %d, not at the hook", code)
 	}
@@ -743,5 +747,106 @@ func TestReceiveWhileSealing(t *testing.T) {
 	}
 	if !released || !sealed {
 		t.Fatalf("records: released %v, sealed %v", released, sealed)
+	}
+}
+
+// Kind 9, the neighbours of a crash around the release: killed before the
+// rename (then a stray folder appears at OUT/<id>): nothing is recorded as
+// released and the bundle can be received; killed after the rename and the
+// released folder moved away before the next start: the release is still
+// recorded (saying so) and the bundle stays seen; killed after the records
+// but before the journal is dropped, folder moved: nothing is added and the
+// bundle stays seen.
+func TestCrashAroundTheRelease(t *testing.T) {
+	for _, c := range []struct {
+		at            string
+		move          bool
+		stray         bool
+		wantRecords   int // received + released records after recovery
+		wantSeen      bool
+		wantReasonHas string
+	}{
+		{at: "before-rename", stray: true, wantRecords: 0, wantSeen: false},
+		{at: "after-rename", move: true, wantRecords: 2, wantSeen: true, wantReasonHas: "has since been moved or removed"},
+		{at: "after-records", move: true, wantRecords: 2, wantSeen: true},
+	} {
+		t.Run(c.at, func(t *testing.T) {
+			sender, kiosk := pair(t, false)
+			sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "alpha"}))
+			out := t.TempDir()
+			cmd := childReceive(kiosk, sealed.Dir, out)
+			cmd.Env = append(cmd.Env, "SLUICE_TEST_DIE_AT="+c.at)
+			if code := exitCode(cmd.Run()); code != 9 {
+				t.Fatalf("the child exited %d, not at %s", code, c.at)
+			}
+			final := filepath.Join(out, sealed.Envelope.ID)
+			if c.move {
+				if err := os.Rename(final, filepath.Join(t.TempDir(), "moved")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.stray {
+				os.Mkdir(final, 0o755)
+			}
+			if err := kiosk.CleanQuarantines(); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, r := range events(t, kiosk) {
+				if r.Bundle == sealed.Envelope.ID && (r.Event == custody.EventReceived || r.Event == custody.EventReleased) {
+					n++
+					if c.wantReasonHas != "" && !strings.Contains(r.Reason, c.wantReasonHas) {
+						t.Errorf("record %s: %q", r.Event, r.Reason)
+					}
+				}
+			}
+			if n != c.wantRecords {
+				t.Fatalf("%d received/released records, want %d", n, c.wantRecords)
+			}
+			if seen, _ := kiosk.seen(sealed.Envelope.ID); seen != c.wantSeen {
+				t.Fatalf("seen %v, want %v", seen, c.wantSeen)
+			}
+			if c.at == "before-rename" {
+				os.Remove(final)
+				if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out}); err != nil {
+					t.Fatalf("receive after a crash before the release: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// A checkpoint that cannot be written after records that were (a full
+// disk): the records stand, so the release stands, and the bundle is seen.
+func TestCheckpointFailureKeepsTheRelease(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.bin": strings.Repeat("c", 2<<20)}))
+	out := t.TempDir()
+	latest := filepath.Join(kiosk.CustodyPath+".checkpoints", "latest")
+	broke := false
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out, Progress: func(d, total int64) {
+		if !broke {
+			broke = true
+			os.Remove(latest)
+			os.MkdirAll(filepath.Join(latest, "x"), 0o755) // a checkpoint can no longer replace it
+		}
+	}})
+	if err != nil {
+		t.Fatalf("release taken back over a checkpoint: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, sealed.Envelope.ID)); err != nil {
+		t.Fatal("not released")
+	}
+	var got []string
+	for _, r := range events(t, kiosk) {
+		if r.Bundle == sealed.Envelope.ID {
+			got = append(got, r.Event)
+		}
+	}
+	if strings.Join(got, ",") != "received,released" {
+		t.Fatalf("records: %v", got)
+	}
+	if seen, _ := kiosk.seen(sealed.Envelope.ID); !seen {
+		t.Fatal("not marked seen")
 	}
 }

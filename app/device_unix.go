@@ -25,3 +25,16 @@ func ownedByMe(info os.FileInfo) bool {
 	st, ok := info.Sys().(*syscall.Stat_t)
 	return !ok || int(st.Uid) == os.Getuid()
 }
+
+// fileID returns the device and inode of path (not following a last
+// link), or zeros.
+func fileID(path string) (dev, ino uint64) {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return 0, 0
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev), uint64(st.Ino)
+	}
+	return 0, 0
+}

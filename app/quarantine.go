@@ -213,15 +213,22 @@ func CancelReason(ctx context.Context) string {
 const journalSuffix = ".releasing"
 
 type journal struct {
-	Final   string           `json:"final"`
-	Records []custody.Record `json:"records"`
+	Final string `json:"final"`
+	// Quarantine is the folder renamed to Final; Dev and Ino identify it
+	// (a rename keeps them), so recovery can tell the release happened.
+	Quarantine string           `json:"quarantine"`
+	Dev        uint64           `json:"dev"`
+	Ino        uint64           `json:"ino"`
+	Records    []custody.Record `json:"records"`
 }
 
 // writeJournal records, before a release, what the release will be and the
 // records that account for it.
-func (s *Station) writeJournal(final string, rs ...custody.Record) (string, error) {
+func (s *Station) writeJournal(q, final string, rs ...custody.Record) (string, error) {
 	id := filepath.Base(final)
-	b, err := json.Marshal(journal{Final: final, Records: rs})
+	j := journal{Final: final, Quarantine: q, Records: rs}
+	j.Dev, j.Ino = fileID(q)
+	b, err := json.Marshal(j)
 	if err != nil {
 		return "", err
 	}
@@ -232,10 +239,12 @@ func (s *Station) writeJournal(final string, rs ...custody.Record) (string, erro
 	return path, nil
 }
 
-// recoverReleases looks at the journals a killed receive left. A release
-// that happened (its folder is in place) but whose records are not in the
-// log gets them now, saying so, and its seen mark; one that did not happen
-// loses any seen mark. Either way the log accounts for every release.
+// recoverReleases finishes what a killed receive left in its journal. The
+// log decides first: a release it records is done. Then the quarantine: if
+// it is still there, nothing was released. Otherwise the release happened
+// (the quarantine was renamed into place) and its records are written now,
+// saying so, and whether the released folder is still where it was put;
+// the bundle stays marked seen either way, so it cannot be released twice.
 func (s *Station) recoverReleases() error {
 	dir := filepath.Join(s.Home, receivingDir)
 	paths, _ := filepath.Glob(filepath.Join(dir, "*"+journalSuffix))
@@ -245,16 +254,11 @@ func (s *Station) recoverReleases() error {
 		if err == nil {
 			err = json.Unmarshal(b, &j)
 		}
-		if err != nil || len(j.Records) == 0 {
+		if err != nil || len(j.Records) == 0 || j.Quarantine == "" {
 			os.Remove(p) // torn before it was complete: nothing was renamed yet
 			continue
 		}
 		id := j.Records[0].Bundle
-		if _, err := os.Lstat(j.Final); err != nil {
-			s.unmarkSeen(id) // the release did not happen
-			os.Remove(p)
-			continue
-		}
 		logged := false
 		custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
 			if r.Event == custody.EventReleased && r.Bundle == id {
@@ -263,8 +267,16 @@ func (s *Station) recoverReleases() error {
 			return nil
 		})
 		if !logged {
+			if _, err := os.Lstat(j.Quarantine); err == nil {
+				os.Remove(p) // never renamed: nothing was released
+				continue
+			}
+			note := "; recorded after the receive was interrupted between the release and its records"
+			if dev, ino := fileID(j.Final); dev != j.Dev || ino != j.Ino {
+				note += "; the released folder has since been moved or removed from " + j.Final
+			}
 			for i := range j.Records {
-				j.Records[i].Reason += "; recorded after the receive was interrupted between the release and its records"
+				j.Records[i].Reason += note
 				j.Records[i].Time = time.Time{}
 			}
 			if err := s.recordAll(j.Records...); err != nil {

@@ -162,16 +162,17 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}
 	// The journal lets the next receive record this release if the
 	// process dies between the rename and the records (see recoverReleases).
-	journal, err := s.writeJournal(final, receivedRec, releasedRec)
+	journal, err := s.writeJournal(q, final, receivedRec, releasedRec)
 	if err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
-	defer os.Remove(journal)
+	defer os.Remove(journal) // unrelease removes it first
 	// The quarantine was the station user's alone (0700); what is released
 	// is readable like any folder the officer makes.
 	if err := os.Chmod(q, 0o755); err != nil {
 		return nil, s.rejected(ctx, subj, fmt.Errorf("release: %w", err))
 	}
+	testHook("before-rename")
 	if err := durable.RenameNoReplace(q, final); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			err = fmt.Errorf("%w: %s appeared while the bundle was being checked; nothing was released: move it away and receive again", ErrRejected, final)
@@ -179,9 +180,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, s.rejected(ctx, subj, fmt.Errorf("release: %w", err))
 	}
 	released = true
-	if testHookAfterRename != nil {
-		testHookAfterRename()
-	}
+	testHook("after-rename")
 	os.Remove(filepath.Join(s.Home, receivingDir, env.ID+".where"))
 	if p := filepath.Dir(q); filepath.Base(p) == quarantineLocal {
 		os.Remove(p)
@@ -199,23 +198,34 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		s.unmarkSeen(env.ID)
 		return nil, s.unrelease(ctx, subj, final, q, err)
 	}
+	testHook("after-records")
 	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir}, nil
 }
 
-// testHookAfterRename, set only by tests, runs right after the release
-// rename: a test kills the process there to prove recoverReleases.
-var testHookAfterRename func()
+// testHookAt, set only by tests, runs at named points of a release
+// ("before-rename", "after-rename", "after-records"): a test kills the
+// process there to prove recoverReleases.
+var testHookAt func(point string)
+
+func testHook(point string) {
+	if testHookAt != nil {
+		testHookAt(point)
+	}
+}
 
 // unrelease takes back a release whose custody records could not be
 // written (a full station home): content the log does not account for is
 // never left released.
 func (s *Station) unrelease(ctx context.Context, subj subject, final, q string, err error) error {
 	// Back under the quarantine's name first, so the release folder loses
-	// the whole bundle in one step; its hidden parent may be gone already.
+	// the whole bundle in one step (its hidden parent may be gone already);
+	// only then is the journal dropped, so a crash in between leaves a
+	// quarantine that recovery knows was not released.
 	os.MkdirAll(filepath.Dir(q), 0o700)
 	if rerr := os.Rename(final, q); rerr != nil {
 		q = final
 	}
+	os.Remove(filepath.Join(s.Home, receivingDir, subj.id+journalSuffix))
 	if rerr := os.RemoveAll(q); rerr != nil {
 		return fmt.Errorf("bundle %s was released to %s but could not be recorded (%w), and taking the release back failed: %v; remove %s by hand", subj.id, final, err, rerr, final)
 	}

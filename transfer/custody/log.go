@@ -337,12 +337,25 @@ func (l *Log) AppendAll(rs []Record, checkpoint bool) ([]*Appended, error) {
 	if checkpoint || l.uncommit >= CheckpointEvery {
 		cp, err := l.Checkpoint()
 		if err != nil {
-			return out, err
+			// The records are durable: only the checkpoint is missing; a
+			// later bundle event (or the next hundred records) makes one.
+			return out, &CheckpointError{Err: err}
 		}
 		out[len(out)-1].Checkpoint = cp
 	}
 	return out, nil
 }
+
+// CheckpointError is returned by Append and AppendAll when the records were
+// written and made durable but the checkpoint after them could not be
+// (a full disk): callers must treat the records as appended.
+type CheckpointError struct{ Err error }
+
+func (e *CheckpointError) Error() string {
+	return "records appended, but the checkpoint after them was not written: " + e.Err.Error()
+}
+
+func (e *CheckpointError) Unwrap() error { return e.Err }
 
 // Checkpoint signs a checkpoint of the log as it is now and makes it the
 // newest (custody.log.checkpoints/latest, replaced in one step). When at
