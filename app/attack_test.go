@@ -283,8 +283,11 @@ func TestStrayFolderDuringExtraction(t *testing.T) {
 	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out, Progress: func(done, total int64) {
 		os.Mkdir(final, 0o755) // empty: a plain rename would replace it
 	}})
-	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "appeared while the bundle was being checked") {
-		t.Fatalf("got %v", err)
+	if err == nil || errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "appeared while the bundle was being checked") {
+		t.Fatalf("got %v, want a failure that is not the bundle's", err)
+	}
+	if r := lastEvent(t, kiosk); r.Outcome != "failed" {
+		t.Fatalf("outcome %q, want failed", r.Outcome)
 	}
 	if ents, _ := os.ReadDir(final); len(ents) != 0 {
 		t.Fatal("the stray folder was replaced or filled")

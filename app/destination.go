@@ -184,6 +184,12 @@ func checkReleaseDir(dir, src string) error {
 			return fmt.Errorf("cannot release into %s: it is the bundle's own folder or the folder it is read from; choose a folder on this station", safetext.Line(dir))
 		}
 	}
+	// A folder other users may write (without the sticky bit that stops
+	// them renaming what is not theirs) would let one swap the quarantine
+	// beside it before the release rename.
+	if info, err := os.Stat(real); err == nil && info.Mode().Perm()&0o022 != 0 && info.Mode()&os.ModeSticky == 0 {
+		return fmt.Errorf("cannot release into %s: other users may write to it (mode %04o) without the sticky bit; use a folder only this station's user can write", safetext.Line(dir), info.Mode().Perm())
+	}
 	m, err := media.Host.MountOf(real)
 	if err != nil {
 		return nil

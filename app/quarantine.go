@@ -161,7 +161,7 @@ func (s *Station) quarantine(outDir, id string) (string, error) {
 	}
 	os.Chmod(parent, 0o700)
 	q := filepath.Join(parent, id)
-	if err := os.WriteFile(filepath.Join(home, id+".where"), []byte(q+"\n"), 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(home, id+".where"), []byte(q+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("create quarantine: %w", err)
 	}
 	if err := os.RemoveAll(q); err != nil {

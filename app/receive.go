@@ -101,8 +101,12 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 			}
 		}()
 	}
-	// Checked before it is created: a release folder inside the bundle
-	// would itself spoil the bundle.
+	// Resolved once (links followed as far as it exists) and used as such
+	// from here on; checked before it is created: a release folder inside
+	// the bundle would itself spoil the bundle.
+	if out, err := resolveExisting(req.OutDir); err == nil {
+		req.OutDir = out
+	}
 	if err := checkReleaseDir(req.OutDir, dir); err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
@@ -114,7 +118,9 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	}
 	final := filepath.Join(req.OutDir, env.ID)
 	if _, err := os.Lstat(final); err == nil {
-		return nil, s.rejected(ctx, subj, fmt.Errorf("%w: %s already exists: this bundle was released before, or something else has its name; move it away to receive again", ErrRejected, final))
+		// Not the bundle's fault: outcome "failed", and a gathered
+		// spanning bundle stays in the spool for the next try.
+		return nil, s.rejected(ctx, subj, fmt.Errorf("%s already exists: this bundle was released before, or something else has its name; move it away to receive again", final))
 	}
 	q, err := s.quarantine(req.OutDir, env.ID)
 	if err != nil {
@@ -145,7 +151,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	}
 	receivedRec := custody.Record{Event: custody.EventReceived, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
 		Files: v.Files, Bytes: v.ContentBytes, Media: subj.media, Path: subj.path, Outcome: "ok", Reason: reason, Seal: seal}
-	if err := custody.Fits(receivedRec); err != nil {
+	if err := custody.Fits(receivedRec, recordMargin); err != nil {
 		return nil, s.rejected(ctx, subj, fmt.Errorf("%w: the sender's custody record cannot be kept in this station's log (%v); the bundle cannot be accounted for", ErrRejected, err))
 	}
 	if err := durable.SyncTree(q); err != nil {
@@ -175,7 +181,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	testHook("before-rename")
 	if err := durable.RenameNoReplace(q, final); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			err = fmt.Errorf("%w: %s appeared while the bundle was being checked; nothing was released: move it away and receive again", ErrRejected, final)
+			err = fmt.Errorf("%s appeared while the bundle was being checked; nothing was released: move it away and receive again", final)
 		}
 		return nil, s.rejected(ctx, subj, fmt.Errorf("release: %w", err))
 	}
@@ -262,7 +268,7 @@ func (s *Station) gather(ctx context.Context, part *bundle.Bundle, req ReceiveRe
 	env := part.Envelope
 	spool := filepath.Join(s.Home, "spool", "in")
 	if err := os.MkdirAll(spool, 0o700); err != nil {
-		return nil, fmt.Errorf("create the incoming spool: %w", err)
+		return nil, s.rejected(ctx, subj, fmt.Errorf("create the incoming spool: %w", err))
 	}
 	s.dropStale(spool)
 	g, err := bundle.Gather(ctx, part, spool, req.Progress)
@@ -476,6 +482,11 @@ func (s *Station) rejected(ctx context.Context, subj subject, err error) error {
 	}
 	return err
 }
+
+// recordMargin is room kept under the line limit when a received record
+// is measured before the release: the fields the log fills in (station,
+// officer, sequence, previous hash, time) and the note recovery may add.
+const recordMargin = 1024
 
 // maxReason bounds a record's reason, so that with its other fields (a
 // path, a drive's identity, escaped if need be) it stays within the log's

@@ -675,13 +675,20 @@ func TestCheckpointLineEndsAndEncodings(t *testing.T) {
 // checks the "received" record that embeds a sender's seal record before
 // it releases anything.
 func TestFits(t *testing.T) {
-	if err := Fits(Record{Event: EventReceived, Reason: "ok"}); err != nil {
+	if err := Fits(Record{Event: EventReceived, Reason: "ok"}, 1024); err != nil {
 		t.Fatal(err)
 	}
 	// Raw '<' in a seal record grows six-fold when re-encoded (\u003c).
 	big := Record{Event: EventReceived, Seal: &SealProof{Record: strings.Repeat("<", 12<<10)}}
-	if err := Fits(big); err == nil || !strings.Contains(err.Error(), "longer than") {
+	if err := Fits(big, 0); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Fatalf("a record over the line limit fits: %v", err)
+	}
+	near := Record{Event: EventReceived, Reason: strings.Repeat("r", MaxLine-600)}
+	if err := Fits(near, 0); err != nil {
+		t.Fatalf("a record under the limit: %v", err)
+	}
+	if err := Fits(near, 1024); err == nil {
+		t.Fatal("the margin is not kept")
 	}
 }
 

@@ -124,10 +124,16 @@ func (r *Record) marshal() ([]byte, error) {
 	return b, nil
 }
 
-// Fits reports whether r can be appended: an error says it is longer than
-// a record may be (MaxLine), so a caller can refuse what it was about to
-// record before acting on it.
-func Fits(r Record) error {
-	_, err := r.marshal()
-	return err
+// Fits reports whether r, once the log fills in its fields, can be
+// appended with margin bytes to spare: an error says it is too long, so a
+// caller can refuse what it was about to record before acting on it.
+func Fits(r Record, margin int) error {
+	b, err := r.marshal()
+	if err != nil {
+		return err
+	}
+	if len(b)+margin > MaxLine {
+		return fmt.Errorf("custody: record of %d bytes leaves less than %d of the %d a line may hold", len(b), margin, MaxLine)
+	}
+	return nil
 }
