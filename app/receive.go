@@ -208,6 +208,16 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir}, nil
 }
 
+// NotTakenBackError says content was released, could not be recorded, and
+// could not be taken back either: a front end must say it is still there.
+type NotTakenBackError struct {
+	Dir string
+	Err error
+}
+
+func (e *NotTakenBackError) Error() string { return e.Err.Error() }
+func (e *NotTakenBackError) Unwrap() error { return e.Err }
+
 // testHookAt, set only by tests, runs at named points of a release
 // ("before-rename", "after-rename", "after-records"): a test kills the
 // process there to prove recoverReleases.
@@ -233,7 +243,7 @@ func (s *Station) unrelease(ctx context.Context, subj subject, final, q string, 
 	}
 	os.Remove(filepath.Join(s.Home, receivingDir, subj.id+journalSuffix))
 	if rerr := os.RemoveAll(q); rerr != nil {
-		return fmt.Errorf("bundle %s was released to %s but could not be recorded (%w), and taking the release back failed: %v; remove %s by hand", subj.id, final, err, rerr, final)
+		return &NotTakenBackError{Dir: final, Err: fmt.Errorf("bundle %s was released to %s but could not be recorded (%w), and taking the release back failed: %v; remove %s by hand", subj.id, final, err, rerr, final)}
 	}
 	s.dropQuarantine(q, subj.id)
 	durable.SyncDir(filepath.Dir(final))

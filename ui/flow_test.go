@@ -144,6 +144,10 @@ func TestSendThenReceive(t *testing.T) {
 		t.Fatalf("envelope not admissible: %v", r.inErr)
 	}
 	rel := t.TempDir()
+	if err := kiosk.SetReleaseFolders([]string{rel}); err != nil {
+		t.Fatal(err)
+	}
+	r.loadDests()
 	r.setDest(rel)
 	test.Tap(r.release)
 	waitFor(t, "release", func() bool {

@@ -14,10 +14,15 @@ type job struct {
 	cancel context.CancelCauseFunc
 }
 
-// start begins a job and returns its context.
+// start begins a job and returns its context. Screens start one only when
+// none runs; should one still run, it is cancelled first, so its Cancel is
+// never lost.
 func (j *job) start() context.Context {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	j.mu.Lock()
+	if j.cancel != nil {
+		j.cancel(&app.Interrupted{By: "a new job on the same screen"})
+	}
 	j.cancel = cancel
 	j.mu.Unlock()
 	return ctx

@@ -100,16 +100,46 @@ func newLogScreen(st *app.Station, w fyne.Window) *logScreen {
 	return l
 }
 
+// load reads the log now (the screen's first view).
 func (l *logScreen) load() {
-	l.all = l.all[:0]
-	err := custody.Each(l.st.CustodyPath, func(_ []byte, r custody.Record) error {
-		if len(l.all) < maxShown {
-			l.all = append(l.all, r)
+	recs, err := newestRecords(l.st.CustodyPath)
+	l.show(recs, err)
+}
+
+// reload reads the log off the UI thread and then shows it: the screen
+// follows appends without freezing on a large log.
+func (l *logScreen) reload() {
+	go func() {
+		recs, err := newestRecords(l.st.CustodyPath)
+		onUI(func() { l.show(recs, err) })
+	}()
+}
+
+// newestRecords returns the newest maxShown records of the log: a table
+// that kept the first ones would stop showing new records on a large log.
+func newestRecords(path string) ([]custody.Record, error) {
+	var ring []custody.Record
+	n := 0
+	err := custody.Each(path, func(_ []byte, r custody.Record) error {
+		if len(ring) < maxShown {
+			ring = append(ring, r)
+		} else {
+			ring[n%maxShown] = r
 		}
+		n++
 		return nil
 	})
+	if n > maxShown { // rotate so the oldest kept comes first
+		k := n % maxShown
+		ring = append(ring[k:], ring[:k]...)
+	}
+	return ring, err
+}
+
+func (l *logScreen) show(recs []custody.Record, err error) {
+	l.all = recs
 	if err != nil {
-		l.verdict.SetText("The log cannot be read: " + err.Error())
+		l.verdict.SetText("The log cannot be read: " + safetext.Line(err.Error()))
 		l.verdict.Importance = widget.DangerImportance
 		l.verdict.Refresh()
 	}

@@ -36,6 +36,7 @@ type receiveScreen struct {
 	job job
 
 	dir      string
+	wiped    bool
 	in       *app.Inspection
 	inErr    error
 	dest     string
@@ -185,7 +186,7 @@ func (r *receiveScreen) refresh() {
 	showIf(r.stop, busy)
 	onDrive := r.released != nil && r.sourceDrive() != ""
 	showIf(r.wipe, r.released != nil)
-	enable(r.wipe, !busy && r.released != nil)
+	enable(r.wipe, !busy && r.released != nil && !r.wiped)
 	showIf(r.eject, onDrive)
 	enable(r.eject, !busy && onDrive)
 	showIf(r.again, r.released != nil || r.in != nil && !busy)
@@ -231,8 +232,11 @@ func (r *receiveScreen) loadDests() {
 	r.refresh()
 }
 
-// setDest chooses a release folder; it must be one of the station's.
+// setDest chooses a release folder; only one of the station's is taken.
 func (r *receiveScreen) setDest(dir string) {
+	if !contains(r.dests.Options, dir) {
+		return
+	}
 	r.dests.SetSelected(dir)
 	r.dest = dir
 	r.refresh()
@@ -244,7 +248,7 @@ func (r *receiveScreen) pickBundle() {
 
 // reset starts over for the next bundle.
 func (r *receiveScreen) reset() {
-	r.dir, r.in, r.inErr, r.entries, r.released, r.inFolder = "", nil, nil, nil, nil, nil
+	r.dir, r.in, r.inErr, r.entries, r.released, r.inFolder, r.wiped = "", nil, nil, nil, nil, nil, false
 	r.facts.Items, r.envelope.Items = nil, nil
 	r.facts.Refresh()
 	r.envelope.Refresh()
@@ -259,6 +263,9 @@ func (r *receiveScreen) reset() {
 // A folder that is not a bundle but holds some (a drive's mount point) has
 // them listed instead.
 func (r *receiveScreen) openBundle(dir string) {
+	if r.busy() {
+		return // a release (or a check) is running: it owns the screen
+	}
 	if _, err := os.Lstat(filepath.Join(dir, bundle.EnvelopeName)); err != nil {
 		if found := app.FindBundles(dir); len(found) > 0 {
 			r.reset()
@@ -270,7 +277,7 @@ func (r *receiveScreen) openBundle(dir string) {
 			return
 		}
 	}
-	r.dir, r.in, r.inErr, r.entries, r.released = dir, nil, nil, nil, nil
+	r.dir, r.in, r.inErr, r.entries, r.released, r.wiped = dir, nil, nil, nil, nil, false
 	r.facts.Items, r.envelope.Items = nil, nil
 	r.facts.Refresh()
 	r.envelope.Refresh()
@@ -426,8 +433,14 @@ func (r *receiveScreen) startRelease() {
 				dialog.ShowInformation("Insert the next drive", waitingFor(md), r.win)
 			case errors.Is(err, context.Canceled):
 				r.status.SetText("Cancelled. Nothing was released and the quarantine was removed.")
-			case err != nil:
+			case errors.As(err, new(*app.NotTakenBackError)):
+				r.status.SetText("RELEASED BUT NOT RECORDED: " + safetext.Line(err.Error()))
+				showError(err, r.win)
+			case errors.Is(err, app.ErrRejected):
 				r.status.SetText("Rejected, nothing released: " + safetext.Line(err.Error()))
+				showError(err, r.win)
+			case err != nil:
+				r.status.SetText("Not released (a problem on this station, not with the bundle): " + safetext.Line(err.Error()))
 				showError(err, r.win)
 			default:
 				r.waiting, r.read = "", map[string]bool{}
@@ -472,42 +485,53 @@ func within(p, dir string) bool {
 // app checks it is that bundle) and records it.
 func (r *receiveScreen) wipeSource() {
 	got := r.released
-	if got == nil {
+	if got == nil || r.busy() {
 		return
 	}
-	if err := r.st.Wipe(got.Source, got.Envelope.ID); err != nil {
-		showError(err, r.win)
-		return
-	}
-	r.status.SetText("Wiped bundle " + got.Envelope.ID + " from " + safetext.Line(got.Source) + "; recorded in the custody log.")
-	r.wipe.Disable()
+	r.startJob()
+	r.meter.beginUnderway("Wiping the bundle from " + safetext.Line(got.Source))
+	go func() {
+		err := r.st.Wipe(got.Source, got.Envelope.ID)
+		onUI(func() {
+			r.endJob()
+			if err != nil {
+				showError(err, r.win)
+			} else {
+				r.wiped = true
+				r.status.SetText("Wiped bundle " + got.Envelope.ID + " from " + safetext.Line(got.Source) + "; recorded in the custody log.")
+			}
+			r.refresh()
+		})
+	}()
 }
 
 func (r *receiveScreen) ejectSource() {
 	point := r.sourceDrive()
-	if point == "" {
+	if point == "" || r.busy() {
 		return
 	}
-	r.meter.beginUnderway("Ejecting " + point)
+	r.startJob()
+	r.meter.beginUnderway("Ejecting " + safetext.Line(point))
 	go func() {
 		how, err := r.st.Eject(point)
 		onUI(func() {
-			r.meter.clear()
+			r.endJob()
 			if err != nil {
 				showError(err, r.win)
-				return
+			} else {
+				r.status.SetText("Ejected " + safetext.Line(point) + " (" + how + "): the drive can be removed.")
 			}
-			r.status.SetText("Ejected " + safetext.Line(point) + " (" + how + "): the drive can be removed.")
-			r.eject.Disable()
+			r.refresh()
 		})
 	}()
 }
 
 func (r *receiveScreen) askReject() {
+	dir := r.dir // the bundle shown when the officer chose to reject it
 	reason := widget.NewEntry()
 	reason.SetPlaceHolder("why this bundle is not released (recorded in the custody log)")
 	d := dialog.NewForm("Reject bundle", "Reject", "Back", []*widget.FormItem{widget.NewFormItem("Reason", reason)}, func(ok bool) {
-		if ok {
+		if ok && r.dir == dir {
 			r.rejectWith(reason.Text)
 		}
 	}, r.win)

@@ -74,6 +74,10 @@ func TestSpanningSendAndReceive(t *testing.T) {
 	r := newReceiveScreen(kiosk, w)
 	w.SetContent(r.content)
 	rel := t.TempDir()
+	if err := kiosk.SetReleaseFolders([]string{rel}); err != nil {
+		t.Fatal(err)
+	}
+	r.loadDests()
 	r.setDest(rel)
 	r.openBundle(parts[2])
 	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })

@@ -115,8 +115,11 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 			recv.loadDests()
 			station.reloadFolders()
 		}
+		if c.Settings {
+			recv.reinspect() // the policy may have changed
+		}
 		if c.Log {
-			log.load()
+			log.reload()
 		}
 	})
 	for i := range t.Items {

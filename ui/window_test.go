@@ -103,8 +103,10 @@ func TestReleaseOnlyIntoTheStationsFolders(t *testing.T) {
 	}
 	// Every screen follows: the receive screen offers it without a restart.
 	waitFor(t, "the receive screen to offer the new folder", func() bool { return len(r.dests.Options) == 1 && r.dest == good })
-	if on(func() bool { return r.release.Disabled() }) {
-		t.Fatal("release still disabled")
+	waitFor(t, "release to be offered", func() bool { return r.in != nil && !r.release.Disabled() })
+	r.setDest(t.TempDir()) // a folder that is not the station's is not taken
+	if on(func() string { return r.dest }) != good {
+		t.Fatal("the receive screen took a release folder the station does not have")
 	}
 	// The CLI's --out is refused on a stick and inside the read folder.
 	for _, out := range []string{stick, filepath.Dir(dir), filepath.Join(dir, "x")} {
