@@ -12,3 +12,13 @@ func open(path string) (*os.File, error) {
 	}
 	return os.Open(path)
 }
+
+func readSmall(path string, buf []byte, size int64) (int, int64, error) {
+	f, info, err := OpenInfo(path)
+	if err != nil {
+		return 0, -1, err
+	}
+	defer f.Close()
+	n, err := fill(f, path, buf, size)
+	return n, info.Size(), err
+}

@@ -4,6 +4,7 @@ package regfile
 
 import (
 	"errors"
+	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -22,21 +23,12 @@ func open(path string) (*os.File, error) {
 	if err := unix.Lstat(path, &pre); err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	if uint32(pre.Mode)&unix.S_IFMT != unix.S_IFREG {
-		return nil, &NotRegularError{Path: path, Kind: kindOfMode(uint32(pre.Mode))}
+	if k := kindOfStat(uint32(pre.Mode)); k != "" {
+		return nil, &NotRegularError{Path: path, Kind: k}
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
-		// EMLINK is FreeBSD's answer to O_NOFOLLOW on a link.
-		return nil, &NotRegularError{Path: path, Kind: "a symbolic link"}
-	}
+	fd, st, err := openStat(path)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+		return nil, err
 	}
 	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFREG || st.Dev != pre.Dev || st.Ino != pre.Ino {
 		unix.Close(fd)
@@ -49,8 +41,71 @@ func open(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-func kindOfMode(m uint32) string {
-	switch m & unix.S_IFMT {
+// openStat opens path read-only without following a last-component link
+// and without blocking, and fstats it.
+func openStat(path string) (int, *unix.Stat_t, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
+		// EMLINK is FreeBSD's answer to O_NOFOLLOW on a link.
+		return -1, nil, &NotRegularError{Path: path, Kind: "a symbolic link"}
+	}
+	if err != nil {
+		return -1, nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return fd, &st, nil
+}
+
+// readSmall works on the bare descriptor: no *os.File (whose creation
+// costs an fcntl) and no second fstat. Unlike open it does not lstat
+// first: it reads the files an officer staged, already found regular when
+// staged, and O_NONBLOCK keeps a FIFO swapped in since from hanging it. O_NONBLOCK stays set, as it does
+// nothing for a regular file on the filesystems Sluice reads; should a
+// read ever answer EAGAIN, the flag is cleared and the read repeated.
+func readSmall(path string, buf []byte, size int64) (int, int64, error) {
+	fd, st, err := openStat(path)
+	if err != nil {
+		return 0, -1, err
+	}
+	defer unix.Close(fd)
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, -1, &NotRegularError{Path: path, Kind: kindOfStat(uint32(st.Mode))}
+	}
+	n, err := fill(fdReader{fd}, path, buf, size)
+	return n, st.Size, err
+}
+
+type fdReader struct{ fd int }
+
+func (r fdReader) Read(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(r.fd, b)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			if err := unix.SetNonblock(r.fd, false); err != nil {
+				return 0, err
+			}
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(b) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// kindOfStat is KindOf for a raw st_mode.
+func kindOfStat(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return ""
 	case unix.S_IFLNK:
 		return "a symbolic link"
 	case unix.S_IFIFO:

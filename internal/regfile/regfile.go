@@ -55,20 +55,58 @@ func KindOf(m fs.FileMode) string {
 // on a FIFO or a device. The error is a *NotRegularError for anything else,
 // or an *fs.PathError.
 func Open(path string) (*os.File, error) {
+	f, _, err := OpenInfo(path)
+	return f, err
+}
+
+// OpenInfo is Open, also returning the file's status as it was checked,
+// so that a caller needs no second stat.
+func OpenInfo(path string) (*os.File, fs.FileInfo, error) {
 	f, err := open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if k := KindOf(info.Mode()); k != "" {
 		f.Close()
-		return nil, &NotRegularError{Path: path, Kind: k}
+		return nil, nil, &NotRegularError{Path: path, Kind: k}
 	}
-	return f, nil
+	return f, info, nil
+}
+
+// ReadSmall reads the regular file at path, opened as Open opens it, into
+// buf, and closes it: the fewest system calls a small file allows (open,
+// fstat, one read, close on Linux). It returns the bytes read and the size
+// the file had when opened, or -1 with the error if it could not be opened
+// as a regular file. Reading stops at the end of the file, when buf
+// is full, or after a read that stopped short at exactly size bytes; so a
+// caller that expects size bytes passes a buf one byte longer and learns
+// that the file grew when n > size, without a read to find the end.
+func ReadSmall(path string, buf []byte, size int64) (n int, sizeNow int64, err error) {
+	return readSmall(path, buf, size)
+}
+
+// fill is ReadSmall's loop over an opened file.
+func fill(r io.Reader, path string, buf []byte, size int64) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err == io.EOF || k == 0 && err == nil {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("read %s: %w", path, err)
+		}
+		if int64(n) == size && n < len(buf) {
+			return n, nil // a short read that ended at the expected size
+		}
+	}
+	return n, nil
 }
 
 // ReadFile reads a regular file of at most max bytes (see Open). A larger

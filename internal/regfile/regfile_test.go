@@ -81,3 +81,36 @@ func TestOnlyRegularFiles(t *testing.T) {
 		t.Fatal("Check accepted a FIFO")
 	}
 }
+
+// ReadSmall refuses what Open refuses, without blocking, and says how much
+// it read and how large the file was when opened.
+func TestReadSmall(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "reg")
+	os.WriteFile(reg, []byte("hello"), 0o600)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	os.Symlink(reg, link)
+	for _, c := range []struct{ path, want string }{{fifo, "a FIFO (named pipe)"}, {link, "a symbolic link"}, {dir, "a folder"}, {"/dev/zero", "a device"}} {
+		n, size, err := ReadSmall(c.path, make([]byte, 6), 5)
+		if !errors.As(err, new(*NotRegularError)) || !strings.Contains(err.Error(), c.want) || n != 0 || size != -1 {
+			t.Errorf("%s: got %d, %d, %v; want a *NotRegularError naming %q and size -1", filepath.Base(c.path), n, size, err, c.want)
+		}
+	}
+	if _, size, err := ReadSmall(filepath.Join(dir, "none"), make([]byte, 6), 5); err == nil || size != -1 {
+		t.Errorf("missing file: %d %v", size, err)
+	}
+	for _, c := range []struct {
+		buf, expect int
+		n           int
+	}{{6, 5, 5}, {5, 5, 5}, {3, 5, 3}, {6, 4, 5}, {100, 0, 5}} {
+		buf := make([]byte, c.buf)
+		n, size, err := ReadSmall(reg, buf, int64(c.expect))
+		if err != nil || n != c.n || size != 5 || string(buf[:n]) != "hello"[:n] {
+			t.Errorf("buf %d, expect %d: got %d %q, size %d, %v", c.buf, c.expect, n, buf[:n], size, err)
+		}
+	}
+}
