@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -213,5 +214,90 @@ func TestCollectRefusesSpecialFiles(t *testing.T) {
 	writeTree(t, c, map[string]string{"CON.txt": "1"})
 	if _, err := Collect([]string{c}); err == nil || !strings.Contains(err.Error(), "Windows") {
 		t.Fatalf("CON.txt: got %v", err)
+	}
+}
+
+// Many files of the sizes where the read-ahead changes how it reads (empty,
+// at and around its buffer classes, the largest it takes and the first it
+// leaves to the writer) come back byte for byte, in folders, with their
+// modes and dates.
+func TestSealExtractManySmallFiles(t *testing.T) {
+	src := t.TempDir()
+	sizes := []int{0, 1, 511, 512, 4095, 4096, 4097, 65535, 65536, readAheadMax - 1, readAheadMax, readAheadMax + 1}
+	want := map[string][]byte{}
+	date := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	for d := range 7 {
+		for i := range 300 {
+			size := sizes[(d*300+i)%len(sizes)]
+			if size > 65536 && i%50 != 0 {
+				size = i // keep the test small
+			}
+			name := filepath.Join("tree", "d"+itoa(d), "f"+itoa(i))
+			b := randomBytes(size, uint64(d*1000+i))
+			p := filepath.Join(src, name)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(p, date, date)
+			want[filepath.ToSlash(name)] = b
+		}
+	}
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "tree")}, 0)
+	if s.Envelope.Files != int64(len(want)) {
+		t.Fatalf("sealed %d files, want %d", s.Envelope.Files, len(want))
+	}
+	v, q, err := receive(t, s.Dir, alice, kiosk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Files != int64(len(want)) || v.DatesNotKept != 0 {
+		t.Fatalf("released %d files, %d dates not kept", v.Files, v.DatesNotKept)
+	}
+	for name, b := range want {
+		p := filepath.Join(q, name)
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("%s differs after the round trip (%d bytes, want %d): %v", name, len(got), len(b), err)
+		}
+		if info, _ := os.Stat(p); !info.ModTime().Equal(date) || info.Mode().Perm() != 0o644 {
+			t.Fatalf("%s: date %v, mode %v", name, info.ModTime(), info.Mode())
+		}
+	}
+}
+
+// A file that changes between staging and sealing aborts the seal wherever
+// it sits among many read ahead, and the error names it, not a neighbour.
+func TestSealAbortsWhenOneOfManyChanges(t *testing.T) {
+	src := t.TempDir()
+	files := map[string]string{}
+	for i := range 3000 {
+		files["many/f"+itoa(i)] = strings.Repeat("x", i%700)
+	}
+	writeTree(t, src, files)
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	for k, change := range []func(p string){
+		func(p string) { os.WriteFile(p, []byte("grown "+strings.Repeat("y", 800)), 0o644) },
+		func(p string) { os.WriteFile(p, nil, 0o644) },
+		func(p string) { os.Remove(p); os.Symlink(filepath.Join(src, "many/f1"), p) },
+		func(p string) { os.Remove(p) },
+	} {
+		srcs, err := Collect([]string{filepath.Join(src, "many")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		victim := filepath.Join(src, "many/f"+itoa(2345))
+		change(victim)
+		out := t.TempDir()
+		_, err = Seal(context.Background(), out, srcs, SealOptions{SenderName: "alice", Signer: alice.keys.Signer, Recipients: []crypto.Card{kiosk.card}})
+		if err == nil || !strings.Contains(err.Error(), victim) {
+			t.Fatalf("change %d: got %v, want an error naming %s", k, err, victim)
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != 0 {
+			t.Fatalf("aborted seal left %d entries in the output folder", len(ents))
+		}
+		os.Remove(victim)
+		os.WriteFile(victim, []byte(files["many/f"+itoa(2345)]), 0o644)
 	}
 }

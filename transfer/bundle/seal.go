@@ -204,11 +204,20 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	tw := tar.NewWriter(w)
 	m := &Manifest{Format: ManifestFormat, BundleID: env.ID, Sender: opts.SenderName, Entries: make([]ManifestEntry, 0, len(srcs))}
 	buf := make([]byte, 256<<10)
-	for _, s := range srcs {
+	ra := startReadAhead(ctx, srcs)
+	defer ra.stop()
+	for i := range srcs {
+		s := &srcs[i]
 		if err := ctx.Err(); err != nil {
 			return crypto.Digest{}, err
 		}
-		e, err := writeEntry(ctx, tw, s, buf, done)
+		var e ManifestEntry
+		var err error
+		if readAheadable(s) {
+			e, err = writeAhead(tw, ra, s, done)
+		} else {
+			e, err = writeEntry(ctx, tw, *s, buf, done)
+		}
 		if err != nil {
 			return crypto.Digest{}, err
 		}
@@ -255,6 +264,34 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	return md, nil
 }
 
+// writeAhead archives the next file the read-ahead holds, which is s.
+func writeAhead(tw *tar.Writer, ra *readAhead, s *Source, done *atomic.Int64) (ManifestEntry, error) {
+	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm())}
+	a, err := ra.next()
+	if err != nil {
+		return e, err
+	}
+	defer ra.done(a)
+	if a.src != s {
+		return e, fmt.Errorf("seal: read-ahead out of order at %s", s.OSPath) // a bug, never an input
+	}
+	if a.err != nil {
+		return e, a.err
+	}
+	hdr := &tar.Header{Name: dataPrefix + s.Path, Mode: int64(s.Mode.Perm()), ModTime: s.ModTime.UTC().Truncate(time.Second), Format: tar.FormatPAX,
+		Typeflag: tar.TypeReg, Size: s.Size}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return e, fmt.Errorf("seal %s: %w", s.OSPath, err)
+	}
+	if _, err := tw.Write((*a.buf)[:s.Size]); err != nil {
+		return e, fmt.Errorf("seal %s: %w", s.OSPath, err)
+	}
+	done.Add(s.Size)
+	d := a.sum
+	e.Size, e.SHA256 = s.Size, &d
+	return e, nil
+}
+
 func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done *atomic.Int64) (ManifestEntry, error) {
 	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm())}
 	hdr := &tar.Header{Name: dataPrefix + s.Path, Mode: int64(s.Mode.Perm()), ModTime: s.ModTime.UTC().Truncate(time.Second), Format: tar.FormatPAX}
@@ -265,15 +302,11 @@ func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done 
 		}
 		return e, nil
 	}
-	f, err := regfile.Open(s.OSPath)
+	f, info, err := regfile.OpenInfo(s.OSPath)
 	if err != nil {
 		return e, fmt.Errorf("seal: %w", err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return e, fmt.Errorf("seal: %w", err)
-	}
 	if !info.Mode().IsRegular() || info.Size() != s.Size {
 		return e, fmt.Errorf("seal aborted: %s: %w (size was %d, now %d); stage it again", s.OSPath, ErrChanged, s.Size, info.Size())
 	}
