@@ -176,16 +176,34 @@ func (t *tree) add(p, typ string) error {
 	if err := checkPath(p); err != nil {
 		return fmt.Errorf("unsafe name %q: %w", truncate(p), err)
 	}
-	parts := strings.Split(p, "/")
+	// Each ancestor's exact spelling is a prefix of p; so is its folded
+	// key when p is ASCII (folding is then lower-casing, byte for byte),
+	// which saves building both strings anew for every level.
+	ascii := isASCII(p)
+	lower := p
+	if ascii {
+		lower = strings.ToLower(p)
+	}
 	key := ""
-	for i, part := range parts {
-		if i > 0 {
-			key += "/"
+	for start := 0; start <= len(p); {
+		end := strings.IndexByte(p[start:], '/')
+		last := end < 0
+		if last {
+			end = len(p)
+		} else {
+			end += start
 		}
-		key += foldComponent(part)
-		exact := strings.Join(parts[:i+1], "/")
+		exact := p[:end]
+		if ascii {
+			key = lower[:end]
+		} else {
+			if start > 0 {
+				key += "/"
+			}
+			key += foldComponent(p[start:end])
+		}
+		start = end + 1
 		prev, seen := t.nodes[key]
-		last := i == len(parts)-1
 		switch {
 		case !seen:
 			kind := ""

@@ -69,6 +69,7 @@ func checkComponent(c string) error {
 	case strings.HasSuffix(c, ".") || strings.HasSuffix(c, " "):
 		return fmt.Errorf("name ends with a dot or space, which Windows refuses")
 	}
+	ascii := isASCII(c)
 	for _, r := range c {
 		if why := hiddenRune(r); why != "" {
 			return fmt.Errorf("name holds %s (U+%04X), which can make it show as another name", why, r)
@@ -77,11 +78,16 @@ func checkComponent(c string) error {
 			return fmt.Errorf("character %q in name, which Windows refuses", r)
 		}
 	}
-	if a, b := mixedScripts(c); a != "" {
-		return fmt.Errorf("name mixes %s and %s letters, as look-alike names do", a, b)
+	if !ascii { // ASCII letters are all Latin
+		if a, b := mixedScripts(c); a != "" {
+			return fmt.Errorf("name mixes %s and %s letters, as look-alike names do", a, b)
+		}
 	}
+	// The reserved names are 3 to 7 bytes long; upper-casing at most halves
+	// a name's length ("ı" is two bytes, its "I" one), so longer names
+	// cannot be one and skip the upper-casing.
 	base, _, _ := strings.Cut(c, ".")
-	if windowsReserved[strings.ToUpper(strings.TrimRight(base, " "))] {
+	if b := strings.TrimRight(base, " "); len(b) >= 3 && len(b) <= 2*len("CONOUT$") && windowsReserved[strings.ToUpper(b)] {
 		return fmt.Errorf("reserved Windows device name %q", base)
 	}
 	return nil
@@ -94,6 +100,12 @@ func checkComponent(c string) error {
 // that differ only by one look the same), line and paragraph separators, spaces other than U+0020 and the
 // ideographic space, private-use and unassigned code points.
 func hiddenRune(r rune) string {
+	if r < utf8.RuneSelf { // every printable ASCII character is in L, N, P, S or is U+0020
+		if r < 0x20 || r == 0x7f {
+			return "a control character"
+		}
+		return ""
+	}
 	switch {
 	case r < 0x20 || r == 0x7f || unicode.Is(unicode.Cc, r):
 		return "a control character"
@@ -144,6 +156,15 @@ func mixedScripts(c string) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 var folder = cases.Fold()

@@ -80,3 +80,38 @@ func TestDatesPast2262(t *testing.T) {
 		}
 	}
 }
+
+// The tree's verdicts are the same for ASCII names (folded by lower-casing
+// the whole path once) and for names that need Unicode folding, at every
+// depth.
+func TestTreeVerdicts(t *testing.T) {
+	cases := []struct {
+		entries [][2]string // path, type
+		want    string      // "" or part of the last entry's error
+	}{
+		{[][2]string{{"a", TypeDir}, {"a/b", TypeFile}, {"a/c/d", TypeFile}}, ""},
+		{[][2]string{{"Docs/a", TypeFile}, {"docs/b", TypeFile}}, `names "Docs" and "docs" differ only in case`},
+		{[][2]string{{"x/Docs/a", TypeFile}, {"x/DOCS", TypeDir}}, `names "x/Docs" and "x/DOCS" differ only in case`},
+		{[][2]string{{"a/b", TypeFile}, {"a/b/c", TypeFile}}, `inside "a/b", which is a file`},
+		{[][2]string{{"a/b", TypeFile}, {"a/b", TypeFile}}, "appears twice"},
+		{[][2]string{{"a/b", TypeDir}, {"a/b", TypeDir}}, "appears twice"},
+		{[][2]string{{"a/b/c", TypeFile}, {"a/b", TypeDir}}, ""},
+		{[][2]string{{"Ünï/a", TypeFile}, {"ünï/b", TypeFile}}, `names "Ünï" and "ünï" differ only in case`},
+		{[][2]string{{"r/ﬁle", TypeFile}, {"r/file", TypeFile}}, `names "r/ﬁle" and "r/file" differ only in case`},
+		{[][2]string{{"é/x/Y", TypeFile}, {"é/x/y", TypeFile}}, `names "é/x/Y" and "é/x/y" differ only in case`},
+		{[][2]string{{"é/x", TypeFile}, {"é/x/y", TypeFile}}, `inside "é/x", which is a file`},
+		{[][2]string{{"é/x", TypeDir}, {"é/x/y", TypeFile}, {"é/X/z", TypeFile}}, `names "é/x" and "é/X" differ only in case`},
+	}
+	for _, c := range cases {
+		tr := newTree()
+		var err error
+		for _, e := range c.entries {
+			if err = tr.add(e[0], e[1]); err != nil {
+				break
+			}
+		}
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: got %v, want %q", c.entries, err, c.want)
+		}
+	}
+}
