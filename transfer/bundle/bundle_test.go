@@ -243,6 +243,15 @@ func TestSealExtractManySmallFiles(t *testing.T) {
 			want[filepath.ToSlash(name)] = b
 		}
 	}
+	for d := range 300 { // many folders of one file: writes pending in each
+		name := filepath.Join("tree", "one", "d"+itoa(d), "f")
+		p := filepath.Join(src, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		b := randomBytes(d, uint64(d))
+		os.WriteFile(p, b, 0o644)
+		os.Chtimes(p, date, date)
+		want[filepath.ToSlash(name)] = b
+	}
 	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
 	s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "tree")}, 0)
 	if s.Envelope.Files != int64(len(want)) {

@@ -173,7 +173,10 @@ func (c *countingReader) Read(b []byte) (int, error) {
 // under it authenticates every byte. Every name, type, size and count is
 // checked before anything is written; entries can only be created inside dst.
 func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (*Verified, error) {
-	x := extractor{dst: dst, exp: exp, tree: newTree(), got: map[string]ManifestEntry{}, buf: make([]byte, 256<<10)}
+	x := extractor{dst: dst, exp: exp, tree: newTree(), buf: make([]byte, 256<<10), made: map[string]bool{},
+		top: &qfolder{root: dst}}
+	x.top.hold()
+	defer x.finish()
 	tr := tar.NewReader(r)
 	var manifest, sig, seal []byte
 	for {
@@ -193,6 +196,7 @@ func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (
 				return nil, err
 			}
 		case manifest == nil && hdr.Name == ManifestPath:
+			x.tree = nil // no data entry may follow: free it before the manifest is read
 			if manifest, err = readTrailer(hdr, tr, MaxManifestLen(exp.Files, exp.Dirs)); err != nil {
 				return nil, err
 			}
@@ -211,6 +215,10 @@ func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (
 	if err := drainZeros(r); err != nil {
 		return nil, err
 	}
+	if err := x.finish(); err != nil {
+		return nil, err
+	}
+	x.tree = nil // its work is done (also when no manifest came); the manifest builds its own
 	if manifest == nil || sig == nil {
 		return nil, rejectf("payload ends before its signed manifest: the bundle is truncated or was not made by Sluice")
 	}
@@ -309,10 +317,18 @@ type extractor struct {
 	dst                 *os.Root
 	exp                 Expect
 	tree                *tree
-	got                 map[string]ManifestEntry
+	got                 []gotEntry // in stream order
 	dirs                []ManifestEntry
 	files, ndirs, bytes int64
 	buf                 []byte
+	// made holds the folders made so far (each with its parents); dir is
+	// the folder the last file went into, opened once for all its files.
+	made     map[string]bool
+	dir      *qfolder
+	dirName  string
+	top      *qfolder    // dst itself
+	switches int         // folders opened
+	writer   *fileWriter // writes small files; nil until the first
 	// datesLost counts files whose date the filesystem could not hold.
 	datesLost   int64
 	dateExample string
@@ -371,8 +387,9 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 		if err := x.dst.MkdirAll(name, 0o700); err != nil {
 			return fmt.Errorf("quarantine: %w", err)
 		}
+		x.made[name] = true
 		x.dirs = append(x.dirs, e)
-		x.got[name] = e
+		x.got = append(x.got, gotEntry{path: name, mode: e.Mode, dir: true})
 		return nil
 	}
 	if x.files++; x.files > x.exp.Files {
@@ -382,12 +399,14 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 		return rejectf("payload holds more content than the envelope declares (%d bytes)", x.exp.ContentBytes)
 	}
 	x.bytes += hdr.Size
-	if dir := path.Dir(name); dir != "." {
-		if err := x.dst.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("quarantine: %w", err)
-		}
+	dir, err := x.openDir(path.Dir(name))
+	if err != nil {
+		return fmt.Errorf("quarantine: %w", err)
 	}
-	f, err := x.dst.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if hdr.Size < readAheadMax {
+		return x.small(ctx, hdr, tr, name, dir, e)
+	}
+	f, err := dir.root.OpenFile(path.Base(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("quarantine: %w", err)
 	}
@@ -433,10 +452,110 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 	if n != hdr.Size {
 		return rejectf("payload stream is truncated")
 	}
-	d := crypto.SumOf(h)
-	e.Size, e.SHA256 = hdr.Size, &d
-	x.got[name] = e
+	x.got = append(x.got, gotEntry{path: name, size: hdr.Size, sum: crypto.SumOf(h), mode: e.Mode})
 	return nil
+}
+
+// openDir returns the folder name (made if need be) inside the quarantine,
+// as a root of its own, so that each file in it is created with one
+// openat instead of a walk from the quarantine down. Entries come sorted,
+// so a folder's files come together and it is opened once for them.
+func (x *extractor) openDir(name string) (*qfolder, error) {
+	if name == "." {
+		return x.top, nil
+	}
+	if x.dir != nil && x.dirName == name {
+		return x.dir, nil
+	}
+	x.closeDir()
+	x.switches++
+	if x.writer != nil && x.switches%maxOpenFolders == 0 {
+		// Each folder stays open while writes into it wait; a bundle of
+		// many folders of one file each would otherwise hold a thousand.
+		x.writer.drain()
+	}
+	if !x.made[name] {
+		if err := x.dst.MkdirAll(name, 0o700); err != nil {
+			return nil, err
+		}
+		x.made[name] = true
+	}
+	r, err := x.dst.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	x.dir, x.dirName = &qfolder{root: r, owned: true}, name
+	return x.dir.hold(), nil
+}
+
+func (x *extractor) closeDir() {
+	if x.dir != nil {
+		x.dir.release()
+		x.dir = nil
+	}
+}
+
+// small reads a file of less than readAheadMax bytes whole, hashes it and
+// hands it to the writers; the manifest entry is recorded at once, since
+// what is checked against the manifest is what was read.
+func (x *extractor) small(ctx context.Context, hdr *tar.Header, tr *tar.Reader, name string, dir *qfolder, e ManifestEntry) error {
+	if x.writer == nil {
+		x.writer = newFileWriter()
+	}
+	if err := x.writer.firstErr(); err != nil {
+		return err
+	}
+	buf, err := x.writer.buffer(ctx, hdr.Size)
+	if err != nil {
+		return err
+	}
+	b := (*buf)[:hdr.Size]
+	if _, err := io.ReadFull(tr, b); err != nil {
+		x.writer.unbuffer(buf, hdr.Size)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return streamErr(err)
+	}
+	x.got = append(x.got, gotEntry{path: name, size: hdr.Size, sum: crypto.HashBytes(b), mode: e.Mode})
+	x.writer.add(&fileJob{dir: dir.hold(), base: path.Base(name), name: name, buf: buf, size: hdr.Size, mode: fileMode(e.Mode), mtime: hdr.ModTime})
+	return nil
+}
+
+// finish waits for the writers and closes the folders; it returns the
+// first write that failed. It may be called more than once.
+func (x *extractor) finish() error {
+	x.closeDir()
+	var err error
+	if x.writer != nil {
+		err = x.writer.finish()
+		x.datesLost += x.writer.datesLost
+		if x.dateExample == "" {
+			x.dateExample = x.writer.dateExample
+		}
+		x.writer = nil
+	}
+	return err
+}
+
+// maxOpenFolders bounds the folders held open by writes not yet done.
+const maxOpenFolders = 64
+
+// gotEntry is what the payload held for one entry, as read and hashed,
+// kept compactly (200,000 entries take 13 MiB) until the manifest is read.
+type gotEntry struct {
+	path string
+	size int64
+	sum  crypto.Digest
+	mode Mode
+	dir  bool
+}
+
+func (g *gotEntry) typ() string {
+	if g.dir {
+		return TypeDir
+	}
+	return TypeFile
 }
 
 // fileMode is the mode a released file gets: the sender's permission bits,
@@ -450,6 +569,7 @@ func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
 	if err := crypto.VerifySSH(x.exp.SenderKey, crypto.NamespaceManifest, mb, sig); err != nil {
 		return nil, rejectf("manifest signature from %s does not verify", x.exp.SenderName)
 	}
+	sum := crypto.HashBytes(mb)
 	m, err := ParseManifest(mb)
 	if err != nil {
 		return nil, rejectf("%v", err)
@@ -457,19 +577,37 @@ func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
 	if m.BundleID != x.exp.BundleID || m.Sender != x.exp.SenderName {
 		return nil, rejectf("manifest belongs to bundle %s from %s, not to this envelope", m.BundleID, truncate(m.Sender))
 	}
-	for _, e := range m.Entries {
-		g, ok := x.got[e.Path]
-		switch {
-		case !ok:
+	// Seal lists the manifest in stream order, so entry i is compared with
+	// the i-th entry read; any other order takes the lookup by name.
+	inOrder := len(m.Entries) == len(x.got)
+	for i := 0; inOrder && i < len(m.Entries); i++ {
+		inOrder = m.Entries[i].Path == x.got[i].path
+	}
+	var byPath map[string]int
+	if !inOrder {
+		byPath = make(map[string]int, len(x.got))
+		for i, g := range x.got {
+			byPath[g.path] = i
+		}
+	}
+	for i, e := range m.Entries {
+		j, ok := i, true
+		if !inOrder {
+			j, ok = byPath[e.Path]
+		}
+		if !ok {
 			return nil, rejectf("manifest lists %q, which the payload does not hold", truncate(e.Path))
-		case g.Type != e.Type:
-			return nil, rejectf("%q is a %s in the payload but a %s in the manifest", truncate(e.Path), g.Type, e.Type)
-		case g.Size != e.Size:
-			return nil, rejectf("%q is %d bytes, the manifest says %d", truncate(e.Path), g.Size, e.Size)
-		case g.Type == TypeFile && *g.SHA256 != *e.SHA256:
+		}
+		g := &x.got[j]
+		switch {
+		case g.typ() != e.Type:
+			return nil, rejectf("%q is a %s in the payload but a %s in the manifest", truncate(e.Path), g.typ(), e.Type)
+		case g.size != e.Size:
+			return nil, rejectf("%q is %d bytes, the manifest says %d", truncate(e.Path), g.size, e.Size)
+		case !g.dir && g.sum != *e.SHA256:
 			return nil, rejectf("%q does not match its SHA-256 in the manifest", truncate(e.Path))
-		case g.Mode != e.Mode:
-			return nil, rejectf("%q has mode %04o, the manifest says %04o", truncate(e.Path), g.Mode, e.Mode)
+		case g.mode != e.Mode:
+			return nil, rejectf("%q has mode %04o, the manifest says %04o", truncate(e.Path), g.mode, e.Mode)
 		}
 	}
 	if len(m.Entries) != len(x.got) {
@@ -477,9 +615,9 @@ func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
 		for _, e := range m.Entries {
 			listed[e.Path] = true
 		}
-		for p := range x.got {
-			if !listed[p] {
-				return nil, rejectf("payload holds %q, which the manifest does not list", truncate(p))
+		for _, g := range x.got {
+			if !listed[g.path] {
+				return nil, rejectf("payload holds %q, which the manifest does not list", truncate(g.path))
 			}
 		}
 	}
@@ -495,6 +633,6 @@ func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
 			return nil, fmt.Errorf("quarantine: %w", err)
 		}
 	}
-	return &Verified{Manifest: m, ManifestSHA256: crypto.HashBytes(mb), Files: x.files, Dirs: x.ndirs, ContentBytes: x.bytes,
+	return &Verified{Manifest: m, ManifestSHA256: sum, Files: x.files, Dirs: x.ndirs, ContentBytes: x.bytes,
 		DatesNotKept: x.datesLost, DateExample: x.dateExample}, nil
 }

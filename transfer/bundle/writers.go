@@ -1,0 +1,158 @@
+package bundle
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// Small files are written into the quarantine by a few goroutines while
+// the extractor reads, checks and hashes the entries after them: creating
+// a file is most of a small file's cost, and it is the kernel's, so it
+// overlaps the rest of the pipeline instead of stalling it. Everything
+// about a file that can be refused (name, type, size, counts) is checked
+// before it is handed over; the writers only create, write, set the mode
+// and date, and close. At most readAheadBytes of content waits for them.
+const fileWriters = 3
+
+// qfolder is a folder of the quarantine, opened as a root of its own so a
+// file is created in it with one openat; it is closed when the extractor
+// and every pending write are done with it.
+type qfolder struct {
+	root  *os.Root
+	refs  atomic.Int32
+	owned bool // false for the quarantine itself, which the caller closes
+}
+
+func (d *qfolder) hold() *qfolder { d.refs.Add(1); return d }
+
+func (d *qfolder) release() {
+	if d.refs.Add(-1) == 0 && d.owned {
+		d.root.Close()
+	}
+}
+
+// fileJob is one small file, checked and hashed, to be written.
+type fileJob struct {
+	dir   *qfolder
+	base  string // the name in dir
+	name  string // the name in the bundle, for messages
+	buf   *[]byte
+	size  int64
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+type fileWriter struct {
+	jobs    chan *fileJob
+	budget  *semaphore.Weighted
+	wg      sync.WaitGroup
+	pending sync.WaitGroup // jobs handed over and not yet done
+	failed  atomic.Bool
+
+	mu          sync.Mutex
+	err         error // the first write that failed
+	datesLost   int64
+	dateExample string
+}
+
+func newFileWriter() *fileWriter {
+	w := &fileWriter{jobs: make(chan *fileJob, readAheadBytes/4096), budget: semaphore.NewWeighted(readAheadBytes)}
+	w.wg.Add(fileWriters)
+	for range fileWriters {
+		go func() {
+			defer w.wg.Done()
+			for j := range w.jobs {
+				if !w.failed.Load() {
+					w.write(j)
+				}
+				j.dir.release()
+				putBuf(j.buf)
+				w.budget.Release(bufCost(j.size))
+				w.pending.Done()
+			}
+		}()
+	}
+	return w
+}
+
+// buffer waits for room for a file of size bytes and returns a buffer for it.
+func (w *fileWriter) buffer(ctx context.Context, size int64) (*[]byte, error) {
+	if err := w.budget.Acquire(ctx, bufCost(size)); err != nil {
+		return nil, err
+	}
+	return getBuf(size), nil
+}
+
+// unbuffer returns a buffer that was not handed over.
+func (w *fileWriter) unbuffer(b *[]byte, size int64) {
+	putBuf(b)
+	w.budget.Release(bufCost(size))
+}
+
+func (w *fileWriter) add(j *fileJob) {
+	w.pending.Add(1)
+	w.jobs <- j // never blocks: the budget holds fewer jobs than the channel
+}
+
+// drain waits until every file handed over is written.
+func (w *fileWriter) drain() { w.pending.Wait() }
+
+// firstErr is the first write that failed, if any.
+func (w *fileWriter) firstErr() error {
+	if !w.failed.Load() {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// finish waits for every file handed over and returns the first failure.
+func (w *fileWriter) finish() error {
+	close(w.jobs)
+	w.wg.Wait()
+	return w.firstErr()
+}
+
+func (w *fileWriter) write(j *fileJob) {
+	err := func() error {
+		f, err := j.dir.root.OpenFile(j.base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write((*j.buf)[:j.size]); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Chmod(j.mode); err != nil {
+			f.Close()
+			return err
+		}
+		if !j.mtime.IsZero() {
+			if err := keepTime(f, j.mtime); err != nil {
+				w.mu.Lock()
+				w.datesLost++
+				if w.dateExample == "" {
+					w.dateExample = fmt.Sprintf("%q (%v)", truncate(j.name), err)
+				}
+				w.mu.Unlock()
+			}
+		}
+		return f.Close()
+	}()
+	if err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = fmt.Errorf("quarantine: %w", err)
+		}
+		w.mu.Unlock()
+		w.failed.Store(true)
+	}
+}
