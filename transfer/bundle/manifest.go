@@ -126,8 +126,11 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("manifest is larger than %d bytes", MaxManifestSize)
 	}
 	var m Manifest
-	if err := strictjson.Decode(b, &m); err != nil {
-		return nil, fmt.Errorf("manifest is not valid: %w", err)
+	if !decodeCanonical(b, &m) {
+		m = Manifest{}
+		if err := strictjson.Decode(b, &m); err != nil {
+			return nil, fmt.Errorf("manifest is not valid: %w", err)
+		}
 	}
 	if m.Format != ManifestFormat {
 		return nil, fmt.Errorf("manifest format %q, want %q", truncate(m.Format), ManifestFormat)
@@ -152,6 +155,40 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		}
 	}
 	return &m, nil
+}
+
+// decodeCanonical decodes b into m if b is exactly the canonical encoding
+// (Encode) of what it decodes to, as every manifest Seal writes is. Such a
+// document has every key of every object once, spelled as its field is,
+// and nothing after it, so the strict decoder would accept it and read
+// the same: this reaches strictjson's verdict at a third of its cost
+// (Token by Token it is the slowest part of receiving many small files).
+// Anything else (another spacing, an escape, a repeated or unknown key)
+// returns false, and the caller decodes strictly.
+func decodeCanonical(b []byte, m *Manifest) bool {
+	if err := json.Unmarshal(b, m); err != nil {
+		return false
+	}
+	c := &sameAs{want: b, same: true}
+	return m.Encode(c) == nil && c.same && c.off == len(b)
+}
+
+// sameAs compares what is written to it with want, without keeping it.
+type sameAs struct {
+	want []byte
+	off  int
+	same bool
+}
+
+var errDiffers = fmt.Errorf("differs")
+
+func (c *sameAs) Write(p []byte) (int, error) {
+	if len(p) > len(c.want)-c.off || !bytes.Equal(p, c.want[c.off:c.off+len(p)]) {
+		c.same = false
+		return 0, errDiffers
+	}
+	c.off += len(p)
+	return len(p), nil
 }
 
 // tree tracks the names of a bundle's entries to refuse duplicates, names

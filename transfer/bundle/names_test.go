@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sluice/crypto"
 )
 
 // Names that hide or disguise what they say are refused at staging too,
@@ -112,6 +114,42 @@ func TestTreeVerdicts(t *testing.T) {
 		}
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%v: got %v, want %q", c.entries, err, c.want)
+		}
+	}
+}
+
+// The manifest Seal writes takes the canonical fast path; any other
+// spelling of it goes through the strict decoder, which keeps its verdicts.
+func TestManifestCanonicalFastPath(t *testing.T) {
+	d := crypto.HashBytes([]byte("x"))
+	m := &Manifest{Format: ManifestFormat, BundleID: "20261127T000000Z-0123456789abcdef", Sender: "alice", Entries: []ManifestEntry{
+		{Path: "docs", Type: TypeDir, Mode: 0o755}, {Path: "docs/R&D.txt", Type: TypeFile, Mode: 0o644, Size: 1, SHA256: &d}}}
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Manifest
+	if !decodeCanonical(b, &got) || len(got.Entries) != 2 || *got.Entries[1].SHA256 != d {
+		t.Fatalf("a sealed manifest did not take the fast path: %+v", got)
+	}
+	s := string(b)
+	for _, c := range []struct{ doc, want string }{
+		{strings.Replace(s, `"path":"docs",`, `"path":"docs","PATH":"evil",`, 1), "differ only in case"},
+		{strings.Replace(s, `"path":"docs",`, `"path":"evil","path":"docs",`, 1), "appears twice"},
+		{strings.Replace(s, `"path":"docs",`, `"Path":"docs",`, 1), "unknown key"},
+		{strings.Replace(s, `"path":"docs",`, `"path":"docs","extra":1,`, 1), "unknown key"},
+		{s + `{}`, "after the JSON document"},
+		{strings.Replace(s, `"sender":"alice"`, `"sender":"alice","sender":"bob"`, 1), "appears twice"},
+		{strings.Replace(s, "\n", " \n", 1), ""},               // other spacing: strict, and fine
+		{strings.Replace(s, `"alice"`, `"\u0061lice"`, 1), ""}, // an escape: strict, and fine
+	} {
+		var m2 Manifest
+		if decodeCanonical([]byte(c.doc), &m2) {
+			t.Errorf("%q took the fast path", c.doc)
+		}
+		_, err := ParseManifest([]byte(c.doc))
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%q: got %v, want %q", c.doc, err, c.want)
 		}
 	}
 }
