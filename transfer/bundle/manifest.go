@@ -86,27 +86,14 @@ func (m *Manifest) Marshal() ([]byte, error) {
 // Encode writes the manifest's canonical bytes: one entry per line, so a
 // person can read it with less and diff two of them.
 func (m *Manifest) Encode(w io.Writer) error {
-	head, err := json.Marshal(struct {
-		Format   string `json:"format"`
-		BundleID string `json:"bundle_id"`
-		Sender   string `json:"sender"`
-	}{m.Format, m.BundleID, m.Sender})
-	if err != nil {
-		return fmt.Errorf("marshal manifest: %w", err)
-	}
 	var buf bytes.Buffer
-	buf.Write(head[:len(head)-1])
-	buf.WriteString(",\"entries\":[")
+	if err := appendManifestHead(&buf, m.Format, m.BundleID, m.Sender); err != nil {
+		return err
+	}
 	for i := range m.Entries {
-		if i > 0 {
-			buf.WriteByte(',')
+		if err := appendManifestEntry(&buf, i, &m.Entries[i]); err != nil {
+			return err
 		}
-		buf.WriteString("\n")
-		b, err := json.Marshal(&m.Entries[i])
-		if err != nil {
-			return fmt.Errorf("marshal manifest: %w", err)
-		}
-		buf.Write(b)
 		if buf.Len() > 1<<16 {
 			if _, err := w.Write(buf.Bytes()); err != nil {
 				return err
@@ -114,10 +101,41 @@ func (m *Manifest) Encode(w io.Writer) error {
 			buf.Reset()
 		}
 	}
-	buf.WriteString("\n]}\n")
-	_, err = w.Write(buf.Bytes())
+	buf.WriteString(manifestTail)
+	_, err := w.Write(buf.Bytes())
 	return err
 }
+
+// The canonical encoding in three parts, which Seal also writes entry by
+// entry as it archives, rather than keeping every entry until the end.
+func appendManifestHead(buf *bytes.Buffer, format, id, sender string) error {
+	head, err := json.Marshal(struct {
+		Format   string `json:"format"`
+		BundleID string `json:"bundle_id"`
+		Sender   string `json:"sender"`
+	}{format, id, sender})
+	if err != nil {
+		return fmt.Errorf("marshal manifest: %w", err)
+	}
+	buf.Write(head[:len(head)-1])
+	buf.WriteString(",\"entries\":[")
+	return nil
+}
+
+func appendManifestEntry(buf *bytes.Buffer, i int, e *ManifestEntry) error {
+	if i > 0 {
+		buf.WriteByte(',')
+	}
+	buf.WriteString("\n")
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("marshal manifest: %w", err)
+	}
+	buf.Write(b)
+	return nil
+}
+
+const manifestTail = "\n]}\n"
 
 // ParseManifest parses and checks manifest bytes: known format, safe and
 // unique paths, consistent types, sizes and hashes.

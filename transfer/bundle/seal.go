@@ -2,12 +2,14 @@ package bundle
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -202,7 +204,23 @@ func sealPayload(ctx context.Context, dir string, srcs []Source, recips []age.Re
 // then the signed manifest. It returns the manifest's hash.
 func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope, opts SealOptions, done *atomic.Int64) (crypto.Digest, error) {
 	tw := tar.NewWriter(w)
-	m := &Manifest{Format: ManifestFormat, BundleID: env.ID, Sender: opts.SenderName, Entries: make([]ManifestEntry, 0, len(srcs))}
+	// The manifest is encoded as the entries are archived: a bundle of
+	// 200,000 files would otherwise hold 200,000 entries and then their
+	// encoding at once. Its size is known closely enough to allocate once.
+	var mbuf bytes.Buffer
+	est := 256
+	for i := range srcs {
+		// ,\n{"path":"…","type":"file","mode":"0644","size":…,"sha256":"…"}
+		// for a file; a folder has size 0 and no hash. Escapes are rare.
+		est += 60 + len(srcs[i].Path)
+		if srcs[i].Type == TypeFile {
+			est += 65 + 11 + len(strconv.FormatInt(srcs[i].Size, 10))
+		}
+	}
+	mbuf.Grow(est)
+	if err := appendManifestHead(&mbuf, ManifestFormat, env.ID, opts.SenderName); err != nil {
+		return crypto.Digest{}, err
+	}
 	buf := make([]byte, 256<<10)
 	ra := startReadAhead(ctx, srcs)
 	defer ra.stop()
@@ -221,12 +239,12 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 		if err != nil {
 			return crypto.Digest{}, err
 		}
-		m.Entries = append(m.Entries, e)
+		if err := appendManifestEntry(&mbuf, i, &e); err != nil {
+			return crypto.Digest{}, err
+		}
 	}
-	mb, err := m.Marshal()
-	if err != nil {
-		return crypto.Digest{}, err
-	}
+	mbuf.WriteString(manifestTail)
+	mb := mbuf.Bytes()
 	sig, err := crypto.SignSSH(opts.Signer, crypto.NamespaceManifest, mb)
 	if err != nil {
 		return crypto.Digest{}, fmt.Errorf("seal: sign manifest: %w", err)
