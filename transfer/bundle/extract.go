@@ -176,6 +176,10 @@ func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (
 	x := extractor{dst: dst, exp: exp, tree: newTree(), buf: make([]byte, 256<<10), made: map[string]bool{},
 		top: &qfolder{root: dst}}
 	x.top.hold()
+	if fd, err := openFolderFd(dst); err == nil && fd != nil {
+		x.top.fd = fd
+		defer fd.Close() // after finish, below: the writers may use it until then
+	}
 	defer x.finish()
 	tr := tar.NewReader(r)
 	var manifest, sig, seal []byte
@@ -406,7 +410,7 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 	if hdr.Size < readAheadMax {
 		return x.small(ctx, hdr, tr, name, dir, e)
 	}
-	f, err := dir.root.OpenFile(path.Base(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := createIn(dir, path.Base(name))
 	if err != nil {
 		return fmt.Errorf("quarantine: %w", err)
 	}
@@ -484,7 +488,12 @@ func (x *extractor) openDir(name string) (*qfolder, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.dir, x.dirName = &qfolder{root: r, owned: true}, name
+	fd, err := openFolderFd(r)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	x.dir, x.dirName = &qfolder{root: r, fd: fd, owned: true}, name
 	return x.dir.hold(), nil
 }
 

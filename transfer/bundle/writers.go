@@ -26,6 +26,7 @@ const fileWriters = 3
 // and every pending write are done with it.
 type qfolder struct {
 	root  *os.Root
+	fd    *os.File // the folder itself, where createIn uses it; may be nil
 	refs  atomic.Int32
 	owned bool // false for the quarantine itself, which the caller closes
 }
@@ -34,6 +35,9 @@ func (d *qfolder) hold() *qfolder { d.refs.Add(1); return d }
 
 func (d *qfolder) release() {
 	if d.refs.Add(-1) == 0 && d.owned {
+		if d.fd != nil {
+			d.fd.Close()
+		}
 		d.root.Close()
 	}
 }
@@ -123,7 +127,7 @@ func (w *fileWriter) finish() error {
 
 func (w *fileWriter) write(j *fileJob) {
 	err := func() error {
-		f, err := j.dir.root.OpenFile(j.base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := createIn(j.dir, j.base)
 		if err != nil {
 			return err
 		}
