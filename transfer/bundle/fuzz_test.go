@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"sluice/crypto"
+	"sluice/internal/strictjson"
 )
 
 // fuzzSender has a fixed key so the signed manifests in the committed corpus
@@ -130,6 +132,17 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add(mb)
 	f.Add([]byte(`{"format":"sluice-manifest/1","bundle_id":"x","entries":[{"path":"../a","type":"file"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The canonical fast path never accepts what the strict decoder
+		// refuses, and reads what it reads.
+		var fast, strict Manifest
+		if decodeCanonical(b, &fast) {
+			if err := strictjson.Decode(b, &strict); err != nil {
+				t.Fatalf("fast path accepted what strictjson refuses: %v", err)
+			}
+			if !reflect.DeepEqual(fast, strict) {
+				t.Fatalf("fast path read %+v, strictjson %+v", fast, strict)
+			}
+		}
 		m, err := ParseManifest(b)
 		if err != nil {
 			return
