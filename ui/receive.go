@@ -37,6 +37,7 @@ type receiveScreen struct {
 
 	dir      string
 	wiped    bool
+	sources  []string // the folders the released bundle was read from
 	in       *app.Inspection
 	inErr    error
 	dest     string
@@ -248,7 +249,7 @@ func (r *receiveScreen) pickBundle() {
 
 // reset starts over for the next bundle.
 func (r *receiveScreen) reset() {
-	r.dir, r.in, r.inErr, r.entries, r.released, r.inFolder, r.wiped = "", nil, nil, nil, nil, nil, false
+	r.dir, r.in, r.inErr, r.entries, r.released, r.inFolder, r.wiped, r.sources = "", nil, nil, nil, nil, nil, false, nil
 	r.facts.Items, r.envelope.Items = nil, nil
 	r.facts.Refresh()
 	r.envelope.Refresh()
@@ -443,6 +444,14 @@ func (r *receiveScreen) startRelease() {
 				r.status.SetText("Not released (a problem on this station, not with the bundle): " + safetext.Line(err.Error()))
 				showError(err, r.win)
 			default:
+				// Every folder the bundle was read from: the drives of a
+				// bundle that spans several were read one by one.
+				r.sources = []string{got.Source}
+				for d := range r.read {
+					if d != got.Source {
+						r.sources = append(r.sources, d)
+					}
+				}
 				r.waiting, r.read = "", map[string]bool{}
 				r.released = got
 				r.entries = got.Verified.Manifest.Entries
@@ -488,17 +497,38 @@ func (r *receiveScreen) wipeSource() {
 	if got == nil || r.busy() {
 		return
 	}
+	sources := append([]string(nil), r.sources...)
 	r.startJob()
-	r.meter.beginUnderway("Wiping the bundle from " + safetext.Line(got.Source))
+	r.meter.beginUnderway("Wiping the bundle from its drive")
 	go func() {
-		err := r.st.Wipe(got.Source, got.Envelope.ID)
+		// Each folder is wiped only if it still holds this bundle (the app
+		// checks its envelope); a drive already taken out is said, not
+		// counted as wiped.
+		var wiped, gone []string
+		var err error
+		for _, d := range sources {
+			if app.BundleIDAt(d) != got.Envelope.ID {
+				gone = append(gone, d)
+				continue
+			}
+			if err = r.st.Wipe(d, got.Envelope.ID); err != nil {
+				break
+			}
+			wiped = append(wiped, d)
+		}
 		onUI(func() {
 			r.endJob()
+			msg := ""
+			if len(wiped) > 0 {
+				msg = fmt.Sprintf("Wiped bundle %s from %s; recorded in the custody log.", got.Envelope.ID, safetext.Line(strings.Join(wiped, ", ")))
+				r.wiped = err == nil
+			}
+			if len(gone) > 0 {
+				msg += " Not wiped (no longer there): " + safetext.Line(strings.Join(gone, ", ")) + "."
+			}
+			r.status.SetText(strings.TrimSpace(msg))
 			if err != nil {
 				showError(err, r.win)
-			} else {
-				r.wiped = true
-				r.status.SetText("Wiped bundle " + got.Envelope.ID + " from " + safetext.Line(got.Source) + "; recorded in the custody log.")
 			}
 			r.refresh()
 		})

@@ -110,4 +110,12 @@ func TestSpanningSendAndReceive(t *testing.T) {
 	if string(got) != string(data) {
 		t.Fatal("released content differs")
 	}
+	// Wipe takes the bundle off every drive it was read from.
+	test.Tap(r.wipe)
+	waitFor(t, "wipe", func() bool { return strings.HasPrefix(r.status.Text, "Wiped") || !r.busy() && r.wiped })
+	for _, part := range parts {
+		if _, err := os.Stat(part); !os.IsNotExist(err) {
+			t.Errorf("%s not wiped (%v): %s", part, err, on(func() string { return r.status.Text }))
+		}
+	}
 }
