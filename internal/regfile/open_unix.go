@@ -61,19 +61,26 @@ func openStat(path string) (int, *unix.Stat_t, error) {
 }
 
 // readSmall works on the bare descriptor: no *os.File (whose creation
-// costs an fcntl) and no second fstat. Unlike open it does not lstat
-// first: it reads the files an officer staged, already found regular when
-// staged, and O_NONBLOCK keeps a FIFO swapped in since from hanging it. O_NONBLOCK stays set, as it does
+// costs an fcntl) and no second fstat. Like open it looks first, so a FIFO
+// or device that replaced a staged file is never opened, and checks that
+// what it opened is what it looked at. O_NONBLOCK stays set, as it does
 // nothing for a regular file on the filesystems Sluice reads; should a
 // read ever answer EAGAIN, the flag is cleared and the read repeated.
 func readSmall(path string, buf []byte, size int64) (int, int64, error) {
+	var pre unix.Stat_t
+	if err := unix.Lstat(path, &pre); err != nil {
+		return 0, -1, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	if k := kindOfStat(uint32(pre.Mode)); k != "" {
+		return 0, -1, &NotRegularError{Path: path, Kind: k}
+	}
 	fd, st, err := openStat(path)
 	if err != nil {
 		return 0, -1, err
 	}
 	defer unix.Close(fd)
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, -1, &NotRegularError{Path: path, Kind: kindOfStat(uint32(st.Mode))}
+	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFREG || st.Dev != pre.Dev || st.Ino != pre.Ino {
+		return 0, -1, &NotRegularError{Path: path, Kind: "a file that changed while it was being opened"}
 	}
 	n, err := fill(fdReader{fd}, path, buf, size)
 	return n, st.Size, err

@@ -94,11 +94,26 @@ func TestReadSmall(t *testing.T) {
 	}
 	link := filepath.Join(dir, "link")
 	os.Symlink(reg, link)
+	// A writer blocked opening the FIFO would be let through if ReadSmall
+	// opened it: it must never get the chance.
+	opened := make(chan struct{})
+	go func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			close(opened)
+			f.Close()
+		}
+	}()
+	defer func() { os.Remove(fifo) }()
 	for _, c := range []struct{ path, want string }{{fifo, "a FIFO (named pipe)"}, {link, "a symbolic link"}, {dir, "a folder"}, {"/dev/zero", "a device"}} {
 		n, size, err := ReadSmall(c.path, make([]byte, 6), 5)
 		if !errors.As(err, new(*NotRegularError)) || !strings.Contains(err.Error(), c.want) || n != 0 || size != -1 {
 			t.Errorf("%s: got %d, %d, %v; want a *NotRegularError naming %q and size -1", filepath.Base(c.path), n, size, err, c.want)
 		}
+	}
+	select {
+	case <-opened:
+		t.Error("ReadSmall opened the FIFO before refusing it")
+	case <-time.After(200 * time.Millisecond):
 	}
 	if _, size, err := ReadSmall(filepath.Join(dir, "none"), make([]byte, 6), 5); err == nil || size != -1 {
 		t.Errorf("missing file: %d %v", size, err)
