@@ -14,7 +14,7 @@ case "${1:-build}" in
   # dmsetup: fake-capacity sticks that wrap around (internal/fakestick).
   test) want=("${build[@]}" openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup) ;;
   bench) want=("${build[@]}" age tar coreutils findutils time) ;;
-  screenshots) want=("${build[@]}" xvfb xdotool imagemagick) ;;
+  screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac
 

@@ -89,6 +89,28 @@ shot receive-tampered
 xdotool mousemove 245 22 click 1; sleep 1.5; shot custody-log-kiosk"
 	run "$s" "$W" "$H" "xdotool mousemove 245 22 click 1; shot custody-log-sender"
 done
+# The desktop's own file chooser through xdg-desktop-portal (GTK backend,
+# in a D-Bus session of its own): Add files… opens it, a path is typed.
+p=$work/portal
+"$bin" --home "$p/s" init --name sender-1 >/dev/null
+mkdir -p "$p/files"; head -c 100000 /dev/urandom > "$p/files/chosen-in-the-portal.bin"
+cat > "$work/portal.sh" <<EOS
+export XDG_CURRENT_DESKTOP=GNOME
+"$bin" --home "$p/s" 2>>"$work/portal.log" &
+app=\$!
+for i in \$(seq 1 80); do xdotool search --name Sluice >/dev/null 2>&1 && break; sleep 0.25; done
+sleep 1
+wid=\$(xdotool search --name Sluice | head -1)
+xdotool windowsize \$wid 1280 800 windowmove \$wid 0 0; sleep 1
+xdotool mousemove 60 101 click 1; sleep 4
+import -window root "$out/portal-chooser-1280x800.png"
+xdotool key ctrl+l; sleep 0.5; xdotool type --delay 2 "$p/files/chosen-in-the-portal.bin"
+sleep 1; xdotool key Return; sleep 1; xdotool key Return; sleep 3
+import -window root "$out/portal-staged-1280x800.png"
+kill \$app
+EOS
+xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash "$work/portal.sh" 2>/dev/null || true
+
 if grep -v -e '^$' "$work/app.log" | grep -q .; then
 	echo "the app wrote to stderr:"
 	cat "$work/app.log"

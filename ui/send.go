@@ -430,7 +430,7 @@ func (s *sendScreen) hash() {
 			bytes += src.Size
 		}
 	}
-	summary := fmt.Sprintf("%s files, %s", humanize.Comma(files), humanize.IBytes(uint64(bytes)))
+	summary := fmt.Sprintf("%s %s, %s", humanize.Comma(files), plural(files, "file", "files"), humanize.IBytes(uint64(bytes)))
 	s.total.SetText(summary + " — hashing")
 	// The worker hashes its own copy. Finished hashes are handed to the
 	// table with each progress tick (ten a second), never one UI call per
