@@ -5,7 +5,6 @@ package app
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,34 +13,6 @@ import (
 	"sluice/internal/fakestick"
 	"sluice/transfer/custody"
 )
-
-// formatStick makes a fresh filesystem on dev and mounts it: exFAT with
-// exfat-fuse, or ext4 with the kernel's driver. It is unmounted when the
-// test ends, or earlier by the returned function.
-func formatStick(t *testing.T, dev, fs string) (string, func()) {
-	t.Helper()
-	mnt := t.TempDir()
-	switch fs {
-	case "exfat":
-		run(t, "mkfs.exfat", dev)
-		run(t, "mount.exfat-fuse", dev, mnt)
-	case "ext4":
-		run(t, "mkfs.ext4", "-q", "-F", "-E", "nodiscard", dev)
-		run(t, "mount", dev, mnt)
-	}
-	mounted := true
-	umount := func() {
-		if mounted {
-			mounted = false
-			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-				t.Errorf("umount %s: %v: %s", mnt, err, out)
-				exec.Command("umount", "-l", mnt).Run()
-			}
-		}
-	}
-	t.Cleanup(umount)
-	return mnt, umount
-}
 
 // TestFakeStickFailsReadBack packs 120 MiB onto a stick that claims 256
 // MiB but keeps 64 MiB (what is written past that wraps around onto the
@@ -61,7 +32,7 @@ func TestFakeStickFailsReadBack(t *testing.T) {
 	srcs, _ := StagePaths([]string{src})
 	pack := func(fs, dev string) (error, []custody.Record) {
 		t.Helper()
-		mnt, umount := formatStick(t, dev, fs)
+		mnt, umount := fakestick.Format(t, dev, fs)
 		defer umount()
 		before := len(events(t, sender))
 		start := time.Now()

@@ -39,34 +39,6 @@ func runCmd(t *testing.T, name string, args ...string) {
 	}
 }
 
-// format makes a fresh filesystem on dev and mounts it, exFAT with the
-// exfat-fuse driver or ext4 with the kernel's; it is unmounted when the
-// test ends, or earlier by the returned function.
-func format(t *testing.T, dev, fs string) (string, func()) {
-	t.Helper()
-	mnt := t.TempDir()
-	switch fs {
-	case "exfat":
-		runCmd(t, "mkfs.exfat", dev)
-		runCmd(t, "mount.exfat-fuse", dev, mnt)
-	case "ext4":
-		runCmd(t, "mkfs.ext4", "-q", "-F", "-E", "nodiscard", dev)
-		runCmd(t, "mount", dev, mnt)
-	}
-	mounted := true
-	umount := func() {
-		if mounted {
-			mounted = false
-			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-				t.Errorf("umount %s: %v: %s", mnt, err, out)
-				exec.Command("umount", "-l", mnt).Run()
-			}
-		}
-	}
-	t.Cleanup(umount)
-	return mnt, umount
-}
-
 // TestCheckCatchesFakeStickUnderFUSE checks a stick that claims 256 MiB
 // but keeps 64 MiB (writes past that wrap around onto the start), formatted
 // exFAT and mounted with exfat-fuse: the driver reads the device through
@@ -83,7 +55,7 @@ func TestCheckCatchesFakeStickUnderFUSE(t *testing.T) {
 		if unprivileged {
 			flushBuffers = func(int) error { return unix.EPERM }
 		}
-		mnt, umount := format(t, dev, "exfat")
+		mnt, umount := fakestick.Format(t, dev, "exfat")
 		start := time.Now()
 		res, err := Check(context.Background(), mnt, size)
 		flushBuffers = blkflsbuf
@@ -97,7 +69,7 @@ func TestCheckCatchesFakeStickUnderFUSE(t *testing.T) {
 		umount()
 	}
 
-	mnt, umount := format(t, dev, "ext4")
+	mnt, umount := fakestick.Format(t, dev, "ext4")
 	if res, err := Check(context.Background(), mnt, size); err == nil {
 		t.Fatalf("the fake stick with ext4 passed: %+v", res)
 	} else {
@@ -106,7 +78,7 @@ func TestCheckCatchesFakeStickUnderFUSE(t *testing.T) {
 	umount()
 
 	honest := fakestick.New(t, claim, claim)
-	mnt, _ = format(t, honest, "exfat")
+	mnt, _ = fakestick.Format(t, honest, "exfat")
 	res, err := Check(context.Background(), mnt, size)
 	if err != nil || res.Fake || res.CacheOnly != "" {
 		t.Fatalf("an honest stick under exfat-fuse: %+v, %v", res, err)
