@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -235,7 +236,7 @@ func (r *receiveScreen) loadDests() {
 
 // setDest chooses a release folder; only one of the station's is taken.
 func (r *receiveScreen) setDest(dir string) {
-	if !contains(r.dests.Options, dir) {
+	if !slices.Contains(r.dests.Options, dir) {
 		return
 	}
 	r.dests.SetSelected(dir)
@@ -475,19 +476,18 @@ func (r *receiveScreen) sourceDrive() string {
 	if r.released == nil {
 		return ""
 	}
+	m, err := media.Host.MountOf(r.released.Source)
+	if err != nil {
+		return ""
+	}
 	for _, d := range r.drives {
-		for _, m := range d.Mounts {
-			if within(r.released.Source, m.Point) {
+		for _, dm := range d.Mounts {
+			if dm.Point == m.Point {
 				return m.Point
 			}
 		}
 	}
 	return ""
-}
-
-func within(p, dir string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // wipeSource removes the released bundle from the drive it came from (the
@@ -604,22 +604,13 @@ func (r *receiveScreen) listFound() {
 	for _, d := range r.drives {
 		for _, m := range d.Mounts {
 			for _, f := range app.FindBundles(m.Point) {
-				if !contains(r.found, f) {
+				if !slices.Contains(r.found, f) {
 					r.found = append(r.found, f)
 				}
 			}
 		}
 	}
 	r.onDrives.Refresh()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // waitingFor tells the officer which drives to insert next.
