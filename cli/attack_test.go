@@ -142,16 +142,11 @@ func TestCLIFIFOsFailFast(t *testing.T) {
 // on the terminal and in the custody log.
 func TestInterruptedReceiveSaysBy(t *testing.T) {
 	dir := t.TempDir()
-	sender, kiosk := twoStations(t, dir)
-	src := filepath.Join(dir, "outbox")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "a.bin"), bytes.Repeat([]byte("x"), 1<<20), 0o644)
-	os.Mkdir(filepath.Join(dir, "stick"), 0o755)
-	b := mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", filepath.Join(dir, "stick"), src).lastLine()
+	_, kiosk, b := sealedPair(t, dir)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(&app.Interrupted{By: "SIGTERM (a request to stop from the system or another process)"})
 	var out, errb bytes.Buffer
-	code := Run(ctx, []string{"--home", kiosk, "receive", "--out", filepath.Join(dir, "out"), b}, strings.NewReader(""), &out, &errb)
+	code := Run(ctx, []string{"--home", kiosk, "receive", "--out", filepath.Join(dir, "released"), b}, strings.NewReader(""), &out, &errb)
 	if code == ExitOK || !strings.Contains(errb.String(), "interrupted by SIGTERM") || strings.Contains(errb.String(), "cancelled by the officer") {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

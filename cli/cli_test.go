@@ -48,6 +48,20 @@ func twoStations(t *testing.T, dir string) (sender, kiosk string) {
 	return sender, kiosk
 }
 
+// sealedPair is twoStations with one small bundle sealed by sender-1 for
+// kiosk-1 under dir/out; it returns the homes and the bundle's folder.
+func sealedPair(t *testing.T, dir string) (sender, kiosk, bundle string) {
+	t.Helper()
+	sender, kiosk = twoStations(t, dir)
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	out := filepath.Join(dir, "out")
+	os.Mkdir(out, 0o755)
+	bundle = mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src).lastLine()
+	return sender, kiosk, bundle
+}
+
 // oneLineError checks the error contract: exactly one line on stderr.
 func oneLineError(t *testing.T, r result, code int, says string) {
 	t.Helper()

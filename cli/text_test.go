@@ -57,13 +57,7 @@ func carried(text string) []struct {
 
 func TestCarriedCheckpointsAndCards(t *testing.T) {
 	dir := t.TempDir()
-	sender, kiosk := twoStations(t, dir)
-	src := filepath.Join(dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
-	out := filepath.Join(dir, "out")
-	os.Mkdir(out, 0o755)
-	mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src)
+	sender, kiosk, _ := sealedPair(t, dir)
 	checkpoint := mustRun(t, "", "--home", sender, "log", "checkpoint").stdout
 	card := mustRun(t, "", "--home", sender, "id").stdout
 	senderLog := filepath.Join(sender, "custody.log")

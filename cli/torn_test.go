@@ -15,13 +15,7 @@ import (
 // is missing; tampering before a torn line still exits 1.
 func TestLogTornLastLine(t *testing.T) {
 	dir := t.TempDir()
-	sender, kiosk := twoStations(t, dir)
-	src := filepath.Join(dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
-	out := filepath.Join(dir, "out")
-	os.Mkdir(out, 0o755)
-	mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src)
+	sender, kiosk, _ := sealedPair(t, dir)
 	logPath := filepath.Join(sender, "custody.log")
 	records := strings.Count(mustRun(t, "", "--home", sender, "log", "show", "--json").stdout, "\n")
 	torn := `{"seq":42,"prev":"abc","ti`
