@@ -34,16 +34,10 @@ func WriteFile(path string, b []byte, perm fs.FileMode) error {
 // ReplaceFile replaces path with b in one step: a reader sees the old
 // content or the new, never a mix, and after a crash one of the two.
 func ReplaceFile(path string, b []byte, perm fs.FileMode) error {
-	tmp := path + ".tmp"
-	if err := WriteFile(tmp, b, perm); err != nil {
-		os.Remove(tmp)
+	return WriteWith(path, perm, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return SyncDir(filepath.Dir(path))
+	})
 }
 
 // SyncDir fsyncs a directory, making the names created, renamed or removed
@@ -69,7 +63,7 @@ func WriteWith(path string, perm fs.FileMode, fn func(w io.Writer) error) error 
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	bw := bufio.NewWriterSize(f, 256<<10)
+	bw := bufio.NewWriterSize(f, 64<<10)
 	err = fn(bw)
 	if err == nil {
 		err = bw.Flush()
