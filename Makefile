@@ -18,6 +18,7 @@ FUZZ_TARGETS := \
 	./transfer/bundle:FuzzParseEnvelope:100000 \
 	./transfer/bundle:FuzzParseManifest:200000 \
 	./transfer/bundle:FuzzExtractStream:20000 \
+	./transfer/bundle:FuzzManifestEntry:200000 \
 	./transfer/custody:FuzzParseRecord:200000 \
 	./transfer/media:FuzzProbe:100000 \
 	./transfer/media:FuzzStorageDescriptor:100000 \

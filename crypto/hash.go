@@ -64,11 +64,7 @@ func SumOf(h hash.Hash) Digest {
 }
 
 // HashBytes returns the SHA-256 digest of b.
-func HashBytes(b []byte) Digest {
-	h := NewHash()
-	h.Write(b)
-	return SumOf(h)
-}
+func HashBytes(b []byte) Digest { return sha256.Sum256(b) }
 
 // HashReader reads r to its end and returns its digest and length.
 func HashReader(r io.Reader) (Digest, int64, error) {

@@ -67,24 +67,63 @@ func openStat(path string) (int, *unix.Stat_t, error) {
 // nothing for a regular file on the filesystems Sluice reads; should a
 // read ever answer EAGAIN, the flag is cleared and the read repeated.
 func readSmall(path string, buf []byte, size int64) (int, int64, error) {
+	return readSmallAt(unix.AT_FDCWD, path, path, buf, size)
+}
+
+// readSmallAt is readSmall of name relative to the folder open as dirfd
+// (or the working folder for AT_FDCWD); path names the file in errors.
+func readSmallAt(dirfd int, name, path string, buf []byte, size int64) (int, int64, error) {
 	var pre unix.Stat_t
-	if err := unix.Lstat(path, &pre); err != nil {
+	if err := unix.Fstatat(dirfd, name, &pre, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return 0, -1, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	if k := kindOfStat(uint32(pre.Mode)); k != "" {
 		return 0, -1, &NotRegularError{Path: path, Kind: k}
 	}
-	fd, st, err := openStat(path)
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
+		return 0, -1, &NotRegularError{Path: path, Kind: "a symbolic link"}
+	}
 	if err != nil {
-		return 0, -1, err
+		return 0, -1, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, -1, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
 	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFREG || st.Dev != pre.Dev || st.Ino != pre.Ino {
 		return 0, -1, &NotRegularError{Path: path, Kind: "a file that changed while it was being opened"}
 	}
 	n, err := fill(fdReader{fd}, path, buf, size)
 	return n, st.Size, err
 }
+
+// Dir is a folder held open so that the files in it are opened relative
+// to it: the kernel then looks up one name per file instead of the whole
+// path. Its files are checked as ReadSmall checks them.
+type Dir struct {
+	fd   int
+	path string
+}
+
+// OpenDir opens the folder at path (a link as its last component is
+// refused).
+func OpenDir(path string) (*Dir, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &Dir{fd: fd, path: path}, nil
+}
+
+// ReadSmall is ReadSmall of the file called name in d.
+func (d *Dir) ReadSmall(name string, buf []byte, size int64) (n int, sizeNow int64, err error) {
+	return readSmallAt(d.fd, name, d.path+string(os.PathSeparator)+name, buf, size)
+}
+
+// Close closes the folder.
+func (d *Dir) Close() error { return unix.Close(d.fd) }
 
 type fdReader struct{ fd int }
 

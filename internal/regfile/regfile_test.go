@@ -129,3 +129,45 @@ func TestReadSmall(t *testing.T) {
 		}
 	}
 }
+
+// A Dir reads its files as ReadSmall does: what is not a regular file is
+// refused without being opened, and errors name the whole path.
+func TestDirReadSmall(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "reg"), []byte("hello"), 0o600)
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("reg", filepath.Join(dir, "link"))
+	os.Mkdir(filepath.Join(dir, "sub"), 0o700)
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, c := range []struct{ name, want string }{{"fifo", "a FIFO (named pipe)"}, {"link", "a symbolic link"}, {"sub", "a folder"}} {
+		n, size, err := d.ReadSmall(c.name, make([]byte, 6), 5)
+		if !errors.As(err, new(*NotRegularError)) || !strings.Contains(err.Error(), c.want) ||
+			!strings.Contains(err.Error(), filepath.Join(dir, c.name)) || n != 0 || size != -1 {
+			t.Errorf("%s: got %d, %d, %v; want a *NotRegularError naming %s as %q", c.name, n, size, err, filepath.Join(dir, c.name), c.want)
+		}
+	}
+	if _, size, err := d.ReadSmall("none", make([]byte, 6), 5); err == nil || size != -1 || !strings.Contains(err.Error(), filepath.Join(dir, "none")) {
+		t.Errorf("missing file: %d %v", size, err)
+	}
+	buf := make([]byte, 6)
+	if n, size, err := d.ReadSmall("reg", buf, 5); err != nil || n != 5 || size != 5 || string(buf[:n]) != "hello" {
+		t.Errorf("regular file: %d %q %d %v", n, buf[:n], size, err)
+	}
+	dev, err := OpenDir("/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if _, _, err := dev.ReadSmall("zero", buf, 5); err == nil || !strings.Contains(err.Error(), "a device") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+	if _, err := OpenDir(filepath.Join(dir, "link")); err == nil {
+		t.Error("OpenDir followed a link")
+	}
+}

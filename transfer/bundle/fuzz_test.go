@@ -2,8 +2,10 @@ package bundle
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,4 +192,31 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	mb, _ := manifestFor(fuzzBundleID, "alice", ents).Marshal()
 	write("FuzzParseEnvelope", [][]byte{eb})
 	write("FuzzParseManifest", [][]byte{mb})
+}
+
+// FuzzManifestEntry holds the hand-written entry encoder to encoding/json,
+// byte for byte: the manifest's canonical form is what json.Marshal writes.
+func FuzzManifestEntry(f *testing.F) {
+	f.Add("docs/a.txt", TypeFile, uint32(0o644), int64(5), true)
+	f.Add("docs", TypeDir, uint32(0o755), int64(0), false)
+	f.Add("a<b>&c\"d\\e\u2028\x7f\u00e9\xff", TypeFile, uint32(0o7777), int64(-1), true)
+	f.Add("x", "file\n", uint32(0o600), int64(1<<62), true)
+	f.Fuzz(func(t *testing.T, path, typ string, mode uint32, size int64, hashed bool) {
+		e := ManifestEntry{Path: path, Type: typ, Mode: Mode(mode), Size: size}
+		if hashed {
+			d := crypto.HashBytes([]byte(path))
+			e.SHA256 = &d
+		}
+		want, err := json.Marshal(&e)
+		if err != nil {
+			t.Skip()
+		}
+		var got bytes.Buffer
+		if err := appendManifestEntry(&got, 1, &e); err != nil {
+			t.Fatal(err)
+		}
+		if w := ",\n" + string(want); got.String() != w {
+			t.Fatalf("encoded %q, encoding/json %q", got.String(), w)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -122,17 +123,64 @@ func appendManifestHead(buf *bytes.Buffer, format, id, sender string) error {
 	return nil
 }
 
+// appendManifestEntry writes e as encoding/json would (the canonical
+// form decodeCanonical reads back), without its reflection or allocations:
+// a path of plain printable ASCII is written as it is, anything else
+// through encoding/json, which escapes it.
 func appendManifestEntry(buf *bytes.Buffer, i int, e *ManifestEntry) error {
 	if i > 0 {
 		buf.WriteByte(',')
 	}
-	buf.WriteString("\n")
-	b, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("marshal manifest: %w", err)
+	buf.WriteByte('\n')
+	if !plainJSON(e.Type) || e.Mode > 0o777 {
+		b, err := json.Marshal(e) // never from Seal, whose entries are files and folders
+		if err != nil {
+			return fmt.Errorf("marshal manifest: %w", err)
+		}
+		buf.Write(b)
+		return nil
 	}
+	buf.WriteString("{\"path\":")
+	if plainJSON(e.Path) {
+		buf.WriteByte('"')
+		buf.WriteString(e.Path)
+		buf.WriteByte('"')
+	} else {
+		b, err := json.Marshal(e.Path)
+		if err != nil {
+			return fmt.Errorf("marshal manifest: %w", err)
+		}
+		buf.Write(b)
+	}
+	var scratch [80]byte
+	b := append(scratch[:0], `,"type":"`...)
+	b = append(b, e.Type...)
+	b = append(b, `","mode":"`...)
+	m := uint32(e.Mode)
+	b = append(b, byte('0'+m>>9&7), byte('0'+m>>6&7), byte('0'+m>>3&7), byte('0'+m&7))
+	b = append(b, `","size":`...)
+	b = strconv.AppendInt(b, e.Size, 10)
 	buf.Write(b)
+	if e.SHA256 != nil {
+		b = append(scratch[:0], `,"sha256":"`...)
+		b = hex.AppendEncode(b, e.SHA256[:])
+		b = append(b, '"')
+		buf.Write(b)
+	}
+	buf.WriteByte('}')
 	return nil
+}
+
+// plainJSON says whether s is printable ASCII that encoding/json writes
+// unescaped: no quote, backslash, or the <, > and & it escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 const manifestTail = "\n]}\n"

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,68 +79,6 @@ func Collect(paths []string) ([]Source, error) {
 	return out, nil
 }
 
-// walkFolder adds the folder at osPath, named name in the bundle, and
-// everything under it, in the order (and with the errors) of
-// filepath.WalkDir. Each folder's entries are stat-ed on a few goroutines
-// first: one lstat per entry was half the time of staging 50,000 files.
-func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error) error {
-	s, err := sourceOf(osPath, name, info)
-	if err != nil {
-		return err
-	}
-	if err := add(s); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(osPath)
-	if err != nil {
-		return fmt.Errorf("stage: %w", err)
-	}
-	infos, errs := statEntries(ents)
-	for i, e := range ents {
-		if errs[i] != nil {
-			return fmt.Errorf("stage: %w", errs[i])
-		}
-		p, n := filepath.Join(osPath, e.Name()), name+"/"+e.Name()
-		if e.IsDir() {
-			if err := walkFolder(p, n, infos[i], add); err != nil {
-				return err
-			}
-			continue
-		}
-		s, err := sourceOf(p, n, infos[i])
-		if err != nil {
-			return err
-		}
-		if err := add(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// statEntries calls Info on every entry, on up to four goroutines.
-func statEntries(ents []fs.DirEntry) ([]fs.FileInfo, []error) {
-	infos, errs := make([]fs.FileInfo, len(ents)), make([]error, len(ents))
-	stat := func(from, to int) {
-		for i := from; i < to; i++ {
-			infos[i], errs[i] = ents[i].Info()
-		}
-	}
-	const perWorker = 64
-	workers := min(4, (len(ents)+perWorker-1)/perWorker)
-	if workers <= 1 {
-		stat(0, len(ents))
-		return infos, errs
-	}
-	var wg sync.WaitGroup
-	chunk := (len(ents) + workers - 1) / workers
-	for from := 0; from < len(ents); from += chunk {
-		wg.Go(func() { stat(from, min(from+chunk, len(ents))) })
-	}
-	wg.Wait()
-	return infos, errs
-}
-
 func sourceOf(osPath, name string, info fs.FileInfo) (Source, error) {
 	s := Source{Path: name, OSPath: osPath, Mode: info.Mode().Perm(), ModTime: info.ModTime()}
 	switch m := info.Mode(); {
@@ -152,7 +89,7 @@ func sourceOf(osPath, name string, info fs.FileInfo) (Source, error) {
 	case m&fs.ModeSymlink != 0:
 		return s, fmt.Errorf("%s is a symbolic link; bundles carry only regular files and folders: stage its target instead", safetext.Line(osPath))
 	default:
-		return s, fmt.Errorf("%s is not a regular file or folder (%s); bundles carry only regular files and folders", safetext.Line(osPath), m.Type())
+		return s, fmt.Errorf("%s is %s; bundles carry only regular files and folders", safetext.Line(osPath), regfile.KindOf(m))
 	}
 	return s, nil
 }
