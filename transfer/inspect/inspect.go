@@ -1,0 +1,231 @@
+// Package inspect judges a file by its content against a site's rules,
+// for the receiving kiosk (before release) and the sending station (before
+// sealing): its type family, sniffed from its bytes and never taken from
+// its name; its name against that content; active content in documents
+// (macros, scripts, embedded objects, PDF actions, encryption); and
+// archives member by member, within limits checked before anything is
+// expanded. It only reads.
+//
+// A file passes, or is held with findings, each with a reason a policy
+// can name (Reason*). A check that cannot be completed (a PDF that does
+// not parse, an encrypted archive, an archive over a limit or of a format
+// Sluice cannot open) is ReasonNotChecked: never clean. The rules follow
+// NIST SP 800-53 AC-4 and the UK NCSC's import guidance; the lists of
+// dangerous types and constructs follow CIRCLean's filecheck and ClamAV's
+// heuristics (../shared/ANCHORS.md, section 1).
+package inspect
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/gabriel-vasile/mimetype"
+)
+
+// Reasons a file is held; a policy names them to let an officer override.
+const (
+	ReasonBlockedType    = "blocked-type"     // its family is on the block list
+	ReasonTypeNotAllowed = "type-not-allowed" // an allow list is set and its family is not on it
+	ReasonTypeMismatch   = "type-mismatch"    // name and content disagree, or content of two types
+	ReasonDeceptiveName  = "deceptive-name"   // double extension, spaces hiding the extension
+	ReasonActiveContent  = "active-content"   // macros, scripts, embedded objects or programs, PDF actions
+	ReasonNotChecked     = "not-checked"      // a check could not be completed
+	ReasonInfected       = "infected"         // a malware scanner found a signature
+	ReasonNotScanned     = "not-scanned"      // a malware scanner could not scan it fully
+)
+
+// Reasons lists every reason, for policy validation.
+var Reasons = []string{ReasonBlockedType, ReasonTypeNotAllowed, ReasonTypeMismatch, ReasonDeceptiveName,
+	ReasonActiveContent, ReasonNotChecked, ReasonInfected, ReasonNotScanned}
+
+// Rules are the checks to run.
+type Rules struct {
+	Block []string // families held
+	Allow []string // when not empty, only these families pass
+	// Extensions holds a file whose name and content disagree.
+	Extensions bool
+	// Names holds deceptive names (double extensions, hidden extensions).
+	Names bool
+	// ActiveContent holds documents with macros, scripts, embedded objects
+	// or actions, and encrypted documents (which cannot be checked).
+	ActiveContent bool
+	Archives      ArchiveLimits
+	// TempDir is where archive members too large for memory are expanded
+	// to be inspected ("" for the system's temporary folder); a kiosk
+	// points it into its quarantine, readable by its user only.
+	TempDir string
+}
+
+// ArchiveLimits bound how far archives are opened. A limit of 0 opens
+// nothing (the archive is not-checked).
+type ArchiveLimits struct {
+	MaxDepth    int     // archives inside archives: 1 opens only the outer one
+	MaxEntries  int     // members of one archive, counted before expanding
+	MaxExpanded int64   // bytes of all members of one archive, expanded
+	MaxRatio    float64 // expanded bytes per stored byte, of one archive
+}
+
+// Finding is one reason a file, or a member of an archive, is held.
+type Finding struct {
+	// Path is the file's path in the bundle; a member of an archive is
+	// named after it: "outer.zip!inner/file.doc".
+	Path   string
+	Reason string
+	Detail string // one line for the officer
+}
+
+func (f Finding) String() string { return fmt.Sprintf("%s: %s: %s", f.Path, f.Reason, f.Detail) }
+
+// Report is what Inspect found in one file.
+type Report struct {
+	Path   string
+	MIME   string // sniffed from content
+	Family string
+	// Members counts archive members inspected, at every depth.
+	Members  int
+	Findings []Finding // none: the file passed every check
+}
+
+// Held says whether any check holds the file.
+func (r *Report) Held() bool { return len(r.Findings) > 0 }
+
+// sniffLen is how much of a file mimetype reads (its default limit).
+const sniffLen = 3072
+
+// Inspect checks the file called name (its path in the bundle), whose
+// content is r (size bytes). Errors reading it are findings
+// (ReasonNotChecked), never a pass; ctx stops it early, with a finding too.
+func (ru *Rules) Inspect(ctx context.Context, name string, r io.ReaderAt, size int64) Report {
+	rep := Report{Path: name}
+	ru.inspect(ctx, &rep, name, r, size, 0)
+	return rep
+}
+
+func (ru *Rules) inspect(ctx context.Context, rep *Report, name string, r io.ReaderAt, size int64, depth int) {
+	hold := func(reason, format string, args ...any) {
+		rep.Findings = append(rep.Findings, Finding{Path: name, Reason: reason, Detail: fmt.Sprintf(format, args...)})
+	}
+	if err := ctx.Err(); err != nil {
+		hold(ReasonNotChecked, "inspection stopped: %v", err)
+		return
+	}
+	head := make([]byte, min(size, sniffLen))
+	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
+		hold(ReasonNotChecked, "cannot read it: %v", err)
+		return
+	}
+	m := mimetype.Detect(head)
+	fam := family(m, name, head)
+	if di := diskImage(r, size, head); di != "" {
+		m, fam = mimetype.Lookup("application/octet-stream"), FamilyDiskImage
+		if depth == 0 {
+			rep.MIME = di
+		}
+	}
+	if depth == 0 {
+		if rep.MIME == "" {
+			rep.MIME = m.String()
+		}
+		rep.Family = fam
+	}
+	if slices.Contains(ru.Block, fam) {
+		hold(ReasonBlockedType, "its content is %s, a blocked type", describe(m, fam))
+	} else if len(ru.Allow) > 0 && !slices.Contains(ru.Allow, fam) {
+		hold(ReasonTypeNotAllowed, "its content is %s, not an allowed type", describe(m, fam))
+	}
+	if ru.Names {
+		if why, ok := checkName(name); !ok {
+			hold(ReasonDeceptiveName, "%s", why)
+		}
+	}
+	if ru.Extensions {
+		if why, ok := checkExtension(name, m, fam); !ok {
+			hold(ReasonTypeMismatch, "%s", why)
+		}
+		if why := polyglot(r, size, head, m); why != "" {
+			hold(ReasonTypeMismatch, "%s", why)
+		}
+	}
+	if ru.ActiveContent {
+		for _, f := range activeContent(ctx, r, size, head, m, fam) {
+			hold(f.reason, "%s", f.detail)
+		}
+	}
+	if fam == FamilyArchive {
+		ru.archive(ctx, rep, name, r, size, m, depth)
+	}
+}
+
+// diskImage names a disk image format found in r, which mimetype does not
+// know: ISO 9660 ("CD001" in the first volume descriptor), VHD ("conectix"
+// footer or header), VHDX, VMDK, QCOW2, Apple DMG ("koly" trailer).
+func diskImage(r io.ReaderAt, size int64, head []byte) string {
+	at := func(off int64, sig string) bool {
+		if off < 0 || off+int64(len(sig)) > size {
+			return false
+		}
+		b := make([]byte, len(sig))
+		_, err := r.ReadAt(b, off)
+		return err == nil && string(b) == sig
+	}
+	switch {
+	case at(0x8001, "CD001") || at(0x8801, "CD001") || at(0x9001, "CD001"):
+		return "application/x-iso9660-image"
+	case bytes.HasPrefix(head, []byte("conectix")) || at(size-512, "conectix") || at(size-511, "conectix"):
+		return "application/x-vhd"
+	case bytes.HasPrefix(head, []byte("vhdxfile")):
+		return "application/x-vhdx"
+	case bytes.HasPrefix(head, []byte("KDMV")) || bytes.HasPrefix(head, []byte("# Disk DescriptorFile")):
+		return "application/x-vmdk"
+	case bytes.HasPrefix(head, []byte("QFI\xfb")):
+		return "application/x-qcow2"
+	case at(size-512, "koly"):
+		return "application/x-apple-diskimage"
+	}
+	return ""
+}
+
+// polyglot says whether content of one type also carries another that a
+// reader finds by looking elsewhere than the start: a ZIP directory at
+// the end of a file that is not a ZIP (readers find ZIPs from their end),
+// or a PDF header within the first KiB of a file that is not a PDF (PDF
+// readers look that far).
+func polyglot(r io.ReaderAt, size int64, head []byte, m *mimetype.MIME) string {
+	if !isA(m, "application/zip") && !isA(m, "application/x-7z-compressed") {
+		if off := zipDirectoryAt(r, size); off >= 0 {
+			return fmt.Sprintf("its content is %s, yet it ends with a ZIP archive's directory (a polyglot)", m.String())
+		}
+	}
+	if !isA(m, "application/pdf") {
+		if i := bytes.Index(head[:min(len(head), 1024)], []byte("%PDF-")); i >= 0 {
+			return fmt.Sprintf("its content is %s, yet a PDF header sits at byte %d (a polyglot)", m.String(), i)
+		}
+	}
+	return ""
+}
+
+// zipDirectoryAt returns the offset of a ZIP end-of-central-directory
+// record whose comment runs exactly to the end of r, or -1.
+func zipDirectoryAt(r io.ReaderAt, size int64) int64 {
+	const eocd = 22
+	n := min(size, eocd+0xffff)
+	if n < eocd {
+		return -1
+	}
+	tail := make([]byte, n)
+	if _, err := r.ReadAt(tail, size-n); err != nil && err != io.EOF {
+		return -1
+	}
+	for i := len(tail) - eocd; i >= 0; i-- {
+		if tail[i] == 'P' && tail[i+1] == 'K' && tail[i+2] == 5 && tail[i+3] == 6 {
+			comment := int(tail[i+20]) | int(tail[i+21])<<8
+			if i+eocd+comment == len(tail) {
+				return size - n + int64(i)
+			}
+		}
+	}
+	return -1
+}
