@@ -41,6 +41,8 @@ type Received struct {
 	// Source is the bundle folder it was read from, links resolved: the
 	// one folder a wipe may remove.
 	Source string
+	// Content is what the policy's content checks found (nothing held).
+	Content *ContentReport
 }
 
 // Receive checks a bundle and releases it: the sender's signature against
@@ -126,9 +128,9 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
-	released := false
+	released, kept := false, false
 	defer func() {
-		if !released {
+		if !released && !kept {
 			s.dropQuarantine(q, env.ID)
 		}
 	}()
@@ -145,7 +147,16 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
-	reason := "signature, every file and the sender's seal record verified"
+	content, err := s.inspectContent(ctx, q)
+	if err != nil {
+		return nil, s.rejected(ctx, subj, err)
+	}
+	if len(content.Held) > 0 {
+		err := s.hold(ctx, subj, env, v, seal, q, req.OutDir, content)
+		kept = errors.As(err, new(*HeldError))
+		return nil, err
+	}
+	reason := "signature, every file and the sender's seal record verified; " + content.Summary()
 	if env.Span != nil {
 		reason += fmt.Sprintf("; gathered from %d drives", env.Span.Drives)
 	}
@@ -205,7 +216,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, s.unrelease(ctx, subj, final, q, err)
 	}
 	testHook("after-records")
-	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir}, nil
+	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir, Content: content}, nil
 }
 
 // NotTakenBackError says content was released, could not be recorded, and
@@ -403,6 +414,9 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 		return fmt.Errorf("%w: policy: bundle is dated %s, in the future; check both stations' clocks", ErrRejected, env.Created.Format(time.RFC3339))
 	case env.Created.Before(now.Add(-p.MaxAge)):
 		return fmt.Errorf("%w: policy: bundle is stale: sealed %s, more than %s ago", ErrRejected, env.Created.Format(time.RFC3339), p.MaxAge)
+	}
+	if _, err := os.Lstat(filepath.Join(s.Home, reviewDir, env.ID+".json")); err == nil {
+		return fmt.Errorf("%w: bundle %s is already held for review on this station: see sluice review show %s", ErrRejected, env.ID, env.ID)
 	}
 	seen, err := s.seen(env.ID)
 	if err != nil {

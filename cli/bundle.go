@@ -227,6 +227,10 @@ func runReceive(e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "Read %s: a drive of bundle %s (%d drives)\n", safetext.Line(dir), md.BundleID, md.Drives)
 			continue
 		}
+		var held *app.HeldError
+		if errors.As(err, &held) {
+			printHeld(e, held.Held)
+		}
 		if err != nil && (len(pos) == 1 || errors.Is(err, context.Canceled)) {
 			return err
 		}
@@ -235,8 +239,8 @@ func runReceive(e *env, args []string) error {
 			failed = append(failed, err)
 			continue
 		}
-		fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n",
-			r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)))
+		fmt.Fprintf(e.stdout, "Released bundle %s from %s\n  %d files, %d folders, %s, every file matching the signed manifest\n  %s\n",
+			r.Envelope.ID, r.Envelope.Sender.Name, r.Verified.Files, r.Verified.Dirs, humanize.IBytes(uint64(r.Verified.ContentBytes)), r.Content.Summary())
 		if n := r.Verified.DatesNotKept; n > 0 {
 			fmt.Fprintf(e.stdout, "  %d file date(s) could not be kept by this filesystem, e.g. %s\n", n, safetext.Line(r.Verified.DateExample))
 		}
@@ -252,11 +256,16 @@ func runReceive(e *env, args []string) error {
 	}
 	if len(failed) > 0 {
 		// A rejection decides the exit status over an environment error.
+		// A rejection decides the exit status over a hold, and a hold
+		// over an environment error.
 		worst := failed[0]
 		for _, err := range failed {
 			if errors.Is(err, app.ErrRejected) {
 				worst = err
 				break
+			}
+			if errors.As(err, new(*app.HeldError)) {
+				worst = err
 			}
 		}
 		return fmt.Errorf("%d of %d bundle folders were not released (listed above); %w", len(failed), len(pos), worst)

@@ -6,7 +6,8 @@
 // Exit status: 0 done; 1 rejected (bad signature, failed hash, policy, a
 // refused card, a custody log that does not verify or reconcile); 2 usage or
 // environment error (including a card or checkpoint file that is not UTF-8
-// text). A custody log whose only fault is a torn last line, left by a
+// text); 3 held for review (a received bundle verified, but a file in it was
+// held by the policy's content checks: nothing was released). A custody log whose only fault is a torn last line, left by a
 // crash, verifies: exit 0 with a WARNING line. Errors are one line on stderr.
 package cli
 
@@ -30,6 +31,9 @@ const (
 	ExitOK       = 0
 	ExitRejected = 1
 	ExitUsage    = 2
+	// ExitHeld: a bundle verified but was held for an officer's review
+	// (sluice review); nothing of it was released.
+	ExitHeld = 3
 )
 
 // env is what a command runs with.
@@ -65,6 +69,8 @@ func init() {
 		{"receive", "--out DIR [--wipe] BUNDLE|DRIVE...", "verify, decrypt, check and release a bundle (or the bundles on a drive) into DIR/<bundle-id>/; the drives of a bundle that spans drives are gathered until the last is in", runReceive},
 		{"log", "show [--json] [--since T] [--bundle ID] [--event E] [FILE] · log verify [FILE] [--checkpoint FILE] [--card FILE] · log recover · log export --format csv|json [--out FILE] · log checkpoint · log reconcile SENDER_LOG KIOSK_LOG", "the custody log, for auditors", runLog},
 		{"media", "list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media eject MOUNT", "removable drives: list them, check one really stores what it is given, wipe a released bundle, mount or unmount one", runMedia},
+		{"review", "list · review show ID · review release ID [--partial] [--note TEXT] · review reject ID --reason TEXT", "bundles held by the policy's content checks: see why, release or reject them (recorded)", runReview},
+		{"policy", "show · policy check FILE", "the receive policy in force, every setting filled in; check a draft before installing it", runPolicy},
 		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR", "the desktop app's settings: kiosk mode and the folders it releases into", runDesktop},
 		{"help", "[COMMAND]", "show help", nil},
 	}
@@ -140,6 +146,8 @@ func fail(e *env, err error) int {
 		return ExitUsage
 	case errors.Is(err, app.ErrRejected):
 		return ExitRejected
+	case errors.As(err, new(*app.HeldError)):
+		return ExitHeld
 	default:
 		return ExitUsage
 	}
@@ -159,7 +167,7 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Every command takes --home DIR (or SLUICE_HOME) for the station directory.
-Exit status: 0 done, 1 rejected, 2 usage or environment error.
+Exit status: 0 done, 1 rejected, 2 usage or environment error, 3 held for review.
 Run sluice help COMMAND for a command's flags.
 `)
 }

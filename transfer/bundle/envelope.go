@@ -93,6 +93,9 @@ type Volume struct {
 
 var idPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}$`)
 
+// ValidID says whether id has the form of a bundle id.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 // NewID returns a fresh bundle id: the UTC creation time, then 64 random bits.
 // Ids sort by time and name the bundle's directory.
 func NewID(created time.Time) string {

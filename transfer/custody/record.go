@@ -43,6 +43,11 @@ const (
 	EventReleased       = "released"
 	EventWiped          = "wiped"
 	EventRecovered      = "recovered"
+	// EventInspected: a kiosk checked a bundle's content against its
+	// policy; outcome "held" when a file was held for review.
+	EventInspected = "inspected"
+	// EventHeld: one file a kiosk's content checks held, and why.
+	EventHeld = "held"
 	// EventSettingsChanged: a technician changed a station setting (the
 	// release folders).
 	EventSettingsChanged = "settings-changed"
@@ -51,7 +56,7 @@ const (
 // Events lists every event name, for filters and help.
 var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
 	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
-	EventWiped, EventRecovered, EventSettingsChanged}
+	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld}
 
 // Record is one custody event. Fields are written in this order, always.
 type Record struct {

@@ -1,0 +1,317 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"sluice/internal/durable"
+	"sluice/internal/regfile"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+	"sluice/transfer/inspect"
+)
+
+// reviewDir holds, in a station's home, the bundles held for review: one
+// HOME/review/<id>.json each, and their content in HOME/review/<id>/ (or,
+// when the home is on another filesystem than the release folder, in
+// OUT/.sluice-quarantine/<id>/), readable by the station's user only.
+const reviewDir = "review"
+
+// Held is a bundle held for an officer's review: every file was verified
+// against the signed manifest, and at least one was held by the policy's
+// content checks. Nothing of it is released until an officer decides.
+type Held struct {
+	ID             string             `json:"id"`
+	Sender         string             `json:"sender"`
+	Created        time.Time          `json:"created"`
+	HeldAt         time.Time          `json:"held_at"`
+	Note           string             `json:"note,omitempty"`
+	ManifestSHA256 string             `json:"manifest_sha256"`
+	Files          int64              `json:"files"`
+	Dirs           int64              `json:"dirs"`
+	Bytes          int64              `json:"bytes"`
+	Out            string             `json:"out"`     // the release folder it was received for
+	Content        string             `json:"content"` // where its verified content waits
+	Source         string             `json:"source"`  // the folder it was read from
+	Media          *custody.Media     `json:"media,omitempty"`
+	Summary        string             `json:"summary"`
+	Reports        []inspect.Report   `json:"held"`
+	Seal           *custody.SealProof `json:"seal,omitempty"`
+}
+
+// HeldError says a bundle was held for review rather than released.
+type HeldError struct{ Held *Held }
+
+func (e *HeldError) Error() string {
+	h := e.Held
+	first := h.Reports[0].Findings[0]
+	return fmt.Sprintf("bundle %s from %s held for review: %d of %d file(s) held (first: %s: %s); nothing was released: see sluice review show %s",
+		h.ID, h.Sender, len(h.Reports), h.Files, first.Path, first.Detail, h.ID)
+}
+
+// maxHeldRecords bounds the per-file "held" custody records of one bundle;
+// past it one record says how many more were held (the review lists all).
+const maxHeldRecords = 1000
+
+// hold keeps a verified bundle whose content the policy holds: its
+// quarantine becomes a review item, the bundle is marked seen (it cannot
+// be received again while, or after, it is reviewed), and the log gets an
+// "inspected" record (outcome held, with the sender's seal proof) and one
+// "held" record per held file, all or none. On any failure nothing is
+// kept and the bundle is rejected as "failed".
+func (s *Station) hold(ctx context.Context, subj subject, env *bundle.Envelope, v *bundle.Verified, seal *custody.SealProof,
+	q, out string, content *ContentReport) error {
+	if err := durable.SyncTree(q); err != nil {
+		return s.rejected(ctx, subj, fmt.Errorf("make quarantine durable: %w", err))
+	}
+	rdir := filepath.Join(s.Home, reviewDir)
+	if err := os.MkdirAll(rdir, 0o700); err != nil {
+		return s.rejected(ctx, subj, fmt.Errorf("hold for review: %w", err))
+	}
+	where := q
+	if filepath.Dir(q) == filepath.Join(s.Home, receivingDir) {
+		where = filepath.Join(rdir, env.ID)
+		if err := durable.RenameNoReplace(q, where); err != nil {
+			return s.rejected(ctx, subj, fmt.Errorf("hold for review: %w", err))
+		}
+	}
+	h := &Held{ID: env.ID, Sender: env.Sender.Name, Created: env.Created, HeldAt: time.Now().UTC().Truncate(time.Second), Note: env.Note,
+		ManifestSHA256: v.ManifestSHA256.String(), Files: v.Files, Dirs: v.Dirs, Bytes: v.ContentBytes, Out: out, Content: where,
+		Source: subj.path, Media: subj.media, Summary: content.Summary(), Reports: content.Held, Seal: seal}
+	undo := func(err error) error {
+		os.Remove(filepath.Join(rdir, env.ID+".json"))
+		if where != q {
+			os.Rename(where, q) // back where the deferred clean-up removes it
+		}
+		return s.rejected(ctx, subj, err)
+	}
+	b, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return undo(err)
+	}
+	if err := durable.WriteFile(filepath.Join(rdir, env.ID+".json"), b, 0o600); err != nil {
+		return undo(fmt.Errorf("hold for review: %w", err))
+	}
+	if err := durable.SyncDir(rdir); err != nil {
+		return undo(fmt.Errorf("hold for review: %w", err))
+	}
+	if err := s.markSeen(env.ID); err != nil {
+		return undo(err)
+	}
+	recs := []custody.Record{{Event: custody.EventInspected, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: h.ManifestSHA256,
+		Files: v.Files, Bytes: v.ContentBytes, Media: subj.media, Path: subj.path, Outcome: "held", Seal: seal,
+		Reason: h.Summary + "; held for review, nothing released"}}
+	for i, r := range content.Held {
+		if i == maxHeldRecords {
+			recs = append(recs, custody.Record{Event: custody.EventHeld, Bundle: env.ID, Peer: env.Sender.Name, Outcome: "held",
+				Reason: fmt.Sprintf("and %d more file(s) held; sluice review show %s lists them", len(content.Held)-i, env.ID)})
+			break
+		}
+		recs = append(recs, custody.Record{Event: custody.EventHeld, Bundle: env.ID, Peer: env.Sender.Name, Path: r.Path,
+			Outcome: "held", Reason: findingsText(r, 2000)})
+	}
+	if err := s.recordAll(recs...); err != nil {
+		s.unmarkSeen(env.ID)
+		return undo(err)
+	}
+	if where == q {
+		os.Remove(filepath.Join(s.Home, receivingDir, env.ID+".where"))
+	}
+	return &HeldError{Held: h}
+}
+
+// findingsText is a file's findings on one line, at most n bytes.
+func findingsText(r inspect.Report, n int) string {
+	parts := make([]string, 0, len(r.Findings))
+	for _, f := range r.Findings {
+		p := f.Reason + ": " + f.Detail
+		if f.Path != r.Path {
+			p = f.Reason + ": " + f.Path + ": " + f.Detail
+		}
+		parts = append(parts, p)
+	}
+	t := fmt.Sprintf("%s (%s): %s", r.MIME, r.Family, strings.Join(parts, "; "))
+	if len(t) > n {
+		t = t[:n] + "…"
+	}
+	return t
+}
+
+// Reviews lists the bundles held for review, oldest first.
+func (s *Station) Reviews() ([]*Held, error) {
+	paths, err := filepath.Glob(filepath.Join(s.Home, reviewDir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Held
+	for _, p := range paths {
+		h, err := s.loadHeld(strings.TrimSuffix(filepath.Base(p), ".json"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].HeldAt.Before(out[j].HeldAt) || out[i].HeldAt.Equal(out[j].HeldAt) && out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// Review returns the bundle id held for review.
+func (s *Station) Review(id string) (*Held, error) { return s.loadHeld(id) }
+
+func (s *Station) loadHeld(id string) (*Held, error) {
+	if !bundle.ValidID(id) {
+		return nil, fmt.Errorf("%q is not a bundle id; sluice review list shows the bundles held", id)
+	}
+	b, err := regfile.ReadFile(filepath.Join(s.Home, reviewDir, id+".json"), 64<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no bundle %s is held for review on this station; sluice review list shows the bundles held", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("review %s: %w", id, err)
+	}
+	var h Held
+	if err := json.Unmarshal(b, &h); err != nil || h.ID != id {
+		return nil, fmt.Errorf("review %s: its record in %s is damaged", id, filepath.Join(s.Home, reviewDir))
+	}
+	return &h, nil
+}
+
+// Decision is an officer's decision on a held bundle.
+type Decision struct {
+	// Partial releases only the files that passed; the held ones stay in
+	// the station's review folder. The policy must allow it.
+	Partial bool
+	// Note is why, for the record.
+	Note string
+}
+
+// ReleaseHeld releases a bundle held for review into the release folder it
+// was received for, as one rename that never replaces anything, and
+// records who overrode which holds. The policy must let an officer
+// override every reason a file was held (review.may_override), or, for a
+// partial release, allow partial releases (review.partial_release); the
+// held files then stay in the station's review folder, and are recorded.
+func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Received, error) {
+	h, err := s.loadHeld(id)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := s.lockReceive(id)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.unlock()
+	reasons := map[string]int{}
+	for _, r := range h.Reports {
+		for _, f := range r.Findings {
+			reasons[f.Reason]++
+		}
+	}
+	var overridden []string
+	for r, n := range reasons {
+		overridden = append(overridden, fmt.Sprintf("%s %d", r, n))
+		if !d.Partial && !slices.Contains(s.Policy.MayOverride, r) {
+			return nil, fmt.Errorf("this station's policy does not let an officer release a file held as %s (review.may_override); release the files that passed only, if the policy allows it, or reject the bundle", r)
+		}
+	}
+	sort.Strings(overridden)
+	if d.Partial && !s.Policy.PartialRelease {
+		return nil, errors.New("this station's policy does not allow partial releases (review.partial_release); release the whole bundle or reject it")
+	}
+	final := filepath.Join(h.Out, id)
+	if _, err := os.Lstat(final); err == nil {
+		return nil, fmt.Errorf("%s already exists; move it away, then release again", final)
+	}
+	if _, err := os.Stat(h.Out); err != nil {
+		return nil, fmt.Errorf("the release folder %s is gone (%v); restore it, then release again", h.Out, err)
+	}
+	files := h.Files
+	reason := fmt.Sprintf("released after review by %s, overriding %s", s.Officer, strings.Join(overridden, ", "))
+	if d.Partial {
+		kept := h.Content + ".held"
+		for _, r := range h.Reports {
+			src := filepath.Join(h.Content, filepath.FromSlash(r.Path))
+			dst := filepath.Join(kept, filepath.FromSlash(r.Path))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+				return nil, fmt.Errorf("partial release: %w", err)
+			}
+			if err := os.Rename(src, dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("partial release: set aside %s: %w", r.Path, err)
+			}
+		}
+		files -= int64(len(h.Reports))
+		reason = fmt.Sprintf("partly released after review by %s: %d held file(s) kept in %s", s.Officer, len(h.Reports), kept)
+	}
+	if d.Note != "" {
+		reason += "; " + d.Note
+	}
+	receivedRec := custody.Record{Event: custody.EventReceived, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
+		Files: h.Files, Bytes: h.Bytes, Media: h.Media, Path: h.Source, Outcome: "ok", Seal: h.Seal,
+		Reason: "signature, every file and the sender's seal record verified; " + h.Summary}
+	releasedRec := custody.Record{Event: custody.EventReleased, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
+		Files: files, Bytes: h.Bytes, Path: final, Outcome: "ok", Reason: reason}
+	if err := custody.Fits(receivedRec, recordMargin); err != nil {
+		receivedRec.Reason = "signature, every file and the sender's seal record verified; checked by content and held"
+	}
+	journal, err := s.writeJournal(h.Content, final, receivedRec, releasedRec)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(journal)
+	if err := os.Chmod(h.Content, 0o755); err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
+	if err := durable.RenameNoReplace(h.Content, final); err != nil {
+		os.Chmod(h.Content, 0o700)
+		return nil, fmt.Errorf("release: %w; nothing was released", err)
+	}
+	durable.SyncDir(h.Out)
+	if err := s.recordAll(receivedRec, releasedRec); err != nil {
+		os.Rename(final, h.Content)
+		os.Chmod(h.Content, 0o700)
+		return nil, fmt.Errorf("the release could not be recorded (%w), so it was taken back; free space in %s, then release again", err, s.Home)
+	}
+	os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
+	durable.SyncDir(filepath.Join(s.Home, reviewDir))
+	return &Received{Dir: final, Source: h.Source}, nil
+}
+
+// RejectHeld rejects a bundle held for review: its content is removed and
+// a "rejected" record says who rejected it and why.
+func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
+	h, err := s.loadHeld(id)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(why) == "" {
+		return errors.New("say why the bundle is rejected (--reason); it goes into the custody log")
+	}
+	lock, err := s.lockReceive(id)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	if err := s.record(custody.Record{Event: custody.EventRejected, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
+		Files: h.Files, Bytes: h.Bytes, Path: h.Source, Outcome: "rejected",
+		Reason: fmt.Sprintf("rejected at review by %s: %s; %s", s.Officer, why, h.Summary)}); err != nil {
+		return err
+	}
+	os.RemoveAll(h.Content)
+	os.RemoveAll(h.Content + ".held")
+	if p := filepath.Dir(h.Content); filepath.Base(p) == quarantineLocal {
+		os.Remove(p)
+	}
+	os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
+	return nil
+}

@@ -1,0 +1,192 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sluice/transfer/custody"
+	"sluice/transfer/inspect"
+)
+
+func setPolicy(t *testing.T, s *Station, text string) {
+	t.Helper()
+	p, err := parsePolicy([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Policy = p
+}
+
+// A bundle with a file the policy holds releases nothing, waits for
+// review with its reasons, is recorded (one inspected record, one held
+// record per file) and cannot be received again; the officer's release
+// lands it whole, recorded with what was overridden.
+func TestHeldForReviewThenReleased(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"docs/notes.txt": "plain text\n", "docs/report.pdf": "PK\x03\x04 not a pdf at all"})
+	sealed := pack(t, sender, "kiosk-1", src)
+	out := t.TempDir()
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v, want a HeldError", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("a held bundle left %d entries in the release folder", len(ents))
+	}
+	h := he.Held
+	if len(h.Reports) != 1 || h.Reports[0].Path != "outbox/docs/report.pdf" || h.Reports[0].Findings[0].Reason != inspect.ReasonTypeMismatch {
+		t.Fatalf("held reports: %+v", h.Reports)
+	}
+	if info, err := os.Stat(h.Content); err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("held content at %s: %v %v, want a folder only the station's user reads", h.Content, info, err)
+	}
+	recs := events(t, kiosk)
+	var inspected, held int
+	for _, r := range recs {
+		switch r.Event {
+		case custody.EventInspected:
+			inspected++
+			if r.Outcome != "held" || r.Seal == nil || r.Bundle != sealed.Envelope.ID {
+				t.Errorf("inspected record: %+v", r)
+			}
+		case custody.EventHeld:
+			held++
+			if r.Path != "outbox/docs/report.pdf" || !strings.Contains(r.Reason, "type-mismatch") {
+				t.Errorf("held record: %+v", r)
+			}
+		case custody.EventReleased, custody.EventReceived:
+			t.Errorf("a held bundle was recorded as %s", r.Event)
+		}
+	}
+	if inspected != 1 || held != 1 {
+		t.Fatalf("%d inspected and %d held records, want 1 and 1", inspected, held)
+	}
+	list, err := kiosk.Reviews()
+	if err != nil || len(list) != 1 || list[0].ID != sealed.Envelope.ID {
+		t.Fatalf("reviews: %v %v", list, err)
+	}
+	// Presented again, it is refused, and says where it waits.
+	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out}); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "held for review") {
+		t.Fatalf("second receive: %v", err)
+	}
+	r, err := kiosk.ReleaseHeld(context.Background(), sealed.Envelope.ID, Decision{Note: "checked with the sender by phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"outbox/docs/notes.txt", "outbox/docs/report.pdf"} {
+		if _, err := os.Stat(filepath.Join(r.Dir, f)); err != nil {
+			t.Errorf("released bundle lacks %s: %v", f, err)
+		}
+	}
+	last := lastEvent(t, kiosk)
+	if last.Event != custody.EventReleased || !strings.Contains(last.Reason, "type-mismatch 1") || !strings.Contains(last.Reason, "by phone") {
+		t.Fatalf("release record: %+v", last)
+	}
+	if list, _ := kiosk.Reviews(); len(list) != 0 {
+		t.Fatalf("still under review after release: %v", list)
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), sealed.Envelope.ID, Decision{}); err == nil {
+		t.Fatal("released twice")
+	}
+	v, _ := kiosk.Verifier(kiosk.Name)
+	if _, err := VerifyLog(LogRef{Path: kiosk.CustodyPath, Station: kiosk.Name, Verifier: v}, nil); err != nil {
+		t.Fatalf("custody log: %v", err)
+	}
+}
+
+// What the policy does not let an officer override stays held; a partial
+// release, where allowed, lands only the files that passed and keeps the
+// held ones; a rejection removes the content and records who and why.
+func TestReviewOverrideLimits(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"a/notes.txt": "fine\n", "a/tool.txt": "MZ\x90\x00 a program"})
+	out := t.TempDir()
+	receiveHeld := func() *Held {
+		sealed := pack(t, sender, "kiosk-1", src)
+		_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+		var he *HeldError
+		if !errors.As(err, &he) {
+			t.Fatalf("receive: %v, want held", err)
+		}
+		return he.Held
+	}
+	h := receiveHeld()
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{}); err == nil || !strings.Contains(err.Error(), "blocked-type") {
+		t.Fatalf("override of a blocked type: %v", err)
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{Partial: true}); err == nil || !strings.Contains(err.Error(), "partial") {
+		t.Fatalf("partial release with partial_release off: %v", err)
+	}
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
+	r, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "outbox/a/notes.txt")); err != nil {
+		t.Errorf("partial release lacks the file that passed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "outbox/a/tool.txt")); err == nil {
+		t.Error("partial release released the held file")
+	}
+	if _, err := os.Stat(filepath.Join(h.Content+".held", "outbox/a/tool.txt")); err != nil {
+		t.Errorf("the held file was not kept: %v", err)
+	}
+	if last := lastEvent(t, kiosk); last.Event != custody.EventReleased || last.Files != 1 || !strings.Contains(last.Reason, "partly released") {
+		t.Fatalf("partial release record: %+v", last)
+	}
+
+	h = receiveHeld()
+	if err := kiosk.RejectHeld(context.Background(), h.ID, ""); err == nil {
+		t.Fatal("rejected without a reason")
+	}
+	if err := kiosk.RejectHeld(context.Background(), h.ID, "a program disguised as text"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(h.Content); !os.IsNotExist(err) {
+		t.Fatalf("rejected content still at %s: %v", h.Content, err)
+	}
+	if last := lastEvent(t, kiosk); last.Event != custody.EventRejected || !strings.Contains(last.Reason, "disguised") {
+		t.Fatalf("reject record: %+v", last)
+	}
+	if _, err := kiosk.Review(h.ID); err == nil {
+		t.Fatal("a rejected bundle is still under review")
+	}
+}
+
+// The policy file: defaults fill what an older file leaves out, every
+// mistake is one clear error, and what show prints loads back the same.
+func TestContentPolicy(t *testing.T) {
+	old := "max_files = 10\nmax_bytes = \"1 GiB\"\nmax_age = \"1h\"\nmax_clock_skew = \"1m\"\n"
+	p, err := parsePolicy([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Content.Extensions || len(p.Content.Block) != 4 || p.Content.Archives.MaxDepth != 2 {
+		t.Fatalf("defaults not filled in: %+v", p.Content)
+	}
+	for text, want := range map[string]string{
+		old + "[content]\nblock = [\"programs\"]\n":                 `"programs" is not a type family`,
+		old + "[content]\nallow = [\"text\"]\nblock = [\"text\"]\n": "both allowed and blocked",
+		old + "[content]\ncheck_macros = true\n":                    "unknown setting content.check_macros",
+		old + "[archives]\nmax_expanded = \"lots\"\n":               "archives.max_expanded",
+		old + "[review]\nmay_override = [\"everything\"]\n":         `"everything" is not a reason`,
+		old + "[archives]\nmax_depth = -1\n":                        "cannot be negative",
+	} {
+		if _, err := parsePolicy([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", text, err, want)
+		}
+	}
+	def := DefaultPolicy()
+	again, err := parsePolicy([]byte(def.Text()))
+	if err != nil {
+		t.Fatalf("shown policy does not load: %v\n%s", err, def.Text())
+	}
+	if again.Text() != def.Text() {
+		t.Fatalf("shown policy changed on reload:\n%s\n%s", def.Text(), again.Text())
+	}
+}
