@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,10 +12,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dustin/go-humanize"
 
 	"sluice/transfer/inspect"
+	"sluice/transfer/scan"
 )
 
 // ContentReport is what the policy's content checks found in a bundle.
@@ -25,6 +28,9 @@ type ContentReport struct {
 	// Held are the reports of the files held, by path; empty when every
 	// file passed.
 	Held []inspect.Report
+	// Scanners are the malware scanners' versions (engine and signatures)
+	// that scanned every file; none when scanning is off.
+	Scanners []string
 }
 
 // Reasons counts the held files' findings by reason.
@@ -49,8 +55,13 @@ func (c *ContentReport) Summary() string {
 	if c.Members > 0 {
 		s += fmt.Sprintf(", with %s archive member(s)", humanize.Comma(int64(c.Members)))
 	}
+	if len(c.Scanners) > 0 {
+		s += "; scanned by " + strings.Join(c.Scanners, ", ")
+	} else {
+		s += "; not scanned for malware: no scanner configured"
+	}
 	if len(c.Held) == 0 {
-		return s + ": none held"
+		return s + "; none held"
 	}
 	reasons := c.Reasons()
 	rs := make([]string, 0, len(reasons))
@@ -58,29 +69,36 @@ func (c *ContentReport) Summary() string {
 		rs = append(rs, fmt.Sprintf("%s %d", r, n))
 	}
 	sort.Strings(rs)
-	return s + fmt.Sprintf(": %d held (%s)", len(c.Held), strings.Join(rs, ", "))
+	return s + fmt.Sprintf("; %d held (%s)", len(c.Held), strings.Join(rs, ", "))
 }
 
 // inspectContent checks every file in the quarantine q against the
-// policy's content rules, on as many goroutines as there are cores.
+// policy's content rules, and, when the policy requires it, has every
+// malware scanner scan it; on as many goroutines as there are cores.
 // Archive members too large for memory are expanded beside q, in the
-// quarantine's own folder (readable by the station's user only).
+// quarantine's own folder (readable by the station's user only). A
+// scanner that cannot be used makes every file not-scanned: held.
 func (s *Station) inspectContent(ctx context.Context, q string) (*ContentReport, error) {
 	rules := s.Policy.Content
 	rules.TempDir = filepath.Dir(q)
-	paths := make(chan string, 64)
 	rep := &ContentReport{Families: map[string]int64{}}
+	eng := s.scanEngines(ctx, rules.TempDir)
+	rep.Scanners = eng.versions
+	paths := make(chan string, 64)
+	var all []inspect.Report // kept only for clamscan, which answers for the whole bundle at the end
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range workers() {
 		wg.Go(func() {
 			for rel := range paths {
-				r := s.inspectFile(ctx, &rules, q, rel)
+				r := s.checkFile(ctx, &rules, eng, q, rel)
 				mu.Lock()
 				rep.Files++
 				rep.Members += r.Members
 				rep.Families[r.Family]++
-				if r.Held() {
+				if eng.batch != nil {
+					all = append(all, r)
+				} else if r.Held() {
 					rep.Held = append(rep.Held, r)
 				}
 				mu.Unlock()
@@ -108,21 +126,146 @@ func (s *Station) inspectContent(ctx context.Context, q string) (*ContentReport,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if eng.batch != nil && len(all) > 0 {
+		full := make([]string, len(all))
+		for i, r := range all {
+			full[i] = filepath.Join(q, filepath.FromSlash(r.Path))
+		}
+		verdicts, err := eng.batch.ScanAll(ctx, full)
+		for i := range all {
+			var v scan.Result
+			if err != nil {
+				v = scan.Result{Engine: "clamscan", Verdict: scan.NotScanned, Why: err.Error()}
+			} else {
+				v = verdicts[full[i]]
+			}
+			addVerdict(&all[i], v)
+			if all[i].Held() {
+				rep.Held = append(rep.Held, all[i])
+			}
+		}
+	}
 	slices.SortFunc(rep.Held, func(a, b inspect.Report) int { return strings.Compare(a.Path, b.Path) })
 	return rep, nil
 }
 
-func (s *Station) inspectFile(ctx context.Context, rules *inspect.Rules, q, rel string) inspect.Report {
-	f, err := os.Open(filepath.Join(q, filepath.FromSlash(rel)))
-	if err != nil {
+// engines are the policy's malware scanners for one bundle.
+type engines struct {
+	perFile  []scan.Engine
+	batch    *scan.Clamscan
+	versions []string
+	// broken says why scanning cannot be done: every file is then
+	// not-scanned.
+	broken string
+}
+
+// scanEngines sets up the policy's scanners and proves each can scan
+// before any file is judged: clamd must answer and alert on an encrypted
+// ZIP; clamscan and every hook must run; signatures must be younger than
+// max_signature_age.
+func (s *Station) scanEngines(ctx context.Context, tmp string) *engines {
+	sp := s.Policy.Scan
+	e := &engines{}
+	if !sp.Required {
+		return e
+	}
+	fail := func(format string, args ...any) *engines {
+		e.broken = fmt.Sprintf(format, args...)
+		return e
+	}
+	var version string
+	var err error
+	if sp.Clamd != "" {
+		network := "tcp"
+		if strings.HasPrefix(sp.Clamd, "/") {
+			network = "unix"
+		}
+		c := &scan.Clamd{Network: network, Address: sp.Clamd, Timeout: sp.Timeout}
+		if version, err = c.Check(ctx, tmp); err != nil {
+			return fail("%v", err)
+		}
+		e.perFile = append(e.perFile, c)
+		e.versions = append(e.versions, "clamd ("+version+")")
+	} else {
+		c := &scan.Clamscan{Path: sp.Clamscan, Database: sp.Database, Timeout: sp.Timeout}
+		if version, err = c.Version(ctx); err != nil {
+			return fail("%v", err)
+		}
+		e.batch = c
+		e.versions = append(e.versions, "clamscan ("+version+")")
+	}
+	if sp.MaxSignatureAge > 0 {
+		date, ok := signatureDate(version)
+		switch {
+		case !ok:
+			return fail("the scanner does not say how old its signatures are (%s), and the policy limits their age", version)
+		case time.Since(date) > sp.MaxSignatureAge:
+			return fail("the scanner's signatures are from %s, %s old, older than the policy's max_signature_age of %s; bring newer signatures across",
+				date.Format("2006-01-02"), time.Since(date).Round(time.Hour), sp.MaxSignatureAge)
+		}
+	}
+	for _, h := range sp.Hooks {
+		c := &scan.Command{Label: h.Name, Args: h.Command, Clean: h.Clean, Infected: h.Infected, Timeout: h.Timeout}
+		v, err := c.Version(ctx)
+		if err != nil {
+			return fail("%v", err)
+		}
+		e.perFile = append(e.perFile, c)
+		e.versions = append(e.versions, v)
+	}
+	return e
+}
+
+// signatureDate reads the database date from ClamAV's version line,
+// "ClamAV 1.4.6/27100/Sun Nov 29 09:00:00 2026".
+func signatureDate(version string) (time.Time, bool) {
+	parts := strings.SplitN(version, "/", 3)
+	if len(parts) < 3 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("Mon Jan _2 15:04:05 2006", strings.TrimSpace(strings.TrimSuffix(parts[2], ")")))
+	return t, err == nil
+}
+
+// checkFile runs the content checks and the per-file scanners on one file.
+func (s *Station) checkFile(ctx context.Context, rules *inspect.Rules, eng *engines, q, rel string) inspect.Report {
+	notChecked := func(err error) inspect.Report {
 		return inspect.Report{Path: rel, Family: inspect.FamilyData, Findings: []inspect.Finding{{Path: rel, Reason: inspect.ReasonNotChecked, Detail: err.Error()}}}
+	}
+	full := filepath.Join(q, filepath.FromSlash(rel))
+	f, err := os.Open(full)
+	if err != nil {
+		return notChecked(err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return inspect.Report{Path: rel, Family: inspect.FamilyData, Findings: []inspect.Finding{{Path: rel, Reason: inspect.ReasonNotChecked, Detail: err.Error()}}}
+		return notChecked(err)
 	}
-	return rules.Inspect(ctx, rel, f, info.Size())
+	r := rules.Inspect(ctx, rel, f, info.Size())
+	if eng.broken != "" {
+		addVerdict(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Why: eng.broken})
+		return r
+	}
+	for _, e := range eng.perFile {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			addVerdict(&r, scan.Result{Engine: e.Name(), Verdict: scan.NotScanned, Why: err.Error()})
+			continue
+		}
+		addVerdict(&r, e.Scan(ctx, full, f))
+	}
+	return r
+}
+
+// addVerdict adds a scanner's verdict to a file's findings unless clean.
+func addVerdict(r *inspect.Report, v scan.Result) {
+	switch v.Verdict {
+	case scan.Clean:
+	case scan.Infected:
+		r.Findings = append(r.Findings, inspect.Finding{Path: r.Path, Reason: inspect.ReasonInfected, Detail: v.Engine + " found " + v.Signature})
+	default:
+		r.Findings = append(r.Findings, inspect.Finding{Path: r.Path, Reason: inspect.ReasonNotScanned, Detail: v.Engine + ": " + v.Why})
+	}
 }
 
 func workers() int { return max(2, min(4, runtime.NumCPU())) }

@@ -2,7 +2,12 @@ package app
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +38,35 @@ type Policy struct {
 	// that passed and keep the held ones in quarantine.
 	MayOverride    []string
 	PartialRelease bool
+	// Scan is how files are scanned for malware.
+	Scan ScanPolicy
+}
+
+// ScanPolicy says which malware scanners every file must pass.
+type ScanPolicy struct {
+	// Required: every file must be scanned clean by every engine; off: no
+	// scan, which the Receive screen and every release record say.
+	Required bool
+	// Clamd is ClamAV's daemon: a Unix socket path or host:port; empty
+	// to run clamscan once per bundle instead.
+	Clamd    string
+	Clamscan string // the clamscan program, "" for the one on PATH
+	Database string // clamscan's signature folder, "" for its own
+	Timeout  time.Duration
+	// MaxSignatureAge holds every file as not-scanned when the scanner's
+	// signatures are older than this (0: no limit).
+	MaxSignatureAge time.Duration
+	Hooks           []ScanHook
+}
+
+// ScanHook is a site's own scanner, run once per file.
+type ScanHook struct {
+	Name     string        `toml:"name"`
+	Command  []string      `toml:"command"`
+	Clean    []int         `toml:"clean"`
+	Infected []int         `toml:"infected"`
+	Timeout  time.Duration `toml:"-"`
+	RawTime  string        `toml:"timeout"`
 }
 
 const defaultPolicyText = `# Sluice receive policy: what this station accepts.
@@ -84,6 +118,35 @@ max_ratio = 100
 may_override = ["type-mismatch", "deceptive-name", "active-content", "not-checked"]
 # Let an officer release the files that passed and keep the held ones.
 partial_release = false
+
+# Malware scanning. Three verdicts, never two: clean, infected, or not
+# scanned (over a limit, encrypted, engine down); only clean passes.
+[scan]
+# "required": every file must be scanned clean by every engine below.
+# "off": no malware scan; the Receive screen warns and every release
+# record says "not scanned: no scanner configured".
+mode = "off"
+# ClamAV's daemon: its Unix socket, or host:port. It must alert on what it
+# cannot scan (AlertExceedsMax, AlertEncrypted, AlertEncryptedArchive,
+# AlertEncryptedDoc, AlertOLE2Macros, AlertBrokenExecutables yes).
+# Leave empty to run clamscan once per bundle instead.
+clamd = ""
+# clamscan's program ("" for the one on PATH) and signature folder ("" for its own).
+clamscan = ""
+database = ""
+# Longest one file's scan (clamd) or one bundle's (clamscan) may take.
+timeout = "10m"
+# Hold everything as not scanned when the signatures are older than this
+# ("" for no limit). Offline sites fall behind; the officer sees how far.
+max_signature_age = ""
+
+# A site's other engine, run on every file; all engines must say clean.
+# [[scanner]]
+# name = "second-engine"
+# command = ["/opt/av/bin/scan", "{}"]
+# clean = [0]
+# infected = [1]
+# timeout = "60s"
 `
 
 // DefaultPolicy is the policy a new station starts with.
@@ -133,6 +196,15 @@ type rawPolicy struct {
 		MayOverride    []string `toml:"may_override"`
 		PartialRelease bool     `toml:"partial_release"`
 	} `toml:"review"`
+	Scan struct {
+		Mode            string `toml:"mode"`
+		Clamd           string `toml:"clamd"`
+		Clamscan        string `toml:"clamscan"`
+		Database        string `toml:"database"`
+		Timeout         string `toml:"timeout"`
+		MaxSignatureAge string `toml:"max_signature_age"`
+	} `toml:"scan"`
+	Scanner []ScanHook `toml:"scanner"`
 }
 
 func defaultRaw() rawPolicy {
@@ -143,6 +215,7 @@ func defaultRaw() rawPolicy {
 	r.Content.CheckExtensions, r.Content.CheckNames, r.Content.CheckActiveContent = true, true, true
 	r.Archives.MaxDepth, r.Archives.MaxEntries, r.Archives.MaxExpanded, r.Archives.MaxRatio = 2, 10000, "2 GiB", 100
 	r.Review.MayOverride = []string{inspect.ReasonTypeMismatch, inspect.ReasonDeceptiveName, inspect.ReasonActiveContent, inspect.ReasonNotChecked}
+	r.Scan.Mode, r.Scan.Timeout = "off", "10m"
 	return r
 }
 
@@ -196,7 +269,53 @@ func parsePolicy(b []byte) (Policy, error) {
 		}
 	}
 	p.MayOverride, p.PartialRelease = raw.Review.MayOverride, raw.Review.PartialRelease
+	if p.Scan, err = parseScan(raw); err != nil {
+		return p, err
+	}
 	return p, nil
+}
+
+func parseScan(raw rawPolicy) (ScanPolicy, error) {
+	sc := raw.Scan
+	var sp ScanPolicy
+	switch sc.Mode {
+	case "required":
+		sp.Required = true
+	case "off":
+	default:
+		return sp, fmt.Errorf("scan.mode %q must be \"required\" or \"off\"", sc.Mode)
+	}
+	sp.Clamd, sp.Clamscan, sp.Database = sc.Clamd, sc.Clamscan, sc.Database
+	var err error
+	if sp.Timeout, err = time.ParseDuration(sc.Timeout); err != nil || sp.Timeout <= 0 {
+		return sp, fmt.Errorf("scan.timeout %q is not a duration like \"10m\"", sc.Timeout)
+	}
+	if sc.MaxSignatureAge != "" {
+		if sp.MaxSignatureAge, err = time.ParseDuration(sc.MaxSignatureAge); err != nil || sp.MaxSignatureAge <= 0 {
+			return sp, fmt.Errorf("scan.max_signature_age %q is not a duration like \"168h\"", sc.MaxSignatureAge)
+		}
+	}
+	for i, h := range raw.Scanner {
+		switch {
+		case h.Name == "":
+			return sp, fmt.Errorf("scanner %d has no name", i+1)
+		case len(h.Command) == 0:
+			return sp, fmt.Errorf("scanner %s has no command", h.Name)
+		case len(h.Clean) == 0:
+			return sp, fmt.Errorf("scanner %s: say which exit status means clean (clean = [0])", h.Name)
+		}
+		h.Timeout = 2 * time.Minute
+		if h.RawTime != "" {
+			if h.Timeout, err = time.ParseDuration(h.RawTime); err != nil || h.Timeout <= 0 {
+				return sp, fmt.Errorf("scanner %s: timeout %q is not a duration like \"60s\"", h.Name, h.RawTime)
+			}
+		}
+		sp.Hooks = append(sp.Hooks, h)
+	}
+	if len(sp.Hooks) > 0 && !sp.Required {
+		return sp, errors.New("scanners are set but scan.mode is \"off\"; set it to \"required\" or remove them")
+	}
+	return sp, nil
 }
 
 // CheckPolicy validates a draft policy file without installing it.
@@ -220,7 +339,22 @@ func (p Policy) Text() string {
 	a := c.Archives
 	fmt.Fprintf(&b, "[archives]\nmax_depth = %d\nmax_entries = %d\nmax_expanded = %q\nmax_ratio = %g\n\n",
 		a.MaxDepth, a.MaxEntries, humanize.IBytes(uint64(a.MaxExpanded)), a.MaxRatio)
-	fmt.Fprintf(&b, "[review]\nmay_override = %s\npartial_release = %t\n", q(p.MayOverride), p.PartialRelease)
+	fmt.Fprintf(&b, "[review]\nmay_override = %s\npartial_release = %t\n\n", q(p.MayOverride), p.PartialRelease)
+	sc := p.Scan
+	mode, age := "off", ""
+	if sc.Required {
+		mode = "required"
+	}
+	if sc.MaxSignatureAge > 0 {
+		age = sc.MaxSignatureAge.String()
+	}
+	fmt.Fprintf(&b, "[scan]\nmode = %q\nclamd = %q\nclamscan = %q\ndatabase = %q\ntimeout = %q\nmax_signature_age = %q\n",
+		mode, sc.Clamd, sc.Clamscan, sc.Database, sc.Timeout, age)
+	for _, h := range sc.Hooks {
+		ints := func(xs []int) string { return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(xs)), ", "), "[]") }
+		fmt.Fprintf(&b, "\n[[scanner]]\nname = %q\ncommand = %s\nclean = [%s]\ninfected = [%s]\ntimeout = %q\n",
+			h.Name, q(h.Command), ints(h.Clean), ints(h.Infected), h.Timeout)
+	}
 	return b.String()
 }
 
@@ -239,4 +373,40 @@ func decodeTOML(b []byte, v any) error {
 		return fmt.Errorf("unknown setting %s", strings.Join(keys, ", "))
 	}
 	return nil
+}
+
+// Where Debian's clamav-daemon listens, and where its signatures live.
+var (
+	clamdSockets  = []string{"/run/clamav/clamd.ctl", "/var/run/clamav/clamd.ctl"}
+	clamDatabases = "/var/lib/clamav"
+)
+
+// initialPolicyText is the policy a new station starts with: scanning
+// required through clamd where its socket is, through clamscan where it
+// and signatures are installed, else off, with a note saying so.
+func initialPolicyText() (text, note string) {
+	text = defaultPolicyText
+	for _, sock := range clamdSockets {
+		if info, err := os.Stat(sock); err == nil && info.Mode()&fs.ModeSocket != 0 {
+			text = strings.Replace(text, "mode = \"off\"\n", "mode = \"required\"\n", 1)
+			return strings.Replace(text, "clamd = \"\"\n", fmt.Sprintf("clamd = %q\n", sock), 1), ""
+		}
+	}
+	if _, err := exec.LookPath("clamscan"); err == nil {
+		for _, pat := range []string{"*.cvd", "*.cld"} {
+			if m, _ := filepath.Glob(filepath.Join(clamDatabases, pat)); len(m) > 0 {
+				return strings.Replace(text, "mode = \"off\"\n", "mode = \"required\"\n", 1), ""
+			}
+		}
+	}
+	return text, "no malware scanner found (no clamd socket, no clamscan with signatures): scan.mode is \"off\" in policy.toml, and every release will say \"not scanned\"; install clamav-daemon and set scan.mode = \"required\""
+}
+
+// ScanWarning is the standing warning a front end shows while the policy
+// scans nothing; "" when it scans.
+func (s *Station) ScanWarning() string {
+	if s.Policy.Scan.Required {
+		return ""
+	}
+	return "No malware scanner configured: received files are not scanned (scan.mode is \"off\" in this station's policy.toml)"
 }

@@ -47,6 +47,9 @@ type Station struct {
 	Name   string
 	Keys   *crypto.StationKeys
 	Policy Policy
+	// InitNote is what Init has to tell the technician (no malware
+	// scanner found), or "".
+	InitNote string
 	// CustodyPath is the custody log; see custody.go for how records are
 	// appended.
 	CustodyPath string
@@ -93,7 +96,12 @@ func Init(home, name string, pq bool) (*Station, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Station{Home: home, Name: name, Keys: keys, Policy: DefaultPolicy(), CustodyPath: filepath.Join(home, custodyFile), Officer: osUser()}
+	policyText, scanNote := initialPolicyText()
+	pol, err := parsePolicy([]byte(policyText))
+	if err != nil {
+		return nil, fmt.Errorf("app: initial policy does not parse: %w", err)
+	}
+	s := &Station{Home: home, Name: name, Keys: keys, Policy: pol, CustodyPath: filepath.Join(home, custodyFile), Officer: osUser(), InitNote: scanNote}
 	files := []struct {
 		name string
 		data []byte
@@ -102,7 +110,7 @@ func Init(home, name string, pq bool) (*Station, error) {
 		{identityFile, keys.MarshalIdentity(), 0o600},
 		{signingFile, sk, 0o600},
 		{cardFile, keys.Card(name).Marshal(), 0o644},
-		{policyFile, []byte(defaultPolicyText), 0o644},
+		{policyFile, []byte(policyText), 0o644},
 		// station.toml last: its presence means the station is complete.
 		{stationFile, fmt.Appendf(nil, "# Sluice station\nname = %q\ncreated = %q\n", name, time.Now().UTC().Format(time.RFC3339)), 0o644},
 	}

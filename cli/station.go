@@ -33,6 +33,9 @@ func runInit(e *env, args []string) error {
 	c := st.Card()
 	fmt.Fprintf(e.stdout, "Created station %s in %s\n  signing key %s\n  recipient   %s\nGive other stations its card: sluice id > %s.card\n",
 		st.Name, st.Home, c.SigningFingerprint(), c.RecipientFingerprint(), st.Name)
+	if st.InitNote != "" {
+		fmt.Fprintf(e.stderr, "sluice: note: %s\n", st.InitNote)
+	}
 	return nil
 }
 

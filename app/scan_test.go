@@ -1,0 +1,134 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"sluice/internal/clamtest"
+	"sluice/transfer/custody"
+	"sluice/transfer/inspect"
+)
+
+// With scanning required, a real clamd scans every file: clean content is
+// released and the records name the engine; an infected file is held with
+// its signature; a clamd that is down, or signatures of unknown age under
+// a limit, hold everything as not scanned. Nothing is ever released
+// unscanned.
+func TestReceiveScansWithClamd(t *testing.T) {
+	d := clamtest.Start(t, false)
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Scan = ScanPolicy{Required: true, Clamd: d.Address, Timeout: time.Minute}
+	receive := func(files map[string]string) (*Received, error) {
+		sealed := pack(t, sender, "kiosk-1", stage(t, files))
+		return kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	}
+	r, err := receive(map[string]string{"a.txt": "clean words\n", "b/c.txt": "more\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Content.Scanners) != 1 || !strings.HasPrefix(r.Content.Scanners[0], "clamd (ClamAV ") {
+		t.Fatalf("scanners: %v", r.Content.Scanners)
+	}
+	var received custody.Record
+	for _, rec := range events(t, kiosk) {
+		if rec.Event == custody.EventReceived {
+			received = rec
+		}
+	}
+	if !strings.Contains(received.Reason, "scanned by clamd (ClamAV ") {
+		t.Fatalf("received record does not name the scanner: %s", received.Reason)
+	}
+
+	_, err = receive(map[string]string{"a.txt": "clean\n", "eicar.txt": clamtest.EICAR})
+	var he *HeldError
+	if !errors.As(err, &he) || len(he.Held.Reports) != 1 || he.Held.Reports[0].Findings[0].Reason != inspect.ReasonInfected ||
+		!strings.Contains(he.Held.Reports[0].Findings[0].Detail, clamtest.EICARName) {
+		t.Fatalf("EICAR: %v", err)
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), he.Held.ID, Decision{}); err == nil || !strings.Contains(err.Error(), "infected") {
+		t.Fatalf("an infected file was released by override: %v", err)
+	}
+
+	kiosk.Policy.Scan.MaxSignatureAge = 24 * time.Hour
+	if _, err = receive(map[string]string{"a.txt": "clean\n"}); !errors.As(err, &he) || !strings.Contains(err.Error(), "how old its signatures are") {
+		t.Fatalf("signatures of unknown age: %v", err)
+	}
+	kiosk.Policy.Scan.MaxSignatureAge = 0
+
+	d.Stop()
+	_, err = receive(map[string]string{"a.txt": "clean\n", "b.txt": "also clean\n"})
+	if !errors.As(err, &he) || len(he.Held.Reports) != 2 {
+		t.Fatalf("clamd down: %v", err)
+	}
+	for _, r := range he.Held.Reports {
+		if r.Findings[0].Reason != inspect.ReasonNotScanned || !strings.Contains(r.Findings[0].Detail, "not answering") {
+			t.Fatalf("clamd down: %+v", r.Findings)
+		}
+	}
+}
+
+// clamscan, once per bundle, and a site's hook, both required clean.
+func TestReceiveScansWithClamscanAndHook(t *testing.T) {
+	prog := clamtest.Need(t, "clamscan")
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Scan = ScanPolicy{Required: true, Clamscan: prog, Database: clamtest.Database(t), Timeout: time.Minute,
+		Hooks: []ScanHook{{Name: "grep-engine", Command: []string{"sh", "-c", "grep -q FORBIDDEN \"$1\" && { echo Site.Forbidden; exit 1; }; exit 0", "sh", "{}"},
+			Clean: []int{0}, Infected: []int{1}, Timeout: 10 * time.Second}}}
+	receive := func(files map[string]string) (*Received, error) {
+		sealed := pack(t, sender, "kiosk-1", stage(t, files))
+		return kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	}
+	r, err := receive(map[string]string{"a.txt": "fine\n", "b.txt": "fine too\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Content.Scanners) != 2 {
+		t.Fatalf("scanners: %v", r.Content.Scanners)
+	}
+	_, err = receive(map[string]string{"a.txt": "x " + clamtest.Pattern + " y\n", "b.txt": "FORBIDDEN words\n", "c.txt": "fine\n"})
+	var he *HeldError
+	if !errors.As(err, &he) || len(he.Held.Reports) != 2 {
+		t.Fatalf("held: %v", err)
+	}
+	got := he.Held.Reports[0].Findings[0].Detail + " | " + he.Held.Reports[1].Findings[0].Detail
+	if !strings.Contains(got, clamtest.PatternName) || !strings.Contains(got, "Site.Forbidden") {
+		t.Fatalf("findings: %s", got)
+	}
+}
+
+// A new station requires scanning through the clamd it finds; with no
+// scanner it writes scan off and says so.
+func TestInitFindsScanner(t *testing.T) {
+	saved, savedDB := clamdSockets, clamDatabases
+	defer func() { clamdSockets, clamDatabases = saved, savedDB }()
+	dir := t.TempDir()
+	sock := dir + "/clamd.ctl"
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	clamdSockets, clamDatabases = []string{dir + "/none.ctl", sock}, dir
+	s, err := Init(dir+"/with", "with", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Policy.Scan.Required || s.Policy.Scan.Clamd != sock || s.InitNote != "" || s.ScanWarning() != "" {
+		t.Fatalf("with clamd: %+v, note %q", s.Policy.Scan, s.InitNote)
+	}
+	if loaded, err := Load(dir + "/with"); err != nil || !loaded.Policy.Scan.Required {
+		t.Fatalf("policy.toml does not require scanning: %v", err)
+	}
+	clamdSockets = nil
+	s, err = Init(dir+"/without", "without", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Policy.Scan.Required || !strings.Contains(s.InitNote, "no malware scanner") || s.ScanWarning() == "" {
+		t.Fatalf("without a scanner: %+v, note %q", s.Policy.Scan, s.InitNote)
+	}
+}
