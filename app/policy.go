@@ -408,5 +408,5 @@ func (s *Station) ScanWarning() string {
 	if s.Policy.Scan.Required {
 		return ""
 	}
-	return "No malware scanner configured: received files are not scanned (scan.mode is \"off\" in this station's policy.toml)"
+	return "No malware scanner configured: files are not scanned (scan.mode is \"off\" in policy.toml)"
 }

@@ -63,6 +63,12 @@ xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
 shot send-sealed
 xdotool mousemove 350 22 click 1; shot station-sender"
 	bundle=$(ls -d "$media"/*.sluice | head -1)
+	# A bundle the kiosk's policy holds: a program named as a PDF.
+	held=$work/$size/held h=$work/$size/invoices
+	mkdir -p "$held" "$h"
+	printf 'MZ\x90\x00 a program, not an invoice' > "$h/invoice-2291.pdf"
+	printf 'paid in full\n' > "$h/receipt.txt"
+	heldb=$("$bin" --home "$s" pack --to kiosk-1 --out "$held" "$h" | tail -1)
 	# A tampered copy for the rejection.
 	bad=$work/$size/bad
 	mkdir -p "$bad"
@@ -79,13 +85,17 @@ xdotool mousemove 350 22 click 1; sleep 0.3
 xdotool mousemove 700 140 click 1; xdotool type --delay 2 '$released'; xdotool key Return; sleep 0.5
 shot station-kiosk
 xdotool mousemove 130 22 click 1; sleep 0.3
-xdotool mousemove 600 100 click 1; xdotool type --delay 2 '$bundle'; xdotool key Return; sleep 2.5
+xdotool mousemove 600 140 click 1; xdotool type --delay 2 '$bundle'; xdotool key Return; sleep 2.5
 shot receive-checked
 xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
 shot receive-released
-xdotool mousemove 600 100 click 1; xdotool key ctrl+a; xdotool type --delay 2 '$(ls -d "$bad"/*.sluice)'; xdotool key Return; sleep 2.5
+xdotool mousemove 600 140 click 1; xdotool key ctrl+a; xdotool type --delay 2 '$(ls -d "$bad"/*.sluice)'; xdotool key Return; sleep 2.5
 shot receive-tampered
 \"$bin\" --home \"$k\" receive --out \"$released\" \"$(ls -d "$bad"/*.sluice)\" >/dev/null 2>&1 || true
+xdotool mousemove 600 140 click 1; xdotool key ctrl+a; xdotool type --delay 2 '$heldb'; xdotool key Return; sleep 2.5
+xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
+shot receive-held
+xdotool key Escape; sleep 0.5
 xdotool mousemove 245 22 click 1; sleep 1.5; shot custody-log-kiosk"
 	run "$s" "$W" "$H" "xdotool mousemove 245 22 click 1; shot custody-log-sender"
 done

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"os"
@@ -448,4 +449,105 @@ func TestReceiveScreenEscapesAndWithholdsNotes(t *testing.T) {
 	if n := noteOf(); !strings.Contains(n, "not shown") || strings.Contains(n, "APPROVED") || rawIn() {
 		t.Fatalf("edited note shown as %q", n)
 	}
+}
+
+// A bundle the policy holds is not released from the Receive screen: the
+// screen says so and opens the review queue, which shows every held file
+// with its reasons; the officer's release there lands it and is recorded.
+func TestHeldBundleReviewedOnScreen(t *testing.T) {
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.Resize(fyne.NewSize(1024, 768))
+	src := filepath.Join(t.TempDir(), "in")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "notes.txt"), []byte("fine"), 0o644)
+	os.WriteFile(filepath.Join(src, "invoice.pdf"), []byte("MZ\x90\x00 a program"), 0o644)
+	srcs, err := app.StagePaths([]string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	sealed, err := sender.Pack(context.Background(), app.PackRequest{To: []string{"kiosk-1"}, OutDir: out, Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := t.TempDir()
+	if err := kiosk.SetReleaseFolders([]string{rel}); err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiveScreen(kiosk, w)
+	w.SetContent(r.content)
+	if !on(func() bool { return r.scanWarn.Visible() && strings.Contains(r.scanWarn.Text, "No malware scanner") }) {
+		t.Fatal("no standing warning while the policy scans nothing")
+	}
+	r.openBundle(sealed.Dir)
+	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })
+	r.loadDests()
+	r.setDest(rel)
+	test.Tap(r.release)
+	waitFor(t, "hold", func() bool { return strings.HasPrefix(r.status.Text, "Held for review") })
+	if ents, _ := os.ReadDir(rel); len(ents) != 0 {
+		t.Fatalf("held bundle released %d entries", len(ents))
+	}
+	if on(func() bool { return r.release.Disabled() && r.review.Text == "Review queue (1)" }) == false {
+		t.Fatalf("after the hold: release enabled %v, queue %q", !r.release.Disabled(), r.review.Text)
+	}
+	p := newReviewPanel(kiosk, w, r.countReview)
+	if len(p.items) != 1 {
+		t.Fatalf("queue holds %d bundles", len(p.items))
+	}
+	p.list.Select(0)
+	rows := on(func() string { return strings.Join(p.rows, "\n") })
+	if !strings.Contains(rows, "HELD in/invoice.pdf") || !strings.Contains(rows, "blocked-type") || !strings.Contains(rows, "type-mismatch") {
+		t.Fatalf("held files shown:\n%s", rows)
+	}
+	// A blocked type cannot be overridden under the default policy: the
+	// release is disabled, and the panel says why.
+	if !on(func() bool { return p.release.Disabled() }) {
+		t.Fatal("release enabled for a blocked type")
+	}
+	if !strings.Contains(on(func() string { return p.status.Text }), "blocked-type") {
+		t.Fatal(p.status.Text)
+	}
+	test.Tap(p.reject)
+	form := w.Canvas().Overlays().Top()
+	test.Type(findEntry(t, form), "a program named as an invoice")
+	test.Tap(findButton(t, form, "Reject"))
+	waitFor(t, "rejection", func() bool { return strings.HasPrefix(p.status.Text, "Rejected") })
+	if list, _ := kiosk.Reviews(); len(list) != 0 {
+		t.Fatalf("still held after the rejection: %d", len(list))
+	}
+	if !strings.Contains(on(func() string { return r.review.Text }), "(0)") {
+		t.Fatalf("queue button after the rejection: %q", r.review.Text)
+	}
+}
+
+func findEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
+	t.Helper()
+	var found *widget.Entry
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if found != nil {
+			return
+		}
+		switch w := o.(type) {
+		case *widget.Entry:
+			found = w
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(w).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	if found == nil {
+		t.Fatal("no entry")
+	}
+	return found
 }

@@ -67,6 +67,11 @@ type receiveScreen struct {
 	meter    *meter
 	status   *widget.Label
 	content  fyne.CanvasObject
+	// review opens the queue of bundles held by the content checks;
+	// scanWarn stands while the policy scans nothing.
+	review   *widget.Button
+	scanWarn *widget.Label
+	held     bool // the bundle opened was held for review: decided in the queue
 	// waiting is the bundle whose other drives are awaited after one
 	// drive of it was read; read holds the drive folders read so far.
 	waiting string
@@ -142,14 +147,47 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 	right := container.NewVSplit(drives, widget.NewCard("Files released", "", r.files))
 	split := container.NewHSplit(flow, right)
 	split.Offset = 0.55
-	top := container.NewVBox(r.steps, container.NewBorder(nil, nil, r.open, nil, r.path))
+	r.review = widget.NewButtonWithIcon("Review queue", theme.WarningIcon(), func() { r.showReview("") })
+	r.scanWarn = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	r.scanWarn.Truncation = fyne.TextTruncateEllipsis
+	if w := st.ScanWarning(); w != "" {
+		r.scanWarn.SetText("⚠ " + w)
+	} else {
+		r.scanWarn.Hide()
+	}
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, r.review, r.steps), r.scanWarn, container.NewBorder(nil, nil, r.open, nil, r.path))
 	r.content = container.NewBorder(top, nil, nil, nil, split)
 	r.loadDests()
+	r.countReview()
 	r.refresh()
 	return r
 }
 
 func (r *receiveScreen) busy() bool { return r.job.running() }
+
+// countReview shows how many bundles wait for review on the queue's button.
+func (r *receiveScreen) countReview() {
+	hs, _ := r.st.Reviews()
+	r.review.SetText(fmt.Sprintf("Review queue (%d)", len(hs)))
+	if len(hs) > 0 {
+		r.review.Importance = widget.WarningImportance
+	} else {
+		r.review.Importance = widget.MediumImportance
+	}
+	r.review.Refresh()
+}
+
+// showReview opens the review queue over the screen, at most the window's
+// size, showing bundle id if it is held.
+func (r *receiveScreen) showReview(id string) {
+	p := newReviewPanel(r.st, r.win, r.countReview)
+	p.selectID(id)
+	d := dialog.NewCustom("Bundles held for review", "Close", p.content, r.win)
+	size := r.win.Canvas().Size()
+	d.Resize(fyne.NewSize(size.Width*0.94, size.Height*0.9))
+	d.Show()
+	r.review.Refresh()
+}
 
 func (r *receiveScreen) admissible() bool { return r.inErr == nil && r.in.Admissible() }
 
@@ -178,12 +216,12 @@ func (r *receiveScreen) refresh() {
 		r.path.Enable()
 		r.dests.Enable()
 	}
-	enable(r.release, !busy && r.admissible() && r.dest != "" && r.released == nil)
+	enable(r.release, !busy && r.admissible() && r.dest != "" && r.released == nil && !r.held)
 	showIf(r.release, r.released == nil)
 	showIf(r.reject, r.released == nil)
 	// Only a bundle whose envelope was read can be rejected: the record
 	// names what was refused.
-	enable(r.reject, !busy && r.in != nil && r.released == nil)
+	enable(r.reject, !busy && r.in != nil && r.released == nil && !r.held)
 	enable(r.stop, busy)
 	showIf(r.stop, busy)
 	onDrive := r.released != nil && r.sourceDrive() != ""
@@ -191,7 +229,7 @@ func (r *receiveScreen) refresh() {
 	enable(r.wipe, !busy && r.released != nil && !r.wiped)
 	showIf(r.eject, onDrive)
 	enable(r.eject, !busy && onDrive)
-	showIf(r.again, r.released != nil || r.in != nil && !busy)
+	showIf(r.again, r.released != nil || r.held || r.in != nil && !busy)
 	r.files.Refresh()
 }
 
@@ -251,6 +289,7 @@ func (r *receiveScreen) pickBundle() {
 // reset starts over for the next bundle.
 func (r *receiveScreen) reset() {
 	r.dir, r.in, r.inErr, r.entries, r.released, r.inFolder, r.wiped, r.sources = "", nil, nil, nil, nil, nil, false, nil
+	r.held = false
 	r.facts.Items, r.envelope.Items = nil, nil
 	r.facts.Refresh()
 	r.envelope.Refresh()
@@ -365,7 +404,7 @@ func (r *receiveScreen) showEnvelope() {
 			r.in.Bundle.Envelope.Drives()))
 		r.verdict.Importance = widget.SuccessImportance
 	default:
-		r.verdict.SetText("✓ Every check before decrypting passed. Verify and release decrypts it into a quarantine and checks every file against the sender's signed manifest before anything is released.")
+		r.verdict.SetText("✓ Every check before decrypting passed. Verify and release decrypts it into a quarantine and checks every file against the sender's signed manifest and this station's content policy before anything is released.")
 		r.verdict.Importance = widget.SuccessImportance
 	}
 	r.verdict.Refresh()
@@ -433,6 +472,15 @@ func (r *receiveScreen) startRelease() {
 				r.waiting, r.read[req.BundleDir] = md.BundleID, true
 				r.status.SetText("Drive read and checked; its volumes wait on this station. Nothing is released yet. " + waitingFor(md))
 				dialog.ShowInformation("Insert the next drive", waitingFor(md), r.win)
+			case errors.As(err, new(*app.HeldError)):
+				var he *app.HeldError
+				errors.As(err, &he)
+				r.held = true
+				r.status.SetText(fmt.Sprintf("Held for review: %d of %d file(s) were held by this station's policy; nothing was released. Open the review queue to see why, and to release or reject it.",
+					len(he.Held.Reports), he.Held.Files))
+				r.verdict.SetText("⚠ Held for review: the bundle verified, but its content did not pass every check.")
+				r.countReview()
+				r.showReview(he.Held.ID)
 			case errors.Is(err, context.Canceled):
 				r.status.SetText("Cancelled. Nothing was released and the quarantine was removed.")
 			case errors.As(err, new(*app.NotTakenBackError)):

@@ -1,0 +1,220 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sluice/app"
+	"sluice/internal/safetext"
+)
+
+// reviewPanel is the kiosk's review queue: the bundles its policy held,
+// each file held with its type (by content) and every reason, and the
+// officer's decisions (release, release the files that passed, reject
+// with a reason), each recorded by app.
+type reviewPanel struct {
+	st  *app.Station
+	win fyne.Window
+	// changed is called after a decision, so the Receive screen can
+	// update its count.
+	changed func()
+
+	items    []*app.Held
+	sel      *app.Held
+	rows     []string // the selected bundle's held files and findings, one line each
+	list     *widget.List
+	detail   *widget.Label
+	findings *widget.Label // the held files and why, wrapped, in a scroll
+	release  *widget.Button
+	partial  *widget.Button
+	reject   *widget.Button
+	status   *widget.Label
+	content  fyne.CanvasObject
+}
+
+func newReviewPanel(st *app.Station, w fyne.Window, changed func()) *reviewPanel {
+	p := &reviewPanel{st: st, win: w, changed: changed}
+	p.list = widget.NewList(func() int { return len(p.items) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("\n")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			h := p.items[i]
+			o.(*widget.Label).SetText(fmt.Sprintf("%s\nfrom %s · %d of %d file(s) held", h.ID, safetext.Line(h.Sender), len(h.Reports), h.Files))
+		})
+	p.list.OnSelected = func(i widget.ListItemID) {
+		if i < len(p.items) {
+			p.show(p.items[i])
+		}
+	}
+	p.detail = widget.NewLabel("Choose a bundle held for review.")
+	p.detail.Wrapping = fyne.TextWrapWord
+	p.findings = widget.NewLabel("")
+	p.findings.Wrapping = fyne.TextWrapWord
+	p.release = widget.NewButtonWithIcon("Release after review", theme.ConfirmIcon(), func() { p.decide(false) })
+	p.release.Importance = widget.HighImportance
+	p.partial = widget.NewButtonWithIcon("Release the files that passed", theme.ContentRemoveIcon(), func() { p.decide(true) })
+	p.reject = widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), p.askReject)
+	p.reject.Importance = widget.DangerImportance
+	p.status = widget.NewLabel("")
+	p.status.Wrapping = fyne.TextWrapWord
+	right := container.NewBorder(p.detail, container.NewVBox(container.NewHBox(p.release, p.partial, p.reject), p.status), nil, nil,
+		widget.NewCard("Held files", "Type judged by content; every reason it was held", container.NewVScroll(p.findings)))
+	split := container.NewHSplit(widget.NewCard("Held for review", "Nothing of these was released", p.list), right)
+	split.Offset = 0.35
+	p.content = split
+	p.load()
+	return p
+}
+
+// selectID shows the bundle id, if it is held.
+func (p *reviewPanel) selectID(id string) {
+	for i, h := range p.items {
+		if h.ID == id {
+			p.list.Select(i)
+		}
+	}
+}
+
+// load reads the queue again.
+func (p *reviewPanel) load() {
+	items, err := p.st.Reviews()
+	if err != nil {
+		p.status.SetText(safetext.Line(err.Error()))
+	}
+	p.items = items
+	p.list.UnselectAll()
+	p.sel, p.rows = nil, nil
+	p.detail.SetText("Choose a bundle held for review.")
+	if len(items) == 0 {
+		p.detail.SetText("No bundle is held for review.")
+	}
+	p.list.Refresh()
+	p.findings.SetText("")
+	p.refresh()
+}
+
+// maxHeldOnScreen bounds the held files listed; sluice review show --all
+// lists every one.
+const maxHeldOnScreen = 200
+
+// blocking is the first reason the selected bundle is held that the
+// policy does not let an officer override, or "".
+func (p *reviewPanel) blocking() string {
+	if p.sel == nil {
+		return ""
+	}
+	for _, r := range p.sel.Reports {
+		for _, f := range r.Findings {
+			if !slices.Contains(p.st.Policy.MayOverride, f.Reason) {
+				return f.Reason
+			}
+		}
+	}
+	return ""
+}
+
+func (p *reviewPanel) refresh() {
+	enable(p.release, p.sel != nil && p.blocking() == "")
+	enable(p.partial, p.sel != nil && p.st.Policy.PartialRelease)
+	enable(p.reject, p.sel != nil)
+}
+
+func (p *reviewPanel) show(h *app.Held) {
+	p.sel = h
+	text := fmt.Sprintf("Bundle %s from %s, sealed %s. %d files, every one matching the signed manifest. %s.",
+		h.ID, safetext.Line(h.Sender), h.Created.Local().Format("2006-01-02 15:04"), h.Files, safetext.Line(h.Summary))
+	if h.Note != "" {
+		text += " Note: " + safetext.Line(h.Note)
+	}
+	p.detail.SetText(text + " For " + safetext.Line(h.Out) + ".")
+	p.rows = p.rows[:0]
+	for i, r := range h.Reports {
+		if i == maxHeldOnScreen {
+			p.rows = append(p.rows, fmt.Sprintf("… and %d more held file(s): sluice review show %s --all lists them", len(h.Reports)-i, h.ID))
+			break
+		}
+		p.rows = append(p.rows, fmt.Sprintf("HELD %s  (%s, %s)", safetext.Line(r.Path), safetext.Line(r.MIME), r.Family))
+		for _, f := range r.Findings {
+			where := ""
+			if f.Path != r.Path {
+				where = safetext.Line(f.Path) + ": "
+			}
+			p.rows = append(p.rows, fmt.Sprintf("    • %s: %s%s", f.Reason, where, safetext.Line(f.Detail)))
+		}
+	}
+	p.findings.SetText(strings.Join(p.rows, "\n"))
+	p.status.SetText("")
+	if b := p.blocking(); b != "" {
+		hint := "This station's policy does not let an officer release a file held as " + b + " (review.may_override): reject the bundle"
+		if p.st.Policy.PartialRelease {
+			hint += ", or release only the files that passed"
+		}
+		p.status.SetText(hint + ".")
+	}
+	p.refresh()
+}
+
+func (p *reviewPanel) decide(partial bool) {
+	h := p.sel
+	if h == nil {
+		return
+	}
+	what := "Release bundle " + h.ID + " whole, overriding every hold? The decision is recorded in the custody log."
+	if partial {
+		what = fmt.Sprintf("Release the files of bundle %s that passed every check? The %d held file(s) stay in this station's review folder; the decision is recorded.", h.ID, len(h.Reports))
+	}
+	dialog.ShowConfirm("Release after review", what, func(ok bool) {
+		if !ok {
+			return
+		}
+		go func() {
+			r, err := p.st.ReleaseHeld(context.Background(), h.ID, app.Decision{Partial: partial})
+			onUI(func() {
+				if err != nil {
+					p.status.SetText("Not released: " + safetext.Line(err.Error()))
+					showError(err, p.win)
+					return
+				}
+				p.load()
+				p.status.SetText("Released into " + safetext.Line(r.Dir) + "; the custody log records who released it and what was overridden.")
+				if p.changed != nil {
+					p.changed()
+				}
+			})
+		}()
+	}, p.win)
+}
+
+func (p *reviewPanel) askReject() {
+	h := p.sel
+	if h == nil {
+		return
+	}
+	reason := widget.NewEntry()
+	reason.SetPlaceHolder("why, for the custody log")
+	dialog.ShowForm("Reject bundle "+h.ID, "Reject", "Back", []*widget.FormItem{widget.NewFormItem("Reason", reason)}, func(ok bool) {
+		if !ok || strings.TrimSpace(reason.Text) == "" {
+			return
+		}
+		if err := p.st.RejectHeld(context.Background(), h.ID, reason.Text); err != nil {
+			showError(err, p.win)
+			return
+		}
+		p.load()
+		p.status.SetText("Rejected; its content was removed and the rejection recorded.")
+		if p.changed != nil {
+			p.changed()
+		}
+	}, p.win)
+}
