@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -227,6 +228,10 @@ func signatureDate(version string) (time.Time, bool) {
 	return t, err == nil
 }
 
+// smallWhole is the size up to which a file is read whole before it is
+// checked: the checks read its first 3 KiB and its last 64 KiB anyway.
+const smallWhole = 96 << 10
+
 // checkFile runs the content checks and the per-file scanners on one file.
 func (s *Station) checkFile(ctx context.Context, rules *inspect.Rules, eng *engines, q, rel string) inspect.Report {
 	notChecked := func(err error) inspect.Report {
@@ -242,7 +247,16 @@ func (s *Station) checkFile(ctx context.Context, rules *inspect.Rules, eng *engi
 	if err != nil {
 		return notChecked(err)
 	}
-	r := rules.Inspect(ctx, rel, f, info.Size())
+	var content io.ReaderAt = f
+	if n := info.Size(); n <= smallWhole {
+		// One read instead of one for the head and one for the tail.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(f, b); err != nil {
+			return notChecked(err)
+		}
+		content = bytes.NewReader(b)
+	}
+	r := rules.Inspect(ctx, rel, content, info.Size())
 	if eng.broken != "" {
 		addVerdict(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Why: eng.broken})
 		return r

@@ -53,6 +53,18 @@ func runPack(e *env, args []string) error {
 		return err
 	}
 	req := app.PackRequest{To: strings.Split(*to, ","), OutDir: *out, Sources: srcs, VolumeSize: vol, Note: *note}
+	// What a kiosk's policy would hold is said before anything is sealed.
+	held, err := st.Foresee(e.ctx, srcs, req.To)
+	if err != nil {
+		return err
+	}
+	for i, f := range held {
+		if i == maxHeldShown {
+			fmt.Fprintf(e.stderr, "sluice: warning: and %d more file(s) a receiving station's policy would hold\n", len(held)-i)
+			break
+		}
+		fmt.Fprintf(e.stderr, "sluice: warning: %s\n", safetext.Line(f.String()))
+	}
 	if *verify {
 		req.ReadBack = app.ReadBackAlways
 	}

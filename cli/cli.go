@@ -70,7 +70,7 @@ func init() {
 		{"log", "show [--json] [--since T] [--bundle ID] [--event E] [FILE] · log verify [FILE] [--checkpoint FILE] [--card FILE] · log recover · log export --format csv|json [--out FILE] · log checkpoint · log reconcile SENDER_LOG KIOSK_LOG", "the custody log, for auditors", runLog},
 		{"media", "list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media eject MOUNT", "removable drives: list them, check one really stores what it is given, wipe a released bundle, mount or unmount one", runMedia},
 		{"review", "list · review show ID · review release ID [--partial] [--note TEXT] · review reject ID --reason TEXT", "bundles held by the policy's content checks: see why, release or reject them (recorded)", runReview},
-		{"policy", "show · policy check FILE", "the receive policy in force, every setting filled in; check a draft before installing it", runPolicy},
+		{"policy", "show · policy check FILE · policy import STATION FILE", "the receive policy in force, every setting filled in; check a draft before installing it; on a sending station, a copy of a kiosk's policy to check staged files against", runPolicy},
 		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR", "the desktop app's settings: kiosk mode and the folders it releases into", runDesktop},
 		{"help", "[COMMAND]", "show help", nil},
 	}

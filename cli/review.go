@@ -116,6 +116,16 @@ func runPolicy(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "# The receive policy in force on %s, every setting filled in.\n%s", safetext.Line(st.Name), st.Policy.Text())
 		return nil
+	case len(pos) == 3 && pos[0] == "import":
+		st, err := e.station()
+		if err != nil {
+			return err
+		}
+		if err := st.ImportPolicy(pos[1], pos[2]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Installed a copy of %s's policy: pack now says which staged files it would hold\n", safetext.Line(pos[1]))
+		return nil
 	case len(pos) == 2 && pos[0] == "check":
 		if _, err := app.CheckPolicy(pos[1]); err != nil {
 			return fmt.Errorf("%w: %v", app.ErrRejected, err)
@@ -123,5 +133,5 @@ func runPolicy(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s is a valid policy; copy it to the station's policy.toml to put it in force\n", safetext.Line(pos[1]))
 		return nil
 	}
-	return usagef("usage: sluice policy show · policy check FILE")
+	return usagef("usage: sluice policy show · policy check FILE · policy import STATION FILE")
 }

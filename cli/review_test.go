@@ -70,3 +70,27 @@ func TestReviewCommands(t *testing.T) {
 	os.WriteFile(draft, []byte(strings.Replace(show.stdout, `"script"`, `"scripts"`, 1)), 0o644)
 	oneLineError(t, run(t, "", "policy", "check", draft), ExitRejected, `"scripts" is not a type family`)
 }
+
+// A sending station with a copy of the kiosk's policy says, before
+// sealing, which staged files the kiosk would hold; it still seals.
+func TestPackForeseesHolds(t *testing.T) {
+	dir := t.TempDir()
+	sender, kiosk := twoStations(t, dir)
+	pol := filepath.Join(dir, "kiosk-policy.toml")
+	os.WriteFile(pol, []byte(mustRun(t, "", "--home", kiosk, "policy", "show").stdout), 0o644)
+	oneLineError(t, run(t, "", "--home", sender, "policy", "import", "nobody", pol), ExitUsage, "not a station this one trusts")
+	mustRun(t, "", "--home", sender, "policy", "import", "kiosk-1", pol)
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "fine.txt"), []byte("fine\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "setup.txt"), []byte("MZ\x90\x00 a program"), 0o644)
+	out := filepath.Join(dir, "out")
+	os.Mkdir(out, 0o755)
+	r := mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src)
+	if !strings.Contains(r.stderr, "warning: kiosk-1's policy would hold src/setup.txt: blocked-type") || strings.Contains(r.stderr, "fine.txt") {
+		t.Fatalf("pack's warnings:\n%s", r.stderr)
+	}
+	if !strings.HasSuffix(r.lastLine(), ".sluice") {
+		t.Fatalf("pack did not seal: %s", r.stdout)
+	}
+}

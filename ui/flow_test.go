@@ -551,3 +551,33 @@ func findEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
 	}
 	return found
 }
+
+// With a copy of the kiosk's policy, the Send screen marks, before
+// sealing, the staged files the kiosk would hold, and says why.
+func TestSendForeseesHolds(t *testing.T) {
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	pol := filepath.Join(t.TempDir(), "kiosk.toml")
+	os.WriteFile(pol, []byte(kiosk.Policy.Text()), 0o644)
+	if err := sender.ImportPolicy("kiosk-1", pol); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "out")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "notes.txt"), []byte("fine"), 0o644)
+	os.WriteFile(filepath.Join(src, "tool.txt"), []byte("MZ\x90\x00 a program"), 0o644)
+	s := newSendScreen(sender, w)
+	w.SetContent(s.content)
+	s.recipients.SetSelected([]string{"kiosk-1"})
+	s.addPaths([]string{src})
+	waitFor(t, "the kiosk's verdict", func() bool { return s.heldNote.Visible() })
+	note := on(func() string { return s.heldNote.Text })
+	if !strings.Contains(note, "1 staged file(s) would be held") || !strings.Contains(note, "out/tool.txt") {
+		t.Fatal(note)
+	}
+	if _, ok := on(func() map[string]string { return s.foreseen })["out/notes.txt"]; ok {
+		t.Fatal("a file that passes is marked")
+	}
+}

@@ -35,6 +35,10 @@ type sendScreen struct {
 	paths    []string
 	srcs     []bundle.Source
 	hashed   bool
+	// foreseen: staged files a chosen kiosk's policy would hold (path →
+	// why), from the copies of their policies this station holds.
+	foreseen map[string]string
+	heldNote *widget.Label
 	dest     string
 	selected int
 
@@ -118,7 +122,11 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 	s.again = widget.NewButtonWithIcon("New transfer", theme.ContentAddIcon(), s.newTransfer)
 	s.again.Hide()
 	s.total = widget.NewLabel("Nothing staged. Add files or folders, or drop them on this window.")
-	s.recipients = widget.NewCheckGroup(nil, func([]string) { s.refresh() })
+	s.recipients = widget.NewCheckGroup(nil, func([]string) { s.foresee(); s.refresh() })
+	s.heldNote = widget.NewLabel("")
+	s.heldNote.Wrapping = fyne.TextWrapWord
+	s.heldNote.Importance = widget.WarningImportance
+	s.heldNote.Hide()
 	noKiosksText := widget.NewLabel("No receiving station is trusted yet: import its card on the Station screen.")
 	noKiosksText.Wrapping = fyne.TextWrapWord
 	s.noKiosks = container.NewVBox(noKiosksText, widget.NewButtonWithIcon("Go to the Station screen", theme.SettingsIcon(), func() {
@@ -168,7 +176,7 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 
 	left := container.NewBorder(
 		container.NewVBox(container.NewHBox(s.addFiles, s.addFolder, s.remove), s.path),
-		container.NewVBox(container.NewBorder(nil, nil, nil, s.copyHash, s.hashShown), s.total), nil, nil, s.table)
+		container.NewVBox(container.NewBorder(nil, nil, nil, s.copyHash, s.hashShown), s.total, s.heldNote), nil, nil, s.table)
 	right := container.NewVBox(
 		widget.NewLabelWithStyle("Receiving stations", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		s.recipients, s.noKiosks,
@@ -226,6 +234,9 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		if src.Type == bundle.TypeDir {
 			name += "/"
 		}
+		if _, held := s.foreseen[src.Path]; held {
+			name = "⚠ " + name
+		}
 		l.SetText(safetext.Line(name))
 	case 1:
 		if src.Type == bundle.TypeFile {
@@ -269,6 +280,10 @@ func (s *sendScreen) step() int {
 // files are hashed the officer may still choose recipients and a
 // destination; only sealing holds everything still.
 func (s *sendScreen) refresh() {
+	if !s.hashed && s.foreseen != nil {
+		s.foreseen = nil
+		s.heldNote.Hide()
+	}
 	busy := s.busy()
 	k := s.step()
 	s.steps.SetText(fmt.Sprintf("Step %d of %d: %s", k+1, len(sendSteps), sendSteps[k]))
@@ -482,8 +497,44 @@ func (s *sendScreen) hash() {
 			default:
 				s.hashed = true
 				s.total.SetText(summary + " — every file hashed; review before sealing")
+				s.foresee()
 			}
 			s.refresh()
+		})
+	}()
+}
+
+// foresee checks the staged files against the policies of the chosen
+// kiosks this station holds copies of, in the background, and marks what
+// they would hold.
+func (s *sendScreen) foresee() {
+	if !s.hashed || len(s.srcs) == 0 {
+		s.foreseen = nil
+		s.heldNote.Hide()
+		return
+	}
+	srcs, to := s.srcs, append([]string(nil), s.recipients.Selected...)
+	go func() {
+		held, err := s.st.Foresee(context.Background(), srcs, to)
+		onUI(func() {
+			if len(s.srcs) != len(srcs) || (len(s.srcs) > 0 && &s.srcs[0] != &srcs[0]) {
+				return // the stage changed meanwhile
+			}
+			s.foreseen = map[string]string{}
+			for _, f := range held {
+				s.foreseen[f.Report.Path] = f.String()
+			}
+			switch {
+			case err != nil:
+				s.heldNote.SetText("⚠ The staged files could not be checked against the kiosks' policies: " + safetext.Line(err.Error()))
+				s.heldNote.Show()
+			case len(held) > 0:
+				s.heldNote.SetText(fmt.Sprintf("⚠ %d staged file(s) would be held for review at the kiosk (marked ⚠), e.g. %s", len(held), safetext.Line(held[0].String())))
+				s.heldNote.Show()
+			default:
+				s.heldNote.Hide()
+			}
+			s.table.Refresh()
 		})
 	}()
 }

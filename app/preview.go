@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"sluice/crypto"
+	"sluice/internal/durable"
+	"sluice/internal/regfile"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+	"sluice/transfer/inspect"
+)
+
+// policiesDir holds, in a sending station's home, copies of its receiving
+// stations' policies (HOME/policies/<name>.toml), so the officer sees
+// before sealing what each kiosk would hold.
+const policiesDir = "policies"
+
+// ImportPolicy installs a copy of receiving station name's policy (the
+// output of sluice policy show on that kiosk) after checking it, and
+// records it.
+func (s *Station) ImportPolicy(name, path string) error {
+	if err := crypto.ValidName(name); err != nil {
+		return err
+	}
+	if _, ok, err := s.Trusted(name); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("%s is not a station this one trusts; add its card first (sluice trust add)", name)
+	}
+	b, err := regfile.ReadFile(path, 1<<20)
+	if err != nil {
+		return fmt.Errorf("import policy: %w", err)
+	}
+	if _, err := parsePolicy(b); err != nil {
+		return fmt.Errorf("%w: %s is not a valid policy: %v", ErrRejected, path, err)
+	}
+	dir := filepath.Join(s.Home, policiesDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := durable.ReplaceFile(filepath.Join(dir, name+".toml"), b, 0o644); err != nil {
+		return fmt.Errorf("import policy: %w", err)
+	}
+	return s.record(custody.Record{Event: custody.EventSettingsChanged, Peer: name, Outcome: "ok",
+		Reason: fmt.Sprintf("copy of %s's receive policy installed from %s, to check staged files against before sealing", name, path)})
+}
+
+// PolicyOf returns the copy of receiving station name's policy, if one
+// was imported.
+func (s *Station) PolicyOf(name string) (Policy, bool, error) {
+	b, err := regfile.ReadFile(filepath.Join(s.Home, policiesDir, name+".toml"), 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Policy{}, false, nil
+	}
+	if err != nil {
+		return Policy{}, false, err
+	}
+	p, err := parsePolicy(b)
+	if err != nil {
+		return Policy{}, false, fmt.Errorf("the copy of %s's policy in %s: %w; import it again", name, filepath.Join(s.Home, policiesDir), err)
+	}
+	return p, true, nil
+}
+
+// Foreseen is a staged file a receiving station's policy would hold.
+type Foreseen struct {
+	Recipient string
+	Report    inspect.Report
+}
+
+func (f Foreseen) String() string {
+	parts := make([]string, 0, len(f.Report.Findings))
+	for _, fd := range f.Report.Findings {
+		p := fd.Reason + ": " + fd.Detail
+		if fd.Path != f.Report.Path {
+			p = fd.Reason + ": " + fd.Path + ": " + fd.Detail
+		}
+		parts = append(parts, p)
+	}
+	return fmt.Sprintf("%s's policy would hold %s: %s", f.Recipient, f.Report.Path, strings.Join(parts, "; "))
+}
+
+// Foresee runs, on the staged files, the content checks of every recipient
+// whose policy this station holds a copy of (ImportPolicy), and returns
+// what each would hold, by file. Malware scanning is the kiosk's; the
+// rest is the same code the kiosk runs. Recipients without a copy are
+// not checked; none returns nothing.
+func (s *Station) Foresee(ctx context.Context, srcs []bundle.Source, to []string) ([]Foreseen, error) {
+	var out []Foreseen
+	for _, name := range to {
+		p, ok, err := s.PolicyOf(name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		rules := p.Content
+		for i := range srcs {
+			src := &srcs[i]
+			if src.Type != bundle.TypeFile {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			f, err := regfile.Open(src.OSPath)
+			if err != nil {
+				return nil, fmt.Errorf("check %s before sealing: %w", src.OSPath, err)
+			}
+			r := rules.Inspect(ctx, src.Path, f, src.Size)
+			f.Close()
+			if r.Held() {
+				out = append(out, Foreseen{Recipient: name, Report: r})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Foreseen) int { return strings.Compare(a.Report.Path, b.Report.Path) })
+	return out, nil
+}
