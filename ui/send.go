@@ -30,11 +30,11 @@ type sendScreen struct {
 	st  *app.Station
 	win fyne.Window
 
-	job      job
-	sealing  bool
-	paths    []string
-	srcs     []bundle.Source
-	hashed   bool
+	job     job
+	sealing bool
+	paths   []string
+	srcs    []bundle.Source
+	hashed  bool
 	// foreseen: staged files a chosen kiosk's policy would hold (path →
 	// why), from the copies of their policies this station holds.
 	foreseen map[string]string
