@@ -46,12 +46,16 @@ func TestReceiveChild(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	_, err = st.Receive(context.Background(), ReceiveRequest{BundleDir: os.Getenv("SLUICE_TEST_BUNDLE"), OutDir: os.Getenv("SLUICE_TEST_OUT"),
-		Progress: func(done, total int64) {
-			if done > 0 {
-				fmt.Println("progress")
-			}
-		}})
+	if id := os.Getenv("SLUICE_TEST_RELEASE_HELD"); id != "" {
+		_, err = st.ReleaseHeld(context.Background(), id, Decision{})
+	} else {
+		_, err = st.Receive(context.Background(), ReceiveRequest{BundleDir: os.Getenv("SLUICE_TEST_BUNDLE"), OutDir: os.Getenv("SLUICE_TEST_OUT"),
+			Progress: func(done, total int64) {
+				if done > 0 {
+					fmt.Println("progress")
+				}
+			}})
+	}
 	switch {
 	case err == nil:
 		os.Exit(0)
@@ -851,5 +855,45 @@ func TestCheckpointFailureKeepsTheRelease(t *testing.T) {
 	}
 	if seen, _ := kiosk.seen(sealed.Envelope.ID); !seen {
 		t.Fatal("not marked seen")
+	}
+}
+
+// A release after review killed between its rename and its records is
+// recorded by the next receive (or listing), and the bundle leaves the
+// review queue: the log accounts for it and it cannot be released twice.
+func TestReleaseAfterReviewRecordedAfterACrash(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "alpha", "b.pdf": "not a pdf"}))
+	out := t.TempDir()
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+	if !errors.As(err, new(*HeldError)) {
+		t.Fatalf("receive: %v, want held", err)
+	}
+	cmd := childReceive(kiosk, sealed.Dir, out)
+	cmd.Env = append(cmd.Env, "SLUICE_TEST_DIE_AT=after-rename", "SLUICE_TEST_RELEASE_HELD="+sealed.Envelope.ID)
+	if code := exitCode(cmd.Run()); code != 9 {
+		t.Fatalf("the child exited %d, not at the hook", code)
+	}
+	if _, err := os.Stat(filepath.Join(out, sealed.Envelope.ID, "outbox", "b.pdf")); err != nil {
+		t.Fatalf("not released before the crash: %v", err)
+	}
+	list, err := kiosk.Reviews()
+	if err != nil || len(list) != 0 {
+		t.Fatalf("after recovery the queue holds %d (%v)", len(list), err)
+	}
+	var got []string
+	for _, r := range events(t, kiosk) {
+		if r.Bundle == sealed.Envelope.ID && (r.Event == custody.EventReceived || r.Event == custody.EventReleased) {
+			got = append(got, r.Event)
+			if !strings.Contains(r.Reason, "recorded after the receive was interrupted") {
+				t.Errorf("recovered record: %+v", r)
+			}
+		}
+	}
+	if strings.Join(got, ",") != "received,released" {
+		t.Fatalf("recovered records: %v", got)
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), sealed.Envelope.ID, Decision{}); err == nil {
+		t.Fatal("released twice")
 	}
 }

@@ -288,6 +288,8 @@ func (s *Station) recoverReleases() error {
 				return err
 			}
 		}
+		// A release after review: the bundle is no longer held.
+		os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
 		os.Remove(p)
 	}
 	return nil

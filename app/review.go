@@ -146,8 +146,12 @@ func findingsText(r inspect.Report, n int) string {
 	return t
 }
 
-// Reviews lists the bundles held for review, oldest first.
+// Reviews lists the bundles held for review, oldest first, after
+// finishing what an interrupted release left (see CleanQuarantines).
 func (s *Station) Reviews() ([]*Held, error) {
+	if err := s.CleanQuarantines(); err != nil {
+		return nil, err
+	}
 	paths, err := filepath.Glob(filepath.Join(s.Home, reviewDir, "*.json"))
 	if err != nil {
 		return nil, err
@@ -276,6 +280,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 		os.Chmod(h.Content, 0o700)
 		return nil, fmt.Errorf("release: %w; nothing was released", err)
 	}
+	testHook("after-rename")
 	durable.SyncDir(h.Out)
 	if err := s.recordAll(receivedRec, releasedRec); err != nil {
 		os.Rename(final, h.Content)
