@@ -15,7 +15,7 @@ case "${1:-build}" in
   # clamav and clamav-daemon: the kiosk scans with a real clamd and clamscan,
   # on signature databases the tests write (no downloads here).
   test) want=("${build[@]}" openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon) ;;
-  bench) want=("${build[@]}" age tar coreutils findutils time) ;;
+  bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac

@@ -40,6 +40,7 @@ var (
 	verbose      = flag.Bool("v", true, "print every run as it finishes")
 	bundles      = flag.Bool("bundles", true, "compare pack and receive with the stock pipelines")
 	custodyBench = flag.Bool("custody", true, "measure the custody log's append and verify")
+	scanBench    = flag.Bool("scan", true, "measure the kiosk's clamd scan against clamdscan")
 )
 
 type run struct {
@@ -130,6 +131,11 @@ func (b *bench) bundleRows() []row {
 
 	var rows []row
 	rows = append(rows, b.compare("512 MiB + 2,000 files", mixed, bars{pack: 0.9, recv: 0.9})...)
+	if *scanBench {
+		r := b.scanRow("512 MiB + 2,000 files", mixed)
+		r.ok = ratio(r) >= r.min
+		rows = append(rows, r)
+	}
 	if *many {
 		rows = append(rows, b.compare("50,000 × 4 KiB", manyDir, bars{pack: 1.0, readBack: 0.9, recv: 1.0})...)
 	}
