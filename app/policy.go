@@ -38,6 +38,9 @@ type Policy struct {
 	// that passed and keep the held ones in quarantine.
 	MayOverride    []string
 	PartialRelease bool
+	// RequireApprovals is how many different officers must sign a release
+	// after review, once officers are enrolled (sluice officer add).
+	RequireApprovals int
 	// Scan is how files are scanned for malware.
 	Scan ScanPolicy
 }
@@ -118,6 +121,9 @@ max_ratio = 100
 may_override = ["type-mismatch", "deceptive-name", "active-content", "not-checked"]
 # Let an officer release the files that passed and keep the held ones.
 partial_release = false
+# Once officers are enrolled (sluice officer add), how many different ones
+# must sign their approval of a release after review (sluice review approve).
+require_approvals = 1
 
 # Malware scanning. Three verdicts, never two: clean, infected, or not
 # scanned (over a limit, encrypted, engine down); only clean passes.
@@ -193,8 +199,9 @@ type rawPolicy struct {
 		MaxRatio    float64 `toml:"max_ratio"`
 	} `toml:"archives"`
 	Review struct {
-		MayOverride    []string `toml:"may_override"`
-		PartialRelease bool     `toml:"partial_release"`
+		MayOverride      []string `toml:"may_override"`
+		PartialRelease   bool     `toml:"partial_release"`
+		RequireApprovals int      `toml:"require_approvals"`
 	} `toml:"review"`
 	Scan struct {
 		Mode            string `toml:"mode"`
@@ -216,6 +223,7 @@ func defaultRaw() rawPolicy {
 	r.Archives.MaxDepth, r.Archives.MaxEntries, r.Archives.MaxExpanded, r.Archives.MaxRatio = 2, 10000, "2 GiB", 100
 	r.Review.MayOverride = []string{inspect.ReasonTypeMismatch, inspect.ReasonDeceptiveName, inspect.ReasonActiveContent, inspect.ReasonNotChecked}
 	r.Scan.Mode, r.Scan.Timeout = "off", "10m"
+	r.Review.RequireApprovals = 1
 	return r
 }
 
@@ -268,7 +276,10 @@ func parsePolicy(b []byte) (Policy, error) {
 			return p, fmt.Errorf("review.may_override: %q is not a reason a file is held; reasons are %s", r, strings.Join(inspect.Reasons, ", "))
 		}
 	}
-	p.MayOverride, p.PartialRelease = raw.Review.MayOverride, raw.Review.PartialRelease
+	p.MayOverride, p.PartialRelease, p.RequireApprovals = raw.Review.MayOverride, raw.Review.PartialRelease, raw.Review.RequireApprovals
+	if p.RequireApprovals < 1 || p.RequireApprovals > 16 {
+		return p, fmt.Errorf("review.require_approvals must be between 1 and 16, not %d", p.RequireApprovals)
+	}
 	if p.Scan, err = parseScan(raw); err != nil {
 		return p, err
 	}
@@ -339,7 +350,7 @@ func (p Policy) Text() string {
 	a := c.Archives
 	fmt.Fprintf(&b, "[archives]\nmax_depth = %d\nmax_entries = %d\nmax_expanded = %q\nmax_ratio = %g\n\n",
 		a.MaxDepth, a.MaxEntries, humanize.IBytes(uint64(a.MaxExpanded)), a.MaxRatio)
-	fmt.Fprintf(&b, "[review]\nmay_override = %s\npartial_release = %t\n\n", q(p.MayOverride), p.PartialRelease)
+	fmt.Fprintf(&b, "[review]\nmay_override = %s\npartial_release = %t\nrequire_approvals = %d\n\n", q(p.MayOverride), p.PartialRelease, p.RequireApprovals)
 	sc := p.Scan
 	mode, age := "off", ""
 	if sc.Required {

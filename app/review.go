@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"encoding/base64"
+
+	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/regfile"
 	"sluice/transfer/bundle"
@@ -46,6 +49,8 @@ type Held struct {
 	Summary        string             `json:"summary"`
 	Reports        []inspect.Report   `json:"held"`
 	Seal           *custody.SealProof `json:"seal,omitempty"`
+	// Approvals are officers' signed approvals of a decision on it.
+	Approvals []Approval `json:"approvals,omitempty"`
 }
 
 // HeldError says a bundle was held for review rather than released.
@@ -216,22 +221,30 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 		return nil, err
 	}
 	defer lock.unlock()
-	reasons := map[string]int{}
-	for _, r := range h.Reports {
-		for _, f := range r.Findings {
-			reasons[f.Reason]++
-		}
+	overridden, err := s.allowed(h, d)
+	if err != nil {
+		return nil, err
 	}
-	var overridden []string
-	for r, n := range reasons {
-		overridden = append(overridden, fmt.Sprintf("%s %d", r, n))
-		if !d.Partial && !slices.Contains(s.Policy.MayOverride, r) {
-			return nil, fmt.Errorf("this station's policy does not let an officer release a file held as %s (review.may_override); release the files that passed only, if the policy allows it, or reject the bundle", r)
-		}
+	officers, err := s.Officers()
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(overridden)
-	if d.Partial && !s.Policy.PartialRelease {
-		return nil, errors.New("this station's policy does not allow partial releases (review.partial_release); release the whole bundle or reject it")
+	approvedBy := s.Officer
+	if len(officers) > 0 {
+		// Officers are enrolled: the decision needs their signatures.
+		who, err := s.checkApprovals(h, d)
+		if err != nil {
+			return nil, err
+		}
+		if need := s.Policy.RequireApprovals; len(who) < need {
+			have := "none yet"
+			if len(who) > 0 {
+				have = strings.Join(who, ", ")
+			}
+			return nil, fmt.Errorf("releasing bundle %s (%s) needs signed approvals from %d different officer(s) (review.require_approvals); it has %s: each approves with sluice review approve %s --officer NAME%s",
+				id, decisionName(d), need, have, id, map[bool]string{true: " --partial", false: ""}[d.Partial])
+		}
+		approvedBy = strings.Join(who, "+")
 	}
 	final := filepath.Join(h.Out, id)
 	if _, err := os.Lstat(final); err == nil {
@@ -241,7 +254,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 		return nil, fmt.Errorf("the release folder %s is gone (%v); restore it, then release again", h.Out, err)
 	}
 	files := h.Files
-	reason := fmt.Sprintf("released after review by %s, overriding %s", s.Officer, strings.Join(overridden, ", "))
+	reason := fmt.Sprintf("released after review by %s, overriding %s", approvedBy, strings.Join(overridden, ", "))
 	if d.Partial {
 		kept := h.Content + ".held"
 		for _, r := range h.Reports {
@@ -255,7 +268,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 			}
 		}
 		files -= int64(len(h.Reports))
-		reason = fmt.Sprintf("partly released after review by %s: %d held file(s) kept in %s", s.Officer, len(h.Reports), kept)
+		reason = fmt.Sprintf("partly released after review by %s: %d held file(s) kept in %s", approvedBy, len(h.Reports), kept)
 	}
 	if d.Note != "" {
 		reason += "; " + d.Note
@@ -282,7 +295,9 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	}
 	testHook("after-rename")
 	durable.SyncDir(h.Out)
-	if err := s.recordAll(receivedRec, releasedRec); err != nil {
+	as := *s
+	as.Officer = approvedBy // the officers who signed, where officers are enrolled
+	if err := as.recordAll(receivedRec, releasedRec); err != nil {
 		os.Rename(final, h.Content)
 		os.Chmod(h.Content, 0o700)
 		return nil, fmt.Errorf("the release could not be recorded (%w), so it was taken back; free space in %s, then release again", err, s.Home)
@@ -290,6 +305,79 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
 	durable.SyncDir(filepath.Join(s.Home, reviewDir))
 	return &Received{Dir: final, Source: h.Source}, nil
+}
+
+// allowed says whether the policy lets an officer make decision d on h,
+// and what it overrides ("type-mismatch 2", …).
+func (s *Station) allowed(h *Held, d Decision) ([]string, error) {
+	reasons := map[string]int{}
+	for _, r := range h.Reports {
+		for _, f := range r.Findings {
+			reasons[f.Reason]++
+		}
+	}
+	var overridden []string
+	for r, n := range reasons {
+		overridden = append(overridden, fmt.Sprintf("%s %d", r, n))
+		if !d.Partial && !slices.Contains(s.Policy.MayOverride, r) {
+			return nil, fmt.Errorf("this station's policy does not let an officer release a file held as %s (review.may_override); release the files that passed only, if the policy allows it, or reject the bundle", r)
+		}
+	}
+	sort.Strings(overridden)
+	if d.Partial && !s.Policy.PartialRelease {
+		return nil, errors.New("this station's policy does not allow partial releases (review.partial_release); release the whole bundle or reject it")
+	}
+	return overridden, nil
+}
+
+// ApproveHeld records officer o's signed approval of decision d on the
+// bundle id held for review, and returns every officer whose approval of
+// it now stands. An officer approves a decision once; the release itself
+// (ReleaseHeld) needs review.require_approvals of them.
+func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *SignedIn) ([]string, error) {
+	h, err := s.loadHeld(id)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := s.lockReceive(id)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.unlock()
+	if _, err := s.allowed(h, d); err != nil {
+		return nil, err
+	}
+	who, err := s.checkApprovals(h, d)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(who, o.Name) {
+		return who, fmt.Errorf("officer %s has already approved this decision on bundle %s; another officer must approve it", o.Name, id)
+	}
+	msg, err := messageFor(h, d)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := crypto.SignSSH(o.signer, crypto.NamespaceApproval, msg)
+	if err != nil {
+		return nil, err
+	}
+	a := Approval{Officer: o.Name, Message: string(msg), Signature: base64.StdEncoding.EncodeToString(sig)}
+	h.Approvals = append(h.Approvals, a)
+	b, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := durable.ReplaceFile(filepath.Join(s.Home, reviewDir, id+".json"), b, 0o600); err != nil {
+		return nil, fmt.Errorf("approve: %w", err)
+	}
+	as := *s
+	as.Officer = o.Name
+	if err := as.record(custody.Record{Event: custody.EventApproved, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
+		Outcome: "ok", Reason: fmt.Sprintf("approved by %s (%s): %s; signature %s", o.Name, o.Fingerprint, a.Message, a.Signature)}); err != nil {
+		return nil, err
+	}
+	return append(who, o.Name), nil
 }
 
 // RejectHeld rejects a bundle held for review: its content is removed and

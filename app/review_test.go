@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"sluice/crypto"
 	"sluice/transfer/custody"
 	"sluice/transfer/inspect"
 )
@@ -188,5 +189,70 @@ func TestContentPolicy(t *testing.T) {
 	}
 	if again.Text() != def.Text() {
 		t.Fatalf("shown policy changed on reload:\n%s\n%s", def.Text(), again.Text())
+	}
+}
+
+// An approval counts only for the decision and the content it was signed
+// for, and only while its officer is enrolled.
+func TestApprovalsBindDecisionAndContent(t *testing.T) {
+	crypto.OfficerWorkFactor = 10
+	sender, kiosk := pair(t, false)
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
+	for _, n := range []string{"alice", "bob"} {
+		if _, err := kiosk.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "fine\n", "b.pdf": "not a pdf"}))
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v", err)
+	}
+	id := he.Held.ID
+	alice, err := kiosk.SignIn("alice", []byte("alice passphrase, long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.SignIn("bob", []byte("alice passphrase, long")); !errors.Is(err, ErrRejected) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	// Approved for a partial release: a whole release is not approved.
+	if _, err := kiosk.ApproveHeld(context.Background(), id, Decision{Partial: true}, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), id, Decision{}); err == nil || !strings.Contains(err.Error(), "none yet") {
+		t.Fatalf("whole release on a partial approval: %v", err)
+	}
+	// The content changes under the approval: it no longer counts.
+	h, _ := kiosk.Review(id)
+	os.WriteFile(filepath.Join(h.Content, "outbox", "extra.txt"), []byte("slipped in"), 0o600)
+	if _, err := kiosk.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil || !strings.Contains(err.Error(), "none yet") {
+		t.Fatalf("release after the content changed: %v", err)
+	}
+	os.Remove(filepath.Join(h.Content, "outbox", "extra.txt"))
+	// Withdrawn, alice's approval stops counting.
+	if err := kiosk.RemoveOfficer("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil {
+		t.Fatal("released on the approval of a removed officer")
+	}
+	bob, err := kiosk.SignIn("bob", []byte("bob passphrase, long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.ApproveHeld(context.Background(), id, Decision{Partial: true}, bob); err != nil {
+		t.Fatal(err)
+	}
+	r, err := kiosk.ReleaseHeld(context.Background(), id, Decision{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "outbox", "a.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if last := lastEvent(t, kiosk); last.Event != custody.EventReleased || !strings.Contains(last.Reason, "by bob") {
+		t.Fatalf("release record: %+v", last)
 	}
 }

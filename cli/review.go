@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dustin/go-humanize"
 
@@ -19,11 +20,13 @@ func runReview(e *env, args []string) error {
 	note := fs.String("note", "", "why the officer decided so, for the custody log")
 	reason := fs.String("reason", "", "why the bundle is rejected, for the custody log (review reject)")
 	all := fs.Bool("all", false, "show every held file (review show)")
+	officer := fs.String("officer", "", "the officer approving (review approve); their passphrase is asked on the terminal")
+	fd := fs.Int("passphrase-fd", -1, "read the officer's passphrase from file descriptor `N` (for scripts)")
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	usage := usagef("usage: sluice review list · review show ID · review release ID [--partial] [--note TEXT] · review reject ID --reason TEXT")
+	usage := usagef("usage: sluice review list · review show ID · review approve ID --officer NAME [--partial] [--passphrase-fd N] · review release ID [--partial] [--note TEXT] · review reject ID --reason TEXT")
 	if len(pos) == 0 {
 		return usage
 	}
@@ -59,7 +62,28 @@ func runReview(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  %d files, %d folders, %s, every file matching the signed manifest %s\n  %s\n  for %s\n",
 			h.Files, h.Dirs, humanize.IBytes(uint64(h.Bytes)), h.ManifestSHA256, safetext.Line(h.Summary), safetext.Line(h.Out))
 		printHeldFiles(e, h, *all)
+		for _, a := range h.Approvals {
+			fmt.Fprintf(e.stdout, "  approved by %s: %s\n", safetext.Line(a.Officer), safetext.Line(a.Message))
+		}
 		fmt.Fprintf(e.stdout, "Decide: sluice review release %s [--partial]  ·  sluice review reject %s --reason TEXT\n", h.ID, h.ID)
+		return nil
+	case pos[0] == "approve" && len(pos) == 2:
+		if *officer == "" {
+			return usagef("review approve needs --officer NAME")
+		}
+		pass, err := e.passphrase(*fd, "Passphrase of officer "+*officer, false)
+		if err != nil {
+			return err
+		}
+		o, err := st.SignIn(*officer, pass)
+		if err != nil {
+			return err
+		}
+		who, err := st.ApproveHeld(e.ctx, pos[1], app.Decision{Partial: *partial, Note: *note}, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Officer %s approved; approvals of this decision: %s (the policy needs %d)\n", o.Name, strings.Join(who, ", "), st.Policy.RequireApprovals)
 		return nil
 	case pos[0] == "release" && len(pos) == 2:
 		r, err := st.ReleaseHeld(e.ctx, pos[1], app.Decision{Partial: *partial, Note: *note})

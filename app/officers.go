@@ -1,0 +1,233 @@
+package app
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"sluice/crypto"
+	"sluice/internal/durable"
+	"sluice/internal/regfile"
+	"sluice/transfer/custody"
+)
+
+// officersDir holds, in a station's home, its officers' keys: NAME.key
+// (an OpenSSH Ed25519 private key, encrypted to the officer's passphrase
+// with age's scrypt) and NAME.pub (its public key, authorized_keys form).
+const officersDir = "officers"
+
+// Officer is an enrolled officer.
+type Officer struct {
+	Name        string
+	Key         ssh.PublicKey
+	Fingerprint string // SHA256:…, as ssh-keygen -l prints it
+}
+
+// Officers lists the enrolled officers by name.
+func (s *Station) Officers() ([]Officer, error) {
+	paths, err := filepath.Glob(filepath.Join(s.Home, officersDir, "*.pub"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Officer
+	for _, p := range paths {
+		o, err := s.officer(strings.TrimSuffix(filepath.Base(p), ".pub"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (s *Station) officer(name string) (Officer, error) {
+	b, err := regfile.ReadFile(filepath.Join(s.Home, officersDir, name+".pub"), 16<<10)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Officer{}, fmt.Errorf("no officer %s is enrolled on this station; sluice officer list shows who is", name)
+	}
+	if err != nil {
+		return Officer{}, err
+	}
+	k, _, _, _, err := ssh.ParseAuthorizedKey(b)
+	if err != nil {
+		return Officer{}, fmt.Errorf("officer %s: damaged public key: %w", name, err)
+	}
+	return Officer{Name: name, Key: k, Fingerprint: ssh.FingerprintSHA256(k)}, nil
+}
+
+// AddOfficer enrolls an officer with a new signing key protected by
+// passphrase, and records it.
+func (s *Station) AddOfficer(name string, passphrase []byte) (Officer, error) {
+	if err := crypto.ValidName(name); err != nil {
+		return Officer{}, err
+	}
+	dir := filepath.Join(s.Home, officersDir)
+	if _, err := os.Lstat(filepath.Join(dir, name+".pub")); err == nil {
+		return Officer{}, fmt.Errorf("officer %s is already enrolled; remove them first to give them a new key", name)
+	}
+	key, pub, err := crypto.NewOfficerKey(name, passphrase)
+	if err != nil {
+		return Officer{}, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Officer{}, err
+	}
+	if err := durable.WriteFile(filepath.Join(dir, name+".key"), key, 0o600); err != nil {
+		return Officer{}, err
+	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " " + name + "\n"
+	if err := durable.WriteFile(filepath.Join(dir, name+".pub"), []byte(line), 0o644); err != nil {
+		os.Remove(filepath.Join(dir, name+".key"))
+		return Officer{}, err
+	}
+	o := Officer{Name: name, Key: pub, Fingerprint: ssh.FingerprintSHA256(pub)}
+	return o, s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
+		Reason: fmt.Sprintf("officer %s enrolled, signing key %s", name, o.Fingerprint)})
+}
+
+// RemoveOfficer withdraws an officer: their key file goes and their
+// approvals stop counting.
+func (s *Station) RemoveOfficer(name string) error {
+	o, err := s.officer(name)
+	if err != nil {
+		return err
+	}
+	os.Remove(filepath.Join(s.Home, officersDir, name+".key"))
+	if err := os.Remove(filepath.Join(s.Home, officersDir, name+".pub")); err != nil {
+		return err
+	}
+	return s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
+		Reason: fmt.Sprintf("officer %s removed (signing key %s)", name, o.Fingerprint)})
+}
+
+// SignedIn is an officer whose key is unlocked.
+type SignedIn struct {
+	Officer
+	signer ssh.Signer
+}
+
+// SignIn unlocks officer name's key with passphrase.
+func (s *Station) SignIn(name string, passphrase []byte) (*SignedIn, error) {
+	o, err := s.officer(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := regfile.ReadFile(filepath.Join(s.Home, officersDir, name+".key"), 64<<10)
+	if err != nil {
+		return nil, fmt.Errorf("officer %s: %w", name, err)
+	}
+	signer, err := crypto.UnlockOfficerKey(b, passphrase)
+	if errors.Is(err, crypto.ErrPassphrase) {
+		return nil, fmt.Errorf("%w: wrong passphrase for officer %s", ErrRejected, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if string(signer.PublicKey().Marshal()) != string(o.Key.Marshal()) {
+		return nil, fmt.Errorf("officer %s's key file does not match their public key; enroll them again", name)
+	}
+	return &SignedIn{Officer: o, signer: signer}, nil
+}
+
+// Approval is one officer's signed approval of a decision on a held
+// bundle. The signature (SSHSIG, namespace sluice-approval@sluice) is over
+// Message, which names the bundle, its manifest, the decision and the
+// SHA-256 of the exact list of files it releases.
+type Approval struct {
+	Officer   string `json:"officer"`
+	Message   string `json:"message"`
+	Signature string `json:"signature"` // the armored SSHSIG, base64 on one line
+}
+
+// approvalMessage is what an officer signs.
+type approvalMessage struct {
+	Format         string `json:"format"`
+	Bundle         string `json:"bundle"`
+	ManifestSHA256 string `json:"manifest_sha256"`
+	Decision       string `json:"decision"` // "release" or "partial"
+	Files          int    `json:"files"`
+	FilesSHA256    string `json:"files_sha256"` // of the paths released, sorted, each followed by a newline
+}
+
+func decisionName(d Decision) string {
+	if d.Partial {
+		return "partial"
+	}
+	return "release"
+}
+
+// releaseList is the sorted list of files a decision on h releases.
+func releaseList(h *Held, d Decision) ([]string, error) {
+	held := map[string]bool{}
+	for _, r := range h.Reports {
+		held[r.Path] = true
+	}
+	var files []string
+	err := filepath.WalkDir(h.Content, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.Type().IsRegular() {
+			rel, _ := filepath.Rel(h.Content, p)
+			rel = filepath.ToSlash(rel)
+			if !d.Partial || !held[rel] {
+				files = append(files, rel)
+			}
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+func messageFor(h *Held, d Decision) ([]byte, error) {
+	files, err := releaseList(h, d)
+	if err != nil {
+		return nil, fmt.Errorf("list the files to release: %w", err)
+	}
+	sum := sha256.New()
+	for _, f := range files {
+		sum.Write([]byte(f + "\n"))
+	}
+	return json.Marshal(approvalMessage{Format: "sluice-approval/1", Bundle: h.ID, ManifestSHA256: h.ManifestSHA256,
+		Decision: decisionName(d), Files: len(files), FilesSHA256: hex.EncodeToString(sum.Sum(nil))})
+}
+
+// checkApprovals returns the distinct enrolled officers whose approvals of
+// decision d on h verify against what would be released now.
+func (s *Station) checkApprovals(h *Held, d Decision) ([]string, error) {
+	msg, err := messageFor(h, d)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var who []string
+	for _, a := range h.Approvals {
+		if seen[a.Officer] || a.Message != string(msg) {
+			continue
+		}
+		o, err := s.officer(a.Officer)
+		if err != nil {
+			continue // withdrawn: the approval no longer counts
+		}
+		sig, err := base64.StdEncoding.DecodeString(a.Signature)
+		if err != nil || crypto.VerifySSH(o.Key, crypto.NamespaceApproval, msg, sig) != nil {
+			continue
+		}
+		seen[a.Officer] = true
+		who = append(who, a.Officer)
+	}
+	sort.Strings(who)
+	return who, nil
+}

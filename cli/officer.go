@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+
+	"sluice/internal/safetext"
+)
+
+func runOfficer(e *env, args []string) error {
+	fs := e.flags("officer")
+	fd := fs.Int("passphrase-fd", -1, "read the new officer's passphrase from file descriptor `N` (for scripts); else it is asked on the terminal, twice")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	st, err := e.station()
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 1 && pos[0] == "list":
+		os, err := st.Officers()
+		if err != nil {
+			return err
+		}
+		if len(os) == 0 {
+			fmt.Fprintln(e.stdout, "No officer is enrolled: decisions are recorded under the OS user, without signatures.")
+		}
+		for _, o := range os {
+			fmt.Fprintf(e.stdout, "%s  %s\n", o.Name, o.Fingerprint)
+		}
+		return nil
+	case len(pos) == 2 && pos[0] == "add":
+		pass, err := e.passphrase(*fd, "New passphrase for officer "+pos[1], true)
+		if err != nil {
+			return err
+		}
+		o, err := st.AddOfficer(pos[1], pass)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Enrolled officer %s, signing key %s\n", o.Name, o.Fingerprint)
+		return nil
+	case len(pos) == 2 && pos[0] == "remove":
+		if err := st.RemoveOfficer(pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Removed officer %s; their approvals no longer count\n", safetext.Line(pos[1]))
+		return nil
+	}
+	return usagef("usage: sluice officer add NAME [--passphrase-fd N] · officer list · officer remove NAME")
+}
+
+// passphrase reads an officer's passphrase from file descriptor fd, or
+// from the terminal without echo (twice when confirm), never from an
+// argument or the environment.
+func (e *env) passphrase(fd int, prompt string, confirm bool) ([]byte, error) {
+	if fd >= 0 {
+		f := os.NewFile(uintptr(fd), "passphrase")
+		if f == nil {
+			return nil, usagef("--passphrase-fd %d is not an open file descriptor", fd)
+		}
+		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read the passphrase from descriptor %d: %w", fd, err)
+		}
+		return bytes.TrimRight(line, "\r\n"), nil
+	}
+	in, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return nil, usagef("no terminal to ask the passphrase on: give it on a file descriptor with --passphrase-fd N (never as an argument or in the environment)")
+	}
+	fmt.Fprintf(e.stderr, "%s: ", prompt)
+	p, err := term.ReadPassword(int(in.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if confirm {
+		fmt.Fprint(e.stderr, "Again: ")
+		again, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(p, again) {
+			return nil, errors.New("the passphrases differ; try again")
+		}
+	}
+	return p, nil
+}
