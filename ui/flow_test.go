@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"sluice/app"
+	"sluice/crypto"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/media"
@@ -579,5 +581,89 @@ func TestSendForeseesHolds(t *testing.T) {
 	}
 	if _, ok := on(func() map[string]string { return s.foreseen })["out/notes.txt"]; ok {
 		t.Fatal("a file that passes is marked")
+	}
+}
+
+func findSelect(t *testing.T, o fyne.CanvasObject) *widget.Select {
+	t.Helper()
+	var found *widget.Select
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if found != nil {
+			return
+		}
+		switch w := o.(type) {
+		case *widget.Select:
+			found = w
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(w).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	if found == nil {
+		t.Fatal("no select")
+	}
+	return found
+}
+
+// Two officers approve, one after the other, at the same kiosk screen;
+// then the release goes through, naming both.
+func TestTwoOfficersApproveOnScreen(t *testing.T) {
+	crypto.OfficerWorkFactor = 10
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.Resize(fyne.NewSize(1024, 768))
+	kiosk.Policy.RequireApprovals = 2
+	for _, n := range []string{"alice", "bob"} {
+		if _, err := kiosk.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := filepath.Join(t.TempDir(), "in")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "scan.jpg"), []byte("%PDF-1.7\nnot a photo"), 0o644)
+	srcs, _ := app.StagePaths([]string{src})
+	sealed, err := sender.Pack(context.Background(), app.PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := t.TempDir()
+	if _, err := kiosk.Receive(context.Background(), app.ReceiveRequest{BundleDir: sealed.Dir, OutDir: rel}); !errors.As(err, new(*app.HeldError)) {
+		t.Fatalf("receive: %v", err)
+	}
+	p := newReviewPanel(kiosk, w, nil)
+	w.SetContent(p.content)
+	p.list.Select(0)
+	if !on(func() bool { return p.approve.Visible() && !p.approve.Disabled() }) {
+		t.Fatal("no Approve button with officers enrolled")
+	}
+	for _, n := range []string{"alice", "bob"} {
+		test.Tap(p.approve)
+		form := w.Canvas().Overlays().Top()
+		findSelect(t, form).SetSelected(n)
+		test.Type(findEntry(t, form), n+" passphrase, long")
+		test.Tap(findButton(t, form, "Sign approval"))
+		waitFor(t, n+"'s approval", func() bool { return strings.HasPrefix(p.status.Text, "Approved by "+n) })
+	}
+	p.decide(false)
+	test.Tap(findButton(t, w.Canvas().Overlays().Top(), "Yes"))
+	waitFor(t, "release", func() bool {
+		return strings.HasPrefix(p.status.Text, "Released") || strings.HasPrefix(p.status.Text, "Not released")
+	})
+	if st := on(func() string { return p.status.Text }); !strings.HasPrefix(st, "Released") {
+		t.Fatal(st)
+	}
+	var last custody.Record
+	custody.Each(kiosk.CustodyPath, func(_ []byte, r custody.Record) error { last = r; return nil })
+	if last.Event != custody.EventReleased || last.Officer != "alice+bob" {
+		t.Fatalf("release record: %+v", last)
 	}
 }

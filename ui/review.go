@@ -35,6 +35,7 @@ type reviewPanel struct {
 	findings *widget.Label // the held files and why, wrapped, in a scroll
 	release  *widget.Button
 	partial  *widget.Button
+	approve  *widget.Button // shown once officers are enrolled
 	reject   *widget.Button
 	status   *widget.Label
 	content  fyne.CanvasObject
@@ -64,11 +65,12 @@ func newReviewPanel(st *app.Station, w fyne.Window, changed func()) *reviewPanel
 	p.release = widget.NewButtonWithIcon("Release after review", theme.ConfirmIcon(), func() { p.decide(false) })
 	p.release.Importance = widget.HighImportance
 	p.partial = widget.NewButtonWithIcon("Release the files that passed", theme.ContentRemoveIcon(), func() { p.decide(true) })
+	p.approve = widget.NewButtonWithIcon("Approve as officer…", theme.AccountIcon(), p.askApprove)
 	p.reject = widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), p.askReject)
 	p.reject.Importance = widget.DangerImportance
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
-	right := container.NewBorder(p.detail, container.NewVBox(container.NewHBox(p.release, p.partial, p.reject), p.status), nil, nil,
+	right := container.NewBorder(p.detail, container.NewVBox(container.NewHBox(p.approve, p.release, p.partial, p.reject), p.status), nil, nil,
 		widget.NewCard("Held files", "Type judged by content; every reason it was held", container.NewVScroll(p.findings)))
 	split := container.NewHSplit(widget.NewCard("Held for review", "Nothing of these was released", p.list), right)
 	split.Offset = 0.35
@@ -125,6 +127,9 @@ func (p *reviewPanel) blocking() string {
 }
 
 func (p *reviewPanel) refresh() {
+	officers, _ := p.st.Officers()
+	showIf(p.approve, len(officers) > 0)
+	enable(p.approve, p.sel != nil)
 	enable(p.release, p.sel != nil && p.blocking() == "")
 	enable(p.partial, p.sel != nil && p.st.Policy.PartialRelease)
 	enable(p.reject, p.sel != nil)
@@ -191,6 +196,58 @@ func (p *reviewPanel) decide(partial bool) {
 				if p.changed != nil {
 					p.changed()
 				}
+			})
+		}()
+	}, p.win)
+}
+
+// askApprove signs an officer in on this kiosk (any enrolled officer, so a
+// second one can approve at the same screen) and records their signed
+// approval of the decision they choose. Nothing stays signed in: each
+// approval asks for the passphrase.
+func (p *reviewPanel) askApprove() {
+	h := p.sel
+	if h == nil {
+		return
+	}
+	officers, err := p.st.Officers()
+	if err != nil || len(officers) == 0 {
+		return
+	}
+	var names []string
+	for _, o := range officers {
+		names = append(names, o.Name)
+	}
+	who := widget.NewSelect(names, nil)
+	pass := widget.NewPasswordEntry()
+	decisions := []string{"Release the whole bundle"}
+	if p.st.Policy.PartialRelease {
+		decisions = append(decisions, "Release the files that passed")
+	}
+	what := widget.NewRadioGroup(decisions, nil)
+	what.SetSelected(decisions[0])
+	dialog.ShowForm("Approve bundle "+h.ID, "Sign approval", "Back", []*widget.FormItem{
+		widget.NewFormItem("Officer", who), widget.NewFormItem("Passphrase", pass), widget.NewFormItem("Decision", what),
+	}, func(ok bool) {
+		if !ok || who.Selected == "" {
+			return
+		}
+		d := app.Decision{Partial: what.Selected == "Release the files that passed"}
+		secret := []byte(pass.Text)
+		go func() {
+			var approvals []string
+			o, err := p.st.SignIn(who.Selected, secret)
+			if err == nil {
+				approvals, err = p.st.ApproveHeld(context.Background(), h.ID, d, o)
+			}
+			onUI(func() {
+				if err != nil {
+					p.status.SetText("Not approved: " + safetext.Line(err.Error()))
+					showError(err, p.win)
+					return
+				}
+				p.status.SetText(fmt.Sprintf("Approved by %s; signed approvals of this decision: %s (the policy needs %d). Recorded in the custody log.",
+					who.Selected, strings.Join(approvals, ", "), p.st.Policy.RequireApprovals))
 			})
 		}()
 	}, p.win)
