@@ -196,6 +196,25 @@ func (s *Station) loadHeld(id string) (*Held, error) {
 	return &h, nil
 }
 
+// lockHeld takes the station's receive lock, then reads the held bundle
+// id: a decision is made on the item as it is under the lock, so two
+// officers approving one after the other from two processes both count.
+func (s *Station) lockHeld(id string) (*Held, *receiveLock, error) {
+	if _, err := s.loadHeld(id); err != nil {
+		return nil, nil, err // a bad or unknown id, said before any lock
+	}
+	lock, err := s.lockReceive(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := s.loadHeld(id)
+	if err != nil {
+		lock.unlock()
+		return nil, nil, err
+	}
+	return h, lock, nil
+}
+
 // Decision is an officer's decision on a held bundle.
 type Decision struct {
 	// Partial releases only the files that passed; the held ones stay in
@@ -212,11 +231,7 @@ type Decision struct {
 // partial release, allow partial releases (review.partial_release); the
 // held files then stay in the station's review folder, and are recorded.
 func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Received, error) {
-	h, err := s.loadHeld(id)
-	if err != nil {
-		return nil, err
-	}
-	lock, err := s.lockReceive(id)
+	h, lock, err := s.lockHeld(id)
 	if err != nil {
 		return nil, err
 	}
@@ -335,11 +350,7 @@ func (s *Station) allowed(h *Held, d Decision) ([]string, error) {
 // it now stands. An officer approves a decision once; the release itself
 // (ReleaseHeld) needs review.require_approvals of them.
 func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *SignedIn) ([]string, error) {
-	h, err := s.loadHeld(id)
-	if err != nil {
-		return nil, err
-	}
-	lock, err := s.lockReceive(id)
+	h, lock, err := s.lockHeld(id)
 	if err != nil {
 		return nil, err
 	}
@@ -383,14 +394,10 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 // RejectHeld rejects a bundle held for review: its content is removed and
 // a "rejected" record says who rejected it and why.
 func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
-	h, err := s.loadHeld(id)
-	if err != nil {
-		return err
-	}
 	if strings.TrimSpace(why) == "" {
 		return errors.New("say why the bundle is rejected (--reason); it goes into the custody log")
 	}
-	lock, err := s.lockReceive(id)
+	h, lock, err := s.lockHeld(id)
 	if err != nil {
 		return err
 	}

@@ -265,27 +265,45 @@ func TestTamperedBundleCannotBeReleased(t *testing.T) {
 
 func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 	t.Helper()
-	var found *widget.Button
+	return find(t, o, "a "+text+" button", func(b *widget.Button) bool { return b.Text == text })
+}
+
+func findEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
+	t.Helper()
+	return find(t, o, "an entry", func(*widget.Entry) bool { return true })
+}
+
+func findSelect(t *testing.T, o fyne.CanvasObject) *widget.Select {
+	t.Helper()
+	return find(t, o, "a select", func(*widget.Select) bool { return true })
+}
+
+// find returns the last widget of type T under o that match accepts.
+func find[T fyne.CanvasObject](t *testing.T, o fyne.CanvasObject, what string, match func(T) bool) T {
+	t.Helper()
+	var found T
+	ok := false
 	var walk func(fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
+		if w, is := o.(T); is && match(w) {
+			found, ok = w, true
+		}
 		switch w := o.(type) {
-		case *widget.Button:
-			if w.Text == text {
-				found = w
-			}
 		case *fyne.Container:
 			for _, c := range w.Objects {
 				walk(c)
 			}
 		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(w).Objects() {
-				walk(c)
+			if _, leaf := o.(T); !leaf {
+				for _, c := range test.WidgetRenderer(w).Objects() {
+					walk(c)
+				}
 			}
 		}
 	}
 	walk(o)
-	if found == nil {
-		t.Fatalf("no %q button", text)
+	if !ok {
+		t.Fatalf("no %s", what)
 	}
 	return found
 }
@@ -526,34 +544,6 @@ func TestHeldBundleReviewedOnScreen(t *testing.T) {
 	}
 }
 
-func findEntry(t *testing.T, o fyne.CanvasObject) *widget.Entry {
-	t.Helper()
-	var found *widget.Entry
-	var walk func(fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if found != nil {
-			return
-		}
-		switch w := o.(type) {
-		case *widget.Entry:
-			found = w
-		case *fyne.Container:
-			for _, c := range w.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(w).Objects() {
-				walk(c)
-			}
-		}
-	}
-	walk(o)
-	if found == nil {
-		t.Fatal("no entry")
-	}
-	return found
-}
-
 // With a copy of the kiosk's policy, the Send screen marks, before
 // sealing, the staged files the kiosk would hold, and says why.
 func TestSendForeseesHolds(t *testing.T) {
@@ -582,34 +572,6 @@ func TestSendForeseesHolds(t *testing.T) {
 	if _, ok := on(func() map[string]string { return s.foreseen })["out/notes.txt"]; ok {
 		t.Fatal("a file that passes is marked")
 	}
-}
-
-func findSelect(t *testing.T, o fyne.CanvasObject) *widget.Select {
-	t.Helper()
-	var found *widget.Select
-	var walk func(fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if found != nil {
-			return
-		}
-		switch w := o.(type) {
-		case *widget.Select:
-			found = w
-		case *fyne.Container:
-			for _, c := range w.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(w).Objects() {
-				walk(c)
-			}
-		}
-	}
-	walk(o)
-	if found == nil {
-		t.Fatal("no select")
-	}
-	return found
 }
 
 // Two officers approve, one after the other, at the same kiosk screen;

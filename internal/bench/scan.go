@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"sluice/internal/clamtest"
 )
 
 // scanRow measures the kiosk's malware scan against a bare clamdscan of the
@@ -33,12 +33,10 @@ func (b *bench) scanRow(label, dir string) row {
 	}
 	cdir := filepath.Join(b.root, "clamd")
 	db := filepath.Join(cdir, "db")
-	os.MkdirAll(db, 0o755)
 	os.MkdirAll(filepath.Join(cdir, "tmp"), 0o700)
-	const eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
-	sum := md5.Sum([]byte(eicar))
-	os.WriteFile(filepath.Join(db, "bench.hdb"), fmt.Appendf(nil, "%s:%d:Bench.EICAR\n", hex.EncodeToString(sum[:]), len(eicar)), 0o644)
-	os.WriteFile(filepath.Join(db, "bench.ndb"), fmt.Appendf(nil, "Bench.Pattern:0:*:%s\n", hex.EncodeToString([]byte("SLUICE-BENCH-PATTERN"))), 0o644)
+	if err := clamtest.WriteDatabase(db); err != nil {
+		fatalf("%v", err)
+	}
 	sock := filepath.Join(cdir, "clamd.sock")
 	conf := filepath.Join(cdir, "clamd.conf")
 	os.WriteFile(conf, []byte(strings.Join([]string{

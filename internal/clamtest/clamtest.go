@@ -1,4 +1,5 @@
-// Package clamtest starts a real ClamAV daemon for tests, on signature
+// Package clamtest starts a real ClamAV daemon for tests (and writes the
+// databases make bench scans with), on signature
 // databases written here (this machine cannot download ClamAV's): the
 // EICAR test file by hash, and a pattern of Sluice's own. Tests that need
 // it skip, saying so, where ClamAV is not installed (packaging/deps.sh
@@ -36,11 +37,23 @@ const (
 func Database(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "db")
-	os.Mkdir(dir, 0o755)
-	sum := md5.Sum([]byte(EICAR))
-	os.WriteFile(filepath.Join(dir, "sluice.hdb"), []byte(fmt.Sprintf("%s:%d:%s\n", hex.EncodeToString(sum[:]), len(EICAR), EICARName)), 0o644)
-	os.WriteFile(filepath.Join(dir, "sluice.ndb"), []byte(fmt.Sprintf("%s:0:*:%s\n", PatternName, hex.EncodeToString([]byte(Pattern)))), 0o644)
+	if err := WriteDatabase(dir); err != nil {
+		t.Fatal(err)
+	}
 	return dir
+}
+
+// WriteDatabase writes the test signature databases into dir: EICAR by
+// its MD5 (sluice.hdb) and Pattern anywhere in a file (sluice.ndb).
+func WriteDatabase(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	sum := md5.Sum([]byte(EICAR))
+	if err := os.WriteFile(filepath.Join(dir, "sluice.hdb"), []byte(fmt.Sprintf("%s:%d:%s\n", hex.EncodeToString(sum[:]), len(EICAR), EICARName)), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "sluice.ndb"), []byte(fmt.Sprintf("%s:0:*:%s\n", PatternName, hex.EncodeToString([]byte(Pattern)))), 0o644)
 }
 
 // Need skips t, saying why, when ClamAV's program is not installed.
