@@ -4,11 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -46,16 +51,75 @@ func activeContent(ctx context.Context, r io.ReaderAt, size int64, head []byte, 
 			return []finding{active("an RTF document with an embedded object (%s)", w)}
 		}
 	case fam == FamilyMarkup:
-		if w := scanFor(ctx, r, size, markupActive); w != "" {
-			return []finding{active("markup that can run script (%s)", w)}
-		}
+		return markupActive(r, size)
 	}
 	return nil
 }
 
 var rtfActive = []string{`\object`, `\objdata`, `\objupdate`, `\objemb`, `\objlink`, `\objautlink`}
-var markupActive = []string{"<script", "javascript:", "vbscript:", "<iframe", "<object", "<embed", "<foreignobject",
-	"onload=", "onerror=", "onclick=", "onmouseover=", "onfocus=", "onbegin=", "onactivate=", "onanimationstart="}
+
+// maxMarkup is the largest HTML or SVG file read whole to be checked for
+// script; a larger one is not checked.
+const maxMarkup = 16 << 20
+
+// markupScript finds, in lower-cased markup whose character references are
+// decoded, what a browser runs: script elements under any namespace
+// prefix, frames and plug-ins, any on* event handler however spaced, an
+// animation that sets one, script URLs, XSLT and old IE expressions.
+var markupScript = regexp.MustCompile(`<\s*([a-z0-9_.-]+:)?(script|iframe|frame|object|embed|applet|foreignobject|handler|listener)\b` +
+	`|[\s"'/]on[a-z]+\s*=|attributename\s*=\s*["']?\s*on|<\?xml-stylesheet|expression\s*\(`)
+
+// scriptURL is a script URL once tabs and line breaks are dropped.
+var scriptURL = regexp.MustCompile(`(java|vb)script:`)
+
+// charRef is a numeric character reference (the semicolon is optional in
+// HTML) or one of the named ones used to hide a script URL.
+var charRef = regexp.MustCompile(`&#(x[0-9a-f]+|[0-9]+);?|&(colon|tab|newline);`)
+
+// markupActive says whether HTML or SVG can run script. Browsers decode
+// character references in attributes and drop tabs and line breaks from
+// URLs ("jav&#x61;script:", "java\tscript:"), so the check does too.
+func markupActive(r io.ReaderAt, size int64) []finding {
+	if size > maxMarkup {
+		return []finding{notChecked("markup larger than %d bytes: not checked for script", maxMarkup)}
+	}
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
+		return []finding{notChecked("cannot read it: %v", err)}
+	}
+	low := bytes.ToLower(b)
+	low = charRef.ReplaceAllFunc(low, func(m []byte) []byte {
+		switch string(m) {
+		case "&colon;":
+			return []byte(":")
+		case "&tab;", "&newline;":
+			return []byte("\t")
+		}
+		t := strings.TrimSuffix(strings.TrimPrefix(string(m), "&#"), ";")
+		base := 10
+		if strings.HasPrefix(t, "x") {
+			t, base = t[1:], 16
+		}
+		n, err := strconv.ParseUint(t, base, 32)
+		if err != nil || n > unicode.MaxRune {
+			return m
+		}
+		return []byte(strings.ToLower(string(rune(n))))
+	})
+	if loc := markupScript.FindIndex(low); loc != nil {
+		return []finding{active("markup that can run script (%s)", strings.Join(strings.Fields(string(low[loc[0]:loc[1]])), " "))}
+	}
+	low = bytes.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || r == 0 {
+			return -1
+		}
+		return r
+	}, low)
+	if loc := scriptURL.FindIndex(low); loc != nil {
+		return []finding{active("markup that can run script (%s)", low[loc[0]:loc[1]])}
+	}
+	return nil
+}
 
 // scanFor returns the first of needles (lower-case ASCII) found in r,
 // ignoring ASCII case, reading 1 MiB at a time.
@@ -121,17 +185,100 @@ func zipDocActive(r io.ReaderAt, size int64) []finding {
 			add(active("OpenDocument scripts (%s)", path.Dir(f.Name)))
 		case strings.HasPrefix(n, "object ") && !strings.HasPrefix(n, "objectreplacements/"):
 			add(active("embedded objects (%s)", strings.SplitN(f.Name, "/", 2)[0]))
-		case base == "[content_types].xml":
-			if rc, err := f.Open(); err == nil {
-				b, _ := io.ReadAll(io.LimitReader(rc, 1<<20))
-				rc.Close()
-				if bytes.Contains(bytes.ToLower(b), []byte("macroenabled")) {
-					add(active("a macro-enabled Office document type"))
+		case base == "[content_types].xml" || strings.HasSuffix(base, ".rels"):
+			// Read as XML, so character references ("macro&#69;nabled")
+			// are decoded as Office decodes them; one too large or not
+			// XML is not checked.
+			for _, v := range xmlAttrs(f, "ContentType", "Type") {
+				if v.err != nil {
+					add(notChecked("its package part %s cannot be read: %v", f.Name, v.err))
+					continue
 				}
+				switch lv := strings.ToLower(v.val); {
+				case strings.Contains(lv, "macroenabled"):
+					add(active("a macro-enabled Office document type"))
+				case strings.Contains(lv, "vbaproject"):
+					add(active("Office macros (%s)", f.Name))
+				case strings.Contains(lv, "activex") || strings.HasSuffix(lv, "/control"):
+					add(active("ActiveX controls (%s)", f.Name))
+				case strings.Contains(lv, "oleobject") || strings.HasSuffix(lv, "/package"):
+					add(active("embedded objects (%s)", f.Name))
+				case strings.HasSuffix(lv, "/attachedtemplate") || strings.HasSuffix(lv, "/frame"):
+					add(active("a link to a template or frame loaded when opened (%s)", f.Name))
+				}
+			}
+		}
+		// Whatever its name, an OLE2 compound file inside a package is a
+		// VBA project, an ActiveX control or an embedded object, and a
+		// program is a program: Office finds parts by relationship, not
+		// by folder.
+		if f.Flags&1 == 0 && !isFolder(f) {
+			var head [8]byte
+			if rc, err := f.Open(); err == nil {
+				n, _ := io.ReadFull(rc, head[:])
+				rc.Close()
+				switch h := head[:n]; {
+				case bytes.HasPrefix(h, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}):
+					add(active("an OLE2 object: macros, ActiveX or an embedded object (%s)", f.Name))
+				case bytes.HasPrefix(h, []byte("MZ")) || bytes.HasPrefix(h, []byte("\x7fELF")):
+					add(active("a program inside the document (%s)", f.Name))
+				}
+			} else {
+				add(notChecked("its package part %s cannot be read: %v", f.Name, err))
 			}
 		}
 	}
 	return out
+}
+
+// isFolder says whether a ZIP member is a folder as unzip, Python and
+// Explorer tell one: empty, with a name ending in a slash. Attributes that
+// say "folder" on a member with content are not believed: those tools
+// write the content out as a file.
+func isFolder(f *zip.File) bool {
+	return (strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, "\\")) && f.UncompressedSize64 == 0
+}
+
+// xmlAttr is one attribute value read from a package part, or why the
+// part could not be read.
+type xmlAttr struct {
+	val string
+	err error
+}
+
+// maxPackageXML is the largest package part read as XML.
+const maxPackageXML = 16 << 20
+
+// xmlAttrs returns the values of the named attributes of every element of
+// the XML part f.
+func xmlAttrs(f *zip.File, names ...string) []xmlAttr {
+	if f.UncompressedSize64 > maxPackageXML {
+		return []xmlAttr{{err: fmt.Errorf("larger than %d bytes", maxPackageXML)}}
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return []xmlAttr{{err: err}}
+	}
+	defer rc.Close()
+	var out []xmlAttr
+	d := xml.NewDecoder(io.LimitReader(rc, maxPackageXML))
+	d.Strict = false
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			return append(out, xmlAttr{err: err})
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			for _, a := range se.Attr {
+				if slices.Contains(names, a.Name.Local) {
+					out = append(out, xmlAttr{val: a.Value})
+				}
+			}
+		}
+	}
 }
 
 // oleActive looks at an OLE2 compound file's storage names: VBA projects,
@@ -201,6 +348,7 @@ func pdfActive(r io.ReaderAt, size int64) (out []finding) {
 		out = append(out, notChecked("an encrypted PDF: its content cannot be checked"))
 	}
 	found := map[string]bool{}
+	var broken error
 	var walk func(o types.Object, depth int)
 	walk = func(o types.Object, depth int) {
 		if depth > 64 {
@@ -216,6 +364,19 @@ func pdfActive(r io.ReaderAt, size int64) (out []finding) {
 			}
 		case types.StreamDict:
 			walk(v.Dict, depth+1)
+		case types.ObjectStreamDict:
+			walk(v.Dict, depth+1)
+		case types.XRefStreamDict:
+			walk(v.Dict, depth+1)
+		case types.LazyObjectStreamObject:
+			// An object kept in an object stream (most PDFs written
+			// since PDF 1.5): pdfcpu parses it only when asked.
+			d, err := v.DecodedObject(context.Background())
+			if err != nil {
+				broken = err
+				return
+			}
+			walk(d, depth+1)
 		case types.Array:
 			for _, e := range v {
 				walk(e, depth+1)
@@ -230,6 +391,9 @@ func pdfActive(r io.ReaderAt, size int64) (out []finding) {
 		if e != nil && !e.Free && e.Object != nil {
 			walk(e.Object, 0)
 		}
+	}
+	if broken != nil {
+		out = append(out, notChecked("an object of the PDF does not parse: %v", broken))
 	}
 	for _, what := range []string{"JavaScript", "an action on opening", "automatic actions", "a program launch", "embedded files",
 		"rich media (Flash or video)", "an XFA form", "a link to another file", "an import of data", "a form that submits data"} {

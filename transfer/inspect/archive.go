@@ -110,7 +110,7 @@ func (x *expansion) zip(ctx context.Context, r io.ReaderAt) {
 			x.hold("inspection stopped: %v", ctx.Err())
 			return
 		}
-		if f.FileInfo().IsDir() {
+		if isFolder(f) {
 			continue
 		}
 		member := x.name + "!" + f.Name

@@ -120,6 +120,7 @@ var scriptExts = set(".sh", ".bash", ".zsh", ".ksh", ".csh", ".ps1", ".psm1", ".
 	".scpt", ".command", ".reg", ".inf", ".sct", ".msc", ".jnlp", ".xbap", ".xll", ".cpl", ".scr", ".pif", ".com", ".gadget",
 	".settingcontent-ms", ".appref-ms")
 var shortcutExts = set(".lnk", ".url", ".desktop", ".scf", ".website", ".webloc", ".library-ms", ".searchconnector-ms")
+var diskImageExts = set(".iso", ".img", ".vhd", ".vhdx", ".vmdk", ".dmg")
 var runnableExts = union(scriptExts, shortcutExts, set(".exe", ".dll", ".sys", ".msi", ".msp", ".jar", ".apk", ".app", ".elf",
 	".bin", ".run", ".so", ".dylib", ".iso", ".img", ".vhd", ".vhdx", ".vmdk", ".dmg", ".chm", ".swf", ".wasm", ".class"))
 
@@ -131,6 +132,21 @@ func family(m *mimetype.MIME, name string, head []byte) string {
 		if v, ok := mimeFamilies[bareMIME(p)]; ok {
 			f = v
 			break
+		}
+	}
+	if f == FamilyData && m.Is("application/octet-stream") {
+		// Content of no known type is judged by the name a desktop runs
+		// it by: a batch file or a DOS .com program need no signature.
+		ext := strings.ToLower(path.Ext(name))
+		switch {
+		case bytes.HasPrefix(head, []byte("#!")), scriptExts[ext]:
+			return FamilyScript
+		case shortcutExts[ext]:
+			return FamilyShortcut
+		case diskImageExts[ext]:
+			return FamilyDiskImage
+		case runnableExts[ext] && ext != ".bin":
+			return FamilyExecutable
 		}
 	}
 	if f != FamilyText {

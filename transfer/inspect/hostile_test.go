@@ -1,0 +1,134 @@
+package inspect
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/zlib"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// pdfObjStm builds a PDF 1.5 file whose page has a link annotation whose
+// action (object 4) sits in a compressed object stream, as most PDFs
+// written today keep their objects, with a cross-reference stream.
+func pdfObjStm(action string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> /Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 612 792] /A 4 0 R >>] >>",
+	}
+	var offs []int
+	for i, o := range objs {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	hdr := "4 0 "
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte(hdr + action))
+	zw.Close()
+	offs = append(offs, b.Len())
+	fmt.Fprintf(&b, "5 0 obj\n<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n", len(hdr), z.Len())
+	b.Write(z.Bytes())
+	b.WriteString("\nendstream\nendobj\n")
+	xref := b.Len()
+	var rows bytes.Buffer
+	row := func(t byte, f2, f3 int) {
+		rows.Write([]byte{t, byte(f2 >> 24), byte(f2 >> 16), byte(f2 >> 8), byte(f2), byte(f3 >> 8), byte(f3)})
+	}
+	row(0, 0, 65535)
+	row(1, offs[0], 0)
+	row(1, offs[1], 0)
+	row(1, offs[2], 0)
+	row(2, 5, 0) // object 4: in object stream 5
+	row(1, offs[3], 0)
+	row(1, xref, 0)
+	fmt.Fprintf(&b, "6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", rows.Len())
+	b.Write(rows.Bytes())
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)
+	return b.Bytes()
+}
+
+// zipWithFolderAttrs holds a program in a member whose attributes say
+// "folder" (Unix mode or MS-DOS attribute) though its name does not end
+// with a slash: unzip, Python and Explorer write it out as a file.
+func zipWithFolderAttrs(t *testing.T, creator uint16, attrs uint32, name string, content []byte) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	fh := &zip.FileHeader{Name: name, Method: zip.Deflate, CreatorVersion: creator << 8, ExternalAttrs: attrs}
+	w, err := zw.CreateHeader(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(content)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Files a hostile sender builds to get past the default rules; each must
+// be held.
+func TestHostileFiles(t *testing.T) {
+	pe := append([]byte("MZ"), make([]byte, 200)...)
+	ole := append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 600)...)
+	cases := []struct {
+		name    string
+		content []byte
+		want    string
+	}{
+		// Content of no known type under a name a desktop runs.
+		{"run.bat", []byte("\x00\x01@echo off\r\ncalc.exe\r\n"), ReasonBlockedType},
+		{"x.sh", []byte("#!/usr/bin/env -S bash\necho hi\n#\x00\x00\x01"), ReasonBlockedType},
+		{"hello.com", []byte{0xb4, 0x09, 0xba, 0x0d, 0x01, 0xcd, 0x21, 0xcd, 0x20, 0x00}, ReasonBlockedType},
+		// Script in markup, spelled as browsers accept it.
+		{"a.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload ="alert(1)"></svg>`), ReasonActiveContent},
+		{"b.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><s:script xmlns:s="http://www.w3.org/2000/svg">alert(1)</s:script></svg>`), ReasonActiveContent},
+		{"c.html", []byte("<html><body><details open\nontoggle=alert(1)>x</details></body></html>"), ReasonActiveContent},
+		{"d.html", []byte(`<html><body><a href="jav&#x61;scr&#0000105;pt&colon;alert(1)">x</a></body></html>`), ReasonActiveContent},
+		{"e.html", []byte("<html><body><a href=\"java\tscript:alert(1)\">x</a></body></html>"), ReasonActiveContent},
+		// Programs in ZIP members whose attributes say "folder".
+		{"unixdir.zip", zipWithFolderAttrs(t, 3, 0o040755<<16, "evil.exe", pe), ReasonBlockedType},
+		{"dosdir.zip", zipWithFolderAttrs(t, 0, 0x10, "evil.exe", pe), ReasonBlockedType},
+		// Office parts found by relationship, not by folder or name.
+		{"macro.docm", docx(t, map[string][]byte{"word/foo.bin": ole},
+			strings.Replace(contentTypes, "document.main+xml", "document.macro&#69;nabled.main+xml", 1)), ReasonActiveContent},
+		{"ole.docx", docx(t, map[string][]byte{"word/objs/oleObject1.bin": ole}, contentTypes), ReasonActiveContent},
+		{"exe.docx", docx(t, map[string][]byte{"word/media/evil.exe": pe}, contentTypes), ReasonActiveContent},
+		// A PDF action kept in an object stream.
+		{"objstm.pdf", pdfObjStm("<< /S /JavaScript /JS (app.alert\\(1\\)) >>"), ReasonActiveContent},
+		{"objstm-launch.pdf", pdfObjStm("<< /S /Launch /F (calc.exe) >>"), ReasonActiveContent},
+	}
+	ru := defaultRules()
+	for _, c := range cases {
+		rep := ru.Inspect(context.Background(), c.name, bytes.NewReader(c.content), int64(len(c.content)))
+		found := false
+		for _, f := range rep.Findings {
+			found = found || f.Reason == c.want
+		}
+		if !found {
+			t.Errorf("%s (%s, %s): want a %s finding, got %v", c.name, rep.MIME, rep.Family, c.want, rep.Findings)
+		}
+	}
+}
+
+// The stricter checks still pass ordinary files.
+func TestOrdinaryFilesPass(t *testing.T) {
+	cases := map[string][]byte{
+		"page.html":  []byte(`<html><body><p>Based on the flag, see <a href="https://example.org/?online=1&amp;only=2">this</a>.</p></body></html>`),
+		"data.bin":   {0x00, 0x01, 0x02, 0xff},
+		"plain.pdf":  pdfObjStm("<< /S /URI /URI (https://example.org/) >>"),
+		"folder.zip": zipOf(t, map[string][]byte{"docs/": nil, "docs/a.txt": []byte("a")}, "docs/", "docs/a.txt"),
+	}
+	ru := defaultRules()
+	for name, c := range cases {
+		rep := ru.Inspect(context.Background(), name, bytes.NewReader(c), int64(len(c)))
+		if rep.Held() {
+			t.Errorf("%s (%s, %s): held: %v", name, rep.MIME, rep.Family, rep.Findings)
+		}
+	}
+}
