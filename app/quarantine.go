@@ -288,7 +288,8 @@ func (s *Station) recoverReleases() error {
 				return err
 			}
 		}
-		// A release after review: the bundle is no longer held.
+		// A release after review: the bundle is decided, its review item
+		// goes (it cannot be released or rejected again).
 		os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
 		os.Remove(p)
 	}

@@ -85,6 +85,14 @@ func (s *Station) hold(ctx context.Context, subj subject, env *bundle.Envelope, 
 	where := q
 	if filepath.Dir(q) == filepath.Join(s.Home, receivingDir) {
 		where = filepath.Join(rdir, env.ID)
+		// Content without its review item was left by a hold killed
+		// before it wrote the item: the bundle was not marked seen, no
+		// one can decide on it, and it would block this hold for good.
+		if _, err := os.Lstat(filepath.Join(rdir, env.ID+".json")); errors.Is(err, fs.ErrNotExist) {
+			if err := os.RemoveAll(where); err != nil {
+				return s.rejected(ctx, subj, fmt.Errorf("hold for review: remove what a killed hold left: %w", err))
+			}
+		}
 		if err := durable.RenameNoReplace(q, where); err != nil {
 			return s.rejected(ctx, subj, fmt.Errorf("hold for review: %w", err))
 		}
@@ -207,7 +215,7 @@ func (s *Station) lockHeld(id string) (*Held, *receiveLock, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := s.loadHeld(id)
+	h, err := s.undecided(id)
 	if err != nil {
 		lock.unlock()
 		return nil, nil, err
@@ -414,4 +422,38 @@ func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 	}
 	os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
 	return nil
+}
+
+// undecided reads the review item of bundle id again, under the receive
+// lock (another process may have decided on it since it was first read),
+// and makes sure the custody log does not already record a decision: a
+// release or rejection killed after its records but before it removed the
+// item leaves the item behind, and a bundle is decided once. Such an item
+// is removed.
+func (s *Station) undecided(id string) (*Held, error) {
+	h, err := s.loadHeld(id)
+	if err != nil {
+		return nil, err
+	}
+	decided := ""
+	if err := custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
+		switch {
+		case r.Bundle != id:
+		case r.Event == custody.EventInspected && r.Outcome == "held":
+			decided = ""
+		case r.Event == custody.EventReleased:
+			decided = "released"
+		case r.Event == custody.EventRejected && strings.HasPrefix(r.Reason, "rejected at review"):
+			decided = "rejected"
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("review %s: %w", id, err)
+	}
+	if decided != "" {
+		os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
+		durable.SyncDir(filepath.Join(s.Home, reviewDir))
+		return nil, fmt.Errorf("bundle %s was already %s after review (the custody log records it); its leftover review item is removed", id, decided)
+	}
+	return h, nil
 }

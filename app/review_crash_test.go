@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sluice/transfer/custody"
+)
+
+// holdOne receives a bundle the default policy holds, and returns it.
+func holdOne(t *testing.T) (kiosk *Station, h *Held, out string) {
+	t.Helper()
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"docs/notes.txt": "plain text\n", "docs/report.pdf": "PK\x03\x04 not a pdf at all"})
+	sealed := pack(t, sender, "kiosk-1", src)
+	out = t.TempDir()
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v, want a HeldError", err)
+	}
+	return kiosk, he.Held, out
+}
+
+func count(recs []custody.Record, event string) int {
+	n := 0
+	for _, r := range recs {
+		if r.Event == event {
+			n++
+		}
+	}
+	return n
+}
+
+// Killed after its records but before its review item was removed, a
+// release leaves the item behind: it must not be decided a second time
+// (a "rejected" record after a "released" one, or a second release).
+func TestReleasedHeldNotDecidedAgain(t *testing.T) {
+	kiosk, h, _ := holdOne(t)
+	item := filepath.Join(kiosk.Home, reviewDir, h.ID+".json")
+	saved, err := os.ReadFile(item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{}); err != nil {
+		t.Fatal(err)
+	}
+	// The state a kill between the records and the removal leaves.
+	if err := os.WriteFile(item, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := kiosk.RejectHeld(context.Background(), h.ID, "changed my mind"); err == nil {
+		t.Fatal("a bundle released after review was rejected afterwards")
+	}
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{}); err == nil {
+		t.Fatal("a bundle released after review was released again")
+	}
+	recs := events(t, kiosk)
+	if n := count(recs, custody.EventReleased); n != 1 {
+		t.Errorf("%d released records, want 1", n)
+	}
+	for _, r := range recs {
+		if r.Event == custody.EventRejected && r.Bundle == h.ID {
+			t.Errorf("a released bundle was also recorded as rejected: %+v", r)
+		}
+	}
+	if list, _ := kiosk.Reviews(); len(list) != 0 {
+		t.Errorf("the stale review item is still listed: %v", list)
+	}
+}
+
+// Killed between the release rename and its records, a release is
+// recorded by the next receive lock (recoverReleases); the review item
+// must go with it.
+func TestRecoveredReleaseDropsReviewItem(t *testing.T) {
+	kiosk, h, out := holdOne(t)
+	final := filepath.Join(out, h.ID)
+	recs := []custody.Record{
+		{Event: custody.EventReceived, Bundle: h.ID, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256, Outcome: "ok", Reason: "verified"},
+		{Event: custody.EventReleased, Bundle: h.ID, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256, Path: final, Outcome: "ok", Reason: "released after review"},
+	}
+	if _, err := kiosk.writeJournal(h.Content, final, recs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(h.Content, final); err != nil {
+		t.Fatal(err)
+	}
+	if err := kiosk.CleanQuarantines(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(events(t, kiosk), custody.EventReleased); n != 1 {
+		t.Fatalf("%d released records after recovery, want 1", n)
+	}
+	if list, _ := kiosk.Reviews(); len(list) != 0 {
+		t.Errorf("a recovered release is still listed as held: %v", list[0].ID)
+	}
+	if err := kiosk.RejectHeld(context.Background(), h.ID, "no"); err == nil {
+		t.Error("a recovered release was rejected afterwards")
+	}
+}
+
+// Killed after moving the quarantine into the review folder but before
+// writing the review item, a hold leaves content no one can see; the
+// bundle, not marked seen, must still be receivable (and held) again.
+func TestHoldAfterKilledHold(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	src := stage(t, map[string]string{"docs/report.pdf": "PK\x03\x04 not a pdf at all"})
+	sealed := pack(t, sender, "kiosk-1", src)
+	left := filepath.Join(kiosk.Home, reviewDir, sealed.Envelope.ID)
+	if err := os.MkdirAll(filepath.Join(left, "outbox"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive after a killed hold: %v, want a HeldError", err)
+	}
+}
