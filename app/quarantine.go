@@ -116,7 +116,14 @@ func (s *Station) cleanQuarantines() error {
 			// A quarantine beside a release folder on another filesystem.
 			b, err := regfile.ReadFile(filepath.Join(dir, name), 4096)
 			q := strings.TrimSpace(string(b))
-			if err == nil && filepath.Base(filepath.Dir(q)) == quarantineLocal && filepath.Base(q) == strings.TrimSuffix(name, ".where") {
+			id := strings.TrimSuffix(name, ".where")
+			if _, herr := os.Lstat(filepath.Join(s.Home, reviewDir, id+".json")); herr == nil {
+				// Held for review: a hold killed just before it dropped
+				// this note. The content is the review item's.
+				os.Remove(filepath.Join(dir, name))
+				continue
+			}
+			if err == nil && filepath.Base(filepath.Dir(q)) == quarantineLocal && filepath.Base(q) == id {
 				if err := os.RemoveAll(q); err != nil {
 					return fmt.Errorf("remove the quarantine %s left by an interrupted receive: %w; remove it by hand", q, err)
 				}

@@ -107,19 +107,10 @@ func (s *Station) hold(ctx context.Context, subj subject, env *bundle.Envelope, 
 		}
 		return s.rejected(ctx, subj, err)
 	}
-	b, err := json.MarshalIndent(h, "", "  ")
-	if err != nil {
-		return undo(err)
-	}
-	if err := durable.WriteFile(filepath.Join(rdir, env.ID+".json"), b, 0o600); err != nil {
-		return undo(fmt.Errorf("hold for review: %w", err))
-	}
-	if err := durable.SyncDir(rdir); err != nil {
-		return undo(fmt.Errorf("hold for review: %w", err))
-	}
-	if err := s.markSeen(env.ID); err != nil {
-		return undo(err)
-	}
+	// The log first: whatever happens next, it accounts for the hold
+	// before any officer could act on it. A hold killed after the records
+	// leaves content without a review item, which the next receive of the
+	// bundle clears (above) and holds again.
 	recs := []custody.Record{{Event: custody.EventInspected, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: h.ManifestSHA256,
 		Files: v.Files, Bytes: v.ContentBytes, Media: subj.media, Path: subj.path, Outcome: "held", Seal: seal,
 		Reason: h.Summary + "; held for review, nothing released"}}
@@ -133,11 +124,25 @@ func (s *Station) hold(ctx context.Context, subj subject, env *bundle.Envelope, 
 			Outcome: "held", Reason: findingsText(r, 2000)})
 	}
 	if err := s.recordAll(recs...); err != nil {
-		s.unmarkSeen(env.ID)
 		return undo(err)
 	}
+	b, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return undo(err)
+	}
+	if err := durable.WriteFile(filepath.Join(rdir, env.ID+".json"), b, 0o600); err != nil {
+		return undo(fmt.Errorf("the hold could not be kept (%w); nothing was released", err))
+	}
+	if err := durable.SyncDir(rdir); err != nil {
+		return undo(fmt.Errorf("the hold could not be kept (%w); nothing was released", err))
+	}
+	// A quarantine beside the release folder is now a review item's
+	// content: no clean-up may take it (cleanQuarantines also checks).
 	if where == q {
 		os.Remove(filepath.Join(s.Home, receivingDir, env.ID+".where"))
+	}
+	if err := s.markSeen(env.ID); err != nil {
+		return undo(err)
 	}
 	return &HeldError{Held: h}
 }
@@ -278,17 +283,28 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	}
 	files := h.Files
 	reason := fmt.Sprintf("released after review by %s, overriding %s", approvedBy, strings.Join(overridden, ", "))
+	// putBack returns the held files a partial release set aside, when
+	// the release does not happen: the bundle stays whole under review.
+	var setAside [][2]string
+	putBack := func() {
+		for _, m := range setAside {
+			os.Rename(m[1], m[0])
+		}
+	}
 	if d.Partial {
 		kept := h.Content + ".held"
 		for _, r := range h.Reports {
 			src := filepath.Join(h.Content, filepath.FromSlash(r.Path))
 			dst := filepath.Join(kept, filepath.FromSlash(r.Path))
 			if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+				putBack()
 				return nil, fmt.Errorf("partial release: %w", err)
 			}
 			if err := os.Rename(src, dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				putBack()
 				return nil, fmt.Errorf("partial release: set aside %s: %w", r.Path, err)
 			}
+			setAside = append(setAside, [2]string{src, dst})
 		}
 		files -= int64(len(h.Reports))
 		reason = fmt.Sprintf("partly released after review by %s: %d held file(s) kept in %s", approvedBy, len(h.Reports), kept)
@@ -306,14 +322,18 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	}
 	journal, err := s.writeJournal(h.Content, final, receivedRec, releasedRec)
 	if err != nil {
+		putBack()
 		return nil, err
 	}
 	defer os.Remove(journal)
 	if err := os.Chmod(h.Content, 0o755); err != nil {
+		putBack()
 		return nil, fmt.Errorf("release: %w", err)
 	}
+	testHook("before-rename")
 	if err := durable.RenameNoReplace(h.Content, final); err != nil {
 		os.Chmod(h.Content, 0o700)
+		putBack()
 		return nil, fmt.Errorf("release: %w; nothing was released", err)
 	}
 	testHook("after-rename")
@@ -323,6 +343,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	if err := as.recordAll(receivedRec, releasedRec); err != nil {
 		os.Rename(final, h.Content)
 		os.Chmod(h.Content, 0o700)
+		putBack()
 		return nil, fmt.Errorf("the release could not be recorded (%w), so it was taken back; free space in %s, then release again", err, s.Home)
 	}
 	os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))

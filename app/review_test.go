@@ -256,3 +256,41 @@ func TestApprovalsBindDecisionAndContent(t *testing.T) {
 		t.Fatalf("release record: %+v", last)
 	}
 }
+
+// A partial release that cannot happen (its name in the release folder
+// is taken just before the rename) leaves the bundle whole under review:
+// the files it set aside come back.
+func TestPartialReleaseUndoneOnFailure(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "fine\n", "b.pdf": "not a pdf"}))
+	out := t.TempDir()
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v", err)
+	}
+	h := he.Held
+	blocker := filepath.Join(out, h.ID)
+	testHookAt = func(point string) {
+		if point == "before-rename" {
+			os.Mkdir(blocker, 0o700)
+		}
+	}
+	defer func() { testHookAt = nil }()
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{Partial: true}); err == nil {
+		t.Fatal("released over a folder that took its name")
+	}
+	testHookAt = nil
+	if _, err := os.Stat(filepath.Join(h.Content, "outbox", "b.pdf")); err != nil {
+		t.Fatalf("the held file was not put back: %v", err)
+	}
+	os.Remove(blocker)
+	r, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "outbox", "b.pdf")); err != nil {
+		t.Fatalf("a whole release after the failed partial one lacks the held file: %v", err)
+	}
+}
