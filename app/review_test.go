@@ -105,7 +105,7 @@ func TestHeldForReviewThenReleased(t *testing.T) {
 // held ones; a rejection removes the content and records who and why.
 func TestReviewOverrideLimits(t *testing.T) {
 	sender, kiosk := pair(t, false)
-	src := stage(t, map[string]string{"a/notes.txt": "fine\n", "a/tool.txt": "MZ\x90\x00 a program"})
+	src := stage(t, map[string]string{"a/notes.txt": "fine\n", "a/tool.txt": minimalPE})
 	out := t.TempDir()
 	receiveHeld := func() *Held {
 		sealed := pack(t, sender, "kiosk-1", src)
@@ -294,3 +294,7 @@ func TestPartialReleaseUndoneOnFailure(t *testing.T) {
 		t.Fatalf("a whole release after the failed partial one lacks the held file: %v", err)
 	}
 }
+
+// minimalPE is the smallest content with a PE header where its DOS header
+// points: what the kiosk takes for a Windows program.
+var minimalPE = "MZ" + strings.Repeat("\x00", 0x3a) + "\x40\x00\x00\x00PE\x00\x00 a program"

@@ -66,7 +66,8 @@ xdotool mousemove 350 22 click 1; shot station-sender"
 	# A bundle the kiosk's policy holds: a program named as a PDF.
 	held=$work/$size/held h=$work/$size/invoices
 	mkdir -p "$held" "$h"
-	printf 'MZ\x90\x00 a program, not an invoice' > "$h/invoice-2291.pdf"
+	# A Windows program: MZ, its PE header at 0x40.
+	{ printf 'MZ'; head -c 58 /dev/zero; printf '\x40\x00\x00\x00PE\x00\x00 a program, not an invoice'; } > "$h/invoice-2291.pdf"
 	printf 'paid in full\n' > "$h/receipt.txt"
 	heldb=$("$bin" --home "$s" pack --to kiosk-1 --out "$held" "$h" | tail -1)
 	# A tampered copy for the rejection.

@@ -91,6 +91,28 @@ func docx(t *testing.T, extra map[string][]byte, types string) []byte {
 	return zipOf(t, files, order...)
 }
 
+// pe is the smallest file with a PE header where its DOS header points.
+func pe() []byte {
+	b := make([]byte, 512)
+	copy(b, "MZ")
+	b[0x3c] = 0x40
+	copy(b[0x40:], "PE\x00\x00")
+	return b
+}
+
+// noise is n bytes of deterministic pseudo-random data.
+func noise(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
 func elf(t *testing.T) []byte {
 	b, err := os.ReadFile("/bin/true")
 	if err != nil {
@@ -149,7 +171,14 @@ func TestRules(t *testing.T) {
 		{"docs.zip", zipOf(t, map[string][]byte{"a.txt": []byte("a"), "b/c.txt": []byte("c")}), nil, ""},
 		{"README", []byte("no extension, but text\n"), nil, ""},
 
-		{"report.txt", append([]byte("MZ"), make([]byte, 200)...), []string{ReasonBlockedType, ReasonTypeMismatch}, ""},
+		{"report.txt", pe(), []string{ReasonBlockedType, ReasonTypeMismatch}, ""},
+		// Noise that starts like a type mimetype tells by two bytes is not
+		// that type: backup shards and encrypted blobs pass.
+		{"shard-0001", append([]byte("MZ"), noise(4000)...), nil, ""},
+		{"shard-0002", append([]byte{0x1f, 0x8b, 0x3c}, noise(4000)...), nil, ""},
+		{"shard-0003", append([]byte{'x', 0x9c}, noise(4000)...), nil, ""},
+		{"shard-0004", append([]byte{0xff, 0x0a}, noise(4000)...), nil, ""},
+		{"shard-0005", append([]byte{0xc7, 0x71}, noise(4000)...), nil, ""},
 		{"tool", elf(t), []string{ReasonBlockedType, ReasonTypeMismatch}, ""},
 		{"notes.txt", []byte("#!/bin/sh\nrm -rf ~\n"), []string{ReasonBlockedType}, ""},
 		{"run.ps1", []byte("Get-ChildItem\n"), []string{ReasonBlockedType}, ""},

@@ -121,6 +121,12 @@ func checkExtension(name string, m *mimetype.MIME, fam string) (string, bool) {
 	if isText || m.Is("application/octet-stream") {
 		return "", true // text, or a type Sluice cannot tell: no claim to check
 	}
+	if !hidingFamilies[fam] {
+		// An image, a sound or a font under a name that does not say so
+		// opens in nothing dangerous; only what runs, opens other files
+		// or hides them must say what it is.
+		return "", true
+	}
 	if ext != "" && (ext == m.Extension() || extMatches(ext, m)) {
 		return "", true
 	}
@@ -165,3 +171,8 @@ func checkName(name string) (string, bool) {
 	}
 	return "", true
 }
+
+// hidingFamilies are the families whose content must carry its own
+// extension: what runs, what a reader acts on, what holds other files.
+var hidingFamilies = map[string]bool{FamilyExecutable: true, FamilyScript: true, FamilyShortcut: true, FamilyDiskImage: true,
+	FamilyDocument: true, FamilyArchive: true, FamilyMarkup: true}
