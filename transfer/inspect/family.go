@@ -139,7 +139,7 @@ func family(m *mimetype.MIME, name string, head []byte) string {
 		// it by: a batch file or a DOS .com program need no signature.
 		ext := strings.ToLower(path.Ext(name))
 		switch {
-		case bytes.HasPrefix(head, []byte("#!")), scriptExts[ext]:
+		case shebang(head), scriptExts[ext]:
 			return FamilyScript
 		case shortcutExts[ext]:
 			return FamilyShortcut
@@ -166,7 +166,7 @@ func family(m *mimetype.MIME, name string, head []byte) string {
 	}
 	ext := strings.ToLower(path.Ext(name))
 	switch {
-	case bytes.HasPrefix(head, []byte("#!")):
+	case shebang(head):
 		return FamilyScript
 	case scriptExts[ext]:
 		return FamilyScript
@@ -201,4 +201,31 @@ func union(ms ...map[string]bool) map[string]bool {
 func bareMIME(m *mimetype.MIME) string {
 	s, _, _ := strings.Cut(m.String(), ";")
 	return s
+}
+
+// shebang says whether head starts with an interpreter line, "#!" and a
+// path of printable ASCII up to a line break within 256 bytes, as a
+// kernel or shell would run it; two bytes "#!" alone are as likely noise.
+func shebang(head []byte) bool {
+	rest, ok := bytes.CutPrefix(head, []byte("#!"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimLeft(rest, " \t")
+	end := bytes.IndexByte(rest[:min(len(rest), 256)], '\n')
+	if len(rest) == 0 || rest[0] != '/' || end < 2 && len(rest) > 256 {
+		return false
+	}
+	if end < 0 {
+		end = len(rest) // the whole file is the line
+		if end > 256 {
+			return false
+		}
+	}
+	for _, c := range bytes.TrimRight(rest[:end], "\r") {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }

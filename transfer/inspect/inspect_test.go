@@ -179,6 +179,8 @@ func TestRules(t *testing.T) {
 		{"shard-0003", append([]byte{'x', 0x9c}, noise(4000)...), nil, ""},
 		{"shard-0004", append([]byte{0xff, 0x0a}, noise(4000)...), nil, ""},
 		{"shard-0005", append([]byte{0xc7, 0x71}, noise(4000)...), nil, ""},
+		{"shard-0006", append([]byte("#!"), noise(4000)...), nil, ""},
+		{"tool", []byte("#!/usr/bin/env node\nconsole.log(1)\x01\n"), []string{ReasonBlockedType}, ""},
 		{"tool", elf(t), []string{ReasonBlockedType, ReasonTypeMismatch}, ""},
 		{"notes.txt", []byte("#!/bin/sh\nrm -rf ~\n"), []string{ReasonBlockedType}, ""},
 		{"run.ps1", []byte("Get-ChildItem\n"), []string{ReasonBlockedType}, ""},
