@@ -79,20 +79,42 @@ func (c *ContentReport) Summary() string {
 // Archive members too large for memory are expanded beside q, in the
 // quarantine's own folder (readable by the station's user only). A
 // scanner that cannot be used makes every file not-scanned: held.
-func (s *Station) inspectContent(ctx context.Context, q string) (*ContentReport, error) {
+func (s *Station) inspectContent(ctx context.Context, q string, pre *earlyChecks) (*ContentReport, error) {
 	rules := s.Policy.Content
 	rules.TempDir = filepath.Dir(q)
 	rep := &ContentReport{Families: map[string]int64{}}
 	eng := s.scanEngines(ctx, rules.TempDir)
 	rep.Scanners = eng.versions
+	scanning := len(eng.perFile) > 0 || eng.batch != nil || eng.broken != ""
 	paths := make(chan string, 64)
 	var all []inspect.Report // kept only for clamscan, which answers for the whole bundle at the end
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for range workers() {
+	n := workers()
+	if len(eng.perFile) > 0 {
+		n = 2 * n // most of a scan is waiting for the scanner's answer
+	}
+	for range n {
 		wg.Go(func() {
 			for rel := range paths {
-				r := s.checkFile(ctx, &rules, eng, q, rel)
+				early, checked := pre.get(rel)
+				if checked && !scanning {
+					mu.Lock()
+					rep.Files++
+					rep.Members += early.Members
+					rep.Families[early.Family]++
+					if early.Held() {
+						rep.Held = append(rep.Held, early)
+					}
+					mu.Unlock()
+					continue
+				}
+				var r inspect.Report
+				if checked {
+					r = s.scanFile(ctx, eng, q, early)
+				} else {
+					r = s.checkFile(ctx, &rules, eng, q, rel)
+				}
 				mu.Lock()
 				rep.Files++
 				rep.Members += r.Members
@@ -226,6 +248,70 @@ func signatureDate(version string) (time.Time, bool) {
 	}
 	t, err := time.Parse("Mon Jan _2 15:04:05 2006", strings.TrimSpace(strings.TrimSuffix(parts[2], ")")))
 	return t, err == nil
+}
+
+// earlyChecks are the content checks run on small files from memory as
+// they are written into the quarantine (bundle.Expect.OnFile), so the
+// kiosk does not read them back; inspectContent takes their reports.
+type earlyChecks struct {
+	ctx   context.Context
+	rules inspect.Rules
+	mu    sync.Mutex
+	// reports by path; without findings only MIME, family and members
+	// are kept.
+	reports map[string]inspect.Report
+}
+
+func (s *Station) newEarlyChecks(ctx context.Context, q string) *earlyChecks {
+	rules := s.Policy.Content
+	rules.TempDir = filepath.Dir(q)
+	return &earlyChecks{ctx: ctx, rules: rules, reports: map[string]inspect.Report{}}
+}
+
+// file checks one file's content (bundle.Expect.OnFile).
+func (e *earlyChecks) file(name string, content []byte) {
+	r := e.rules.Inspect(e.ctx, name, bytes.NewReader(content), int64(len(content)))
+	e.mu.Lock()
+	e.reports[name] = r
+	e.mu.Unlock()
+}
+
+// get returns the report of path if it was checked early.
+func (e *earlyChecks) get(path string) (inspect.Report, bool) {
+	if e == nil {
+		return inspect.Report{}, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, ok := e.reports[path]
+	return r, ok
+}
+
+// scanFile runs the per-file scanners on a file whose content was already
+// checked (r is its report).
+func (s *Station) scanFile(ctx context.Context, eng *engines, q string, r inspect.Report) inspect.Report {
+	if eng.broken != "" {
+		addVerdict(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Why: eng.broken})
+		return r
+	}
+	if len(eng.perFile) == 0 {
+		return r // clamscan answers for the whole bundle at the end
+	}
+	full := filepath.Join(q, filepath.FromSlash(r.Path))
+	f, err := os.Open(full)
+	if err != nil {
+		addVerdict(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Why: err.Error()})
+		return r
+	}
+	defer f.Close()
+	for _, e := range eng.perFile {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			addVerdict(&r, scan.Result{Engine: e.Name(), Verdict: scan.NotScanned, Why: err.Error()})
+			continue
+		}
+		addVerdict(&r, e.Scan(ctx, full, f))
+	}
+	return r
 }
 
 // smallWhole is the size up to which a file is read whole before it is

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,5 +309,40 @@ func TestSealAbortsWhenOneOfManyChanges(t *testing.T) {
 		}
 		os.Remove(victim)
 		os.WriteFile(victim, []byte(files["many/f"+itoa(2345)]), 0o644)
+	}
+}
+
+// OnFile sees every file under 1 MiB, by its path in the bundle, with the
+// bytes written into the quarantine; larger files are left to be read back.
+func TestExtractOnFile(t *testing.T) {
+	src := t.TempDir()
+	files := map[string]string{"d/a.txt": "alpha", "d/e/b.txt": "", "d/big.bin": string(randomBytes(readAheadMax+1, 3))}
+	writeTree(t, src, files)
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "d")}, 0)
+	b, err := Open(s.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.VerifySignature(alice.card.SigningKey); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]string{}
+	b.OnFile = func(name string, content []byte) {
+		mu.Lock()
+		seen[name] = string(content)
+		mu.Unlock()
+	}
+	root, err := os.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if _, err := b.Extract(context.Background(), []age.Identity{kiosk.keys.Identity}, root, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen["d/a.txt"] != "alpha" || seen["d/e/b.txt"] != "" {
+		t.Fatalf("OnFile saw %d files: %q", len(seen), seen)
 	}
 }

@@ -29,6 +29,12 @@ type Expect struct {
 	Files        int64
 	Dirs         int64
 	ContentBytes int64
+	// OnFile, if set, is called with each file under 1 MiB once it is
+	// written into the quarantine, on the goroutine that wrote it (so
+	// concurrently): name is its path in the bundle, content its bytes,
+	// valid only during the call. The kiosk checks content there, from
+	// memory, instead of reading every small file back.
+	OnFile func(name string, content []byte)
 }
 
 // ExpectFrom returns what b's envelope promises. Call it only after the
@@ -70,6 +76,7 @@ type Progress func(done, total int64)
 // envelope's signature must have been checked with VerifySignature first.
 func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, report Progress) (*Verified, error) {
 	exp, err := b.ExpectFrom()
+	exp.OnFile = b.OnFile
 	if err != nil {
 		return nil, err
 	}
@@ -510,6 +517,7 @@ func (x *extractor) closeDir() {
 func (x *extractor) small(ctx context.Context, hdr *tar.Header, tr *tar.Reader, name string, dir *qfolder, e ManifestEntry) error {
 	if x.writer == nil {
 		x.writer = newFileWriter()
+		x.writer.onFile = x.exp.OnFile
 	}
 	if err := x.writer.firstErr(); err != nil {
 		return err

@@ -26,6 +26,8 @@ type Bundle struct {
 	Signature     []byte
 	// present[i]: volume i is in Dir with the size the envelope gives.
 	present []bool
+	// OnFile is passed to Extract (see Expect.OnFile).
+	OnFile func(name string, content []byte)
 }
 
 // Open reads a bundle directory's envelope and signature and checks that

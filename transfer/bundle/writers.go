@@ -60,6 +60,8 @@ type fileWriter struct {
 	pending sync.WaitGroup // jobs handed over and not yet done
 	failed  atomic.Bool
 
+	onFile func(name string, content []byte) // Expect.OnFile
+
 	mu          sync.Mutex
 	err         error // the first write that failed
 	datesLost   int64
@@ -151,6 +153,9 @@ func (w *fileWriter) write(j *fileJob) {
 		}
 		return f.Close()
 	}()
+	if err == nil && w.onFile != nil {
+		w.onFile(j.name, (*j.buf)[:j.size])
+	}
 	if err != nil {
 		w.mu.Lock()
 		if w.err == nil {
