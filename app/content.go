@@ -1,11 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"sluice/transfer/bundle"
 	"sluice/transfer/inspect"
 	"sluice/transfer/scan"
 )
@@ -79,13 +78,27 @@ func (c *ContentReport) Summary() string {
 // Archive members too large for memory are expanded beside q, in the
 // quarantine's own folder (readable by the station's user only). A
 // scanner that cannot be used makes every file not-scanned: held.
-func (s *Station) inspectContent(ctx context.Context, q string, pre *earlyChecks) (*ContentReport, error) {
+func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle.ManifestEntry, pre *earlyChecks) (*ContentReport, error) {
 	rules := s.Policy.Content
 	rules.TempDir = filepath.Dir(q)
 	rep := &ContentReport{Families: map[string]int64{}}
 	eng := s.scanEngines(ctx, rules.TempDir)
 	rep.Scanners = eng.versions
-	scanning := len(eng.perFile) > 0 || eng.batch != nil || eng.broken != ""
+	// Files under 1 MiB were checked as they were written, if pre ran
+	// and saw every one of them; else every file is checked here.
+	small := int64(0)
+	for _, e := range entries {
+		if e.Type == bundle.TypeFile && e.Size < bundle.SmallFile {
+			small++
+		}
+	}
+	early := pre != nil && pre.rep.Files == small
+	if early {
+		rep.Files, rep.Members, rep.Held = pre.rep.Files, pre.rep.Members, pre.rep.Held
+		for f, n := range pre.rep.Families {
+			rep.Families[f] = n
+		}
+	}
 	paths := make(chan string, 64)
 	var all []inspect.Report // kept only for clamscan, which answers for the whole bundle at the end
 	var mu sync.Mutex
@@ -97,24 +110,7 @@ func (s *Station) inspectContent(ctx context.Context, q string, pre *earlyChecks
 	for range n {
 		wg.Go(func() {
 			for rel := range paths {
-				early, checked := pre.get(rel)
-				if checked && !scanning {
-					mu.Lock()
-					rep.Files++
-					rep.Members += early.Members
-					rep.Families[early.Family]++
-					if early.Held() {
-						rep.Held = append(rep.Held, early)
-					}
-					mu.Unlock()
-					continue
-				}
-				var r inspect.Report
-				if checked {
-					r = s.scanFile(ctx, eng, q, early)
-				} else {
-					r = s.checkFile(ctx, &rules, eng, q, rel)
-				}
+				r := s.checkFile(ctx, &rules, eng, q, rel)
 				mu.Lock()
 				rep.Files++
 				rep.Members += r.Members
@@ -128,25 +124,18 @@ func (s *Station) inspectContent(ctx context.Context, q string, pre *earlyChecks
 			}
 		})
 	}
-	err := filepath.WalkDir(q, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	var err error
+	for _, e := range entries {
+		if err = ctx.Err(); err != nil {
+			break
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if e.Type == bundle.TypeFile && !(early && e.Size < bundle.SmallFile) {
+			paths <- e.Path
 		}
-		if d.Type().IsRegular() {
-			rel, _ := filepath.Rel(q, p)
-			paths <- filepath.ToSlash(rel)
-		}
-		return nil
-	})
+	}
 	close(paths)
 	wg.Wait()
 	if err != nil {
-		return nil, fmt.Errorf("check content: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if eng.batch != nil && len(all) > 0 {
@@ -252,66 +241,44 @@ func signatureDate(version string) (time.Time, bool) {
 
 // earlyChecks are the content checks run on small files from memory as
 // they are written into the quarantine (bundle.Expect.OnFile), so the
-// kiosk does not read them back; inspectContent takes their reports.
+// kiosk does not read them back. Only counts and the reports of held files
+// are kept: memory stays flat however many files a bundle holds. Used
+// when nothing is to be scanned (a scanner opens every file anyway).
 type earlyChecks struct {
 	ctx   context.Context
 	rules inspect.Rules
 	mu    sync.Mutex
-	// reports by path; without findings only MIME, family and members
-	// are kept.
-	reports map[string]inspect.Report
+	rep   ContentReport
 }
 
 func (s *Station) newEarlyChecks(ctx context.Context, q string) *earlyChecks {
+	if s.Policy.Scan.Required {
+		return nil
+	}
 	rules := s.Policy.Content
 	rules.TempDir = filepath.Dir(q)
-	return &earlyChecks{ctx: ctx, rules: rules, reports: map[string]inspect.Report{}}
+	return &earlyChecks{ctx: ctx, rules: rules, rep: ContentReport{Families: map[string]int64{}}}
 }
 
 // file checks one file's content (bundle.Expect.OnFile).
 func (e *earlyChecks) file(name string, content []byte) {
-	r := e.rules.Inspect(e.ctx, name, bytes.NewReader(content), int64(len(content)))
+	r := e.rules.Inspect(e.ctx, name, inspect.Memory(content), int64(len(content)))
 	e.mu.Lock()
-	e.reports[name] = r
+	e.rep.Files++
+	e.rep.Members += r.Members
+	e.rep.Families[r.Family]++
+	if r.Held() {
+		e.rep.Held = append(e.rep.Held, r)
+	}
 	e.mu.Unlock()
 }
 
-// get returns the report of path if it was checked early.
-func (e *earlyChecks) get(path string) (inspect.Report, bool) {
+// onFile is the hook to give the bundle, nil when e is.
+func (e *earlyChecks) onFile() func(string, []byte) {
 	if e == nil {
-		return inspect.Report{}, false
+		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	r, ok := e.reports[path]
-	return r, ok
-}
-
-// scanFile runs the per-file scanners on a file whose content was already
-// checked (r is its report).
-func (s *Station) scanFile(ctx context.Context, eng *engines, q string, r inspect.Report) inspect.Report {
-	if eng.broken != "" {
-		addVerdict(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Why: eng.broken})
-		return r
-	}
-	if len(eng.perFile) == 0 {
-		return r // clamscan answers for the whole bundle at the end
-	}
-	full := filepath.Join(q, filepath.FromSlash(r.Path))
-	f, err := os.Open(full)
-	if err != nil {
-		addVerdict(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Why: err.Error()})
-		return r
-	}
-	defer f.Close()
-	for _, e := range eng.perFile {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			addVerdict(&r, scan.Result{Engine: e.Name(), Verdict: scan.NotScanned, Why: err.Error()})
-			continue
-		}
-		addVerdict(&r, e.Scan(ctx, full, f))
-	}
-	return r
+	return e.file
 }
 
 // smallWhole is the size up to which a file is read whole before it is
@@ -340,7 +307,7 @@ func (s *Station) checkFile(ctx context.Context, rules *inspect.Rules, eng *engi
 		if _, err := io.ReadFull(f, b); err != nil {
 			return notChecked(err)
 		}
-		content = bytes.NewReader(b)
+		content = inspect.Memory(b)
 	}
 	r := rules.Inspect(ctx, rel, content, info.Size())
 	if eng.broken != "" {

@@ -139,7 +139,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, s.rejected(ctx, subj, fmt.Errorf("open quarantine: %w", err))
 	}
 	early := s.newEarlyChecks(ctx, q)
-	b.OnFile = early.file
+	b.OnFile = early.onFile()
 	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)
 	root.Close()
 	if err != nil {
@@ -149,7 +149,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
-	content, err := s.inspectContent(ctx, q, early)
+	content, err := s.inspectContent(ctx, q, v.Manifest.Entries, early)
 	if err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}

@@ -29,13 +29,17 @@ type Expect struct {
 	Files        int64
 	Dirs         int64
 	ContentBytes int64
-	// OnFile, if set, is called with each file under 1 MiB once it is
+	// OnFile, if set, is called with each file under SmallFile bytes once it is
 	// written into the quarantine, on the goroutine that wrote it (so
 	// concurrently): name is its path in the bundle, content its bytes,
 	// valid only during the call. The kiosk checks content there, from
 	// memory, instead of reading every small file back.
 	OnFile func(name string, content []byte)
 }
+
+// SmallFile is the size under which Extract reads a file whole and hands
+// it to Expect.OnFile: every such file of a bundle that extracts.
+const SmallFile = readAheadMax
 
 // ExpectFrom returns what b's envelope promises. Call it only after the
 // envelope's signature has been checked.

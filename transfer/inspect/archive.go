@@ -230,7 +230,7 @@ func (x *expansion) member(ctx context.Context, member, inner string, r io.Reade
 			notChecked("a member that cannot be read whole: %v", err)
 			return
 		}
-		x.ru.inspect(ctx, x.rep, member, bytes.NewReader(b), size, x.depth+1)
+		x.ru.inspect(ctx, x.rep, member, Memory(b), size, x.depth+1)
 		return
 	}
 	f, err := os.CreateTemp(x.ru.TempDir, ".sluice-inspect-*")

@@ -113,8 +113,8 @@ func (ru *Rules) inspect(ctx context.Context, rep *Report, name string, r io.Rea
 		hold(ReasonNotChecked, "inspection stopped: %v", err)
 		return
 	}
-	head := make([]byte, min(size, sniffLen))
-	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
+	head, err := window(r, 0, min(size, sniffLen))
+	if err != nil {
 		hold(ReasonNotChecked, "cannot read it: %v", err)
 		return
 	}
@@ -216,8 +216,8 @@ func zipDirectoryAt(r io.ReaderAt, size int64) int64 {
 	if n < eocd {
 		return -1
 	}
-	tail := make([]byte, n)
-	if _, err := r.ReadAt(tail, size-n); err != nil && err != io.EOF {
+	tail, err := window(r, size-n, n)
+	if err != nil {
 		return -1
 	}
 	for i := len(tail) - eocd; i >= 0; i-- {
@@ -273,4 +273,32 @@ func confirm(m *mimetype.MIME, r io.ReaderAt, size int64, head []byte) *mimetype
 		}
 	}
 	return m
+}
+
+// Memory is content already in memory, checked without copies.
+type Memory []byte
+
+// ReadAt implements io.ReaderAt.
+func (m Memory) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// window returns n bytes of r from off: a slice of it when r is Memory,
+// else a copy.
+func window(r io.ReaderAt, off, n int64) ([]byte, error) {
+	if m, ok := r.(Memory); ok {
+		return m[off : off+n], nil
+	}
+	b := make([]byte, n)
+	if _, err := r.ReadAt(b, off); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return b, nil
 }
