@@ -33,6 +33,16 @@ type ContentReport struct {
 	Scanners []string
 }
 
+// add counts a file's report, keeping it when the file is held.
+func (c *ContentReport) add(r inspect.Report) {
+	c.Files++
+	c.Members += r.Members
+	c.Families[r.Family]++
+	if r.Held() {
+		c.Held = append(c.Held, r)
+	}
+}
+
 // Reasons counts the held files' findings by reason.
 func (c *ContentReport) Reasons() map[string]int {
 	n := map[string]int{}
@@ -112,13 +122,10 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 			for rel := range paths {
 				r := s.checkFile(ctx, &rules, eng, q, rel)
 				mu.Lock()
-				rep.Files++
-				rep.Members += r.Members
-				rep.Families[r.Family]++
 				if eng.batch != nil {
-					all = append(all, r)
-				} else if r.Held() {
-					rep.Held = append(rep.Held, r)
+					all = append(all, r) // counted once clamscan has answered
+				} else {
+					rep.add(r)
 				}
 				mu.Unlock()
 			}
@@ -152,9 +159,7 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 				v = verdicts[full[i]]
 			}
 			addVerdict(&all[i], v)
-			if all[i].Held() {
-				rep.Held = append(rep.Held, all[i])
-			}
+			rep.add(all[i])
 		}
 	}
 	slices.SortFunc(rep.Held, func(a, b inspect.Report) int { return strings.Compare(a.Path, b.Path) })
@@ -264,12 +269,7 @@ func (s *Station) newEarlyChecks(ctx context.Context, q string) *earlyChecks {
 func (e *earlyChecks) file(name string, content []byte) {
 	r := e.rules.Inspect(e.ctx, name, inspect.Memory(content), int64(len(content)))
 	e.mu.Lock()
-	e.rep.Files++
-	e.rep.Members += r.Members
-	e.rep.Families[r.Family]++
-	if r.Held() {
-		e.rep.Held = append(e.rep.Held, r)
-	}
+	e.rep.add(r)
 	e.mu.Unlock()
 }
 

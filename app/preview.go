@@ -79,11 +79,7 @@ type Foreseen struct {
 func (f Foreseen) String() string {
 	parts := make([]string, 0, len(f.Report.Findings))
 	for _, fd := range f.Report.Findings {
-		p := fd.Reason + ": " + fd.Detail
-		if fd.Path != f.Report.Path {
-			p = fd.Reason + ": " + fd.Path + ": " + fd.Detail
-		}
-		parts = append(parts, p)
+		parts = append(parts, fd.Text(f.Report.Path))
 	}
 	return fmt.Sprintf("%s's policy would hold %s: %s", f.Recipient, f.Report.Path, strings.Join(parts, "; "))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -151,11 +152,7 @@ func (s *Station) hold(ctx context.Context, subj subject, env *bundle.Envelope, 
 func findingsText(r inspect.Report, n int) string {
 	parts := make([]string, 0, len(r.Findings))
 	for _, f := range r.Findings {
-		p := f.Reason + ": " + f.Detail
-		if f.Path != r.Path {
-			p = f.Reason + ": " + f.Path + ": " + f.Detail
-		}
-		parts = append(parts, p)
+		parts = append(parts, f.Text(r.Path))
 	}
 	t := fmt.Sprintf("%s (%s): %s", r.MIME, r.Family, strings.Join(parts, "; "))
 	if len(t) > n {
@@ -361,17 +358,23 @@ func (s *Station) allowed(h *Held, d Decision) ([]string, error) {
 		}
 	}
 	var overridden []string
-	for r, n := range reasons {
-		overridden = append(overridden, fmt.Sprintf("%s %d", r, n))
+	for _, r := range slices.Sorted(maps.Keys(reasons)) { // the same reason named first every time
+		overridden = append(overridden, fmt.Sprintf("%s %d", r, reasons[r]))
 		if !d.Partial && !slices.Contains(s.Policy.MayOverride, r) {
 			return nil, fmt.Errorf("this station's policy does not let an officer release a file held as %s (review.may_override); release the files that passed only, if the policy allows it, or reject the bundle", r)
 		}
 	}
-	sort.Strings(overridden)
 	if d.Partial && !s.Policy.PartialRelease {
 		return nil, errors.New("this station's policy does not allow partial releases (review.partial_release); release the whole bundle or reject it")
 	}
 	return overridden, nil
+}
+
+// MayRelease says why the policy does not let an officer make decision d
+// on h (nil if it does), so a front end can offer only what is allowed.
+func (s *Station) MayRelease(h *Held, d Decision) error {
+	_, err := s.allowed(h, d)
+	return err
 }
 
 // ApproveHeld records officer o's signed approval of decision d on the

@@ -117,11 +117,7 @@ func printHeldFiles(e *env, h *app.Held, all bool) {
 		}
 		fmt.Fprintf(e.stdout, "  HELD %s  (%s, %s)\n", safetext.Line(r.Path), safetext.Line(r.MIME), r.Family)
 		for _, f := range r.Findings {
-			where := ""
-			if f.Path != r.Path {
-				where = safetext.Line(f.Path) + ": "
-			}
-			fmt.Fprintf(e.stdout, "       %s: %s%s\n", f.Reason, where, safetext.Line(f.Detail))
+			fmt.Fprintf(e.stdout, "       %s\n", safetext.Line(f.Text(r.Path)))
 		}
 	}
 }

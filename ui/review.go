@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -110,28 +109,12 @@ func (p *reviewPanel) load() {
 // lists every one.
 const maxHeldOnScreen = 200
 
-// blocking is the first reason the selected bundle is held that the
-// policy does not let an officer override, or "".
-func (p *reviewPanel) blocking() string {
-	if p.sel == nil {
-		return ""
-	}
-	for _, r := range p.sel.Reports {
-		for _, f := range r.Findings {
-			if !slices.Contains(p.st.Policy.MayOverride, f.Reason) {
-				return f.Reason
-			}
-		}
-	}
-	return ""
-}
-
 func (p *reviewPanel) refresh() {
 	officers, _ := p.st.Officers()
 	showIf(p.approve, len(officers) > 0)
 	enable(p.approve, p.sel != nil)
-	enable(p.release, p.sel != nil && p.blocking() == "")
-	enable(p.partial, p.sel != nil && p.st.Policy.PartialRelease)
+	enable(p.release, p.sel != nil && p.st.MayRelease(p.sel, app.Decision{}) == nil)
+	enable(p.partial, p.sel != nil && p.st.MayRelease(p.sel, app.Decision{Partial: true}) == nil)
 	enable(p.reject, p.sel != nil)
 }
 
@@ -151,22 +134,15 @@ func (p *reviewPanel) show(h *app.Held) {
 		}
 		p.rows = append(p.rows, fmt.Sprintf("HELD %s  (%s, %s)", safetext.Line(r.Path), safetext.Line(r.MIME), r.Family))
 		for _, f := range r.Findings {
-			where := ""
-			if f.Path != r.Path {
-				where = safetext.Line(f.Path) + ": "
-			}
-			p.rows = append(p.rows, fmt.Sprintf("    • %s: %s%s", f.Reason, where, safetext.Line(f.Detail)))
+			p.rows = append(p.rows, "    • "+safetext.Line(f.Text(r.Path)))
 		}
 	}
 	p.findings.SetText(strings.Join(p.rows, "\n"))
 	p.status.SetText("")
-	if b := p.blocking(); b != "" {
-		hint := "This station's policy does not let an officer release a file held as " + b + " (review.may_override): reject the bundle"
-		if p.st.Policy.PartialRelease {
-			hint += ", or release only the files that passed"
-		}
-		p.status.SetText(hint + ".")
+	if err := p.st.MayRelease(h, app.Decision{}); err != nil {
+		p.status.SetText("Release not allowed: " + safetext.Line(err.Error()) + ".")
 	}
+
 	p.refresh()
 }
 

@@ -80,6 +80,15 @@ type Finding struct {
 
 func (f Finding) String() string { return fmt.Sprintf("%s: %s: %s", f.Path, f.Reason, f.Detail) }
 
+// Text is the finding as a line under its file's name: "reason: detail",
+// naming the archive member when it is about one ("reason: member: detail").
+func (f Finding) Text(file string) string {
+	if f.Path != file {
+		return f.Reason + ": " + f.Path + ": " + f.Detail
+	}
+	return f.Reason + ": " + f.Detail
+}
+
 // Report is what Inspect found in one file.
 type Report struct {
 	Path   string
