@@ -96,7 +96,7 @@ shot receive-tampered
 xdotool mousemove 600 140 click 1; xdotool key ctrl+a; xdotool type --delay 2 '$heldb'; xdotool key Return; sleep 2.5
 xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
 shot receive-held
-xdotool key Escape; sleep 0.5
+xdotool mousemove $((W / 2)) $((H * 90 / 100)) click 1; sleep 0.5
 xdotool mousemove 245 22 click 1; sleep 1.5; shot custody-log-kiosk"
 	run "$s" "$W" "$H" "xdotool mousemove 245 22 click 1; shot custody-log-sender"
 done
