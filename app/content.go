@@ -31,6 +31,11 @@ type ContentReport struct {
 	// Scanners are the malware scanners' versions (engine and signatures)
 	// that scanned every file; none when scanning is off.
 	Scanners []string
+	// Passed are the first maxHeldRecords findings the policy let pass
+	// (files not scanned for a reason scan.pass_not_scanned names);
+	// PassedFiles counts every file with one.
+	Passed      []inspect.Finding
+	PassedFiles int
 }
 
 // add counts a file's report, keeping it when the file is held.
@@ -40,6 +45,14 @@ func (c *ContentReport) add(r inspect.Report) {
 	c.Families[r.Family]++
 	if r.Held() {
 		c.Held = append(c.Held, r)
+	}
+	if len(r.Passed) > 0 {
+		c.PassedFiles++
+		for _, f := range r.Passed {
+			if len(c.Passed) < maxHeldRecords {
+				c.Passed = append(c.Passed, f)
+			}
+		}
 	}
 }
 
@@ -70,6 +83,7 @@ func (c *ContentReport) Summary() string {
 	} else {
 		s += "; not scanned for malware: no scanner configured"
 	}
+	s += c.passedText()
 	if len(c.Held) == 0 {
 		return s + "; none held"
 	}
@@ -154,11 +168,11 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 		for i := range all {
 			var v scan.Result
 			if err != nil {
-				v = scan.Result{Engine: "clamscan", Verdict: scan.NotScanned, Why: err.Error()}
+				v = scan.Result{Engine: "clamscan", Verdict: scan.NotScanned, Cause: scan.CauseEngineError, Why: err.Error()}
 			} else {
 				v = verdicts[full[i]]
 			}
-			addVerdict(&all[i], v)
+			eng.add(&all[i], v)
 			rep.add(all[i])
 		}
 	}
@@ -171,9 +185,11 @@ type engines struct {
 	perFile  []scan.Engine
 	batch    *scan.Clamscan
 	versions []string
-	// broken says why scanning cannot be done: every file is then
-	// not-scanned.
-	broken string
+	// broken says why scanning cannot be done, and brokenCause names it
+	// among scan.Causes: every file is then not-scanned.
+	broken, brokenCause string
+	// pass are the causes of not-scanned the policy lets pass.
+	pass []string
 }
 
 // scanEngines sets up the policy's scanners and proves each can scan
@@ -187,10 +203,11 @@ func (s *Station) scanEngines(ctx context.Context, tmp string) *engines {
 		return e
 	}
 	fail := func(format string, args ...any) *engines {
-		e.broken = fmt.Sprintf(format, args...)
+		e.broken, e.brokenCause = fmt.Sprintf(format, args...), scan.CauseEngineError
 		return e
 	}
 	var version string
+	e.pass = sp.PassNotScanned
 	var err error
 	if sp.Clamd != "" {
 		network := "tcp"
@@ -217,8 +234,10 @@ func (s *Station) scanEngines(ctx context.Context, tmp string) *engines {
 		case !ok:
 			return fail("the scanner does not say how old its signatures are (%s), and the policy limits their age", version)
 		case time.Since(date) > sp.MaxSignatureAge:
-			return fail("the scanner's signatures are from %s, %s old, older than the policy's max_signature_age of %s; bring newer signatures across",
+			fail("the scanner's signatures are from %s, %s old, older than the policy's max_signature_age of %s; bring newer signatures across",
 				date.Format("2006-01-02"), time.Since(date).Round(time.Hour), sp.MaxSignatureAge)
+			e.brokenCause = scan.CauseOutdated
+			return e
 		}
 	}
 	for _, h := range sp.Hooks {
@@ -311,28 +330,55 @@ func (s *Station) checkFile(ctx context.Context, rules *inspect.Rules, eng *engi
 	}
 	r := rules.Inspect(ctx, rel, content, info.Size())
 	if eng.broken != "" {
-		addVerdict(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Why: eng.broken})
+		eng.add(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Cause: eng.brokenCause, Why: eng.broken})
 		return r
 	}
 	for _, e := range eng.perFile {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			addVerdict(&r, scan.Result{Engine: e.Name(), Verdict: scan.NotScanned, Why: err.Error()})
+			eng.add(&r, scan.Result{Engine: e.Name(), Verdict: scan.NotScanned, Cause: scan.CauseEngineError, Why: err.Error()})
 			continue
 		}
-		addVerdict(&r, e.Scan(ctx, full, f))
+		eng.add(&r, e.Scan(ctx, full, f))
 	}
 	return r
 }
 
-// addVerdict adds a scanner's verdict to a file's findings unless clean.
-func addVerdict(r *inspect.Report, v scan.Result) {
+// add adds a scanner's verdict to a file's findings unless clean; a file
+// not scanned for a cause the policy lets pass gets it as a passed
+// finding, recorded but not holding.
+func (e *engines) add(r *inspect.Report, v scan.Result) {
 	switch v.Verdict {
 	case scan.Clean:
 	case scan.Infected:
 		r.Findings = append(r.Findings, inspect.Finding{Path: r.Path, Reason: inspect.ReasonInfected, Detail: v.Engine + " found " + v.Signature})
 	default:
-		r.Findings = append(r.Findings, inspect.Finding{Path: r.Path, Reason: inspect.ReasonNotScanned, Detail: v.Engine + ": " + v.Why})
+		f := inspect.Finding{Path: r.Path, Reason: inspect.ReasonNotScanned, Detail: v.Engine + ": " + v.Why}
+		if v.Cause != "" && slices.Contains(e.pass, v.Cause) {
+			f.Detail += " (" + v.Cause + ": passed, as scan.pass_not_scanned allows)"
+			r.Passed = append(r.Passed, f)
+			return
+		}
+		r.Findings = append(r.Findings, f)
 	}
+}
+
+// passedText says which files were not scanned and passed as the policy
+// allows, naming the first few: "; 2 file(s) not scanned but passed by
+// policy (big.iso: clamd: larger than ClamAV's 2 GB limit (over-limit: …))".
+func (c *ContentReport) passedText() string {
+	if c.PassedFiles == 0 {
+		return ""
+	}
+	const shown = 10
+	var names []string
+	for i, f := range c.Passed {
+		if i == shown {
+			names = append(names, fmt.Sprintf("and %d more", len(c.Passed)-shown))
+			break
+		}
+		names = append(names, f.Path+": "+f.Detail)
+	}
+	return fmt.Sprintf("; %d file(s) not scanned but passed by policy (%s)", c.PassedFiles, strings.Join(names, "; "))
 }
 
 func workers() int { return max(2, min(4, runtime.NumCPU())) }

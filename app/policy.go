@@ -18,6 +18,7 @@ import (
 
 	"sluice/internal/regfile"
 	"sluice/transfer/inspect"
+	"sluice/transfer/scan"
 )
 
 // Policy is what a receiving station accepts. It is read from policy.toml in
@@ -59,7 +60,10 @@ type ScanPolicy struct {
 	// MaxSignatureAge holds every file as not-scanned when the scanner's
 	// signatures are older than this (0: no limit).
 	MaxSignatureAge time.Duration
-	Hooks           []ScanHook
+	// PassNotScanned are the causes (scan.Causes) for which a file that
+	// was not scanned passes instead of being held; recorded either way.
+	PassNotScanned []string
+	Hooks          []ScanHook
 }
 
 // ScanHook is a site's own scanner, run once per file.
@@ -145,6 +149,11 @@ timeout = "10m"
 # Hold everything as not scanned when the signatures are older than this
 # ("" for no limit). Offline sites fall behind; the officer sees how far.
 max_signature_age = ""
+# Files not scanned are held for review, whatever the cause; list the
+# causes for which they pass instead (recorded in the release record):
+# over-limit, encrypted, timeout, outdated-signatures, engine-error,
+# unsupported.
+pass_not_scanned = []
 
 # A site's other engine, run on every file; all engines must say clean.
 # [[scanner]]
@@ -204,12 +213,13 @@ type rawPolicy struct {
 		RequireApprovals int      `toml:"require_approvals"`
 	} `toml:"review"`
 	Scan struct {
-		Mode            string `toml:"mode"`
-		Clamd           string `toml:"clamd"`
-		Clamscan        string `toml:"clamscan"`
-		Database        string `toml:"database"`
-		Timeout         string `toml:"timeout"`
-		MaxSignatureAge string `toml:"max_signature_age"`
+		Mode            string   `toml:"mode"`
+		Clamd           string   `toml:"clamd"`
+		Clamscan        string   `toml:"clamscan"`
+		Database        string   `toml:"database"`
+		Timeout         string   `toml:"timeout"`
+		MaxSignatureAge string   `toml:"max_signature_age"`
+		PassNotScanned  []string `toml:"pass_not_scanned"`
 	} `toml:"scan"`
 	Scanner []ScanHook `toml:"scanner"`
 }
@@ -306,6 +316,12 @@ func parseScan(raw rawPolicy) (ScanPolicy, error) {
 			return sp, fmt.Errorf("scan.max_signature_age %q is not a duration like \"168h\"", sc.MaxSignatureAge)
 		}
 	}
+	for _, c := range sc.PassNotScanned {
+		if !slices.Contains(scan.Causes, c) {
+			return sp, fmt.Errorf("scan.pass_not_scanned: %q is not a cause; causes are %s", c, strings.Join(scan.Causes, ", "))
+		}
+	}
+	sp.PassNotScanned = sc.PassNotScanned
 	for i, h := range raw.Scanner {
 		switch {
 		case h.Name == "":
@@ -359,8 +375,8 @@ func (p Policy) Text() string {
 	if sc.MaxSignatureAge > 0 {
 		age = sc.MaxSignatureAge.String()
 	}
-	fmt.Fprintf(&b, "[scan]\nmode = %q\nclamd = %q\nclamscan = %q\ndatabase = %q\ntimeout = %q\nmax_signature_age = %q\n",
-		mode, sc.Clamd, sc.Clamscan, sc.Database, sc.Timeout, age)
+	fmt.Fprintf(&b, "[scan]\nmode = %q\nclamd = %q\nclamscan = %q\ndatabase = %q\ntimeout = %q\nmax_signature_age = %q\npass_not_scanned = %s\n",
+		mode, sc.Clamd, sc.Clamscan, sc.Database, sc.Timeout, age, q(sc.PassNotScanned))
 	for _, h := range sc.Hooks {
 		ints := func(xs []int) string { return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(xs)), ", "), "[]") }
 		fmt.Fprintf(&b, "\n[[scanner]]\nname = %q\ncommand = %s\nclean = [%s]\ninfected = [%s]\ntimeout = %q\n",

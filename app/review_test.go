@@ -177,12 +177,14 @@ func TestContentPolicy(t *testing.T) {
 		old + "[archives]\nmax_expanded = \"lots\"\n":               "archives.max_expanded",
 		old + "[review]\nmay_override = [\"everything\"]\n":         `"everything" is not a reason`,
 		old + "[archives]\nmax_depth = -1\n":                        "cannot be negative",
+		old + "[scan]\npass_not_scanned = [\"infected\"]\n":         `"infected" is not a cause`,
 	} {
 		if _, err := parsePolicy([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want %q", text, err, want)
 		}
 	}
 	def := DefaultPolicy()
+	def.Scan.PassNotScanned = []string{"over-limit", "encrypted"}
 	again, err := parsePolicy([]byte(def.Text()))
 	if err != nil {
 		t.Fatalf("shown policy does not load: %v\n%s", err, def.Text())

@@ -59,6 +59,32 @@ func TestReceiveScansWithClamd(t *testing.T) {
 	}
 	kiosk.Policy.Scan.MaxSignatureAge = 0
 
+	// Over clamd's limit (4 MiB in the test daemon): held, unless the
+	// policy lets that cause pass; then released and recorded by name.
+	big := strings.Repeat("large but harmless text\n", 5<<20/24)
+	if _, err = receive(map[string]string{"big.txt": big}); !errors.As(err, &he) ||
+		he.Held.Reports[0].Findings[0].Reason != inspect.ReasonNotScanned {
+		t.Fatalf("a file over clamd's limit: %v", err)
+	}
+	kiosk.Policy.Scan.PassNotScanned = []string{"over-limit"}
+	if r, err = receive(map[string]string{"big.txt": big, "eicar.txt": clamtest.EICAR}); !errors.As(err, &he) ||
+		len(he.Held.Reports) != 1 || !strings.HasSuffix(he.Held.Reports[0].Path, "/eicar.txt") {
+		t.Fatalf("passing over-limit must not pass the infected file: %v", err)
+	}
+	if r, err = receive(map[string]string{"big.txt": big, "a.txt": "clean\n"}); err != nil {
+		t.Fatalf("over-limit passed by policy: %v", err)
+	}
+	if r.Content.PassedFiles != 1 {
+		t.Fatalf("passed: %+v", r.Content)
+	}
+	evs := events(t, kiosk)
+	last := evs[len(evs)-2]
+	if last.Event != custody.EventReceived || !strings.Contains(last.Reason, "1 file(s) not scanned but passed by policy (outbox/big.txt: clamd:") ||
+		!strings.Contains(last.Reason, "over-limit: passed") {
+		t.Fatalf("the release record does not name the file passed unscanned: %+v", last)
+	}
+	kiosk.Policy.Scan.PassNotScanned = nil
+
 	d.Stop()
 	_, err = receive(map[string]string{"a.txt": "clean\n", "b.txt": "also clean\n"})
 	if !errors.As(err, &he) || len(he.Held.Reports) != 2 {

@@ -97,6 +97,9 @@ type Report struct {
 	// Members counts archive members inspected, at every depth.
 	Members  int
 	Findings []Finding // none: the file passed every check
+	// Passed are findings the policy lets pass (a file not scanned for a
+	// reason scan.pass_not_scanned names): recorded, never holding.
+	Passed []Finding
 }
 
 // Held says whether any check holds the file.

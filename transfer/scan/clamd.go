@@ -93,14 +93,14 @@ func (c *Clamd) Version(ctx context.Context) (string, error) {
 func (c *Clamd) Scan(ctx context.Context, path string, f *os.File) Result {
 	info, err := f.Stat()
 	if err != nil {
-		return notScanned("clamd", "%v", err)
+		return failed("clamd", err, "%v", err)
 	}
 	if info.Size() > MaxClamAV {
-		return notScanned("clamd", "larger than ClamAV's 2 GB limit")
+		return notScanned("clamd", CauseOverLimit, "larger than ClamAV's 2 GB limit")
 	}
 	conn, err := c.dial(ctx)
 	if err != nil {
-		return notScanned("clamd", "%v", err)
+		return failed("clamd", err, "%v", err)
 	}
 	defer conn.Close()
 	if uc, ok := conn.(*net.UnixConn); ok {
@@ -109,11 +109,11 @@ func (c *Clamd) Scan(ctx context.Context, path string, f *os.File) Result {
 		err = sendStream(conn, f)
 	}
 	if err != nil {
-		return notScanned("clamd", "sending the file to clamd failed: %v", err)
+		return failed("clamd", err, "sending the file to clamd failed: %v", err)
 	}
 	reply, err := readReply(conn)
 	if err != nil {
-		return notScanned("clamd", "%v", err)
+		return failed("clamd", err, "%v", err)
 	}
 	return clamVerdict("clamd", reply)
 }
@@ -156,19 +156,19 @@ func clamVerdict(engine, reply string) Result {
 		sig := strings.TrimSuffix(rest, " FOUND")
 		switch {
 		case sig == "" || sig == "(null)":
-			return notScanned(engine, "ClamAV reported a detection without a name")
+			return notScanned(engine, CauseEngineError, "ClamAV reported a detection without a name")
 		case strings.HasPrefix(sig, "Heuristics.Limits.Exceeded"):
-			return notScanned(engine, "over one of ClamAV's limits (%s)", sig)
+			return notScanned(engine, CauseOverLimit, "over one of ClamAV's limits (%s)", sig)
 		case strings.HasPrefix(sig, "Heuristics.Encrypted"):
-			return notScanned(engine, "encrypted content ClamAV cannot scan (%s)", sig)
+			return notScanned(engine, CauseEncrypted, "encrypted content ClamAV cannot scan (%s)", sig)
 		}
 		return Result{Engine: engine, Verdict: Infected, Signature: sig}
 	case strings.Contains(rest, "size limit exceeded"):
-		return notScanned(engine, "larger than clamd's StreamMaxLength")
+		return notScanned(engine, CauseOverLimit, "larger than clamd's StreamMaxLength")
 	case strings.HasSuffix(rest, "ERROR"):
-		return notScanned(engine, "ClamAV error: %s", truncate(strings.TrimSpace(strings.TrimSuffix(rest, "ERROR"))))
+		return notScanned(engine, CauseEngineError, "ClamAV error: %s", truncate(strings.TrimSpace(strings.TrimSuffix(rest, "ERROR"))))
 	}
-	return notScanned(engine, "ClamAV's answer is not understood: %q", truncate(reply))
+	return notScanned(engine, CauseEngineError, "ClamAV's answer is not understood: %q", truncate(reply))
 }
 
 // Check proves clamd can scan and alerts on what it cannot: it answers

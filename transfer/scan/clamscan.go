@@ -58,7 +58,7 @@ func (c *Clamscan) Version(ctx context.Context) (string, error) {
 func (c *Clamscan) Scan(ctx context.Context, path string, f *os.File) Result {
 	rs, err := c.ScanAll(ctx, []string{path})
 	if err != nil {
-		return notScanned("clamscan", "%v", err)
+		return failed("clamscan", err, "%v", err)
 	}
 	return rs[path]
 }
@@ -75,7 +75,7 @@ func (c *Clamscan) ScanAll(ctx context.Context, paths []string) (map[string]Resu
 	w := bufio.NewWriter(list)
 	for _, p := range paths {
 		if strings.ContainsAny(p, "\n") {
-			out[p] = notScanned("clamscan", "a name with a line break cannot be given to clamscan")
+			out[p] = notScanned("clamscan", CauseUnsupported, "a name with a line break cannot be given to clamscan")
 			continue
 		}
 		w.WriteString(p + "\n")
@@ -125,7 +125,7 @@ func (c *Clamscan) ScanAll(ctx context.Context, paths []string) (map[string]Resu
 			if s := firstLine(stderr.String()); s != "" {
 				why += ": " + truncate(s)
 			}
-			out[p] = notScanned("clamscan", "%s", why)
+			out[p] = notScanned("clamscan", CauseEngineError, "%s", why)
 		}
 	}
 	return out, nil
@@ -180,13 +180,13 @@ func (c *Command) Scan(ctx context.Context, path string, f *os.File) Result {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		return notScanned(c.Label, "no verdict within %s", t)
+		return notScanned(c.Label, CauseTimeout, "no verdict within %s", t)
 	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		return notScanned(c.Label, "cannot run: %v", err)
+		return notScanned(c.Label, CauseEngineError, "cannot run: %v", err)
 	}
 	for _, k := range c.Clean {
 		if code == k {
@@ -202,5 +202,5 @@ func (c *Command) Scan(ctx context.Context, path string, f *os.File) Result {
 			return Result{Engine: c.Label, Verdict: Infected, Signature: sig}
 		}
 	}
-	return notScanned(c.Label, "exit status %d, which the policy maps to no verdict: %s", code, truncate(firstLine(out.String())))
+	return notScanned(c.Label, CauseEngineError, "exit status %d, which the policy maps to no verdict: %s", code, truncate(firstLine(out.String())))
 }

@@ -12,6 +12,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 )
@@ -28,10 +29,36 @@ type Result struct {
 	Engine  string // "clamd", "clamscan", or the hook's name
 	Verdict string
 	// Signature names what was found (Infected); Why says why the file
-	// was not scanned (NotScanned).
+	// was not scanned (NotScanned), and Cause names that reason among
+	// Causes, so a policy can let some of them pass.
 	Signature string
 	Why       string
+	Cause     string
 }
+
+// Why a file was not scanned (Result.Cause).
+const (
+	// CauseOverLimit: past a size, depth or count limit of the engine
+	// (ClamAV's Heuristics.Limits.Exceeded, its 2 GB hard limit,
+	// StreamMaxLength).
+	CauseOverLimit = "over-limit"
+	// CauseEncrypted: encrypted content the engine cannot read.
+	CauseEncrypted = "encrypted"
+	// CauseTimeout: no verdict within the policy's time.
+	CauseTimeout = "timeout"
+	// CauseOutdated: the engine's signatures are older than the policy's
+	// max_signature_age.
+	CauseOutdated = "outdated-signatures"
+	// CauseEngineError: the engine could not be reached, failed, or
+	// answered something that is not a verdict.
+	CauseEngineError = "engine-error"
+	// CauseUnsupported: the file cannot be given to the engine (a name
+	// clamscan's file list cannot carry).
+	CauseUnsupported = "unsupported"
+)
+
+// Causes are the reasons a file can be not-scanned, in policy order.
+var Causes = []string{CauseOverLimit, CauseEncrypted, CauseTimeout, CauseOutdated, CauseEngineError, CauseUnsupported}
 
 func (r Result) String() string {
 	switch r.Verdict {
@@ -59,6 +86,16 @@ type Engine interface {
 // it ClamAV skips a file and, before 1.0.2, said OK.
 const MaxClamAV = 2<<30 - 1
 
-func notScanned(engine, format string, args ...any) Result {
-	return Result{Engine: engine, Verdict: NotScanned, Why: fmt.Sprintf(format, args...)}
+func notScanned(engine, cause, format string, args ...any) Result {
+	return Result{Engine: engine, Verdict: NotScanned, Cause: cause, Why: fmt.Sprintf(format, args...)}
+}
+
+// failed is the verdict on a file whose scan failed with err: a timeout
+// when a deadline passed, else an engine error.
+func failed(engine string, err error, format string, args ...any) Result {
+	cause := CauseEngineError
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		cause = CauseTimeout
+	}
+	return notScanned(engine, cause, format, args...)
 }

@@ -55,6 +55,11 @@ func checkResult(t *testing.T, name string, r Result, want [2]string) {
 	if r.Verdict != want[0] || !strings.Contains(r.Signature+r.Why, want[1]) {
 		t.Errorf("%s: %s, want %s naming %q", name, r, want[0], want[1])
 	}
+	// What a policy may let pass is named by cause.
+	cause := map[string]string{"locked.zip": CauseEncrypted, "big.bin": CauseOverLimit}[filepath.Base(name)]
+	if r.Verdict == NotScanned && (r.Cause == "" || cause != "" && r.Cause != cause) {
+		t.Errorf("%s: not scanned for cause %q, want %q", name, r.Cause, cause)
+	}
 }
 
 // Three verdicts from a real clamd, by descriptor on its Unix socket and
@@ -135,15 +140,16 @@ func TestCommandHook(t *testing.T) {
 		script  string
 		verdict string
 		says    string
+		cause   string
 	}{
-		{"exit 0", Clean, ""},
-		{"echo Trojan.Test; exit 1", Infected, "Trojan.Test"},
-		{"echo '\x1b[31mgarbage'; exit 7", NotScanned, "exit status 7"},
-		{"sleep 5", NotScanned, "no verdict within"},
+		{"exit 0", Clean, "", ""},
+		{"echo Trojan.Test; exit 1", Infected, "Trojan.Test", ""},
+		{"echo '\x1b[31mgarbage'; exit 7", NotScanned, "exit status 7", CauseEngineError},
+		{"sleep 5", NotScanned, "no verdict within", CauseTimeout},
 	} {
 		h := &Command{Label: "hook", Args: []string{"sh", "-c", c.script, "sh", "{}"}, Clean: []int{0}, Infected: []int{1}, Timeout: 300 * time.Millisecond}
 		r := h.Scan(context.Background(), f.Name(), f)
-		if r.Verdict != c.verdict || !strings.Contains(r.Signature+r.Why, c.says) {
+		if r.Verdict != c.verdict || !strings.Contains(r.Signature+r.Why, c.says) || r.Cause != c.cause {
 			t.Errorf("%q: %s", c.script, r)
 		}
 	}
@@ -151,19 +157,19 @@ func TestCommandHook(t *testing.T) {
 
 // clamd's answers, including the ones that look like verdicts but are not.
 func TestClamVerdict(t *testing.T) {
-	for reply, want := range map[string]string{
-		"stream: OK":                         Clean,
-		"fd[10]: Win.Test.EICAR_HDB-1 FOUND": Infected,
-		"fd[10]: Heuristics.Limits.Exceeded.MaxFileSize FOUND": NotScanned,
-		"fd[10]: Heuristics.Encrypted.Zip FOUND":               NotScanned,
-		"stream: (null) FOUND":                                 NotScanned,
-		"INSTREAM size limit exceeded. ERROR":                  NotScanned,
-		"fd[10]: Can't allocate memory ERROR":                  NotScanned,
-		"":                                                     NotScanned,
-		"OKAY then":                                            NotScanned,
+	for reply, want := range map[string][2]string{
+		"stream: OK":                         {Clean},
+		"fd[10]: Win.Test.EICAR_HDB-1 FOUND": {Infected},
+		"fd[10]: Heuristics.Limits.Exceeded.MaxFileSize FOUND": {NotScanned, CauseOverLimit},
+		"fd[10]: Heuristics.Encrypted.Zip FOUND":               {NotScanned, CauseEncrypted},
+		"stream: (null) FOUND":                                 {NotScanned, CauseEngineError},
+		"INSTREAM size limit exceeded. ERROR":                  {NotScanned, CauseOverLimit},
+		"fd[10]: Can't allocate memory ERROR":                  {NotScanned, CauseEngineError},
+		"":                                                     {NotScanned, CauseEngineError},
+		"OKAY then":                                            {NotScanned, CauseEngineError},
 	} {
-		if r := clamVerdict("clamd", reply); r.Verdict != want {
-			t.Errorf("%q: %s, want %s", reply, r, want)
+		if r := clamVerdict("clamd", reply); r.Verdict != want[0] || r.Cause != want[1] {
+			t.Errorf("%q: %s (cause %q), want %s (cause %q)", reply, r, r.Cause, want[0], want[1])
 		}
 	}
 }
