@@ -5,13 +5,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/bzip2"
+	"cmp"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gabriel-vasile/mimetype"
@@ -105,6 +108,10 @@ func (x *expansion) zip(ctx context.Context, r io.ReaderAt) {
 		x.hold("a ZIP archive with %s: its members are not checked", why)
 		return
 	}
+	if why := zipLayout(r, z.File); why != "" {
+		x.hold("a ZIP archive whose local headers disagree with its central directory (%s): unpackers that read one or the other see different files; its members are not checked", why)
+		return
+	}
 	for _, f := range z.File {
 		if ctx.Err() != nil {
 			x.hold("inspection stopped: %v", ctx.Err())
@@ -126,6 +133,83 @@ func (x *expansion) zip(ctx context.Context, r io.ReaderAt) {
 		x.member(ctx, member, f.Name, rc, int64(min(f.UncompressedSize64, 1<<62)))
 		rc.Close()
 	}
+}
+
+// zipLayout checks that a ZIP reads the same from the front as from its
+// central directory (APPNOTE.TXT 4.3.6): local headers start at byte 0,
+// follow one another with no gap and no overlap, each names the member its
+// directory entry names with the same method, encryption and compressed
+// size, and the last is followed by the central directory. A streaming
+// unpacker (local headers) and a seeking one (central directory) then see
+// the same members; a concatenated or prefixed archive, hidden members, or
+// entries sharing their data (overlapping "zip bombs") are refused. It
+// returns why not, or "".
+func zipLayout(r io.ReaderAt, files []*zip.File) string {
+	const (
+		localSig      = 0x04034b50
+		descriptorSig = 0x08074b50
+		directorySig  = 0x02014b50
+	)
+	type entry struct {
+		f    *zip.File
+		data int64
+	}
+	entries := make([]entry, 0, len(files))
+	for _, f := range files {
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Sprintf("%q: %v", f.Name, err)
+		}
+		entries = append(entries, entry{f, off})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.data, b.data) })
+	var hdr [30]byte
+	pos := int64(0)
+	for _, e := range entries {
+		f := e.f
+		if _, err := r.ReadAt(hdr[:], pos); err != nil {
+			return fmt.Sprintf("no local header at byte %d for %q", pos, f.Name)
+		}
+		le := binary.LittleEndian
+		if le.Uint32(hdr[0:]) != localSig {
+			return fmt.Sprintf("byte %d is not the local header of %q", pos, f.Name)
+		}
+		flags, method := le.Uint16(hdr[6:]), le.Uint16(hdr[8:])
+		csize := le.Uint32(hdr[18:])
+		nameLen, extraLen := int64(le.Uint16(hdr[26:])), int64(le.Uint16(hdr[28:]))
+		name := make([]byte, nameLen)
+		if _, err := r.ReadAt(name, pos+30); err != nil || string(name) != f.Name {
+			return fmt.Sprintf("the local header at byte %d names %q, the directory %q", pos, name, f.Name)
+		}
+		switch {
+		case pos+30+nameLen+extraLen != e.data:
+			return fmt.Sprintf("%q: its data is not where its local header says", f.Name)
+		case method != f.Method || flags&1 != f.Flags&1:
+			return fmt.Sprintf("%q: method or encryption differ", f.Name)
+		case flags&8 == 0 && csize != 0xFFFFFFFF && int64(csize) != int64(f.CompressedSize64):
+			return fmt.Sprintf("%q: compressed sizes differ", f.Name)
+		}
+		pos = e.data + int64(min(f.CompressedSize64, 1<<62))
+		if f.Flags&8 != 0 {
+			// A data descriptor: optional signature, CRC, then 4- or
+			// 8-byte sizes (ZIP64).
+			var d [4]byte
+			if _, err := r.ReadAt(d[:], pos); err == nil && le.Uint32(d[:]) == descriptorSig {
+				pos += 4
+			}
+			pos += 12
+			if f.CompressedSize64 >= 0xFFFFFFFF || f.UncompressedSize64 >= 0xFFFFFFFF {
+				pos += 8
+			}
+		}
+	}
+	var sig [4]byte
+	if len(entries) > 0 {
+		if _, err := r.ReadAt(sig[:], pos); err != nil || binary.LittleEndian.Uint32(sig[:]) != directorySig {
+			return fmt.Sprintf("byte %d, after the last member, is not the central directory", pos)
+		}
+	}
+	return ""
 }
 
 func (x *expansion) tar(ctx context.Context, r io.Reader) {

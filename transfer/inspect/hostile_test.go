@@ -5,7 +5,11 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -129,6 +133,73 @@ func TestOrdinaryFilesPass(t *testing.T) {
 		rep := ru.Inspect(context.Background(), name, bytes.NewReader(c), int64(len(c)))
 		if rep.Held() {
 			t.Errorf("%s (%s, %s): held: %v", name, rep.MIME, rep.Family, rep.Findings)
+		}
+	}
+}
+
+// A ZIP must read the same from its local headers as from its central
+// directory: unpackers that stream (local headers) and those that seek
+// (central directory) would otherwise unpack different files, one of them
+// never checked. Archives written by ordinary tools pass.
+func TestZipLayout(t *testing.T) {
+	pe := append([]byte("MZ"), make([]byte, 200)...)
+	two := func() []byte {
+		return zipOf(t, map[string][]byte{"a.txt": []byte("same words\n"), "b.txt": []byte("same words\n")}, "a.txt", "b.txt")
+	}
+	// Stored members with sizes in the local header (no data descriptor).
+	var stored bytes.Buffer
+	zw := zip.NewWriter(&stored)
+	for _, n := range []string{"x.txt", "y/z.txt"} {
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: n, Method: zip.Store, CRC32: 0x3610a686, CompressedSize64: 5, UncompressedSize64: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("hello"))
+	}
+	zw.Close()
+	ordinary := map[string][]byte{"go.zip": two(), "stored.zip": stored.Bytes()}
+	if zipProg, err := exec.LookPath("zip"); err == nil {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "a.txt"), bytes.Repeat([]byte("words "), 1000), 0o644)
+		os.WriteFile(filepath.Join(dir, "b.txt"), []byte("short"), 0o644)
+		cmd := exec.Command(zipProg, "-q", "-r", "out.zip", "a.txt", "b.txt")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("zip: %v: %s", err, out)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "out.zip"))
+		ordinary["info-zip.zip"] = b
+		cmd = exec.Command("sh", "-c", "printf 'piped words' | "+zipProg+" -q - - > piped.zip") // sizes in a data descriptor
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("zip: %v: %s", err, out)
+		}
+		b, _ = os.ReadFile(filepath.Join(dir, "piped.zip"))
+		ordinary["piped.zip"] = b
+	} else {
+		t.Log("Info-ZIP's zip is not installed: archives written by it are not tried (packaging/deps.sh test installs it)")
+	}
+	ru := defaultRules()
+	for name, c := range ordinary {
+		if rep := ru.Inspect(context.Background(), name, bytes.NewReader(c), int64(len(c))); rep.Held() {
+			t.Errorf("%s: held: %v", name, rep.Findings)
+		}
+	}
+
+	prefixed := append([]byte("a prefix that is not a local header\n"), two()...)
+	concatenated := append(zipOf(t, map[string][]byte{"hidden.exe": pe}, "hidden.exe"), two()...)
+	renamed := two()
+	copy(renamed[30:], "a.exe") // the first local header only
+	overlap := two()
+	cd := bytes.LastIndex(overlap, []byte("PK\x01\x02")) // b.txt's directory entry
+	binary.LittleEndian.PutUint32(overlap[cd+42:], 0)    // its data is a.txt's
+	for name, c := range map[string][]byte{"prefixed.zip": prefixed, "concatenated.zip": concatenated, "renamed.zip": renamed, "overlap.zip": overlap} {
+		rep := ru.Inspect(context.Background(), name, bytes.NewReader(c), int64(len(c)))
+		if name == "prefixed.zip" && rep.Held() {
+			continue // already a polyglot: its head is not a ZIP's
+		}
+		if len(rep.Findings) == 0 || rep.Findings[0].Reason != ReasonNotChecked || !strings.Contains(rep.Findings[0].Detail, "local headers disagree") {
+			t.Errorf("%s: want held as not-checked for its layout, got %v", name, rep.Findings)
 		}
 	}
 }
