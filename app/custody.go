@@ -73,14 +73,20 @@ func (s *Station) recordAll(rs ...custody.Record) error {
 	}
 	defer l.Close()
 	for i := range rs {
-		rs[i].Station, rs[i].Officer = s.Name, s.Officer
+		rs[i].Station = s.Name
+		if rs[i].Officer == "" {
+			rs[i].Officer = s.Officer
+		}
 	}
 	_, err = l.AppendAll(rs, true)
 	return committed(err)
 }
 
 func (s *Station) appendTo(l *custody.Log, r custody.Record) (*custody.Appended, error) {
-	r.Station, r.Officer = s.Name, s.Officer
+	r.Station = s.Name
+	if r.Officer == "" { // an approval names its approver
+		r.Officer = s.Officer
+	}
 	return l.Append(r, bundleEvents[r.Event])
 }
 

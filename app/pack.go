@@ -43,6 +43,10 @@ type PackRequest struct {
 	// Phase, if set, is told what the job does next ("Writing drive 2 of
 	// 3"); Progress calls after it count that phase's bytes.
 	Phase func(what string)
+	// Approvers are officers signed in at this station who approve the
+	// staged files when the policy requires it (review.require_seal_approvals);
+	// none may be the officer sealing (Station.Officer).
+	Approvers []*SignedIn
 }
 
 // DriveAsk is what Pack needs from the officer when a bundle spans drives.
@@ -157,6 +161,14 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		Reason: fmt.Sprintf("%d entries staged for sealing", len(req.Sources))}); err != nil {
 		return nil, err
 	}
+	approvers, err := s.approveSeal(ctx, req, peers)
+	if err != nil {
+		return nil, err
+	}
+	sealReason := ""
+	if len(approvers) > 0 {
+		sealReason = "approved by " + strings.Join(approvers, ", ")
+	}
 	sealInto := req.OutDir
 	if plan.perDrive > 0 {
 		// The pack lock makes this the only pack running: whatever an
@@ -177,7 +189,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		VolumeSize: plan.volumeSize, VolumesPerDrive: plan.perDrive, Note: req.Note, Progress: req.Progress,
 		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
 			a, err := s.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
-				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
+				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok", Reason: sealReason})
 			if err != nil {
 				return nil, err
 			}

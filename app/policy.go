@@ -42,6 +42,12 @@ type Policy struct {
 	// RequireApprovals is how many different officers must sign a release
 	// after review, once officers are enrolled (sluice officer add).
 	RequireApprovals int
+	// RequireSealApprovals is how many different officers, none of them
+	// the one sealing, must sign their approval of the staged files before
+	// this station seals them (0: none). Data leaving a protected network
+	// is reviewed by someone other than its author (issue 12; NIST 800-53
+	// AC-4(26), the two-person rule of AC-3(2)).
+	RequireSealApprovals int
 	// Scan is how files are scanned for malware.
 	Scan ScanPolicy
 }
@@ -128,6 +134,9 @@ partial_release = false
 # Once officers are enrolled (sluice officer add), how many different ones
 # must sign their approval of a release after review (sluice review approve).
 require_approvals = 1
+# Sending: how many officers other than the one sealing must approve the
+# staged files (sluice pack --approver NAME) before this station seals them.
+require_seal_approvals = 0
 
 # Malware scanning. Three verdicts, never two: clean, infected, or not
 # scanned (over a limit, encrypted, engine down); only clean passes.
@@ -208,9 +217,10 @@ type rawPolicy struct {
 		MaxRatio    float64 `toml:"max_ratio"`
 	} `toml:"archives"`
 	Review struct {
-		MayOverride      []string `toml:"may_override"`
-		PartialRelease   bool     `toml:"partial_release"`
-		RequireApprovals int      `toml:"require_approvals"`
+		MayOverride          []string `toml:"may_override"`
+		PartialRelease       bool     `toml:"partial_release"`
+		RequireApprovals     int      `toml:"require_approvals"`
+		RequireSealApprovals int      `toml:"require_seal_approvals"`
 	} `toml:"review"`
 	Scan struct {
 		Mode            string   `toml:"mode"`
@@ -290,6 +300,9 @@ func parsePolicy(b []byte) (Policy, error) {
 	if p.RequireApprovals < 1 || p.RequireApprovals > 16 {
 		return p, fmt.Errorf("review.require_approvals must be between 1 and 16, not %d", p.RequireApprovals)
 	}
+	if p.RequireSealApprovals = raw.Review.RequireSealApprovals; p.RequireSealApprovals < 0 || p.RequireSealApprovals > 16 {
+		return p, fmt.Errorf("review.require_seal_approvals must be between 0 and 16, not %d", p.RequireSealApprovals)
+	}
 	if p.Scan, err = parseScan(raw); err != nil {
 		return p, err
 	}
@@ -366,7 +379,8 @@ func (p Policy) Text() string {
 	a := c.Archives
 	fmt.Fprintf(&b, "[archives]\nmax_depth = %d\nmax_entries = %d\nmax_expanded = %q\nmax_ratio = %g\n\n",
 		a.MaxDepth, a.MaxEntries, humanize.IBytes(uint64(a.MaxExpanded)), a.MaxRatio)
-	fmt.Fprintf(&b, "[review]\nmay_override = %s\npartial_release = %t\nrequire_approvals = %d\n\n", q(p.MayOverride), p.PartialRelease, p.RequireApprovals)
+	fmt.Fprintf(&b, "[review]\nmay_override = %s\npartial_release = %t\nrequire_approvals = %d\nrequire_seal_approvals = %d\n\n",
+		q(p.MayOverride), p.PartialRelease, p.RequireApprovals, p.RequireSealApprovals)
 	sc := p.Scan
 	mode, age := "off", ""
 	if sc.Required {

@@ -29,12 +29,16 @@ func runPack(e *env, args []string) error {
 	note := fs.String("note", "", "`TEXT` shown to the receiving officer before decryption (not encrypted)")
 	verify := fs.Bool("verify", false, "read the bundle back from the device and check it even when the destination is not a removable drive (removable drives are always read back)")
 	span := fs.Bool("span", false, "if the bundle does not fit on the drive at --out, spread it over several drives, asking on stderr for each next one; answer with its mount point on stdin")
+	officer := fs.String("officer", "", "the officer sealing, signed in with their passphrase; records name them")
+	var approvers multiFlag
+	fs.Var(&approvers, "approver", "an officer approving the staged files, when the policy requires it (review.require_seal_approvals); repeat for each")
+	fd := fs.Int("passphrase-fd", -1, "read passphrases from file descriptor `N`, one line each: --officer's first, then each --approver's in order")
 	paths, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if *to == "" || *out == "" || len(paths) == 0 {
-		return usagef("usage: sluice pack --to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] [--verify] [--span] PATH...")
+		return usagef("usage: sluice pack --to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] [--verify] [--span] [--officer NAME [--approver NAME]... [--passphrase-fd N]] PATH...")
 	}
 	var vol int64
 	if *volSize != "" {
@@ -48,11 +52,31 @@ func runPack(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if st.Policy.RequireSealApprovals > 0 && *officer == "" {
+		return usagef("this station's policy requires %d officer approval(s) to seal: say who seals (--officer NAME) and who approves (--approver NAME)", st.Policy.RequireSealApprovals)
+	}
+	if *officer != "" {
+		if _, err := e.signIn(st, *officer, *fd); err != nil {
+			return err
+		}
+	}
+	var signedIn []*app.SignedIn
+	for _, name := range approvers {
+		pass, err := e.passphrase(*fd, "Passphrase of approving officer "+name, false)
+		if err != nil {
+			return err
+		}
+		o, err := st.SignIn(name, pass)
+		if err != nil {
+			return err
+		}
+		signedIn = append(signedIn, o)
+	}
 	srcs, err := app.StagePaths(paths)
 	if err != nil {
 		return err
 	}
-	req := app.PackRequest{To: strings.Split(*to, ","), OutDir: *out, Sources: srcs, VolumeSize: vol, Note: *note}
+	req := app.PackRequest{To: strings.Split(*to, ","), OutDir: *out, Sources: srcs, VolumeSize: vol, Note: *note, Approvers: signedIn}
 	// What a kiosk's policy would hold is said before anything is sealed.
 	held, err := st.Foresee(e.ctx, srcs, req.To)
 	if err != nil {

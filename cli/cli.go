@@ -12,6 +12,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -48,6 +49,8 @@ type env struct {
 	// lines delivers stdin line by line once readLine has started.
 	lines     chan string
 	linesOnce sync.Once
+	// passFDs read passphrases from --passphrase-fd, a line per officer.
+	passFDs map[int]*bufio.Reader
 }
 
 type command struct {

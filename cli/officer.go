@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"sluice/app"
 	"sluice/internal/safetext"
 )
 
@@ -63,13 +64,25 @@ func runOfficer(e *env, args []string) error {
 // argument or the environment.
 func (e *env) passphrase(fd int, prompt string, confirm bool) ([]byte, error) {
 	if fd >= 0 {
-		f := os.NewFile(uintptr(fd), "passphrase")
-		if f == nil {
-			return nil, usagef("--passphrase-fd %d is not an open file descriptor", fd)
+		// One line per passphrase, in the order they are asked for.
+		r := e.passFDs[fd]
+		if r == nil {
+			f := os.NewFile(uintptr(fd), "passphrase")
+			if f == nil {
+				return nil, usagef("--passphrase-fd %d is not an open file descriptor", fd)
+			}
+			r = bufio.NewReader(io.LimitReader(f, 64<<10))
+			if e.passFDs == nil {
+				e.passFDs = map[int]*bufio.Reader{}
+			}
+			e.passFDs[fd] = r
 		}
-		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadBytes('\n')
+		line, err := r.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("read the passphrase from descriptor %d: %w", fd, err)
+		}
+		if len(line) == 0 {
+			return nil, usagef("descriptor %d has no line left for: %s (give one line per passphrase, in the order asked)", fd, prompt)
 		}
 		return bytes.TrimRight(line, "\r\n"), nil
 	}
@@ -95,4 +108,19 @@ func (e *env) passphrase(fd int, prompt string, confirm bool) ([]byte, error) {
 		}
 	}
 	return p, nil
+}
+
+// signIn unlocks officer name's key (passphrase from fd or the terminal)
+// and makes them the officer the station's records name.
+func (e *env) signIn(st *app.Station, name string, fd int) (*app.SignedIn, error) {
+	pass, err := e.passphrase(fd, "Passphrase of officer "+name, false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := st.SignIn(name, pass)
+	if err != nil {
+		return nil, err
+	}
+	st.Officer = o.Name
+	return o, nil
 }

@@ -89,21 +89,110 @@ func TestTwoPersonRelease(t *testing.T) {
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
 		t.Skip("ssh-keygen is not installed (packaging/deps.sh test installs openssh-client): the approval signature is not checked with it")
 	}
-	reason := approvals[1]["reason"].(string)
+	checkApprovalSignature(t, kiosk, "bob", crypto.NamespaceApproval, approvals[1]["reason"].(string))
+}
+
+// checkApprovalSignature checks, with ssh-keygen -Y verify as an auditor
+// would, the signature an "approved" record's reason carries ("…: MESSAGE;
+// signature BASE64") against the officer's enrolled key on home.
+func checkApprovalSignature(t *testing.T, home, officer, namespace, reason string) {
+	t.Helper()
 	msg := reason[strings.Index(reason, "{") : strings.LastIndex(reason, "}")+1]
 	sigB64 := reason[strings.LastIndex(reason, "signature ")+len("signature "):]
 	sig, err := base64.StdEncoding.DecodeString(sigB64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := os.ReadFile(filepath.Join(kiosk, "officers", "bob.pub"))
+	dir := t.TempDir()
+	pub, _ := os.ReadFile(filepath.Join(home, "officers", officer+".pub"))
 	allowed := filepath.Join(dir, "allowed_signers")
-	os.WriteFile(allowed, []byte("bob "+strings.Join(strings.Fields(string(pub))[:2], " ")+"\n"), 0o644)
+	os.WriteFile(allowed, []byte(officer+" "+strings.Join(strings.Fields(string(pub))[:2], " ")+"\n"), 0o644)
 	sigFile := filepath.Join(dir, "approval.sig")
 	os.WriteFile(sigFile, sig, 0o644)
-	cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", allowed, "-I", "bob", "-n", crypto.NamespaceApproval, "-s", sigFile)
+	cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", allowed, "-I", officer, "-n", namespace, "-s", sigFile)
 	cmd.Stdin = strings.NewReader(msg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
 	}
+}
+
+// records returns home's custody records, decoded.
+func records(t *testing.T, home string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(mustRun(t, "", "--home", home, "log", "show", "--json").stdout), "\n") {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("log show --json: %v: %s", err, line)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Two-person sealing (review.require_seal_approvals = 1 on the sender):
+// the officer sealing must say who they are and cannot approve their own
+// files; the same approver twice, none, or a wrong passphrase are refused
+// and recorded; another officer's approval seals, and the log carries it,
+// signed over the exact files, checked by ssh-keygen.
+func TestTwoPersonSeal(t *testing.T) {
+	crypto.OfficerWorkFactor = 10
+	dir := t.TempDir()
+	sender, kiosk := twoStations(t, dir)
+	policy := filepath.Join(sender, "policy.toml")
+	p, _ := os.ReadFile(policy)
+	os.WriteFile(policy, []byte(strings.Replace(string(p), "require_seal_approvals = 0", "require_seal_approvals = 1", 1)), 0o644)
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "report.txt"), []byte("quarterly figures\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	os.Mkdir(out, 0o755)
+	pack := func(extra ...string) result {
+		return run(t, "", append(append([]string{"--home", sender, "pack", "--to", "kiosk-1", "--out", out}, extra...), src)...)
+	}
+	oneLineError(t, pack(), ExitUsage, "say who seals (--officer NAME)")
+	oneLineError(t, pack("--officer", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase")), ExitUsage, "no officer alice")
+	mustRun(t, "", "--home", sender, "officer", "add", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase"))
+	mustRun(t, "", "--home", sender, "officer", "add", "bob", "--passphrase-fd", passFD(t, "bob's long passphrase!"))
+	oneLineError(t, pack("--officer", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase")), ExitUsage, "requires 1 approval(s) from officers other than the one sealing (alice); 0 given")
+	oneLineError(t, pack("--officer", "alice", "--approver", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase\nalice's long passphrase")),
+		ExitUsage, "officer alice is sealing and cannot also approve")
+	oneLineError(t, pack("--officer", "alice", "--approver", "bob", "--approver", "bob", "--passphrase-fd", passFD(t, "alice's long passphrase\nbob's long passphrase!\nbob's long passphrase!")),
+		ExitUsage, "officer bob approved twice")
+	oneLineError(t, pack("--officer", "alice", "--approver", "bob", "--passphrase-fd", passFD(t, "alice's long passphrase\nnot bob's")), ExitRejected, "wrong passphrase for officer bob")
+	oneLineError(t, pack("--officer", "alice", "--approver", "bob", "--passphrase-fd", passFD(t, "alice's long passphrase")), ExitUsage, "no line left")
+	if m, _ := filepath.Glob(filepath.Join(out, "*.sluice")); len(m) != 0 {
+		t.Fatalf("sealed without approval: %v", m)
+	}
+	b := pack("--officer", "alice", "--approver", "bob", "--passphrase-fd", passFD(t, "alice's long passphrase\nbob's long passphrase!"))
+	if b.code != 0 {
+		t.Fatalf("pack with bob's approval: exit %d: %s", b.code, b.stderr)
+	}
+	var approved, sealed map[string]any
+	refused := 0
+	for _, r := range records(t, sender) {
+		switch r["event"] {
+		case "approved":
+			approved = r
+		case "sealed":
+			sealed = r
+		case "seal-failed":
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("want the 3 refusals of an approval recorded, got %d", refused)
+	}
+	if approved == nil || approved["officer"] != "bob" || !strings.Contains(approved["reason"].(string), `"files":1`) {
+		t.Fatalf("approved record: %v", approved)
+	}
+	if sealed == nil || sealed["officer"] != "alice" || sealed["reason"] != "approved by bob" {
+		t.Fatalf("sealed record: %v", sealed)
+	}
+	mustRun(t, "", "--home", sender, "log", "verify")
+	mustRun(t, "", "--home", kiosk, "receive", "--out", filepath.Join(dir, "released"), b.lastLine())
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen is not installed (packaging/deps.sh test installs openssh-client): the approval signature is not checked with it")
+	}
+	checkApprovalSignature(t, sender, "bob", crypto.NamespaceSealApproval, approved["reason"].(string))
 }

@@ -41,3 +41,9 @@ func (e *env) readLine(ctx context.Context) (string, error) {
 		return l, nil
 	}
 }
+
+// multiFlag is a flag given once per value (--approver alice --approver bob).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -19,6 +19,11 @@ import (
 // back (ssh-keygen -Y verify -n sluice-approval@sluice checks one).
 const NamespaceApproval = "sluice-approval@sluice"
 
+// NamespaceSealApproval is the SSHSIG namespace of an officer's approval
+// of sealing staged files on a sending station (require_seal_approvals):
+// a signature for one purpose is never valid for the other.
+const NamespaceSealApproval = "sluice-seal-approval@sluice"
+
 // OfficerWorkFactor is the scrypt work factor (log2 N) protecting officer
 // keys: 18, age's default, takes about a second to unlock, which is the
 // point. Tests lower it.
