@@ -74,7 +74,7 @@ func init() {
 		{"media", "list [--all] · media watch · media check MOUNT [--size SIZE] · media wipe BUNDLE · media eject MOUNT", "removable drives: list them, check one really stores what it is given, wipe a released bundle, mount or unmount one", runMedia},
 		{"review", "list · review show ID · review approve ID --officer NAME [--partial] [--passphrase-fd N] · review release ID [--partial] [--note TEXT] · review reject ID --reason TEXT", "bundles held by the policy's content checks: see why, release or reject them (recorded)", runReview},
 		{"officer", "add NAME [--passphrase-fd N] · officer list · officer remove NAME", "the officers who sign releases after review, each with a key protected by a passphrase", runOfficer},
-		{"policy", "show · policy check FILE · policy import STATION FILE", "the receive policy in force, every setting filled in; check a draft before installing it; on a sending station, a copy of a kiosk's policy to check staged files against", runPolicy},
+		{"policy", "show · policy check FILE · policy install FILE · policy import STATION FILE", "the receive policy in force, every setting filled in; check a draft, or install it (recorded); on a sending station, a copy of a kiosk's policy to check staged files against", runPolicy},
 		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR", "the desktop app's settings: kiosk mode and the folders it releases into", runDesktop},
 		{"help", "[COMMAND]", "show help", nil},
 	}

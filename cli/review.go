@@ -7,6 +7,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/app"
+	"sluice/internal/regfile"
 	"sluice/internal/safetext"
 )
 
@@ -146,12 +147,26 @@ func runPolicy(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "Installed a copy of %s's policy: pack now says which staged files it would hold\n", safetext.Line(pos[1]))
 		return nil
+	case len(pos) == 2 && pos[0] == "install":
+		st, err := e.station()
+		if err != nil {
+			return err
+		}
+		b, err := regfile.ReadFile(pos[1], 1<<20)
+		if err != nil {
+			return fmt.Errorf("install policy: %w", err)
+		}
+		if err := st.InstallPolicy(b); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Installed %s as this station's policy; the change is recorded in the custody log\n", safetext.Line(pos[1]))
+		return nil
 	case len(pos) == 2 && pos[0] == "check":
 		if _, err := app.CheckPolicy(pos[1]); err != nil {
 			return fmt.Errorf("%w: %v", app.ErrRejected, err)
 		}
-		fmt.Fprintf(e.stdout, "%s is a valid policy; copy it to the station's policy.toml to put it in force\n", safetext.Line(pos[1]))
+		fmt.Fprintf(e.stdout, "%s is a valid policy; sluice policy install %s puts it in force\n", safetext.Line(pos[1]), safetext.Line(pos[1]))
 		return nil
 	}
-	return usagef("usage: sluice policy show · policy check FILE · policy import STATION FILE")
+	return usagef("usage: sluice policy show · policy check FILE · policy install FILE · policy import STATION FILE")
 }

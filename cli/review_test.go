@@ -69,6 +69,17 @@ func TestReviewCommands(t *testing.T) {
 	mustRun(t, "", "policy", "check", draft)
 	os.WriteFile(draft, []byte(strings.Replace(show.stdout, `"script"`, `"scripts"`, 1)), 0o644)
 	oneLineError(t, run(t, "", "policy", "check", draft), ExitRejected, `"scripts" is not a type family`)
+	// A draft with a mistake is not installed; a good one is, recorded.
+	oneLineError(t, run(t, "", "--home", kiosk, "policy", "install", draft), ExitRejected, "the policy is not installed")
+	os.WriteFile(draft, []byte(strings.Replace(show.stdout, "max_depth = 2", "max_depth = 3", 1)), 0o644)
+	mustRun(t, "", "--home", kiosk, "policy", "install", draft)
+	if s := mustRun(t, "", "--home", kiosk, "policy", "show").stdout; !strings.Contains(s, "max_depth = 3") {
+		t.Fatalf("installed policy not in force: %s", s)
+	}
+	if l := mustRun(t, "", "--home", kiosk, "log", "show", "--event", "settings-changed"); !strings.Contains(l.stdout, "receive policy changed: policy.toml sha256") {
+		t.Fatalf("policy change not recorded: %s", l.stdout)
+	}
+	mustRun(t, "", "--home", kiosk, "log", "verify")
 }
 
 // A sending station with a copy of the kiosk's policy says, before
