@@ -241,6 +241,9 @@ type Decision struct {
 // partial release, allow partial releases (review.partial_release); the
 // held files then stay in the station's review folder, and are recorded.
 func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Received, error) {
+	if err := s.needOfficer("release a bundle after review"); err != nil {
+		return nil, err
+	}
 	h, lock, err := s.lockHeld(id)
 	if err != nil {
 		return nil, err
@@ -254,7 +257,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	if err != nil {
 		return nil, err
 	}
-	approvedBy := s.Officer
+	approvedBy := ""
 	if len(officers) > 0 {
 		// Officers are enrolled: the decision needs their signatures.
 		who, err := s.checkApprovals(h, d)
@@ -269,7 +272,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 			return nil, fmt.Errorf("releasing bundle %s (%s) needs signed approvals from %d different officer(s) (review.require_approvals); it has %s: each approves with sluice review approve %s --officer NAME%s",
 				id, decisionName(d), need, have, id, map[bool]string{true: " --partial", false: ""}[d.Partial])
 		}
-		approvedBy = strings.Join(who, "+")
+		approvedBy = ", on the signed approvals of " + strings.Join(who, "+")
 	}
 	final := filepath.Join(h.Out, id)
 	if _, err := os.Lstat(final); err == nil {
@@ -279,7 +282,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 		return nil, fmt.Errorf("the release folder %s is gone (%v); restore it, then release again", h.Out, err)
 	}
 	files := h.Files
-	reason := fmt.Sprintf("released after review by %s, overriding %s", approvedBy, strings.Join(overridden, ", "))
+	reason := fmt.Sprintf("released after review by %s%s, overriding %s", s.Officer, approvedBy, strings.Join(overridden, ", "))
 	// putBack returns the held files a partial release set aside, when
 	// the release does not happen: the bundle stays whole under review.
 	var setAside [][2]string
@@ -304,7 +307,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 			setAside = append(setAside, [2]string{src, dst})
 		}
 		files -= int64(len(h.Reports))
-		reason = fmt.Sprintf("partly released after review by %s: %d held file(s) kept in %s", approvedBy, len(h.Reports), kept)
+		reason = fmt.Sprintf("partly released after review by %s%s: %d held file(s) kept in %s", s.Officer, approvedBy, len(h.Reports), kept)
 	}
 	if d.Note != "" {
 		reason += "; " + d.Note
@@ -335,9 +338,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	}
 	testHook("after-rename")
 	durable.SyncDir(h.Out)
-	as := *s
-	as.Officer = approvedBy // the officers who signed, where officers are enrolled
-	if err := as.recordAll(receivedRec, releasedRec); err != nil {
+	if err := s.recordAll(receivedRec, releasedRec); err != nil {
 		os.Rename(final, h.Content)
 		os.Chmod(h.Content, 0o700)
 		putBack()
@@ -428,6 +429,9 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 	if strings.TrimSpace(why) == "" {
 		return errors.New("say why the bundle is rejected (--reason); it goes into the custody log")
+	}
+	if err := s.needOfficer("reject a bundle after review"); err != nil {
+		return err
 	}
 	h, lock, err := s.lockHeld(id)
 	if err != nil {

@@ -223,13 +223,21 @@ func TestApprovalsBindDecisionAndContent(t *testing.T) {
 	if _, err := kiosk.ApproveHeld(context.Background(), id, Decision{Partial: true}, alice); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kiosk.ReleaseHeld(context.Background(), id, Decision{}); err == nil || !strings.Contains(err.Error(), "none yet") {
+	// Officers are enrolled: no decision without one signed in.
+	if _, err := kiosk.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil || !strings.Contains(err.Error(), "an officer signs in") {
+		t.Fatalf("release with no officer signed in: %v", err)
+	}
+	if err := kiosk.RejectHeld(context.Background(), id, "no officer"); err == nil || !strings.Contains(err.Error(), "an officer signs in") {
+		t.Fatalf("reject with no officer signed in: %v", err)
+	}
+	asAlice := kiosk.AsOfficer(alice)
+	if _, err := asAlice.ReleaseHeld(context.Background(), id, Decision{}); err == nil || !strings.Contains(err.Error(), "none yet") {
 		t.Fatalf("whole release on a partial approval: %v", err)
 	}
 	// The content changes under the approval: it no longer counts.
 	h, _ := kiosk.Review(id)
 	os.WriteFile(filepath.Join(h.Content, "outbox", "extra.txt"), []byte("slipped in"), 0o600)
-	if _, err := kiosk.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil || !strings.Contains(err.Error(), "none yet") {
+	if _, err := asAlice.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil || !strings.Contains(err.Error(), "none yet") {
 		t.Fatalf("release after the content changed: %v", err)
 	}
 	os.Remove(filepath.Join(h.Content, "outbox", "extra.txt"))
@@ -237,8 +245,8 @@ func TestApprovalsBindDecisionAndContent(t *testing.T) {
 	if err := kiosk.RemoveOfficer("alice"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kiosk.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil {
-		t.Fatal("released on the approval of a removed officer")
+	if _, err := asAlice.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil || !strings.Contains(err.Error(), "alice is not enrolled") {
+		t.Fatalf("released by, or on the approval of, a removed officer: %v", err)
 	}
 	bob, err := kiosk.SignIn("bob", []byte("bob passphrase, long"))
 	if err != nil {
@@ -247,7 +255,7 @@ func TestApprovalsBindDecisionAndContent(t *testing.T) {
 	if _, err := kiosk.ApproveHeld(context.Background(), id, Decision{Partial: true}, bob); err != nil {
 		t.Fatal(err)
 	}
-	r, err := kiosk.ReleaseHeld(context.Background(), id, Decision{Partial: true})
+	r, err := kiosk.AsOfficer(bob).ReleaseHeld(context.Background(), id, Decision{Partial: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,9 @@ func (s *Station) approveSeal(ctx context.Context, req PackRequest, peers string
 	if len(enrolled) == 0 {
 		return refuse("the policy requires %d officer approval(s) to seal, but no officer is enrolled on this station; a technician enrolls them (sluice officer add)", need)
 	}
+	if s.signedIn == nil {
+		return refuse("the policy requires %d officer approval(s) to seal: the officer sealing signs in first (--officer NAME), so another can approve", need)
+	}
 	var who []string
 	for _, a := range req.Approvers {
 		switch {

@@ -53,8 +53,11 @@ type Station struct {
 	// CustodyPath is the custody log; see custody.go for how records are
 	// appended.
 	CustodyPath string
-	// Officer names who acts, for custody records. It defaults to the OS user.
+	// Officer names who acts, for custody records. It defaults to the OS
+	// user; AsOfficer sets it to an officer who signed in.
 	Officer string
+	// signedIn is the officer who signed in to act (AsOfficer), if any.
+	signedIn *SignedIn
 }
 
 // DefaultHome returns the default station directory: sluice under the
@@ -191,4 +194,53 @@ func osUser() string {
 		return u
 	}
 	return "unknown"
+}
+
+// AsOfficer returns a copy of the station acting for officer o, who
+// signed in (SignIn): its records name them, and decisions that need an
+// officer once officers are enrolled (release or reject after review,
+// sealing under require_seal_approvals) are allowed. With o nil the copy
+// acts for the OS user. A front end takes the copy on its own thread
+// before starting a job, so a later sign-out or policy change does not
+// race with the job.
+func (s *Station) AsOfficer(o *SignedIn) *Station {
+	c := *s
+	c.Officer, c.signedIn = osUser(), nil
+	if o != nil {
+		c.Officer, c.signedIn = o.Name, o
+	}
+	return &c
+}
+
+// needOfficer refuses a decision no signed-in officer makes, once
+// officers are enrolled: then every decision is attributable to one.
+func (s *Station) needOfficer(what string) error {
+	if s.signedIn != nil {
+		// Still enrolled, with the key they signed in with.
+		o, err := s.officer(s.signedIn.Name)
+		if err != nil || string(o.Key.Marshal()) != string(s.signedIn.Key.Marshal()) {
+			return fmt.Errorf("officer %s is not enrolled on this station any more; another officer signs in to %s", s.signedIn.Name, what)
+		}
+		return nil
+	}
+	list, err := s.Officers()
+	if err != nil {
+		return err
+	}
+	if len(list) > 0 {
+		return fmt.Errorf("officers are enrolled on this station: an officer signs in to %s (--officer NAME, or Sign in on the desktop)", what)
+	}
+	return nil
+}
+
+// ReloadPolicy reads policy.toml again after it changed on disk (sluice
+// policy install, or a technician's editor). On a mistake the policy in
+// force stays, and the error says what is wrong.
+func (s *Station) ReloadPolicy() error {
+	p, err := LoadPolicy(filepath.Join(s.Home, policyFile))
+	if err != nil {
+		return err
+	}
+	s.Policy = p
+	return nil
 }

@@ -56,7 +56,7 @@ func runPack(e *env, args []string) error {
 		return usagef("this station's policy requires %d officer approval(s) to seal: say who seals (--officer NAME) and who approves (--approver NAME)", st.Policy.RequireSealApprovals)
 	}
 	if *officer != "" {
-		if _, err := e.signIn(st, *officer, *fd); err != nil {
+		if st, err = e.signIn(st, *officer, *fd); err != nil {
 			return err
 		}
 	}

@@ -111,8 +111,8 @@ func (e *env) passphrase(fd int, prompt string, confirm bool) ([]byte, error) {
 }
 
 // signIn unlocks officer name's key (passphrase from fd or the terminal)
-// and makes them the officer the station's records name.
-func (e *env) signIn(st *app.Station, name string, fd int) (*app.SignedIn, error) {
+// and returns the station acting for them.
+func (e *env) signIn(st *app.Station, name string, fd int) (*app.Station, error) {
 	pass, err := e.passphrase(fd, "Passphrase of officer "+name, false)
 	if err != nil {
 		return nil, err
@@ -121,6 +121,5 @@ func (e *env) signIn(st *app.Station, name string, fd int) (*app.SignedIn, error
 	if err != nil {
 		return nil, err
 	}
-	st.Officer = o.Name
-	return o, nil
+	return st.AsOfficer(o), nil
 }

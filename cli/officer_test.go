@@ -53,14 +53,16 @@ func TestTwoPersonRelease(t *testing.T) {
 		t.Fatalf("receive: exit %d %s", r.code, r.stderr)
 	}
 	id := strings.TrimSuffix(filepath.Base(b), ".sluice")
-	oneLineError(t, run(t, "", "--home", kiosk, "review", "release", id), ExitUsage, "needs signed approvals from 2 different officer(s)")
+	oneLineError(t, run(t, "", "--home", kiosk, "review", "release", id), ExitUsage, "an officer signs in to release")
+	aliceFD := func() string { return passFD(t, "alice's long passphrase") }
+	oneLineError(t, run(t, "", "--home", kiosk, "review", "release", id, "--officer", "alice", "--passphrase-fd", aliceFD()), ExitUsage, "needs signed approvals from 2 different officer(s)")
 	oneLineError(t, run(t, "", "--home", kiosk, "review", "approve", id, "--officer", "alice", "--passphrase-fd", passFD(t, "not alice's passphrase")), ExitRejected, "wrong passphrase")
 	oneLineError(t, run(t, "", "--home", kiosk, "review", "approve", id, "--officer", "mallory", "--passphrase-fd", passFD(t, "whatever long enough")), ExitUsage, "no officer mallory")
 	mustRun(t, "", "--home", kiosk, "review", "approve", id, "--officer", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase"))
 	oneLineError(t, run(t, "", "--home", kiosk, "review", "approve", id, "--officer", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase")), ExitUsage, "already approved")
-	oneLineError(t, run(t, "", "--home", kiosk, "review", "release", id), ExitUsage, "it has alice")
+	oneLineError(t, run(t, "", "--home", kiosk, "review", "release", id, "--officer", "alice", "--passphrase-fd", aliceFD()), ExitUsage, "it has alice")
 	mustRun(t, "", "--home", kiosk, "review", "approve", id, "--officer", "bob", "--passphrase-fd", passFD(t, "bob's long passphrase!"))
-	mustRun(t, "", "--home", kiosk, "review", "release", id)
+	mustRun(t, "", "--home", kiosk, "review", "release", id, "--officer", "alice", "--passphrase-fd", aliceFD())
 	if _, err := os.Stat(filepath.Join(rel, id, "src", "scan.jpg")); err != nil {
 		t.Fatalf("not released: %v", err)
 	}

@@ -21,13 +21,13 @@ func runReview(e *env, args []string) error {
 	note := fs.String("note", "", "why the officer decided so, for the custody log")
 	reason := fs.String("reason", "", "why the bundle is rejected, for the custody log (review reject)")
 	all := fs.Bool("all", false, "show every held file (review show)")
-	officer := fs.String("officer", "", "the officer approving (review approve); their passphrase is asked on the terminal")
+	officer := fs.String("officer", "", "the officer approving, releasing or rejecting, signed in with their passphrase (asked on the terminal); needed once officers are enrolled")
 	fd := fs.Int("passphrase-fd", -1, "read the officer's passphrase from file descriptor `N` (for scripts)")
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	usage := usagef("usage: sluice review list · review show ID · review approve ID --officer NAME [--partial] [--passphrase-fd N] · review release ID [--partial] [--note TEXT] · review reject ID --reason TEXT")
+	usage := usagef("usage: sluice review list · review show ID · review approve ID --officer NAME [--partial] [--passphrase-fd N] · review release ID [--partial] [--note TEXT] [--officer NAME] · review reject ID --reason TEXT [--officer NAME]")
 	if len(pos) == 0 {
 		return usage
 	}
@@ -87,6 +87,11 @@ func runReview(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Officer %s approved; approvals of this decision: %s (the policy needs %d)\n", o.Name, strings.Join(who, ", "), st.Policy.RequireApprovals)
 		return nil
 	case pos[0] == "release" && len(pos) == 2:
+		if *officer != "" {
+			if st, err = e.signIn(st, *officer, *fd); err != nil {
+				return err
+			}
+		}
 		r, err := st.ReleaseHeld(e.ctx, pos[1], app.Decision{Partial: *partial, Note: *note})
 		if err != nil {
 			return err
@@ -94,6 +99,11 @@ func runReview(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Released bundle %s after review, recorded in the custody log\n%s\n", pos[1], r.Dir)
 		return nil
 	case pos[0] == "reject" && len(pos) == 2:
+		if *officer != "" && strings.TrimSpace(*reason) != "" {
+			if st, err = e.signIn(st, *officer, *fd); err != nil {
+				return err
+			}
+		}
 		if err := st.RejectHeld(e.ctx, pos[1], *reason); err != nil {
 			return err
 		}

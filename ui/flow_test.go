@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -92,7 +91,7 @@ func TestWizardCreatesTheStation(t *testing.T) {
 	if err != nil || st.Name != "kiosk-7" {
 		t.Fatalf("station not created: %v", err)
 	}
-	if _, ok := w.Content().(*container.AppTabs); !ok {
+	if _, ok := appTabs(w.Content()); !ok {
 		// The tabs replace the wizard.
 		t.Fatalf("window shows %T after creating the station", w.Content())
 	}
@@ -514,7 +513,7 @@ func TestHeldBundleReviewedOnScreen(t *testing.T) {
 	if on(func() bool { return r.release.Disabled() && r.review.Text == "Review queue (1)" }) == false {
 		t.Fatalf("after the hold: release enabled %v, queue %q", !r.release.Disabled(), r.review.Text)
 	}
-	p := newReviewPanel(kiosk, w, r.countReview)
+	p := newReviewPanel(kiosk, r.sess, w, r.countReview)
 	if len(p.items) != 1 {
 		t.Fatalf("queue holds %d bundles", len(p.items))
 	}
@@ -601,7 +600,7 @@ func TestTwoOfficersApproveOnScreen(t *testing.T) {
 	if _, err := kiosk.Receive(context.Background(), app.ReceiveRequest{BundleDir: sealed.Dir, OutDir: rel}); !errors.As(err, new(*app.HeldError)) {
 		t.Fatalf("receive: %v", err)
 	}
-	p := newReviewPanel(kiosk, w, nil)
+	p := newReviewPanel(kiosk, newSession(kiosk, w), w, nil)
 	w.SetContent(p.content)
 	p.list.Select(0)
 	if !on(func() bool { return p.approve.Visible() && !p.approve.Disabled() }) {
@@ -617,6 +616,11 @@ func TestTwoOfficersApproveOnScreen(t *testing.T) {
 	}
 	p.decide(false)
 	test.Tap(findButton(t, w.Canvas().Overlays().Top(), "Yes"))
+	// Officers are enrolled: the officer releasing signs in first.
+	form := w.Canvas().Overlays().Top()
+	findSelect(t, form).SetSelected("alice")
+	test.Type(findEntry(t, form), "alice passphrase, long")
+	test.Tap(findButton(t, form, "Sign in"))
 	waitFor(t, "release", func() bool {
 		return strings.HasPrefix(p.status.Text, "Released") || strings.HasPrefix(p.status.Text, "Not released")
 	})
@@ -625,7 +629,7 @@ func TestTwoOfficersApproveOnScreen(t *testing.T) {
 	}
 	var last custody.Record
 	custody.Each(kiosk.CustodyPath, func(_ []byte, r custody.Record) error { last = r; return nil })
-	if last.Event != custody.EventReleased || last.Officer != "alice+bob" {
+	if last.Event != custody.EventReleased || last.Officer != "alice" || !strings.Contains(last.Reason, "on the signed approvals of alice+bob") {
 		t.Fatalf("release record: %+v", last)
 	}
 }

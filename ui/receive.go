@@ -31,8 +31,9 @@ var receiveSteps = []string{"Choose a drive or bundle", "Check the envelope", "D
 // release it into one of the station's release folders or reject it with a
 // reason, then wipe or eject the drive.
 type receiveScreen struct {
-	st  *app.Station
-	win fyne.Window
+	st   *app.Station
+	win  fyne.Window
+	sess *session
 
 	job job
 
@@ -82,7 +83,7 @@ type receiveScreen struct {
 }
 
 func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
-	r := &receiveScreen{st: st, win: w, read: map[string]bool{}}
+	r := &receiveScreen{st: st, win: w, sess: newSession(st, w), read: map[string]bool{}}
 	r.steps = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	r.open = widget.NewButtonWithIcon("Open bundle or drive…", theme.FolderOpenIcon(), r.pickBundle)
 	r.path = widget.NewEntry()
@@ -180,7 +181,7 @@ func (r *receiveScreen) countReview() {
 // showReview opens the review queue over the screen, at most the window's
 // size, showing bundle id if it is held.
 func (r *receiveScreen) showReview(id string) {
-	p := newReviewPanel(r.st, r.win, r.countReview)
+	p := newReviewPanel(r.st, r.sess, r.win, r.countReview)
 	p.selectID(id)
 	d := dialog.NewCustom("Bundles held for review", "Close", p.content, r.win)
 	size := r.win.Canvas().Size()
@@ -458,12 +459,20 @@ func (r *receiveScreen) startRelease() {
 	if !r.admissible() || r.dest == "" || r.released != nil || r.busy() {
 		return
 	}
+	r.sess.require("release", r.releaseNow)
+}
+
+func (r *receiveScreen) releaseNow() {
+	if !r.admissible() || r.dest == "" || r.released != nil || r.busy() {
+		return
+	}
+	st := r.sess.acting()
 	req := app.ReceiveRequest{BundleDir: r.dir, OutDir: r.dest}
 	ctx := r.startJob()
 	r.meter.begin("Decrypting and verifying")
 	req.Progress = r.meter.update()
 	go func() {
-		got, err := r.st.Receive(ctx, req)
+		got, err := st.Receive(ctx, req)
 		onUI(func() {
 			r.endJob()
 			var md *app.MissingDrivesError
@@ -620,7 +629,7 @@ func (r *receiveScreen) askReject() {
 }
 
 func (r *receiveScreen) rejectWith(reason string) {
-	if err := r.st.Reject(r.dir, reason); err != nil {
+	if err := r.sess.acting().Reject(r.dir, reason); err != nil {
 		showError(err, r.win)
 		return
 	}

@@ -20,8 +20,9 @@ import (
 // officer's decisions (release, release the files that passed, reject
 // with a reason), each recorded by app.
 type reviewPanel struct {
-	st  *app.Station
-	win fyne.Window
+	st   *app.Station
+	sess *session
+	win  fyne.Window
 	// changed is called after a decision, so the Receive screen can
 	// update its count.
 	changed func()
@@ -40,8 +41,8 @@ type reviewPanel struct {
 	content  fyne.CanvasObject
 }
 
-func newReviewPanel(st *app.Station, w fyne.Window, changed func()) *reviewPanel {
-	p := &reviewPanel{st: st, win: w, changed: changed}
+func newReviewPanel(st *app.Station, sess *session, w fyne.Window, changed func()) *reviewPanel {
+	p := &reviewPanel{st: st, sess: sess, win: w, changed: changed}
 	p.list = widget.NewList(func() int { return len(p.items) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("\n")
@@ -156,25 +157,29 @@ func (p *reviewPanel) decide(partial bool) {
 		what = fmt.Sprintf("Release the files of bundle %s that passed every check? The %d held file(s) stay in this station's review folder; the decision is recorded.", h.ID, len(h.Reports))
 	}
 	dialog.ShowConfirm("Release after review", what, func(ok bool) {
-		if !ok {
-			return
+		if ok {
+			p.sess.require("release bundle "+h.ID, func() { p.releaseNow(h, partial) })
 		}
-		go func() {
-			r, err := p.st.ReleaseHeld(context.Background(), h.ID, app.Decision{Partial: partial})
-			onUI(func() {
-				if err != nil {
-					p.status.SetText("Not released: " + safetext.Line(err.Error()))
-					showError(err, p.win)
-					return
-				}
-				p.load()
-				p.status.SetText("Released into " + safetext.Line(r.Dir) + "; the custody log records who released it and what was overridden.")
-				if p.changed != nil {
-					p.changed()
-				}
-			})
-		}()
 	}, p.win)
+}
+
+func (p *reviewPanel) releaseNow(h *app.Held, partial bool) {
+	st := p.sess.acting()
+	go func() {
+		r, err := st.ReleaseHeld(context.Background(), h.ID, app.Decision{Partial: partial})
+		onUI(func() {
+			if err != nil {
+				p.status.SetText("Not released: " + safetext.Line(err.Error()))
+				showError(err, p.win)
+				return
+			}
+			p.load()
+			p.status.SetText("Released into " + safetext.Line(r.Dir) + "; the custody log records who released it and what was overridden.")
+			if p.changed != nil {
+				p.changed()
+			}
+		})
+	}()
 }
 
 // askApprove signs an officer in on this kiosk (any enrolled officer, so a
@@ -240,14 +245,16 @@ func (p *reviewPanel) askReject() {
 		if !ok || strings.TrimSpace(reason.Text) == "" {
 			return
 		}
-		if err := p.st.RejectHeld(context.Background(), h.ID, reason.Text); err != nil {
-			showError(err, p.win)
-			return
-		}
-		p.load()
-		p.status.SetText("Rejected; its content was removed and the rejection recorded.")
-		if p.changed != nil {
-			p.changed()
-		}
+		p.sess.require("reject bundle "+h.ID, func() {
+			if err := p.sess.acting().RejectHeld(context.Background(), h.ID, reason.Text); err != nil {
+				showError(err, p.win)
+				return
+			}
+			p.load()
+			p.status.SetText("Rejected; its content was removed and the rejection recorded.")
+			if p.changed != nil {
+				p.changed()
+			}
+		})
 	}, p.win)
 }

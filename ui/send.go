@@ -27,8 +27,9 @@ import (
 // kiosks and destination, seal and write. Seal stays disabled until every
 // file is hashed and a kiosk and a destination are chosen.
 type sendScreen struct {
-	st  *app.Station
-	win fyne.Window
+	st   *app.Station
+	win  fyne.Window
+	sess *session
 
 	job     job
 	sealing bool
@@ -84,7 +85,7 @@ type nextDrive struct {
 }
 
 func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
-	s := &sendScreen{st: st, win: w, selected: -1}
+	s := &sendScreen{st: st, win: w, sess: newSession(st, w), selected: -1}
 	s.table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(s.srcs), 3 },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -556,11 +557,25 @@ func (s *sendScreen) startSeal() {
 	s.sealNow()
 }
 
+// sealNow seals once an officer is signed in (when officers are
+// enrolled) and, when the policy requires it, other officers approved.
 func (s *sendScreen) sealNow() {
+	s.sess.require("seal", func() {
+		n := s.st.Policy.RequireSealApprovals
+		if n == 0 {
+			s.sealWith(nil)
+			return
+		}
+		s.sess.askApprovers(n, s.sealWith)
+	})
+}
+
+func (s *sendScreen) sealWith(approvers []*app.SignedIn) {
 	to := append([]string(nil), s.recipients.Selected...)
 	sort.Strings(to)
 	// The officer's flow always reads the bundle back before calling it written.
-	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text, ReadBack: app.ReadBackAlways}
+	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text, ReadBack: app.ReadBackAlways, Approvers: approvers}
+	st := s.sess.acting()
 	s.sealing = true
 	ctx := s.startJob()
 	s.meter.begin("Sealing")
@@ -577,7 +592,7 @@ func (s *sendScreen) sealNow() {
 	req.NextDrive = s.askDrive
 	s.status.SetText("")
 	go func() {
-		sealed, err := s.st.Pack(ctx, req) // writes, then reads back from the medium
+		sealed, err := st.Pack(ctx, req) // writes, then reads back from the medium
 		onUI(func() {
 			s.sealing = false
 			if err == nil {

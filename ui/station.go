@@ -41,6 +41,16 @@ type stationScreen struct {
 	removeDir   *widget.Button
 	folderEmpty *widget.Label
 
+	sess *session
+	// officersChanged is called after an officer is enrolled or removed.
+	officersChanged func()
+	policyText      *widget.Label
+	officers        []app.Officer
+	officerSel      int
+	officerList     *widget.List
+	removeOfficer   *widget.Button
+	officerEmpty    *widget.Label
+
 	content fyne.CanvasObject
 }
 
@@ -53,7 +63,7 @@ func mono(text string) *widget.Label {
 }
 
 func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
-	s := &stationScreen{st: st, win: w, selected: -1, folderSel: -1}
+	s := &stationScreen{st: st, win: w, sess: newSession(st, w), selected: -1, folderSel: -1, officerSel: -1}
 	card := st.Card()
 	cardText := mono(strings.TrimSpace(string(card.Marshal())))
 	cardText.Wrapping = fyne.TextWrapBreak
@@ -105,9 +115,27 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 	)
 	folderBox := container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(chooseDir, s.removeDir), s.folderPath), s.folderEmpty, nil, nil, s.folderList)
 	folderStack := container.NewStack(folderBox)
+	s.policyText = widget.NewLabel(policySummary(st.Policy))
+	s.policyText.Wrapping = fyne.TextWrapWord
+	editBtn := widget.NewButtonWithIcon("Edit policy…", theme.DocumentCreateIcon(), func() { editPolicy(st, w, s.reloadPolicy) })
+	s.officerList = widget.NewList(func() int { return len(s.officers) },
+		func() fyne.CanvasObject { return mono("name — SHA256:") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			o.(*widget.Label).SetText(safetext.Line(s.officers[i].Name) + " — " + s.officers[i].Fingerprint)
+		})
+	s.officerList.OnSelected = func(i widget.ListItemID) { s.officerSel = i; enable(s.removeOfficer, true) }
+	s.officerList.OnUnselected = func(widget.ListItemID) { s.officerSel = -1; enable(s.removeOfficer, false) }
+	addOfficer := widget.NewButtonWithIcon("Enroll officer…", theme.ContentAddIcon(), s.askEnroll)
+	s.removeOfficer = widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), s.askRemoveOfficer)
+	s.removeOfficer.Disable()
+	s.officerEmpty = widget.NewLabel("No officer enrolled: records name the OS user, and decisions need no signature.")
+	s.officerEmpty.Wrapping = fyne.TextWrapWord
 	left := container.NewVScroll(container.NewVBox(header, facts,
 		widget.NewCard("Public card", "Give this to other stations; they compare the signing key with the one shown here",
 			container.NewVBox(cardScroll, container.NewHBox(qr, copyCard, saveCard), s.feedback)),
+		widget.NewCard("Policy", "What this station holds, scans and needs approved", container.NewVBox(s.policyText, container.NewHBox(editBtn))),
+		widget.NewCard("Officers", "Each signs in with their own key; approvals are signed",
+			container.NewBorder(container.NewHBox(addOfficer, s.removeOfficer), s.officerEmpty, nil, nil, withMinHeight(s.officerList, 90))),
 	))
 	kiosk := widget.NewCheck("Kiosk mode from the next start", nil)
 	kioskHelp := widget.NewLabel("Full screen with only Receive and the custody log; undo with sluice desktop kiosk off.")
@@ -129,7 +157,89 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 	s.content = split
 	s.reload()
 	s.reloadFolders()
+	s.reloadOfficers()
 	return s
+}
+
+// reloadPolicy reads the policy again after it changed (installed here,
+// by sluice policy install, or edited by hand) and shows it; a file with
+// a mistake leaves the policy in force and says so.
+func (s *stationScreen) reloadPolicy() {
+	if err := s.st.ReloadPolicy(); err != nil {
+		s.policyText.SetText(policySummary(s.st.Policy) + "\n" + safetext.Line(err.Error()) + " — the policy loaded before stays in force.")
+		return
+	}
+	s.policyText.SetText(policySummary(s.st.Policy))
+}
+
+func (s *stationScreen) reloadOfficers() {
+	list, err := s.st.Officers()
+	if err != nil {
+		s.officerEmpty.SetText("The officers cannot be read: " + safetext.Line(err.Error()))
+		s.officerEmpty.Show()
+		return
+	}
+	s.officers, s.officerSel = list, -1
+	s.officerList.UnselectAll()
+	s.removeOfficer.Disable()
+	showIf(s.officerEmpty, len(list) == 0)
+	s.officerList.Refresh()
+	if s.officersChanged != nil {
+		s.officersChanged()
+	}
+}
+
+// askEnroll enrolls an officer with a passphrase typed twice; the key is
+// made and kept encrypted by app.AddOfficer, which records it.
+func (s *stationScreen) askEnroll() {
+	name, pass, again := widget.NewEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry()
+	name.SetPlaceHolder("letters, digits, - and _")
+	d := dialog.NewForm("Enroll an officer", "Enroll", "Back", []*widget.FormItem{
+		widget.NewFormItem("Name", name), widget.NewFormItem("Passphrase", pass), widget.NewFormItem("Again", again),
+	}, func(ok bool) {
+		if !ok {
+			return
+		}
+		if pass.Text != again.Text {
+			showError(fmt.Errorf("the passphrases differ; enroll again"), s.win)
+			return
+		}
+		n, secret := strings.TrimSpace(name.Text), []byte(pass.Text)
+		go func() {
+			o, err := s.st.AddOfficer(n, secret) // scrypt: about a second
+			onUI(func() {
+				if err != nil {
+					showError(err, s.win)
+					return
+				}
+				s.reloadOfficers()
+				s.feedback.SetText("Enrolled officer " + safetext.Line(o.Name) + ", signing key " + o.Fingerprint + ".")
+			})
+		}()
+	}, s.win)
+	d.Resize(fyne.NewSize(440, d.MinSize().Height))
+	d.Show()
+	s.win.Canvas().Focus(name)
+}
+
+func (s *stationScreen) askRemoveOfficer() {
+	if s.officerSel < 0 || s.officerSel >= len(s.officers) {
+		return
+	}
+	o := s.officers[s.officerSel]
+	dialog.ShowConfirm("Remove officer "+o.Name+"?",
+		"Their key is deleted and their approvals stop counting. The removal is recorded in the custody log.", func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := s.st.RemoveOfficer(o.Name); err != nil {
+				showError(err, s.win)
+			}
+			if s.sess != nil && s.sess.officer != nil && s.sess.officer.Name == o.Name {
+				s.sess.end()
+			}
+			s.reloadOfficers()
+		}, s.win)
 }
 
 // withMinHeight gives o at least h of height in a VBox or Border.

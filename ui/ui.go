@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -69,7 +70,7 @@ func Create(a fyne.App, w fyne.Window, home string, opts ...Options) fyne.Canvas
 // reachable without a mouse; inside a screen Tab moves the focus and Space
 // presses the focused button.
 func tabs(st *app.Station, w fyne.Window, o Options) fyne.CanvasObject {
-	return newScreens(st, w, o).tabs
+	return newScreens(st, w, o).content
 }
 
 // screens are one station window's screens, wired to each other and to
@@ -80,10 +81,16 @@ type screens struct {
 	log     *logScreen
 	station *stationScreen
 	tabs    *container.AppTabs
+	sess    *session
+	// content is the window's content: the tabs and the officer bar.
+	content fyne.CanvasObject
 }
 
 func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 	send, recv, log, station := newSendScreen(st, w), newReceiveScreen(st, w), newLogScreen(st, w), newStationScreen(st, w)
+	sess := newSession(st, w)
+	send.sess, recv.sess, station.sess = sess, sess, sess
+	station.officersChanged = sess.refresh
 	w.SetTitle("Sluice — station " + st.Name)
 	st.CleanQuarantines()
 	t := container.NewAppTabs(
@@ -105,6 +112,7 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 	send.goStation = func() { t.SelectIndex(3) }
 	ctx, cancel := context.WithCancel(context.Background())
 	w.SetOnClosed(cancel)
+	sess.watch(ctx.Done())
 	watchStation(ctx, st, func(c app.Change) {
 		if c.Trust {
 			send.loadRecipients()
@@ -116,7 +124,8 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 			station.reloadFolders()
 		}
 		if c.Settings {
-			recv.reinspect() // the policy may have changed
+			station.reloadPolicy() // policy install, or the technician's editor
+			recv.reinspect()
 		}
 		if c.Log {
 			log.reload()
@@ -135,7 +144,10 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 			b.OnTapped()
 		}
 	})
-	return &screens{send: send, recv: recv, log: log, station: station, tabs: t}
+	// Who is signed in, at the right of the tab bar (shown once officers
+	// are enrolled); the bar's empty part lets clicks through to the tabs.
+	top := container.NewStack(t, container.NewVBox(container.NewHBox(layout.NewSpacer(), sess.bar)))
+	return &screens{send: send, recv: recv, log: log, station: station, tabs: t, sess: sess, content: top}
 }
 
 func encryptionKind(recipient string) string {

@@ -161,7 +161,7 @@ func TestKeyboardShortcuts(t *testing.T) {
 	defer w.Close()
 	content := tabs(st, w, Options{})
 	w.SetContent(content)
-	tb := content.(*container.AppTabs)
+	tb, _ := appTabs(content)
 	press := func(key fyne.KeyName, mod fyne.KeyModifier) {
 		w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod})
 	}
@@ -177,4 +177,20 @@ func TestKeyboardShortcuts(t *testing.T) {
 	if tb.SelectedIndex() != 3 {
 		t.Fatalf("Alt+4 selected tab %d", tb.SelectedIndex())
 	}
+}
+
+// appTabs finds the tabs in a station window's content (under the
+// officer bar's stack).
+func appTabs(o fyne.CanvasObject) (*container.AppTabs, bool) {
+	switch o := o.(type) {
+	case *container.AppTabs:
+		return o, true
+	case *fyne.Container:
+		for _, c := range o.Objects {
+			if t, ok := appTabs(c); ok {
+				return t, true
+			}
+		}
+	}
+	return nil, false
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 
 	"sluice/app"
@@ -295,7 +294,7 @@ func TestKioskModeFromTheStation(t *testing.T) {
 	w := test.NewWindow(nil)
 	defer w.Close()
 	content := Create(fyne.CurrentApp(), w, kiosk.Home)
-	tabs, ok := content.(*container.AppTabs)
+	tabs, ok := appTabs(content)
 	if !ok || len(tabs.Items) != 2 || tabs.Items[0].Text != "Receive" || tabs.Items[1].Text != "Custody log" {
 		t.Fatalf("kiosk mode window: %T %v", content, content)
 	}

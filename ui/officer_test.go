@@ -1,0 +1,194 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"sluice/crypto"
+	"sluice/transfer/custody"
+)
+
+// The technician enrolls officers on the Station screen and edits the
+// policy there: a draft with a mistake cannot be installed and says why;
+// a good one is installed, shown and recorded.
+func TestStationScreenPolicyAndOfficers(t *testing.T) {
+	crypto.OfficerWorkFactor = 10
+	test.NewTempApp(t)
+	_, kiosk := stations(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.Resize(fyne.NewSize(1024, 768))
+	s := newStationScreen(kiosk, w)
+	w.SetContent(s.content)
+	if !on(func() bool { return s.officerEmpty.Visible() }) {
+		t.Fatal("no word that no officer is enrolled")
+	}
+	test.Tap(findButton(t, s.content, "Enroll officer…"))
+	form := w.Canvas().Overlays().Top()
+	entries := findEntries(form)
+	test.Type(entries[0], "alice")
+	test.Type(entries[1], "alice passphrase, long")
+	test.Type(entries[2], "alice passphrase, long")
+	test.Tap(findButton(t, form, "Enroll"))
+	waitFor(t, "enrolment", func() bool { return len(s.officers) == 1 })
+	if on(func() bool { return s.officerEmpty.Visible() }) || s.officers[0].Name != "alice" {
+		t.Fatalf("officers: %+v", s.officers)
+	}
+
+	test.Tap(findButton(t, s.content, "Edit policy…"))
+	editor := w.Canvas().Overlays().Top()
+	entry := findEntry(t, editor)
+	install := findButton(t, editor, "Install")
+	entry.SetText(strings.Replace(entry.Text, `"script"`, `"scripts"`, 1))
+	if !install.Disabled() || !strings.Contains(strings.Join(labels(editor), " "), `"scripts" is not a type family`) {
+		t.Fatalf("a draft with a mistake: install enabled %v; %v", !install.Disabled(), labels(editor))
+	}
+	entry.SetText(strings.Replace(strings.Replace(entry.Text, `"scripts"`, `"script"`, 1), "require_approvals = 1", "require_approvals = 2", 1))
+	if install.Disabled() {
+		t.Fatalf("a valid draft cannot be installed: %v", labels(editor))
+	}
+	test.Tap(install)
+	if kiosk.Policy.RequireApprovals != 2 || !strings.Contains(s.policyText.Text, "2 to release after review") {
+		t.Fatalf("policy not in force: %d; shown %q", kiosk.Policy.RequireApprovals, s.policyText.Text)
+	}
+	b, _ := os.ReadFile(filepath.Join(kiosk.Home, "policy.toml"))
+	if !strings.Contains(string(b), "require_approvals = 2") || !strings.Contains(string(b), "# Sluice receive policy") {
+		t.Fatal("policy.toml not written as typed, comments and all")
+	}
+	var changed bool
+	custody.Each(kiosk.CustodyPath, func(_ []byte, r custody.Record) error {
+		changed = changed || strings.HasPrefix(r.Reason, "receive policy changed")
+		return nil
+	})
+	if !changed {
+		t.Fatal("the policy change is not recorded")
+	}
+}
+
+// An officer signs in to act; records name them; after the idle time
+// they are signed out and the next action asks again.
+func TestOfficerSessionSignsOutWhenIdle(t *testing.T) {
+	crypto.OfficerWorkFactor = 10
+	test.NewTempApp(t)
+	_, kiosk := stations(t)
+	if _, err := kiosk.AddOfficer("alice", []byte("alice passphrase, long")); err != nil {
+		t.Fatal(err)
+	}
+	w := test.NewWindow(nil)
+	defer w.Close()
+	old := idleSignOut
+	idleSignOut = 300 * time.Millisecond
+	defer func() { idleSignOut = old }()
+	sess := newSession(kiosk, w)
+	w.SetContent(sess.bar)
+	done := make(chan struct{})
+	defer close(done)
+	sess.watch(done)
+	if !on(func() bool { return sess.bar.Visible() && sess.signIn.Visible() }) {
+		t.Fatal("no Sign in with officers enrolled")
+	}
+	ran := false
+	sess.require("test", func() { ran = true })
+	form := w.Canvas().Overlays().Top()
+	test.Type(findEntry(t, form), "alice passphrase, long")
+	test.Tap(findButton(t, form, "Sign in"))
+	waitFor(t, "sign-in", func() bool { return ran })
+	if st := on(func() string { return sess.acting().Officer }); st != "alice" {
+		t.Fatalf("acting as %q", st)
+	}
+	waitFor(t, "idle sign-out", func() bool { return sess.officer == nil })
+	if !strings.Contains(on(func() string { return sess.label.Text }), "Signed out after") {
+		t.Fatal(sess.label.Text)
+	}
+	if st := on(func() string { return sess.acting().Officer }); st == "alice" {
+		t.Fatal("still acting as alice after the sign-out")
+	}
+}
+
+// findEntries returns every entry under o, in order.
+func findEntries(o fyne.CanvasObject) []*widget.Entry {
+	var out []*widget.Entry
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Entry:
+			out = append(out, w)
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(w).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+// Two-person sealing on the Send screen: the officer sealing signs in, a
+// second officer approves in the dialog that follows, and the records say
+// who did what.
+func TestSealNeedsAnotherOfficer(t *testing.T) {
+	crypto.OfficerWorkFactor = 10
+	test.NewTempApp(t)
+	sender, _ := stations(t)
+	sender.Policy.RequireSealApprovals = 1
+	for _, n := range []string{"alice", "bob"} {
+		if _, err := sender.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.Resize(fyne.NewSize(1024, 768))
+	src := filepath.Join(t.TempDir(), "out")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "notes.txt"), []byte("fine"), 0o644)
+	s := newSendScreen(sender, w)
+	w.SetContent(s.content)
+	s.addPaths([]string{src})
+	waitFor(t, "hashing", func() bool { return s.hashed })
+	out := t.TempDir()
+	s.recipients.SetSelected([]string{"kiosk-1"})
+	s.setDest(out)
+	test.Tap(s.seal)
+	form := w.Canvas().Overlays().Top()
+	findSelect(t, form).SetSelected("alice")
+	test.Type(findEntry(t, form), "alice passphrase, long")
+	test.Tap(findButton(t, form, "Sign in"))
+	waitFor(t, "the approvers' dialog", func() bool {
+		top := w.Canvas().Overlays().Top()
+		return top != nil && top != form && len(findEntries(top)) == 1
+	})
+	form = w.Canvas().Overlays().Top()
+	sel := findSelect(t, form)
+	if strings.Join(sel.Options, ",") != "bob" {
+		t.Fatalf("the officer sealing is offered as their own approver: %v", sel.Options)
+	}
+	sel.SetSelected("bob")
+	test.Type(findEntry(t, form), "bob passphrase, long")
+	test.Tap(findButton(t, form, "Approve and seal"))
+	waitFor(t, "sealing", func() bool { return strings.HasPrefix(s.status.Text, "Sealed and written") })
+	var approved, sealed custody.Record
+	custody.Each(sender.CustodyPath, func(_ []byte, r custody.Record) error {
+		switch r.Event {
+		case custody.EventApproved:
+			approved = r
+		case custody.EventSealed:
+			sealed = r
+		}
+		return nil
+	})
+	if approved.Officer != "bob" || sealed.Officer != "alice" || sealed.Reason != "approved by bob" {
+		t.Fatalf("approved %+v\nsealed %+v", approved, sealed)
+	}
+}
