@@ -68,8 +68,11 @@ screenshots: build
 	@packaging/deps.sh screenshots
 	packaging/screenshots.sh
 
+# sluice-bench is the same program built with the sluicebench tag, which
+# alone can receive without the content checks, to measure their cost.
 bench: deps-bench build
-	$(GO) run ./internal/bench -sluice ./$(BIN)
+	$(GO) build -tags sluicebench -o $(BIN)-bench .
+	$(GO) run ./internal/bench -sluice ./$(BIN) -sluice-bench ./$(BIN)-bench
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -79,4 +82,4 @@ lint:
 	GOOS=darwin $(GO) vet ./transfer/... ./app ./cli ./crypto ./internal/...
 
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) $(BIN)-bench

@@ -41,6 +41,7 @@ var (
 	bundles      = flag.Bool("bundles", true, "compare pack and receive with the stock pipelines")
 	custodyBench = flag.Bool("custody", true, "measure the custody log's append and verify")
 	scanBench    = flag.Bool("scan", true, "measure the kiosk's clamd scan against clamdscan")
+	contentBench = flag.Bool("content", true, "measure what the kiosk's content checks add to a receive")
 )
 
 type run struct {
@@ -131,6 +132,9 @@ func (b *bench) bundleRows() []row {
 
 	var rows []row
 	rows = append(rows, b.compare("512 MiB + 2,000 files", mixed, bars{pack: 0.9, recv: 0.9})...)
+	if *contentBench {
+		rows = append(rows, b.contentRow("512 MiB + 2,000 files", mixed, 0.05))
+	}
 	if *scanBench {
 		r := b.scanRow("512 MiB + 2,000 files", mixed)
 		r.ok = ratio(r) >= r.min
@@ -138,6 +142,9 @@ func (b *bench) bundleRows() []row {
 	}
 	if *many {
 		rows = append(rows, b.compare("50,000 × 4 KiB", manyDir, bars{pack: 1.0, readBack: 0.9, recv: 1.0})...)
+		if *contentBench {
+			rows = append(rows, b.contentRow("50,000 × 4 KiB", manyDir, 0.20))
+		}
 	}
 	if *tiny {
 		tinyDir := b.dataset("tiny", func(dir string) {
