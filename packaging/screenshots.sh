@@ -4,7 +4,8 @@
 # stages a folder, ticks the kiosk, types the destination and seals (with
 # the read-back); the kiosk's technician sets a release folder; the kiosk
 # officer opens the bundle, releases it, then opens a tampered copy (a
-# rejection); the custody logs after both. Each step is captured at
+# rejection); the custody logs after both; then an officer is enrolled:
+# the Station screen's officers, the sign-in and the policy editor. Each step is captured at
 # 1280x800 and 1024x768 into docs/screenshots/NAME-WxH.png. Used by
 # `make screenshots`.
 set -euo pipefail
@@ -97,7 +98,12 @@ xdotool mousemove 600 140 click 1; xdotool key ctrl+a; xdotool type --delay 2 '$
 xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
 shot receive-held
 xdotool mousemove $((W / 2)) $((H * 90 / 100)) click 1; sleep 0.5
-xdotool mousemove 245 22 click 1; sleep 1.5; shot custody-log-kiosk"
+xdotool mousemove 245 22 click 1; sleep 1.5; shot custody-log-kiosk
+printf 'alice passphrase, long\\n' | \"$bin\" --home \"$k\" officer add alice --passphrase-fd 0 >/dev/null; sleep 2.5
+xdotool mousemove 350 22 click 1; sleep 0.5; shot station-officers
+xdotool mousemove $((W - 60)) 22 click 1; sleep 0.8; shot sign-in
+xdotool mousemove $((W / 2 - 45)) $((H / 2 + 57)) click 1; sleep 0.3
+xdotool mousemove 70 647 click 1; sleep 0.8; shot policy-editor"
 	run "$s" "$W" "$H" "xdotool mousemove 245 22 click 1; shot custody-log-sender"
 done
 # The desktop's own file chooser through xdg-desktop-portal (GTK backend,

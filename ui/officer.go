@@ -155,6 +155,7 @@ func (s *session) ask(why string, then func()) {
 			})
 		}()
 	}, s.win)
+	pass.OnSubmitted = func(string) { d.Submit() } // Enter signs in
 	d.Resize(fyne.NewSize(420, d.MinSize().Height))
 	d.Show()
 	s.win.Canvas().Focus(pass)

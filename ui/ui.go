@@ -129,6 +129,7 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 		}
 		if c.Log {
 			log.reload()
+			station.reloadOfficers() // enrolled or removed elsewhere: recorded
 		}
 	})
 	for i := range t.Items {
