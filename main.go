@@ -21,6 +21,7 @@ import (
 	"sluice/app"
 	"sluice/assets"
 	"sluice/cli"
+	"sluice/internal/pdfcheck"
 	"sluice/ui"
 )
 
@@ -28,6 +29,7 @@ import (
 const cliMemoryLimit = 88 << 20
 
 func main() {
+	pdfcheck.Serve() // when started as the kiosk's PDF checker, only that
 	home, kiosk, gui := guiArgs(os.Args[1:])
 	if !gui {
 		if os.Getenv("GOMEMLIMIT") == "" {

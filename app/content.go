@@ -15,6 +15,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"sluice/internal/pdfcheck"
 	"sluice/transfer/bundle"
 	"sluice/transfer/inspect"
 	"sluice/transfer/scan"
@@ -96,15 +97,24 @@ func (c *ContentReport) Summary() string {
 	return s + fmt.Sprintf("; %d held (%s)", len(c.Held), strings.Join(rs, ", "))
 }
 
+// contentRules are the policy's content rules, expanding archive members
+// under tmp and checking PDFs in the children of pdf (internal/pdfcheck),
+// away from the station's own process.
+func contentRules(p Policy, tmp string, pdf *pdfcheck.Pool) inspect.Rules {
+	rules := p.Content
+	rules.TempDir = tmp
+	rules.PDF = pdf.Check
+	return rules
+}
+
 // inspectContent checks every file in the quarantine q against the
 // policy's content rules, and, when the policy requires it, has every
 // malware scanner scan it; on as many goroutines as there are cores.
 // Archive members too large for memory are expanded beside q, in the
 // quarantine's own folder (readable by the station's user only). A
 // scanner that cannot be used makes every file not-scanned: held.
-func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle.ManifestEntry, pre *earlyChecks) (*ContentReport, error) {
-	rules := s.Policy.Content
-	rules.TempDir = filepath.Dir(q)
+func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle.ManifestEntry, pre *earlyChecks, pdf *pdfcheck.Pool) (*ContentReport, error) {
+	rules := contentRules(s.Policy, filepath.Dir(q), pdf)
 	rep := &ContentReport{Families: map[string]int64{}}
 	eng := s.scanEngines(ctx, rules.TempDir)
 	rep.Scanners = eng.versions
@@ -275,12 +285,11 @@ type earlyChecks struct {
 	rep   ContentReport
 }
 
-func (s *Station) newEarlyChecks(ctx context.Context, q string) *earlyChecks {
+func (s *Station) newEarlyChecks(ctx context.Context, q string, pdf *pdfcheck.Pool) *earlyChecks {
 	if s.Policy.Scan.Required {
 		return nil
 	}
-	rules := s.Policy.Content
-	rules.TempDir = filepath.Dir(q)
+	rules := contentRules(s.Policy, filepath.Dir(q), pdf)
 	return &earlyChecks{ctx: ctx, rules: rules, rep: ContentReport{Families: map[string]int64{}}}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"sluice/crypto"
 	"sluice/internal/durable"
+	"sluice/internal/pdfcheck"
 	"sluice/internal/regfile"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
@@ -91,6 +92,8 @@ func (f Foreseen) String() string {
 // not checked; none returns nothing.
 func (s *Station) Foresee(ctx context.Context, srcs []bundle.Source, to []string) ([]Foreseen, error) {
 	var out []Foreseen
+	pdf := pdfcheck.New()
+	defer pdf.Close()
 	for _, name := range to {
 		p, ok, err := s.PolicyOf(name)
 		if err != nil {
@@ -99,7 +102,7 @@ func (s *Station) Foresee(ctx context.Context, srcs []bundle.Source, to []string
 		if !ok {
 			continue
 		}
-		rules := p.Content
+		rules := contentRules(p, "", pdf)
 		for i := range srcs {
 			src := &srcs[i]
 			if src.Type != bundle.TypeFile {

@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"sluice/internal/durable"
+	"sluice/internal/pdfcheck"
 	"sluice/internal/regfile"
 	"sluice/internal/safetext"
 	"sluice/internal/strictjson"
@@ -138,9 +139,11 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err != nil {
 		return nil, s.rejected(ctx, subj, fmt.Errorf("open quarantine: %w", err))
 	}
+	pdf := pdfcheck.New()
+	defer pdf.Close()
 	var early *earlyChecks
 	if !skipContentChecks {
-		early = s.newEarlyChecks(ctx, q)
+		early = s.newEarlyChecks(ctx, q, pdf)
 	}
 	b.OnFile = early.onFile()
 	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)
@@ -154,7 +157,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	}
 	content := &ContentReport{Files: v.Files, Families: map[string]int64{"unchecked (bench build)": v.Files}}
 	if !skipContentChecks {
-		if content, err = s.inspectContent(ctx, q, v.Manifest.Entries, early); err != nil {
+		if content, err = s.inspectContent(ctx, q, v.Manifest.Entries, early, pdf); err != nil {
 			return nil, s.rejected(ctx, subj, err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"sluice/crypto"
+	"sluice/internal/pdfcheck"
+	"sluice/internal/pdfcheck/pdftest"
 	"sluice/transfer/custody"
 	"sluice/transfer/inspect"
 )
@@ -308,3 +310,40 @@ func TestPartialReleaseUndoneOnFailure(t *testing.T) {
 // minimalPE is the smallest content with a PE header where its DOS header
 // points: what the kiosk takes for a Windows program.
 var minimalPE = "MZ" + strings.Repeat("\x00", 0x3a) + "\x40\x00\x00\x00PE\x00\x00 a program"
+
+// A PDF whose object stream inflates past the PDF checker's memory bound
+// is held as not-checked; the kiosk itself is untouched (the check runs in
+// a child process, internal/pdfcheck), and a PDF with JavaScript in the
+// same bundle is still found.
+func TestPDFBombIsHeldNotFatal(t *testing.T) {
+	old := pdfcheck.DefaultMemoryLimit
+	pdfcheck.DefaultMemoryLimit = 64 << 20
+	defer func() { pdfcheck.DefaultMemoryLimit = old }()
+	sender, kiosk := pair(t, false)
+	dir := stage(t, map[string]string{
+		"bomb.pdf":  string(pdftest.ObjStm("<< /S /URI /URI (https://example.org/) >>", 112<<20)),
+		"alert.pdf": string(pdftest.ObjStm("<< /S /JavaScript /JS (app.alert\\(1\\)) >>", 0)),
+		"notes.txt": "fine\n",
+	})
+	sealed := pack(t, sender, "kiosk-1", dir)
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) || len(he.Held.Reports) != 2 {
+		t.Fatalf("receive: %v", err)
+	}
+	for _, r := range he.Held.Reports {
+		f := r.Findings[0]
+		switch r.Path {
+		case "outbox/bomb.pdf":
+			if f.Reason != inspect.ReasonNotChecked || !strings.Contains(f.Detail, "PDF checker") {
+				t.Errorf("bomb: %+v", f)
+			}
+		case "outbox/alert.pdf":
+			if f.Reason != inspect.ReasonActiveContent {
+				t.Errorf("alert: %+v", f)
+			}
+		default:
+			t.Errorf("held %s", r.Path)
+		}
+	}
+}

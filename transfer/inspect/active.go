@@ -327,6 +327,19 @@ var pdfKeys = map[string]string{
 	"ImportData": "an import of data", "SubmitForm": "a form that submits data", "URI": "",
 }
 
+// CheckPDF finds active content in a PDF as the policy's active-content
+// check does (JavaScript, actions, launches, embedded files, rich media,
+// XFA; encrypted or unparseable: not-checked). The findings carry Reason
+// and Detail only. It parses with pdfcpu in this process, with no bound
+// on the memory or time a hostile PDF can make it use: see Rules.PDF.
+func CheckPDF(r io.ReaderAt, size int64) []Finding {
+	var out []Finding
+	for _, f := range pdfActive(r, size) {
+		out = append(out, Finding{Reason: f.reason, Detail: f.detail})
+	}
+	return out
+}
+
 // pdfActive parses a PDF with pdfcpu and walks every object. A PDF it
 // cannot parse is not checked; an encrypted one is not checked either.
 func pdfActive(r io.ReaderAt, size int64) (out []finding) {

@@ -58,6 +58,11 @@ type Rules struct {
 	// to be inspected ("" for the system's temporary folder); a kiosk
 	// points it into its quarantine, readable by its user only.
 	TempDir string
+	// PDF checks a PDF for active content and returns the findings
+	// (Reason and Detail); nil runs CheckPDF in this process. A kiosk runs
+	// it in a confined child process instead (internal/pdfcheck): a
+	// hostile PDF can make the parser use unbounded memory or time.
+	PDF func(ctx context.Context, r io.ReaderAt, size int64) []Finding
 }
 
 // ArchiveLimits bound how far archives are opened. A limit of 0 opens
@@ -163,8 +168,14 @@ func (ru *Rules) inspect(ctx context.Context, rep *Report, name string, r io.Rea
 		}
 	}
 	if ru.ActiveContent {
-		for _, f := range activeContent(ctx, r, size, head, m, fam) {
-			hold(f.reason, "%s", f.detail)
+		if isA(m, "application/pdf") && ru.PDF != nil {
+			for _, f := range ru.PDF(ctx, r, size) {
+				hold(f.Reason, "%s", f.Detail)
+			}
+		} else {
+			for _, f := range activeContent(ctx, r, size, head, m, fam) {
+				hold(f.reason, "%s", f.detail)
+			}
 		}
 	}
 	if fam == FamilyArchive {

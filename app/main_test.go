@@ -1,0 +1,15 @@
+package app
+
+import (
+	"os"
+	"testing"
+
+	"sluice/internal/pdfcheck"
+)
+
+// TestMain lets this test binary serve as the kiosk's PDF checker: the
+// station runs that check in a child process of its own executable.
+func TestMain(m *testing.M) {
+	pdfcheck.Serve()
+	os.Exit(m.Run())
+}
