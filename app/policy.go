@@ -19,6 +19,7 @@ import (
 	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/regfile"
+	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/inspect"
 	"sluice/transfer/scan"
@@ -31,6 +32,16 @@ type Policy struct {
 	// against the signed envelope before anything is decrypted.
 	MaxFiles int64
 	MaxBytes int64
+	// MaxFileSize and MaxPathDepth bound each file's size and each
+	// entry's depth (folders in its path, the file's name included);
+	// checked against the signed manifest, before the content checks.
+	MaxFileSize  int64
+	MaxPathDepth int
+	// Destinations restrict release folders to senders: a bundle from a
+	// sender the most specific rule for its release folder does not name
+	// is refused before anything is decrypted. Folders under no rule take
+	// any trusted sender.
+	Destinations []DestinationRule
 	// MaxAge rejects stale bundles; MaxClockSkew rejects bundles dated in
 	// the future by more than that.
 	MaxAge       time.Duration
@@ -53,6 +64,13 @@ type Policy struct {
 	RequireSealApprovals int
 	// Scan is how files are scanned for malware.
 	Scan ScanPolicy
+}
+
+// DestinationRule is one [[destination]] of the policy: the senders whose
+// bundles may be released into Folder or below it.
+type DestinationRule struct {
+	Folder  string   `toml:"folder"`
+	Senders []string `toml:"senders"`
 }
 
 // ScanPolicy says which malware scanners every file must pass.
@@ -95,11 +113,21 @@ max_files = 200000
 # Most content one bundle may hold.
 max_bytes = "1 TiB"
 
+# Largest single file, and deepest path (folders and name) of an entry.
+max_file_size = "1 TiB"
+max_path_depth = 32
+
 # Reject bundles sealed longer ago than this.
 max_age = "720h"
 
 # Reject bundles dated further in the future than this (clocks disagree).
 max_clock_skew = "10m"
+
+# Only the senders named may release into a folder or below it; folders no
+# rule names take any trusted sender. One [[destination]] per folder:
+# [[destination]]
+# folder = "/srv/imports/finance"
+# senders = ["finance-gateway"]
 
 # Every file is judged by its content before release; a bundle with a file
 # held by any check waits for an officer's review (sluice review) and is
@@ -202,10 +230,13 @@ func LoadPolicy(path string) (Policy, error) {
 // the defaults it is filled with before decoding, so a policy written
 // before a setting existed still loads.
 type rawPolicy struct {
-	MaxFiles     int64  `toml:"max_files"`
-	MaxBytes     string `toml:"max_bytes"`
-	MaxAge       string `toml:"max_age"`
-	MaxClockSkew string `toml:"max_clock_skew"`
+	MaxFiles     int64             `toml:"max_files"`
+	MaxBytes     string            `toml:"max_bytes"`
+	MaxAge       string            `toml:"max_age"`
+	MaxClockSkew string            `toml:"max_clock_skew"`
+	MaxFileSize  string            `toml:"max_file_size"`
+	MaxPathDepth int               `toml:"max_path_depth"`
+	Destination  []DestinationRule `toml:"destination"`
 	Content      struct {
 		Block              []string `toml:"block"`
 		Allow              []string `toml:"allow"`
@@ -240,6 +271,7 @@ type rawPolicy struct {
 func defaultRaw() rawPolicy {
 	var r rawPolicy
 	r.MaxFiles, r.MaxBytes, r.MaxAge, r.MaxClockSkew = 200000, "1 TiB", "720h", "10m"
+	r.MaxFileSize, r.MaxPathDepth = "1 TiB", 32
 	r.Content.Block = slices.Clone(inspect.DefaultBlock)
 	r.Content.Allow = []string{}
 	r.Content.CheckExtensions, r.Content.CheckNames, r.Content.CheckActiveContent = true, true, true
@@ -264,6 +296,28 @@ func parsePolicy(b []byte) (Policy, error) {
 		return p, fmt.Errorf("max_bytes %q is not a size like \"64 GiB\"", raw.MaxBytes)
 	}
 	p.MaxBytes = int64(n)
+	if n, err = humanize.ParseBytes(raw.MaxFileSize); err != nil || n == 0 || n > 1<<62 {
+		return p, fmt.Errorf("max_file_size %q is not a size like \"4 GiB\"", raw.MaxFileSize)
+	}
+	p.MaxFileSize = int64(n)
+	if p.MaxPathDepth = raw.MaxPathDepth; p.MaxPathDepth < 1 {
+		return p, fmt.Errorf("max_path_depth must be at least 1, not %d", raw.MaxPathDepth)
+	}
+	for i, d := range raw.Destination {
+		switch {
+		case d.Folder == "" || !filepath.IsAbs(d.Folder):
+			return p, fmt.Errorf("destination %d: folder %q must be a full path", i+1, d.Folder)
+		case len(d.Senders) == 0:
+			return p, fmt.Errorf("destination %s: name the senders allowed to release there (senders = [\"NAME\"])", d.Folder)
+		}
+		for _, name := range d.Senders {
+			if err := crypto.ValidName(name); err != nil {
+				return p, fmt.Errorf("destination %s: %w", d.Folder, err)
+			}
+		}
+		d.Folder = filepath.Clean(d.Folder)
+		p.Destinations = append(p.Destinations, d)
+	}
 	if p.MaxAge, err = time.ParseDuration(raw.MaxAge); err != nil || p.MaxAge <= 0 {
 		return p, fmt.Errorf("max_age %q is not a duration like \"720h\"", raw.MaxAge)
 	}
@@ -374,8 +428,11 @@ func (p Policy) Text() string {
 		}
 		return "[" + strings.Join(out, ", ") + "]"
 	}
-	fmt.Fprintf(&b, "max_files = %d\nmax_bytes = %q\nmax_age = %q\nmax_clock_skew = %q\n\n", p.MaxFiles,
-		humanize.IBytes(uint64(p.MaxBytes)), p.MaxAge, p.MaxClockSkew)
+	fmt.Fprintf(&b, "max_files = %d\nmax_bytes = %q\nmax_age = %q\nmax_clock_skew = %q\nmax_file_size = %q\nmax_path_depth = %d\n\n", p.MaxFiles,
+		humanize.IBytes(uint64(p.MaxBytes)), p.MaxAge, p.MaxClockSkew, humanize.IBytes(uint64(p.MaxFileSize)), p.MaxPathDepth)
+	for _, d := range p.Destinations {
+		fmt.Fprintf(&b, "[[destination]]\nfolder = %q\nsenders = %s\n\n", d.Folder, q(d.Senders))
+	}
 	c := p.Content
 	fmt.Fprintf(&b, "[content]\nblock = %s\nallow = %s\ncheck_extensions = %t\ncheck_names = %t\ncheck_active_content = %t\n\n",
 		q(c.Block), q(c.Allow), c.Extensions, c.Names, c.ActiveContent)
@@ -489,4 +546,49 @@ func (s *Station) InstallPolicy(text []byte) error {
 	s.Policy = p
 	return s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
 		Reason: fmt.Sprintf("receive policy changed: policy.toml sha256 %s, was %s", crypto.HashBytes(text), crypto.HashBytes(old))})
+}
+
+// senderMayRelease applies the destination rules: the most specific rule
+// whose folder holds out decides whether sender may release there.
+func (p Policy) senderMayRelease(sender, out string) error {
+	// Compared as the kernel resolves them: a link to a restricted
+	// folder is that folder.
+	if r, err := resolveExisting(out); err == nil {
+		out = r
+	}
+	var best *DestinationRule
+	bestLen := 0
+	for i, d := range p.Destinations {
+		folder := d.Folder
+		if r, err := resolveExisting(folder); err == nil {
+			folder = r
+		}
+		rel, err := filepath.Rel(folder, filepath.Clean(out))
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		if best == nil || len(folder) > bestLen {
+			best, bestLen = &p.Destinations[i], len(folder)
+		}
+	}
+	if best == nil || slices.Contains(best.Senders, sender) {
+		return nil
+	}
+	return fmt.Errorf("%w: policy: bundles from %s may not be released into %s (its [[destination]] rule allows %s); choose another release folder, or ask the technician",
+		ErrRejected, sender, out, strings.Join(best.Senders, ", "))
+}
+
+// checkEntries applies the per-entry limits to a bundle's signed
+// manifest: each file's size and each entry's path depth.
+func (p Policy) checkEntries(entries []bundle.ManifestEntry) error {
+	for _, e := range entries {
+		if e.Type == bundle.TypeFile && e.Size > p.MaxFileSize {
+			return fmt.Errorf("%w: policy: %s is %s, larger than max_file_size (%s)", ErrRejected, e.Path,
+				humanize.IBytes(uint64(e.Size)), humanize.IBytes(uint64(p.MaxFileSize)))
+		}
+		if d := strings.Count(e.Path, "/") + 1; d > p.MaxPathDepth {
+			return fmt.Errorf("%w: policy: %s is %d levels deep, deeper than max_path_depth (%d)", ErrRejected, e.Path, d, p.MaxPathDepth)
+		}
+	}
+	return nil
 }

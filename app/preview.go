@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dustin/go-humanize"
+
 	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/pdfcheck"
@@ -105,7 +107,18 @@ func (s *Station) Foresee(ctx context.Context, srcs []bundle.Source, to []string
 		rules := contentRules(p, "", pdf)
 		for i := range srcs {
 			src := &srcs[i]
+			limit := func(format string, args ...any) {
+				out = append(out, Foreseen{Recipient: name, Report: inspect.Report{Path: src.Path, Findings: []inspect.Finding{
+					{Path: src.Path, Reason: "over-limit", Detail: fmt.Sprintf(format, args...) + "; the kiosk refuses the whole bundle"}}}})
+			}
+			if d := strings.Count(src.Path, "/") + 1; d > p.MaxPathDepth {
+				limit("%d levels deep, deeper than its max_path_depth (%d)", d, p.MaxPathDepth)
+			}
 			if src.Type != bundle.TypeFile {
+				continue
+			}
+			if src.Size > p.MaxFileSize {
+				limit("%s, larger than its max_file_size (%s)", humanize.IBytes(uint64(src.Size)), humanize.IBytes(uint64(p.MaxFileSize)))
 				continue
 			}
 			if err := ctx.Err(); err != nil {

@@ -155,6 +155,9 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err != nil {
 		return nil, s.rejected(ctx, subj, err)
 	}
+	if err := s.Policy.checkEntries(v.Manifest.Entries); err != nil {
+		return nil, s.rejected(ctx, subj, err)
+	}
 	content := &ContentReport{Files: v.Files, Families: map[string]int64{"unchecked (bench build)": v.Files}}
 	if !skipContentChecks {
 		if content, err = s.inspectContent(ctx, q, v.Manifest.Entries, early, pdf); err != nil {
@@ -424,6 +427,9 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 		return fmt.Errorf("%w: policy: bundle is dated %s, in the future; check both stations' clocks", ErrRejected, env.Created.Format(time.RFC3339))
 	case env.Created.Before(now.Add(-p.MaxAge)):
 		return fmt.Errorf("%w: policy: bundle is stale: sealed %s, more than %s ago", ErrRejected, env.Created.Format(time.RFC3339), p.MaxAge)
+	}
+	if err := p.senderMayRelease(env.Sender.Name, req.OutDir); err != nil {
+		return err
 	}
 	if _, err := os.Lstat(filepath.Join(s.Home, reviewDir, env.ID+".json")); err == nil {
 		return fmt.Errorf("%w: bundle %s is already held for review on this station: see sluice review show %s", ErrRejected, env.ID, env.ID)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,13 +174,17 @@ func TestContentPolicy(t *testing.T) {
 		t.Fatalf("defaults not filled in: %+v", p.Content)
 	}
 	for text, want := range map[string]string{
-		old + "[content]\nblock = [\"programs\"]\n":                 `"programs" is not a type family`,
-		old + "[content]\nallow = [\"text\"]\nblock = [\"text\"]\n": "both allowed and blocked",
-		old + "[content]\ncheck_macros = true\n":                    "unknown setting content.check_macros",
-		old + "[archives]\nmax_expanded = \"lots\"\n":               "archives.max_expanded",
-		old + "[review]\nmay_override = [\"everything\"]\n":         `"everything" is not a reason`,
-		old + "[archives]\nmax_depth = -1\n":                        "cannot be negative",
-		old + "[scan]\npass_not_scanned = [\"infected\"]\n":         `"infected" is not a cause`,
+		old + "[content]\nblock = [\"programs\"]\n":                  `"programs" is not a type family`,
+		old + "[content]\nallow = [\"text\"]\nblock = [\"text\"]\n":  "both allowed and blocked",
+		old + "[content]\ncheck_macros = true\n":                     "unknown setting content.check_macros",
+		old + "[archives]\nmax_expanded = \"lots\"\n":                "archives.max_expanded",
+		old + "[review]\nmay_override = [\"everything\"]\n":          `"everything" is not a reason`,
+		old + "[archives]\nmax_depth = -1\n":                         "cannot be negative",
+		old + "[scan]\npass_not_scanned = [\"infected\"]\n":          `"infected" is not a cause`,
+		"max_file_size = \"big\"\n":                                  "max_file_size",
+		"max_path_depth = 0\n":                                       "max_path_depth must be at least 1",
+		"[[destination]]\nfolder = \"imports\"\nsenders = [\"a\"]\n": "must be a full path",
+		"[[destination]]\nfolder = \"/srv/in\"\n":                    "name the senders",
 	} {
 		if _, err := parsePolicy([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want %q", text, err, want)
@@ -187,6 +192,7 @@ func TestContentPolicy(t *testing.T) {
 	}
 	def := DefaultPolicy()
 	def.Scan.PassNotScanned = []string{"over-limit", "encrypted"}
+	def.Destinations = []DestinationRule{{Folder: "/srv/imports/finance", Senders: []string{"finance-gw", "sender-1"}}}
 	again, err := parsePolicy([]byte(def.Text()))
 	if err != nil {
 		t.Fatalf("shown policy does not load: %v\n%s", err, def.Text())
@@ -345,5 +351,75 @@ func TestPDFBombIsHeldNotFatal(t *testing.T) {
 		default:
 			t.Errorf("held %s", r.Path)
 		}
+	}
+}
+
+// The policy's limits on entries and destinations: a file over
+// max_file_size or a path deeper than max_path_depth is refused after the
+// manifest is verified, and recorded; a sender not named for a release
+// folder is refused before anything is decrypted, also through a link to
+// that folder; other folders take any trusted sender.
+func TestPolicyLimitsAndDestinations(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	root := t.TempDir()
+	finance, other := filepath.Join(root, "finance"), filepath.Join(root, "other")
+	os.MkdirAll(finance, 0o755)
+	os.MkdirAll(other, 0o755)
+	link := filepath.Join(root, "looks-harmless")
+	os.Symlink(finance, link)
+	setPolicy(t, kiosk, strings.Replace(strings.Replace(defaultPolicyText, "max_path_depth = 32\n", "max_path_depth = 4\n", 1), "max_clock_skew = \"10m\"\n",
+		fmt.Sprintf("max_clock_skew = \"10m\"\n\n[[destination]]\nfolder = %q\nsenders = [\"finance-gw\"]\n", finance), 1))
+	kiosk.Policy.MaxFileSize = 1000
+	receive := func(files map[string]string, out string) error {
+		sealed := pack(t, sender, "kiosk-1", stage(t, files))
+		_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: out})
+		return err
+	}
+	for _, c := range []struct {
+		files map[string]string
+		out   string
+		want  string
+	}{
+		{map[string]string{"big.txt": strings.Repeat("x", 1001)}, filepath.Join(other, "a"), "outbox/big.txt is 1001 B, larger than max_file_size (1000 B)"},
+		{map[string]string{"a/b/c/d.txt": "deep"}, filepath.Join(other, "b"), "outbox/a/b/c/d.txt is 5 levels deep"},
+		{map[string]string{"x.txt": "fine"}, finance, "bundles from sender-1 may not be released into"},
+		{map[string]string{"x.txt": "fine"}, filepath.Join(finance, "q3"), "bundles from sender-1 may not be released into"},
+		{map[string]string{"x.txt": "fine"}, link, "bundles from sender-1 may not be released into"},
+	} {
+		err := receive(c.files, c.out)
+		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%d file(s) into %s: %v, want %q", len(c.files), c.out, err, c.want)
+		}
+		if last := lastEvent(t, kiosk); last.Event != custody.EventRejected || !strings.Contains(last.Reason, c.want) {
+			t.Errorf("not recorded: %+v", last)
+		}
+	}
+	if ents, _ := os.ReadDir(finance); len(ents) != 0 {
+		t.Fatalf("released into the restricted folder: %v", ents)
+	}
+	if err := receive(map[string]string{"a/b/c.txt": "just deep enough", "small.txt": strings.Repeat("x", 1000)}, filepath.Join(other, "c")); err != nil {
+		t.Fatalf("within every limit: %v", err)
+	}
+
+	// The sender sees it coming, with a copy of the kiosk's policy.
+	pol := filepath.Join(t.TempDir(), "kiosk.toml")
+	os.WriteFile(pol, []byte(kiosk.Policy.Text()), 0o644)
+	if err := sender.ImportPolicy("kiosk-1", pol); err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := StagePaths([]string{stage(t, map[string]string{"big.txt": strings.Repeat("x", 1001), "a/b/c/d.txt": "deep"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := sender.Foresee(context.Background(), srcs, []string{"kiosk-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, f := range fs {
+		said = append(said, f.String())
+	}
+	if got := strings.Join(said, "\n"); !strings.Contains(got, "larger than its max_file_size") || !strings.Contains(got, "deeper than its max_path_depth") {
+		t.Fatalf("foreseen:\n%s", got)
 	}
 }
