@@ -220,11 +220,17 @@ func (s *Station) scanEngines(ctx context.Context, tmp string) *engines {
 	e.pass = sp.PassNotScanned
 	var err error
 	if sp.Clamd != "" {
-		network := "tcp"
+		network, address := "tcp", sp.Clamd
 		if strings.HasPrefix(sp.Clamd, "/") {
 			network = "unix"
 		}
-		c := &scan.Clamd{Network: network, Address: sp.Clamd, Timeout: sp.Timeout}
+		if sp.Clamd == ClamdStation {
+			if address, err = s.stationClamd(ctx); err != nil {
+				return fail("%v", err)
+			}
+			network = "unix"
+		}
+		c := &scan.Clamd{Network: network, Address: address, Timeout: sp.Timeout}
 		if version, err = c.Check(ctx, tmp); err != nil {
 			return fail("%v", err)
 		}

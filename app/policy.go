@@ -179,6 +179,8 @@ mode = "off"
 # ClamAV's daemon: its Unix socket, or host:port. It must alert on what it
 # cannot scan (AlertExceedsMax, AlertEncrypted, AlertEncryptedArchive,
 # AlertEncryptedDoc, AlertOLE2Macros, AlertBrokenExecutables yes).
+# "station": the station runs its own clamd with those settings, on a
+# socket in its home, signatures from database below (or ClamAV's own).
 # Leave empty to run clamscan once per bundle instead.
 clamd = ""
 # clamscan's program ("" for the one on PATH) and signature folder ("" for its own).
@@ -493,12 +495,19 @@ func initialPolicyText() (text, note string) {
 			return strings.Replace(text, "clamd = \"\"\n", fmt.Sprintf("clamd = %q\n", sock), 1), ""
 		}
 	}
-	if _, err := exec.LookPath("clamscan"); err == nil {
-		for _, pat := range []string{"*.cvd", "*.cld"} {
-			if m, _ := filepath.Glob(filepath.Join(clamDatabases, pat)); len(m) > 0 {
-				return strings.Replace(text, "mode = \"off\"\n", "mode = \"required\"\n", 1), ""
-			}
+	signatures := false
+	for _, pat := range []string{"*.cvd", "*.cld"} {
+		if m, _ := filepath.Glob(filepath.Join(clamDatabases, pat)); len(m) > 0 {
+			signatures = true
 		}
+	}
+	if _, err := exec.LookPath("clamd"); err == nil && signatures {
+		// No daemon running, but one installed: the station runs its own.
+		text = strings.Replace(text, "mode = \"off\"\n", "mode = \"required\"\n", 1)
+		return strings.Replace(text, "clamd = \"\"\n", fmt.Sprintf("clamd = %q\n", ClamdStation), 1), ""
+	}
+	if _, err := exec.LookPath("clamscan"); err == nil && signatures {
+		return strings.Replace(text, "mode = \"off\"\n", "mode = \"required\"\n", 1), ""
 	}
 	return text, "no malware scanner found (no clamd socket, no clamscan with signatures): scan.mode is \"off\" in policy.toml, and every release will say \"not scanned\"; install clamav-daemon and set scan.mode = \"required\""
 }

@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,12 +154,74 @@ func TestInitFindsScanner(t *testing.T) {
 	if loaded, err := Load(dir + "/with"); err != nil || !loaded.Policy.Scan.Required {
 		t.Fatalf("policy.toml does not require scanning: %v", err)
 	}
+	// No daemon running, but clamd installed with signatures: the
+	// station runs its own.
 	clamdSockets = nil
+	if _, err := exec.LookPath("clamd"); err == nil {
+		os.WriteFile(filepath.Join(dir, "main.cvd"), []byte("signatures"), 0o644)
+		s, err = Init(dir+"/own", "own", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Policy.Scan.Required || s.Policy.Scan.Clamd != ClamdStation {
+			t.Fatalf("with clamd installed: %+v", s.Policy.Scan)
+		}
+		os.Remove(filepath.Join(dir, "main.cvd"))
+	} else {
+		t.Log("clamd is not installed: a station running its own is not tried (packaging/deps.sh test installs it)")
+	}
 	s, err = Init(dir+"/without", "without", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Policy.Scan.Required || !strings.Contains(s.InitNote, "no malware scanner") || s.ScanWarning() == "" {
 		t.Fatalf("without a scanner: %+v, note %q", s.Policy.Scan, s.InitNote)
+	}
+}
+
+// scan.clamd = "station": the first receive starts the station's own
+// clamd with the settings Sluice requires (recorded), the next ones use
+// it; it scans like any clamd.
+func TestStationRunsItsOwnClamd(t *testing.T) {
+	clamtest.Need(t, "clamd")
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Scan = ScanPolicy{Required: true, Clamd: ClamdStation, Database: clamtest.Database(t), Timeout: time.Minute}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(kiosk.Home, "clamd", "clamd.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	})
+	receive := func(files map[string]string) (*Received, error) {
+		sealed := pack(t, sender, "kiosk-1", stage(t, files))
+		return kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	}
+	r, err := receive(map[string]string{"a.txt": "clean words\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Content.Scanners) != 1 || !strings.HasPrefix(r.Content.Scanners[0], "clamd (ClamAV ") {
+		t.Fatalf("scanners: %v", r.Content.Scanners)
+	}
+	conf, _ := os.ReadFile(filepath.Join(kiosk.Home, "clamd", "clamd.conf"))
+	for _, want := range clamdSettings {
+		if !strings.Contains(string(conf), want+"\n") {
+			t.Errorf("clamd.conf lacks %q", want)
+		}
+	}
+	_, err = receive(map[string]string{"eicar.txt": clamtest.EICAR})
+	var he *HeldError
+	if !errors.As(err, &he) || he.Held.Reports[0].Findings[0].Reason != inspect.ReasonInfected {
+		t.Fatalf("EICAR through the station's clamd: %v", err)
+	}
+	started := 0
+	for _, rec := range events(t, kiosk) {
+		if strings.HasPrefix(rec.Reason, "the station started its own clamd") {
+			started++
+		}
+	}
+	if started != 1 {
+		t.Fatalf("clamd started %d times for two receives, want once", started)
 	}
 }
