@@ -127,14 +127,30 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 		}
 	}
 	early := pre != nil && pre.rep.Files == small
+	// held finds a file's report among the held ones, for the scanners'
+	// verdicts on files the early checks judged.
+	held := map[string]int{}
 	if early {
 		rep.Files, rep.Members, rep.Held = pre.rep.Files, pre.rep.Members, pre.rep.Held
 		for f, n := range pre.rep.Families {
 			rep.Families[f] = n
 		}
+		rep.Passed, rep.PassedFiles = pre.rep.Passed, pre.rep.PassedFiles
+		for i, h := range rep.Held {
+			held[h.Path] = i
+		}
 	}
-	paths := make(chan string, 64)
+	reinspect := func(rel string) inspect.Report {
+		return s.checkFile(ctx, &rules, &engines{}, q, rel) // its type by content, for the review
+	}
+	scanning := len(eng.perFile) > 0 || eng.batch != nil || eng.broken != ""
+	type job struct {
+		rel      string
+		scanOnly bool // checked early: only the scanners are left
+	}
+	jobs := make(chan job, 64)
 	var all []inspect.Report // kept only for clamscan, which answers for the whole bundle at the end
+	var allScanOnly []bool
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	n := workers()
@@ -143,12 +159,20 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 	}
 	for range n {
 		wg.Go(func() {
-			for rel := range paths {
-				r := s.checkFile(ctx, &rules, eng, q, rel)
-				mu.Lock()
-				if eng.batch != nil {
-					all = append(all, r) // counted once clamscan has answered
+			for j := range jobs {
+				var r inspect.Report
+				if j.scanOnly {
+					r = s.scanFile(ctx, eng, q, j.rel)
 				} else {
+					r = s.checkFile(ctx, &rules, eng, q, j.rel)
+				}
+				mu.Lock()
+				switch {
+				case eng.batch != nil:
+					all, allScanOnly = append(all, r), append(allScanOnly, j.scanOnly) // counted once clamscan has answered
+				case j.scanOnly:
+					rep.merge(held, r, reinspect)
+				default:
 					rep.add(r)
 				}
 				mu.Unlock()
@@ -160,11 +184,15 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		if e.Type == bundle.TypeFile && !(early && e.Size < bundle.SmallFile) {
-			paths <- e.Path
+		switch {
+		case e.Type != bundle.TypeFile:
+		case !early || e.Size >= bundle.SmallFile:
+			jobs <- job{rel: e.Path}
+		case scanning:
+			jobs <- job{rel: e.Path, scanOnly: true}
 		}
 	}
-	close(paths)
+	close(jobs)
 	wg.Wait()
 	if err != nil {
 		return nil, err
@@ -183,11 +211,40 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 				v = verdicts[full[i]]
 			}
 			eng.add(&all[i], v)
-			rep.add(all[i])
+			if allScanOnly[i] {
+				rep.merge(held, all[i], reinspect)
+			} else {
+				rep.add(all[i])
+			}
 		}
 	}
 	slices.SortFunc(rep.Held, func(a, b inspect.Report) int { return strings.Compare(a.Path, b.Path) })
 	return rep, nil
+}
+
+// merge adds the scanners' findings in r to a file the early checks
+// already judged and counted: to its held report, or, when the early
+// checks passed it, to a new one (reinspect gives its type by content).
+func (c *ContentReport) merge(held map[string]int, r inspect.Report, reinspect func(rel string) inspect.Report) {
+	if len(r.Passed) > 0 {
+		c.PassedFiles++
+		for _, f := range r.Passed {
+			if len(c.Passed) < maxHeldRecords {
+				c.Passed = append(c.Passed, f)
+			}
+		}
+	}
+	if len(r.Findings) == 0 {
+		return
+	}
+	if i, ok := held[r.Path]; ok {
+		c.Held[i].Findings = append(c.Held[i].Findings, r.Findings...)
+		return
+	}
+	base := reinspect(r.Path)
+	base.Findings = append(base.Findings, r.Findings...)
+	held[r.Path] = len(c.Held)
+	c.Held = append(c.Held, base)
 }
 
 // engines are the policy's malware scanners for one bundle.
@@ -281,9 +338,10 @@ func signatureDate(version string) (time.Time, bool) {
 
 // earlyChecks are the content checks run on small files from memory as
 // they are written into the quarantine (bundle.Expect.OnFile), so the
-// kiosk does not read them back. Only counts and the reports of held files
-// are kept: memory stays flat however many files a bundle holds. Used
-// when nothing is to be scanned (a scanner opens every file anyway).
+// kiosk does not read them back for them, and they overlap the
+// extraction. Only counts and the reports of held files are kept: memory
+// stays flat however many files a bundle holds. Scanners, which open
+// every file, run after the extraction (inspectContent).
 type earlyChecks struct {
 	ctx   context.Context
 	rules inspect.Rules
@@ -292,9 +350,6 @@ type earlyChecks struct {
 }
 
 func (s *Station) newEarlyChecks(ctx context.Context, q string, pdf *pdfcheck.Pool) *earlyChecks {
-	if s.Policy.Scan.Required {
-		return nil
-	}
 	rules := contentRules(s.Policy, filepath.Dir(q), pdf)
 	return &earlyChecks{ctx: ctx, rules: rules, rep: ContentReport{Families: map[string]int64{}}}
 }
@@ -344,18 +399,42 @@ func (s *Station) checkFile(ctx context.Context, rules *inspect.Rules, eng *engi
 		content = inspect.Memory(b)
 	}
 	r := rules.Inspect(ctx, rel, content, info.Size())
-	if eng.broken != "" {
-		eng.add(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Cause: eng.brokenCause, Why: eng.broken})
-		return r
-	}
-	for _, e := range eng.perFile {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			eng.add(&r, scan.Result{Engine: e.Name(), Verdict: scan.NotScanned, Cause: scan.CauseEngineError, Why: err.Error()})
-			continue
+	eng.scan(ctx, &r, full, f)
+	return r
+}
+
+// scanFile has the per-file scanners scan one file the early checks
+// judged: the report holds only their findings.
+func (s *Station) scanFile(ctx context.Context, eng *engines, q, rel string) inspect.Report {
+	r := inspect.Report{Path: rel}
+	if eng.broken != "" || len(eng.perFile) > 0 {
+		full := filepath.Join(q, filepath.FromSlash(rel))
+		f, err := os.Open(full)
+		if err != nil {
+			eng.add(&r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Cause: scan.CauseEngineError, Why: err.Error()})
+			return r
 		}
-		eng.add(&r, e.Scan(ctx, full, f))
+		defer f.Close()
+		eng.scan(ctx, &r, full, f)
 	}
 	return r
+}
+
+// scan has every per-file scanner scan f, open on full, adding their
+// verdicts to r; every file is not-scanned when the scanners cannot be
+// used.
+func (e *engines) scan(ctx context.Context, r *inspect.Report, full string, f *os.File) {
+	if e.broken != "" {
+		e.add(r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Cause: e.brokenCause, Why: e.broken})
+		return
+	}
+	for _, en := range e.perFile {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			e.add(r, scan.Result{Engine: en.Name(), Verdict: scan.NotScanned, Cause: scan.CauseEngineError, Why: err.Error()})
+			continue
+		}
+		e.add(r, en.Scan(ctx, full, f))
+	}
 }
 
 // add adds a scanner's verdict to a file's findings unless clean; a file

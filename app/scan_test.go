@@ -57,6 +57,19 @@ func TestReceiveScansWithClamd(t *testing.T) {
 	if _, err := kiosk.ReleaseHeld(context.Background(), he.Held.ID, Decision{}); err == nil || !strings.Contains(err.Error(), "infected") {
 		t.Fatalf("an infected file was released by override: %v", err)
 	}
+	// Small files are judged by content as they are written, and scanned
+	// after: a file held by both carries both findings, and its type.
+	_, err = receive(map[string]string{"invoice.pdf": clamtest.EICAR})
+	if !errors.As(err, &he) || len(he.Held.Reports) != 1 {
+		t.Fatalf("EICAR named .pdf: %v", err)
+	}
+	var reasons []string
+	for _, f := range he.Held.Reports[0].Findings {
+		reasons = append(reasons, f.Reason)
+	}
+	if got := strings.Join(reasons, ","); got != "type-mismatch,infected" || he.Held.Reports[0].Family != inspect.FamilyText {
+		t.Fatalf("findings %s, family %q", got, he.Held.Reports[0].Family)
+	}
 
 	kiosk.Policy.Scan.MaxSignatureAge = 24 * time.Hour
 	if _, err = receive(map[string]string{"a.txt": "clean\n"}); !errors.As(err, &he) || !strings.Contains(err.Error(), "how old its signatures are") {
