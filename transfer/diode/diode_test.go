@@ -111,6 +111,7 @@ type rx struct {
 	events []Event
 	last   Stats
 	signal chan struct{}
+	once   sync.Once
 }
 
 func startReceiver(t testing.TB, conn *net.UDPConn, inbox string, trusted func(ssh.PublicKey) (string, bool), idle time.Duration) *rx {
@@ -153,16 +154,17 @@ func startReceiver(t testing.TB, conn *net.UDPConn, inbox string, trusted func(s
 func (r *rx) addr() *net.UDPAddr { return r.conn.LocalAddr().(*net.UDPAddr) }
 
 func (r *rx) stop(t testing.TB) {
-	r.cancel()
-	select {
-	case err, ok := <-r.done:
-		if ok && err != nil {
-			t.Errorf("Receive: %v", err)
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("Receive: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Receive did not return within 10 s of its context ending")
 		}
-		close(r.done)
-	case <-time.After(10 * time.Second):
-		t.Error("Receive did not return within 10 s of its context ending")
-	}
+	})
 }
 
 // wait waits until cond holds over the events, or timeout.

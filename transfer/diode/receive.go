@@ -298,6 +298,7 @@ type rxSession struct {
 	anns       map[uint16]*annAsm
 	bundles    map[uint16]*rxBundle
 	ignored    map[uint16]bool
+	completed  map[uint16]bool // finished, or already in the inbox
 	annFails   map[uint16]int
 	last       time.Time
 	ended      bool
@@ -398,6 +399,8 @@ func (r *receiver) handle(p []byte, now time.Time) {
 		switch {
 		case b != nil:
 			r.dataPacket(b, &h, p[HeaderSize:len(p)-TagSize], now)
+		case s.completed[h.Bundle]:
+			r.stats.Redundant++
 		case s.ignored[h.Bundle]:
 			r.stats.Untrusted++
 		default:
@@ -497,7 +500,7 @@ func (r *receiver) newSession(id [8]byte, now time.Time) *rxSession {
 	}
 	s := &rxSession{
 		id: id, hexID: hex.EncodeToString(id[:]), annMAC: newMAC(announceKey(id)),
-		anns: map[uint16]*annAsm{}, bundles: map[uint16]*rxBundle{}, ignored: map[uint16]bool{}, annFails: map[uint16]int{}, last: now,
+		anns: map[uint16]*annAsm{}, bundles: map[uint16]*rxBundle{}, ignored: map[uint16]bool{}, completed: map[uint16]bool{}, annFails: map[uint16]int{}, last: now,
 	}
 	r.sessions[id] = s
 	return s
@@ -506,7 +509,7 @@ func (r *receiver) newSession(id [8]byte, now time.Time) *rxSession {
 // announcePacket adds a shard of an announcement; once all its blocks
 // decode, the announcement is verified and its bundle set up.
 func (r *receiver) announcePacket(s *rxSession, h *header, shard []byte, now time.Time) {
-	if s.bundles[h.Bundle] != nil {
+	if s.bundles[h.Bundle] != nil || s.completed[h.Bundle] {
 		r.stats.Redundant++
 		return
 	}
@@ -620,7 +623,7 @@ func (r *receiver) announced(s *rxSession, idx uint16, raw []byte, psize int) {
 			return
 		}
 		if b == nil { // already in the inbox
-			s.ignored[idx] = true
+			s.completed[idx] = true
 			r.emit(Event{Kind: EventDuplicate, Session: s.hexID, Bundle: ann.ID, Station: station,
 				Path: filepath.Join(r.opt.Inbox, ann.ID+bundle.DirSuffix)})
 			return
@@ -836,7 +839,7 @@ func (r *receiver) apply(res result) {
 			for idx, sb := range s.bundles {
 				if sb == b {
 					delete(s.bundles, idx)
-					s.ignored[idx] = true
+					s.completed[idx] = true
 				}
 			}
 		}
@@ -909,6 +912,9 @@ func (r *receiver) endSession(s *rxSession, why string) {
 			st.set(i)
 		}
 		miss := st.missing()
+		if len(miss) == 0 {
+			continue // every block is in or being written: it completes
+		}
 		ev := Event{Kind: EventIncomplete, Session: s.hexID, Bundle: b.ann.ID, Station: b.station,
 			Bytes: b.ann.Bytes, Blocks: b.ann.Blocks, Have: st.count(), Missing: miss, Reason: why}
 		bsize := int64(b.ann.BlockShards) * int64(b.ssize)
@@ -947,7 +953,7 @@ func (r *receiver) housekeeping(now time.Time) {
 	for _, s := range r.sessions {
 		idle := now.Sub(s.last)
 		if !s.ended && idle > r.opt.IdleTimeout {
-			r.endSession(s, fmt.Sprintf("nothing heard from the sender for %s", r.opt.IdleTimeout))
+			r.endSession(s, fmt.Sprintf("nothing heard from the sender for %s (last %s now %s)", r.opt.IdleTimeout, s.last.Format("05.000"), now.Format("05.000")))
 		}
 		if s.ended && idle > 3*r.opt.IdleTimeout {
 			r.dropSession(s)

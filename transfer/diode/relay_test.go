@@ -91,6 +91,9 @@ func (r *relay) run() {
 		if r.rule.Duplicate > 0 && r.rng.Float64() < r.rule.Duplicate {
 			r.send(p)
 			r.duplicated.Add(1)
+			if len(p) > 0 && &p[0] != &buf[0] {
+				r.corrupted.Add(1) // a damaged packet sent twice
+			}
 		}
 		if r.held != nil {
 			r.send(r.held)

@@ -493,42 +493,64 @@ func (s *sender) flush() {
 	}
 }
 
-// produce makes every packet of the session in order.
+// window is one window of blocks of a pass, read and coded: the shards of
+// blocks lo..hi-1 of bundle bi that pass p sends.
+type window struct {
+	bi, pass, lo, hi int
+	geo              []blockGeo
+	sh               [][][]byte // per block, all n shards (only those sent are made)
+	err              error
+}
+
+type blockGeo struct{ length, k, n, c int }
+
+// produce makes every packet of the session in order. A second goroutine
+// reads and codes the next window while this one sends the current, so
+// that there is no gap between windows at the receiver.
 func (s *sender) produce(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	maxK := 1
+	for _, b := range s.bundles {
+		maxK = max(maxK, b.k)
+	}
+	free := make(chan [][][]byte, 2)
+	for range cap(free) {
+		win := make([][][]byte, s.opt.Interleave)
+		for i := range win {
+			win[i] = make([][]byte, 2*maxK)
+			for j := range win[i] {
+				win[i][j] = make([]byte, s.ssize)
+			}
+		}
+		free <- win
+	}
+	coded := make(chan *window, 1)
+	go s.code(ctx, free, coded)
+
 	for range startCopies {
 		if err := s.annAll(ctx); err != nil {
 			return err
 		}
 	}
-	// Reusable shard buffers for one window of blocks.
-	w := s.opt.Interleave
-	maxK := 1
-	for _, b := range s.bundles {
-		maxK = max(maxK, b.k)
-	}
-	win := make([][][]byte, w)
-	for i := range win {
-		win[i] = make([][]byte, 2*maxK)
-		for j := range win[i] {
-			win[i][j] = make([]byte, s.ssize)
+	for w := range coded {
+		if w.err != nil {
+			return w.err
 		}
-	}
-	for pass := 0; s.opt.Carousel || pass < s.opt.Passes; pass++ {
-		s.pass.Store(int64(pass))
-		s.done.Store(0)
-		for bi, b := range s.bundles {
-			// Windows of nearly equal size, so the last is not a lone
-			// block that a burst takes whole.
-			nwin := (b.Blocks + w - 1) / w
-			for wi := range nwin {
-				lo, hi := wi*b.Blocks/nwin, (wi+1)*b.Blocks/nwin
-				if err := s.window(ctx, bi, b, pass, lo, hi, win); err != nil {
-					return err
-				}
-			}
+		if w.pass > int(s.pass.Load()) {
+			s.passesDone = w.pass
+			s.pass.Store(int64(w.pass))
+			s.done.Store(0)
 		}
-		s.passesDone = pass + 1
+		if err := s.emit(ctx, w); err != nil {
+			return err
+		}
+		free <- w.sh
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.passesDone = int(s.pass.Load()) + 1
 	for range endCopies {
 		if err := s.annAll(ctx); err != nil {
 			return err
@@ -537,74 +559,109 @@ func (s *sender) produce(ctx context.Context) error {
 	return nil
 }
 
-// window sends pass p of blocks lo..hi-1 of bundle bi, interleaved.
-func (s *sender) window(ctx context.Context, bi int, b *sendBundle, pass, lo, hi int, win [][][]byte) error {
-	type blk struct{ length, k, n, c int }
-	geo := make([]blk, hi-lo)
-	maxC := 0
-	for i := lo; i < hi; i++ {
+// code reads and codes every window of every pass, in order.
+func (s *sender) code(ctx context.Context, free chan [][][]byte, out chan<- *window) {
+	defer close(out)
+	w := s.opt.Interleave
+	for pass := 0; s.opt.Carousel || pass < s.opt.Passes; pass++ {
+		for bi, b := range s.bundles {
+			// Windows of nearly equal size, so the last is not a lone
+			// block that a burst takes whole.
+			nwin := (b.Blocks + w - 1) / w
+			for wi := range nwin {
+				var sh [][][]byte
+				select {
+				case sh = <-free:
+				case <-ctx.Done():
+					return
+				}
+				win := &window{bi: bi, pass: pass, lo: wi * b.Blocks / nwin, hi: (wi + 1) * b.Blocks / nwin, sh: sh}
+				win.err = s.codeWindow(b, win)
+				select {
+				case out <- win:
+				case <-ctx.Done():
+					return
+				}
+				if win.err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// codeWindow reads the window's blocks into their data shards (zero
+// padded), checks each against the hash sent in the announcement, and
+// makes the parity shards this pass sends.
+func (s *sender) codeWindow(b *sendBundle, w *window) error {
+	w.geo = make([]blockGeo, w.hi-w.lo)
+	for i := w.lo; i < w.hi; i++ {
 		length, k, n := blockGeometry(b.Bytes, b.k, s.ssize, i)
 		c := perPass(k, s.opt.Overhead)
-		geo[i-lo] = blk{length, k, n, c}
-		maxC = max(maxC, c)
-		sh := win[i-lo][:n]
-		data := sh[:k]
-		// Read the block into its data shards, zero-padded.
+		w.geo[i-w.lo] = blockGeo{length, k, n, c}
+		sh := w.sh[i-w.lo][:n]
 		off := int64(i) * int64(b.k) * int64(s.ssize)
 		rest := length
-		for j := range k {
-			m := min(rest, s.ssize)
-			if err := b.readAt(data[j][:m], off); err != nil {
-				return fmt.Errorf("diode send %s: %w", b.ID, err)
-			}
-			clear(data[j][m:])
-			off += int64(m)
-			rest -= m
-		}
 		h := sha256.New()
 		for j := range k {
-			h.Write(data[j][:min(s.ssize, length-j*s.ssize)])
+			m := min(rest, s.ssize)
+			sh[j] = sh[j][:s.ssize]
+			if err := b.readAt(sh[j][:m], off); err != nil {
+				return fmt.Errorf("diode send %s: %w", b.ID, err)
+			}
+			h.Write(sh[j][:m])
+			clear(sh[j][m:])
+			off += int64(m)
+			rest -= m
 		}
 		if [32]byte(h.Sum(nil)) != [32]byte(b.blockHash(i)) {
 			return fmt.Errorf("diode send %s: block %d changed since it was hashed: the bundle is being modified", b.ID, i)
 		}
-		// Make only the parity shards this pass sends.
 		need := make([]bool, n)
 		some := false
 		for j := range c {
-			if x := shardAt(pass, j, c, n); x >= k {
+			if x := shardAt(w.pass, j, c, n); x >= k {
 				need[x] = true
 				some = true
 			}
 		}
-		if some {
-			for x := k; x < n; x++ {
-				if need[x] {
-					sh[x] = sh[x][:0]
-				}
-			}
-			if err := codec(k).ReconstructSome(sh, need); err != nil {
-				return fmt.Errorf("diode send: encode: %w", err)
+		if !some {
+			continue
+		}
+		for x := k; x < n; x++ {
+			if need[x] {
+				sh[x] = sh[x][:0]
 			}
 		}
+		if err := codec(k).ReconstructSome(sh, need); err != nil {
+			return fmt.Errorf("diode send: encode: %w", err)
+		}
 	}
-	var h header
-	h.Session, h.Kind, h.Bundle = s.session, kindData, uint16(bi)
+	return nil
+}
+
+// emit sends a coded window's packets: slot j of every block in turn, so
+// consecutive packets belong to different blocks.
+func (s *sender) emit(ctx context.Context, w *window) error {
+	maxC := 0
+	for _, g := range w.geo {
+		maxC = max(maxC, g.c)
+	}
+	h := header{Session: s.session, Kind: kindData, Bundle: uint16(w.bi)}
 	for j := range maxC {
-		for i := range geo {
-			g := geo[i]
+		for i, g := range w.geo {
 			if j >= g.c {
 				continue
 			}
-			x := shardAt(pass, j, g.c, g.n)
+			x := shardAt(w.pass, j, g.c, g.n)
 			p, err := s.slot(ctx)
 			if err != nil {
 				return err
 			}
-			h.Seq, h.Block, h.Shard, h.K, h.N, h.Length = s.seq, uint32(lo+i), uint8(x), g.k, g.n, uint32(g.length)
+			h.Seq, h.Block, h.Shard, h.K, h.N, h.Length = s.seq, uint32(w.lo+i), uint8(x), g.k, g.n, uint32(g.length)
 			s.seq++
 			putHeader(p, &h)
-			copy(p[HeaderSize:], win[i][x][:s.ssize])
+			copy(p[HeaderSize:], w.sh[i][x][:s.ssize])
 			s.dataMAC.seal(p)
 			if s.sinceAnn++; s.sinceAnn >= annEvery {
 				s.sinceAnn = 0
@@ -614,8 +671,8 @@ func (s *sender) window(ctx context.Context, bi int, b *sendBundle, pass, lo, hi
 			}
 		}
 	}
-	for i := range geo {
-		s.done.Add(int64(geo[i].length))
+	for _, g := range w.geo {
+		s.done.Add(int64(g.length))
 	}
 	return nil
 }
