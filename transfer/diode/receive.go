@@ -953,7 +953,7 @@ func (r *receiver) housekeeping(now time.Time) {
 	for _, s := range r.sessions {
 		idle := now.Sub(s.last)
 		if !s.ended && idle > r.opt.IdleTimeout {
-			r.endSession(s, fmt.Sprintf("nothing heard from the sender for %s (last %s now %s)", r.opt.IdleTimeout, s.last.Format("05.000"), now.Format("05.000")))
+			r.endSession(s, fmt.Sprintf("nothing heard from the sender for %s", r.opt.IdleTimeout))
 		}
 		if s.ended && idle > 3*r.opt.IdleTimeout {
 			r.dropSession(s)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,11 @@ const (
 	startCopies = 3
 	endCopies   = 2
 	endPackets  = 3
+	// maxBurst is the token bucket's depth: after a late wake-up the
+	// sender may catch up by this much time's worth of packets at once,
+	// and no more. Go's timers on a loaded machine wake a millisecond or
+	// two late; a shallower bucket loses that time for good.
+	maxBurst = 5 * time.Millisecond
 	// minBlockShards is the fewest data shards a block is cut into when
 	// a bundle is too small to fill Interleave blocks of MaxShards.
 	minBlockShards = 32
@@ -235,7 +241,7 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 	wire := float64(psize + ipHdr)
 	pps := float64(opt.Rate) / 8 / wire
 	batch := min(max(int(pps/2000), 1), 64)
-	p := newPacer(float64(opt.Rate)/8, max(2*time.Millisecond, time.Duration(float64(batch)/pps*float64(time.Second))))
+	p := newPacer(float64(opt.Rate)/8, max(maxBurst, time.Duration(float64(batch)/pps*float64(time.Second))))
 
 	s.free = make(chan *pktBatch, 16)
 	s.full = make(chan *pktBatch, 16)
@@ -617,23 +623,24 @@ func (s *sender) codeWindow(b *sendBundle, w *window) error {
 		if [32]byte(h.Sum(nil)) != [32]byte(b.blockHash(i)) {
 			return fmt.Errorf("diode send %s: block %d changed since it was hashed: the bundle is being modified", b.ID, i)
 		}
-		need := make([]bool, n)
-		some := false
+		// Make only the parity shards this pass sends.
+		var rows []int
 		for j := range c {
 			if x := shardAt(w.pass, j, c, n); x >= k {
-				need[x] = true
-				some = true
+				rows = append(rows, x)
 			}
 		}
-		if !some {
+		if len(rows) == 0 {
 			continue
 		}
-		for x := k; x < n; x++ {
-			if need[x] {
-				sh[x] = sh[x][:0]
-			}
+		slices.Sort(rows)
+		out := make([][]byte, 0, k+len(rows))
+		out = append(out, sh[:k]...)
+		for _, x := range rows {
+			sh[x] = sh[x][:s.ssize]
+			out = append(out, sh[x])
 		}
-		if err := codec(k).ReconstructSome(sh, need); err != nil {
+		if err := subsetCodec(k, rows).Encode(out); err != nil {
 			return fmt.Errorf("diode send: encode: %w", err)
 		}
 	}

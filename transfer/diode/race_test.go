@@ -1,0 +1,5 @@
+//go:build race
+
+package diode
+
+const raceEnabled = true
