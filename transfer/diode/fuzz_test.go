@@ -52,7 +52,7 @@ func fuzzReceiver(t testing.TB, inbox string, trusted station, from station) *re
 		opt: ReceiveOptions{Inbox: inbox, Trusted: trusted.trusts(from), IdleTimeout: time.Hour,
 			MaxMemory: 8 << 20, Checkpoint: time.Hour, StatsEvery: time.Hour},
 		sessions: map[[8]byte]*rxSession{}, byID: map[string]*rxBundle{},
-		jobs: make(chan job, jobQueue), results: make(chan result, 4*jobQueue),
+		jobs: make(chan job, jobQueue), results: make(chan result, 4*jobQueue), ipHdr: ipv4Headers,
 	}
 	os.MkdirAll(filepath.Join(inbox, partialDir), 0o700)
 	go r.writer()

@@ -131,7 +131,7 @@ type Event struct {
 // the last StatsEvery.
 type Stats struct {
 	Packets   uint64 // datagrams read
-	WireBytes uint64 // their bytes with IPv4 and UDP headers
+	WireBytes uint64 // their bytes with IP and UDP headers
 	Accepted  uint64 // packets whose tag was right
 	Redundant uint64 // accepted shards not needed (duplicates, blocks done)
 	// Dropped, by reason.
@@ -193,6 +193,10 @@ func Receive(ctx context.Context, conn net.PacketConn, opt ReceiveOptions) error
 		results:  make(chan result, 4*jobQueue),
 	}
 	r.stats.ReadBuffer = setBuffer(conn, opt.ReadBuffer, true)
+	r.ipHdr = ipv4Headers
+	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok && la.IP != nil && la.IP.To4() == nil {
+		r.ipHdr = ipv6Headers
+	}
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -283,6 +287,7 @@ type receiver struct {
 	jobs      chan job
 	results   chan result
 	closing   bool
+	ipHdr     int // IP and UDP header bytes: 28 over IPv4, 48 over IPv6
 	held      map[[8]byte]*heldPackets
 	heldBytes int
 }
@@ -356,8 +361,8 @@ func (r *receiver) emit(e Event) {
 // handle takes one datagram.
 func (r *receiver) handle(p []byte, now time.Time) {
 	r.stats.Packets++
-	r.stats.WireBytes += uint64(len(p) + ipv4Headers)
-	r.ivBytes += uint64(len(p) + ipv4Headers)
+	r.stats.WireBytes += uint64(len(p) + r.ipHdr)
+	r.ivBytes += uint64(len(p) + r.ipHdr)
 	var h header
 	if err := parseHeader(p, &h); err != nil {
 		r.stats.Malformed++
@@ -450,8 +455,8 @@ func (r *receiver) replay(s *rxSession) {
 	for _, p := range hp.pkts {
 		r.heldBytes -= len(p)
 		r.stats.Packets--
-		r.stats.WireBytes -= uint64(len(p) + ipv4Headers)
-		r.ivBytes -= uint64(len(p) + ipv4Headers)
+		r.stats.WireBytes -= uint64(len(p) + r.ipHdr)
+		r.ivBytes -= uint64(len(p) + r.ipHdr)
 		r.handle(p, s.last)
 	}
 }

@@ -180,3 +180,32 @@ func TestSeveralBundlesAndUntrusted(t *testing.T) {
 		t.Errorf("no duplicate event: %+v", r.events)
 	}
 }
+
+// Over IPv6 packets are 20 bytes shorter (a 40-byte IP header), and the
+// bundle arrives the same.
+func TestIPv6(t *testing.T) {
+	conn, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	a, k := newStation(t, "alpha"), newStation(t, "kiosk")
+	dir := sealBundle(t, a, k, 1<<20, 0, 12)
+	r := startReceiver(t, conn, "", k.trusts(a), 3*time.Second)
+	c, err := net.DialUDP("udp6", nil, r.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rep, err := Send(context.Background(), c, []string{dir}, SendOptions{Rate: 100e6, Station: a.name, Signer: a.keys.Signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PacketSize != 1452 {
+		t.Errorf("packet size %d over IPv6, want 1452", rep.PacketSize)
+	}
+	if !r.wait(10*time.Second, countKind(EventComplete, 1)) {
+		t.Fatalf("no bundle; stats %+v", r.stats())
+	}
+	sameBundle(t, dir, filepath.Join(r.inbox, filepath.Base(dir)))
+}

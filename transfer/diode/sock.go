@@ -25,7 +25,7 @@ func newBatchConn(conn net.PacketConn, to net.Addr) *batchConn {
 	b := &batchConn{conn: conn, to: to}
 	if _, ok := conn.(*net.UDPConn); ok && runtime.GOOS == "linux" {
 		b.batch = true
-		if la, ok := conn.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() == nil && la.IP != nil && !la.IP.IsUnspecified() {
+		if la, ok := conn.LocalAddr().(*net.UDPAddr); ok && la.IP != nil && la.IP.To4() == nil {
 			b.v6 = ipv6.NewPacketConn(conn)
 		} else {
 			b.v4 = ipv4.NewPacketConn(conn)
