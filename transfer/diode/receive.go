@@ -82,7 +82,7 @@ const (
 	// EventStats: counters for a live link panel (Stats).
 	EventStats
 	// EventError: a disk error (Err); the bundle is left as it was and
-	// its packets are ignored until it is announced again.
+	// its packets are ignored for the rest of the session.
 	EventError
 )
 
@@ -370,6 +370,12 @@ func (r *receiver) handle(p []byte, now time.Time) {
 	}
 	s := r.sessions[h.Session]
 	if h.Kind != kindAnnounce && (s == nil || s.dataMAC == nil) {
+		if s != nil && len(s.ignored) > 0 {
+			// A session whose announcements were refused: every bundle
+			// of a session is signed by the same station.
+			r.stats.Untrusted++
+			return
+		}
 		r.hold(h.Session, p, now)
 		return
 	}
@@ -549,6 +555,10 @@ func (r *receiver) announcePacket(s *rxSession, h *header, shard []byte, now tim
 	}
 	if c.have >= c.k || c.shards[h.Shard] != nil {
 		r.stats.Redundant++
+		return
+	}
+	if r.mem+int64(ssize) > r.opt.MaxMemory {
+		r.stats.Evicted++ // announcements are not evicted: refuse more
 		return
 	}
 	c.shards[h.Shard] = append([]byte(nil), shard...)

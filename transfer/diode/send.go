@@ -58,17 +58,19 @@ const (
 
 // SendOptions configure Send. Zero values take the defaults above.
 type SendOptions struct {
-	// To is the receiver's address; nil when conn is connected
-	// (net.DialUDP).
+	// To is the receiver's address; it is ignored when conn is
+	// connected (net.DialUDP), which is needed to hear of refused
+	// packets.
 	To net.Addr
 	// Rate is the wire rate in bits per second that the sender holds
 	// from first packet to last: IP and UDP headers, Sluice headers,
 	// announcements and parity included (Ethernet framing not).
 	Rate int64
 	// Overhead is the parity sent per pass as a fraction of the data
-	// shards, from 0 to 1 (0.20 sends 20 % more packets than the data
-	// needs). Each block has as many parity shards as data shards; a
-	// pass sends ⌈k×Overhead⌉ of them, and the next pass others.
+	// shards, up to 1 (0.20 sends 20 % more packets than the data
+	// needs); 0 takes DefaultOverhead and a negative value sends none.
+	// Each block has as many parity shards as data shards; a pass sends
+	// ⌈k×Overhead⌉ of them, and the next pass others.
 	Overhead float64
 	// MTU is the link's MTU in bytes; packets are MTU − 28 bytes over
 	// IPv4 and MTU − 48 over IPv6, never fragmented.
@@ -164,6 +166,9 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 	if len(bundles) == 0 || len(bundles) > 1<<16 {
 		return nil, fmt.Errorf("diode send: %d bundles; send 1 to 65536", len(bundles))
 	}
+	if connected(conn) {
+		opt.To = nil
+	}
 	if opt.To == nil && !connected(conn) {
 		return nil, errors.New("diode send: no destination: set To or pass a connected socket")
 	}
@@ -173,10 +178,13 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 	if opt.Rate < 10_000 {
 		return nil, fmt.Errorf("diode send: rate %d bit/s is below 10 kbit/s", opt.Rate)
 	}
-	if opt.Overhead == 0 {
+	switch {
+	case opt.Overhead == 0:
 		opt.Overhead = DefaultOverhead
+	case opt.Overhead < 0:
+		opt.Overhead = 0 // no parity in a pass; later passes still rotate
 	}
-	if opt.Overhead < 0 || opt.Overhead > 1 {
+	if opt.Overhead > 1 {
 		return nil, fmt.Errorf("diode send: FEC overhead %.2f is outside 0 to 1", opt.Overhead)
 	}
 	if opt.MTU == 0 {
@@ -226,6 +234,7 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 			Bytes: b.Bytes, PacketSize: psize, BlockShards: b.k, Blocks: b.Blocks,
 		}, b.hashes, opt.Signer)
 		if err != nil {
+			b.closeFiles()
 			return nil, fmt.Errorf("diode send %s: %w", filepath.Base(dir), err)
 		}
 		s.bundles = append(s.bundles, b)
