@@ -3,10 +3,16 @@ package diode
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"sluice/crypto"
+	"sluice/transfer/bundle"
 )
 
 // The product's target, 20 times in a row: a 16 MiB bundle through 5 %
@@ -76,4 +82,64 @@ func TestLossCurve(t *testing.T) {
 		}
 	}
 	t.Log(table.String())
+}
+
+// A bundle far larger than the memory either end holds goes through with
+// the heap bounded: the sender keeps two windows of blocks, the receiver
+// the blocks not yet decoded. Long: go test -long.
+func TestBoundedMemory(t *testing.T) {
+	if !*long {
+		t.Skip("long test: go test -long")
+	}
+	a, k := newStation(t, "alpha"), newStation(t, "kiosk")
+	src := filepath.Join(t.TempDir(), "big.bin")
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(1 << 30) // a sparse GiB: sealing encrypts it to random bytes
+	f.Close()
+	srcs, err := bundle.Collect([]string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := bundle.Seal(context.Background(), t.TempDir(), srcs, bundle.SealOptions{
+		SenderName: a.name, Signer: a.keys.Signer, Recipients: []crypto.Card{k.keys.Card(k.name)}, VolumeSize: 256 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	r := startReceiver(t, nil, "", k.trusts(a), 5*time.Second)
+	rl := newRelay(t, r.addr(), relayRule{Loss: 0.02}, 5)
+	rep, err := sendTo(t, context.Background(), rl.addr(), []string{sealed.Dir}, a, SendOptions{Rate: 600e6, Overhead: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.wait(60*time.Second, ended(1)) {
+		t.Fatal("no outcome")
+	}
+	close(stop)
+	t.Logf("1 GiB at %.0f Mbit/s through 2 %% loss: peak heap in use %d MiB; receiver %+v", rep.Rate()/1e6, peak.Load()>>20, r.stats())
+	if inc := r.eventsOf(EventIncomplete); len(inc) > 0 {
+		t.Fatalf("incomplete: %v", inc[0].Missing)
+	}
+	if p := peak.Load(); p > 256<<20 {
+		t.Errorf("peak heap %d MiB for a 1 GiB bundle", p>>20)
+	}
 }

@@ -38,7 +38,7 @@ func sink(t testing.TB) (*net.UDPAddr, *atomic.Int64) {
 func TestRateHeld(t *testing.T) {
 	rate := 200e6
 	if raceEnabled {
-		rate = 50e6 // the race detector slows the coder several-fold
+		rate = 30e6 // the race detector slows the coder several-fold
 	}
 	a, k := newStation(t, "alpha"), newStation(t, "kiosk")
 	dir := sealBundle(t, a, k, 2<<20, 0, 4)

@@ -93,6 +93,9 @@ type SendOptions struct {
 
 // SendProgress is a snapshot of a running Send.
 type SendProgress struct {
+	// Hashing is set while the bundles are read and hashed before the
+	// first packet; DataBytes and TotalBytes then count that reading.
+	Hashing    bool
 	Pass       int   // current pass, from 0
 	Packets    int64 // packets handed to the kernel
 	WireBytes  int64 // their bytes with IP and UDP headers
@@ -427,10 +430,15 @@ func (s *sender) prepare(ctx context.Context, dir string) (*sendBundle, error) {
 	b.Blocks = blockCount(b.Bytes, b.k, s.ssize)
 	b.hashes = make([]byte, 0, 32*b.Blocks)
 	buf := make([]byte, b.k*s.ssize)
+	last := time.Now()
 	for i := range b.Blocks {
 		if i%64 == 0 && ctx.Err() != nil {
 			b.closeFiles()
 			return nil, context.Cause(ctx)
+		}
+		if s.opt.Progress != nil && time.Since(last) >= 100*time.Millisecond {
+			last = time.Now()
+			s.opt.Progress(SendProgress{Hashing: true, DataBytes: int64(i) * int64(b.k) * int64(s.ssize), TotalBytes: b.Bytes})
 		}
 		length, _, _ := blockGeometry(b.Bytes, b.k, s.ssize, i)
 		if err := b.readAt(buf[:length], int64(i)*int64(b.k)*int64(s.ssize)); err != nil {
