@@ -89,7 +89,13 @@ type SendOptions struct {
 	// Progress, if set, is called about ten times a second from Send's
 	// goroutine, and once at the end.
 	Progress func(SendProgress)
+
+	// testDrop, set by tests, drops packets by sequence number after
+	// they are paced: a lossy link without a relay's cost.
+	testDrop func(seq uint32) bool
 }
+
+func seqOf(p []byte) uint32 { return binary.BigEndian.Uint32(p[12:16]) }
 
 // SendProgress is a snapshot of a running Send.
 type SendProgress struct {
@@ -320,6 +326,9 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 		}
 		pkts = pkts[:0]
 		for i := range b.n {
+			if opt.testDrop != nil && opt.testDrop(seqOf(b.buf[i*psize:])) {
+				continue // a loss made by a test, after pacing
+			}
 			pkts = append(pkts, b.buf[i*psize:(i+1)*psize])
 		}
 		sendPkts(pkts)
