@@ -13,6 +13,7 @@ type pacer struct {
 	rate  float64 // bytes per second
 	burst time.Duration
 	paid  time.Time
+	lost  time.Duration // time the caller fell behind by more than burst
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 }
@@ -25,6 +26,9 @@ func newPacer(bytesPerSecond float64, burst time.Duration) *pacer {
 func (p *pacer) wait(ctx context.Context, n int) error {
 	now := p.now()
 	if floor := now.Add(-p.burst); p.paid.Before(floor) {
+		if !p.paid.IsZero() {
+			p.lost += floor.Sub(p.paid)
+		}
 		p.paid = floor // an idle bucket holds at most burst
 	}
 	p.paid = p.paid.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))

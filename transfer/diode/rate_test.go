@@ -52,7 +52,7 @@ func TestRateHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := rep.Rate()
-	t.Logf("%.1f Mbit/s held for %s (%d packets, %d passes)", got/1e6, rep.Finished.Sub(rep.Started).Round(time.Millisecond), rep.Packets, rep.Passes)
+	t.Logf("%.1f Mbit/s held for %s (%d packets, %d passes, behind by %s)", got/1e6, rep.Finished.Sub(rep.Started).Round(time.Millisecond), rep.Packets, rep.Passes, rep.Behind)
 	if math.Abs(got-rate)/rate > 0.05 {
 		t.Errorf("rate %.1f Mbit/s, want %.0f ± 5 %%", got/1e6, rate/1e6)
 	}
@@ -134,7 +134,7 @@ func TestGigabitLossy(t *testing.T) {
 		t.Fatal("no outcome")
 	}
 	st := r.stats()
-	t.Logf("sent %d packets at %.1f Mbit/s, %d dropped on purpose; receiver %+v", rep.Packets, rep.Rate()/1e6, dropped.Load(), st)
+	t.Logf("sent %d packets at %.1f Mbit/s (behind by %s), %d dropped on purpose; receiver %+v", rep.Packets, rep.Rate()/1e6, rep.Behind, dropped.Load(), st)
 	if inc := r.eventsOf(EventIncomplete); len(inc) > 0 {
 		t.Fatalf("incomplete: %v", inc[0].Missing)
 	}

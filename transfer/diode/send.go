@@ -132,6 +132,10 @@ type SendReport struct {
 	// the first of them.
 	SendErrors int64
 	FirstError string
+	// Behind is how long, in all, the sender could not make packets as
+	// fast as its rate asked (CPU or disk too slow): the rate achieved
+	// falls short by about Behind over the session's length.
+	Behind time.Duration
 	Started    time.Time // the first packet (after the bundles are hashed)
 	Finished   time.Time
 }
@@ -347,6 +351,7 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 		sendPkts([][]byte{end})
 	}
 	s.report.Finished = time.Now()
+	s.report.Behind = p.lost
 	progress(true)
 	switch {
 	case perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, context.DeadlineExceeded):
