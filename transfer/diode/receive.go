@@ -363,6 +363,11 @@ func (r *receiver) handle(p []byte, now time.Time) {
 	r.stats.Packets++
 	r.stats.WireBytes += uint64(len(p) + r.ipHdr)
 	r.ivBytes += uint64(len(p) + r.ipHdr)
+	r.process(p, now)
+}
+
+// process takes one datagram, counted.
+func (r *receiver) process(p []byte, now time.Time) {
 	var h header
 	if err := parseHeader(p, &h); err != nil {
 		r.stats.Malformed++
@@ -460,10 +465,7 @@ func (r *receiver) replay(s *rxSession) {
 	delete(r.held, s.id)
 	for _, p := range hp.pkts {
 		r.heldBytes -= len(p)
-		r.stats.Packets--
-		r.stats.WireBytes -= uint64(len(p) + r.ipHdr)
-		r.ivBytes -= uint64(len(p) + r.ipHdr)
-		r.handle(p, s.last)
+		r.process(p, s.last)
 	}
 }
 
@@ -632,13 +634,16 @@ func (r *receiver) announced(s *rxSession, idx uint16, raw []byte, psize int) {
 	}
 	if b == nil {
 		b, err = r.open(ann, station)
-		if err != nil {
+		if err != nil && !errors.Is(err, errFinishedNow) {
 			s.ignored[idx] = true
 			r.emit(Event{Kind: EventError, Session: s.hexID, Bundle: ann.ID, Station: station, Err: err})
 			return
 		}
 		if b == nil { // already in the inbox
 			s.completed[idx] = true
+			if errors.Is(err, errFinishedNow) {
+				return
+			}
 			r.emit(Event{Kind: EventDuplicate, Session: s.hexID, Bundle: ann.ID, Station: station,
 				Path: filepath.Join(r.opt.Inbox, ann.ID+bundle.DirSuffix)})
 			return
@@ -653,6 +658,10 @@ func (r *receiver) announced(s *rxSession, idx uint16, raw []byte, psize int) {
 		r.finish(b)
 	}
 }
+
+// errFinishedNow says open finished a bundle a receiver had left renamed
+// but without its envelope.
+var errFinishedNow = errors.New("finished now")
 
 // open sets up the partial folder of a newly announced bundle, resuming a
 // checkpoint of the same layout. It returns nil, nil when the bundle is
@@ -672,7 +681,8 @@ func (r *receiver) open(a *announcement, station string) (*rxBundle, error) {
 				return nil, err
 			}
 			os.RemoveAll(dir)
-			return nil, nil
+			r.emit(Event{Kind: EventComplete, Bundle: a.ID, Station: station, Path: final, Bytes: a.Bytes, Blocks: a.Blocks, Have: a.Blocks})
+			return nil, errFinishedNow
 		}
 		return nil, fmt.Errorf("the inbox holds %s without an envelope, not left by this receiver: move it away", a.ID+bundle.DirSuffix)
 	}
@@ -685,6 +695,16 @@ func (r *receiver) open(a *announcement, station string) (*rxBundle, error) {
 	}
 	st.station = station
 	b.st, b.done = st, st.count()
+	need := a.Bytes
+	for i := range a.Blocks {
+		if st.has(i) {
+			length, _, _ := blockGeometry(a.Bytes, a.BlockShards, b.ssize, i)
+			need -= int64(length)
+		}
+	}
+	if free, ok := freeSpace(r.opt.Inbox); ok && free < need {
+		return nil, fmt.Errorf("diode receive %s: the inbox has %d MiB free, the bundle needs %d MiB more", a.ID, free>>20, need>>20)
+	}
 	if err := os.MkdirAll(filepath.Join(dir, bundleSubdir), 0o700); err != nil {
 		return nil, err
 	}

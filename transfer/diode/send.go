@@ -135,9 +135,9 @@ type SendReport struct {
 	// Behind is how long, in all, the sender could not make packets as
 	// fast as its rate asked (CPU or disk too slow): the rate achieved
 	// falls short by about Behind over the session's length.
-	Behind time.Duration
-	Started    time.Time // the first packet (after the bundles are hashed)
-	Finished   time.Time
+	Behind   time.Duration
+	Started  time.Time // the first packet (after the bundles are hashed)
+	Finished time.Time
 }
 
 // Rate is the wire rate achieved, in bits per second.
