@@ -173,11 +173,22 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 	if opt.Signer == nil {
 		return nil, errors.New("diode send: no signing key")
 	}
+	if t := opt.Signer.PublicKey().Type(); t != ssh.KeyAlgoED25519 {
+		return nil, fmt.Errorf("diode send: signing key is %s; stations sign with ssh-ed25519", t)
+	}
 	if err := crypto.ValidName(opt.Station); err != nil {
 		return nil, fmt.Errorf("diode send: station name: %w", err)
 	}
 	if len(bundles) == 0 || len(bundles) > 1<<16 {
 		return nil, fmt.Errorf("diode send: %d bundles; send 1 to 65536", len(bundles))
+	}
+	seen := map[string]bool{}
+	for _, b := range bundles {
+		id := filepath.Base(filepath.Clean(b))
+		if seen[id] {
+			return nil, fmt.Errorf("diode send: %s is given twice", id)
+		}
+		seen[id] = true
 	}
 	if connected(conn) {
 		opt.To = nil
@@ -216,6 +227,9 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 	v6 := false
 	if ua, ok := dst.(*net.UDPAddr); ok && ua.IP.To4() == nil {
 		v6 = true
+	}
+	if minMTU := map[bool]int{false: 576, true: 1280}[v6]; opt.MTU < minMTU || opt.MTU > 65535 {
+		return nil, fmt.Errorf("diode send: MTU %d is outside %d to 65535", opt.MTU, minMTU)
 	}
 	psize := PacketSize(opt.MTU, v6)
 	ipHdr := ipv4Headers

@@ -209,3 +209,46 @@ func TestIPv6(t *testing.T) {
 	}
 	sameBundle(t, dir, filepath.Join(r.inbox, filepath.Base(dir)))
 }
+
+// Send refuses what cannot work before sending anything.
+func TestSendRefuses(t *testing.T) {
+	a, k := newStation(t, "alpha"), newStation(t, "kiosk")
+	dir := sealBundle(t, a, k, 1000, 0, 60)
+	to := freePort(t)
+	conn, err := net.DialUDP("udp4", nil, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	unconnected, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unconnected.Close()
+	ok := SendOptions{Station: "alpha", Signer: a.keys.Signer}
+	for _, c := range []struct {
+		name string
+		conn net.PacketConn
+		dirs []string
+		mod  func(*SendOptions)
+		want string
+	}{
+		{"no signer", conn, []string{dir}, func(o *SendOptions) { o.Signer = nil }, "no signing key"},
+		{"bad station", conn, []string{dir}, func(o *SendOptions) { o.Station = "-x" }, "station name"},
+		{"twice", conn, []string{dir, dir}, nil, "given twice"},
+		{"small MTU", conn, []string{dir}, func(o *SendOptions) { o.MTU = 500 }, "MTU 500"},
+		{"overhead", conn, []string{dir}, func(o *SendOptions) { o.Overhead = 1.5 }, "overhead"},
+		{"slow", conn, []string{dir}, func(o *SendOptions) { o.Rate = 100 }, "below"},
+		{"nowhere", unconnected, []string{dir}, nil, "no destination"},
+		{"not a bundle", conn, []string{t.TempDir()}, nil, "envelope.json"},
+	} {
+		o := ok
+		if c.mod != nil {
+			c.mod(&o)
+		}
+		_, err := Send(context.Background(), c.conn, c.dirs, o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+	}
+}
