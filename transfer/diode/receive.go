@@ -24,15 +24,27 @@ import (
 
 // Defaults for ReceiveOptions.
 const (
+	// DefaultIdleTimeout ends a silent session. A sender sends without
+	// a pause from its first packet to its end packets (it hashes before
+	// the first), so ten seconds of silence means it stopped or the link
+	// is down; the figure is a judgement, long enough for a sender
+	// stalled by a slow disk.
 	DefaultIdleTimeout = 10 * time.Second
-	DefaultMaxMemory   = 256 << 20
-	DefaultReadBuffer  = 64 << 20
-	defaultCheckpoint  = time.Second
-	defaultStatsEvery  = time.Second
-	maxSessions        = 64
-	maxHeld            = 32 << 20 // packets held until their session is announced
-	readBatch          = 64
-	jobQueue           = 64
+	// DefaultMaxMemory bounds shards held for blocks not yet decoded:
+	// 256 MiB holds about 1,400 blocks of 128 shards of 1,424 bytes, far
+	// more than the two windows of 32 blocks a lossless pass has in
+	// flight, so a pass's incomplete blocks wait for the next.
+	DefaultMaxMemory = 256 << 20
+	// DefaultReadBuffer is the socket receive buffer asked for: about a
+	// quarter of a second at 1 Gbit/s, once Linux has counted each
+	// packet's overhead (docs/DIODE.md, "Tuning").
+	DefaultReadBuffer = 64 << 20
+	defaultCheckpoint = time.Second
+	defaultStatsEvery = time.Second
+	maxSessions       = 64
+	maxHeld           = 32 << 20 // packets held until their session is announced
+	readBatch         = 64
+	jobQueue          = 64
 )
 
 // ReceiveOptions configure Receive.

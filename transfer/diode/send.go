@@ -31,7 +31,7 @@ const (
 	DefaultRate = 100_000_000
 	// DefaultOverhead sends 20 % parity shards per pass. With 128-shard
 	// blocks interleaved 32 deep it survives 5 % random loss with a
-	// 100-packet burst per window (docs/DIODE.md, "Burst tolerance").
+	// 100-packet burst per window (docs/DIODE.md, "Blocks, FEC and interleaving").
 	DefaultOverhead = 0.20
 	// DefaultMTU is Ethernet's.
 	DefaultMTU = 1500
