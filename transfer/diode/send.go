@@ -577,7 +577,16 @@ func (s *sender) produce(ctx context.Context) error {
 		free <- win
 	}
 	coded := make(chan *window, 1)
-	go s.code(ctx, free, coded)
+	var coder sync.WaitGroup
+	coder.Add(1)
+	go func() {
+		defer coder.Done()
+		s.code(ctx, free, coded)
+	}()
+	// On the way out, stop the coder and wait for it: it reads the
+	// bundles' files, which Send closes.
+	defer coder.Wait()
+	defer cancel()
 
 	for range startCopies {
 		if err := s.annAll(ctx); err != nil {
