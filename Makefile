@@ -23,10 +23,12 @@ FUZZ_TARGETS := \
 	./transfer/custody:FuzzParseRecord:200000 \
 	./transfer/media:FuzzProbe:100000 \
 	./transfer/media:FuzzStorageDescriptor:100000 \
+	./transfer/diode:FuzzPacket:200000 \
+	./transfer/diode:FuzzAnnouncement:100000 \
 	./internal/strictjson:FuzzDecode:200000 \
 	./internal/safetext:FuzzLine:200000
 
-.PHONY: all build run test test-long unit fuzz bench lint screenshots deps-build deps-test deps-bench clean
+.PHONY: all build run test test-long test-diode-long unit fuzz bench lint screenshots deps-build deps-test deps-bench clean
 
 all: build
 
@@ -53,6 +55,11 @@ test: deps-test lint unit fuzz
 # fusefat onto a real FAT32 filesystem (about four minutes, root).
 test-long: deps-test
 	SLUICE_TEST_LONG=1 $(GO) test -count=1 -timeout 3h -run 'TestLong' -v ./app
+
+# The diode at 1 Gbit/s, through loss 20 times in a row, its loss curve and
+# a 1 GiB bundle in bounded memory (about two minutes, loopback).
+test-diode-long:
+	$(GO) test -count=1 -timeout 30m -v ./transfer/diode -args -long
 
 unit:
 	$(GO) test -race -count=1 ./...
