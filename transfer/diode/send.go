@@ -279,8 +279,11 @@ func Send(ctx context.Context, conn net.PacketConn, bundles []string, opt SendOp
 	batch := min(max(int(pps/2000), 1), 64)
 	p := newPacer(float64(opt.Rate)/8, max(maxBurst, time.Duration(float64(batch)/pps*float64(time.Second))))
 
-	s.free = make(chan *pktBatch, 16)
-	s.full = make(chan *pktBatch, 16)
+	// Enough batches for 20 ms of packets (at least 16), so a producer
+	// held up for a moment by the scheduler does not starve the wire.
+	nb := max(16, int(pps*0.020)/batch+1)
+	s.free = make(chan *pktBatch, nb)
+	s.full = make(chan *pktBatch, nb)
 	for range cap(s.free) {
 		s.free <- &pktBatch{buf: make([]byte, batch*psize), size: psize}
 	}
