@@ -54,6 +54,7 @@ type ReceiveOptions struct {
 	Inbox string
 	// Trusted names the station whose signing key this is, or says no:
 	// announcements signed by any other key are ignored and reported.
+	// It is called from Receive's goroutine, once per announcement.
 	Trusted func(ssh.PublicKey) (station string, ok bool)
 	// OnEvent, if set, receives events; calls never overlap. It must not
 	// block for long: packets are dropped by the kernel meanwhile.
