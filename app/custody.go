@@ -17,6 +17,7 @@ var bundleEvents = map[string]bool{
 	custody.EventSealed: true, custody.EventSealFailed: true, custody.EventWritten: true, custody.EventWriteFailed: true,
 	custody.EventVerified: true, custody.EventEjected: true, custody.EventReceived: true, custody.EventRejected: true,
 	custody.EventApproved: true, custody.EventReleased: true, custody.EventWiped: true,
+	custody.EventSent: true, custody.EventArrived: true, custody.EventIncomplete: true,
 	// Changes to whom the station trusts and where it releases are
 	// checkpointed at once too: cutting them off the log must show.
 	custody.EventTrustAdded: true, custody.EventTrustRemoved: true, custody.EventSettingsChanged: true,

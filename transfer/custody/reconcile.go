@@ -15,6 +15,10 @@ const (
 	RejectedAtKiosk  = "sent, rejected by the kiosk"
 	ManifestMismatch = "manifest hashes differ"
 	ForgedReceipt    = "receipt carries a seal record the sender's log does not hold"
+	// Through a diode: whole in the kiosk's inbox but not received yet,
+	// or a session that ended without all of it.
+	ArrivedNotReceived = "sent through the diode, arrived, not received yet"
+	ArrivedIncomplete  = "sent through the diode, arrived incomplete"
 )
 
 // Match is the reconciliation of one bundle the sender sealed for the kiosk.
@@ -74,8 +78,12 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 	senderName := strings.TrimPrefix(senderOrigin, "sluice-custody/")
 	type sealed struct{ line, manifest, peers string }
 	sent := map[string]sealed{}
+	diodeSent := map[string]Record{} // the last "sent" record of each bundle
 	var order []string
 	err := Each(senderLog, func(line []byte, r Record) error {
+		if r.Event == EventSent && r.Bundle != "" {
+			diodeSent[r.Bundle] = r
+		}
 		if r.Event == EventSealed && r.Bundle != "" {
 			if _, dup := sent[r.Bundle]; !dup {
 				order = append(order, r.Bundle)
@@ -91,6 +99,7 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 	var receipts []Record // from this sender, in log order
 	byBundle := map[string][]int{}
 	rejected := map[string]Record{}
+	arrived, incomplete := map[string]Record{}, map[string]Record{}
 	err = Each(kioskLog, func(_ []byte, r Record) error {
 		if kiosk == "" {
 			kiosk = r.Station
@@ -105,6 +114,10 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 			if r.Bundle != "" {
 				rejected[r.Bundle] = r
 			}
+		case EventArrived:
+			arrived[r.Bundle] = r
+		case EventIncomplete:
+			incomplete[r.Bundle] = r
 		}
 		return nil
 	})
@@ -133,9 +146,19 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 		}
 		idx := byBundle[id]
 		if len(idx) == 0 {
-			if rej, ok := rejected[id]; ok {
+			a, hasArrived := arrived[id]
+			inc, hasIncomplete := incomplete[id]
+			ds, viaDiode := diodeSent[id]
+			switch rej, ok := rejected[id]; {
+			case ok:
 				out.Bundles = append(out.Bundles, Match{id, RejectedAtKiosk, rej.Reason})
-			} else {
+			case hasArrived:
+				out.Bundles = append(out.Bundles, Match{id, ArrivedNotReceived, a.Reason})
+			case hasIncomplete:
+				out.Bundles = append(out.Bundles, Match{id, ArrivedIncomplete, inc.Reason})
+			case viaDiode:
+				out.Bundles = append(out.Bundles, Match{id, NeverReceived, "sealed for " + s.peers + "; sent " + ds.Reason + "; no arrival recorded"})
+			default:
 				out.Bundles = append(out.Bundles, Match{id, NeverReceived, "sealed for " + s.peers})
 			}
 			continue
@@ -150,7 +173,11 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 		}
 		used[pick] = true
 		firstFor[id] = receipts[pick].Seq
-		out.Bundles = append(out.Bundles, judge(receipts[pick], s))
+		m := judge(receipts[pick], s)
+		if a, ok := arrived[id]; ok && m.OK() {
+			m.Detail += "; " + a.Reason
+		}
+		out.Bundles = append(out.Bundles, m)
 	}
 	for i, r := range receipts {
 		if used[i] {

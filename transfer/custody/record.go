@@ -48,6 +48,16 @@ const (
 	EventInspected = "inspected"
 	// EventHeld: one file a kiosk's content checks held, and why.
 	EventHeld = "held"
+	// EventSent: a sending station sent a sealed bundle through a data
+	// diode (Path udp://HOST:PORT; Reason: session, passes, rate, parity,
+	// packets refused).
+	EventSent = "sent"
+	// EventArrived: a kiosk's diode receiver has a bundle whole in its
+	// inbox (not yet checked or released: that is "received").
+	EventArrived = "arrived"
+	// EventIncomplete: a diode session ended without all of a bundle;
+	// Reason names exactly the blocks missing.
+	EventIncomplete = "incomplete"
 	// EventSettingsChanged: a technician changed a station setting (the
 	// release folders).
 	EventSettingsChanged = "settings-changed"
@@ -56,7 +66,7 @@ const (
 // Events lists every event name, for filters and help.
 var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
 	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
-	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld}
+	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld, EventSent, EventArrived, EventIncomplete}
 
 // Record is one custody event. Fields are written in this order, always.
 type Record struct {

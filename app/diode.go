@@ -1,0 +1,292 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"golang.org/x/crypto/ssh"
+
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+	"sluice/transfer/diode"
+)
+
+// DiodeSendRequest is what an officer asks to send through a data diode.
+type DiodeSendRequest struct {
+	// To is the receiver's HOST:PORT.
+	To string
+	// Bundles are bundle folders (ID.sluice) sealed on this station.
+	Bundles []string
+	// Rate is the wire rate in bit/s (0: diode.DefaultRate); Overhead the
+	// parity per pass (0: the default, 20%); MTU the link's (0: 1500).
+	Rate     int64
+	Overhead float64
+	MTU      int
+	// Passes sends every block this many times with different parity
+	// (0: once); Carousel sends until ctx is done.
+	Passes   int
+	Carousel bool
+	Progress func(diode.SendProgress)
+}
+
+// DiodeSend sends sealed bundles through a diode in one session, and
+// records a "sent" record per bundle: the session, the link, the rate
+// and parity, the passes and packets, and the packets the kernel refused
+// (counted, never fatal: nothing answers through a diode). Each bundle
+// is opened and checked complete first. A send that stops early is
+// recorded as cancelled or failed.
+func (s *Station) DiodeSend(ctx context.Context, req DiodeSendRequest) (*diode.SendReport, error) {
+	if len(req.Bundles) == 0 {
+		return nil, errors.New("nothing to send: name at least one bundle folder")
+	}
+	type sent struct {
+		env  *bundle.Envelope
+		dir  string
+		peer string
+	}
+	var bs []sent
+	for _, dir := range req.Bundles {
+		d, err := ResolveMediaPath(dir)
+		if err != nil {
+			return nil, fmt.Errorf("send %s: %w", dir, err)
+		}
+		b, err := bundle.Open(d)
+		if err != nil {
+			return nil, fmt.Errorf("send %s: %w", dir, err)
+		}
+		var peers []string
+		for _, r := range b.Envelope.Recipients {
+			peers = append(peers, r.Name)
+		}
+		bs = append(bs, sent{b.Envelope, d, strings.Join(peers, ",")})
+	}
+	addr, err := net.ResolveUDPAddr("udp", req.To)
+	if err != nil {
+		return nil, fmt.Errorf("diode address %q: %w; give HOST:PORT", req.To, err)
+	}
+	// Connected, so a refused packet (nobody listening) is reported and
+	// counted; nothing is ever read from it.
+	conn, err := net.DialUDP("udp", nil, addr)
+	if err != nil {
+		return nil, fmt.Errorf("open the diode link to %s: %w", req.To, err)
+	}
+	defer conn.Close()
+	dirs := make([]string, len(bs))
+	for i, b := range bs {
+		dirs[i] = b.dir
+	}
+	rep, err := diode.Send(ctx, conn, dirs, diode.SendOptions{Rate: req.Rate, Overhead: req.Overhead, MTU: req.MTU,
+		Passes: req.Passes, Carousel: req.Carousel, Station: s.Name, Signer: s.Keys.Signer, Progress: req.Progress})
+	outcome, why := "ok", ""
+	switch {
+	case errors.Is(err, context.Canceled):
+		outcome, why = "cancelled", "; stopped: "+CancelReason(ctx)
+	case err != nil:
+		outcome, why = "failed", "; stopped: "+err.Error()
+	}
+	var recs []custody.Record
+	for _, b := range bs {
+		recs = append(recs, custody.Record{Event: custody.EventSent, Bundle: b.env.ID, Peer: b.peer, Bytes: b.env.Payload.Size,
+			Path: "udp://" + addr.String(), Outcome: outcome, Reason: describeSend(rep, req) + why})
+	}
+	if lerr := s.recordAll(recs...); lerr != nil {
+		return rep, errors.Join(err, lerr)
+	}
+	return rep, err
+}
+
+// describeSend says what a send did, for its record.
+func describeSend(rep *diode.SendReport, req DiodeSendRequest) string {
+	if rep == nil {
+		return "through the diode: nothing sent"
+	}
+	fec := req.Overhead
+	if fec == 0 {
+		fec = diode.DefaultOverhead
+	}
+	s := fmt.Sprintf("through the diode: session %s, %d pass(es), %s packets of %d bytes, wire rate %.0f Mbit/s (asked %.0f), parity %.0f%% per pass",
+		rep.Session, rep.Passes, humanize.Comma(rep.Packets), rep.PacketSize, rep.Rate()/1e6, float64(rateOr(req.Rate))/1e6, 100*max(fec, 0))
+	if rep.SendErrors > 0 {
+		s += fmt.Sprintf("; %s packet(s) refused by the kernel (first: %s), sending went on", humanize.Comma(rep.SendErrors), rep.FirstError)
+	}
+	return s
+}
+
+func rateOr(r int64) int64 {
+	if r == 0 {
+		return diode.DefaultRate
+	}
+	return r
+}
+
+// DiodeReceiveRequest is what a kiosk listens for.
+type DiodeReceiveRequest struct {
+	// Listen is the local HOST:PORT; Inbox the folder bundles arrive in.
+	Listen string
+	Inbox  string
+	// Once returns after the first session's bundles have all arrived
+	// or been reported incomplete; with an incomplete one, the error is
+	// an *IncompleteError.
+	Once bool
+	// OnEvent, if set, is told everything the receiver reports (for a
+	// live link panel); it must not block.
+	OnEvent func(diode.Event)
+	// OnArrived, if set, is called with each bundle folder that arrived
+	// complete, from a goroutine of its own, one at a time (a kiosk
+	// receives it from there: Receive).
+	OnArrived func(dir string)
+}
+
+// IncompleteError says which bundles of a session did not arrive whole.
+type IncompleteError struct{ Bundles []diode.Event }
+
+func (e *IncompleteError) Error() string {
+	var parts []string
+	for _, b := range e.Bundles {
+		parts = append(parts, fmt.Sprintf("%s lacks %d of %d block(s) (%s)", b.Bundle, b.Blocks-b.Have, b.Blocks, humanize.IBytes(uint64(b.MissingBytes))))
+	}
+	return "the diode session ended incomplete: " + strings.Join(parts, "; ") + "; what arrived is kept: a later pass or a carousel completes it (sluice diode status)"
+}
+
+// ignoredEvery bounds the "rejected" records of announcements from one
+// untrusted key: one per this interval, so a hostile sender cannot fill
+// the log.
+const ignoredEvery = 10 * time.Minute
+
+// DiodeReceive listens on the diode link until ctx is done (or, with
+// Once, the first session ends), writing bundles into the inbox. Only
+// announcements signed by a station this one trusts are followed. Custody:
+// "arrived" for a bundle that arrived whole, "incomplete" for one a session
+// ended without (with exactly the blocks missing), "rejected" for an
+// announcement from an untrusted key (at most one per key per 10 minutes).
+// The receiver never writes to its socket.
+func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) error {
+	addr, err := net.ResolveUDPAddr("udp", req.Listen)
+	if err != nil {
+		return fmt.Errorf("diode listen address %q: %w; give HOST:PORT", req.Listen, err)
+	}
+	if err := os.MkdirAll(req.Inbox, 0o750); err != nil {
+		return fmt.Errorf("create the diode inbox: %w", err)
+	}
+	conn, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", req.Listen, err)
+	}
+	defer conn.Close()
+	cards, err := s.TrustList()
+	if err != nil {
+		return err
+	}
+	trusted := func(k ssh.PublicKey) (string, bool) {
+		for _, c := range cards {
+			if string(c.SigningKey.Marshal()) == string(k.Marshal()) {
+				return c.Name, true
+			}
+		}
+		return "", false
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	arrivals := make(chan string, 1024)
+	var wg sync.WaitGroup
+	if req.OnArrived != nil {
+		wg.Go(func() {
+			for dir := range arrivals {
+				req.OnArrived(dir)
+			}
+		})
+	}
+	var (
+		mu         sync.Mutex
+		logErr     error
+		session    string              // the first session's, with Once
+		pending    = map[string]bool{} // its bundles not finished yet
+		incomplete []diode.Event
+		ignoredAt  = map[string]time.Time{}
+	)
+	record := func(r custody.Record) {
+		if err := s.record(r); err != nil && logErr == nil {
+			logErr = err
+			stop() // what arrives must be accounted for: stop listening
+		}
+	}
+	onEvent := func(e diode.Event) {
+		if req.OnEvent != nil {
+			req.OnEvent(e)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case diode.EventAnnounced:
+			if session == "" {
+				session = e.Session
+			}
+			if e.Session == session {
+				pending[e.Bundle] = true
+			}
+		case diode.EventComplete:
+			record(custody.Record{Event: custody.EventArrived, Bundle: e.Bundle, Peer: e.Station, Bytes: e.Bytes, Path: e.Path, Outcome: "ok",
+				Reason: fmt.Sprintf("through the diode on %s: session %s, %d block(s), every one matching the signed announcement", req.Listen, e.Session, e.Blocks)})
+			if req.OnArrived != nil {
+				select {
+				case arrivals <- e.Path:
+				default: // a thousand waiting: it stays in the inbox for the next receive
+				}
+			}
+		case diode.EventIncomplete:
+			var missing []string
+			for _, r := range e.Missing {
+				missing = append(missing, r.String())
+			}
+			record(custody.Record{Event: custody.EventIncomplete, Bundle: e.Bundle, Peer: e.Station, Bytes: e.Bytes, Path: e.Path, Outcome: "incomplete",
+				Reason: fmt.Sprintf("the diode session %s on %s ended with %d of %d block(s); missing blocks %s (%s); kept for a later pass",
+					e.Session, req.Listen, e.Have, e.Blocks, strings.Join(missing, ","), humanize.IBytes(uint64(e.MissingBytes)))})
+			if pending[e.Bundle] {
+				incomplete = append(incomplete, e)
+			}
+		case diode.EventIgnored:
+			if t, ok := ignoredAt[e.Fingerprint]; !ok || time.Since(t) > ignoredEvery {
+				ignoredAt[e.Fingerprint] = time.Now()
+				record(custody.Record{Event: custody.EventRejected, Bundle: "", Outcome: "rejected", Path: "udp://" + req.Listen,
+					Reason: fmt.Sprintf("diode announcement ignored: %s (key %s, claiming to be %q); nothing of it is written", e.Reason, e.Fingerprint, e.Station)})
+			}
+		case diode.EventError:
+			record(custody.Record{Event: custody.EventIncomplete, Bundle: e.Bundle, Peer: e.Station, Path: e.Path, Outcome: "failed",
+				Reason: fmt.Sprintf("writing the bundle from the diode failed: %v; its packets are ignored for the rest of session %s", e.Err, e.Session)})
+		}
+		// A bundle's end is not tied to one session (a later session can
+		// complete it): the first session's bundles are followed by id.
+		if e.Kind == diode.EventComplete || e.Kind == diode.EventIncomplete || e.Kind == diode.EventDuplicate || e.Kind == diode.EventError {
+			if pending[e.Bundle] {
+				delete(pending, e.Bundle)
+				if req.Once && len(pending) == 0 {
+					stop()
+				}
+			}
+		}
+	}
+	err = diode.Receive(ctx, conn, diode.ReceiveOptions{Inbox: req.Inbox, Trusted: trusted, OnEvent: onEvent})
+	close(arrivals)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case logErr != nil:
+		return fmt.Errorf("the custody log refused a record, so the receiver stopped: %w", logErr)
+	case err != nil:
+		return err
+	case req.Once && len(incomplete) > 0:
+		return &IncompleteError{Bundles: incomplete}
+	}
+	return nil
+}
+
+// DiodeStatus says what the inbox holds and lacks (diode.Status).
+func DiodeStatus(inbox string) ([]diode.BundleState, error) { return diode.Status(inbox) }
