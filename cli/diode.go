@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -122,7 +123,10 @@ func runDiodeReceive(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var printing sync.Mutex // events and releases are told from two goroutines
 	req := app.DiodeReceiveRequest{Listen: *listen, Inbox: *inbox, Once: *once, OnEvent: func(ev diode.Event) {
+		printing.Lock()
+		defer printing.Unlock()
 		switch ev.Kind {
 		case diode.EventAnnounced:
 			fmt.Fprintf(e.stdout, "Announced: bundle %s from %s, %s in %d block(s) (session %s)\n", ev.Bundle, safetext.Line(ev.Station),
@@ -143,6 +147,8 @@ func runDiodeReceive(e *env, args []string) error {
 	if *out != "" {
 		req.OnArrived = func(dir string) {
 			r, err := st.Receive(e.ctx, app.ReceiveRequest{BundleDir: dir, OutDir: *out})
+			printing.Lock()
+			defer printing.Unlock()
 			var held *app.HeldError
 			switch {
 			case errors.As(err, &held):
