@@ -444,6 +444,13 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 	return nil
 }
 
+// Seen says whether bundle id was received here before (released,
+// rejected after review, or held): a second copy is refused as a replay.
+func (s *Station) Seen(id string) bool {
+	ok, err := s.seen(id)
+	return ok || err != nil
+}
+
 func (s *Station) seen(id string) (bool, error) {
 	if _, err := os.Lstat(filepath.Join(s.Home, seenDir, id)); err == nil {
 		return true, nil

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -14,6 +16,7 @@ import (
 	"sluice/internal/durable"
 	"sluice/internal/regfile"
 	"sluice/transfer/custody"
+	"sluice/transfer/diode"
 )
 
 // desktopFile holds, in a station's home, the desktop app's settings that a
@@ -31,6 +34,98 @@ type Desktop struct {
 	// Kiosk: the app opens full screen with only Receive and the custody
 	// log, so sending and the station's settings are out of reach.
 	Kiosk bool `toml:"kiosk"`
+	// Diode is the station's data-diode link, if it has one.
+	Diode DiodeSettings `toml:"diode"`
+}
+
+// DiodeSettings are a station's data-diode link as the desktop app uses
+// it: where Send sends (SendTo, at Rate with Parity), and where the
+// Receive screen listens and keeps what arrives (Listen, Inbox). Empty
+// fields: that side is not used.
+type DiodeSettings struct {
+	SendTo string `toml:"send_to"` // HOST:PORT
+	Rate   string `toml:"rate"`    // "800M"
+	Parity string `toml:"parity"`  // "20%"
+	Listen string `toml:"listen"`  // HOST:PORT
+	Inbox  string `toml:"inbox"`   // a folder on the station's own disk
+}
+
+// SetDiode checks and saves the station's diode link (recorded).
+func (s *Station) SetDiode(ds DiodeSettings) error {
+	if ds.SendTo != "" {
+		if _, err := net.ResolveUDPAddr("udp", ds.SendTo); err != nil {
+			return fmt.Errorf("diode: send to %q: give HOST:PORT (%v)", ds.SendTo, err)
+		}
+		if _, err := ParseRate(ds.Rate); err != nil {
+			return err
+		}
+		if _, err := ParseParity(ds.Parity); err != nil {
+			return err
+		}
+	}
+	if (ds.Listen == "") != (ds.Inbox == "") {
+		return errors.New("diode: to receive, give both the address to listen on and the inbox folder")
+	}
+	if ds.Listen != "" {
+		if _, err := net.ResolveUDPAddr("udp", ds.Listen); err != nil {
+			return fmt.Errorf("diode: listen on %q: give HOST:PORT (%v)", ds.Listen, err)
+		}
+		if !filepath.IsAbs(ds.Inbox) {
+			return fmt.Errorf("diode: the inbox %q must be a full path", ds.Inbox)
+		}
+		ds.Inbox = filepath.Clean(ds.Inbox)
+	}
+	d, err := s.DesktopSettings()
+	if err != nil {
+		return err
+	}
+	d.Diode = ds
+	return s.saveDesktop(d, fmt.Sprintf("diode link: send to %q at %s with %s parity; listen on %q into %q", ds.SendTo, ds.Rate, ds.Parity, ds.Listen, ds.Inbox))
+}
+
+// ParseRate reads a link rate in bit/s: "800M", "1G", "1.5G", "250k", or
+// a number; "" is diode.DefaultRate.
+func ParseRate(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(s), "bit/s"), "bps")
+	if t == "" {
+		return diode.DefaultRate, nil
+	}
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(t, "k") || strings.HasSuffix(t, "K"):
+		mult, t = 1e3, t[:len(t)-1]
+	case strings.HasSuffix(t, "M"):
+		mult, t = 1e6, t[:len(t)-1]
+	case strings.HasSuffix(t, "G"):
+		mult, t = 1e9, t[:len(t)-1]
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f*mult < 1e3 || f*mult > 1e11 {
+		return 0, fmt.Errorf("rate %q: give a rate in bit/s between 1k and 100G, like 800M or 1G", s)
+	}
+	return int64(f * mult), nil
+}
+
+// ParseParity reads the parity sent per pass as a share of the data:
+// "20%" or "0.2"; "" is the default (diode.DefaultOverhead). No parity
+// ("0%") is returned as -1, as diode.SendOptions takes it.
+func ParseParity(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, nil
+	}
+	div := 1.0
+	if strings.HasSuffix(t, "%") {
+		t, div = strings.TrimSuffix(t, "%"), 100
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f/div > 1 {
+		return 0, fmt.Errorf("parity %q: give a share of the data between 0%% and 100%%, like 20%%", s)
+	}
+	if f == 0 {
+		return -1, nil
+	}
+	return f / div, nil
 }
 
 // DesktopSettings returns the desktop app's settings; the zero value when

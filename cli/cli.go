@@ -76,7 +76,7 @@ func init() {
 		{"officer", "add NAME [--passphrase-fd N] · officer list · officer remove NAME", "the officers who sign releases after review, each with a key protected by a passphrase", runOfficer},
 		{"policy", "show · policy check FILE · policy install FILE · policy import STATION FILE", "the receive policy in force, every setting filled in; check a draft, or install it (recorded); on a sending station, a copy of a kiosk's policy to check staged files against", runPolicy},
 		{"diode", "send --to HOST:PORT [--rate 800M] [--fec 20%] [--mtu 1500] [--repeat N | --carousel] BUNDLE... · diode receive --listen HOST:PORT --inbox DIR [--once] [--out DIR] · diode status --inbox DIR", "one-way transport through a data diode: UDP with parity, paced, signed announcements; the receiver never answers and says exactly what it lacks", runDiode},
-		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR", "the desktop app's settings: kiosk mode and the folders it releases into", runDesktop},
+		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR · desktop diode [--send-to HOST:PORT --rate R --parity P] [--listen HOST:PORT --inbox DIR]", "the desktop app's settings: kiosk mode, the folders it releases into, its data-diode link", runDesktop},
 		{"help", "[COMMAND]", "show help", nil},
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,13 +55,13 @@ func runDiodeSend(e *env, args []string) error {
 	if *to == "" || len(pos) == 0 {
 		return usagef("usage: sluice diode send --to HOST:PORT [--rate 800M] [--fec 20%%] [--mtu 1500] [--repeat N | --carousel] BUNDLE...")
 	}
-	r, err := parseRate(*rate)
+	r, err := app.ParseRate(*rate)
 	if err != nil {
-		return err
+		return usagef("--%v", err)
 	}
-	overhead, err := parsePercent(*fec)
+	overhead, err := app.ParseParity(*fec)
 	if err != nil {
-		return err
+		return usagef("--fec: %v", err)
 	}
 	if *repeat < 1 {
 		return usagef("--repeat %d: send at least once", *repeat)
@@ -203,40 +202,4 @@ func runDiodeStatus(e *env, args []string) error {
 		}
 	}
 	return nil
-}
-
-// parseRate reads a rate in bit/s: 800M, 1G, 1.5G, 250k, or a number.
-func parseRate(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(s), "bit/s"), "bps")
-	mult := 1.0
-	switch {
-	case strings.HasSuffix(t, "k") || strings.HasSuffix(t, "K"):
-		mult, t = 1e3, t[:len(t)-1]
-	case strings.HasSuffix(t, "M"):
-		mult, t = 1e6, t[:len(t)-1]
-	case strings.HasSuffix(t, "G"):
-		mult, t = 1e9, t[:len(t)-1]
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f*mult < 1e3 || f*mult > 1e11 {
-		return 0, usagef("--rate %q: give a rate in bit/s between 1k and 100G, like 800M or 1G", s)
-	}
-	return int64(f * mult), nil
-}
-
-// parsePercent reads a share: 20% or 0.2; 0% sends no parity.
-func parsePercent(s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	div := 1.0
-	if strings.HasSuffix(t, "%") {
-		t, div = strings.TrimSuffix(t, "%"), 100
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f/div > 1 {
-		return 0, usagef("--fec %q: give a share of the data between 0%% and 100%%, like 20%%", s)
-	}
-	if f == 0 {
-		return -1, nil // diode.SendOptions: a negative overhead sends no parity
-	}
-	return f / div, nil
 }

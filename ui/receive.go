@@ -65,9 +65,13 @@ type receiveScreen struct {
 	onDrives *widget.List
 	drives   []media.Drive
 	inFolder []string
-	meter    *meter
-	status   *widget.Label
-	content  fyne.CanvasObject
+	// inbox is the diode link's inbox (runDiodeReceiver), and link its
+	// panel: rate, loss, last announcement, bundles arriving.
+	inbox   string
+	link    *widget.Label
+	meter   *meter
+	status  *widget.Label
+	content fyne.CanvasObject
 	// review opens the queue of bundles held by the content checks;
 	// scanWarn stands while the policy scans nothing.
 	review   *widget.Button
@@ -144,7 +148,11 @@ func newReceiveScreen(st *app.Station, w fyne.Window) *receiveScreen {
 		r.meter.box, r.status,
 	)
 	flow := container.NewBorder(nil, actions, nil, nil, checks)
-	drives := widget.NewCard("Bundles", "On inserted drives, or in the folder opened; choose one to check it", r.onDrives)
+	r.link = widget.NewLabel("")
+	r.link.Wrapping = fyne.TextWrapWord
+	r.link.Hide()
+	drives := widget.NewCard("Bundles", "On drives, in the diode inbox or the folder opened",
+		container.NewBorder(nil, r.link, nil, nil, r.onDrives))
 	right := container.NewVSplit(drives, widget.NewCard("Files released", "", r.files))
 	split := container.NewHSplit(flow, right)
 	split.Offset = 0.55
@@ -658,6 +666,14 @@ func (r *receiveScreen) setDrives(ds []media.Drive) {
 // officer opened.
 func (r *receiveScreen) listFound() {
 	r.found = append([]string(nil), r.inFolder...)
+	if r.inbox != "" {
+		// What the diode brought and this station has not received yet.
+		for _, f := range app.FindBundles(r.inbox) {
+			if !r.st.Seen(strings.TrimSuffix(filepath.Base(f), bundle.DirSuffix)) && !slices.Contains(r.found, f) {
+				r.found = append(r.found, f)
+			}
+		}
+	}
 	for _, d := range r.drives {
 		for _, m := range d.Mounts {
 			for _, f := range app.FindBundles(m.Point) {

@@ -20,6 +20,7 @@ import (
 	"sluice/crypto"
 	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
+	"sluice/transfer/diode"
 	"sluice/transfer/media"
 )
 
@@ -30,6 +31,9 @@ type sendScreen struct {
 	st   *app.Station
 	win  fyne.Window
 	sess *session
+	// lastDrives are the drives last seen, so the destinations can be
+	// listed again when the diode link changes.
+	lastDrives []media.Drive
 
 	job     job
 	sealing bool
@@ -153,6 +157,10 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 	s.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.removeSelected)
 	s.chooseDest = widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), s.pickDest)
 	s.drives = widget.NewSelect(nil, func(label string) {
+		if strings.HasPrefix(label, diodeDestPrefix) {
+			s.setDest(label)
+			return
+		}
 		for _, c := range s.choices {
 			if c.label == label {
 				s.setDest(c.mount.Point)
@@ -591,6 +599,22 @@ func (s *sendScreen) sealWith(approvers []*app.SignedIn) {
 	}
 	req.NextDrive = s.askDrive
 	s.status.SetText("")
+	if strings.HasPrefix(s.dest, diodeDestPrefix) {
+		go s.sendThroughDiode(ctx, st, req, func(dir string, rep *diode.SendReport, err error) {
+			s.sealing = false
+			s.endJob()
+			switch {
+			case errors.Is(err, context.Canceled):
+				s.status.SetText("Sending cancelled; the custody log records how far it went.")
+			case err != nil:
+				s.showError(err)
+			default:
+				s.sealed = strings.TrimSuffix(filepath.Base(dir), ".sluice")
+				s.status.SetText(diodeSentText(dir, rep))
+			}
+		})
+		return
+	}
 	go func() {
 		sealed, err := st.Pack(ctx, req) // writes, then reads back from the medium
 		onUI(func() {
@@ -732,6 +756,7 @@ func (s *sendScreen) showError(err error) {
 
 // setDrives updates the drive picker as drives come and go.
 func (s *sendScreen) setDrives(ds []media.Drive) {
+	s.lastDrives = ds
 	s.choices = driveChoices(ds)
 	var labels []string
 	selected := ""
@@ -739,6 +764,12 @@ func (s *sendScreen) setDrives(ds []media.Drive) {
 		labels = append(labels, c.label)
 		if c.mount.Point == s.dest {
 			selected = c.label
+		}
+	}
+	if d := diodeChoice(s.st); d != "" {
+		labels = append(labels, d)
+		if s.dest == d {
+			selected = d
 		}
 	}
 	s.drives.Options = labels

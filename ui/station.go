@@ -136,6 +136,7 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 		widget.NewCard("Policy", "What this station holds, scans and needs approved", container.NewVBox(s.policyText, container.NewHBox(editBtn))),
 		widget.NewCard("Officers", "Each signs in with their own key; approvals are signed",
 			container.NewBorder(container.NewHBox(addOfficer, s.removeOfficer), s.officerEmpty, nil, nil, withMinHeight(s.officerList, 90))),
+		diodeCard(st, w, s.feedback),
 	))
 	kiosk := widget.NewCheck("Kiosk mode from the next start", nil)
 	kioskHelp := widget.NewLabel("Full screen with only Receive and the custody log; undo with sluice desktop kiosk off.")

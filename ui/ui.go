@@ -113,6 +113,7 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.SetOnClosed(cancel)
 	sess.watch(ctx.Done())
+	runDiodeReceiver(ctx, st, recv)
 	watchStation(ctx, st, func(c app.Change) {
 		if c.Trust {
 			send.loadRecipients()
@@ -122,6 +123,7 @@ func newScreens(st *app.Station, w fyne.Window, o Options) *screens {
 		if c.Settings {
 			recv.loadDests()
 			station.reloadFolders()
+			send.setDrives(send.lastDrives) // the diode link may have changed
 		}
 		if c.Settings {
 			station.reloadPolicy() // policy install, or the technician's editor
