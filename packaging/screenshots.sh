@@ -105,6 +105,17 @@ xdotool mousemove $((W - 60)) 22 click 1; sleep 0.8; shot sign-in
 xdotool mousemove $((W / 2 - 45)) $((H / 2 + 57)) click 1; sleep 0.3
 xdotool mousemove 70 647 click 1; sleep 0.8; shot policy-editor"
 	run "$s" "$W" "$H" "xdotool mousemove 245 22 click 1; shot custody-log-sender"
+	# Through the diode: the kiosk listens (its desktop's link), the sender
+	# sends a new bundle with the CLI; it arrives and opens by itself.
+	port=$((20000 + RANDOM % 20000))
+	"$bin" --home "$k" desktop diode --listen "127.0.0.1:$port" --inbox "$work/$size/inbox" >/dev/null
+	mkdir -p "$work/$size/dsrc" "$work/$size/dout"
+	printf 'sent one way\n' > "$work/$size/dsrc/telemetry.csv"
+	db=$("$bin" --home "$s" pack --to kiosk-1 --out "$work/$size/dout" "$work/$size/dsrc" | tail -1)
+	run "$k" "$W" "$H" "
+xdotool mousemove 130 22 click 1; sleep 0.5
+\"$bin\" --home \"$s\" diode send --to 127.0.0.1:$port --rate 20M \"$db\" >/dev/null; sleep 2.5
+shot receive-diode"
 done
 # The desktop's own file chooser through xdg-desktop-portal (GTK backend,
 # in a D-Bus session of its own): Add files… opens it, a path is typed.
