@@ -202,7 +202,9 @@ func TestStationRunsItsOwnClamd(t *testing.T) {
 	t.Cleanup(func() {
 		if b, err := os.ReadFile(filepath.Join(kiosk.Home, "clamd", "clamd.pid")); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-				syscall.Kill(pid, syscall.SIGTERM)
+				if p, err := os.FindProcess(pid); err == nil {
+					p.Signal(syscall.SIGTERM)
+				}
 			}
 		}
 	})
