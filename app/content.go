@@ -143,7 +143,7 @@ func (s *Station) inspectContent(ctx context.Context, q string, entries []bundle
 	reinspect := func(rel string) inspect.Report {
 		return s.checkFile(ctx, &rules, &engines{}, q, rel) // its type by content, for the review
 	}
-	scanning := len(eng.perFile) > 0 || eng.batch != nil || eng.broken != ""
+	scanning := len(eng.perFile) > 0 || eng.batch != nil || len(eng.broken) > 0
 	type job struct {
 		rel      string
 		scanOnly bool // checked early: only the scanners are left
@@ -252,72 +252,84 @@ type engines struct {
 	perFile  []scan.Engine
 	batch    *scan.Clamscan
 	versions []string
-	// broken says why scanning cannot be done, and brokenCause names it
-	// among scan.Causes: every file is then not-scanned.
-	broken, brokenCause string
+	// broken are the engines that cannot scan, each as the not-scanned
+	// verdict every file gets from it (cause among scan.Causes); the
+	// other engines still scan every file.
+	broken []scan.Result
 	// pass are the causes of not-scanned the policy lets pass.
 	pass []string
 }
 
 // scanEngines sets up the policy's scanners and proves each can scan
 // before any file is judged: clamd must answer and alert on an encrypted
-// ZIP; clamscan and every hook must run; signatures must be younger than
-// max_signature_age.
+// ZIP; clamscan and every hook must run; ClamAV's signatures must be
+// younger than max_signature_age. An engine that fails is broken alone:
+// its verdict on every file is not-scanned, and the others still scan.
 func (s *Station) scanEngines(ctx context.Context, tmp string) *engines {
 	sp := s.Policy.Scan
-	e := &engines{}
+	e := &engines{pass: sp.PassNotScanned}
 	if !sp.Required {
 		return e
 	}
-	fail := func(format string, args ...any) *engines {
-		e.broken, e.brokenCause = fmt.Sprintf(format, args...), scan.CauseEngineError
-		return e
+	broken := func(engine, cause, format string, args ...any) {
+		e.broken = append(e.broken, scan.Result{Engine: engine, Verdict: scan.NotScanned, Cause: cause, Why: fmt.Sprintf(format, args...)})
 	}
-	var version string
-	e.pass = sp.PassNotScanned
-	var err error
+	// ClamAV's signatures are too old, or of unknown age under a limit.
+	outdated := func(engine, version string) bool {
+		if sp.MaxSignatureAge == 0 {
+			return false
+		}
+		date, ok := signatureDate(version)
+		switch {
+		case !ok:
+			broken(engine, scan.CauseOutdated, "the scanner does not say how old its signatures are (%s), and the policy limits their age", version)
+		case time.Since(date) > sp.MaxSignatureAge:
+			broken(engine, scan.CauseOutdated, "the scanner's signatures are from %s, %s old, older than the policy's max_signature_age of %s; bring newer signatures across",
+				date.Format("2006-01-02"), time.Since(date).Round(time.Hour), sp.MaxSignatureAge)
+		default:
+			return false
+		}
+		return true
+	}
 	if sp.Clamd != "" {
 		network, address := "tcp", sp.Clamd
 		if strings.HasPrefix(sp.Clamd, "/") {
 			network = "unix"
 		}
+		var err error
 		if sp.Clamd == ClamdStation {
-			if address, err = s.stationClamd(ctx); err != nil {
-				return fail("%v", err)
-			}
+			address, err = s.stationClamd(ctx)
 			network = "unix"
 		}
 		c := &scan.Clamd{Network: network, Address: address, Timeout: sp.Timeout}
-		if version, err = c.Check(ctx, tmp); err != nil {
-			return fail("%v", err)
+		var version string
+		if err == nil {
+			version, err = c.Check(ctx, tmp)
 		}
-		e.perFile = append(e.perFile, c)
-		e.versions = append(e.versions, "clamd ("+version+")")
+		switch {
+		case err != nil:
+			broken("clamd", scan.CauseEngineError, "%v", err)
+		case !outdated("clamd", version):
+			e.perFile = append(e.perFile, c)
+			e.versions = append(e.versions, "clamd ("+version+")")
+		}
 	} else {
 		c := &scan.Clamscan{Path: sp.Clamscan, Database: sp.Database, Timeout: sp.Timeout}
-		if version, err = c.Version(ctx); err != nil {
-			return fail("%v", err)
-		}
-		e.batch = c
-		e.versions = append(e.versions, "clamscan ("+version+")")
-	}
-	if sp.MaxSignatureAge > 0 {
-		date, ok := signatureDate(version)
+		version, err := c.Version(ctx)
 		switch {
-		case !ok:
-			return fail("the scanner does not say how old its signatures are (%s), and the policy limits their age", version)
-		case time.Since(date) > sp.MaxSignatureAge:
-			fail("the scanner's signatures are from %s, %s old, older than the policy's max_signature_age of %s; bring newer signatures across",
-				date.Format("2006-01-02"), time.Since(date).Round(time.Hour), sp.MaxSignatureAge)
-			e.brokenCause = scan.CauseOutdated
-			return e
+		case err != nil:
+			broken("clamscan", scan.CauseEngineError, "%v", err)
+		case !outdated("clamscan", version):
+			e.batch = c
+			e.versions = append(e.versions, "clamscan ("+version+")")
 		}
 	}
 	for _, h := range sp.Hooks {
 		c := &scan.Command{Label: h.Name, Args: h.Command, Clean: h.Clean, Infected: h.Infected, Timeout: h.Timeout}
 		v, err := c.Version(ctx)
 		if err != nil {
-			return fail("%v", err)
+			broken(h.Name, scan.CauseEngineError, "%v", err)
+			continue
 		}
 		e.perFile = append(e.perFile, c)
 		e.versions = append(e.versions, v)
@@ -407,7 +419,7 @@ func (s *Station) checkFile(ctx context.Context, rules *inspect.Rules, eng *engi
 // judged: the report holds only their findings.
 func (s *Station) scanFile(ctx context.Context, eng *engines, q, rel string) inspect.Report {
 	r := inspect.Report{Path: rel}
-	if eng.broken != "" || len(eng.perFile) > 0 {
+	if len(eng.broken) > 0 || len(eng.perFile) > 0 {
 		full := filepath.Join(q, filepath.FromSlash(rel))
 		f, err := os.Open(full)
 		if err != nil {
@@ -421,12 +433,10 @@ func (s *Station) scanFile(ctx context.Context, eng *engines, q, rel string) ins
 }
 
 // scan has every per-file scanner scan f, open on full, adding their
-// verdicts to r; every file is not-scanned when the scanners cannot be
-// used.
+// verdicts to r, and each broken engine's not-scanned.
 func (e *engines) scan(ctx context.Context, r *inspect.Report, full string, f *os.File) {
-	if e.broken != "" {
-		e.add(r, scan.Result{Engine: "scan", Verdict: scan.NotScanned, Cause: e.brokenCause, Why: e.broken})
-		return
+	for _, b := range e.broken {
+		e.add(r, b)
 	}
 	for _, en := range e.perFile {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {

@@ -240,3 +240,35 @@ func TestStationRunsItsOwnClamd(t *testing.T) {
 		t.Fatalf("clamd started %d times for two receives, want once", started)
 	}
 }
+
+// One engine that cannot scan (here: signatures too old, a cause the
+// policy lets pass) does not stop the others: the site's second engine
+// still scans every file, and what it finds is held. (Found in review:
+// a broken ClamAV used to switch every engine off.)
+func TestBrokenEngineLeavesTheOthers(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	fake := filepath.Join(t.TempDir(), "clamscan")
+	if err := os.WriteFile(fake, []byte(`#!/bin/sh
+# A clamscan with year-old signatures that finds nothing.
+for a; do case $a in
+--version) echo 'ClamAV 1.0.0/27000/Mon Jan  1 00:00:00 2024'; exit 0;;
+--file-list=*) while read -r f; do echo "$f: OK"; done < "${a#--file-list=}";;
+esac; done
+exit 0
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kiosk.Policy.Scan = ScanPolicy{Required: true, Clamscan: fake, Timeout: time.Minute, MaxSignatureAge: 24 * time.Hour,
+		PassNotScanned: []string{"outdated-signatures"},
+		Hooks: []ScanHook{{Name: "grep-engine", Command: []string{"sh", "-c", "grep -q FORBIDDEN \"$1\" && { echo Site.Forbidden; exit 1; }; exit 0", "sh", "{}"},
+			Clean: []int{0}, Infected: []int{1}, Timeout: 10 * time.Second}}}
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"b.txt": "FORBIDDEN words\n", "c.txt": "fine\n"}))
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) || len(he.Held.Reports) != 1 || he.Held.Reports[0].Findings[0].Reason != inspect.ReasonInfected {
+		t.Fatalf("the second engine's finding: %v", err)
+	}
+	if !strings.Contains(he.Held.Summary, "not scanned but passed by policy") || !strings.Contains(he.Held.Summary, "outdated-signatures") {
+		t.Fatalf("the outdated engine's pass is not recorded: %s", he.Held.Summary)
+	}
+}
