@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,10 +67,94 @@ func (s *Station) officer(name string) (Officer, error) {
 	return Officer{Name: name, Key: k, Fingerprint: ssh.FingerprintSHA256(k)}, nil
 }
 
+// RuleChange is a kind of change to the station's officers or policy, which
+// the two-person rules judge (see quorum).
+type RuleChange int
+
+// Changes.
+const (
+	ChangeEnroll RuleChange = iota
+	ChangeRemove
+	ChangePolicy
+)
+
+// quorum checks a change to the station's officers or policy against its
+// two-person rules: before any officer is enrolled a technician sets the
+// station up alone; after, the change needs an officer signed in to act
+// (AsOfficer) and enough other officers signed in (others) that one
+// officer alone can never lower the rules: max(require_approvals,
+// require_seal_approvals+1) officers in all. Until that many are
+// enrolled, the officer acting enrolls the next alone (a site sets its
+// officers up); a removal that would leave fewer is refused, since the
+// rules could then never be met. It returns who approved.
+func (s *Station) quorum(what string, kind RuleChange, others []*SignedIn) ([]string, error) {
+	list, err := s.Officers()
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	if err := s.needOfficer(what); err != nil {
+		return nil, err
+	}
+	need := s.OthersNeeded(kind)
+	if kind == ChangeRemove && len(list)-1 < need+1 {
+		return nil, fmt.Errorf("cannot %s: %d officer(s) would be left, and the policy's two-person rules need %d (review.require_approvals %d, require_seal_approvals %d); enroll another officer first",
+			what, len(list)-1, need+1, s.Policy.RequireApprovals, s.Policy.RequireSealApprovals)
+	}
+	var who []string
+	for _, o := range others {
+		if o.Name == s.signedIn.Name || slices.Contains(who, o.Name) {
+			continue // the same officer counts once
+		}
+		if e, err := s.officer(o.Name); err != nil || string(e.Key.Marshal()) != string(o.Key.Marshal()) {
+			return nil, fmt.Errorf("officer %s is not enrolled on this station with that key", o.Name)
+		}
+		who = append(who, o.Name)
+	}
+	if len(who) < need {
+		return nil, fmt.Errorf("to %s, %d officer(s) besides %s must sign in too (the policy's two-person rules: review.require_approvals %d, require_seal_approvals %d); %d did: add --approver NAME",
+			what, need, s.signedIn.Name, s.Policy.RequireApprovals, s.Policy.RequireSealApprovals, len(who))
+	}
+	return who, nil
+}
+
+// OthersNeeded is how many officers besides the one acting must sign in
+// for a change of this kind (see quorum): 0 before any officer is
+// enrolled, while the first officers are enrolled, or where one officer
+// may act alone.
+func (s *Station) OthersNeeded(kind RuleChange) int {
+	list, err := s.Officers()
+	if err != nil || len(list) == 0 {
+		return 0
+	}
+	need := max(s.Policy.RequireApprovals, s.Policy.RequireSealApprovals+1) - 1
+	if kind == ChangeEnroll && len(list) <= need {
+		return 0
+	}
+	return need
+}
+
+// approvedText names who acted and who approved, for a record.
+func (s *Station) approvedText(who []string) string {
+	if s.signedIn == nil {
+		return ""
+	}
+	t := "; by officer " + s.signedIn.Name
+	if len(who) > 0 {
+		t += ", with " + strings.Join(who, ", ")
+	}
+	return t
+}
+
 // AddOfficer enrolls an officer with a new signing key protected by
-// passphrase, and records it.
-func (s *Station) AddOfficer(name string, passphrase []byte) (Officer, error) {
+// passphrase, and records it. Once officers are enrolled, it needs the
+// two-person rules' quorum (see quorum): others are the officers, besides
+// the one acting, who approve.
+func (s *Station) AddOfficer(name string, passphrase []byte, others ...*SignedIn) (Officer, error) {
 	if err := crypto.ValidName(name); err != nil {
+		return Officer{}, err
+	}
+	who, err := s.quorum("enroll an officer", ChangeEnroll, others)
+	if err != nil {
 		return Officer{}, err
 	}
 	dir := filepath.Join(s.Home, officersDir)
@@ -92,23 +177,35 @@ func (s *Station) AddOfficer(name string, passphrase []byte) (Officer, error) {
 		return Officer{}, err
 	}
 	o := Officer{Name: name, Key: pub, Fingerprint: ssh.FingerprintSHA256(pub)}
-	return o, s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
-		Reason: fmt.Sprintf("officer %s enrolled, signing key %s", name, o.Fingerprint)})
+	if err := s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
+		Reason: fmt.Sprintf("officer %s enrolled, signing key %s%s", name, o.Fingerprint, s.approvedText(who))}); err != nil {
+		// Not recorded, not enrolled.
+		os.Remove(filepath.Join(dir, name+".pub"))
+		os.Remove(filepath.Join(dir, name+".key"))
+		return Officer{}, fmt.Errorf("officer %s not enrolled: the custody log refused the record: %w", name, err)
+	}
+	return o, nil
 }
 
 // RemoveOfficer withdraws an officer: their key file goes and their
-// approvals stop counting.
-func (s *Station) RemoveOfficer(name string) error {
+// approvals stop counting. It needs the two-person rules' quorum (see
+// quorum), so officers cannot be removed until the rules stop holding.
+// Recorded first: a removal the log refuses does not happen.
+func (s *Station) RemoveOfficer(name string, others ...*SignedIn) error {
 	o, err := s.officer(name)
 	if err != nil {
 		return err
 	}
-	os.Remove(filepath.Join(s.Home, officersDir, name+".key"))
-	if err := os.Remove(filepath.Join(s.Home, officersDir, name+".pub")); err != nil {
+	who, err := s.quorum("remove an officer", ChangeRemove, others)
+	if err != nil {
 		return err
 	}
-	return s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
-		Reason: fmt.Sprintf("officer %s removed (signing key %s)", name, o.Fingerprint)})
+	if err := s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
+		Reason: fmt.Sprintf("officer %s removed (signing key %s)%s", name, o.Fingerprint, s.approvedText(who))}); err != nil {
+		return fmt.Errorf("officer %s not removed: the custody log refused the record: %w", name, err)
+	}
+	os.Remove(filepath.Join(s.Home, officersDir, name+".key"))
+	return os.Remove(filepath.Join(s.Home, officersDir, name+".pub"))
 }
 
 // SignedIn is an officer whose key is unlocked.

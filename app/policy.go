@@ -536,10 +536,25 @@ func ParsePolicy(text []byte) (Policy, error) { return parsePolicy(text) }
 // record names the SHA-256 of the old and the new text, so an auditor
 // can tell which policy judged which bundle. A draft with a mistake
 // changes nothing.
-func (s *Station) InstallPolicy(text []byte) error {
+//
+// Once officers are enrolled it needs the two-person rules' quorum (see
+// quorum: others are the officers, besides the one acting, who approve),
+// judged by the policy in force, so one officer cannot lower the rules.
+// The change is recorded before the file is replaced: a change the log
+// refuses does not happen.
+func (s *Station) InstallPolicy(text []byte, others ...*SignedIn) error {
 	p, err := parsePolicy(text)
 	if err != nil {
 		return fmt.Errorf("%w: the policy is not installed: %v", ErrRejected, err)
+	}
+	who, err := s.quorum("change the policy", ChangePolicy, others)
+	if err != nil {
+		return err
+	}
+	if list, err := s.Officers(); err == nil && len(list) > 0 {
+		if n := max(p.RequireApprovals, p.RequireSealApprovals+1); n > len(list) {
+			return fmt.Errorf("%w: the policy is not installed: its two-person rules need %d officers and %d are enrolled; enroll more first", ErrRejected, n, len(list))
+		}
 	}
 	path := filepath.Join(s.Home, policyFile)
 	old, err := regfile.ReadFile(path, 1<<20)
@@ -549,12 +564,17 @@ func (s *Station) InstallPolicy(text []byte) error {
 	if bytes.Equal(old, text) {
 		return nil
 	}
+	if err := s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
+		Reason: fmt.Sprintf("receive policy changed: policy.toml sha256 %s, was %s%s", crypto.HashBytes(text), crypto.HashBytes(old), s.approvedText(who))}); err != nil {
+		return fmt.Errorf("the policy is not installed: the custody log refused the record: %w", err)
+	}
 	if err := durable.ReplaceFile(path, text, 0o644); err != nil {
-		return fmt.Errorf("install policy: %w", err)
+		s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "failed",
+			Reason: fmt.Sprintf("receive policy change to sha256 %s not made: %v; the policy in force is still %s", crypto.HashBytes(text), err, crypto.HashBytes(old))})
+		return fmt.Errorf("install policy: %w; the policy in force has not changed", err)
 	}
 	s.Policy = p
-	return s.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok",
-		Reason: fmt.Sprintf("receive policy changed: policy.toml sha256 %s, was %s", crypto.HashBytes(text), crypto.HashBytes(old))})
+	return nil
 }
 
 // senderMayRelease applies the destination rules: the most specific rule

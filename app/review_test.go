@@ -208,11 +208,7 @@ func TestApprovalsBindDecisionAndContent(t *testing.T) {
 	crypto.OfficerWorkFactor = 10
 	sender, kiosk := pair(t, false)
 	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
-	for _, n := range []string{"alice", "bob"} {
-		if _, err := kiosk.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	enrollOfficers(t, kiosk, "alice", "bob")
 	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "fine\n", "b.pdf": "not a pdf"}))
 	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
 	var he *HeldError
@@ -250,7 +246,7 @@ func TestApprovalsBindDecisionAndContent(t *testing.T) {
 	}
 	os.Remove(filepath.Join(h.Content, "outbox", "extra.txt"))
 	// Withdrawn, alice's approval stops counting.
-	if err := kiosk.RemoveOfficer("alice"); err != nil {
+	if err := kiosk.AsOfficer(alice).RemoveOfficer("alice"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := asAlice.ReleaseHeld(context.Background(), id, Decision{Partial: true}); err == nil || !strings.Contains(err.Error(), "alice is not enrolled") {
@@ -421,5 +417,73 @@ func TestPolicyLimitsAndDestinations(t *testing.T) {
 	}
 	if got := strings.Join(said, "\n"); !strings.Contains(got, "larger than its max_file_size") || !strings.Contains(got, "deeper than its max_path_depth") {
 		t.Fatalf("foreseen:\n%s", got)
+	}
+}
+
+// enrollOfficers enrolls officers NAME with passphrase "NAME passphrase,
+// long": the first alone, the others by the first, signed in.
+func enrollOfficers(t *testing.T, st *Station, names ...string) {
+	t.Helper()
+	var first *SignedIn
+	for _, n := range names {
+		acting := st
+		if first != nil {
+			acting = st.AsOfficer(first)
+		}
+		if _, err := acting.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			var err error
+			if first, err = st.SignIn(n, []byte(n+" passphrase, long")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// The two-person rules guard their own settings (found in review): one
+// officer cannot enroll a second identity to approve their own seal,
+// cannot remove officers until the rules can no longer be met, cannot
+// lower the rules in the policy alone, and an officer removed can no
+// longer seal with a session signed in before.
+func TestTwoPersonRulesGuardThemselves(t *testing.T) {
+	crypto.OfficerWorkFactor = 10
+	sender, _ := pair(t, false)
+	setPolicy(t, sender, strings.Replace(strings.Replace(defaultPolicyText, "require_seal_approvals = 0", "require_seal_approvals = 1", 1),
+		"require_approvals = 1", "require_approvals = 2", 1))
+	enrollOfficers(t, sender, "alice", "bob")
+	alice, _ := sender.SignIn("alice", []byte("alice passphrase, long"))
+	bob, _ := sender.SignIn("bob", []byte("bob passphrase, long"))
+	asAlice := sender.AsOfficer(alice)
+	if _, err := asAlice.AddOfficer("alice2", []byte("alice's second hat")); err == nil || !strings.Contains(err.Error(), "1 officer(s) besides alice must sign in too") {
+		t.Fatalf("alice enrolled a second identity alone: %v", err)
+	}
+	if err := asAlice.RemoveOfficer("bob", bob); err == nil || !strings.Contains(err.Error(), "1 officer(s) would be left") {
+		t.Fatalf("removed an officer the rules need: %v", err)
+	}
+	lower := defaultPolicyText // one approval to release, none to seal
+	if err := asAlice.InstallPolicy([]byte(lower)); err == nil || !strings.Contains(err.Error(), "must sign in too") {
+		t.Fatalf("alice lowered the rules alone: %v", err)
+	}
+	if err := sender.InstallPolicy([]byte(lower)); err == nil || !strings.Contains(err.Error(), "an officer signs in") {
+		t.Fatalf("the rules lowered with no officer: %v", err)
+	}
+	if err := asAlice.InstallPolicy([]byte(lower), bob); err != nil {
+		t.Fatalf("two officers lower the rules: %v", err)
+	}
+	if err := sender.ReloadPolicy(); err != nil { // installed through a copy acting for alice
+		t.Fatal(err)
+	}
+	// Now one officer may act alone: alice removes herself; her session
+	// no longer seals.
+	if err := sender.AsOfficer(bob).RemoveOfficer("alice"); err != nil {
+		t.Fatal(err)
+	}
+	sender.Policy.RequireSealApprovals = 1
+	srcs, _ := StagePaths([]string{stage(t, map[string]string{"a.txt": "x"})})
+	if _, err := asAlice.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs, Approvers: []*SignedIn{bob}}); err == nil ||
+		!strings.Contains(err.Error(), "alice is not enrolled") {
+		t.Fatalf("a removed officer sealed: %v", err)
 	}
 }

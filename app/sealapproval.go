@@ -86,6 +86,9 @@ func (s *Station) approveSeal(ctx context.Context, req PackRequest, peers string
 	if s.signedIn == nil {
 		return refuse("the policy requires %d officer approval(s) to seal: the officer sealing signs in first (--officer NAME), so another can approve", need)
 	}
+	if err := s.needOfficer("seal"); err != nil { // signed in, since removed
+		return refuse("%v", err)
+	}
 	var who []string
 	for _, a := range req.Approvers {
 		switch {

@@ -52,25 +52,9 @@ func runPack(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if st.Policy.RequireSealApprovals > 0 && *officer == "" {
-		return usagef("this station's policy requires %d officer approval(s) to seal: say who seals (--officer NAME) and who approves (--approver NAME)", st.Policy.RequireSealApprovals)
-	}
-	if *officer != "" {
-		if st, err = e.signIn(st, *officer, *fd); err != nil {
-			return err
-		}
-	}
-	var signedIn []*app.SignedIn
-	for _, name := range approvers {
-		pass, err := e.passphrase(*fd, "Passphrase of approving officer "+name, false)
-		if err != nil {
-			return err
-		}
-		o, err := st.SignIn(name, pass)
-		if err != nil {
-			return err
-		}
-		signedIn = append(signedIn, o)
+	st, signedIn, err := e.signInAll(st, *officer, approvers, *fd)
+	if err != nil {
+		return err
 	}
 	srcs, err := app.StagePaths(paths)
 	if err != nil {

@@ -51,6 +51,8 @@ type env struct {
 	linesOnce sync.Once
 	// passFDs read passphrases from --passphrase-fd, a line per officer.
 	passFDs map[int]*bufio.Reader
+	// closers are closed when the command ends.
+	closers []io.Closer
 }
 
 type command struct {
@@ -126,7 +128,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, c := range commands {
 		if c.name == name && c.run != nil {
 			e.cmd = name
-			return fail(e, c.run(e, rest))
+			err := c.run(e, rest)
+			for _, c := range e.closers {
+				c.Close()
+			}
+			return fail(e, err)
 		}
 	}
 	return fail(e, usagef("unknown command %q; see sluice help", name))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +17,8 @@ import (
 
 func runOfficer(e *env, args []string) error {
 	fs := e.flags("officer")
-	fd := fs.Int("passphrase-fd", -1, "read the new officer's passphrase from file descriptor `N` (for scripts); else it is asked on the terminal, twice")
+	fd := fs.Int("passphrase-fd", -1, "read passphrases from file descriptor `N` (for scripts), one line each: the new officer's (add), then --officer's, then each --approver's; else they are asked on the terminal")
+	acting, approvers := officerFlags(fs)
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -43,20 +45,66 @@ func runOfficer(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		o, err := st.AddOfficer(pos[1], pass)
+		st, others, err := e.signInAll(st, *acting, *approvers, *fd)
+		if err != nil {
+			return err
+		}
+		o, err := st.AddOfficer(pos[1], pass, others...)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "Enrolled officer %s, signing key %s\n", o.Name, o.Fingerprint)
 		return nil
 	case len(pos) == 2 && pos[0] == "remove":
-		if err := st.RemoveOfficer(pos[1]); err != nil {
+		st, others, err := e.signInAll(st, *acting, *approvers, *fd)
+		if err != nil {
+			return err
+		}
+		if err := st.RemoveOfficer(pos[1], others...); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "Removed officer %s; their approvals no longer count\n", safetext.Line(pos[1]))
 		return nil
 	}
-	return usagef("usage: sluice officer add NAME [--passphrase-fd N] · officer list · officer remove NAME")
+	return usagef("usage: sluice officer add NAME [--officer NAME [--approver NAME]...] [--passphrase-fd N] · officer list · officer remove NAME [--officer NAME [--approver NAME]...]")
+}
+
+// officerFlags are the flags of a change made under the two-person rules:
+// the officer acting and the others approving.
+func officerFlags(fs *flag.FlagSet) (acting *string, approvers *multiFlag) {
+	acting = fs.String("officer", "", "the officer making the change, signed in with their passphrase; needed once officers are enrolled")
+	approvers = &multiFlag{}
+	fs.Var(approvers, "approver", "another officer approving, signed in with their passphrase, when the two-person rules need one; repeat for each")
+	return acting, approvers
+}
+
+// signInAll signs in the officer acting (none: the station as it is) and
+// the approvers, passphrases in that order, and returns the station
+// acting for the first.
+func (e *env) signInAll(st *app.Station, acting string, approvers []string, fd int) (*app.Station, []*app.SignedIn, error) {
+	if acting == "" {
+		if len(approvers) > 0 {
+			return nil, nil, usagef("--approver without --officer: say who makes the change")
+		}
+		return st, nil, nil
+	}
+	st, err := e.signIn(st, acting, fd)
+	if err != nil {
+		return nil, nil, err
+	}
+	var others []*app.SignedIn
+	for _, name := range approvers {
+		pass, err := e.passphrase(fd, "Passphrase of approving officer "+name, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		o, err := st.SignIn(name, pass)
+		if err != nil {
+			return nil, nil, err
+		}
+		others = append(others, o)
+	}
+	return st, others, nil
 }
 
 // passphrase reads an officer's passphrase from file descriptor fd, or
@@ -67,10 +115,15 @@ func (e *env) passphrase(fd int, prompt string, confirm bool) ([]byte, error) {
 		// One line per passphrase, in the order they are asked for.
 		r := e.passFDs[fd]
 		if r == nil {
-			f := os.NewFile(uintptr(fd), "passphrase")
-			if f == nil {
+			// A copy of the descriptor, closed when the command ends: the
+			// caller's stays theirs (an *os.File on their number would
+			// close it, or a number reused since, when collected).
+			dup, err := dupFD(fd)
+			if err != nil {
 				return nil, usagef("--passphrase-fd %d is not an open file descriptor", fd)
 			}
+			f := os.NewFile(uintptr(dup), "passphrase")
+			e.closers = append(e.closers, f)
 			r = bufio.NewReader(io.LimitReader(f, 64<<10))
 			if e.passFDs == nil {
 				e.passFDs = map[int]*bufio.Reader{}

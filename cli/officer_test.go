@@ -39,7 +39,9 @@ func TestTwoPersonRelease(t *testing.T) {
 	os.WriteFile(policy, []byte(strings.Replace(string(p), "require_approvals = 1", "require_approvals = 2", 1)), 0o644)
 	oneLineError(t, run(t, "", "--home", kiosk, "officer", "add", "alice", "--passphrase-fd", passFD(t, "short")), ExitUsage, "at least 12")
 	mustRun(t, "", "--home", kiosk, "officer", "add", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase"))
-	mustRun(t, "", "--home", kiosk, "officer", "add", "bob", "--passphrase-fd", passFD(t, "bob's long passphrase!"))
+	// Once one officer is enrolled, the next is enrolled by an officer.
+	oneLineError(t, run(t, "", "--home", kiosk, "officer", "add", "bob", "--passphrase-fd", passFD(t, "bob's long passphrase!")), ExitUsage, "an officer signs in to enroll an officer")
+	mustRun(t, "", "--home", kiosk, "officer", "add", "bob", "--officer", "alice", "--passphrase-fd", passFD(t, "bob's long passphrase!\nalice's long passphrase"))
 	if l := mustRun(t, "", "--home", kiosk, "officer", "list"); !strings.Contains(l.stdout, "alice  SHA256:") || !strings.Contains(l.stdout, "bob  SHA256:") {
 		t.Fatalf("officer list: %s", l.stdout)
 	}
@@ -152,10 +154,10 @@ func TestTwoPersonSeal(t *testing.T) {
 	pack := func(extra ...string) result {
 		return run(t, "", append(append([]string{"--home", sender, "pack", "--to", "kiosk-1", "--out", out}, extra...), src)...)
 	}
-	oneLineError(t, pack(), ExitUsage, "say who seals (--officer NAME)")
+	oneLineError(t, pack(), ExitUsage, "no officer is enrolled on this station")
 	oneLineError(t, pack("--officer", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase")), ExitUsage, "no officer alice")
 	mustRun(t, "", "--home", sender, "officer", "add", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase"))
-	mustRun(t, "", "--home", sender, "officer", "add", "bob", "--passphrase-fd", passFD(t, "bob's long passphrase!"))
+	mustRun(t, "", "--home", sender, "officer", "add", "bob", "--officer", "alice", "--passphrase-fd", passFD(t, "bob's long passphrase!\nalice's long passphrase"))
 	oneLineError(t, pack("--officer", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase")), ExitUsage, "requires 1 approval(s) from officers other than the one sealing (alice); 0 given")
 	oneLineError(t, pack("--officer", "alice", "--approver", "alice", "--passphrase-fd", passFD(t, "alice's long passphrase\nalice's long passphrase")),
 		ExitUsage, "officer alice is sealing and cannot also approve")
@@ -182,8 +184,8 @@ func TestTwoPersonSeal(t *testing.T) {
 			refused++
 		}
 	}
-	if refused != 3 {
-		t.Errorf("want the 3 refusals of an approval recorded, got %d", refused)
+	if refused != 4 {
+		t.Errorf("want the 4 refusals recorded (no officer enrolled, no approver, the author approving, the same approver twice), got %d", refused)
 	}
 	if approved == nil || approved["officer"] != "bob" || !strings.Contains(approved["reason"].(string), `"files":1`) {
 		t.Fatalf("approved record: %v", approved)

@@ -135,6 +135,8 @@ func printHeldFiles(e *env, h *app.Held, all bool) {
 
 func runPolicy(e *env, args []string) error {
 	fs := e.flags("policy")
+	acting, approvers := officerFlags(fs)
+	fd := fs.Int("passphrase-fd", -1, "read passphrases from file descriptor `N` (for scripts), one line each: --officer's, then each --approver's")
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -166,7 +168,11 @@ func runPolicy(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("install policy: %w", err)
 		}
-		if err := st.InstallPolicy(b); err != nil {
+		st, others, err := e.signInAll(st, *acting, *approvers, *fd)
+		if err != nil {
+			return err
+		}
+		if err := st.InstallPolicy(b, others...); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "Installed %s as this station's policy; the change is recorded in the custody log\n", safetext.Line(pos[1]))

@@ -583,11 +583,7 @@ func TestTwoOfficersApproveOnScreen(t *testing.T) {
 	defer w.Close()
 	w.Resize(fyne.NewSize(1024, 768))
 	kiosk.Policy.RequireApprovals = 2
-	for _, n := range []string{"alice", "bob"} {
-		if _, err := kiosk.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	enrollOfficers(t, kiosk, "alice", "bob")
 	src := filepath.Join(t.TempDir(), "in")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "scan.jpg"), []byte("%PDF-1.7\nnot a photo"), 0o644)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -60,7 +61,7 @@ func (s *session) watch(done <-chan struct{}) {
 				return
 			case <-t.C:
 				onUI(func() {
-					if s.officer != nil && time.Since(s.last) >= idleSignOut {
+					if s.expired() {
 						s.end()
 						s.label.SetText("Signed out after " + idleSignOut.String() + " idle")
 					}
@@ -77,7 +78,14 @@ func (s *session) enrolled() bool {
 }
 
 // refresh shows who is signed in; nothing when no officer is enrolled.
+// An officer removed since signing in is signed out.
 func (s *session) refresh() {
+	if s.officer != nil {
+		list, err := s.st.Officers()
+		if err != nil || !slices.ContainsFunc(list, func(o app.Officer) bool { return o.Name == s.officer.Name }) {
+			s.officer = nil
+		}
+	}
 	if !s.enrolled() {
 		s.bar.Hide()
 		return
@@ -94,19 +102,49 @@ func (s *session) refresh() {
 	}
 }
 
+// expired says whether the officer signed in has been idle too long, by
+// the wall clock (a monotonic clock stops while the machine sleeps).
+func (s *session) expired() bool {
+	return s.officer != nil && time.Now().Round(0).Sub(s.last) >= idleSignOut
+}
+
 // acting returns the station acting for the signed-in officer (or the OS
-// user when none is), for one job, and counts as activity.
+// user when none is), for one job, and counts as activity. An officer
+// idle too long is signed out first.
 func (s *session) acting() *app.Station {
+	if s.expired() {
+		s.end()
+	}
 	if s.officer != nil {
-		s.last = time.Now()
+		s.last = time.Now().Round(0)
 	}
 	return s.st.AsOfficer(s.officer)
+}
+
+// asQuorum runs then with the station acting for the officer signed in
+// (asking one to sign in first, once officers are enrolled) and the
+// other officers the two-person rules need for a change of this kind
+// (asked for in a dialog); what says what for.
+func (s *session) asQuorum(what string, kind app.RuleChange, then func(st *app.Station, others []*app.SignedIn)) {
+	s.require(what, func() {
+		n := s.st.OthersNeeded(kind)
+		if n == 0 {
+			then(s.acting(), nil)
+			return
+		}
+		s.askApprovers(n, fmt.Sprintf("To %s, %d other officer(s) must approve", what, n), func(others []*app.SignedIn) {
+			then(s.acting(), others)
+		})
+	})
 }
 
 // require runs then once an officer is signed in, asking for one first
 // when officers are enrolled and none is; why says what for ("release
 // bundle …").
 func (s *session) require(why string, then func()) {
+	if s.expired() {
+		s.end()
+	}
 	if s.officer != nil || !s.enrolled() {
 		then()
 		return
@@ -162,7 +200,7 @@ func (s *session) ask(why string, then func()) {
 }
 
 func (s *session) begin(o *app.SignedIn) {
-	s.officer, s.last = o, time.Now()
+	s.officer, s.last = o, time.Now().Round(0)
 	s.refresh()
 	for _, f := range s.changed {
 		f()
@@ -177,9 +215,10 @@ func (s *session) end() {
 	}
 }
 
-// askApprovers signs in n officers other than the one signed in, for a
-// seal the policy requires approvals of, and passes them to then.
-func (s *session) askApprovers(n int, then func([]*app.SignedIn)) {
+// askApprovers signs in n officers other than the one signed in (a seal
+// the policy requires approvals of; a change the two-person rules guard),
+// titled title, and passes them to then.
+func (s *session) askApprovers(n int, title string, then func([]*app.SignedIn)) {
 	officers, err := s.st.Officers()
 	if err != nil {
 		showError(err, s.win)
@@ -202,7 +241,7 @@ func (s *session) askApprovers(n int, then func([]*app.SignedIn)) {
 		}
 		items = append(items, widget.NewFormItem(label, whos[i]), widget.NewFormItem("Passphrase", passes[i]))
 	}
-	d := dialog.NewForm(fmt.Sprintf("The policy requires %d approval(s) from other officers to seal", n), "Approve and seal", "Back", items, func(ok bool) {
+	d := dialog.NewForm(title, "Approve", "Back", items, func(ok bool) {
 		if !ok {
 			return
 		}

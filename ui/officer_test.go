@@ -3,6 +3,7 @@ package ui
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"sluice/app"
 	"sluice/crypto"
 	"sluice/transfer/custody"
 )
@@ -50,21 +52,26 @@ func TestStationScreenPolicyAndOfficers(t *testing.T) {
 	if !install.Disabled() || !strings.Contains(strings.Join(labels(editor), " "), `"scripts" is not a type family`) {
 		t.Fatalf("a draft with a mistake: install enabled %v; %v", !install.Disabled(), labels(editor))
 	}
-	entry.SetText(strings.Replace(strings.Replace(entry.Text, `"scripts"`, `"script"`, 1), "require_approvals = 1", "require_approvals = 2", 1))
+	entry.SetText(strings.Replace(strings.Replace(entry.Text, `"scripts"`, `"script"`, 1), `, "disk-image"]`, `]`, 1))
 	if install.Disabled() {
 		t.Fatalf("a valid draft cannot be installed: %v", labels(editor))
 	}
+	// Officers are enrolled: the change is made by one, signed in.
 	test.Tap(install)
-	if kiosk.Policy.RequireApprovals != 2 || !strings.Contains(s.policyText.Text, "2 to release after review") {
-		t.Fatalf("policy not in force: %d; shown %q", kiosk.Policy.RequireApprovals, s.policyText.Text)
+	form = w.Canvas().Overlays().Top()
+	test.Type(findEntry(t, form), "alice passphrase, long")
+	test.Tap(findButton(t, form, "Sign in"))
+	waitFor(t, "the policy", func() bool { return !strings.Contains(s.policyText.Text, "disk-image") })
+	if slices.Contains(kiosk.Policy.Content.Block, "disk-image") {
+		t.Fatalf("policy not in force: %v", kiosk.Policy.Content.Block)
 	}
 	b, _ := os.ReadFile(filepath.Join(kiosk.Home, "policy.toml"))
-	if !strings.Contains(string(b), "require_approvals = 2") || !strings.Contains(string(b), "# Sluice receive policy") {
+	if !strings.Contains(string(b), `block = ["executable", "script", "shortcut"]`) || !strings.Contains(string(b), "# Sluice receive policy") {
 		t.Fatal("policy.toml not written as typed, comments and all")
 	}
 	var changed bool
 	custody.Each(kiosk.CustodyPath, func(_ []byte, r custody.Record) error {
-		changed = changed || strings.HasPrefix(r.Reason, "receive policy changed")
+		changed = changed || strings.HasPrefix(r.Reason, "receive policy changed") && strings.Contains(r.Reason, "by officer alice") && r.Officer == "alice"
 		return nil
 	})
 	if !changed {
@@ -142,11 +149,7 @@ func TestSealNeedsAnotherOfficer(t *testing.T) {
 	test.NewTempApp(t)
 	sender, _ := stations(t)
 	sender.Policy.RequireSealApprovals = 1
-	for _, n := range []string{"alice", "bob"} {
-		if _, err := sender.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	enrollOfficers(t, sender, "alice", "bob")
 	w := test.NewWindow(nil)
 	defer w.Close()
 	w.Resize(fyne.NewSize(1024, 768))
@@ -176,7 +179,7 @@ func TestSealNeedsAnotherOfficer(t *testing.T) {
 	}
 	sel.SetSelected("bob")
 	test.Type(findEntry(t, form), "bob passphrase, long")
-	test.Tap(findButton(t, form, "Approve and seal"))
+	test.Tap(findButton(t, form, "Approve"))
 	waitFor(t, "sealing", func() bool { return strings.HasPrefix(s.status.Text, "Sealed and written") })
 	var approved, sealed custody.Record
 	custody.Each(sender.CustodyPath, func(_ []byte, r custody.Record) error {
@@ -190,5 +193,27 @@ func TestSealNeedsAnotherOfficer(t *testing.T) {
 	})
 	if approved.Officer != "bob" || sealed.Officer != "alice" || sealed.Reason != "approved by bob" {
 		t.Fatalf("approved %+v\nsealed %+v", approved, sealed)
+	}
+}
+
+// enrollOfficers enrolls officers NAME with passphrase "NAME passphrase,
+// long": the first alone, the others by the first, signed in.
+func enrollOfficers(t *testing.T, st *app.Station, names ...string) {
+	t.Helper()
+	var first *app.SignedIn
+	for _, n := range names {
+		acting := st
+		if first != nil {
+			acting = st.AsOfficer(first)
+		}
+		if _, err := acting.AddOfficer(n, []byte(n+" passphrase, long")); err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			var err error
+			if first, err = st.SignIn(n, []byte(n+" passphrase, long")); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -41,7 +41,7 @@ func policySummary(p app.Policy) string {
 // it is typed (the first mistake is shown and Install stays off until
 // there is none), installed through app.InstallPolicy, which records the
 // change. done is called after an install.
-func editPolicy(st *app.Station, w fyne.Window, done func()) {
+func editPolicy(st *app.Station, sess *session, w fyne.Window, done func()) {
 	text, err := st.PolicyText()
 	if err != nil {
 		showError(err, w)
@@ -68,14 +68,17 @@ func editPolicy(st *app.Station, w fyne.Window, done func()) {
 	}
 	var d dialog.Dialog
 	install = widget.NewButtonWithIcon("Install", theme.ConfirmIcon(), func() {
-		if err := st.InstallPolicy([]byte(entry.Text)); err != nil {
-			showError(err, w)
-			return
-		}
-		d.Hide()
-		if done != nil {
-			done()
-		}
+		text := []byte(entry.Text)
+		sess.asQuorum("change the policy", app.ChangePolicy, func(acting *app.Station, others []*app.SignedIn) {
+			if err := acting.InstallPolicy(text, others...); err != nil {
+				showError(err, w)
+				return
+			}
+			d.Hide()
+			if done != nil {
+				done()
+			}
+		})
 	})
 	install.Importance = widget.HighImportance
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })

@@ -467,7 +467,7 @@ func (r *receiveScreen) startRelease() {
 	if !r.admissible() || r.dest == "" || r.released != nil || r.busy() {
 		return
 	}
-	r.sess.require("release", r.releaseNow)
+	r.releaseNow()
 }
 
 func (r *receiveScreen) releaseNow() {

@@ -565,16 +565,17 @@ func (s *sendScreen) startSeal() {
 	s.sealNow()
 }
 
-// sealNow seals once an officer is signed in (when officers are
-// enrolled) and, when the policy requires it, other officers approved.
+// sealNow seals, under the officer signed in if any; when the policy
+// requires seal approvals, once an officer signed in and others approved
+// (app refuses otherwise, and records it).
 func (s *sendScreen) sealNow() {
+	n := s.st.Policy.RequireSealApprovals
+	if n == 0 {
+		s.sealWith(nil)
+		return
+	}
 	s.sess.require("seal", func() {
-		n := s.st.Policy.RequireSealApprovals
-		if n == 0 {
-			s.sealWith(nil)
-			return
-		}
-		s.sess.askApprovers(n, s.sealWith)
+		s.sess.askApprovers(n, fmt.Sprintf("The policy requires %d approval(s) from other officers to seal", n), s.sealWith)
 	})
 }
 

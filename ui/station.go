@@ -117,7 +117,7 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 	folderStack := container.NewStack(folderBox)
 	s.policyText = widget.NewLabel(policySummary(st.Policy))
 	s.policyText.Wrapping = fyne.TextWrapWord
-	editBtn := widget.NewButtonWithIcon("Edit policy…", theme.DocumentCreateIcon(), func() { editPolicy(st, w, s.reloadPolicy) })
+	editBtn := widget.NewButtonWithIcon("Edit policy…", theme.DocumentCreateIcon(), func() { editPolicy(st, s.sess, w, s.reloadPolicy) })
 	s.officerList = widget.NewList(func() int { return len(s.officers) },
 		func() fyne.CanvasObject { return mono("name — SHA256:") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
@@ -206,17 +206,19 @@ func (s *stationScreen) askEnroll() {
 			return
 		}
 		n, secret := strings.TrimSpace(name.Text), []byte(pass.Text)
-		go func() {
-			o, err := s.st.AddOfficer(n, secret) // scrypt: about a second
-			onUI(func() {
-				if err != nil {
-					showError(err, s.win)
-					return
-				}
-				s.reloadOfficers()
-				s.feedback.SetText("Enrolled officer " + safetext.Line(o.Name) + ", signing key " + o.Fingerprint + ".")
-			})
-		}()
+		s.sess.asQuorum("enroll an officer", app.ChangeEnroll, func(acting *app.Station, others []*app.SignedIn) {
+			go func() {
+				o, err := acting.AddOfficer(n, secret, others...) // scrypt: about a second
+				onUI(func() {
+					if err != nil {
+						showError(err, s.win)
+						return
+					}
+					s.reloadOfficers()
+					s.feedback.SetText("Enrolled officer " + safetext.Line(o.Name) + ", signing key " + o.Fingerprint + ".")
+				})
+			}()
+		})
 	}, s.win)
 	d.Resize(fyne.NewSize(440, d.MinSize().Height))
 	d.Show()
@@ -233,13 +235,12 @@ func (s *stationScreen) askRemoveOfficer() {
 			if !ok {
 				return
 			}
-			if err := s.st.RemoveOfficer(o.Name); err != nil {
-				showError(err, s.win)
-			}
-			if s.sess != nil && s.sess.officer != nil && s.sess.officer.Name == o.Name {
-				s.sess.end()
-			}
-			s.reloadOfficers()
+			s.sess.asQuorum("remove an officer", app.ChangeRemove, func(acting *app.Station, others []*app.SignedIn) {
+				if err := acting.RemoveOfficer(o.Name, others...); err != nil {
+					showError(err, s.win)
+				}
+				s.reloadOfficers() // signs out the officer removed, if signed in
+			})
 		}, s.win)
 }
 
