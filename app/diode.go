@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +76,7 @@ func (s *Station) DiodeSend(ctx context.Context, req DiodeSendRequest) (*diode.S
 	// counted; nothing is ever read from it.
 	conn, err := net.DialUDP("udp", nil, addr)
 	if err != nil {
-		return nil, fmt.Errorf("open the diode link to %s: %w", req.To, err)
+		return nil, fmt.Errorf("open the diode link to %s: %w; check the address and that this machine has a route to it", req.To, err)
 	}
 	defer conn.Close()
 	dirs := make([]string, len(bs))
@@ -177,7 +178,7 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 	}
 	conn, err := net.ListenUDP("udp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", req.Listen, err)
+		return fmt.Errorf("listen on %s: %w; another receiver may be listening there, or the address is not this machine's", req.Listen, err)
 	}
 	defer conn.Close()
 	cards, err := s.TrustList()
@@ -197,6 +198,13 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 	arrivals := make(chan string, 1024)
 	var wg sync.WaitGroup
 	if req.OnArrived != nil {
+		// Bundles that arrived before (a receiver stopped before it could
+		// receive them) come first.
+		for _, dir := range FindBundles(req.Inbox) {
+			if !s.Seen(strings.TrimSuffix(filepath.Base(dir), bundle.DirSuffix)) && len(arrivals) < cap(arrivals) {
+				arrivals <- dir
+			}
+		}
 		wg.Go(func() {
 			for dir := range arrivals {
 				req.OnArrived(dir)
@@ -208,15 +216,30 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 		logErr     error
 		session    string              // the first session's, with Once
 		pending    = map[string]bool{} // its bundles not finished yet
+		followed   bool                // a bundle of it was announced or already here
+		idle       *time.Timer         // Once: ends the wait once nothing is pending
 		incomplete []diode.Event
-		ignoredAt  = map[string]time.Time{}
+		ignoredAt  time.Time // the last "rejected" record of an ignored announcement
+		ignoredN   int       // ignored announcements not recorded since
 	)
-	record := func(r custody.Record) {
-		if err := s.record(r); err != nil && logErr == nil {
-			logErr = err
-			stop() // what arrives must be accounted for: stop listening
+	// Records are written by a goroutine of their own: the receiver's
+	// callback must not wait on the disk (packets would be dropped).
+	// None is dropped; the log refusing one stops the receiver.
+	records := make(chan custody.Record, 4096)
+	var recWG sync.WaitGroup
+	recWG.Go(func() {
+		for r := range records {
+			if err := s.record(r); err != nil {
+				mu.Lock()
+				if logErr == nil {
+					logErr = err
+				}
+				mu.Unlock()
+				stop() // what arrives must be accounted for: stop listening
+			}
 		}
-	}
+	})
+	record := func(r custody.Record) { records <- r }
 	onEvent := func(e diode.Event) {
 		if req.OnEvent != nil {
 			req.OnEvent(e)
@@ -224,12 +247,17 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 		mu.Lock()
 		defer mu.Unlock()
 		switch e.Kind {
-		case diode.EventAnnounced:
+		case diode.EventAnnounced, diode.EventDuplicate:
+			// A bundle already here is reported as a duplicate instead of
+			// announced: it counts as followed, and finished.
 			if session == "" {
 				session = e.Session
 			}
 			if e.Session == session {
-				pending[e.Bundle] = true
+				followed = true
+				if e.Kind == diode.EventAnnounced {
+					pending[e.Bundle] = true
+				}
 			}
 		case diode.EventComplete:
 			record(custody.Record{Event: custody.EventArrived, Bundle: e.Bundle, Peer: e.Station, Bytes: e.Bytes, Path: e.Path, Outcome: "ok",
@@ -252,10 +280,15 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 				incomplete = append(incomplete, e)
 			}
 		case diode.EventIgnored:
-			if t, ok := ignoredAt[e.Fingerprint]; !ok || time.Since(t) > ignoredEvery {
-				ignoredAt[e.Fingerprint] = time.Now()
+			ignoredN++
+			if time.Since(ignoredAt) >= ignoredEvery {
+				more := ""
+				if ignoredN > 1 {
+					more = fmt.Sprintf("; %d announcement(s) ignored since the last such record", ignoredN-1)
+				}
+				ignoredAt, ignoredN = time.Now(), 0
 				record(custody.Record{Event: custody.EventRejected, Bundle: "", Outcome: "rejected", Path: "udp://" + req.Listen,
-					Reason: fmt.Sprintf("diode announcement ignored: %s (key %s, claiming to be %q); nothing of it is written", e.Reason, e.Fingerprint, e.Station)})
+					Reason: fmt.Sprintf("diode announcement ignored: %s (key %s, claiming to be %q); nothing of it is written%s", e.Reason, e.Fingerprint, e.Station, more)})
 			}
 		case diode.EventError:
 			record(custody.Record{Event: custody.EventIncomplete, Bundle: e.Bundle, Peer: e.Station, Path: e.Path, Outcome: "failed",
@@ -264,22 +297,30 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 		// A bundle's end is not tied to one session (a later session can
 		// complete it): the first session's bundles are followed by id.
 		if e.Kind == diode.EventComplete || e.Kind == diode.EventIncomplete || e.Kind == diode.EventDuplicate || e.Kind == diode.EventError {
-			if pending[e.Bundle] {
-				delete(pending, e.Bundle)
-				if req.Once && len(pending) == 0 {
-					stop()
-				}
+			delete(pending, e.Bundle)
+		}
+		// Once: the session is over when every bundle of it followed has
+		// an end, and no other is announced within a second (the start
+		// of a session announces every bundle of it).
+		if req.Once && followed && e.Kind != diode.EventStats && e.Kind != diode.EventIgnored {
+			if idle != nil {
+				idle.Stop()
+			}
+			if len(pending) == 0 {
+				idle = time.AfterFunc(time.Second, stop)
 			}
 		}
 	}
 	err = diode.Receive(ctx, conn, diode.ReceiveOptions{Inbox: req.Inbox, Trusted: trusted, OnEvent: onEvent})
+	close(records)
+	recWG.Wait()
 	close(arrivals)
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
 	switch {
 	case logErr != nil:
-		return fmt.Errorf("the custody log refused a record, so the receiver stopped: %w", logErr)
+		return fmt.Errorf("the custody log refused a record, so the receiver stopped (what arrived stays in the inbox): %w; free space in the station's home or repair the log (sluice log verify), then start it again", logErr)
 	case err != nil:
 		return err
 	case req.Once && len(incomplete) > 0:

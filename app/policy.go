@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 	"github.com/dustin/go-humanize"
@@ -378,6 +379,13 @@ func parseScan(raw rawPolicy) (ScanPolicy, error) {
 	default:
 		return sp, fmt.Errorf("scan.mode %q must be \"required\" or \"off\"", sc.Mode)
 	}
+	for key, v := range map[string]string{"clamd": sc.Clamd, "clamscan": sc.Clamscan, "database": sc.Database} {
+		if strings.ContainsFunc(v, unicode.IsControl) {
+			// These go into clamd.conf and command lines: a line break
+			// would add settings of its own.
+			return sp, fmt.Errorf("scan.%s holds a control character; give a plain path", key)
+		}
+	}
 	sp.Clamd, sp.Clamscan, sp.Database = sc.Clamd, sc.Clamscan, sc.Database
 	var err error
 	if sp.Timeout, err = time.ParseDuration(sc.Timeout); err != nil || sp.Timeout <= 0 {
@@ -612,11 +620,11 @@ func (p Policy) senderMayRelease(sender, out string) error {
 func (p Policy) checkEntries(entries []bundle.ManifestEntry) error {
 	for _, e := range entries {
 		if e.Type == bundle.TypeFile && e.Size > p.MaxFileSize {
-			return fmt.Errorf("%w: policy: %s is %s, larger than max_file_size (%s)", ErrRejected, e.Path,
+			return fmt.Errorf("%w: policy: %s is %s, larger than max_file_size (%s); the sender splits it, or the technician raises the limit", ErrRejected, e.Path,
 				humanize.IBytes(uint64(e.Size)), humanize.IBytes(uint64(p.MaxFileSize)))
 		}
 		if d := strings.Count(e.Path, "/") + 1; d > p.MaxPathDepth {
-			return fmt.Errorf("%w: policy: %s is %d levels deep, deeper than max_path_depth (%d)", ErrRejected, e.Path, d, p.MaxPathDepth)
+			return fmt.Errorf("%w: policy: %s is %d levels deep, deeper than max_path_depth (%d); the sender flattens the folders, or the technician raises the limit", ErrRejected, e.Path, d, p.MaxPathDepth)
 		}
 	}
 	return nil

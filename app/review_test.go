@@ -181,6 +181,7 @@ func TestContentPolicy(t *testing.T) {
 		old + "[review]\nmay_override = [\"everything\"]\n":          `"everything" is not a reason`,
 		old + "[archives]\nmax_depth = -1\n":                         "cannot be negative",
 		old + "[scan]\npass_not_scanned = [\"infected\"]\n":          `"infected" is not a cause`,
+		"[scan]\ndatabase = \"/db\\nScanPE no\"\n":                   "scan.database holds a control character",
 		"max_file_size = \"big\"\n":                                  "max_file_size",
 		"max_path_depth = 0\n":                                       "max_path_depth must be at least 1",
 		"[[destination]]\nfolder = \"imports\"\nsenders = [\"a\"]\n": "must be a full path",

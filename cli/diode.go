@@ -123,6 +123,7 @@ func runDiodeReceive(e *env, args []string) error {
 		return err
 	}
 	var printing sync.Mutex // events and releases are told from two goroutines
+	var released error      // the first release that did not happen (--out)
 	req := app.DiodeReceiveRequest{Listen: *listen, Inbox: *inbox, Once: *once, OnEvent: func(ev diode.Event) {
 		printing.Lock()
 		defer printing.Unlock()
@@ -149,6 +150,9 @@ func runDiodeReceive(e *env, args []string) error {
 			printing.Lock()
 			defer printing.Unlock()
 			var held *app.HeldError
+			if err != nil && released == nil {
+				released = err
+			}
 			switch {
 			case errors.As(err, &held):
 				fmt.Fprintf(e.stdout, "Held for review: %s\n", safetext.Line(err.Error()))
@@ -162,8 +166,13 @@ func runDiodeReceive(e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "sluice: listening on %s (one way: nothing is ever sent back); bundles arrive in %s\n", safetext.Line(*listen), safetext.Line(*inbox))
 	err = st.DiodeReceive(e.ctx, req)
 	var inc *app.IncompleteError
-	if errors.As(err, &inc) {
+	switch {
+	case errors.As(err, &inc):
 		return fmt.Errorf("%w: %v", app.ErrRejected, err)
+	case err == nil && *once && released != nil:
+		// What arrived was not all released: say so in the exit status
+		// (3 held for review, 1 refused), as receive does.
+		return released
 	}
 	return err
 }

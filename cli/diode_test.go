@@ -111,3 +111,34 @@ func TestDiodeSendAndReceive(t *testing.T) {
 		t.Fatalf("the ignored announcement is not recorded: %s", l)
 	}
 }
+
+// diode receive --once --out says in its exit status when what arrived
+// was not released (here: the release folder is inside the inbox), as
+// receive does. Found in review: it exited 0.
+func TestDiodeReceiveOnceExitSaysWhatWasNotReleased(t *testing.T) {
+	dir := t.TempDir()
+	sender, kiosk := twoStations(t, dir)
+	out := filepath.Join(dir, "out")
+	os.Mkdir(out, 0o755)
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "r.txt"), []byte("report\n"), 0o644)
+	b := mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src).lastLine()
+	addr := freeUDPPort(t)
+	inbox := filepath.Join(dir, "inbox")
+	got := make(chan result, 1)
+	go func() {
+		got <- run(t, "", "--home", kiosk, "diode", "receive", "--listen", addr, "--inbox", inbox, "--once", "--out", filepath.Join(inbox, "released"))
+	}()
+	time.Sleep(300 * time.Millisecond)
+	mustRun(t, "", "--home", sender, "diode", "send", "--to", addr, "--rate", "20M", b)
+	select {
+	case r := <-got:
+		// The release folder is wrong: 2, as receive exits for it.
+		if r.code != ExitUsage {
+			t.Fatalf("exit %d, want %d:\n%s\n%s", r.code, ExitUsage, r.stdout, r.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("receiver did not end")
+	}
+}

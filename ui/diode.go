@@ -163,7 +163,7 @@ func (r *receiveScreen) arrived(dir string) {
 // diodeCard is the Station screen's diode link: where Send sends, and
 // where Receive listens and keeps what arrives; saved through
 // app.SetDiode (checked, recorded).
-func diodeCard(st *app.Station, w fyne.Window, feedback *widget.Label) fyne.CanvasObject {
+func diodeCard(st *app.Station, acting func() *app.Station, w fyne.Window, feedback *widget.Label) fyne.CanvasObject {
 	d, _ := st.DesktopSettings()
 	sendTo, rate, parity := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	listen, inbox := widget.NewEntry(), widget.NewEntry()
@@ -186,7 +186,7 @@ func diodeCard(st *app.Station, w fyne.Window, feedback *widget.Label) fyne.Canv
 		if ds.SendTo != "" && ds.Parity == "" {
 			ds.Parity = "20%"
 		}
-		if err := st.SetDiode(ds); err != nil {
+		if err := acting().SetDiode(ds); err != nil {
 			showError(err, w)
 			return
 		}

@@ -336,8 +336,9 @@ func (r *receiveScreen) openBundle(dir string) {
 	r.status.SetText("")
 	ctx := r.startJob()
 	r.meter.beginUnderway("Checking " + filepath.Base(dir))
+	st := r.sess.acting() // a copy: the policy may be reloaded meanwhile
 	go func() {
-		in, err := app.Inspect(ctx, dir, r.st)
+		in, err := app.Inspect(ctx, dir, st)
 		onUI(func() {
 			r.endJob()
 			r.in, r.inErr = in, err
@@ -565,6 +566,7 @@ func (r *receiveScreen) wipeSource() {
 	sources := append([]string(nil), r.sources...)
 	r.startJob()
 	r.meter.beginUnderway("Wiping the bundle from its drive")
+	st := r.sess.acting()
 	go func() {
 		// Each folder is wiped only if it still holds this bundle (the app
 		// checks its envelope); a drive already taken out is said, not
@@ -576,7 +578,7 @@ func (r *receiveScreen) wipeSource() {
 				gone = append(gone, d)
 				continue
 			}
-			if err = r.st.Wipe(d, got.Envelope.ID); err != nil {
+			if err = st.Wipe(d, got.Envelope.ID); err != nil {
 				break
 			}
 			wiped = append(wiped, d)
@@ -607,8 +609,9 @@ func (r *receiveScreen) ejectSource() {
 	}
 	r.startJob()
 	r.meter.beginUnderway("Ejecting " + safetext.Line(point))
+	st := r.sess.acting()
 	go func() {
-		how, err := r.st.Eject(point)
+		how, err := st.Eject(point)
 		onUI(func() {
 			r.endJob()
 			if err != nil {

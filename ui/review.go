@@ -215,11 +215,12 @@ func (p *reviewPanel) askApprove() {
 		}
 		d := app.Decision{Partial: what.Selected == "Release the files that passed"}
 		secret := []byte(pass.Text)
+		st := p.sess.acting()
 		go func() {
 			var approvals []string
-			o, err := p.st.SignIn(who.Selected, secret)
+			o, err := st.SignIn(who.Selected, secret)
 			if err == nil {
-				approvals, err = p.st.ApproveHeld(context.Background(), h.ID, d, o)
+				approvals, err = st.ApproveHeld(context.Background(), h.ID, d, o)
 			}
 			onUI(func() {
 				if err != nil {

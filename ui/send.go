@@ -523,8 +523,9 @@ func (s *sendScreen) foresee() {
 		return
 	}
 	srcs, to := s.srcs, append([]string(nil), s.recipients.Selected...)
+	st := s.sess.acting()
 	go func() {
-		held, err := s.st.Foresee(context.Background(), srcs, to)
+		held, err := st.Foresee(context.Background(), srcs, to)
 		onUI(func() {
 			if len(s.srcs) != len(srcs) || (len(s.srcs) > 0 && &s.srcs[0] != &srcs[0]) {
 				return // the stage changed meanwhile
@@ -807,8 +808,9 @@ func (s *sendScreen) ejectDest() {
 	}
 	s.startJob()
 	s.meter.beginUnderway("Ejecting " + point)
+	st := s.sess.acting()
 	go func() {
-		how, err := s.st.Eject(point)
+		how, err := st.Eject(point)
 		onUI(func() {
 			s.endJob()
 			if err != nil {

@@ -136,7 +136,7 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 		widget.NewCard("Policy", "What this station holds, scans and needs approved", container.NewVBox(s.policyText, container.NewHBox(editBtn))),
 		widget.NewCard("Officers", "Each signs in with their own key; approvals are signed",
 			container.NewBorder(container.NewHBox(addOfficer, s.removeOfficer), s.officerEmpty, nil, nil, withMinHeight(s.officerList, 90))),
-		diodeCard(st, w, s.feedback),
+		diodeCard(st, func() *app.Station { return s.sess.acting() }, w, s.feedback),
 	))
 	kiosk := widget.NewCheck("Kiosk mode from the next start", nil)
 	kioskHelp := widget.NewLabel("Full screen with only Receive and the custody log; undo with sluice desktop kiosk off.")
@@ -145,7 +145,7 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 		kiosk.Checked = d.Kiosk
 	}
 	kiosk.OnChanged = func(on bool) {
-		if err := st.SetKiosk(on); err != nil {
+		if err := s.sess.acting().SetKiosk(on); err != nil {
 			showError(err, w)
 		}
 	}
@@ -294,7 +294,7 @@ func (s *stationScreen) addFolder(dir string) {
 			return
 		}
 	}
-	if err := s.st.SetReleaseFolders(append(append([]string(nil), s.folders...), dir)); err != nil {
+	if err := s.sess.acting().SetReleaseFolders(append(append([]string(nil), s.folders...), dir)); err != nil {
 		showError(err, s.win)
 		return
 	}
@@ -307,7 +307,7 @@ func (s *stationScreen) removeFolder() {
 		return
 	}
 	keep := append(append([]string(nil), s.folders[:s.folderSel]...), s.folders[s.folderSel+1:]...)
-	if err := s.st.SetReleaseFolders(keep); err != nil {
+	if err := s.sess.acting().SetReleaseFolders(keep); err != nil {
 		showError(err, s.win)
 		return
 	}
@@ -381,7 +381,7 @@ func (s *stationScreen) importCard(text []byte) {
 		if !ok {
 			return
 		}
-		if _, err := s.st.TrustAdd(text); err != nil {
+		if _, err := s.sess.acting().TrustAdd(text); err != nil {
 			showError(err, s.win)
 			return
 		}
@@ -402,7 +402,7 @@ func (s *stationScreen) askRemove() {
 			if !ok {
 				return
 			}
-			if err := s.st.TrustRemove(name); err != nil {
+			if err := s.sess.acting().TrustRemove(name); err != nil {
 				showError(err, s.win)
 			}
 			s.reload()

@@ -147,14 +147,20 @@ type Pool struct {
 	mu     sync.Mutex
 	idle   []*child
 	closed bool
+	// running bounds the children at work at once (MaxChildren), so a
+	// bundle of PDF bombs costs at most that many times MemoryLimit.
+	running chan struct{}
 }
+
+// MaxChildren is how many PDFs a pool checks at once.
+const MaxChildren = 2
 
 // New returns a pool with the default limits: DefaultMemoryLimit, and
 // 30 s plus 1 s per 2 MiB.
 func New() *Pool {
 	return &Pool{MemoryLimit: DefaultMemoryLimit, Timeout: func(size int64) time.Duration {
 		return 30*time.Second + time.Duration(size/(2<<20))*time.Second
-	}}
+	}, running: make(chan struct{}, MaxChildren)}
 }
 
 type child struct {
@@ -188,6 +194,12 @@ func (p *Pool) Check(ctx context.Context, r io.ReaderAt, size int64) []inspect.F
 			return notChecked("the PDF cannot be read: %v", err)
 		}
 		req.Inline = size
+	}
+	select {
+	case p.running <- struct{}{}:
+		defer func() { <-p.running }()
+	case <-ctx.Done():
+		return notChecked("inspection stopped: %v", context.Cause(ctx))
 	}
 	c, err := p.get()
 	if err != nil {
@@ -286,6 +298,7 @@ func (p *Pool) get() (*child, error) {
 	}
 	c := &child{cmd: cmd, in: in, out: bufio.NewReader(outPipe), stderr: &tail{}, done: make(chan struct{})}
 	cmd.Stderr = c.stderr
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -114,10 +114,16 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 			if r.Bundle != "" {
 				rejected[r.Bundle] = r
 			}
-		case EventArrived:
-			arrived[r.Bundle] = r
-		case EventIncomplete:
-			incomplete[r.Bundle] = r
+		case EventArrived, EventIncomplete:
+			// Only this sender's: another station may use the same id.
+			if r.Peer != senderName {
+				break
+			}
+			if r.Event == EventArrived {
+				arrived[r.Bundle] = r
+			} else {
+				incomplete[r.Bundle] = r
+			}
 		}
 		return nil
 	})
