@@ -331,3 +331,43 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 
 // DiodeStatus says what the inbox holds and lacks (diode.Status).
 func DiodeStatus(inbox string) ([]diode.BundleState, error) { return diode.Status(inbox) }
+
+// SealForDiode seals req into the station's diode outbox (HOME/diode-outbox,
+// kept to send again) and sends the bundle through the station's diode
+// link (DiodeSettings: address, rate, parity), recording both. onSend,
+// if set, is called when sending starts; progress counts the bytes of
+// each pass.
+func (s *Station) SealForDiode(ctx context.Context, req PackRequest, onSend func(to string), progress func(done, total int64)) (*bundle.Sealed, *diode.SendReport, error) {
+	d, err := s.DesktopSettings()
+	if err == nil && d.Diode.SendTo == "" {
+		err = errors.New("this station has no diode link; set one on the Station screen or with sluice desktop diode")
+	}
+	var rate int64
+	var parity float64
+	if err == nil {
+		if rate, err = ParseRate(d.Diode.Rate); err == nil {
+			parity, err = ParseParity(d.Diode.Parity)
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	outbox := filepath.Join(s.Home, "diode-outbox")
+	if err := os.MkdirAll(outbox, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("diode outbox: %w", err)
+	}
+	req.OutDir, req.ReadBack = outbox, ReadBackNever
+	sealed, err := s.Pack(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if onSend != nil {
+		onSend(d.Diode.SendTo)
+	}
+	sr := DiodeSendRequest{To: d.Diode.SendTo, Bundles: []string{sealed.Dir}, Rate: rate, Overhead: parity}
+	if progress != nil {
+		sr.Progress = func(p diode.SendProgress) { progress(p.DataBytes, p.TotalBytes) }
+	}
+	rep, err := s.DiodeSend(ctx, sr)
+	return sealed, rep, err
+}

@@ -2,9 +2,7 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -34,41 +32,20 @@ func diodeChoice(st *app.Station) string {
 	return diodeDestPrefix + d.Diode.SendTo
 }
 
-// sendThroughDiode seals into the station's diode outbox, then sends the
-// bundle through the diode link (app.DiodeSend, which records it); on the
-// UI thread, done gets the bundle's folder, the report and the error.
+// sendThroughDiode seals and sends through the station's diode link
+// (app.SealForDiode); on the UI thread, done gets the bundle's folder, the
+// report and the error.
 func (s *sendScreen) sendThroughDiode(ctx context.Context, st *app.Station, req app.PackRequest,
 	done func(sealed string, rep *diode.SendReport, err error)) {
-	d, err := st.DesktopSettings()
-	if err == nil && d.Diode.SendTo == "" {
-		err = errors.New("this station has no diode link any more; set one on the Station screen")
-	}
-	var rate int64
-	var parity float64
-	if err == nil {
-		if rate, err = app.ParseRate(d.Diode.Rate); err == nil {
-			parity, err = app.ParseParity(d.Diode.Parity)
-		}
-	}
-	outbox := filepath.Join(st.Home, "diode-outbox")
-	if err == nil {
-		err = os.MkdirAll(outbox, 0o700)
-	}
-	if err != nil {
-		onUI(func() { done("", nil, err) })
-		return
-	}
-	req.OutDir, req.ReadBack = outbox, app.ReadBackNever
-	sealed, err := st.Pack(ctx, req)
-	if err != nil {
-		onUI(func() { done("", nil, err) })
-		return
-	}
-	onUI(func() { s.meter.begin("Sending through the diode to " + d.Diode.SendTo) })
 	update := s.meter.update()
-	rep, err := st.DiodeSend(ctx, app.DiodeSendRequest{To: d.Diode.SendTo, Bundles: []string{sealed.Dir}, Rate: rate, Overhead: parity,
-		Progress: func(p diode.SendProgress) { update(p.DataBytes, p.TotalBytes) }})
-	onUI(func() { done(sealed.Dir, rep, err) })
+	sealed, rep, err := st.SealForDiode(ctx, req, func(to string) {
+		onUI(func() { s.meter.begin("Sending through the diode to " + to) })
+	}, update)
+	dir := ""
+	if sealed != nil {
+		dir = sealed.Dir
+	}
+	onUI(func() { done(dir, rep, err) })
 }
 
 // diodeSentText says what a send through the diode did.
