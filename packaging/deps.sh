@@ -14,8 +14,10 @@ case "${1:-build}" in
   # dmsetup: fake-capacity sticks that wrap around (internal/fakestick).
   # clamav and clamav-daemon: the kiosk scans with a real clamd and clamscan,
   # on signature databases the tests write (no downloads here); zip: the
-  # kiosk reads archives written by Info-ZIP as ordinary ones.
-  test) want=("${build[@]}" openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip) ;;
+  # kiosk reads archives written by Info-ZIP as ordinary ones. iproute2 and
+  # nftables: the diode receiver runs in a network namespace whose outbound
+  # packets are dropped and counted (transfer/diode/oneway_linux_test.go).
+  test) want=("${build[@]}" iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip) ;;
   bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
