@@ -18,7 +18,8 @@ case "${1:-build}" in
   # nftables: the diode receiver runs in a network namespace whose outbound
   # packets are dropped and counted (transfer/diode/oneway_linux_test.go).
   test) want=("${build[@]}" iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip) ;;
-  bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan) ;;
+  # udpcast: the diode bench sends the same bundle with udp-sender --async.
+  bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan udpcast) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac

@@ -8,6 +8,11 @@
 // durable (the baselines with sync, Sluice by its own fsyncs), since a
 // bundle is not written until it is on the medium. Each figure is the median
 // of -reps runs, the contenders interleaved so drift hits both alike.
+//
+// The diode's section (diode.go, -diode=false skips it) runs `sluice diode
+// send` and `receive` as processes on loopback, through a lossy relay
+// (relay.go) where loss is asked for, beside udpcast's udp-sender and
+// udp-receiver; it draws its loss curve in docs/diode-loss-curve.png.
 package main
 
 import (
@@ -56,6 +61,9 @@ func main() {
 			fatalf("%s is not installed; run packaging/deps.sh bench", tool)
 		}
 	}
+	if *diodeBench && !haveUdpcast() {
+		fatalf("udp-sender and udp-receiver (udpcast) are not installed; run packaging/deps.sh bench, or -diode=false")
+	}
 	bin, err := filepath.Abs(*sluiceBin)
 	if err != nil {
 		fatalf("%v", err)
@@ -87,6 +95,10 @@ func main() {
 		fmt.Println()
 	}
 	custodyOK := !*custodyBench || b.custodyLog()
+	if *diodeBench {
+		fmt.Println()
+		custodyOK = b.diode() && custodyOK // every bar, not only the log's
+	}
 	fmt.Println()
 	fmt.Println("Hashing (go test -bench, crypto/sha256 against sha256-simd and its AVX-512 multi-buffer server):")
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "Hash", "-benchtime", "2s", "./crypto/")
