@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"golang.org/x/image/font"
@@ -30,11 +31,12 @@ var (
 // Plain image packages and x/image's fixed 7×13 font, already a module
 // of the build.
 func drawCurve(path string, rows []curveRow, rate int64, mib, reps int, withUdpcast bool) error {
-	const w, h = 1000, 760
+	const w, h = 1000, 800
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), &image.Uniform{white}, image.Point{}, draw.Src)
-	text(img, 20, 22, black, fmt.Sprintf("Sluice diode and udpcast through loss: %d MiB bundle, %s, 25 %% FEC, one pass, %d transfers per bar, loopback, 2 cores (%s)",
-		mib, fmtRate(rate), reps, time.Now().UTC().Format("2006-01-02")))
+	text(img, 20, 20, black, fmt.Sprintf("Sluice diode and udpcast through loss: %d MiB bundle, --rate %s, 25 %% FEC, one pass, %d transfer(s) per bar",
+		mib, fmtRate(rate), reps))
+	text(img, 20, 36, black, fmt.Sprintf("loopback, sender, lossy relay and receiver on one machine of %d cores, %s", runtime.NumCPU(), time.Now().UTC().Format("2006-01-02")))
 	maxP := float64(rate) / 1e6
 	good := func(r curveRow, tool int) float64 {
 		if tool == 0 {
@@ -56,10 +58,10 @@ func drawCurve(path string, rows []curveRow, rate int64, mib, reps int, withUdpc
 	if withUdpcast {
 		tools = 2
 	}
-	panel(img, image.Rect(80, 50, w-30, 360), rows, tools, "goodput, Mbit/s (median of intact transfers; 0: none intact)", maxP, good, "%.0f")
-	panel(img, image.Rect(80, 420, w-30, 700), rows, tools, "transfers intact, %", 100, share, "%.0f")
+	panel(img, image.Rect(80, 80, w-30, 380), rows, tools, "goodput on the link, Mbit/s (median of the intact transfers; 0: none intact)", maxP, good, "%.0f")
+	panel(img, image.Rect(80, 460, w-30, 720), rows, tools, "transfers intact, %", 100, share, "%.0f")
 	// Legend.
-	lx, ly := 90, h-30
+	lx, ly := 90, h-20
 	legend := []struct {
 		c    color.Color
 		name string
@@ -86,11 +88,13 @@ func drawCurve(path string, rows []curveRow, rate int64, mib, reps int, withUdpc
 // panel draws one bar chart in r: an axis with ticks up to top, a group
 // of bars per row (one per tool), the rows' labels under the groups.
 func panel(img *image.RGBA, r image.Rectangle, rows []curveRow, tools int, title string, top float64, value func(curveRow, int) float64, format string) {
-	text(img, r.Min.X-60, r.Min.Y-8, black, title)
+	text(img, r.Min.X-60, r.Min.Y-22, black, title)
 	step := niceStep(top / 5)
 	top = math.Ceil(top/step) * step
+	ticks := top
+	top *= 1.08 // room for the labels over the highest bars
 	y := func(v float64) int { return r.Max.Y - int(float64(r.Dy())*v/top+0.5) }
-	for v := 0.0; v <= top+step/2; v += step {
+	for v := 0.0; v <= ticks+step/2; v += step {
 		yy := y(v)
 		hline(img, r.Min.X, r.Max.X, yy, grey)
 		s := fmt.Sprintf(format, v)
