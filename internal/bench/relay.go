@@ -155,6 +155,16 @@ type relayStats struct {
 	first, last                      time.Time
 }
 
+// wire is the rate the relay saw, first packet to last, counting IPv4 and
+// UDP headers (28 bytes a packet) as the senders' rates do.
+func (s relayStats) wire() float64 {
+	d := s.last.Sub(s.first).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(s.bytes+28*s.seen) * 8 / d
+}
+
 func (r *relay) stats() relayStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
