@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -148,13 +149,50 @@ func fileSum(path string) [sha256.Size]byte {
 	return [sha256.Size]byte(h.Sum(nil))
 }
 
+// stampWriter keeps a receiver's output and the time its marker first
+// appeared in it: when the receiver said the bundle was in (Sluice's
+// "--once" lingers a second after that for stray packets of the session).
+type stampWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	marker string
+	at     time.Time
+}
+
+func (w *stampWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.at.IsZero() && bytes.Contains(w.buf.Bytes(), []byte(w.marker)) {
+		w.at = time.Now()
+	}
+	return len(p), nil
+}
+
+func (w *stampWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// when is the marker's time, or now if it never came.
+func (w *stampWriter) when() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.at.IsZero() {
+		return time.Now()
+	}
+	return w.at
+}
+
 // outcome is one transfer.
 type outcome struct {
 	ok      bool
-	elapsed time.Duration // sender started → receiver exited
+	elapsed time.Duration // sender started → receiver said the bundle was in
 	goodput float64       // bundle bits per second of elapsed, when ok
 	// link is the goodput on the link: bundle bits per second from the
-	// first packet the relay saw to the receiver's exit (no relay: 0).
+	// first packet the relay saw to the receiver saying the bundle was in
+	// (no relay: 0).
 	link   float64
 	wire   float64 // the sender's wire rate, as it reports it (Sluice)
 	rcvbuf int64   // UDP RcvbufErrors during the transfer (the kernel dropped a datagram for a full socket buffer)
@@ -172,8 +210,8 @@ func (d *diodeRun) sluice(s sealed, rate int64, fec float64, rule *lossRule, see
 	listen := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	before := rcvbufErrors()
 	recv := exec.Command(d.bin, "--home", d.kiosk, "diode", "receive", "--listen", listen.String(), "--inbox", inbox, "--once")
-	var rout bytes.Buffer
-	recv.Stdout, recv.Stderr = &rout, &rout
+	rout := &stampWriter{marker: "Arrived: bundle"}
+	recv.Stdout, recv.Stderr = rout, rout
 	if err := recv.Start(); err != nil {
 		fatalf("%v", err)
 	}
@@ -196,7 +234,7 @@ func (d *diodeRun) sluice(s sealed, rate int64, fec float64, rule *lossRule, see
 		"--fec", fmt.Sprintf("%g%%", fec*100), s.dir)
 	sout, serr := send.CombinedOutput()
 	rerr := waitTimeout(recv, 60*time.Second)
-	end := time.Now()
+	end := rout.when()
 	o := outcome{elapsed: end.Sub(start), rcvbuf: rcvbufErrors() - before}
 	if rl != nil {
 		rl.close()
@@ -239,8 +277,8 @@ func (d *diodeRun) udpcast(s sealed, rate int64, fec float64, rule *lossRule, se
 	before := rcvbufErrors()
 	recv := exec.Command("udp-receiver", "--interface", "lo", "--portbase", strconv.Itoa(rport), "--mcast-rdv-address", "127.0.0.1",
 		"--rcvbuf", strconv.Itoa(udpcastRcvbuf), "--nokbd", "--file", file, "--start-timeout", "20", "--receive-timeout", "5")
-	var rout bytes.Buffer
-	recv.Stdout, recv.Stderr = &rout, &rout
+	rout := &stampWriter{marker: "Transfer complete."}
+	recv.Stdout, recv.Stderr = rout, rout
 	if err := recv.Start(); err != nil {
 		fatalf("%v", err)
 	}
@@ -267,7 +305,7 @@ func (d *diodeRun) udpcast(s sealed, rate int64, fec float64, rule *lossRule, se
 		"--max-bitrate", fmt.Sprintf("%dk", rate/1000), "--nokbd", "--autostart", "1", "--rexmit-hello-interval", "100", "--file", s.payload)
 	sout, serr := send.CombinedOutput()
 	rerr := waitTimeout(recv, 60*time.Second)
-	end := time.Now()
+	end := rout.when()
 	o := outcome{elapsed: end.Sub(start), rcvbuf: rcvbufErrors() - before}
 	rl.close()
 	o.relay = rl.stats()
@@ -364,9 +402,10 @@ func (d *diodeRun) lossy(s sealed, rate int64) bool {
 		}
 	}
 	fmt.Println("  wire rate: Sluice's as its sender reports it; udpcast's as the relay saw it (first to last packet, IP and UDP headers counted).")
-	fmt.Println("  goodput on the link: the bundle's bytes over the time from the first packet the relay saw to the receiver's exit (announcements,")
-	fmt.Println("  the last block's decoding and Sluice's fsync included; udp-receiver does not fsync); end to end: from starting the sender, which")
-	fmt.Println("  reads and hashes the whole bundle before its first packet. The bar, 0.9 × (1 − overhead) × rate, is on the link goodput.")
+	fmt.Println("  goodput on the link: the bundle's bytes over the time from the first packet the relay saw to the receiver saying it is in")
+	fmt.Println("  (\"Arrived:\", after the last blocks' decoding and Sluice's fsyncs; udp-receiver's \"Transfer complete.\", without fsync); end to end:")
+	fmt.Println("  from starting the sender, which reads and hashes the whole bundle before its first packet. The bar, 0.9 × (1 − overhead) × rate,")
+	fmt.Println("  is on the link goodput.")
 	return okS
 }
 
