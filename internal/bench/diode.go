@@ -500,7 +500,7 @@ func (d *diodeRun) highest(s sealed) bool {
 				break // far from held: the sender's ceiling is below this rate
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d of %d\t%s\t%s\t%d\t\n", fmtRate(rate), succeeded(os), *diodeRuns, fmtRate(int64(medianWire(os))),
+		fmt.Fprintf(tw, "%s\t%d of %d\t%s\t%s\t%d\t\n", fmtRate(rate), succeeded(os), len(os), fmtRate(int64(medianWire(os))),
 			fmtRate(int64(medianGoodput(os, false))), rcvbufOf(os))
 		for _, o := range os {
 			if !o.ok {
@@ -513,7 +513,11 @@ func (d *diodeRun) highest(s sealed) bool {
 		if w := medianWire(os); succeeded(os) == len(os) && w < 0.95*float64(rate) {
 			// Intact, but not at this rate: the sender could not make
 			// packets that fast.
-			fmt.Fprintf(tw, "\trate not held: %s on the wire\t\t\t\t\n", fmtRate(int64(w)))
+			stopped := ""
+			if len(os) < *diodeRuns {
+				stopped = fmt.Sprintf(", stopped after %d", len(os))
+			}
+			fmt.Fprintf(tw, "\trate not held: %s on the wire%s\t\t\t\t\n", fmtRate(int64(w)), stopped)
 			return false
 		}
 		return succeeded(os) == *diodeRuns
