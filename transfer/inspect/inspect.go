@@ -243,13 +243,25 @@ func zipDirectoryAt(r io.ReaderAt, size int64) int64 {
 	if err != nil {
 		return -1
 	}
-	for i := len(tail) - eocd; i >= 0; i-- {
-		if tail[i] == 'P' && tail[i+1] == 'K' && tail[i+2] == 5 && tail[i+3] == 6 {
-			comment := int(tail[i+20]) | int(tail[i+21])<<8
-			if i+eocd+comment == len(tail) {
-				return size - n + int64(i)
-			}
+	// Every signature, the last that fits kept, as a reader finds it
+	// from the end; bytes.Index (vectorised) is several times faster
+	// than a byte loop on the 64 KiB every file is read for.
+	sig := []byte("PK\x05\x06")
+	found := int64(-1)
+	for off := 0; off <= len(tail)-eocd; {
+		i := bytes.Index(tail[off:len(tail)-eocd+len(sig)], sig)
+		if i < 0 {
+			break
 		}
+		i += off
+		comment := int(tail[i+20]) | int(tail[i+21])<<8
+		if i+eocd+comment == len(tail) {
+			found = size - n + int64(i)
+		}
+		off = i + 1
+	}
+	if found >= 0 {
+		return found
 	}
 	return -1
 }
