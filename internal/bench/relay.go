@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/net/ipv4"
-	"golang.org/x/sys/unix"
 )
 
 // relay is the lossy link of the diode bench: a UDP forwarder between two
@@ -180,13 +179,5 @@ func forceBuffer(c *net.UDPConn, size int, receive bool) {
 	} else {
 		c.SetWriteBuffer(size)
 	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return
-	}
-	opt := unix.SO_SNDBUFFORCE
-	if receive {
-		opt = unix.SO_RCVBUFFORCE
-	}
-	rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt, size) })
+	forceBufferOS(c, size, receive)
 }
