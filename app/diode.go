@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"golang.org/x/crypto/ssh"
 
+	"sluice/internal/regfile"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/diode"
@@ -240,9 +242,17 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 		}
 	})
 	record := func(r custody.Record) { records <- r }
+	var lastLink time.Time
 	onEvent := func(e diode.Event) {
 		if req.OnEvent != nil {
 			req.OnEvent(e)
+		}
+		if e.Kind == diode.EventStats && time.Since(lastLink) >= 2*time.Second {
+			lastLink = time.Now()
+			st := e.Stats
+			b, _ := json.Marshal(LinkStatus{Listen: req.Listen, Updated: time.Now().UTC(), RateBits: st.Rate, Loss: st.Loss,
+				LastAnnouncement: st.LastAnnouncement, Dropped: st.BadTag + st.Malformed + st.Untrusted + st.HashMismatch, ReadBuffer: st.ReadBuffer})
+			os.WriteFile(filepath.Join(req.Inbox, linkFile), b, 0o644) // a hint for status; not durable, not needed
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -370,4 +380,42 @@ func (s *Station) SealForDiode(ctx context.Context, req PackRequest, onSend func
 	}
 	rep, err := s.DiodeSend(ctx, sr)
 	return sealed, rep, err
+}
+
+// linkFile, in a diode inbox, holds the receiver's last word on the link
+// (LinkStatus), for sluice diode status; rewritten every few seconds.
+const linkFile = ".link.json"
+
+// LinkStatus is what a running receiver last saw of its link.
+type LinkStatus struct {
+	Listen           string    `json:"listen"`
+	Updated          time.Time `json:"updated"`
+	RateBits         float64   `json:"rate_bits_per_second"`
+	Loss             float64   `json:"loss"`
+	LastAnnouncement time.Time `json:"last_announcement"`
+	Dropped          uint64    `json:"dropped"` // damaged, foreign, untrusted or wrong-hash packets
+	ReadBuffer       int       `json:"read_buffer"`
+}
+
+// DiodeLink reads an inbox's LinkStatus; ok is false when no receiver
+// wrote one.
+func DiodeLink(inbox string) (LinkStatus, bool) {
+	var l LinkStatus
+	b, err := regfile.ReadFile(filepath.Join(inbox, linkFile), 64<<10)
+	if err != nil || json.Unmarshal(b, &l) != nil {
+		return l, false
+	}
+	return l, true
+}
+
+// DiodeBufferWarning says, when the kernel granted the receiver less
+// socket buffer than it asked for, what that means and what to do; ""
+// when it granted enough. (Linux reports twice the size it holds.)
+func DiodeBufferWarning(s diode.Stats) string {
+	if s.ReadBuffer == 0 || s.ReadBuffer >= diode.DefaultReadBuffer {
+		return ""
+	}
+	held := time.Duration(float64(s.ReadBuffer/2*8) / 1e9 * float64(time.Second))
+	return fmt.Sprintf("the kernel gave the receiver a %s socket buffer (asked %s): at 1 Gbit/s it holds %s of packets, and a pause longer than that loses them; raise net.core.rmem_max (docs/DIODE.md, Tuning) or run the receiver as root",
+		humanize.IBytes(uint64(s.ReadBuffer/2)), humanize.IBytes(uint64(diode.DefaultReadBuffer)), held.Round(time.Millisecond))
 }

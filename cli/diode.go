@@ -124,10 +124,16 @@ func runDiodeReceive(e *env, args []string) error {
 	}
 	var printing sync.Mutex // events and releases are told from two goroutines
 	var released error      // the first release that did not happen (--out)
+	warned := false
 	req := app.DiodeReceiveRequest{Listen: *listen, Inbox: *inbox, Once: *once, OnEvent: func(ev diode.Event) {
 		printing.Lock()
 		defer printing.Unlock()
 		switch ev.Kind {
+		case diode.EventStats:
+			if w := app.DiodeBufferWarning(*ev.Stats); w != "" && !warned {
+				warned = true
+				fmt.Fprintf(e.stderr, "sluice: warning: %s\n", w)
+			}
 		case diode.EventAnnounced:
 			fmt.Fprintf(e.stdout, "Announced: bundle %s from %s, %s in %d block(s) (session %s)\n", ev.Bundle, safetext.Line(ev.Station),
 				humanize.IBytes(uint64(ev.Bytes)), ev.Blocks, ev.Session)
@@ -190,6 +196,14 @@ func runDiodeStatus(e *env, args []string) error {
 	states, err := app.DiodeStatus(*inbox)
 	if err != nil {
 		return err
+	}
+	if l, ok := app.DiodeLink(*inbox); ok {
+		last := "no announcement yet"
+		if !l.LastAnnouncement.IsZero() {
+			last = "last announcement " + l.LastAnnouncement.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(e.stdout, "Link on %s, as of %s: %.0f Mbit/s, loss %.1f%%, %s, %d packet(s) dropped as damaged or untrusted\n",
+			safetext.Line(l.Listen), l.Updated.Local().Format("2006-01-02 15:04:05"), l.RateBits/1e6, 100*l.Loss, last, l.Dropped)
 	}
 	if len(states) == 0 {
 		fmt.Fprintf(e.stdout, "Nothing in %s yet\n", safetext.Line(*inbox))

@@ -66,7 +66,7 @@ func TestDiodeSendAndReceive(t *testing.T) {
 			t.Fatalf("bundle %s not released: %v", id, err)
 		}
 	}
-	if st := mustRun(t, "", "diode", "status", "--inbox", inbox).stdout; strings.Count(st, "arrived whole") != 2 {
+	if st := mustRun(t, "", "diode", "status", "--inbox", inbox).stdout; strings.Count(st, "arrived whole") != 2 || !strings.Contains(st, "Link on "+addr) {
 		t.Fatalf("status: %s", st)
 	}
 	events := func(home, event string) int {

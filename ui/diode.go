@@ -112,6 +112,9 @@ func runDiodeReceiver(ctx context.Context, st *app.Station, r *receiveScreen) {
 // linkText is the link panel's line.
 func linkText(listen string, s diode.Stats, under map[string]string) string {
 	t := fmt.Sprintf("Diode link on %s: %.0f Mbit/s, loss %.1f%%", listen, s.Rate/1e6, 100*s.Loss)
+	if w := app.DiodeBufferWarning(s); w != "" {
+		t = "⚠ " + w + "\n" + t
+	}
 	if !s.LastAnnouncement.IsZero() {
 		t += fmt.Sprintf(", last announcement %s ago", time.Since(s.LastAnnouncement).Round(time.Second))
 	}

@@ -50,7 +50,7 @@ func TestNobodyListening(t *testing.T) {
 	}
 }
 
-// A receiver that starts after a carousel began (the sender meanwhile
+// A receiver that starts 10 s after a carousel began (the sender meanwhile
 // refused by ICMP) still completes the bundle; the carousel ends when its
 // context does, without an error.
 func TestCarouselLateReceiver(t *testing.T) {
@@ -68,7 +68,7 @@ func TestCarouselLateReceiver(t *testing.T) {
 		rep, err := sendTo(t, ctx, to, []string{dir}, a, SendOptions{Rate: 60e6, Carousel: true})
 		done <- out{rep, err}
 	}()
-	time.Sleep(700 * time.Millisecond) // most of a pass
+	time.Sleep(10 * time.Second) // issue 13: a receiver started 10 s after the sender
 	conn, err := net.ListenUDP("udp4", to)
 	if err != nil {
 		t.Fatal(err)
