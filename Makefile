@@ -57,7 +57,7 @@ test-long: deps-test
 	SLUICE_TEST_LONG=1 $(GO) test -count=1 -timeout 3h -run 'TestLong' -v ./app
 
 # The diode at 1 Gbit/s, through loss 20 times in a row, its loss curve and
-# a 1 GiB bundle in bounded memory (about two minutes, loopback).
+# a 4 GiB bundle in bounded memory (about four minutes, loopback).
 test-diode-long:
 	$(GO) test -count=1 -timeout 30m -v ./transfer/diode -args -long
 

@@ -154,14 +154,9 @@ func (s *session) require(why string, then func()) {
 
 // ask shows the sign-in dialog; then, if set, runs after a sign-in.
 func (s *session) ask(why string, then func()) {
-	officers, err := s.st.Officers()
-	if err != nil {
-		showError(err, s.win)
+	names, ok := s.names("")
+	if !ok {
 		return
-	}
-	var names []string
-	for _, o := range officers {
-		names = append(names, o.Name)
 	}
 	who := widget.NewSelect(names, nil)
 	if len(names) == 1 {
@@ -219,16 +214,13 @@ func (s *session) end() {
 // the policy requires approvals of; a change the two-person rules guard),
 // titled title, and passes them to then.
 func (s *session) askApprovers(n int, title string, then func([]*app.SignedIn)) {
-	officers, err := s.st.Officers()
-	if err != nil {
-		showError(err, s.win)
-		return
+	but := ""
+	if s.officer != nil {
+		but = s.officer.Name
 	}
-	var names []string
-	for _, o := range officers {
-		if s.officer == nil || o.Name != s.officer.Name {
-			names = append(names, o.Name)
-		}
+	names, ok := s.names(but)
+	if !ok {
+		return
 	}
 	var items []*widget.FormItem
 	whos := make([]*widget.Select, n)
@@ -277,4 +269,21 @@ func (s *session) askApprovers(n int, title string, then func([]*app.SignedIn)) 
 	}, s.win)
 	d.Resize(fyne.NewSize(460, d.MinSize().Height))
 	d.Show()
+}
+
+// names lists the enrolled officers but one ("" for none), saying so on
+// screen when they cannot be read.
+func (s *session) names(but string) ([]string, bool) {
+	officers, err := s.st.Officers()
+	if err != nil {
+		showError(err, s.win)
+		return nil, false
+	}
+	var names []string
+	for _, o := range officers {
+		if o.Name != but {
+			names = append(names, o.Name)
+		}
+	}
+	return names, true
 }
