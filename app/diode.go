@@ -284,8 +284,8 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 				missing = append(missing, r.String())
 			}
 			record(custody.Record{Event: custody.EventIncomplete, Bundle: e.Bundle, Peer: e.Station, Bytes: e.Bytes, Path: e.Path, Outcome: "incomplete",
-				Reason: fmt.Sprintf("the diode session %s on %s ended with %d of %d block(s); missing blocks %s (%s); kept for a later pass",
-					e.Session, req.Listen, e.Have, e.Blocks, strings.Join(missing, ","), humanize.IBytes(uint64(e.MissingBytes)))})
+				Reason: fmt.Sprintf("the diode session %s on %s ended with %d of %d block(s); missing blocks %s (%s), shards each still needs: %s; kept for a later pass",
+					e.Session, req.Listen, e.Have, e.Blocks, strings.Join(missing, ","), humanize.IBytes(uint64(e.MissingBytes)), NeedsText(e.Needs))})
 			if pending[e.Bundle] {
 				incomplete = append(incomplete, e)
 			}
@@ -418,4 +418,19 @@ func DiodeBufferWarning(s diode.Stats) string {
 	held := time.Duration(float64(s.ReadBuffer/2*8) / 1e9 * float64(time.Second))
 	return fmt.Sprintf("the kernel gave the receiver a %s socket buffer (asked %s): at 1 Gbit/s it holds %s of packets, and a pause longer than that loses them; raise net.core.rmem_max (docs/DIODE.md, Tuning) or run the receiver as root",
 		humanize.IBytes(uint64(s.ReadBuffer/2)), humanize.IBytes(uint64(diode.DefaultReadBuffer)), held.Round(time.Millisecond))
+}
+
+// NeedsText says how many more shards the first missing blocks need:
+// "block 8: 84, block 9: 83, … (and 12 more)".
+func NeedsText(needs []diode.BlockNeed) string {
+	const shown = 10
+	var parts []string
+	for i, n := range needs {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(needs)-shown))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("block %d: %d", n.Block, n.Shards))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -222,6 +222,9 @@ func runDiodeStatus(e *env, args []string) error {
 			}
 			fmt.Fprintf(e.stdout, "%s  from %s  %d of %d block(s), missing %s (%s), last written %s\n", s.ID, safetext.Line(s.Station),
 				s.Have, s.Blocks, strings.Join(missing, ","), humanize.IBytes(uint64(s.MissingBytes)), s.Updated.Local().Format("2006-01-02 15:04:05"))
+			if len(s.Needs) > 0 {
+				fmt.Fprintf(e.stdout, "  more shards each missing block needs: %s\n", app.NeedsText(s.Needs))
+			}
 		}
 	}
 	return nil

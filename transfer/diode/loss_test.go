@@ -120,7 +120,17 @@ func TestNamesWhatIsMissing(t *testing.T) {
 	if s.Complete || fmt.Sprint(s.Missing) != fmt.Sprint(inc[0].Missing) || s.Have != inc[0].Have || s.MissingBytes != inc[0].MissingBytes {
 		t.Fatalf("Status %+v disagrees with the event %+v", s, inc[0])
 	}
-	t.Logf("missing blocks %v of %d (%d bytes)", s.Missing, s.Blocks, s.MissingBytes)
+	t.Logf("missing blocks %v of %d (%d bytes); needs %v", s.Missing, s.Blocks, s.MissingBytes, s.Needs)
+	// Each missing block says how many more shards it needs: at least
+	// one, at most its data shards; Status says the same.
+	if len(inc[0].Needs) == 0 || fmt.Sprint(s.Needs) != fmt.Sprint(inc[0].Needs) {
+		t.Fatalf("needs: event %v, status %v", inc[0].Needs, s.Needs)
+	}
+	for _, n := range s.Needs {
+		if n.Shards < 1 || n.Shards > 128 { // a block has at most 128 data shards
+			t.Errorf("block %d needs %d shards", n.Block, n.Shards)
+		}
+	}
 	// Every block not named is on disk, right.
 	want := payloadOf(t, dir)
 	got := payloadOf(t, filepath.Join(s.Path, bundleSubdir))

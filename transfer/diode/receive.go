@@ -134,10 +134,13 @@ type Event struct {
 	Have         int
 	Missing      []Range
 	MissingBytes int64
-	Path         string
-	Reason       string
-	Err          error
-	Stats        *Stats
+	// Needs says, for the missing blocks (the first MaxNeeds), how many
+	// more shards each needs before it can be rebuilt (EventIncomplete).
+	Needs  []BlockNeed
+	Path   string
+	Reason string
+	Err    error
+	Stats  *Stats
 }
 
 // Stats are a receiver's counters since Receive started, and rates over
@@ -968,9 +971,20 @@ func (r *receiver) endSession(s *rxSession, why string) {
 		bsize := int64(b.ann.BlockShards) * int64(b.ssize)
 		for _, m := range miss {
 			for i := m.First; i <= m.Last; i++ {
-				ev.MissingBytes += min(bsize, b.ann.Bytes-int64(i)*bsize)
+				n := min(bsize, b.ann.Bytes-int64(i)*bsize)
+				ev.MissingBytes += n
+				if len(ev.Needs) < MaxNeeds {
+					// Shards still needed: the block's data shards, less
+					// those held for it.
+					need := int((n + int64(b.ssize) - 1) / int64(b.ssize))
+					if c := b.inflight[i]; c != nil {
+						need = max(c.k-c.have, 0)
+					}
+					ev.Needs = append(ev.Needs, BlockNeed{Block: i, Shards: need})
+				}
 			}
 		}
+		writeNeeds(b.dir, ev.Needs) // for Status; a hint, remade by the next session
 		r.emit(ev)
 	}
 }

@@ -2,6 +2,7 @@ package diode
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,7 @@ import (
 //	INBOX/ID.sluice/                 finished bundles (envelope.json last)
 //	INBOX/.partial/ID/announcement   the signed announcement being received
 //	INBOX/.partial/ID/state          checkpoint: which blocks are written
+//	INBOX/.partial/ID/needs.json     what the missing blocks needed when a session ended
 //	INBOX/.partial/ID/bundle/        the volumes, written in place
 const (
 	partialDir   = ".partial"
@@ -126,6 +128,29 @@ type BundleState struct {
 	MissingBytes int64
 	Updated      time.Time // last checkpoint
 	Err          error     // a partial folder that could not be read
+	// Needs says how many more shards each missing block needed when
+	// the last session ended (the first MaxNeeds blocks; none before a
+	// session ended).
+	Needs []BlockNeed
+}
+
+// BlockNeed is how many more shards a missing block needs.
+type BlockNeed struct {
+	Block  int `json:"block"`
+	Shards int `json:"shards"`
+}
+
+// MaxNeeds bounds the blocks whose needs are kept and reported.
+const MaxNeeds = 1000
+
+// needsName, in a partial folder, lists what the missing blocks needed
+// when the last session ended.
+const needsName = "needs.json"
+
+func writeNeeds(dir string, needs []BlockNeed) {
+	if b, err := json.Marshal(needs); err == nil {
+		os.WriteFile(filepath.Join(dir, needsName), b, 0o600)
+	}
 }
 
 // BlockRange returns the payload byte offset and length of block i: the
@@ -194,6 +219,16 @@ func partialState(dir, id string) BundleState {
 		}
 	}
 	bs.Station, bs.Have, bs.Missing = st.station, st.count(), st.missing()
+	if b, err := regfile.ReadFile(filepath.Join(dir, needsName), 1<<20); err == nil {
+		var needs []BlockNeed
+		if json.Unmarshal(b, &needs) == nil {
+			for _, n := range needs { // only blocks still missing
+				if n.Block >= 0 && n.Block < st.blocks && !st.has(n.Block) {
+					bs.Needs = append(bs.Needs, n)
+				}
+			}
+		}
+	}
 	for _, r := range bs.Missing {
 		for i := r.First; i <= r.Last; i++ {
 			_, n := bs.BlockRange(i)
