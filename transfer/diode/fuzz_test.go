@@ -56,19 +56,7 @@ func fuzzReceiver(t testing.TB, inbox string, trusted station, from station) *re
 	}
 	os.MkdirAll(filepath.Join(inbox, partialDir), 0o700)
 	go r.writer()
-	t.Cleanup(func() {
-		for r.decoding() {
-			r.apply(<-r.results)
-		}
-		for _, b := range r.byID {
-			r.release(b)
-		}
-		r.closing = true
-		close(r.jobs)
-		for res := range r.results {
-			r.apply(res)
-		}
-	})
+	t.Cleanup(r.shutdown)
 	return r
 }
 

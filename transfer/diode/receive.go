@@ -262,8 +262,15 @@ func Receive(ctx context.Context, conn net.PacketConn, opt ReceiveOptions) error
 		}
 		r.drainResults()
 	}
-	// Let the blocks being decoded land, then make what was written
-	// durable, so that a receiver started again resumes from it.
+	r.shutdown()
+	wg.Wait()
+	return rerr
+}
+
+// shutdown lets the blocks being decoded land, then makes what was
+// written durable, so that a receiver started again resumes from it,
+// and waits for the writer to finish.
+func (r *receiver) shutdown() {
 	for r.decoding() {
 		r.apply(<-r.results)
 	}
@@ -275,8 +282,6 @@ func Receive(ctx context.Context, conn net.PacketConn, opt ReceiveOptions) error
 	for res := range r.results {
 		r.apply(res)
 	}
-	wg.Wait()
-	return rerr
 }
 
 func (r *receiver) decoding() bool {
