@@ -23,10 +23,11 @@ import (
 // running for the next ones (its process id in HOME/clamd/clamd.pid).
 const ClamdStation = "station"
 
-// clamdSettings are the clamd.conf settings Sluice requires: ClamAV must
+// ClamdSettings are the clamd.conf settings Sluice requires (the bench's
+// clamd uses them too): ClamAV must
 // alert on what it cannot scan instead of saying OK (clamd.conf(5);
 // ../shared/ANCHORS.md 1.3), so Sluice can call such a file not-scanned.
-var clamdSettings = []string{"AlertExceedsMax yes", "AlertEncrypted yes", "AlertEncryptedArchive yes",
+var ClamdSettings = []string{"AlertExceedsMax yes", "AlertEncrypted yes", "AlertEncryptedArchive yes",
 	"AlertEncryptedDoc yes", "AlertOLE2Macros yes", "AlertBrokenExecutables yes"}
 
 // clamdStartTime bounds how long a starting clamd may take to load its
@@ -66,7 +67,7 @@ func (s *Station) stationClamd(ctx context.Context) (string, error) {
 	logFile := filepath.Join(dir, "clamd.log")
 	conf := append([]string{"# Written by Sluice for this station's own clamd; rewritten at each start.",
 		"LocalSocket " + sock, "LocalSocketMode 600", "DatabaseDirectory " + db, "TemporaryDirectory " + filepath.Join(dir, "tmp"),
-		"LogFile " + logFile, "PidFile " + filepath.Join(dir, "clamd.pid"), "Foreground yes"}, clamdSettings...)
+		"LogFile " + logFile, "PidFile " + filepath.Join(dir, "clamd.pid"), "Foreground yes"}, ClamdSettings...)
 	if err := durable.ReplaceFile(filepath.Join(dir, "clamd.conf"), []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("start the station's clamd: %w", err)
 	}

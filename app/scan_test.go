@@ -220,7 +220,7 @@ func TestStationRunsItsOwnClamd(t *testing.T) {
 		t.Fatalf("scanners: %v", r.Content.Scanners)
 	}
 	conf, _ := os.ReadFile(filepath.Join(kiosk.Home, "clamd", "clamd.conf"))
-	for _, want := range clamdSettings {
+	for _, want := range ClamdSettings {
 		if !strings.Contains(string(conf), want+"\n") {
 			t.Errorf("clamd.conf lacks %q", want)
 		}

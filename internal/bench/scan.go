@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sluice/app"
 	"sluice/internal/clamtest"
 )
 
@@ -39,11 +40,11 @@ func (b *bench) scanRow(label, dir string) row {
 	}
 	sock := filepath.Join(cdir, "clamd.sock")
 	conf := filepath.Join(cdir, "clamd.conf")
-	os.WriteFile(conf, []byte(strings.Join([]string{
+	settings := append([]string{
 		"LocalSocket " + sock, "DatabaseDirectory " + db, "Foreground yes", "LogFile " + filepath.Join(cdir, "clamd.log"),
-		"TemporaryDirectory " + filepath.Join(cdir, "tmp"), "AlertExceedsMax yes", "AlertEncrypted yes", "AlertEncryptedArchive yes",
-		"AlertEncryptedDoc yes", "AlertOLE2Macros yes", "AlertBrokenExecutables yes", "MaxFileSize 1000M", "MaxScanSize 4000M",
-		"StreamMaxLength 1000M", "MaxThreads 4", ""}, "\n")), 0o644)
+		"TemporaryDirectory " + filepath.Join(cdir, "tmp"), "MaxFileSize 1000M", "MaxScanSize 4000M",
+		"StreamMaxLength 1000M", "MaxThreads 4"}, app.ClamdSettings...)
+	os.WriteFile(conf, []byte(strings.Join(settings, "\n")+"\n"), 0o644)
 	cmd := exec.Command(clamd, "-c", conf)
 	if err := cmd.Start(); err != nil {
 		fatalf("start clamd: %v", err)
