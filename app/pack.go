@@ -47,6 +47,8 @@ type PackRequest struct {
 	// staged files when the policy requires it (review.require_seal_approvals);
 	// none may be the officer sealing (Station.Officer).
 	Approvers []*SignedIn
+	// update, set by ReleasePack, marks the bundle as an update.
+	update *bundle.Update
 }
 
 // DriveAsk is what Pack needs from the officer when a bundle spans drives.
@@ -107,6 +109,9 @@ func (s *Station) Recipients(names []string) ([]crypto.Card, error) {
 		if !ok {
 			return nil, fmt.Errorf("station %q is not trusted here: add its card with sluice trust add CARD (see sluice trust list)", n)
 		}
+		if c.Role == crypto.RoleRelease {
+			return nil, fmt.Errorf("%s is a release key, not a station: bundles are sealed for stations", n)
+		}
 		cards = append(cards, c)
 	}
 	return cards, nil
@@ -122,6 +127,9 @@ func (s *Station) Recipients(names []string) ([]crypto.Card, error) {
 // asking the officer for each drive after the first. The Sealed returned
 // then lists every drive's folder in Parts.
 func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, error) {
+	if s.Role == crypto.RoleRelease && req.update == nil {
+		return nil, fmt.Errorf("%s is a release key's home: it seals updates only (sluice release pack); seal data with a station", s.Home)
+	}
 	cards, err := s.Recipients(req.To)
 	if err != nil {
 		return nil, err
@@ -186,7 +194,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	}
 	sealed, err := bundle.Seal(ctx, sealInto, req.Sources, bundle.SealOptions{
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
-		VolumeSize: plan.volumeSize, VolumesPerDrive: plan.perDrive, Note: req.Note, Progress: req.Progress,
+		VolumeSize: plan.volumeSize, VolumesPerDrive: plan.perDrive, Note: req.Note, Progress: req.Progress, Update: req.update,
 		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
 			a, err := s.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
 				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok", Reason: sealReason})

@@ -31,6 +31,12 @@ type ReceiveRequest struct {
 	Progress func(done, total int64)
 	// Now, if set, replaces time.Now for the policy's age checks (tests).
 	Now func() time.Time
+	// update is set by ApplyUpdate: the bundle must be an update, which
+	// is checked as one (checkUpdatePayload) instead of as data.
+	update bool
+	// ageOverride, set by ApplyUpdate, is an officer's recorded reason to
+	// accept an update older than the policy's max_age.
+	ageOverride string
 }
 
 // Received describes a released bundle.
@@ -159,7 +165,11 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, s.rejected(ctx, subj, err)
 	}
 	content := &ContentReport{Files: v.Files, Families: map[string]int64{"unchecked (bench build)": v.Files}}
-	if !skipContentChecks {
+	if env.Update != nil {
+		if content, err = s.checkUpdatePayload(ctx, q, env.Update, v.Manifest.Entries); err != nil {
+			return nil, s.rejected(ctx, subj, err)
+		}
+	} else if !skipContentChecks {
 		if content, err = s.inspectContent(ctx, q, v.Manifest.Entries, early, pdf); err != nil {
 			return nil, s.rejected(ctx, subj, err)
 		}
@@ -170,6 +180,19 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, err
 	}
 	reason := "signature, every file and the sender's seal record verified; " + content.Summary()
+	if env.Update != nil {
+		reason = fmt.Sprintf("update %s %s: release signature, every file and the release key's seal record verified", env.Update.Kind, env.Update.Version)
+		if len(content.Scanners) > 0 {
+			reason += "; scanned clean by " + strings.Join(content.Scanners, ", ")
+		}
+		now := time.Now()
+		if req.Now != nil {
+			now = req.Now()
+		}
+		if req.ageOverride != "" && env.Created.Before(now.Add(-s.Policy.MaxAge)) {
+			reason += fmt.Sprintf("; sealed %s, older than max_age %s, accepted by the officer: %s", env.Created.Format(time.RFC3339), s.Policy.MaxAge, req.ageOverride)
+		}
+	}
 	if env.Span != nil {
 		reason += fmt.Sprintf("; gathered from %d drives", env.Span.Drives)
 	}
@@ -409,6 +432,9 @@ func (s *Station) admit(b *bundle.Bundle, req ReceiveRequest) error {
 	if !s.isRecipient(env) {
 		return fmt.Errorf("%w: bundle was sealed for %s, not for this station (%s)", ErrRejected, env.RecipientNames(), s.Name)
 	}
+	if err := s.checkRole(c, env, req); err != nil {
+		return err
+	}
 	return s.checkPolicy(env, req)
 }
 
@@ -425,7 +451,7 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 		return fmt.Errorf("%w: policy: bundle holds %d bytes, more than the %d allowed", ErrRejected, env.ContentBytes, p.MaxBytes)
 	case env.Created.After(now.Add(p.MaxClockSkew)):
 		return fmt.Errorf("%w: policy: bundle is dated %s, in the future; check both stations' clocks", ErrRejected, env.Created.Format(time.RFC3339))
-	case env.Created.Before(now.Add(-p.MaxAge)):
+	case env.Created.Before(now.Add(-p.MaxAge)) && req.ageOverride == "":
 		return fmt.Errorf("%w: policy: bundle is stale: sealed %s, more than %s ago", ErrRejected, env.Created.Format(time.RFC3339), p.MaxAge)
 	}
 	if err := p.senderMayRelease(env.Sender.Name, req.OutDir); err != nil {

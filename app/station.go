@@ -43,8 +43,11 @@ var ErrNoStation = errors.New("no station here")
 // Station is a loaded station: its name, keys, policy, trust store and
 // custody file.
 type Station struct {
-	Home   string
-	Name   string
+	Home string
+	Name string
+	// Role is "" for a station, crypto.RoleRelease for a release key's
+	// home (ReleaseKeygen), which signs updates and nothing else.
+	Role   string
 	Keys   *crypto.StationKeys
 	Policy Policy
 	// InitNote is what Init has to tell the technician (no malware
@@ -73,7 +76,9 @@ func DefaultHome() (string, error) {
 // Init creates a new station in home. It refuses to touch a home that
 // already holds one. With pq, the station's age identity is post-quantum
 // hybrid.
-func Init(home, name string, pq bool) (*Station, error) {
+func Init(home, name string, pq bool) (*Station, error) { return initStation(home, name, pq, "") }
+
+func initStation(home, name string, pq bool, role string) (*Station, error) {
 	if err := crypto.ValidName(name); err != nil {
 		return nil, err
 	}
@@ -104,7 +109,12 @@ func Init(home, name string, pq bool) (*Station, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: initial policy does not parse: %w", err)
 	}
-	s := &Station{Home: home, Name: name, Keys: keys, Policy: pol, CustodyPath: filepath.Join(home, custodyFile), Officer: osUser(), InitNote: scanNote}
+	s := &Station{Home: home, Name: name, Role: role, Keys: keys, Policy: pol, CustodyPath: filepath.Join(home, custodyFile), Officer: osUser(), InitNote: scanNote}
+	meta := fmt.Appendf(nil, "# Sluice station\nname = %q\ncreated = %q\n", name, time.Now().UTC().Format(time.RFC3339))
+	if role != "" {
+		meta = fmt.Appendf(meta, "role = %q\n", role)
+		s.InitNote = ""
+	}
 	files := []struct {
 		name string
 		data []byte
@@ -112,10 +122,10 @@ func Init(home, name string, pq bool) (*Station, error) {
 	}{
 		{identityFile, keys.MarshalIdentity(), 0o600},
 		{signingFile, sk, 0o600},
-		{cardFile, keys.Card(name).Marshal(), 0o644},
+		{cardFile, s.Card().Marshal(), 0o644},
 		{policyFile, []byte(policyText), 0o644},
 		// station.toml last: its presence means the station is complete.
-		{stationFile, fmt.Appendf(nil, "# Sluice station\nname = %q\ncreated = %q\n", name, time.Now().UTC().Format(time.RFC3339)), 0o644},
+		{stationFile, meta, 0o644},
 	}
 	if err := os.MkdirAll(filepath.Join(home, trustDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create trust store: %w", err)
@@ -144,6 +154,7 @@ func Load(home string) (*Station, error) {
 	var st struct {
 		Name    string `toml:"name"`
 		Created string `toml:"created"`
+		Role    string `toml:"role"`
 	}
 	if err := decodeTOML(meta, &st); err != nil {
 		return nil, fmt.Errorf("load station: %s: %w", stationFile, err)
@@ -164,7 +175,10 @@ func Load(home string) (*Station, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Station{Home: home, Name: st.Name, Keys: keys, Policy: pol, CustodyPath: filepath.Join(home, custodyFile), Officer: osUser()}, nil
+	if st.Role != "" && st.Role != crypto.RoleRelease {
+		return nil, fmt.Errorf("load station: %s names an unknown role %q", stationFile, st.Role)
+	}
+	return &Station{Home: home, Name: st.Name, Role: st.Role, Keys: keys, Policy: pol, CustodyPath: filepath.Join(home, custodyFile), Officer: osUser()}, nil
 }
 
 // readSecret reads a key file and refuses one that others can read.
@@ -184,7 +198,11 @@ func readSecret(path string) ([]byte, error) {
 }
 
 // Card returns this station's public card.
-func (s *Station) Card() crypto.Card { return s.Keys.Card(s.Name) }
+func (s *Station) Card() crypto.Card {
+	c := s.Keys.Card(s.Name)
+	c.Role = s.Role
+	return c
+}
 
 func osUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {

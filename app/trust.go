@@ -21,13 +21,32 @@ import (
 // environment error, not a refusal); one that does not parse is refused, and so is one that reuses a trusted
 // name with different keys: replacing a station's keys takes an explicit
 // TrustRemove first.
-func (s *Station) TrustAdd(cardText []byte) (crypto.Card, error) {
+func (s *Station) TrustAdd(cardText []byte) (crypto.Card, error) { return s.trustAdd(cardText, "") }
+
+// TrustAddRelease trusts the release key on a card (crypto.RoleRelease)
+// to sign updates of Sluice and of the scanner's signatures, and nothing
+// else: its signature on data is refused, and a station's on an update.
+// A card without the release role is refused here, and a release card by
+// TrustAdd, so one key has one role.
+func (s *Station) TrustAddRelease(cardText []byte) (crypto.Card, error) {
+	return s.trustAdd(cardText, crypto.RoleRelease)
+}
+
+func (s *Station) trustAdd(cardText []byte, role string) (crypto.Card, error) {
 	c, err := crypto.ParseCard(cardText)
 	if errors.Is(err, textfile.ErrNotText) {
 		return c, err // not read as text: nothing was judged, so nothing is refused
 	}
 	if err != nil {
 		return c, fmt.Errorf("%w: %v", ErrRejected, err)
+	}
+	switch {
+	case c.Role == crypto.RoleRelease && role != crypto.RoleRelease:
+		return c, fmt.Errorf("%w: %s's card is a release key's, which signs updates only; trust it as such with sluice trust add --role release CARD", ErrRejected, c.Name)
+	case c.Role != crypto.RoleRelease && role == crypto.RoleRelease:
+		return c, fmt.Errorf("%w: %s's card is a station's, not a release key's (it has no \"role: release\" line); trust it with sluice trust add CARD", ErrRejected, c.Name)
+	case role == crypto.RoleRelease && s.Role == crypto.RoleRelease:
+		return c, fmt.Errorf("%w: this is a release key's home; it trusts the stations it seals updates for, not other release keys", ErrRejected)
 	}
 	if c.SameKeys(s.Card()) {
 		return c, fmt.Errorf("%w: that card is this station's own", ErrRejected)
@@ -53,8 +72,11 @@ func (s *Station) TrustAdd(cardText []byte) (crypto.Card, error) {
 	if err := durable.ReplaceFile(s.trustPath(c.Name), c.Marshal(), 0o644); err != nil {
 		return c, fmt.Errorf("trust store: %w", err)
 	}
-	err = s.record(custody.Record{Event: custody.EventTrustAdded, Peer: c.Name, Outcome: "ok",
-		Reason: "signing key " + c.SigningFingerprint() + ", recipient " + c.RecipientFingerprint()})
+	reason := "signing key " + c.SigningFingerprint() + ", recipient " + c.RecipientFingerprint()
+	if c.Role == crypto.RoleRelease {
+		reason = "release key (updates only): " + reason
+	}
+	err = s.record(custody.Record{Event: custody.EventTrustAdded, Peer: c.Name, Outcome: "ok", Reason: reason})
 	return c, err
 }
 

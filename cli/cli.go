@@ -68,7 +68,7 @@ func init() {
 	commands = []command{
 		{"init", "--name NAME [--pq]", "create this station: keys, trust store, policy, custody log", runInit},
 		{"id", "", "print this station's public card", runID},
-		{"trust", "add FILE|- · trust list · trust remove NAME", "manage the stations this one trusts", runTrust},
+		{"trust", "add [--role release] FILE|- · trust list · trust remove NAME", "manage the stations (and release keys) this one trusts", runTrust},
 		{"pack", "--to NAME[,NAME] --out DIR [--volume-size SIZE] [--note TEXT] [--verify] [--span] PATH...", "seal files and folders into a bundle (with --span, over several drives); prints its path last", runPack},
 		{"inspect", "BUNDLE", "check a bundle's envelope, signature and volumes without any secret key", runInspect},
 		{"receive", "--out DIR [--wipe] BUNDLE|DRIVE...", "verify, decrypt, check and release a bundle (or the bundles on a drive) into DIR/<bundle-id>/; the drives of a bundle that spans drives are gathered until the last is in", runReceive},
@@ -79,6 +79,8 @@ func init() {
 		{"policy", "show · policy check FILE · policy install FILE · policy import STATION FILE", "the receive policy in force, every setting filled in; check a draft, or install it (recorded); on a sending station, a copy of a kiosk's policy to check staged files against", runPolicy},
 		{"diode", "send --to HOST:PORT [--rate 800M] [--fec 20%] [--mtu 1500] [--repeat N | --carousel] BUNDLE... · diode receive --listen HOST:PORT --inbox DIR [--once] [--out DIR] · diode status --inbox DIR", "one-way transport through a data diode: UDP with parity, paced, signed announcements; the receiver never answers and says exactly what it lacks", runDiode},
 		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR · desktop diode [--send-to HOST:PORT --rate R --parity P] [--listen HOST:PORT --inbox DIR]", "the desktop app's settings: kiosk mode, the folders it releases into, its data-diode link", runDesktop},
+		{"release", "keygen --name NAME · release pack --to NAME[,NAME] --out DIR [--version V] (PACKAGE.deb | --clamav-db DIR)", "a release key, kept off the stations: seal an update of Sluice or of ClamAV's signatures as a bundle", runRelease},
+		{"update", "apply [--dpkg-root DIR] [--accept-old REASON] BUNDLE · update rollback [--dpkg-root DIR] · update status", "apply an update signed by a trusted release key (newer versions only; recorded), go back one step, or see what is installed", runUpdate},
 		{"help", "[COMMAND]", "show help", nil},
 	}
 }

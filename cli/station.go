@@ -62,14 +62,18 @@ func runTrust(e *env, args []string) error {
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("trust " + sub)
+	var role *string
+	if sub == "add" {
+		role = fs.String("role", "", "\"release\" to trust a release key's card for updates (and nothing else); none for a station's")
+	}
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	switch sub {
 	case "add":
-		if len(pos) != 1 {
-			return usagef("usage: sluice trust add FILE (or - for standard input)")
+		if len(pos) != 1 || (*role != "" && *role != crypto.RoleRelease) {
+			return usagef("usage: sluice trust add [--role release] FILE (or - for standard input)")
 		}
 		st, err := e.station()
 		if err != nil {
@@ -84,9 +88,17 @@ func runTrust(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("read card: %w", err)
 		}
-		c, err := st.TrustAdd(text)
+		add := st.TrustAdd
+		if *role == crypto.RoleRelease {
+			add = st.TrustAddRelease
+		}
+		c, err := add(text)
 		if err != nil {
 			return err
+		}
+		if c.Role == crypto.RoleRelease {
+			fmt.Fprintf(e.stdout, "Trusted release key %s for updates only\n  signing key %s\n", c.Name, c.SigningFingerprint())
+			return nil
 		}
 		fmt.Fprintf(e.stdout, "Trusted %s\n  signing key %s\n  recipient   %s\n", c.Name, c.SigningFingerprint(), c.RecipientFingerprint())
 	case "list":
@@ -106,13 +118,17 @@ func runTrust(e *env, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSIGNING KEY\tENCRYPTION")
+		fmt.Fprintln(tw, "NAME\tROLE\tSIGNING KEY\tENCRYPTION")
 		for _, c := range cards {
 			kind := "X25519"
 			if crypto.IsPostQuantum(c.Recipient) {
 				kind = "ML-KEM-768+X25519"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.SigningFingerprint(), kind)
+			role := "station"
+			if c.Role == crypto.RoleRelease {
+				role = "release (updates only)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, role, c.SigningFingerprint(), kind)
 		}
 		return tw.Flush()
 	case "remove":

@@ -24,10 +24,28 @@ import (
 //	name: kiosk-a
 //	age: age1…
 //	ssh: ssh-ed25519 AAAA…
+//
+// A release key's card adds "role: release" (RoleRelease): a station that
+// trusts it takes updates of Sluice and of its scanner's signatures
+// signed by it, and nothing else; a station card (no role line) is
+// trusted for data bundles only. One key, one role.
 type Card struct {
 	Name       string
 	Recipient  string
 	SigningKey ssh.PublicKey
+	// Role is "" for a station, RoleRelease for a release key.
+	Role string
+}
+
+// RoleRelease is the role of a release key's card: it signs updates.
+const RoleRelease = "release"
+
+// RoleName says what a card's role is for, in messages.
+func RoleName(role string) string {
+	if role == RoleRelease {
+		return "release key (updates only)"
+	}
+	return "station (data bundles)"
 }
 
 // MaxCardSize bounds a card file before it is parsed. A hybrid post-quantum
@@ -80,7 +98,7 @@ func ParseCard(b []byte) (Card, error) {
 		}
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 		switch key {
-		case "sluice-card", "name", "age", "ssh":
+		case "sluice-card", "name", "age", "ssh", "role":
 		default:
 			return c, fmt.Errorf("card has unknown field %q", truncate(key))
 		}
@@ -119,6 +137,12 @@ func ParseCard(b []byte) (Card, error) {
 		return c, fmt.Errorf("card: signing key must be ssh-ed25519, not %s", pub.Type())
 	}
 	c.SigningKey = pub
+	if r, ok := fields["role"]; ok {
+		if r != RoleRelease {
+			return c, fmt.Errorf("card: unknown role %q (a release key's card says \"role: %s\"; a station's has no role line)", truncate(r), RoleRelease)
+		}
+		c.Role = r
+	}
 	return c, nil
 }
 
@@ -131,6 +155,10 @@ func truncate(s string) string {
 
 // Marshal returns the card's text form.
 func (c Card) Marshal() []byte {
+	if c.Role != "" {
+		return fmt.Appendf(nil, "# Sluice release key card: trust it with sluice trust add --role %s\nsluice-card: %s\nname: %s\nrole: %s\nage: %s\nssh: %s\n",
+			c.Role, cardVersion, c.Name, c.Role, c.Recipient, c.SigningKeyString())
+	}
 	return fmt.Appendf(nil, "# Sluice station card\nsluice-card: %s\nname: %s\nage: %s\nssh: %s\n",
 		cardVersion, c.Name, c.Recipient, c.SigningKeyString())
 }

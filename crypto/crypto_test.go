@@ -153,11 +153,34 @@ func TestCardRoundTripAndRejects(t *testing.T) {
 		"not a card":   "hello world\n",
 		"huge":         strings.Repeat("#", MaxCardSize+1),
 		"rsa key type": strings.Replace(good, "ssh: ssh-ed25519", "ssh: ssh-rsa", 1),
+		"other role":   good + "role: admin\n",
+		"empty role":   good + "role:\n",
+		"two roles":    good + "role: release\nrole: release\n",
 	}
 	for name, text := range bad {
 		if _, err := ParseCard([]byte(text)); err == nil {
 			t.Errorf("%s: card accepted", name)
 		}
+	}
+}
+
+// TestReleaseCard: a release key's card keeps its role through its text
+// form, and a station's card has none.
+func TestReleaseCard(t *testing.T) {
+	c := mustKeys(t, false).Card("release-2026")
+	c.Role = RoleRelease
+	p, err := ParseCard(c.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Role != RoleRelease || !p.SameKeys(c) {
+		t.Fatalf("release card round trip: role %q", p.Role)
+	}
+	if !strings.Contains(string(c.Marshal()), "role: release\n") {
+		t.Fatalf("release card text lacks its role:\n%s", c.Marshal())
+	}
+	if s, _ := ParseCard(mustKeys(t, false).Card("kiosk-a").Marshal()); s.Role != "" {
+		t.Fatalf("station card has role %q", s.Role)
 	}
 }
 

@@ -62,6 +62,40 @@ type Envelope struct {
 	Payload      Payload `json:"payload"`
 	// Span, when set, says the volumes are spread over several drives.
 	Span *Span `json:"span,omitempty"`
+	// Update, when set, says the payload is an update signed by a release
+	// key: of Sluice itself or of the scanner's signatures. A station
+	// applies it (sluice update apply) and never releases it as data.
+	Update *Update `json:"update,omitempty"`
+}
+
+// Update kinds (Envelope.Update.Kind).
+const (
+	UpdateSluice   = "sluice"    // one Debian package, sluice_VERSION_ARCH.deb
+	UpdateClamAVDB = "clamav-db" // ClamAV signature databases (.cvd, .cld)
+)
+
+// Update marks a bundle as an update and names its version: the package's
+// version for UpdateSluice ("1.4.0", semantic versioning), the highest
+// database version for UpdateClamAVDB ("27100", daily's).
+type Update struct {
+	Kind    string `json:"kind"`
+	Version string `json:"version"`
+}
+
+// MaxUpdateVersionLen bounds Update.Version.
+const MaxUpdateVersionLen = 64
+
+var updateVersion = regexp.MustCompile(`^[0-9][0-9A-Za-z.+~-]*$`)
+
+// Check says whether u names a known kind and a plausible version.
+func (u *Update) Check() error {
+	if u.Kind != UpdateSluice && u.Kind != UpdateClamAVDB {
+		return fmt.Errorf("update of unknown kind %q", truncate(u.Kind))
+	}
+	if len(u.Version) > MaxUpdateVersionLen || !updateVersion.MatchString(u.Version) {
+		return fmt.Errorf("update version %q is not a version", truncate(u.Version))
+	}
+	return nil
 }
 
 // Sender names the signing station and its key (authorized_keys form).
@@ -168,6 +202,11 @@ func (e *Envelope) check() error {
 		}
 		if len(r.Fingerprint) == 0 || len(r.Fingerprint) > 128 {
 			return fmt.Errorf("recipient %s: bad fingerprint", r.Name)
+		}
+	}
+	if e.Update != nil {
+		if err := e.Update.Check(); err != nil {
+			return err
 		}
 	}
 	if len(e.Note) > MaxNoteLen {

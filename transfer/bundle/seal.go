@@ -37,6 +37,8 @@ type SealOptions struct {
 	VolumesPerDrive int
 	// Note is shown to the receiving officer before decryption (cleartext).
 	Note string
+	// Update, if set, marks the bundle as an update (Envelope.Update).
+	Update *Update
 	// Progress, if set, is called from one goroutine about ten times a
 	// second, and once more at the end, with the bytes of file content read.
 	Progress func(done, total int64)
@@ -74,7 +76,7 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 		return nil, fmt.Errorf("seal: note is longer than %d bytes", MaxNoteLen)
 	}
 	var recips []age.Recipient
-	env := &Envelope{Format: EnvelopeFormat, Note: opts.Note}
+	env := &Envelope{Format: EnvelopeFormat, Note: opts.Note, Update: opts.Update}
 	for _, c := range opts.Recipients {
 		r, err := c.AgeRecipient()
 		if err != nil {

@@ -61,12 +61,20 @@ const (
 	// EventSettingsChanged: a technician changed a station setting (the
 	// release folders).
 	EventSettingsChanged = "settings-changed"
+	// EventUpdated: a station installed an update signed by a trusted
+	// release key (Bundle: the update's bundle; Peer: the release key;
+	// Reason: what was installed, from which version to which).
+	EventUpdated = "updated"
+	// EventRolledBack: an officer put back the Sluice version installed
+	// before the last update (Reason: from and to).
+	EventRolledBack = "rolled-back"
 )
 
 // Events lists every event name, for filters and help.
 var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
 	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
-	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld, EventSent, EventArrived, EventIncomplete}
+	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld, EventSent, EventArrived, EventIncomplete,
+	EventUpdated, EventRolledBack}
 
 // Record is one custody event. Fields are written in this order, always.
 type Record struct {

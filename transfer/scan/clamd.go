@@ -89,6 +89,20 @@ func (c *Clamd) Version(ctx context.Context) (string, error) {
 	return v, nil
 }
 
+// Reload tells clamd to load its signature databases again (RELOAD,
+// clamd(8)); clamd answers at once and loads in the background, so a
+// caller that needs the new databases in force polls Version.
+func (c *Clamd) Reload(ctx context.Context) error {
+	v, err := c.command(ctx, "RELOAD")
+	if err != nil {
+		return err
+	}
+	if v != "RELOADING" {
+		return fmt.Errorf("clamd answered RELOAD with %q", truncate(v))
+	}
+	return nil
+}
+
 // Scan implements Engine.
 func (c *Clamd) Scan(ctx context.Context, path string, f *os.File) Result {
 	info, err := f.Stat()

@@ -1,0 +1,878 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/semver"
+
+	"sluice/crypto"
+	"sluice/internal/durable"
+	"sluice/internal/lockfile"
+	"sluice/internal/regfile"
+	"sluice/internal/safetext"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+	"sluice/transfer/inspect"
+	"sluice/transfer/scan"
+)
+
+// Updates come across the gap as ordinary bundles signed by a release key
+// (ReleaseKeygen, kept off the stations) whose card a station trusts in
+// the release role (TrustAddRelease). The envelope says it is an update
+// and of what version (bundle.Update); the station receives it like any
+// bundle (so both custody logs carry it), checks what it holds, refuses a
+// version not newer than the highest it ever installed (rollback
+// protection without a clock: ../shared/ANCHORS.md 4.3), installs it and
+// records "updated". A release key's signature is never accepted on data,
+// nor a station's on an update.
+
+// Files under a station's home for updates.
+const (
+	updatesDir      = "updates"    // HOME/updates/
+	updateStateFile = "state.json" // what is installed and the highest versions ever installed
+	updateLock      = "lock"       // one update at a time
+	receivedDir     = "received"   // HOME/updates/received/<bundle-id>/: released update payloads
+	installedDir    = "installed"  // HOME/updates/installed/: the packages installed, kept for rollback
+	debPattern      = `^sluice_([0-9][0-9A-Za-z.+~-]*)_([a-z0-9]+)\.deb$`
+	maxKeptDebs     = 3 // packages kept for rollback, newest first
+)
+
+var debName = regexp.MustCompile(debPattern)
+
+// ReleaseKeygen creates a release key's home in home: an Ed25519 signing
+// key and an age identity, a card with "role: release" (crypto.RoleRelease)
+// for stations to trust with sluice trust add --role release, a trust
+// store for the stations updates are sealed for, and a custody log of
+// what it signed. A release home seals updates only (ReleasePack).
+func ReleaseKeygen(home, name string) (*Station, error) {
+	return initStation(home, name, false, crypto.RoleRelease)
+}
+
+// ReleasePackRequest is an update to seal with a release key.
+type ReleasePackRequest struct {
+	// To names the trusted stations to seal for.
+	To []string
+	// OutDir is where the bundle is written.
+	OutDir string
+	// Version is the update's version: the package's ("1.4.0"), which
+	// must match the package's own control field, or, for signatures,
+	// "" to take daily's version from its header.
+	Version string
+	// Deb is a Debian package of Sluice (sluice_VERSION_ARCH.deb); or
+	// ClamAVDB is a folder of ClamAV databases (main, daily, bytecode;
+	// .cvd, .cld or .cud), as freshclam leaves them on a connected machine.
+	Deb, ClamAVDB string
+	Progress      func(done, total int64)
+}
+
+// ReleasePack seals an update for req.To with this release key: one
+// package of Sluice, or the scanner's signature databases, checked here
+// first as the station will check them.
+func (s *Station) ReleasePack(ctx context.Context, req ReleasePackRequest) (*bundle.Sealed, error) {
+	if s.Role != crypto.RoleRelease {
+		return nil, fmt.Errorf("%s is a station's home, not a release key's: updates are sealed with a release key (sluice release keygen --home DIR --name NAME)", s.Home)
+	}
+	var paths []string
+	up := &bundle.Update{Version: req.Version}
+	switch {
+	case (req.Deb == "") == (req.ClamAVDB == ""):
+		return nil, errors.New("give either a Sluice package (sluice_VERSION_ARCH.deb) or --clamav-db DIR")
+	case req.Deb != "":
+		up.Kind = bundle.UpdateSluice
+		v, err := checkDeb(ctx, req.Deb)
+		if err != nil {
+			return nil, err
+		}
+		if req.Version != "" && req.Version != v {
+			return nil, fmt.Errorf("%s is version %s, not %s", filepath.Base(req.Deb), v, req.Version)
+		}
+		up.Version, paths = v, []string{req.Deb}
+	default:
+		up.Kind = bundle.UpdateClamAVDB
+		dbs, files, err := readClamAVDir(ctx, req.ClamAVDB)
+		if err != nil {
+			return nil, err
+		}
+		v := strconv.Itoa(dbVersion(dbs))
+		if req.Version != "" && req.Version != v {
+			return nil, fmt.Errorf("the databases in %s are version %s (daily's), not %s", req.ClamAVDB, v, req.Version)
+		}
+		up.Version, paths = v, files
+	}
+	if err := up.Check(); err != nil {
+		return nil, err
+	}
+	srcs, err := StagePaths(paths)
+	if err != nil {
+		return nil, err
+	}
+	return s.Pack(ctx, PackRequest{To: req.To, OutDir: req.OutDir, Sources: srcs, Progress: req.Progress,
+		Note: fmt.Sprintf("update: %s %s", up.Kind, up.Version), update: up})
+}
+
+// checkDeb checks that path is a Debian package of Sluice named as such
+// and returns its version (dpkg-deb reads its control file).
+func checkDeb(ctx context.Context, path string) (string, error) {
+	m := debName.FindStringSubmatch(filepath.Base(path))
+	if m == nil {
+		return "", fmt.Errorf("%s is not named as a Sluice package (sluice_VERSION_ARCH.deb)", safetext.Line(filepath.Base(path)))
+	}
+	if !semver.IsValid("v" + m[1]) {
+		return "", fmt.Errorf("%s: version %s is not a semantic version (like 1.4.0), which updates need to be ordered", filepath.Base(path), m[1])
+	}
+	f, err := regfile.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("read the package: %w", err)
+	}
+	head := make([]byte, 21)
+	_, err = f.Read(head)
+	f.Close()
+	if err != nil || string(head) != "!<arch>\ndebian-binary" {
+		return "", fmt.Errorf("%s is not a Debian package (no ar archive starting with debian-binary)", filepath.Base(path))
+	}
+	dpkgDeb, err := exec.LookPath("dpkg-deb")
+	if err != nil {
+		return "", errors.New("dpkg-deb is not installed: Sluice's packages are read with it (Debian's dpkg)")
+	}
+	out, err := exec.CommandContext(ctx, dpkgDeb, "--field", path, "Package", "Version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s is not a valid Debian package: dpkg-deb: %v", filepath.Base(path), exitText(err))
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	if fields["Package"] != "sluice" {
+		return "", fmt.Errorf("%s is the package %q, not sluice", filepath.Base(path), safetext.Line(fields["Package"]))
+	}
+	if fields["Version"] != m[1] {
+		return "", fmt.Errorf("%s says version %s inside and %s in its name", filepath.Base(path), safetext.Line(fields["Version"]), m[1])
+	}
+	return m[1], nil
+}
+
+// exitText is a failed command's error with the last line it printed.
+func exitText(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if lines := strings.Split(strings.TrimSpace(string(ee.Stderr)), "\n"); len(ee.Stderr) > 0 {
+			return safetext.Line(lines[len(lines)-1])
+		}
+	}
+	return err.Error()
+}
+
+// readClamAVDir reads and checks every ClamAV database in dir.
+func readClamAVDir(ctx context.Context, dir string) ([]scan.CVD, []string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the databases: %w", err)
+	}
+	var dbs []scan.CVD
+	var files []string
+	for _, e := range ents {
+		if _, _, err := scan.ParseCVDName(e.Name()); err != nil {
+			continue // freshclam's other files (freshclam.dat, mirrors)
+		}
+		c, err := checkCVD(ctx, filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, nil, err
+		}
+		dbs, files = append(dbs, c), append(files, filepath.Join(dir, e.Name()))
+	}
+	if len(dbs) == 0 {
+		return nil, nil, fmt.Errorf("%s holds no ClamAV database (main, daily or bytecode; .cvd, .cld or .cud)", dir)
+	}
+	if err := oneOfEach(dbs); err != nil {
+		return nil, nil, err
+	}
+	return dbs, files, nil
+}
+
+// oneOfEach refuses two files of one database (daily.cvd and daily.cld):
+// ClamAV would load either.
+func oneOfEach(dbs []scan.CVD) error {
+	seen := map[string]bool{}
+	for _, c := range dbs {
+		if seen[c.Name] {
+			return fmt.Errorf("two files of the %s database: keep only the newest", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	return nil
+}
+
+// dbVersion is an update's version: daily's, else the highest.
+func dbVersion(dbs []scan.CVD) int {
+	v := 0
+	for _, c := range dbs {
+		if c.Name == "daily" {
+			return c.Version
+		}
+		v = max(v, c.Version)
+	}
+	return v
+}
+
+// checkCVD checks one database file: its header and, for a .cvd, its MD5
+// (scan.ParseCVD); then sigtool, ClamAV's own tool, checks its digital
+// signature (a .cud is unsigned by design: the release key's signature on
+// the bundle is then all that vouches for it).
+func checkCVD(ctx context.Context, path string) (scan.CVD, error) {
+	f, err := regfile.Open(path)
+	if err != nil {
+		return scan.CVD{}, fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return scan.CVD{}, err
+	}
+	c, err := scan.ParseCVD(filepath.Base(path), f, info.Size())
+	if err != nil {
+		return c, err
+	}
+	sigtool, err := exec.LookPath("sigtool")
+	if err != nil {
+		return c, errors.New("sigtool is not installed; it checks the databases' signatures (Debian clamav)")
+	}
+	out, _ := exec.CommandContext(ctx, sigtool, "--info="+path).CombinedOutput()
+	verdict := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "Verification") {
+			verdict = strings.TrimSpace(line)
+		}
+	}
+	switch {
+	case strings.Contains(verdict, "Verification OK"):
+	case c.Kind == "cud" && strings.Contains(verdict, "Unsigned container"):
+	default:
+		if verdict == "" {
+			verdict = "sigtool said nothing about it"
+		}
+		return c, fmt.Errorf("%s: %w (%s)", filepath.Base(path), scan.ErrDSig, safetext.Line(verdict))
+	}
+	return c, nil
+}
+
+// UpdateRequest is an update to apply.
+type UpdateRequest struct {
+	// BundleDir is the update's bundle (on a drive, or copied).
+	BundleDir string
+	// Dpkg is the command that installs a package, "dpkg" by default;
+	// an image builder or a test gives its --root, --admindir or
+	// --instdir (dpkg(1)) to install elsewhere.
+	Dpkg []string
+	// AgeOverride, if set, is an officer's reason to apply an update
+	// sealed longer ago than the policy's max_age allows; it is recorded.
+	AgeOverride string
+	Progress    func(done, total int64)
+	// Now, if set, replaces time.Now (tests).
+	Now func() time.Time
+}
+
+// Applied says what an update changed.
+type Applied struct {
+	Kind   string // bundle.UpdateSluice or bundle.UpdateClamAVDB
+	Bundle string
+	// From and To are the versions before and after ("" before the
+	// first update of this station: the version it was installed with).
+	From, To string
+	// What lists what was installed, for people.
+	What []string
+}
+
+// updateState is HOME/updates/state.json.
+type updateState struct {
+	// Sluice: the versions installed through updates, oldest first (the
+	// last is in use), and the highest ever installed.
+	Sluice struct {
+		Highest   string         `json:"highest"`
+		Installed []installedDeb `json:"installed"`
+	} `json:"sluice"`
+	// ClamAVDB: the highest version of each database ever installed;
+	// ClamAVUpdate: the version of the last signature update applied.
+	ClamAVDB     map[string]int `json:"clamav_db"`
+	ClamAVUpdate int            `json:"clamav_update"`
+}
+
+type installedDeb struct {
+	Version string `json:"version"`
+	Deb     string `json:"deb"` // under HOME/updates/installed/
+	Bundle  string `json:"bundle"`
+}
+
+func (s *Station) loadUpdateState() (*updateState, error) {
+	st := &updateState{ClamAVDB: map[string]int{}}
+	b, err := regfile.ReadFile(filepath.Join(s.Home, updatesDir, updateStateFile), 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(b, st)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the station's update state %s is damaged (%v); the custody log's updated records say what was installed", filepath.Join(s.Home, updatesDir, updateStateFile), err)
+	}
+	if st.ClamAVDB == nil {
+		st.ClamAVDB = map[string]int{}
+	}
+	return st, nil
+}
+
+func (s *Station) saveUpdateState(st *updateState) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return durable.ReplaceFile(filepath.Join(s.Home, updatesDir, updateStateFile), append(b, '\n'), 0o600)
+}
+
+// RunningVersion is the version of the running build ("1.4.0"), or "" for
+// a development build; an update must be newer than it too.
+var RunningVersion = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && semver.IsValid(bi.Main.Version) && semver.Prerelease(bi.Main.Version) == "" {
+		return strings.TrimPrefix(bi.Main.Version, "v")
+	}
+	return ""
+}
+
+// newerThan says whether version v is newer than every one in olds.
+func newerThan(v string, olds ...string) bool {
+	for _, o := range olds {
+		if o != "" && semver.Compare("v"+v, "v"+o) <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkRole refuses a bundle signed by a key outside its role: a release
+// key's on data, a station's on an update. An update given to receive
+// (not to ApplyUpdate) is refused too, saying how to apply it; so is an
+// update not newer than what this station has installed.
+func (s *Station) checkRole(c crypto.Card, env *bundle.Envelope, req ReceiveRequest) error {
+	switch {
+	case c.Role == crypto.RoleRelease && env.Update == nil:
+		return fmt.Errorf("%w: bundle is signed by %s, a release key, which this station trusts for updates only; data from it is refused", ErrRejected, c.Name)
+	case c.Role != crypto.RoleRelease && env.Update != nil:
+		return fmt.Errorf("%w: bundle says it is an update, but it is signed by %s, a station; updates are trusted only from release keys (sluice trust add --role release CARD)", ErrRejected, c.Name)
+	case env.Update != nil && !req.update:
+		return fmt.Errorf("%w: bundle %s is an update (%s %s) signed by %s, not data: apply it with sluice update apply BUNDLE", ErrRejected, env.ID, env.Update.Kind, env.Update.Version, c.Name)
+	case env.Update != nil:
+		return s.checkUpdateVersion(env.Update)
+	}
+	return nil
+}
+
+// checkUpdateVersion refuses an update that is not newer than what this
+// station has: for Sluice, than the highest version ever installed here
+// and the running one; for the databases, than daily's (or the highest)
+// version ever installed.
+func (s *Station) checkUpdateVersion(u *bundle.Update) error {
+	st, err := s.loadUpdateState()
+	if err != nil {
+		return err
+	}
+	switch u.Kind {
+	case bundle.UpdateSluice:
+		if !semver.IsValid("v" + u.Version) {
+			return fmt.Errorf("%w: update version %s is not a semantic version", ErrRejected, u.Version)
+		}
+		if !newerThan(u.Version, st.Sluice.Highest, RunningVersion()) {
+			return fmt.Errorf("%w: update to Sluice %s is not newer than version %s, the highest this station has run; an older release is never installed again (rollback protection); to go back one step, use sluice update rollback",
+				ErrRejected, u.Version, cmp(st.Sluice.Highest, RunningVersion()))
+		}
+	case bundle.UpdateClamAVDB:
+		v, err := strconv.Atoi(u.Version)
+		if err != nil {
+			return fmt.Errorf("%w: signature update version %q is not a number", ErrRejected, u.Version)
+		}
+		if v <= st.ClamAVUpdate {
+			return fmt.Errorf("%w: signature update %d is not newer than update %d, applied here before; an older one is never installed again", ErrRejected, v, st.ClamAVUpdate)
+		}
+	}
+	return nil
+}
+
+// cmp is the newer of two versions, either possibly "".
+func cmp(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "" || semver.Compare("v"+a, "v"+b) >= 0:
+		return a
+	}
+	return b
+}
+
+// checkUpdatePayload checks what an update bundle extracted into q holds,
+// in place of the content policy (which judges data): exactly one package
+// of Sluice of the version the envelope gives, or ClamAV databases newer
+// than those installed, each checked as ReleasePack checked them; the
+// policy's scanners scan a package as any file.
+func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Update, entries []bundle.ManifestEntry) (*ContentReport, error) {
+	var files []string
+	for _, e := range entries {
+		switch {
+		case e.Type == bundle.TypeFile && !strings.Contains(e.Path, "/"):
+			files = append(files, e.Path)
+		case e.Type == bundle.TypeFile || e.Type == bundle.TypeDir:
+			return nil, fmt.Errorf("%w: update holds %s; an update holds only its package or its databases", ErrRejected, safetext.Line(e.Path))
+		}
+	}
+	rep := &ContentReport{Files: int64(len(files)), Families: map[string]int64{"update": int64(len(files))}}
+	switch u.Kind {
+	case bundle.UpdateSluice:
+		if len(files) != 1 {
+			return nil, fmt.Errorf("%w: a Sluice update holds one package, this one %d files", ErrRejected, len(files))
+		}
+		v, err := checkDeb(ctx, filepath.Join(q, files[0]))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrRejected, err)
+		}
+		if v != u.Version {
+			return nil, fmt.Errorf("%w: the envelope says version %s, the package is %s", ErrRejected, u.Version, v)
+		}
+		eng := s.scanEngines(ctx, filepath.Dir(q))
+		rep.Scanners = eng.versions
+		if err := scanUpdate(ctx, eng, q, files[0]); err != nil {
+			return nil, err
+		}
+	case bundle.UpdateClamAVDB:
+		dbs, _, err := readClamAVDir(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrRejected, err)
+		}
+		if len(dbs) != len(files) {
+			return nil, fmt.Errorf("%w: a signature update holds only ClamAV databases, this one %d other file(s)", ErrRejected, len(files)-len(dbs))
+		}
+		if strconv.Itoa(dbVersion(dbs)) != u.Version {
+			return nil, fmt.Errorf("%w: the envelope says version %s, the databases are %d", ErrRejected, u.Version, dbVersion(dbs))
+		}
+		st, err := s.loadUpdateState()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range dbs {
+			if c.Version < st.ClamAVDB[c.Name] {
+				return nil, fmt.Errorf("%w: %s is version %d, older than version %d installed here before", ErrRejected, c.Name, c.Version, st.ClamAVDB[c.Name])
+			}
+		}
+	}
+	return rep, nil
+}
+
+// scanUpdate has every scanner scan an update's package: anything but
+// clean refuses it (an update is never held for review).
+func scanUpdate(ctx context.Context, eng *engines, q, rel string) error {
+	full := filepath.Join(q, rel)
+	f, err := os.Open(full)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := inspect.Report{Path: rel}
+	eng.scan(ctx, &r, full, f)
+	if eng.batch != nil {
+		verdicts, err := eng.batch.ScanAll(ctx, []string{full})
+		if err != nil {
+			return fmt.Errorf("%w: scan the update: %v", ErrRejected, err)
+		}
+		eng.add(&r, verdicts[full])
+	}
+	if len(r.Findings) > 0 {
+		return fmt.Errorf("%w: update refused: %s", ErrRejected, r.Findings[0].Detail)
+	}
+	return nil
+}
+
+// ApplyUpdate receives an update bundle (recorded "received" and
+// "released" into HOME/updates/received/ like any bundle, after every
+// check a bundle passes and those of checkRole and checkUpdatePayload),
+// then installs it and records "updated": a Sluice package with dpkg
+// (each file replaced by a rename), kept in HOME/updates/installed/ for
+// rollback; or ClamAV's databases, each written beside the one it
+// replaces and renamed over it, then clamd told to reload and asked its
+// version. A failed install is recorded ("updated", outcome "failed")
+// and, for databases, the previous files are put back.
+func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied, error) {
+	dir := filepath.Join(s.Home, updatesDir)
+	if err := os.MkdirAll(filepath.Join(dir, receivedDir), 0o700); err != nil {
+		return nil, fmt.Errorf("updates: %w", err)
+	}
+	lock, err := lockfile.LockWithin(filepath.Join(dir, updateLock), 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("another update is being applied on this station: %w", err)
+	}
+	defer lock.Unlock()
+	got, err := s.Receive(ctx, ReceiveRequest{BundleDir: req.BundleDir, OutDir: filepath.Join(dir, receivedDir),
+		Progress: req.Progress, Now: req.Now, update: true, ageOverride: req.AgeOverride})
+	if err != nil {
+		return nil, err
+	}
+	env := got.Envelope
+	a := &Applied{Kind: env.Update.Kind, Bundle: env.ID, To: env.Update.Version}
+	st, err := s.loadUpdateState()
+	if err != nil {
+		return nil, err
+	}
+	rec := custody.Record{Event: custody.EventUpdated, Bundle: env.ID, Peer: env.Sender.Name, Outcome: "ok"}
+	switch a.Kind {
+	case bundle.UpdateSluice:
+		err = s.installDeb(ctx, req, got.Dir, st, a)
+	case bundle.UpdateClamAVDB:
+		err = s.installDatabases(ctx, got.Dir, st, a)
+	}
+	if err != nil {
+		rec.Outcome, rec.Reason = "failed", fmt.Sprintf("%s %s not installed: %v", a.Kind, a.To, err)
+		if rerr := s.record(rec); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	rec.Reason = fmt.Sprintf("%s %s installed (was %s): %s", a.Kind, a.To, orUnknown(a.From), strings.Join(a.What, "; "))
+	if err := s.record(rec); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func orUnknown(v string) string {
+	if v == "" {
+		return "the version first installed"
+	}
+	return v
+}
+
+// installDeb installs the update's package with dpkg and keeps it for
+// rollback.
+func (s *Station) installDeb(ctx context.Context, req UpdateRequest, dir string, st *updateState, a *Applied) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) != 1 {
+		return fmt.Errorf("the released update in %s is not one package", dir)
+	}
+	name := ents[0].Name()
+	keep := filepath.Join(s.Home, updatesDir, installedDir)
+	if err := os.MkdirAll(keep, 0o700); err != nil {
+		return err
+	}
+	kept := filepath.Join(keep, name)
+	if err := copyFile(filepath.Join(dir, name), kept, 0o600); err != nil {
+		return fmt.Errorf("keep the package for rollback: %w", err)
+	}
+	a.From = cmp("", RunningVersion())
+	if n := len(st.Sluice.Installed); n > 0 {
+		a.From = st.Sluice.Installed[n-1].Version
+	}
+	if err := dpkgInstall(ctx, req.Dpkg, kept); err != nil {
+		return err
+	}
+	st.Sluice.Installed = append(st.Sluice.Installed, installedDeb{Version: a.To, Deb: name, Bundle: a.Bundle})
+	st.Sluice.Highest = cmp(st.Sluice.Highest, a.To)
+	// Keep the last few packages; older ones are never installed again.
+	for len(st.Sluice.Installed) > maxKeptDebs {
+		os.Remove(filepath.Join(keep, st.Sluice.Installed[0].Deb))
+		st.Sluice.Installed = st.Sluice.Installed[1:]
+	}
+	a.What = []string{"package " + name}
+	return s.saveUpdateState(st)
+}
+
+// dpkgInstall runs dpkg -i on deb, its last line of error on failure.
+func dpkgInstall(ctx context.Context, dpkg []string, deb string) error {
+	if len(dpkg) == 0 {
+		dpkg = []string{"dpkg"}
+	}
+	args := append(slices.Clone(dpkg[1:]), "--install", deb)
+	cmd := exec.CommandContext(ctx, dpkg[0], args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if err := cmd.Run(); err != nil {
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		return fmt.Errorf("dpkg could not install %s: %s", filepath.Base(deb), safetext.Line(lines[len(lines)-1]))
+	}
+	return nil
+}
+
+// RollbackRequest puts back the Sluice version installed before the last
+// update.
+type RollbackRequest struct {
+	Dpkg []string // as UpdateRequest.Dpkg
+}
+
+// RollbackUpdate reinstalls the package in use before the last update
+// (kept in HOME/updates/installed/) and records "rolled-back". The highest
+// version ever installed stays: the version rolled back from can be
+// installed again only by a newer release.
+func (s *Station) RollbackUpdate(ctx context.Context, req RollbackRequest) (*Applied, error) {
+	dir := filepath.Join(s.Home, updatesDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("updates: %w", err)
+	}
+	lock, err := lockfile.LockWithin(filepath.Join(dir, updateLock), 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("an update is being applied on this station: %w", err)
+	}
+	defer lock.Unlock()
+	st, err := s.loadUpdateState()
+	if err != nil {
+		return nil, err
+	}
+	n := len(st.Sluice.Installed)
+	if n < 2 {
+		return nil, errors.New("no earlier version of Sluice is kept on this station: rollback goes back to a version installed through sluice update apply; reinstall the one you want from its package")
+	}
+	cur, prev := st.Sluice.Installed[n-1], st.Sluice.Installed[n-2]
+	a := &Applied{Kind: bundle.UpdateSluice, Bundle: prev.Bundle, From: cur.Version, To: prev.Version, What: []string{"package " + prev.Deb}}
+	rec := custody.Record{Event: custody.EventRolledBack, Bundle: prev.Bundle, Outcome: "ok",
+		Reason: fmt.Sprintf("Sluice %s put back in place of %s (package %s)", prev.Version, cur.Version, prev.Deb)}
+	if err := dpkgInstall(ctx, req.Dpkg, filepath.Join(dir, installedDir, prev.Deb)); err != nil {
+		rec.Outcome, rec.Reason = "failed", fmt.Sprintf("Sluice %s not put back: %v", prev.Version, err)
+		return nil, errors.Join(err, s.record(rec))
+	}
+	os.Remove(filepath.Join(dir, installedDir, cur.Deb))
+	st.Sluice.Installed = st.Sluice.Installed[:n-1]
+	if err := s.saveUpdateState(st); err != nil {
+		return nil, err
+	}
+	return a, s.record(rec)
+}
+
+// copyFile copies src to dst durably (fsync, rename into place).
+func copyFile(src, dst string, perm fs.FileMode) error {
+	f, err := regfile.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return durable.WriteWith(dst, perm, func(w io.Writer) error {
+		_, err := io.Copy(w, f)
+		return err
+	})
+}
+
+// clamReloadTime bounds how long clamd may take to load new databases.
+var clamReloadTime = 3 * time.Minute
+
+// installDatabases puts the update's ClamAV databases in the folder the
+// station's scanner reads (scan.database, else /var/lib/clamav): each
+// copied beside its place under a temporary name, the files it replaces
+// (any container of the same database) set aside, then renamed into
+// place. A clamd the policy scans with is told to reload and must then
+// report the new daily version, or the previous files are put back.
+func (s *Station) installDatabases(ctx context.Context, dir string, st *updateState, a *Applied) error {
+	dbs, files, err := readClamAVDir(ctx, dir)
+	if err != nil {
+		return err
+	}
+	target := s.Policy.Scan.Database
+	if target == "" {
+		target = clamDatabases
+	}
+	a.From = strconv.Itoa(st.ClamAVUpdate)
+	if st.ClamAVUpdate == 0 {
+		a.From = ""
+	}
+	var placed, setAside [][2]string // {from, to} renames done, to undo
+	undo := func() {
+		for _, r := range slices.Backward(placed) {
+			os.Remove(r[1])
+		}
+		for _, r := range slices.Backward(setAside) {
+			os.Rename(r[1], r[0])
+		}
+		durable.SyncDir(target)
+	}
+	for i, c := range dbs {
+		name := filepath.Base(files[i])
+		tmp := filepath.Join(target, ".sluice-new-"+name)
+		if err := copyFile(files[i], tmp, 0o644); err != nil {
+			undo()
+			return fmt.Errorf("write %s into %s: %w", name, target, err)
+		}
+		for _, kind := range []string{"cvd", "cld", "cud"} {
+			old := filepath.Join(target, c.Name+"."+kind)
+			if _, err := os.Lstat(old); err == nil {
+				aside := filepath.Join(target, ".sluice-old-"+c.Name+"."+kind)
+				if err := os.Rename(old, aside); err != nil {
+					os.Remove(tmp)
+					undo()
+					return fmt.Errorf("set aside %s: %w", old, err)
+				}
+				setAside = append(setAside, [2]string{old, aside})
+			}
+		}
+		final := filepath.Join(target, name)
+		if err := os.Rename(tmp, final); err != nil {
+			os.Remove(tmp)
+			undo()
+			return fmt.Errorf("install %s: %w", name, err)
+		}
+		placed = append(placed, [2]string{tmp, final})
+		signed := "its signature verified by sigtool"
+		if c.Kind == "cud" {
+			signed = "unsigned (.cud), vouched for by the release key"
+		}
+		a.What = append(a.What, fmt.Sprintf("%s %d (%s, %d signatures, %s)", c.Name, c.Version, name, c.Signatures, signed))
+	}
+	if err := durable.SyncDir(target); err != nil {
+		undo()
+		return err
+	}
+	if err := s.reloadClamd(ctx, dbs); err != nil {
+		undo()
+		if rerr := s.reloadClamd(ctx, nil); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("and clamd did not reload the previous databases either: %w", rerr))
+		}
+		return fmt.Errorf("clamd did not take the new databases, the previous ones are back in place: %w", err)
+	}
+	for _, r := range setAside {
+		os.Remove(r[1])
+	}
+	for _, c := range dbs {
+		st.ClamAVDB[c.Name] = max(st.ClamAVDB[c.Name], c.Version)
+	}
+	st.ClamAVUpdate = dbVersion(dbs)
+	return s.saveUpdateState(st)
+}
+
+// reloadClamd tells the clamd the policy scans with, if any and running,
+// to reload, and waits until it reports daily's version from dbs (when
+// dbs has daily; any answer otherwise).
+func (s *Station) reloadClamd(ctx context.Context, dbs []scan.CVD) error {
+	c, err := s.policyClamd()
+	if c == nil || err != nil {
+		return err
+	}
+	if _, err := c.Version(ctx); err != nil {
+		return nil // not running: it loads the new databases when it starts
+	}
+	if err := c.Reload(ctx); err != nil {
+		return err
+	}
+	want := ""
+	for _, d := range dbs {
+		if d.Name == "daily" {
+			want = fmt.Sprintf("/%d/", d.Version)
+		}
+	}
+	deadline := time.Now().Add(clamReloadTime)
+	for {
+		v, err := c.Version(ctx)
+		if err == nil && strings.Contains(v, want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("after %s it still reports %q", clamReloadTime, v)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// policyClamd is the clamd the policy scans with, or nil.
+func (s *Station) policyClamd() (*scan.Clamd, error) {
+	switch sc := s.Policy.Scan.Clamd; {
+	case sc == "":
+		return nil, nil
+	case sc == ClamdStation:
+		return &scan.Clamd{Network: "unix", Address: filepath.Join(s.Home, "clamd", "clamd.sock")}, nil
+	case strings.HasPrefix(sc, "/"):
+		return &scan.Clamd{Network: "unix", Address: sc}, nil
+	default:
+		return &scan.Clamd{Network: "tcp", Address: sc}, nil
+	}
+}
+
+// UpdateStatus is what a station has installed through updates.
+type UpdateStatus struct {
+	Running string // this build's version, "" for a development build
+	// Installed lists the Sluice versions installed through updates,
+	// oldest first (the last is in use); Highest is the highest ever.
+	Installed []string
+	Highest   string
+	// Databases gives each ClamAV database's highest version installed;
+	// ClamAVUpdate the last signature update's version (0: none yet).
+	Databases    map[string]int
+	ClamAVUpdate int
+	// ReleaseKeys names the release keys this station trusts.
+	ReleaseKeys []string
+}
+
+// UpdateStatus reports what this station has installed through updates.
+func (s *Station) UpdateStatus() (*UpdateStatus, error) {
+	st, err := s.loadUpdateState()
+	if err != nil {
+		return nil, err
+	}
+	u := &UpdateStatus{Running: RunningVersion(), Highest: st.Sluice.Highest, Databases: st.ClamAVDB, ClamAVUpdate: st.ClamAVUpdate}
+	for _, d := range st.Sluice.Installed {
+		u.Installed = append(u.Installed, d.Version)
+	}
+	cards, err := s.TrustList()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cards {
+		if c.Role == crypto.RoleRelease {
+			u.ReleaseKeys = append(u.ReleaseKeys, c.Name)
+		}
+	}
+	return u, nil
+}
+
+// Lines says the status in a few lines for people.
+func (u *UpdateStatus) Lines() []string {
+	running := u.Running
+	if running == "" {
+		running = "a development build (no version)"
+	}
+	out := []string{"Sluice running: " + running}
+	if len(u.Installed) > 0 {
+		out = append(out, fmt.Sprintf("Installed by updates: %s (highest ever: %s; rollback goes back one step)", strings.Join(u.Installed, " → "), u.Highest))
+	} else {
+		out = append(out, "Installed by updates: none yet")
+	}
+	if u.ClamAVUpdate > 0 {
+		var dbs []string
+		for _, n := range scan.DatabaseNames {
+			if v, ok := u.Databases[n]; ok {
+				dbs = append(dbs, fmt.Sprintf("%s %d", n, v))
+			}
+		}
+		out = append(out, fmt.Sprintf("ClamAV signatures: update %d (%s)", u.ClamAVUpdate, strings.Join(dbs, ", ")))
+	} else {
+		out = append(out, "ClamAV signatures: no update applied yet")
+	}
+	if len(u.ReleaseKeys) == 0 {
+		out = append(out, "Release keys trusted: none (sluice trust add --role release CARD)")
+	} else {
+		out = append(out, "Release keys trusted: "+strings.Join(u.ReleaseKeys, ", "))
+	}
+	return out
+}
