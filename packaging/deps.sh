@@ -17,7 +17,9 @@ case "${1:-build}" in
   # kiosk reads archives written by Info-ZIP as ordinary ones. iproute2 and
   # nftables: the diode receiver runs in a network namespace whose outbound
   # packets are dropped and counted (transfer/diode/oneway_linux_test.go).
-  test) want=("${build[@]}" iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip) ;;
+  # strace: the air-gap self-check proves no command but the diode's opens
+  # an Internet socket (airgap_test.go).
+  test) want=("${build[@]}" iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace) ;;
   # udpcast: the diode bench sends the same bundle with udp-sender --async.
   bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan udpcast) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk) ;;

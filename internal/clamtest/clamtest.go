@@ -74,6 +74,8 @@ func Need(t testing.TB, prog string) string {
 // Daemon is a running clamd.
 type Daemon struct {
 	Network, Address string
+	// Database is the folder clamd reads its signatures from.
+	Database string
 	cmd              *exec.Cmd
 }
 
@@ -116,6 +118,7 @@ func Start(t testing.TB, tcp bool, extra ...string) *Daemon {
 		k, v, _ := strings.Cut(e, " ")
 		settings[k] = v
 	}
+	d.Database = settings["DatabaseDirectory"]
 	var conf strings.Builder
 	for k, v := range settings {
 		fmt.Fprintf(&conf, "%s %s\n", k, v)
