@@ -597,9 +597,16 @@ func (s *Station) installDeb(ctx context.Context, req UpdateRequest, dir string,
 }
 
 // dpkgInstall runs dpkg -i on deb, its last line of error on failure.
+// Installing needs root: a station run by another user (the desktop app)
+// asks through pkexec (polkit), which prompts for an administrator.
 func dpkgInstall(ctx context.Context, dpkg []string, deb string) error {
 	if len(dpkg) == 0 {
 		dpkg = []string{"dpkg"}
+		if os.Geteuid() != 0 {
+			if _, err := exec.LookPath("pkexec"); err == nil {
+				dpkg = []string{"pkexec", "dpkg"}
+			}
+		}
 	}
 	args := append(slices.Clone(dpkg[1:]), "--install", deb)
 	cmd := exec.CommandContext(ctx, dpkg[0], args...)
@@ -875,4 +882,43 @@ func (u *UpdateStatus) Lines() []string {
 		out = append(out, "Release keys trusted: "+strings.Join(u.ReleaseKeys, ", "))
 	}
 	return out
+}
+
+// UpdateInfo is what an update bundle says it is, once its signature is
+// checked against a release key this station trusts: for an officer to
+// confirm before ApplyUpdate.
+type UpdateInfo struct {
+	Bundle, Kind, Version, Signer string
+	Created                       time.Time
+	// Newer is false when this station would refuse the version.
+	Newer bool
+	Why   string // why it would be refused, when not Newer
+}
+
+// ReadUpdate reads the update bundle in dir and checks its signature; an
+// error says why it is not an update this station can apply.
+func (s *Station) ReadUpdate(dir string) (*UpdateInfo, error) {
+	b, err := bundle.OpenPart(dir)
+	if err != nil {
+		return nil, err
+	}
+	env := b.Envelope
+	if env.Update == nil {
+		return nil, fmt.Errorf("%s is a bundle of data from %s, not an update: receive it on the Receive screen", safetext.Line(dir), env.Sender.Name)
+	}
+	c, ok, err := s.Trusted(env.Sender.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || c.Role != crypto.RoleRelease {
+		return nil, fmt.Errorf("%w: this update is signed by %q, which is not a release key this station trusts (sluice trust add --role release CARD)", ErrRejected, env.Sender.Name)
+	}
+	if err := b.VerifySignature(c.SigningKey); err != nil {
+		return nil, err
+	}
+	u := &UpdateInfo{Bundle: env.ID, Kind: env.Update.Kind, Version: env.Update.Version, Signer: c.Name, Created: env.Created, Newer: true}
+	if err := s.checkUpdateVersion(env.Update); err != nil {
+		u.Newer, u.Why = false, strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")
+	}
+	return u, nil
 }

@@ -82,7 +82,11 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 		func() fyne.CanvasObject { return mono("name\nSHA256:") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			c := s.trusted[i]
-			o.(*widget.Label).SetText(c.Name + " — " + encryptionKind(c.Recipient) + "\n" + c.SigningFingerprint())
+			kind := encryptionKind(c.Recipient)
+			if c.Role == crypto.RoleRelease {
+				kind = "release key, trusted for updates only"
+			}
+			o.(*widget.Label).SetText(c.Name + " — " + kind + "\n" + c.SigningFingerprint())
 		})
 	s.list.OnSelected = func(i widget.ListItemID) { s.selected = i; enable(s.remove, true) }
 	s.list.OnUnselected = func(widget.ListItemID) { s.selected = -1; enable(s.remove, false) }
@@ -136,6 +140,7 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 		widget.NewCard("Policy", "What this station holds, scans and needs approved", container.NewVBox(s.policyText, container.NewHBox(editBtn))),
 		widget.NewCard("Officers", "Each signs in with their own key; approvals are signed",
 			container.NewBorder(container.NewHBox(addOfficer, s.removeOfficer), s.officerEmpty, nil, nil, withMinHeight(s.officerList, 90))),
+		newUpdatesCard(st, func() *app.Station { return s.sess.acting() }, w).card,
 		diodeCard(st, func() *app.Station { return s.sess.acting() }, w, s.feedback),
 	))
 	kiosk := widget.NewCheck("Kiosk mode from the next start", nil)
@@ -371,17 +376,22 @@ func (s *stationScreen) importCard(text []byte) {
 		return
 	}
 	intro := widget.NewLabel(fmt.Sprintf("Trust station %s? Compare the signing key below with the one shown on %s's Station screen before you trust it.", c.Name, c.Name))
+	title, add := "Trust a station", s.sess.acting().TrustAdd
+	if c.Role == crypto.RoleRelease {
+		intro.SetText(fmt.Sprintf("Trust release key %s to sign updates of Sluice and of its scanner's signatures, and nothing else? Compare the signing key below with the one its keeper gives you.", c.Name))
+		title, add = "Trust a release key", s.sess.acting().TrustAddRelease
+	}
 	intro.Wrapping = fyne.TextWrapWord
 	form := widget.NewForm(
-		widget.NewFormItem("Station", widget.NewLabel(c.Name)),
+		widget.NewFormItem("Name", widget.NewLabel(c.Name)),
 		widget.NewFormItem("Signing key", mono(c.SigningFingerprint())),
 		widget.NewFormItem("Encryption", widget.NewLabel(encryptionKind(c.Recipient))),
 	)
-	d := dialog.NewCustomConfirm("Trust a station", "Trust", "Cancel", container.NewVBox(intro, form), func(ok bool) {
+	d := dialog.NewCustomConfirm(title, "Trust", "Cancel", container.NewVBox(intro, form), func(ok bool) {
 		if !ok {
 			return
 		}
-		if _, err := s.sess.acting().TrustAdd(text); err != nil {
+		if _, err := add(text); err != nil {
 			showError(err, s.win)
 			return
 		}
