@@ -260,10 +260,14 @@ func (e *Envelope) check() error {
 // recipient stanza is at most a post-quantum hybrid one.
 const (
 	tarEntryMax      = 512 + 512 + 2048 + 512
-	manifestEntryMax = 6*MaxPathLen + 256
+	manifestEntryMax = 6*MaxPathLen + 256 + transformedMax
 	manifestHeadMax  = 4096
 	ageStanzaMax     = 4096
 	ageChunk         = 64 << 10
+	// transformedMax is a transformed file's "transformed" object: its
+	// original's name (a path component, escaped), hash, size and three
+	// short fields.
+	transformedMax = 6*255 + 3*6*maxTransformField + 256
 )
 
 // MaxManifestLen is the largest manifest that can list files+dirs entries:

@@ -133,6 +133,10 @@ func FuzzParseManifest(f *testing.F) {
 	mb, _ := manifestFor(fuzzBundleID, "alice", ents).Marshal()
 	f.Add(mb)
 	f.Add([]byte(`{"format":"sluice-manifest/1","bundle_id":"x","entries":[{"path":"../a","type":"file"}]}`))
+	tm := manifestFor(fuzzBundleID, "alice", ents)
+	tm.Entries[1].Transformed = &Transformed{From: "a.docx", Size: 9, Action: "pdf-of-images", Tool: "mutool", Version: "1.21.1"}
+	tb, _ := tm.Marshal()
+	f.Add(tb)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The canonical fast path never accepts what the strict decoder
 		// refuses, and reads what it reads.

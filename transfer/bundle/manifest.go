@@ -53,6 +53,44 @@ type ManifestEntry struct {
 	Mode   Mode           `json:"mode"`
 	Size   int64          `json:"size"`
 	SHA256 *crypto.Digest `json:"sha256,omitempty"`
+	// Transformed, on a file, says it is not what the officer staged but
+	// its transformation into a simple form (issue 14: a PDF of images,
+	// a re-encoded image, cleaned text), and from what.
+	Transformed *Transformed `json:"transformed,omitempty"`
+}
+
+// Transformed names the original a file was transformed from and how: so
+// a kiosk knows to verify the simple form, and an auditor can prove what
+// was changed and by what. The original stays with the sender.
+type Transformed struct {
+	// From is the original's name in the same folder ("report.docx").
+	From   string        `json:"from"`
+	SHA256 crypto.Digest `json:"sha256"`
+	Size   int64         `json:"size"`
+	// Action is what was done ("pdf-of-images", "re-encode-image",
+	// "clean-text"); Tool and Version the program that parsed the
+	// original ("mutool" "1.21.1").
+	Action  string `json:"action"`
+	Tool    string `json:"tool"`
+	Version string `json:"version"`
+}
+
+// maxTransformField bounds Transformed's Action, Tool and Version.
+const maxTransformField = 64
+
+func (t *Transformed) check() error {
+	if err := checkPath(t.From); err != nil || strings.Contains(t.From, "/") {
+		return fmt.Errorf("names its original %q, not a plain file name", truncate(t.From))
+	}
+	if t.Size < 0 {
+		return fmt.Errorf("gives its original a negative size")
+	}
+	for _, f := range []string{t.Action, t.Tool, t.Version} {
+		if f == "" || len(f) > maxTransformField || !plainJSON(f) {
+			return fmt.Errorf("names its transformation %q %q %q; each must be 1 to %d plain characters", truncate(t.Action), truncate(t.Tool), truncate(t.Version), maxTransformField)
+		}
+	}
+	return nil
 }
 
 // Mode is a permission mode, written as a 4-digit octal string ("0644").
@@ -132,8 +170,8 @@ func appendManifestEntry(buf *bytes.Buffer, i int, e *ManifestEntry) error {
 		buf.WriteByte(',')
 	}
 	buf.WriteByte('\n')
-	if !plainJSON(e.Type) || e.Mode > 0o777 {
-		b, err := json.Marshal(e) // never from Seal, whose entries are files and folders
+	if !plainJSON(e.Type) || e.Mode > 0o777 || e.Transformed != nil {
+		b, err := json.Marshal(e) // from Seal only for a transformed file
 		if err != nil {
 			return fmt.Errorf("marshal manifest: %w", err)
 		}
@@ -215,8 +253,13 @@ func ParseManifest(b []byte) (*Manifest, error) {
 				return nil, fmt.Errorf("manifest: file %q needs a size and a sha256", e.Path)
 			}
 		case TypeDir:
-			if e.Size != 0 || e.SHA256 != nil {
-				return nil, fmt.Errorf("manifest: directory %q has a size or hash", e.Path)
+			if e.Size != 0 || e.SHA256 != nil || e.Transformed != nil {
+				return nil, fmt.Errorf("manifest: directory %q has a size, hash or transformation", e.Path)
+			}
+		}
+		if e.Transformed != nil {
+			if err := e.Transformed.check(); err != nil {
+				return nil, fmt.Errorf("manifest: file %q %w", e.Path, err)
 			}
 		}
 	}

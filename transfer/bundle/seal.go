@@ -286,7 +286,7 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 
 // writeAhead archives the next file the read-ahead holds, which is s.
 func writeAhead(tw *tar.Writer, ra *readAhead, s *Source, done *atomic.Int64) (ManifestEntry, error) {
-	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm())}
+	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm()), Transformed: s.Transformed}
 	a, err := ra.next()
 	if err != nil {
 		return e, err
@@ -313,7 +313,7 @@ func writeAhead(tw *tar.Writer, ra *readAhead, s *Source, done *atomic.Int64) (M
 }
 
 func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done *atomic.Int64) (ManifestEntry, error) {
-	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm())}
+	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm()), Transformed: s.Transformed}
 	hdr := &tar.Header{Name: dataPrefix + s.Path, Mode: int64(s.Mode.Perm()), ModTime: s.ModTime.UTC().Truncate(time.Second), Format: tar.FormatPAX}
 	if s.Type == TypeDir {
 		hdr.Typeflag, hdr.Name = tar.TypeDir, hdr.Name+"/"

@@ -30,6 +30,9 @@ type Source struct {
 	// SHA256, when set, is the hash the officer reviewed. Sealing aborts if
 	// the file no longer has it.
 	SHA256 *crypto.Digest
+	// Transformed, when set, says the file is the transformation of an
+	// original; it goes into the manifest (ManifestEntry.Transformed).
+	Transformed *Transformed
 }
 
 // Collect walks paths (files and folders, recursively) into the sources to
