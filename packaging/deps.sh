@@ -19,9 +19,15 @@ case "${1:-build}" in
   # packets are dropped and counted (transfer/diode/oneway_linux_test.go).
   # strace: the air-gap self-check proves no command but the diode's opens
   # an Internet socket (airgap_test.go).
-  test) want=("${build[@]}" iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace) ;;
+  # mupdf-tools (mutool draw) and poppler-utils (pdftoppm, the fallback):
+  # transfer/transform renders PDFs to pixels; the LibreOffice -nogui
+  # packages (no X11, about 150 MB to download) turn office documents into
+  # PDFs first. bubblewrap: every renderer runs in its sandbox.
+  test) want=("${build[@]}" mupdf-tools poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui bubblewrap iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace) ;;
   # udpcast: the diode bench sends the same bundle with udp-sender --async.
-  bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan udpcast) ;;
+  # mupdf-tools: the transform bench renders with Sluice and with a bare
+  # mutool draw in the same run.
+  bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan udpcast mupdf-tools bubblewrap) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac

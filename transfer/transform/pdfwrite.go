@@ -1,0 +1,116 @@
+package transform
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// pageImage is one rendered page, encoded: the image XObject of its page
+// in the rebuilt PDF.
+type pageImage struct {
+	W, H int // pixels
+	// Filter is "DCTDecode" (JPEG) or "FlateDecode".
+	Filter string
+	// Gray: DeviceGray, else DeviceRGB.
+	Gray bool
+	// BPC is bits per component: 8, or 1 for a bilevel page.
+	BPC int
+	// Predictor: Flate data carries PNG row filters (Predictor 15).
+	Predictor bool
+	// Kind is how the page was classified, for notes: "text",
+	// "text-colour", "photo", "photo-gray".
+	Kind string
+	// Where the encoded bytes wait: spool file index, offset, length.
+	Spool       int
+	Off, Length int64
+}
+
+// writePDF writes a PDF 1.4 file of one page per image, in order: a
+// catalog, a page tree, and per page a page, its content stream (one
+// "Do" of its image, scaled to the page) and its image; a classic
+// cross-reference table; a trailer with /Size and /Root only. Nothing
+// else: no information dictionary, no metadata, no action, no font. A
+// page's MediaBox is its pixel size at dpi, in points (1/72 in). data
+// writes image i's encoded bytes.
+func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, w io.Writer) error) error {
+	w := &countWriter{w: bufio.NewWriterSize(out, 256<<10)}
+	n := 2 + 3*len(pages)
+	offs := make([]int64, n+1)
+	obj := func(num int) { offs[num] = w.n; fmt.Fprintf(w, "%d 0 obj\n", num) }
+	io.WriteString(w, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	obj(1)
+	io.WriteString(w, "<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
+	obj(2)
+	io.WriteString(w, "<< /Type /Pages /Kids [")
+	for i := range pages {
+		if i > 0 {
+			io.WriteString(w, " ")
+		}
+		fmt.Fprintf(w, "%d 0 R", 3+3*i)
+	}
+	fmt.Fprintf(w, "] /Count %d >>\nendobj\n", len(pages))
+	for i, p := range pages {
+		num := 3 + 3*i
+		pw, ph := points(p.W, dpi), points(p.H, dpi)
+		obj(num)
+		fmt.Fprintf(w, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>\nendobj\n",
+			pw, ph, num+2, num+1)
+		content := fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", pw, ph)
+		obj(num + 1)
+		fmt.Fprintf(w, "<< /Length %d >>\nstream\n%sendstream\nendobj\n", len(content), content)
+		obj(num + 2)
+		cs := "/DeviceRGB"
+		colors := 3
+		if p.Gray {
+			cs, colors = "/DeviceGray", 1
+		}
+		fmt.Fprintf(w, "<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent %d /Filter /%s",
+			p.W, p.H, cs, p.BPC, p.Filter)
+		if p.Predictor {
+			fmt.Fprintf(w, " /DecodeParms << /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>", colors, p.BPC, p.W)
+		}
+		fmt.Fprintf(w, " /Length %d >>\nstream\n", p.Length)
+		start := w.n
+		if err := data(i, w); err != nil {
+			return err
+		}
+		if w.n-start != p.Length {
+			return fmt.Errorf("page %d's image changed length while the PDF was written", i+1)
+		}
+		io.WriteString(w, "\nendstream\nendobj\n")
+	}
+	xref := w.n
+	fmt.Fprintf(w, "xref\n0 %d\n0000000000 65535 f\r\n", n+1)
+	for num := 1; num <= n; num++ {
+		fmt.Fprintf(w, "%010d 00000 n\r\n", offs[num])
+	}
+	fmt.Fprintf(w, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", n+1, xref)
+	if w.err != nil {
+		return w.err
+	}
+	return w.w.(*bufio.Writer).Flush()
+}
+
+// points is a length of px pixels at dpi, in points, with two decimals.
+func points(px, dpi int) string {
+	return strconv.FormatFloat(float64(px)*72/float64(dpi), 'f', 2, 64)
+}
+
+// countWriter counts the bytes written and keeps the first error.
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}

@@ -1,0 +1,205 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// bind is one path a sandboxed child sees: the host's src at dst.
+type bind struct {
+	src, dst string
+	rw       bool
+}
+
+// job is one run of a tool in a child process.
+type job struct {
+	// name is the tool's name, for messages ("mutool", "soffice").
+	name string
+	// argv[0] is the program's host path; sandbox paths in the arguments
+	// are written with at (see Transformer.at).
+	argv  []string
+	binds []bind
+	env   []string
+	// dir is the working directory (a sandbox path).
+	dir     string
+	stdin   io.Reader
+	stdout  io.Writer
+	timeout time.Duration
+}
+
+// sandboxUID is the user the child runs as in its namespace (nobody).
+const sandboxUID = "65534"
+
+// bwrapArgs returns bubblewrap's arguments for a child that sees /usr and
+// the few files of /etc a renderer reads, read-only, its binds, a private
+// /tmp, /proc and /dev, and nothing else: no network, no other process, no
+// capability, a new session (so it cannot push input into the station's
+// terminal), killed when its parent dies.
+func (t *Transformer) bwrapArgs(binds []bind, dir string) []string {
+	a := []string{"--unshare-all", "--unshare-user", "--uid", sandboxUID, "--gid", sandboxUID, "--cap-drop", "ALL",
+		"--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+		"--ro-bind", "/usr", "/usr"}
+	// Merged /usr (Debian 12): /bin, /lib… are links into /usr.
+	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		if l, err := os.Readlink(d); err == nil {
+			a = append(a, "--symlink", l, d)
+		} else if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			a = append(a, "--ro-bind", d, d)
+		}
+	}
+	for _, e := range []string{"/etc/fonts", "/etc/ld.so.cache", "/etc/alternatives", "/etc/libreoffice", "/etc/mime.types"} {
+		a = append(a, "--ro-bind-try", e, e)
+	}
+	for _, b := range binds {
+		if b.rw {
+			a = append(a, "--bind", b.src, b.dst)
+		} else {
+			a = append(a, "--ro-bind", b.src, b.dst)
+		}
+	}
+	if dir != "" {
+		a = append(a, "--chdir", dir)
+	}
+	return a
+}
+
+// at returns the path a child sees for the host path src that a job binds
+// at dst: dst in the sandbox, src itself without one.
+func (t *Transformer) at(src, dst string) string {
+	if t.cfg.NoSandbox {
+		return src
+	}
+	return dst
+}
+
+// run runs j under prlimit (RLIMIT_DATA at Config.MemoryLimit, RLIMIT_CPU
+// at twice the timeout, no core dumps) and, unless Config.NoSandbox, in
+// bubblewrap; it kills the child at j.timeout or when ctx is done. The
+// error says how the child failed, with the first line it wrote on stderr.
+func (t *Transformer) run(ctx context.Context, j job) error {
+	cpu := int64(2*j.timeout/time.Second) + 1
+	argv := []string{t.paths["prlimit"], "--data=" + strconv.FormatInt(t.cfg.MemoryLimit, 10),
+		"--cpu=" + strconv.FormatInt(cpu, 10), "--core=0", "--"}
+	dir := ""
+	if !t.cfg.NoSandbox {
+		argv = append(argv, t.paths["bwrap"])
+		argv = append(argv, t.bwrapArgs(j.binds, j.dir)...)
+		argv = append(argv, "--")
+	} else {
+		dir = j.dir
+	}
+	argv = append(argv, j.argv...)
+	ctx, cancel := context.WithTimeoutCause(ctx, j.timeout, errTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	// Only what the tool needs: none of the station's environment.
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8", "TMPDIR=/tmp"}, j.env...)
+	if t.cfg.NoSandbox {
+		cmd.Env[1] = "HOME=" + t.cfg.TempDir
+		cmd.Env[3] = "TMPDIR=" + t.cfg.TempDir
+	}
+	cmd.Stdin, cmd.Stdout = j.stdin, j.stdout
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	// Its own process group, killed whole; killed by the kernel if the
+	// thread that started it ends (see internal/pdfcheck).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	if errors.Is(context.Cause(ctx), errTimeout) {
+		return fmt.Errorf("%s took longer than %s (a damaged or hostile file?)", j.name, j.timeout.Round(time.Second))
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s stopped: %w", j.name, context.Cause(ctx))
+	}
+	why := "failed"
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			switch ws.Signal() {
+			case syscall.SIGXCPU, syscall.SIGKILL:
+				why = fmt.Sprintf("was killed (%v): more than %d s of CPU time or a sandbox failure", ws.Signal(), cpu)
+			default:
+				why = fmt.Sprintf("crashed (%v)", ws.Signal())
+			}
+		} else {
+			why = fmt.Sprintf("failed (exit status %d)", ee.ExitCode())
+		}
+	} else {
+		why = fmt.Sprintf("failed: %v", err)
+	}
+	if line := stderr.firstLine(); line != "" {
+		return fmt.Errorf("%s %s: %s", j.name, why, line)
+	}
+	return fmt.Errorf("%s %s", j.name, why)
+}
+
+var errTimeout = errors.New("timeout")
+
+// tail keeps the first 4 KiB written to it (where a tool says why it
+// failed).
+type tail struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if room := 4096 - len(t.b); room > 0 {
+		t.b = append(t.b, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}
+
+// firstLine returns the first line that says something, skipping the
+// warnings renderers print about damaged files they could repair.
+func (t *tail) firstLine() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var first string
+	for _, l := range strings.Split(string(t.b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if first == "" {
+			first = l
+		}
+		if strings.Contains(strings.ToLower(l), "error") {
+			return trimLine(l)
+		}
+	}
+	return trimLine(first)
+}
+
+func trimLine(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// realPath resolves a tool's links (Debian's /etc/alternatives), so the
+// sandbox runs the program itself.
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
+}

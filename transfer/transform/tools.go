@@ -1,0 +1,148 @@
+package transform
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// packages names the Debian package of each tool, for the messages of a
+// missing one.
+var packages = map[string]string{
+	"mutool":   "mupdf-tools",
+	"pdftoppm": "poppler-utils",
+	"soffice":  "libreoffice-writer-nogui, libreoffice-calc-nogui and libreoffice-impress-nogui",
+	"bwrap":    "bubblewrap",
+	"prlimit":  "util-linux",
+}
+
+// versionArgs is how each tool tells its version, and the pattern that
+// finds it in what it prints (on stdout or stderr).
+var versionArgs = map[string][]string{
+	"mutool":   {"-v"},
+	"pdftoppm": {"-v"},
+	"soffice":  {"--version"},
+	"bwrap":    {"--version"},
+	"prlimit":  {"--version"},
+}
+
+var versionRE = regexp.MustCompile(`\d+(\.\d+)+`)
+
+// New finds the tools (mutool, pdftoppm, soffice, bwrap, prlimit) and
+// their versions once, and fills in cfg's defaults. A missing renderer is
+// not an error: the files that need it are held (ErrNoTool) and
+// Transformer.Missing says why. Without bwrap (unless cfg.NoSandbox) or
+// prlimit, New fails: no external tool could run safely.
+func New(cfg Config) (*Transformer, error) {
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = 100e6
+	}
+	if cfg.MaxPages <= 0 {
+		cfg.MaxPages = 10000
+	}
+	if cfg.DPI <= 0 {
+		cfg.DPI = 150
+	}
+	if cfg.DPI > 600 {
+		return nil, fmt.Errorf("transform: a resolution of %d DPI is more than the 600 a page needs; lower it", cfg.DPI)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.Timeout == nil {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MemoryLimit <= 0 {
+		cfg.MemoryLimit = 1 << 30
+	}
+	if cfg.TempDir == "" {
+		cfg.TempDir = os.TempDir()
+	}
+	if cfg.TextEncoding != "" {
+		if _, err := textDecoder(cfg.TextEncoding); err != nil {
+			return nil, err
+		}
+	}
+	t := &Transformer{cfg: cfg, paths: map[string]string{}, vers: map[string]string{}, missing: map[string]string{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, tool := range []string{"mutool", "pdftoppm", "soffice", "bwrap", "prlimit"} {
+		path := cfg.Tools[tool]
+		if path == "" {
+			p, err := exec.LookPath(tool)
+			if err != nil {
+				t.missing[tool] = fmt.Sprintf("%s is not installed (Debian: apt-get install %s)", tool, packages[tool])
+				continue
+			}
+			path = p
+		}
+		t.paths[tool] = path
+		out, _ := exec.CommandContext(ctx, path, versionArgs[tool]...).CombinedOutput()
+		v := versionRE.FindString(string(out))
+		if v == "" {
+			v = "unknown"
+		}
+		t.vers[tool] = v
+	}
+	if _, ok := t.paths["prlimit"]; !ok {
+		return nil, fmt.Errorf("transform: %s: without it no tool runs with bounded memory", t.missing["prlimit"])
+	}
+	if !cfg.NoSandbox {
+		if _, ok := t.paths["bwrap"]; !ok {
+			return nil, fmt.Errorf("transform: %s: without it no tool runs in a sandbox", t.missing["bwrap"])
+		}
+		if err := t.sandboxWorks(ctx); err != nil {
+			return nil, err
+		}
+	}
+	t.vers["sluice"] = runtime.Version()
+	return t, nil
+}
+
+// DefaultTimeout is Config.Timeout's default: 60 s + 1 s per page + 10 s
+// per MiB.
+func DefaultTimeout(pages int, size int64) time.Duration {
+	return 60*time.Second + time.Duration(pages)*time.Second + time.Duration(size/(1<<20))*10*time.Second
+}
+
+// Tools returns tool → version for every program found, and "sluice" →
+// Go's version for the transformations done in Sluice's own workers: for
+// custody records.
+func (t *Transformer) Tools() map[string]string {
+	m := make(map[string]string, len(t.vers))
+	for k, v := range t.vers {
+		m[k] = v
+	}
+	return m
+}
+
+// Missing returns one line per tool not found, saying which Debian package
+// provides it; nil when every tool is there.
+func (t *Transformer) Missing() []string {
+	var out []string
+	for _, why := range t.missing {
+		out = append(out, why)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sandboxWorks runs /bin/true (or the first of a few stand-ins) in the
+// sandbox once, so that a machine where bwrap cannot create namespaces
+// says so at start, not on the first file.
+func (t *Transformer) sandboxWorks(ctx context.Context) error {
+	args := t.bwrapArgs(nil, "")
+	args = append(args, "--", "/usr/bin/true")
+	out, err := exec.CommandContext(ctx, t.paths["bwrap"], args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("transform: the sandbox (bwrap) does not run here: %s (%v); run on a kernel that allows user namespaces, or set no_sandbox for tests only",
+			strings.TrimSpace(string(out)), err)
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package transform
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strconv"
+)
+
+// A worker is the station's own executable started again with
+// SLUICE_TRANSFORM_WORKER=KIND, to parse one original in a child bounded
+// and sandboxed like any other tool (internal/pdfcheck's pattern). It
+// reads the original on stdin and writes one JSON line (workerReply)
+// followed, for an image, by the new file's bytes.
+const (
+	envWorker = "SLUICE_TRANSFORM_WORKER"
+	envOpts   = "SLUICE_TRANSFORM_OPTS"
+	envLimit  = "SLUICE_TRANSFORM_LIMIT"
+)
+
+// workerOpts is what the parent tells a worker.
+type workerOpts struct {
+	MaxPixels int64  `json:"max_pixels"`
+	MaxPages  int    `json:"max_pages,omitempty"`
+	Name      string `json:"name,omitempty"` // for verify: the file's name
+}
+
+// workerReply is a worker's first line of output.
+type workerReply struct {
+	Error string `json:"error,omitempty"`
+	// image: the format written ("png", "jpeg") and notes.
+	Format string   `json:"format,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
+	// pdfinfo: pages, links, whether the PDF was encrypted.
+	Pages     int    `json:"pages,omitempty"`
+	Links     []Link `json:"links,omitempty"`
+	LinkError string `json:"link_error,omitempty"`
+}
+
+// Serve turns this process into a transformation worker when it was
+// started as one (SLUICE_TRANSFORM_WORKER set), and then exits; otherwise
+// it returns at once. main, and the TestMain of every test binary that
+// transforms files, must call it first.
+func Serve() {
+	kind := os.Getenv(envWorker)
+	if kind == "" {
+		return
+	}
+	var o workerOpts
+	if err := json.Unmarshal([]byte(os.Getenv(envOpts)), &o); err != nil {
+		fmt.Fprintf(os.Stderr, "transform worker: bad options: %v\n", err)
+		os.Exit(2)
+	}
+	if limit, _ := strconv.ParseInt(os.Getenv(envLimit), 10, 64); limit > 0 {
+		// Collect early; the hard limit is the kernel's (RLIMIT_DATA,
+		// set by prlimit).
+		debug.SetMemoryLimit(limit / 2)
+	}
+	w := bufio.NewWriterSize(os.Stdout, 256<<10)
+	if err := serveWorker(kind, o, os.Stdin, w); err != nil {
+		// After a reply line that promised a body, this line makes the
+		// body fail Verify; the exit status says it failed anyway.
+		json.NewEncoder(w).Encode(workerReply{Error: err.Error()})
+		w.Flush()
+		os.Exit(1)
+	}
+	if w.Flush() != nil {
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func serveWorker(kind string, o workerOpts, in *os.File, out io.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil { // a decoder's bug on hostile input is a file not transformed
+			err = fmt.Errorf("the %s decoder failed on it: %v", kind, p)
+		}
+	}()
+	switch kind {
+	case "image":
+		return reencodeImage(in, o.MaxPixels, out)
+	case "pdfinfo":
+		fi, err := in.Stat()
+		if err != nil {
+			return err
+		}
+		rep, err := pdfInfo(in, fi.Size(), o.MaxPages)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(out).Encode(rep)
+	case "verify":
+		fi, err := in.Stat()
+		if err != nil {
+			return err
+		}
+		if err := Verify(o.Name, in, fi.Size()); err != nil {
+			return err
+		}
+		return json.NewEncoder(out).Encode(workerReply{})
+	}
+	return fmt.Errorf("unknown worker %q", kind)
+}
+
+// worker runs Sluice's own executable as a worker of kind on in, and
+// returns its reply; the bytes after the reply's line go to body (nil:
+// none expected).
+func (t *Transformer) worker(ctx context.Context, kind string, o workerOpts, in *os.File, size int64, body io.Writer) (*workerReply, error) {
+	if os.Getenv(envWorker) != "" {
+		return nil, errors.New("this program was started as a transform worker but does not serve as one (call transform.Serve first)")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find Sluice's own executable to start a worker: %w", err)
+	}
+	opts, _ := json.Marshal(o)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer pr.Close()
+	j := job{
+		name:  "the " + kind + " worker",
+		argv:  []string{t.at(exe, "/sluice")},
+		binds: []bind{{src: exe, dst: "/sluice"}},
+		env: []string{envWorker + "=" + kind, envOpts + "=" + string(opts), envLimit + "=" + strconv.FormatInt(t.cfg.MemoryLimit, 10),
+			"GOMAXPROCS=1", "GOTRACEBACK=none"},
+		stdin:   in,
+		stdout:  pw,
+		timeout: t.cfg.Timeout(0, size),
+	}
+	type answer struct {
+		rep *workerReply
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		br := bufio.NewReaderSize(pr, 64<<10)
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			io.Copy(io.Discard, br)
+			got <- answer{err: errors.New("the worker ended without a reply")}
+			return
+		}
+		var rep workerReply
+		if err := json.Unmarshal(line, &rep); err != nil {
+			io.Copy(io.Discard, br)
+			got <- answer{err: fmt.Errorf("the worker's reply does not parse: %v", err)}
+			return
+		}
+		if body != nil && rep.Error == "" {
+			_, err = io.Copy(body, br)
+		} else {
+			io.Copy(io.Discard, br)
+		}
+		got <- answer{&rep, err}
+	}()
+	runErr := t.run(ctx, job(j))
+	pw.Close()
+	a := <-got
+	if runErr != nil {
+		if a.rep != nil && a.rep.Error != "" {
+			return nil, errors.New(a.rep.Error)
+		}
+		return nil, runErr
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if a.rep.Error != "" {
+		return nil, errors.New(a.rep.Error)
+	}
+	return a.rep, nil
+}
