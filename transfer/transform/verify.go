@@ -445,5 +445,3 @@ func verifyPageImage(im *types.StreamDict) error {
 	}
 	return errors.New("an image with a filter other than DCTDecode or FlateDecode")
 }
-
-

@@ -1,0 +1,204 @@
+package transform
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// textPDF builds a PDF of pages pages of Helvetica text (about 50 lines
+// each), with extra objects appended to the catalog (catalogExtra, such as
+// "/OpenAction 9 0 R") and to the first page (pageExtra), and extra
+// objects numbered from 1000 (extra[i] is object 1000+i).
+func textPDF(pages int, catalogExtra, pageExtra string, extra ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	offs := map[int]int{}
+	obj := func(n int, body string) {
+		offs[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	obj(1, "<< /Type /Catalog /Pages 2 0 R "+catalogExtra+" >>")
+	var kids []string
+	for i := 0; i < pages; i++ {
+		kids = append(kids, fmt.Sprintf("%d 0 R", 10+2*i))
+	}
+	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), pages))
+	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := strings.Fields("the transfer station checks every file before it releases anything into the network and records what it did")
+	for i := 0; i < pages; i++ {
+		var c strings.Builder
+		c.WriteString("BT /F1 10 Tf 12 TL 56 790 Td\n")
+		fmt.Fprintf(&c, "(Page %d) Tj T*\n", i+1)
+		for l := 0; l < 55; l++ {
+			var line []string
+			for w := 0; w < 14; w++ {
+				line = append(line, words[rng.IntN(len(words))])
+			}
+			fmt.Fprintf(&c, "(%s) Tj T*\n", strings.Join(line, " "))
+		}
+		c.WriteString("ET\n")
+		extraPage := ""
+		if i == 0 {
+			extraPage = pageExtra
+		}
+		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R %s >>", 11+2*i, extraPage))
+		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", c.Len(), c.String()))
+	}
+	for i, e := range extra {
+		obj(1000+i, e)
+	}
+	size := 1000 + len(extra)
+	if len(extra) == 0 {
+		size = 12 + 2*pages
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", size)
+	for n := 1; n < size; n++ {
+		if o, ok := offs[n]; ok {
+			fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+		} else {
+			fmt.Fprintf(&b, "0000000000 65535 f\r\n")
+		}
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, xref)
+	return b.Bytes()
+}
+
+// photo is a w × h picture with smooth gradients and noise, as a camera
+// would take.
+func photo(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			n := rng.IntN(24)
+			img.Set(x, y, color.RGBA{uint8(x*255/w + n/2), uint8(y*255/h + n/3), uint8((x+y)*127/(w+h) + n), 255})
+		}
+	}
+	return img
+}
+
+func pngBytes(t testing.TB, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func jpegBytes(t testing.TB, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// withEXIFGPS inserts an APP1 Exif segment holding a GPS IFD (latitude
+// 51° N) after a JPEG's SOI marker.
+func withEXIFGPS(j []byte) []byte {
+	// TIFF header (big-endian), IFD0 with one entry: GPSInfo → IFD at 26.
+	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8,
+		0, 1, 0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0,
+		// GPS IFD: GPSLatitudeRef = "N".
+		0, 1, 0, 1, 0, 2, 0, 0, 0, 2, 'N', 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	seg := []byte{0xff, 0xe1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	seg = append(seg, payload...)
+	out := append([]byte{}, j[:2]...)
+	out = append(out, seg...)
+	return append(out, j[2:]...)
+}
+
+// bombPNG is a PNG header claiming w × h pixels with a few rows of data:
+// a small file that would need gigabytes to decode.
+func bombPNG(t testing.TB, w, h int) []byte {
+	small := pngBytes(t, image.NewGray(image.Rect(0, 0, 1, 1)))
+	// Rewrite IHDR's width and height (bytes 16–23), and its CRC.
+	b := append([]byte{}, small...)
+	put := func(off, v int) { b[off], b[off+1], b[off+2], b[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v) }
+	put(16, w)
+	put(20, h)
+	crc := crc32.ChecksumIEEE(b[12:29])
+	put(29, int(crc))
+	return b
+}
+
+// ooxml builds an office document from its parts (path → content).
+func ooxml(t testing.TB, parts map[string]string) []byte {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	for _, name := range []string{"[Content_Types].xml", "_rels/.rels"} {
+		w, _ := z.Create(name)
+		w.Write([]byte(parts[name]))
+	}
+	for name, body := range parts {
+		if name == "[Content_Types].xml" || name == "_rels/.rels" {
+			continue
+		}
+		w, err := z.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// docxWithMacro is a Word document with a VBA project (a macro-enabled
+// document saved under .docx) and a hyperlink.
+func docxWithMacro(t testing.TB) []byte {
+	return ooxml(t, map[string]string{
+		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>`,
+		"_rels/.rels": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`,
+		"word/_rels/document.xml.rels": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/><Relationship Id="rId5" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://example.org/report" TargetMode="External"/></Relationships>`,
+		"word/vbaProject.bin": "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + strings.Repeat("\x00", 504) + "Sub AutoOpen()\r\nShell \"calc.exe\"\r\nEnd Sub\r\n",
+		"word/document.xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><w:body>
+<w:p><w:r><w:t>Quarterly report: every figure below was checked twice.</w:t></w:r></w:p>
+<w:p><w:hyperlink r:id="rId5"><w:r><w:t>The full report</w:t></w:r></w:hyperlink></w:p>
+</w:body></w:document>`,
+	})
+}
+
+// xlsx is a workbook of one sheet of rows × 4 numbers.
+func xlsx(t testing.TB, rows int) []byte {
+	var sheet strings.Builder
+	sheet.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
+	for r := 1; r <= rows; r++ {
+		fmt.Fprintf(&sheet, `<row r="%d">`, r)
+		for c := 0; c < 4; c++ {
+			fmt.Fprintf(&sheet, `<c r="%c%d"><v>%d</v></c>`, 'A'+c, r, r*10+c)
+		}
+		sheet.WriteString(`</row>`)
+	}
+	sheet.WriteString(`</sheetData></worksheet>`)
+	return ooxml(t, map[string]string{
+		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`,
+		"_rels/.rels": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+		"xl/workbook.xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Figures" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+		"xl/_rels/workbook.xml.rels": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`,
+		"xl/worksheets/sheet1.xml": sheet.String(),
+	})
+}
