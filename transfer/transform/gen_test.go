@@ -202,3 +202,76 @@ func xlsx(t testing.TB, rows int) []byte {
 		"xl/worksheets/sheet1.xml": sheet.String(),
 	})
 }
+
+// scanPDF builds a PDF of pages pages, each one full-page JPEG (a
+// scanned document).
+func scanPDF(t testing.TB, pages int) []byte {
+	j := jpegBytes(t, photo(1240, 1754))
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := map[int]int{}
+	obj := func(n int, body string) {
+		offs[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	var kids []string
+	for i := 0; i < pages; i++ {
+		kids = append(kids, fmt.Sprintf("%d 0 R", 10+3*i))
+	}
+	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), pages))
+	for i := 0; i < pages; i++ {
+		n := 10 + 3*i
+		obj(n, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Scan %d 0 R >> >> /Contents %d 0 R >>", n+2, n+1))
+		c := "q 595 0 0 842 0 0 cm /Scan Do Q"
+		obj(n+1, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c))
+		offs[n+2] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XObject /Subtype /Image /Width 1240 /Height 1754 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n", n+2, len(j))
+		b.Write(j)
+		b.WriteString("\nendstream\nendobj\n")
+	}
+	size := 10 + 3*pages
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", size)
+	for n := 1; n < size; n++ {
+		if o, ok := offs[n]; ok {
+			fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+		} else {
+			fmt.Fprintf(&b, "0000000000 65535 f\r\n")
+		}
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, xref)
+	return b.Bytes()
+}
+
+// odtWithLink is an OpenDocument text with a hyperlink and a Basic macro
+// library bound to the document's opening.
+func odtWithLink(t testing.TB) []byte {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	// The mimetype comes first, stored, as ODF requires.
+	w, _ := z.CreateHeader(&zip.FileHeader{Name: "mimetype", Method: zip.Store})
+	w.Write([]byte("application/vnd.oasis.opendocument.text"))
+	for name, body := range map[string]string{
+		"META-INF/manifest.xml": `<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/><manifest:file-entry manifest:full-path="Basic/Standard/Module1.xml" manifest:media-type="text/xml"/></manifest:manifest>`,
+		"content.xml": `<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" office:version="1.2"><office:scripts><office:event-listeners><script:event-listener script:language="ooo:script" script:event-name="dom:load" xlink:href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document"/></office:event-listeners></office:scripts><office:body><office:text>
+<text:p>Minutes of the meeting. <text:a xlink:type="simple" xlink:href="https://example.org/minutes">The full minutes</text:a></text:p>
+</office:text></office:body></office:document-content>`,
+		"Basic/Standard/Module1.xml": `<?xml version="1.0" encoding="UTF-8"?>
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">Sub Main
+Shell("calc.exe")
+End Sub</script:module>`,
+	} {
+		w, err := z.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

@@ -3,6 +3,7 @@ package transform
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -78,26 +79,40 @@ func (t *Transformer) renderRange(ctx context.Context, r, path string, first, la
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	decoded := make(chan error, 1)
+	type decodeResult struct {
+		err error
+		// bad: the pages were refused (too large, too many), and the
+		// renderer stopped for that; else a failed read is the
+		// renderer's failure, which its exit says best.
+		bad bool
+	}
+	decoded := make(chan decodeResult, 1)
 	go func() {
 		err := t.readPages(pr, first, sf, spool, out)
-		if err != nil {
+		var bad *badPages
+		isBad := errors.As(err, &bad)
+		if isBad {
 			cancel() // stop the renderer: its output is of no use
 		}
 		io.Copy(io.Discard, pr)
-		decoded <- err
+		decoded <- decodeResult{err, isBad}
 	}()
 	runErr := t.run(ctx, j)
 	pw.Close()
-	decErr := <-decoded
-	if decErr != nil {
-		if runErr != nil && ctx.Err() == nil {
-			return runErr
-		}
-		return decErr
+	d := <-decoded
+	switch {
+	case d.bad:
+		return d.err
+	case runErr != nil:
+		return runErr
 	}
-	return runErr
+	return d.err
 }
+
+// badPages is a refusal of what the renderer wrote.
+type badPages struct{ msg string }
+
+func (b *badPages) Error() string { return b.msg }
 
 // readPages reads len(out) binary PPM images from r and encodes each into
 // sf.
@@ -116,7 +131,7 @@ func (t *Transformer) readPages(r io.Reader, first int, sf *os.File, spool int, 
 			return fmt.Errorf("page %d did not render: %v", page, err)
 		}
 		if w > maxSide || h > maxSide || int64(w)*int64(h) > t.cfg.MaxPixels {
-			return fmt.Errorf("page %d is %d × %d pixels at %d DPI, more than the %d × %d or %d million pixels allowed", page, w, h, t.cfg.DPI, maxSide, maxSide, t.cfg.MaxPixels/1e6)
+			return &badPages{fmt.Sprintf("page %d is %d × %d pixels at %d DPI, more than the %d × %d or %d million pixels allowed", page, w, h, t.cfg.DPI, maxSide, maxSide, t.cfg.MaxPixels/1e6)}
 		}
 		n := w * h * 3
 		if cap(buf) < n {
@@ -138,7 +153,7 @@ func (t *Transformer) readPages(r io.Reader, first int, sf *os.File, spool int, 
 		out[i] = p
 	}
 	if _, err := br.Peek(1); err != io.EOF {
-		return fmt.Errorf("the renderer wrote more than the %d pages asked for", len(out))
+		return &badPages{fmt.Sprintf("the renderer wrote more than the %d pages asked for", len(out))}
 	}
 	return sw.w.(*bufio.Writer).Flush()
 }

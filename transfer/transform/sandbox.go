@@ -121,7 +121,7 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(context.Cause(ctx), errTimeout) {
+	if errors.Is(context.Cause(ctx), errTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%s took longer than %s (a damaged or hostile file?)", j.name, j.timeout.Round(time.Second))
 	}
 	if ctx.Err() != nil {

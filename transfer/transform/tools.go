@@ -83,7 +83,9 @@ func New(cfg Config) (*Transformer, error) {
 			path = p
 		}
 		t.paths[tool] = path
-		out, _ := exec.CommandContext(ctx, path, versionArgs[tool]...).CombinedOutput()
+		vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		out, _ := exec.CommandContext(vctx, path, versionArgs[tool]...).CombinedOutput()
+		cancel()
 		v := versionRE.FindString(string(out))
 		if v == "" {
 			v = "unknown"

@@ -1,0 +1,381 @@
+package transform
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/gif"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+)
+
+// activeTokens must not appear anywhere in a rebuilt PDF.
+var activeTokens = []string{"/JavaScript", "/JS", "/OpenAction", "/AA", "/URI", "/Launch", "/EmbeddedFile", "/Names",
+	"/AcroForm", "/Annots", "/Metadata", "/Info", "/Font", "/XFA", "/RichMedia", "/Encrypt"}
+
+// checkClean checks an output beyond Verify: no active token in a PDF,
+// no metadata marker or foreign tail in an image, and that pdfcpu
+// validates a PDF strictly.
+func checkClean(t *testing.T, res *Result) {
+	t.Helper()
+	b, err := os.ReadFile(res.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(filepath.Base(res.Output), bytes.NewReader(b), int64(len(b))); err != nil {
+		t.Fatalf("the output does not verify: %v", err)
+	}
+	switch filepath.Ext(res.Output) {
+	case ".pdf":
+		for _, tok := range activeTokens {
+			if bytes.Contains(b, []byte(tok)) {
+				t.Errorf("the rebuilt PDF holds %s", tok)
+			}
+		}
+		conf := model.NewDefaultConfiguration()
+		conf.ValidationMode = model.ValidationStrict
+		if err := api.Validate(bytes.NewReader(b), conf); err != nil {
+			t.Errorf("pdfcpu's strict validation fails: %v", err)
+		}
+	default:
+		for _, tok := range []string{"Exif", "GPS", "PK\x03\x04", "tEXt", "iTXt", "XMP", "ICC_PROFILE"} {
+			if bytes.Contains(b, []byte(tok)) {
+				t.Errorf("the image holds %q", tok)
+			}
+		}
+	}
+}
+
+// run transforms one file from a fresh folder into a fresh folder.
+func run(t *testing.T, tr *Transformer, name string, b []byte) (*Result, string, error) {
+	t.Helper()
+	in, out := t.TempDir(), t.TempDir()
+	res, err := tr.Transform(context.Background(), write(t, in, name, b), out)
+	return res, out, err
+}
+
+// mustFail checks that a transformation failed, saying want, and left
+// nothing behind.
+func mustFail(t *testing.T, err error, out, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("transformed; want an error saying %q", want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+	if left := listDir(t, out); len(left) != 0 {
+		t.Errorf("a failed transformation left %v in the output folder", left)
+	}
+}
+
+func TestHostilePDFs(t *testing.T) {
+	tr := newT(t, Config{})
+	need(t, tr, "mutool")
+	link := "<< /Type /Annot /Subtype /Link /Rect [0 0 300 300] /A << /S /URI /URI (https://example.org/\x1b[31mred\xe2\x80\xae) >> >>"
+	cases := []struct {
+		name     string
+		pdf      []byte
+		links    int
+		contains string // in the sidecar
+	}{
+		{"js-openaction.pdf", textPDF(2, "/OpenAction 1000 0 R /Names << /JavaScript << /Names [(x) 1000 0 R] >> >> /AA << /WC 1000 0 R >>",
+			"/Annots [1001 0 R] /AA << /O 1000 0 R >>",
+			"<< /S /JavaScript /JS (app.alert\\(1\\)) >>", link), 1, `page 1: https://example.org/\x1b[31mred\u202e`},
+		{"embedded.pdf", textPDF(1, "/Names << /EmbeddedFiles << /Names [(evil.exe) 1000 0 R] >> >>", "",
+			"<< /Type /Filespec /F (evil.exe) /EF << /F 1001 0 R >> >>", "<< /Type /EmbeddedFile /Length 5 >>\nstream\nMZxyz\nendstream"), 0, ""},
+		{"launch.pdf", textPDF(1, "/OpenAction << /S /Launch /F (cmd.exe) >>", "", ""), 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := Verify(c.name, bytes.NewReader(c.pdf), int64(len(c.pdf))); !errors.Is(err, ErrNotSimple) {
+				t.Errorf("Verify passes the original: %v", err)
+			}
+			res, _, err := run(t, tr, c.name, c.pdf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClean(t, res)
+			if res.Links != c.links {
+				t.Errorf("%d links, want %d", res.Links, c.links)
+			}
+			if c.links > 0 {
+				side, _ := os.ReadFile(res.Sidecar)
+				if !strings.Contains(string(side), c.contains) {
+					t.Errorf("the sidecar says\n%s\nnot %q", side, c.contains)
+				}
+				if err := Verify(res.Sidecar, bytes.NewReader(side), int64(len(side))); err != nil {
+					t.Errorf("the sidecar does not verify: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestEncryptedPDF(t *testing.T) {
+	tr := newT(t, Config{})
+	need(t, tr, "mutool")
+	dir := t.TempDir()
+	plain := write(t, dir, "plain.pdf", textPDF(1, "", ""))
+	for _, c := range []struct {
+		name, user string
+		ok         bool
+	}{{"user-password.pdf", "secret", false}, {"owner-only.pdf", "", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			enc := filepath.Join(dir, c.name)
+			if err := api.EncryptFile(plain, enc, model.NewAESConfiguration(c.user, "owner", 256)); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(enc)
+			res, out, err := run(t, tr, c.name, b)
+			if !c.ok {
+				mustFail(t, err, out, "encrypted with a password")
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClean(t, res)
+		})
+	}
+}
+
+// A 50-page text document: every page rebuilt, in order, as bilevel
+// text; a scanned one as JPEG; the sizes logged against the originals.
+func TestDocumentSizes(t *testing.T) {
+	tr := newT(t, Config{})
+	need(t, tr, "mutool")
+	for _, c := range []struct {
+		name  string
+		pdf   []byte
+		pages int
+		kind  string
+	}{{"text50.pdf", textPDF(50, "", ""), 50, "text"}, {"scan4.pdf", scanPDF(t, 4), 4, "photo"}} {
+		t.Run(c.name, func(t *testing.T) {
+			res, _, err := run(t, tr, c.name, c.pdf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClean(t, res)
+			if res.Pages != c.pages {
+				t.Errorf("%d pages, want %d", res.Pages, c.pages)
+			}
+			photo := strings.Contains(strings.Join(res.Notes, ";"), "photographic")
+			if photo != (c.kind == "photo") {
+				t.Errorf("notes %q: want %s pages", res.Notes, c.kind)
+			}
+			t.Logf("%s: %d → %d bytes (%.2f×) in %s, %.1f pages/s", c.name, res.OriginalSize, res.OutputSize,
+				float64(res.OutputSize)/float64(res.OriginalSize), res.Duration.Round(time.Millisecond), float64(res.Pages)/res.Duration.Seconds())
+		})
+	}
+}
+
+func TestImages(t *testing.T) {
+	tr := newT(t, Config{})
+	pic := photo(320, 240)
+	var gifBuf bytes.Buffer
+	gif.Encode(&gifBuf, pic, nil)
+	lossless, _ := os.ReadFile("testdata/blue-purple-pink.lossless.webp")
+	lossy, _ := os.ReadFile("testdata/blue-purple-pink.lossy.webp")
+	for _, c := range []struct {
+		name, out string
+		b         []byte
+	}{
+		{"zip-tail.png", "zip-tail.png", append(pngBytes(t, pic), []byte("PK\x03\x04 a ZIP archive appended to the image")...)},
+		{"gps.jpeg", "gps.jpeg", withEXIFGPS(jpegBytes(t, pic))},
+		{"animated.gif", "animated.png", gifBuf.Bytes()},
+		{"lossless.webp", "lossless.png", lossless},
+		{"lossy.webp", "lossy.jpg", lossy},
+		{"misnamed.png", "misnamed.jpg", jpegBytes(t, pic)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := Verify(c.name, bytes.NewReader(c.b), int64(len(c.b))); err == nil && !strings.HasSuffix(c.name, ".gif") && !strings.HasSuffix(c.name, ".webp") {
+				t.Errorf("Verify passes the original")
+			}
+			res, _, err := run(t, tr, c.name, c.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if filepath.Base(res.Output) != c.out {
+				t.Errorf("output %s, want %s", filepath.Base(res.Output), c.out)
+			}
+			checkClean(t, res)
+		})
+	}
+}
+
+func TestDecompressionBomb(t *testing.T) {
+	tr := newT(t, Config{})
+	bomb := bombPNG(t, 100000, 100000)
+	if _, err := png.DecodeConfig(bytes.NewReader(bomb)); err != nil {
+		t.Fatalf("the bomb's header does not parse: %v", err)
+	}
+	_, out, err := run(t, tr, "bomb.png", bomb)
+	mustFail(t, err, out, "decompression bomb")
+}
+
+func TestOffice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: LibreOffice takes seconds per document")
+	}
+	tr := newT(t, Config{})
+	need(t, tr, "soffice", "mutool")
+	t.Run("docx-with-macro", func(t *testing.T) {
+		res, _, err := run(t, tr, "report.docx", docxWithMacro(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClean(t, res)
+		if filepath.Base(res.Output) != "report.pdf" || res.Tool != "soffice" {
+			t.Errorf("output %s by %s", res.Output, res.Tool)
+		}
+		b, _ := os.ReadFile(res.Output)
+		for _, tok := range []string{"vbaProject", "AutoOpen", "calc.exe"} {
+			if bytes.Contains(b, []byte(tok)) {
+				t.Errorf("the PDF holds %q", tok)
+			}
+		}
+		t.Logf("%+v", res)
+	})
+	t.Run("odt-with-link-and-macro", func(t *testing.T) {
+		res, _, err := run(t, tr, "minutes.odt", odtWithLink(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClean(t, res)
+		if res.Links != 1 {
+			t.Fatalf("%d links listed, want the document's 1", res.Links)
+		}
+		side, _ := os.ReadFile(res.Sidecar)
+		if !strings.Contains(string(side), "page 1: https://example.org/minutes\n") || filepath.Base(res.Sidecar) != "minutes.links.txt" {
+			t.Errorf("%s says %q", res.Sidecar, side)
+		}
+	})
+	t.Run("xlsx", func(t *testing.T) {
+		res, _, err := run(t, tr, "figures.xlsx", xlsx(t, 200))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClean(t, res)
+		t.Logf("%s: %d pages in %s", res.Output, res.Pages, res.Duration.Round(time.Millisecond))
+	})
+	t.Run("not-office", func(t *testing.T) {
+		_, out, err := run(t, tr, "fake.docx", []byte("MZ\x90\x00 a program named as a document"))
+		mustFail(t, err, out, "not an office document")
+		if !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%v does not wrap ErrUnsupported", err)
+		}
+	})
+}
+
+// A renderer that crashes, or hangs, on a malformed PDF: the
+// transformation fails in time and leaves nothing.
+func TestRendererFailures(t *testing.T) {
+	dir := t.TempDir()
+	crash := write(t, dir, "crash.sh", []byte("#!/bin/sh\n[ \"$1\" = -v ] && exec echo mutool version 0.0\necho 'error: cannot draw page 1' >&2\nkill -SEGV $$\n"))
+	hang := write(t, dir, "hang.sh", []byte("#!/bin/sh\n[ \"$1\" = -v ] && exec echo mutool version 0.0\nexec sleep 60\n"))
+	os.Chmod(crash, 0o755)
+	os.Chmod(hang, 0o755)
+	pdf := textPDF(1, "", "")
+	t.Run("crash", func(t *testing.T) {
+		tr := newT(t, Config{NoSandbox: true, Tools: map[string]string{"mutool": crash}})
+		_, out, err := run(t, tr, "malformed.pdf", pdf)
+		mustFail(t, err, out, "crashed")
+	})
+	t.Run("hang", func(t *testing.T) {
+		tr := newT(t, Config{NoSandbox: true, Tools: map[string]string{"mutool": hang},
+			Timeout: func(int, int64) time.Duration { return 2 * time.Second }})
+		start := time.Now()
+		_, out, err := run(t, tr, "malformed.pdf", pdf)
+		mustFail(t, err, out, "took longer than")
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("a 2 s timeout took %s", d)
+		}
+	})
+}
+
+// A 2,000-page PDF under a timeout too short for it fails in time.
+func TestTimeoutOn2000Pages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a 2,000-page PDF takes a while to build")
+	}
+	tr := newT(t, Config{Timeout: func(pages int, size int64) time.Duration { return 3 * time.Second }})
+	need(t, tr, "mutool")
+	start := time.Now()
+	_, out, err := run(t, tr, "long.pdf", textPDF(2000, "", ""))
+	mustFail(t, err, out, "took longer than")
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("a 3 s timeout took %s", d)
+	}
+}
+
+func TestText(t *testing.T) {
+	tr := newT(t, Config{})
+	res, _, err := run(t, tr, "notes.txt", []byte("line one\r\nbell\a and escape \x1b[2J\tend\nC1 \u0085 gone\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, res)
+	b, _ := os.ReadFile(res.Output)
+	if got, want := string(b), "line one\r\nbell and escape [2J\tend\nC1  gone\n"; got != want {
+		t.Errorf("cleaned to %q, want %q", got, want)
+	}
+	_, out, err := run(t, tr, "latin1.csv", []byte("caf\xe9;1\n"))
+	mustFail(t, err, out, "not UTF-8")
+	tr1252 := newT(t, Config{TextEncoding: "windows-1252"})
+	res, _, err = run(t, tr1252, "latin1.csv", []byte("caf\xe9;1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(res.Output); string(b) != "café;1\n" {
+		t.Errorf("converted to %q", b)
+	}
+	res, _, err = run(t, tr, "utf16.txt", []byte("\xff\xfeh\x00i\x00\n\x00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(res.Output); string(b) != "hi\n" {
+		t.Errorf("UTF-16 converted to %q", b)
+	}
+}
+
+func TestPlanAndUnsupported(t *testing.T) {
+	tr := newT(t, Config{})
+	for _, c := range []struct {
+		name string
+		head []byte
+		want Action
+	}{
+		{"a.pdf", []byte("%PDF-1.7\n"), ActionPDFOfImages},
+		{"a.jpg", []byte("\xff\xd8\xff\xe0"), ActionReencodeImage},
+		{"a.txt", []byte("hello"), ActionCleanText},
+		{"a.txt", []byte("MZ\x00\x00"), ActionHold},
+		{"a.exe", []byte("MZ\x00\x00"), ActionHold},
+		{"a.zip", []byte("PK\x03\x04"), ActionHold},
+	} {
+		if got, why := tr.Plan(c.name, c.head); got != c.want || why == "" {
+			t.Errorf("Plan(%s, %q) = %s (%s), want %s", c.name, c.head, got, why, c.want)
+		}
+	}
+	_, out, err := run(t, tr, "setup.exe", []byte("MZ\x90\x00"))
+	mustFail(t, err, out, "no transformation for .exe")
+	if !errors.Is(err, ErrUnsupported) {
+		t.Errorf("%v does not wrap ErrUnsupported", err)
+	}
+	// An existing output is never replaced.
+	in, out2 := t.TempDir(), t.TempDir()
+	write(t, out2, "notes.txt", []byte("already here"))
+	if _, err := tr.Transform(context.Background(), write(t, in, "notes.txt", []byte("new")), out2); err == nil || !strings.Contains(err.Error(), "exists already") {
+		t.Errorf("replacing an existing output: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out2, "notes.txt")); string(b) != "already here" {
+		t.Errorf("the existing output was changed")
+	}
+}
