@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"compress/zlib"
 	"image"
 	"image/jpeg"
@@ -28,22 +29,32 @@ const (
 	pageJPEGQuality = 85
 )
 
-// classify looks at an RGB page (3 bytes a pixel) and says how to encode
-// it.
-func classify(rgb []byte) (gray, photo bool) {
+// classify looks at an RGB page of w × h pixels (3 bytes a pixel) and
+// says how to encode it. It looks at every second pixel of every second
+// row (a quarter of them, plenty for shares of a page), and skips runs of
+// white eight pixels at a time: most of a document's page is paper.
+func classify(rgb []byte, w, h int) (gray, photo bool) {
 	var coloured, mid, n int
-	// Every second pixel of every second row would do; every pixel costs
-	// little next to rendering.
-	for i := 0; i+2 < len(rgb); i += 3 {
-		r, g, b := int(rgb[i]), int(rgb[i+1]), int(rgb[i+2])
-		hi, lo := max(r, g, b), min(r, g, b)
-		if hi-lo > chromaMin {
-			coloured++
+	stride := w * 3
+	for y := 0; y < h; y += 2 {
+		row := rgb[y*stride : (y+1)*stride]
+		for i := 0; i+2 < len(row); {
+			if i+24 <= len(row) && white8(row[i:]) {
+				i += 24
+				n += 4
+				continue
+			}
+			r, g, b := int(row[i]), int(row[i+1]), int(row[i+2])
+			hi, lo := max(r, g, b), min(r, g, b)
+			if hi-lo > chromaMin {
+				coloured++
+			}
+			if l := (r*77 + g*150 + b*29) >> 8; l > 48 && l < 208 {
+				mid++
+			}
+			n++
+			i += 6
 		}
-		if l := (r*77 + g*150 + b*29) >> 8; l > 48 && l < 208 {
-			mid++
-		}
-		n++
 	}
 	if n == 0 {
 		return true, false
@@ -51,10 +62,15 @@ func classify(rgb []byte) (gray, photo bool) {
 	return float64(coloured) < colourShare*float64(n), float64(mid) > midShare*float64(n)
 }
 
+// white8 reports whether the 8 RGB pixels at the start of b are white.
+func white8(b []byte) bool { return bytes.Equal(b[:24], white24[:]) }
+
+var white24 = [24]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
 // encodePage encodes an RGB page of w × h pixels into out and describes
 // it. rgb is overwritten (used as scratch space).
 func encodePage(rgb []byte, w, h int, out io.Writer) (pageImage, error) {
-	gray, photo := classify(rgb)
+	gray, photo := classify(rgb, w, h)
 	p := pageImage{W: w, H: h, Gray: gray, BPC: 8}
 	switch {
 	case photo && gray:
@@ -69,28 +85,40 @@ func encodePage(rgb []byte, w, h int, out io.Writer) (pageImage, error) {
 		}
 		return p, jpeg.Encode(out, img, &jpeg.Options{Quality: pageJPEGQuality})
 	case gray:
-		// Black-and-white text: one bit a pixel, deflated.
-		p.Filter, p.Kind, p.BPC = "FlateDecode", "text", 1
-		g := toGray(rgb, w, h)
-		row := (w + 7) / 8
-		bits := rgb[:row*h] // the gray copy is separate: rgb is free
-		clear(bits)
+		// Black-and-white text: one bit a pixel, CCITT Group 4.
+		p.Filter, p.Kind, p.BPC = "CCITTFaxDecode", "text", 1
+		g := newG4Writer(out, w)
+		var changes []int
 		for y := 0; y < h; y++ {
-			src := g.Pix[y*w : y*w+w]
-			dst := bits[y*row : y*row+row]
-			for x, v := range src {
-				if v >= 160 { // white is 1 in DeviceGray
-					dst[x>>3] |= 0x80 >> (x & 7)
-				}
-			}
+			changes = rowChanges(rgb[y*w*3:(y+1)*w*3], changes[:0])
+			g.row(changes)
 		}
-		return p, deflate(out, bits)
+		return p, g.close()
 	default:
 		// Text with colour (links, headings, a logo): RGB, each row
 		// filtered as PNG's Up, deflated.
 		p.Filter, p.Kind, p.Predictor = "FlateDecode", "text-colour", true
 		return p, deflateUp(out, rgb, w*3, h)
 	}
+}
+
+// rowChanges appends the positions in an RGB row where it changes between
+// ink (luminance under 160) and paper, starting from paper.
+func rowChanges(rgb []byte, changes []int) []int {
+	ink := false
+	for x, i := 0, 0; i+2 < len(rgb); {
+		if !ink && i+24 <= len(rgb) && white8(rgb[i:]) {
+			x, i = x+8, i+24
+			continue
+		}
+		l := (int(rgb[i])*77 + int(rgb[i+1])*150 + int(rgb[i+2])*29) >> 8
+		if (l < 160) != ink {
+			ink = !ink
+			changes = append(changes, x)
+		}
+		x, i = x+1, i+3
+	}
+	return changes
 }
 
 func toGray(rgb []byte, w, h int) *image.Gray {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 // maxSide bounds a rendered page's width and height in pixels
@@ -69,6 +70,9 @@ func (t *Transformer) renderRange(ctx context.Context, r, path string, first, la
 		return err
 	}
 	defer pr.Close()
+	// A larger pipe (1 MiB rather than 64 KiB) moves a 6.5 MB page in
+	// fewer wake-ups of the reader and the renderer.
+	unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 	pdf := t.at(path, "/in/doc.pdf")
 	j := job{
 		name:    r,

@@ -11,7 +11,8 @@ import (
 // in the rebuilt PDF.
 type pageImage struct {
 	W, H int // pixels
-	// Filter is "DCTDecode" (JPEG) or "FlateDecode".
+	// Filter is "DCTDecode" (JPEG), "FlateDecode" or "CCITTFaxDecode"
+	// (Group 4, bilevel).
 	Filter string
 	// Gray: DeviceGray, else DeviceRGB.
 	Gray bool
@@ -68,6 +69,9 @@ func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, w io.W
 		}
 		fmt.Fprintf(w, "<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent %d /Filter /%s",
 			p.W, p.H, cs, p.BPC, p.Filter)
+		if p.Filter == "CCITTFaxDecode" {
+			fmt.Fprintf(w, " /DecodeParms << /K -1 /Columns %d /Rows %d >>", p.W, p.H)
+		}
 		if p.Predictor {
 			fmt.Fprintf(w, " /DecodeParms << /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>", colors, p.BPC, p.W)
 		}

@@ -13,11 +13,14 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+	"golang.org/x/image/ccitt"
+	"golang.org/x/sync/errgroup"
 
 	"sluice/internal/regfile"
 )
@@ -29,8 +32,8 @@ import (
 //     information dictionary, whose every object is the catalog (/Type,
 //     /Pages), the page tree, a page (/MediaBox, /Resources of one image,
 //     /Contents), a content stream that only draws that image, or an
-//     image (DeviceGray or DeviceRGB, 1 or 8 bits, DCTDecode or
-//     FlateDecode) whose data decodes to its declared size;
+//     image (DeviceGray or DeviceRGB, 1 or 8 bits, DCTDecode,
+//     FlateDecode or CCITTFaxDecode) whose data decodes to its declared size;
 //   - .png, .jpg, .jpeg: an image Go decodes whole, within 100 million
 //     pixels, with no chunk or marker beyond pixels (no metadata, no
 //     comment) and nothing after its end;
@@ -294,10 +297,32 @@ func verifyPDF(r *io.SectionReader) error {
 	if err != nil || len(kids) == 0 {
 		return errors.New("a page tree without pages")
 	}
+	images := make([]*types.StreamDict, len(kids))
 	for i, k := range kids {
-		if err := verifyPage(x, k, i+1, mark); err != nil {
+		im, err := verifyPage(x, k, mark)
+		if err != nil {
 			return fmt.Errorf("page %d: %v", i+1, err)
 		}
+		images[i] = im
+	}
+	// The images' data, decoded on every core: most of Verify's time.
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, im := range images {
+		g.Go(func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("page %d: its image's decoder failed on it: %v", i+1, p)
+				}
+			}()
+			if err := verifyPageImage(im); err != nil {
+				return fmt.Errorf("page %d: %v", i+1, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	for n, e := range x.Table {
 		if n == 0 || e == nil || e.Free {
@@ -329,52 +354,54 @@ func onlyKeys(d types.Dict, what string, keys ...string) error {
 	return nil
 }
 
-func verifyPage(x *model.XRefTable, ref types.Object, num int, mark func(types.Object, string) (int, error)) error {
+// verifyPage checks a page's objects and returns its image, whose data
+// verifyPageImage checks.
+func verifyPage(x *model.XRefTable, ref types.Object, mark func(types.Object, string) (int, error)) (*types.StreamDict, error) {
 	if _, err := mark(ref, "page"); err != nil {
-		return err
+		return nil, err
 	}
 	d, err := x.DereferenceDict(ref)
 	if err != nil || d == nil {
-		return errors.New("not a page")
+		return nil, errors.New("not a page")
 	}
 	if err := onlyKeys(d, "page", "Type", "Parent", "MediaBox", "Resources", "Contents"); err != nil {
-		return err
+		return nil, err
 	}
 	if t, _ := x.Dereference(d["Type"]); t != types.Name("Page") {
-		return errors.New("not a page")
+		return nil, errors.New("not a page")
 	}
 	res, ok := d["Resources"].(types.Dict)
 	if !ok {
-		return errors.New("resources not inline")
+		return nil, errors.New("resources not inline")
 	}
 	if err := onlyKeys(res, "page's resources", "XObject"); err != nil {
-		return err
+		return nil, err
 	}
 	xo, ok := res["XObject"].(types.Dict)
 	if !ok || len(xo) != 1 || xo["Im0"] == nil {
-		return errors.New("not exactly one image /Im0")
+		return nil, errors.New("not exactly one image /Im0")
 	}
 	if _, err := mark(d["Contents"], "content stream"); err != nil {
-		return err
+		return nil, err
 	}
 	cs, _, err := x.DereferenceStreamDict(d["Contents"])
 	if err != nil || cs == nil {
-		return errors.New("no content stream")
+		return nil, errors.New("no content stream")
 	}
 	if err := onlyKeys(cs.Dict, "content stream", "Length"); err != nil {
-		return err
+		return nil, err
 	}
 	if !contentRE.Match(cs.Raw) {
-		return errors.New("its content does more than draw its image")
+		return nil, errors.New("its content does more than draw its image")
 	}
 	if _, err := mark(xo["Im0"], "image"); err != nil {
-		return err
+		return nil, err
 	}
 	im, _, err := x.DereferenceStreamDict(xo["Im0"])
 	if err != nil || im == nil {
-		return errors.New("no image")
+		return nil, errors.New("no image")
 	}
-	return verifyPageImage(im)
+	return im, nil
 }
 
 func verifyPageImage(im *types.StreamDict) error {
@@ -416,6 +443,26 @@ func verifyPageImage(im *types.StreamDict) error {
 		}
 		// Its markers as for a .jpg of its own (no metadata, nothing after).
 		return verifyJPEG(io.NewSectionReader(bytes.NewReader(im.Raw), 0, int64(len(im.Raw))), int64(len(im.Raw)))
+	case types.Name("CCITTFaxDecode"):
+		p, ok := im.Dict["DecodeParms"].(types.Dict)
+		if !ok || bpc != 1 || colors != 1 {
+			return errors.New("a fax image without its parameters")
+		}
+		if err := onlyKeys(p, "image's decoding parameters", "K", "Columns", "Rows"); err != nil {
+			return err
+		}
+		if p["K"] != types.Integer(-1) || p["Columns"] != w || p["Rows"] != h {
+			return errors.New("unexpected fax decoding parameters")
+		}
+		want := (int64(w) + 7) / 8 * int64(h)
+		n, err := io.Copy(io.Discard, io.LimitReader(ccitt.NewReader(bytes.NewReader(im.Raw), ccitt.MSB, ccitt.Group4, int(w), int(h), nil), want+1))
+		if err != nil {
+			return fmt.Errorf("its fax image does not decode: %v", err)
+		}
+		if n != want {
+			return fmt.Errorf("its fax image is %d bytes, not the %d of its size", n, want)
+		}
+		return nil
 	case types.Name("FlateDecode"):
 		row := (int64(w)*int64(colors)*int64(bpc) + 7) / 8
 		if p, ok := im.Dict["DecodeParms"].(types.Dict); ok {
@@ -443,5 +490,5 @@ func verifyPageImage(im *types.StreamDict) error {
 		}
 		return nil
 	}
-	return errors.New("an image with a filter other than DCTDecode or FlateDecode")
+	return errors.New("an image with a filter other than DCTDecode, FlateDecode or CCITTFaxDecode")
 }
