@@ -22,6 +22,7 @@ import (
 	"sluice/assets"
 	"sluice/cli"
 	"sluice/internal/pdfcheck"
+	"sluice/transfer/transform"
 	"sluice/ui"
 )
 
@@ -29,7 +30,8 @@ import (
 const cliMemoryLimit = 88 << 20
 
 func main() {
-	pdfcheck.Serve() // when started as the kiosk's PDF checker, only that
+	pdfcheck.Serve()  // when started as the kiosk's PDF checker, only that
+	transform.Serve() // likewise as a transformation worker
 	home, kiosk, gui := guiArgs(os.Args[1:])
 	if !gui {
 		if os.Getenv("GOMEMLIMIT") == "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"sluice/transfer/bundle"
 	"sluice/transfer/inspect"
 	"sluice/transfer/scan"
+	"sluice/transfer/transform"
 )
 
 // ContentReport is what the policy's content checks found in a bundle.
@@ -37,6 +39,9 @@ type ContentReport struct {
 	// PassedFiles counts every file with one.
 	Passed      []inspect.Finding
 	PassedFiles int
+	// TransformedVerified counts the files marked transformed by the
+	// sender that were verified in their simple form.
+	TransformedVerified int
 }
 
 // add counts a file's report, keeping it when the file is held.
@@ -85,6 +90,9 @@ func (c *ContentReport) Summary() string {
 		s += "; not scanned for malware: no scanner configured"
 	}
 	s += c.passedText()
+	if c.TransformedVerified > 0 {
+		s += fmt.Sprintf("; %d file(s) transformed by the sender verified in their simple form", c.TransformedVerified)
+	}
 	if len(c.Held) == 0 {
 		return s + "; none held"
 	}
@@ -357,20 +365,33 @@ func signatureDate(version string) (time.Time, bool) {
 type earlyChecks struct {
 	ctx   context.Context
 	rules inspect.Rules
-	mu    sync.Mutex
-	rep   ContentReport
+	// transforms: the policy transforms some kind of content, so each
+	// file's kind is noted in kinds (only the kinds it transforms: the
+	// map stays small for bundles of other content).
+	transforms bool
+	mu         sync.Mutex
+	rep        ContentReport
+	kinds      map[string]transform.Action
 }
 
 func (s *Station) newEarlyChecks(ctx context.Context, q string, pdf *pdfcheck.Pool) *earlyChecks {
 	rules := contentRules(s.Policy, filepath.Dir(q), pdf)
-	return &earlyChecks{ctx: ctx, rules: rules, rep: ContentReport{Families: map[string]int64{}}}
+	return &earlyChecks{ctx: ctx, rules: rules, rep: ContentReport{Families: map[string]int64{}},
+		transforms: s.Policy.Transform.any(), kinds: map[string]transform.Action{}}
 }
 
 // file checks one file's content (bundle.Expect.OnFile).
 func (e *earlyChecks) file(name string, content []byte) {
 	r := e.rules.Inspect(e.ctx, name, inspect.Memory(content), int64(len(content)))
+	kind := transform.ActionHold
+	if e.transforms {
+		kind = transform.KindOf(path.Base(name), content[:min(len(content), transform.HeadSize)])
+	}
 	e.mu.Lock()
 	e.rep.add(r)
+	if kind != transform.ActionHold {
+		e.kinds[name] = kind
+	}
 	e.mu.Unlock()
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 
 	"sluice/crypto"
 	"sluice/internal/lockfile"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
@@ -49,6 +51,10 @@ type PackRequest struct {
 	Approvers []*SignedIn
 	// update, set by ReleasePack, marks the bundle as an update.
 	update *bundle.Update
+	// Transforms, if set, are the staged files' transformations made
+	// already (TransformStaged, as the desktop does to show them before
+	// sealing); else Pack makes them. Pack does not close them.
+	Transforms *Transforms
 }
 
 // DriveAsk is what Pack needs from the officer when a bundle spans drives.
@@ -136,6 +142,22 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	}
 	if len(req.Sources) == 0 {
 		return nil, errors.New("nothing to seal: stage at least one file or folder")
+	}
+	// What a recipient's policy has this station transform is sealed in
+	// place of the staged file; the staged files stay as they were.
+	staged, xf := req.Sources, req.Transforms
+	if xf == nil && req.update == nil {
+		if xf, err = s.TransformStaged(ctx, req.Sources, req.To, nil); err != nil {
+			return nil, err
+		}
+		defer xf.Close()
+	}
+	if xf != nil {
+		if failed := xf.Failed(); len(failed) > 0 {
+			return nil, fmt.Errorf("%d staged file(s) cannot be transformed as %s's policy asks of this station, and would be held there: %s: %v; unstage them, or install what is missing",
+				len(failed), strings.Join(failed[0].For, ", "), safetext.Line(failed[0].Path), failed[0].Err)
+		}
+		req.Sources = xf.Sources
 	}
 	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("output folder %s does not exist; create it or choose another", req.OutDir)
@@ -227,6 +249,15 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 			return nil, fmt.Errorf("writing to %s failed and nothing usable was left on it; check the drive (removed? full? failing?) and seal again: %w", describeMedia(dest), err)
 		}
 		return nil, err
+	}
+	if xf != nil && len(xf.Files) > 0 {
+		var lines []string
+		for _, f := range xf.Files {
+			lines = append(lines, transformedText(f.Path, path.Join(path.Dir(f.Path), filepath.Base(f.Result.Output)), f.Result))
+		}
+		if err := errors.Join(s.keepOriginals(sealed.Envelope.ID, staged, xf), s.recordTransformed(sealed.Envelope.ID, peers, lines)); err != nil {
+			return nil, fmt.Errorf("bundle %s is sealed, but its transformations could not be kept or recorded: %w", sealed.Envelope.ID, err)
+		}
 	}
 	w := writeJob{s: s, req: req, sealed: sealed, peers: peers}
 	if plan.perDrive > 0 {

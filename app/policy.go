@@ -65,6 +65,63 @@ type Policy struct {
 	RequireSealApprovals int
 	// Scan is how files are scanned for malware.
 	Scan ScanPolicy
+	// Transform is where risky content is rebuilt into a simple form.
+	Transform TransformPolicy
+}
+
+// Where a kind of content is transformed (TransformPolicy's fields).
+const (
+	// TransformSender: the sending station transforms before sealing and
+	// the kiosk verifies the simple form; a file of the kind that comes
+	// as it was is held (not-transformed). The UK NCSC import pattern:
+	// transform on the untrusted side, verify on the trusted side.
+	TransformSender = "sender"
+	// TransformKiosk: the kiosk transforms in quarantine before release;
+	// the original stays in the kiosk's quarantine of originals.
+	TransformKiosk = "kiosk"
+	// TransformBoth: the sender transforms, the kiosk verifies and
+	// transforms again.
+	TransformBoth = "both"
+	TransformOff  = "off"
+)
+
+// TransformPolicy is the policy's [transform] (issue 14; transfer/transform).
+type TransformPolicy struct {
+	// Documents (PDF, office: a PDF of page images), Images (a fresh PNG
+	// or JPEG) and Text (UTF-8 without control characters): each one of
+	// TransformSender, TransformKiosk, TransformBoth or TransformOff.
+	Documents, Images, Text string
+	// DPI renders pages; MaxPixels bounds an image or a page.
+	DPI       int
+	MaxPixels int64
+}
+
+// forAction is where the kind of content a transformation action
+// handles is transformed, TransformOff for one the policy does not name.
+func (t TransformPolicy) forAction(a string) string {
+	var m string
+	switch a {
+	case "pdf-of-images":
+		m = t.Documents
+	case "re-encode-image":
+		m = t.Images
+	case "clean-text":
+		m = t.Text
+	}
+	if m == "" {
+		return TransformOff
+	}
+	return m
+}
+
+// any says whether any kind is transformed somewhere.
+func (t TransformPolicy) any() bool {
+	for _, m := range []string{t.Documents, t.Images, t.Text} {
+		if m != "" && m != TransformOff {
+			return true
+		}
+	}
+	return false
 }
 
 // DestinationRule is one [[destination]] of the policy: the senders whose
@@ -159,8 +216,10 @@ max_ratio = 100
 [review]
 # Reasons a file is held that an officer may release it despite:
 # blocked-type, type-not-allowed, type-mismatch, deceptive-name,
-# active-content, not-checked.
-may_override = ["type-mismatch", "deceptive-name", "active-content", "not-checked"]
+# active-content, not-checked, not-transformed (a document or image the
+# sender should have transformed), not-simple (marked transformed, but
+# not in the simple form: a sender that lies), transform-failed.
+may_override = ["type-mismatch", "deceptive-name", "active-content", "not-checked", "not-transformed"]
 # Let an officer release the files that passed and keep the held ones.
 partial_release = false
 # Once officers are enrolled (sluice officer add), how many different ones
@@ -197,6 +256,25 @@ max_signature_age = ""
 # over-limit, encrypted, timeout, outdated-signatures, engine-error,
 # unsupported.
 pass_not_scanned = []
+
+# Risky content is rebuilt into a simple form before it is released: a
+# document (PDF, Word, Excel, PowerPoint, OpenDocument) into a PDF holding
+# only an image of each page, an image into a fresh PNG or JPEG without
+# metadata, text into UTF-8 without control characters. The original never
+# crosses. For each kind, where: "sender" (the sending station transforms
+# before sealing, this station verifies the simple form and holds a file
+# of that kind that arrives as it was: transform on the untrusted side,
+# verify on the trusted side), "kiosk" (this station transforms before
+# release and keeps the original in quarantine), "both", or "off".
+# A sending station follows a kiosk's copy of this policy (sluice policy import).
+[transform]
+documents = "sender"
+images = "sender"
+text = "off"
+# Pages are rendered at this resolution; an image or page larger than
+# max_pixels is not transformed (a decompression bomb), and is held.
+dpi = 150
+max_pixels = 100000000
 
 # A site's other engine, run on every file; all engines must say clean.
 # [[scanner]]
@@ -268,7 +346,14 @@ type rawPolicy struct {
 		MaxSignatureAge string   `toml:"max_signature_age"`
 		PassNotScanned  []string `toml:"pass_not_scanned"`
 	} `toml:"scan"`
-	Scanner []ScanHook `toml:"scanner"`
+	Scanner   []ScanHook `toml:"scanner"`
+	Transform struct {
+		Documents string `toml:"documents"`
+		Images    string `toml:"images"`
+		Text      string `toml:"text"`
+		DPI       int    `toml:"dpi"`
+		MaxPixels int64  `toml:"max_pixels"`
+	} `toml:"transform"`
 }
 
 func defaultRaw() rawPolicy {
@@ -279,9 +364,12 @@ func defaultRaw() rawPolicy {
 	r.Content.Allow = []string{}
 	r.Content.CheckExtensions, r.Content.CheckNames, r.Content.CheckActiveContent = true, true, true
 	r.Archives.MaxDepth, r.Archives.MaxEntries, r.Archives.MaxExpanded, r.Archives.MaxRatio = 2, 10000, "2 GiB", 100
-	r.Review.MayOverride = []string{inspect.ReasonTypeMismatch, inspect.ReasonDeceptiveName, inspect.ReasonActiveContent, inspect.ReasonNotChecked}
+	r.Review.MayOverride = []string{inspect.ReasonTypeMismatch, inspect.ReasonDeceptiveName, inspect.ReasonActiveContent, inspect.ReasonNotChecked,
+		inspect.ReasonNotTransformed}
 	r.Scan.Mode, r.Scan.Timeout = "off", "10m"
 	r.Review.RequireApprovals = 1
+	r.Transform.Documents, r.Transform.Images, r.Transform.Text = TransformSender, TransformSender, TransformOff
+	r.Transform.DPI, r.Transform.MaxPixels = 150, 100_000_000
 	return r
 }
 
@@ -366,6 +454,21 @@ func parsePolicy(b []byte) (Policy, error) {
 	if p.Scan, err = parseScan(raw); err != nil {
 		return p, err
 	}
+	t := raw.Transform
+	for key, v := range map[string]string{"documents": t.Documents, "images": t.Images, "text": t.Text} {
+		switch v {
+		case TransformSender, TransformKiosk, TransformBoth, TransformOff:
+		default:
+			return p, fmt.Errorf("transform.%s %q: say where it is transformed: \"sender\", \"kiosk\", \"both\" or \"off\"", key, v)
+		}
+	}
+	if t.DPI < 50 || t.DPI > 600 {
+		return p, fmt.Errorf("transform.dpi must be between 50 and 600, not %d", t.DPI)
+	}
+	if t.MaxPixels < 1_000_000 || t.MaxPixels > 1_000_000_000 {
+		return p, fmt.Errorf("transform.max_pixels must be between 1000000 and 1000000000, not %d", t.MaxPixels)
+	}
+	p.Transform = TransformPolicy{Documents: t.Documents, Images: t.Images, Text: t.Text, DPI: t.DPI, MaxPixels: t.MaxPixels}
 	return p, nil
 }
 
@@ -461,6 +564,9 @@ func (p Policy) Text() string {
 	}
 	fmt.Fprintf(&b, "[scan]\nmode = %q\nclamd = %q\nclamscan = %q\ndatabase = %q\ntimeout = %q\nmax_signature_age = %q\npass_not_scanned = %s\n",
 		mode, sc.Clamd, sc.Clamscan, sc.Database, sc.Timeout, age, q(sc.PassNotScanned))
+	tp := p.Transform
+	fmt.Fprintf(&b, "\n[transform]\ndocuments = %q\nimages = %q\ntext = %q\ndpi = %d\nmax_pixels = %d\n",
+		tp.Documents, tp.Images, tp.Text, tp.DPI, tp.MaxPixels)
 	for _, h := range sc.Hooks {
 		ints := func(xs []int) string { return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(xs)), ", "), "[]") }
 		fmt.Fprintf(&b, "\n[[scanner]]\nname = %q\ncommand = %s\nclean = [%s]\ninfected = [%s]\ntimeout = %q\n",

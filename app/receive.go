@@ -165,6 +165,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		return nil, s.rejected(ctx, subj, err)
 	}
 	content := &ContentReport{Files: v.Files, Families: map[string]int64{"unchecked (bench build)": v.Files}}
+	var kioskDone []KioskTransformed
 	if env.Update != nil {
 		if content, err = s.checkUpdatePayload(ctx, q, env.Update, v.Manifest.Entries); err != nil {
 			return nil, s.rejected(ctx, subj, err)
@@ -172,6 +173,16 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	} else if !skipContentChecks {
 		if content, err = s.inspectContent(ctx, q, v.Manifest.Entries, early, pdf); err != nil {
 			return nil, s.rejected(ctx, subj, err)
+		}
+		reinspect := s.reinspector(ctx, q, pdf)
+		kt, err := s.checkTransforms(ctx, q, v.Manifest.Entries, early.kindsIfComplete(v.Manifest.Entries), content, reinspect)
+		if err != nil {
+			return nil, s.rejected(ctx, subj, err)
+		}
+		if len(content.Held) == 0 {
+			if kioskDone, err = s.transformInQuarantine(ctx, q, env.ID, kt, content, reinspect); err != nil {
+				return nil, s.rejected(ctx, subj, err)
+			}
 		}
 	}
 	if len(content.Held) > 0 {
@@ -211,6 +222,10 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if v.DatesNotKept > 0 {
 		released2 = fmt.Sprintf("released; %d file date(s) could not be kept by the release folder's filesystem, e.g. %s", v.DatesNotKept, v.DateExample)
 	}
+	if len(kioskDone) > 0 {
+		released2 += fmt.Sprintf("; %d file(s) transformed into a simple form before release, the originals kept in %s",
+			len(kioskDone), filepath.Join(s.Home, originalsDir, env.ID))
+	}
 	releasedRec := custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
 		Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}
 	// The journal lets the next receive record this release if the
@@ -247,7 +262,8 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	if err := s.markSeen(env.ID); err != nil {
 		return nil, s.unrelease(ctx, subj, final, q, err)
 	}
-	if err := s.recordAll(receivedRec, releasedRec); err != nil {
+	recs := append([]custody.Record{receivedRec}, transformedRecords(env.ID, env.Sender.Name, kioskTransformedLines(kioskDone))...)
+	if err := s.recordAll(append(recs, releasedRec)...); err != nil {
 		s.unmarkSeen(env.ID)
 		return nil, s.unrelease(ctx, subj, final, q, err)
 	}

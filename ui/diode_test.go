@@ -69,4 +69,7 @@ func TestDiodeOnScreen(t *testing.T) {
 	if !strings.HasPrefix(on(func() string { return ks.recv.dir }), inbox) || !strings.Contains(on(func() string { return ks.recv.link.Text }), "Diode link on "+addr) {
 		t.Fatalf("opened %q; link panel %q", ks.recv.dir, ks.recv.link.Text)
 	}
+	// Opening the arrival reads it on a worker: let it finish before the
+	// station's folder is removed.
+	waitFor(t, "the kiosk's check of the arrival", func() bool { return !ks.recv.busy() })
 }

@@ -76,7 +76,7 @@ type Daemon struct {
 	Network, Address string
 	// Database is the folder clamd reads its signatures from.
 	Database string
-	cmd              *exec.Cmd
+	cmd      *exec.Cmd
 }
 
 // Stop stops the daemon (a test of a scanner that goes away).

@@ -35,6 +35,20 @@ type Source struct {
 	Transformed *Transformed
 }
 
+// CheckSources checks srcs as Collect checks what it collects: safe names,
+// none colliding with another (also once case-folded), no file used as a
+// folder. For sources changed after they were collected, such as files
+// transformed and renamed (report.docx → report.pdf).
+func CheckSources(srcs []Source) error {
+	t := newTree()
+	for _, s := range srcs {
+		if err := t.add(s.Path, s.Type); err != nil {
+			return fmt.Errorf("%s: %w", safetext.Line(s.OSPath), err)
+		}
+	}
+	return nil
+}
+
 // Collect walks paths (files and folders, recursively) into the sources to
 // seal, each folder or file named in the bundle by its base name. It refuses
 // what a bundle cannot carry (symbolic links, devices, sockets, pipes) and

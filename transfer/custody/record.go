@@ -65,6 +65,12 @@ const (
 	// release key (Bundle: the update's bundle; Peer: the release key;
 	// Reason: what was installed, from which version to which).
 	EventUpdated = "updated"
+	// EventTransformed: a station rebuilt files into a simple form (issue
+	// 14): a sender before sealing, a kiosk before release. Reason lists
+	// each: original name, SHA-256 and size → output's, tool, version and
+	// seconds; Files counts them (a bundle with more than a line holds
+	// has several such records).
+	EventTransformed = "transformed"
 	// EventRolledBack: an officer put back the Sluice version installed
 	// before the last update (Reason: from and to).
 	EventRolledBack = "rolled-back"
@@ -74,7 +80,7 @@ const (
 var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
 	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
 	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld, EventSent, EventArrived, EventIncomplete,
-	EventUpdated, EventRolledBack}
+	EventUpdated, EventRolledBack, EventTransformed}
 
 // Record is one custody event. Fields are written in this order, always.
 type Record struct {

@@ -36,11 +36,16 @@ const (
 	ReasonNotChecked     = "not-checked"      // a check could not be completed
 	ReasonInfected       = "infected"         // a malware scanner found a signature
 	ReasonNotScanned     = "not-scanned"      // a malware scanner could not scan it fully
+	// Transformation into a simple form (issue 14; transfer/transform).
+	ReasonNotTransformed  = "not-transformed"  // the policy has the sender transform its kind, and it came as it was
+	ReasonNotSimple       = "not-simple"       // marked transformed, but not in the simple form a transformation writes
+	ReasonTransformFailed = "transform-failed" // the kiosk could not transform it (a crash, a timeout, a missing tool)
 )
 
 // Reasons lists every reason, for policy validation.
 var Reasons = []string{ReasonBlockedType, ReasonTypeNotAllowed, ReasonTypeMismatch, ReasonDeceptiveName,
-	ReasonActiveContent, ReasonNotChecked, ReasonInfected, ReasonNotScanned}
+	ReasonActiveContent, ReasonNotChecked, ReasonInfected, ReasonNotScanned,
+	ReasonNotTransformed, ReasonNotSimple, ReasonTransformFailed}
 
 // Rules are the checks to run.
 type Rules struct {

@@ -54,3 +54,37 @@ func ObjStm(action string, pad int64) []byte {
 	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)
 	return b.Bytes()
 }
+
+// Text builds a PDF of pages pages, each a few lines of Helvetica text,
+// with catalogExtra added to its catalog (such as an /OpenAction
+// "<< /S /JavaScript /JS (app.alert(1)) >>"): the ordinary document a
+// sender stages, or one carrying an action.
+func Text(pages int, catalogExtra string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	offs := map[int]int{}
+	obj := func(n int, body string) {
+		offs[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	obj(1, "<< /Type /Catalog /Pages 2 0 R "+catalogExtra+" >>")
+	kids := ""
+	for i := range pages {
+		kids += fmt.Sprintf("%d 0 R ", 4+2*i)
+	}
+	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, pages))
+	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	for i := range pages {
+		content := fmt.Sprintf("BT /F1 12 Tf 14 TL 72 760 Td (Page %d of the weekly report) Tj T* (Nothing here but words.) Tj ET", i+1)
+		obj(4+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i))
+		obj(5+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+	}
+	size := 4 + 2*pages
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", size)
+	for n := 1; n < size; n++ {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", offs[n])
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, xref)
+	return b.Bytes()
+}

@@ -1,0 +1,544 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/dustin/go-humanize"
+
+	"sluice/crypto"
+	"sluice/internal/pdfcheck"
+	"sluice/internal/regfile"
+	"sluice/internal/safetext"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
+	"sluice/transfer/inspect"
+	"sluice/transfer/transform"
+)
+
+// Transform, then verify (issue 14; ../shared/ANCHORS.md section 2; UK
+// NCSC "transform on the untrusted side, verify on the trusted side";
+// NIST 800-53 AC-4(24), (27)). The policy's [transform] says, for
+// documents, images and text, where they are rebuilt into a simple form:
+// a sending station transforms what a recipient's policy (its copy, see
+// ImportPolicy) wants transformed by the sender, seals the output marked
+// with its original (bundle.Transformed) and keeps the original in its
+// spool; a kiosk verifies every marked file is in its simple form, holds a
+// file of a kind its policy wants transformed that came as it was, and
+// transforms in quarantine what its policy wants transformed there. Each
+// side records every transformation (custody "transformed").
+
+// Files under a station's home for transformations.
+const (
+	transformSpool = "spool/transform" // a sender's outputs until sealed
+	originalsDir   = "originals"       // HOME/originals/<bundle-id>/: the originals, kept
+)
+
+// transformer is the policy's transformer; tmp holds its intermediate files.
+func (s *Station) transformer(p TransformPolicy, tmp string) (*transform.Transformer, error) {
+	return transform.New(transform.Config{DPI: p.DPI, MaxPixels: p.MaxPixels, TempDir: tmp})
+}
+
+// readHead reads the first transform.HeadSize bytes of the file at p.
+func readHead(p string) ([]byte, error) {
+	f, err := regfile.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, transform.HeadSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return head[:n], nil
+}
+
+// kindName says a transformation's kind of content for people.
+func kindName(a transform.Action) string {
+	switch a {
+	case transform.ActionPDFOfImages:
+		return "documents"
+	case transform.ActionReencodeImage:
+		return "images"
+	case transform.ActionCleanText:
+		return "text"
+	}
+	return string(a)
+}
+
+// ---- Sending side ----
+
+// StagedTransform is what happens to one staged file of a kind a
+// recipient's policy wants the sender to transform.
+type StagedTransform struct {
+	// Path is the staged file's name in the bundle ("reports/plan.docx").
+	Path string
+	// Action is the transformation (transform.Action*); Why says it for
+	// people, one line.
+	Action transform.Action
+	Why    string
+	// Result is what was made, when it was; Err why not (the file would
+	// be held, so the seal is refused until it is unstaged).
+	Result *transform.Result
+	Err    error
+	// For names the recipients whose policy asks for it.
+	For []string
+}
+
+// Transforms are the staged files' transformations, and the sources to
+// seal in their place. Close removes the outputs once sealed.
+type Transforms struct {
+	Files   []StagedTransform
+	Sources []bundle.Source
+	dir     string
+}
+
+// Close removes the transformed outputs from the spool.
+func (t *Transforms) Close() {
+	if t != nil && t.dir != "" {
+		os.RemoveAll(t.dir)
+	}
+}
+
+// Failed lists the files that could not be transformed.
+func (t *Transforms) Failed() []StagedTransform {
+	var out []StagedTransform
+	for _, f := range t.Files {
+		if f.Err != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// senderWants is, for each kind of content, the recipients whose policy
+// (the copy imported here) has the sender transform it.
+func (s *Station) senderWants(to []string) (map[transform.Action][]string, error) {
+	want := map[transform.Action][]string{}
+	for _, name := range to {
+		p, ok, err := s.PolicyOf(name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		for _, a := range []transform.Action{transform.ActionPDFOfImages, transform.ActionReencodeImage, transform.ActionCleanText} {
+			if m := p.Transform.forAction(string(a)); m == TransformSender || m == TransformBoth {
+				want[a] = append(want[a], name)
+			}
+		}
+	}
+	return want, nil
+}
+
+// TransformStaged transforms the staged files whose kind a recipient's
+// policy wants the sender to transform (documents into PDFs of images,
+// images re-encoded, text cleaned), on as many files at once as there
+// are cores, each in the transformer's sandbox; progress, if set, is
+// called after each file. The returned Sources are what to seal: each
+// transformed file in place of its original (renamed as the output is:
+// plan.docx → plan.pdf), marked with it, and its links sidecar beside it.
+// A file whose transformation fails keeps its Err; nothing is passed
+// through in its place. With nothing to transform, Sources are srcs.
+func (s *Station) TransformStaged(ctx context.Context, srcs []bundle.Source, to []string, progress func(done, total int)) (*Transforms, error) {
+	want, err := s.senderWants(to)
+	if err != nil {
+		return nil, err
+	}
+	out := &Transforms{Sources: srcs}
+	if len(want) == 0 {
+		return out, nil
+	}
+	type job struct {
+		i      int // in srcs
+		action transform.Action
+	}
+	var jobs []job
+	for i, src := range srcs {
+		if src.Type != bundle.TypeFile {
+			continue
+		}
+		head, err := readHead(src.OSPath)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", safetext.Line(src.OSPath), err)
+		}
+		if a := transform.KindOf(path.Base(src.Path), head); len(want[a]) > 0 {
+			jobs = append(jobs, job{i, a})
+		}
+	}
+	if len(jobs) == 0 {
+		return out, nil
+	}
+	if err := os.MkdirAll(filepath.Join(s.Home, transformSpool), 0o700); err != nil {
+		return nil, fmt.Errorf("transform spool: %w", err)
+	}
+	if out.dir, err = os.MkdirTemp(filepath.Join(s.Home, transformSpool), "job-"); err != nil {
+		return nil, fmt.Errorf("transform spool: %w", err)
+	}
+	p := s.Policy.Transform
+	if rp, ok, _ := s.PolicyOf(want[jobs[0].action][0]); ok {
+		p = rp.Transform // the recipient's resolution and bomb limit
+	}
+	t, terr := s.transformer(p, out.dir)
+	out.Files = make([]StagedTransform, len(jobs))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	sem := make(chan struct{}, workers())
+	for k, j := range jobs {
+		src := srcs[j.i]
+		st := &out.Files[k]
+		st.Path, st.Action, st.For = src.Path, j.action, want[j.action]
+		if terr != nil {
+			st.Err = fmt.Errorf("this station cannot transform %s: %w", kindName(j.action), terr)
+			continue
+		}
+		head, _ := readHead(src.OSPath)
+		var plan transform.Action
+		if plan, st.Why = t.Plan(path.Base(src.Path), head); plan == transform.ActionHold {
+			st.Err = errors.New(st.Why)
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			dir := filepath.Join(out.dir, fmt.Sprint(k))
+			err := os.Mkdir(dir, 0o700)
+			if err == nil {
+				st.Result, err = t.Transform(ctx, src.OSPath, dir)
+			}
+			if err == nil && src.SHA256 != nil && st.Result.OriginalSHA256 != *src.SHA256 {
+				err = fmt.Errorf("%s changed since it was staged and hashed; stage it again", safetext.Line(src.OSPath))
+			}
+			st.Err = err
+			mu.Lock()
+			done++
+			if progress != nil {
+				progress(done, len(jobs))
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		out.Close()
+		return nil, err
+	}
+	// The sources to seal: each transformed file in its original's place.
+	byIndex := map[int]*StagedTransform{}
+	for k, j := range jobs {
+		byIndex[j.i] = &out.Files[k]
+	}
+	var sealed []bundle.Source
+	for i, src := range srcs {
+		st := byIndex[i]
+		if st == nil || st.Result == nil || st.Err != nil {
+			sealed = append(sealed, src)
+			continue
+		}
+		r := st.Result
+		folder := path.Dir(src.Path)
+		named := func(p string) string {
+			if folder == "." {
+				return filepath.Base(p)
+			}
+			return folder + "/" + filepath.Base(p)
+		}
+		mark := &bundle.Transformed{From: path.Base(src.Path), SHA256: r.OriginalSHA256, Size: r.OriginalSize,
+			Action: string(r.Action), Tool: r.Tool, Version: r.ToolVersion}
+		sum := crypto.Digest(r.OutputSHA256)
+		sealed = append(sealed, bundle.Source{Path: named(r.Output), OSPath: r.Output, Type: bundle.TypeFile, Mode: src.Mode.Perm(),
+			Size: r.OutputSize, ModTime: src.ModTime, SHA256: &sum, Transformed: mark})
+		if r.Sidecar != "" {
+			info, err := os.Stat(r.Sidecar)
+			if err != nil {
+				out.Close()
+				return nil, fmt.Errorf("links of %s: %w", safetext.Line(src.Path), err)
+			}
+			side := *mark
+			side.Action = "extract-links"
+			sealed = append(sealed, bundle.Source{Path: named(r.Sidecar), OSPath: r.Sidecar, Type: bundle.TypeFile, Mode: 0o644,
+				Size: info.Size(), ModTime: src.ModTime, Transformed: &side})
+		}
+	}
+	slices.SortStableFunc(sealed, func(a, b bundle.Source) int { return strings.Compare(a.Path, b.Path) })
+	if err := bundle.CheckSources(sealed); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("after transformation: %w; rename the staged file so its transformed name is free", err)
+	}
+	out.Sources = sealed
+	return out, nil
+}
+
+// transformedText is one transformation for a custody record.
+func transformedText(from, to string, r *transform.Result) string {
+	return fmt.Sprintf("%s (sha256 %x, %s) → %s (sha256 %x, %s) by %s %s in %.1f s",
+		from, r.OriginalSHA256, humanize.IBytes(uint64(r.OriginalSize)), to, r.OutputSHA256, humanize.IBytes(uint64(r.OutputSize)),
+		r.Tool, r.ToolVersion, r.Duration.Seconds())
+}
+
+// recordTransformed appends "transformed" records for bundle id listing
+// every transformation, as many per record as a line holds.
+func (s *Station) recordTransformed(id, peer string, lines []string) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	return s.recordAll(transformedRecords(id, peer, lines)...)
+}
+
+// transformedRecords are the "transformed" records of bundle id.
+func transformedRecords(id, peer string, lines []string) []custody.Record {
+	const room = 48 << 10
+	var recs []custody.Record
+	for start := 0; start < len(lines); {
+		n, size := 0, 0
+		for start+n < len(lines) && (n == 0 || size+len(lines[start+n]) < room) {
+			size += len(lines[start+n]) + 2
+			n++
+		}
+		recs = append(recs, custody.Record{Event: custody.EventTransformed, Bundle: id, Peer: peer, Files: int64(n), Outcome: "ok",
+			Reason: safetext.Line(strings.Join(lines[start:start+n], "; "))})
+		start += n
+	}
+	return recs
+}
+
+// keepOriginals copies the originals of a sealed bundle's transformed
+// files into HOME/originals/<id>/ (hard links where the filesystem
+// allows), for the officer to compare.
+func (s *Station) keepOriginals(id string, srcs []bundle.Source, t *Transforms) error {
+	byPath := map[string]bundle.Source{}
+	for _, src := range srcs {
+		byPath[src.Path] = src
+	}
+	for _, f := range t.Files {
+		if f.Result == nil || f.Err != nil {
+			continue
+		}
+		src := byPath[f.Path]
+		dst := filepath.Join(s.Home, originalsDir, id, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		if os.Link(src.OSPath, dst) == nil {
+			continue
+		}
+		if err := copyFile(src.OSPath, dst, 0o600); err != nil {
+			return fmt.Errorf("keep the original of %s: %w", safetext.Line(f.Path), err)
+		}
+	}
+	return nil
+}
+
+// ---- Receiving side ----
+
+// kioskTransforms are the files a kiosk transforms in quarantine before
+// release.
+type kioskTransforms struct {
+	paths []string // in the quarantine, slash-separated
+}
+
+// checkTransforms verifies, after the content checks, that every file
+// marked transformed is in its simple form (in a bounded worker; parsers
+// independent of the renderers that made it), and holds a file of a kind
+// the policy has the sender transform that came as it was. kinds gives
+// the kind of the small files the extractor's early checks saw; others
+// are read from q. It returns what the kiosk itself transforms.
+func (s *Station) checkTransforms(ctx context.Context, q string, entries []bundle.ManifestEntry, kinds map[string]transform.Action,
+	rep *ContentReport, reinspect func(rel string) inspect.Report) (*kioskTransforms, error) {
+	p := s.Policy.Transform
+	var t *transform.Transformer
+	var terr error
+	need := func() (*transform.Transformer, error) {
+		if t == nil && terr == nil {
+			t, terr = s.transformer(p, filepath.Dir(q))
+		}
+		return t, terr
+	}
+	held := map[string]int{}
+	for i, h := range rep.Held {
+		held[h.Path] = i
+	}
+	hold := func(rel, reason, detail string) {
+		rep.merge(held, inspect.Report{Path: rel, Findings: []inspect.Finding{{Path: rel, Reason: reason, Detail: detail}}}, reinspect)
+	}
+	kt := &kioskTransforms{}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if e.Type != bundle.TypeFile {
+			continue
+		}
+		full := filepath.Join(q, filepath.FromSlash(e.Path))
+		if m := e.Transformed; m != nil {
+			if t, err := need(); err != nil {
+				hold(e.Path, inspect.ReasonNotChecked, fmt.Sprintf("marked transformed from %s, but this station cannot verify the simple form: %v", m.From, err))
+			} else if err := t.VerifyFile(ctx, full); err != nil {
+				hold(e.Path, inspect.ReasonNotSimple, fmt.Sprintf("marked transformed from %s by %s %s, but it is not in the simple form: %v", m.From, m.Tool, m.Version, err))
+			} else {
+				rep.TransformedVerified++
+			}
+			if mode := p.forAction(m.Action); mode == TransformKiosk || mode == TransformBoth {
+				kt.paths = append(kt.paths, e.Path)
+			}
+			continue
+		}
+		if !p.any() {
+			continue
+		}
+		kind, ok := kinds[e.Path]
+		if !ok {
+			if kinds != nil && e.Size < bundle.SmallFile {
+				continue // the early checks saw it: no kind to transform
+			}
+			head, err := readHead(full)
+			if err != nil {
+				hold(e.Path, inspect.ReasonNotChecked, "cannot read it to know its kind: "+err.Error())
+				continue
+			}
+			kind = transform.KindOf(path.Base(e.Path), head)
+		}
+		switch p.forAction(string(kind)) {
+		case TransformSender, TransformBoth:
+			hold(e.Path, inspect.ReasonNotTransformed, fmt.Sprintf("this station's policy has the sender transform %s, and this one came as it was (not marked transformed)", kindName(kind)))
+		case TransformKiosk:
+			kt.paths = append(kt.paths, e.Path)
+		}
+	}
+	return kt, nil
+}
+
+// KioskTransformed is one file a kiosk transformed before release.
+type KioskTransformed struct {
+	Path, Output string // in the release, slash-separated
+	Result       *transform.Result
+}
+
+// transformInQuarantine transforms kt's files in the quarantine q. All
+// are transformed first, beside q; if any cannot be, it is held
+// (transform-failed) and nothing is replaced. Else each output takes its
+// original's place (renamed as the output is) and the original moves to
+// HOME/originals/<id>/. It returns what was done, for the records, and a
+// function that removes the outputs' working folder.
+func (s *Station) transformInQuarantine(ctx context.Context, q, id string, kt *kioskTransforms, rep *ContentReport,
+	reinspect func(rel string) inspect.Report) ([]KioskTransformed, error) {
+	if kt == nil || len(kt.paths) == 0 {
+		return nil, nil
+	}
+	work, err := os.MkdirTemp(filepath.Dir(q), ".transform-")
+	if err != nil {
+		return nil, fmt.Errorf("transform: %w", err)
+	}
+	defer os.RemoveAll(work)
+	t, terr := s.transformer(s.Policy.Transform, work)
+	held := map[string]int{}
+	for i, h := range rep.Held {
+		held[h.Path] = i
+	}
+	done := make([]KioskTransformed, len(kt.paths))
+	failed := false
+	for i, rel := range kt.paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var r *transform.Result
+		err := terr
+		if err == nil {
+			dir := filepath.Join(work, fmt.Sprint(i))
+			if err = os.Mkdir(dir, 0o700); err == nil {
+				r, err = t.Transform(ctx, filepath.Join(q, filepath.FromSlash(rel)), dir)
+			}
+		}
+		if err != nil {
+			failed = true
+			rep.merge(held, inspect.Report{Path: rel, Findings: []inspect.Finding{{Path: rel, Reason: inspect.ReasonTransformFailed,
+				Detail: "this station could not transform it before release: " + err.Error()}}}, reinspect)
+			continue
+		}
+		done[i] = KioskTransformed{Path: rel, Output: path.Join(path.Dir(rel), filepath.Base(r.Output)), Result: r}
+	}
+	if failed {
+		return nil, nil
+	}
+	for _, d := range done {
+		if err := s.replaceWithOutput(q, id, d.Path, d.Result); err != nil {
+			return nil, fmt.Errorf("%w: transformed %s cannot take its place: %v", ErrRejected, safetext.Line(d.Path), err)
+		}
+	}
+	return done, nil
+}
+
+// replaceWithOutput moves the original at rel out of the quarantine into
+// the originals and the output (and its links sidecar) into its folder.
+func (s *Station) replaceWithOutput(q, id, rel string, r *transform.Result) error {
+	full := filepath.Join(q, filepath.FromSlash(rel))
+	folder := filepath.Dir(full)
+	keep := filepath.Join(s.Home, originalsDir, id, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(keep), 0o700); err != nil {
+		return err
+	}
+	if err := os.Rename(full, keep); err != nil {
+		if err := copyFile(full, keep, 0o600); err != nil {
+			return fmt.Errorf("keep the original: %w", err)
+		}
+		os.Remove(full)
+	}
+	for _, out := range []string{r.Output, r.Sidecar} {
+		if out == "" {
+			continue
+		}
+		dst := filepath.Join(folder, filepath.Base(out))
+		if _, err := os.Lstat(dst); err == nil {
+			return fmt.Errorf("its transformed name %s is taken by another file of the bundle", filepath.Base(out))
+		}
+		if err := copyFile(out, dst, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kioskTransformedLines are the records' lines for what a kiosk did.
+func kioskTransformedLines(done []KioskTransformed) []string {
+	lines := make([]string, len(done))
+	for i, d := range done {
+		lines[i] = transformedText(d.Path, d.Output, d.Result)
+	}
+	return lines
+}
+
+// reinspector gives a file's type by content, for a held file's review.
+func (s *Station) reinspector(ctx context.Context, q string, pdf *pdfcheck.Pool) func(rel string) inspect.Report {
+	rules := contentRules(s.Policy, filepath.Dir(q), pdf)
+	return func(rel string) inspect.Report { return s.checkFile(ctx, &rules, &engines{}, q, rel) }
+}
+
+// kindsIfComplete is the kinds the early checks noted, if they saw every
+// small file of entries; else nil (every file's kind is read again).
+func (e *earlyChecks) kindsIfComplete(entries []bundle.ManifestEntry) map[string]transform.Action {
+	if e == nil {
+		return nil
+	}
+	small := int64(0)
+	for _, x := range entries {
+		if x.Type == bundle.TypeFile && x.Size < bundle.SmallFile {
+			small++
+		}
+	}
+	if e.rep.Files != small {
+		return nil
+	}
+	return e.kinds
+}
