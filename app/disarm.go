@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dustin/go-humanize"
 
@@ -139,6 +141,13 @@ func (s *Station) senderWants(to []string) (map[transform.Action][]string, error
 		}
 	}
 	return want, nil
+}
+
+// TransformsAsked says whether any recipient in to has its policy (the
+// copy imported here) ask this station to transform some kind of content.
+func (s *Station) TransformsAsked(to []string) bool {
+	want, err := s.senderWants(to)
+	return err != nil || len(want) > 0
 }
 
 // TransformStaged transforms the staged files whose kind a recipient's
@@ -541,4 +550,33 @@ func (e *earlyChecks) kindsIfComplete(entries []bundle.ManifestEntry) map[string
 		return nil
 	}
 	return e.kinds
+}
+
+// TransformPreview returns a PNG of the first page of a transformation's
+// output, for the officer to look at before sealing: the output itself
+// for an image, the first page drawn by mutool (at 60 DPI, in its own
+// process, from the simple PDF the transformation wrote and verified)
+// for a document. The PNG is beside the output and goes with it.
+func TransformPreview(ctx context.Context, r *transform.Result) (string, error) {
+	switch strings.ToLower(filepath.Ext(r.Output)) {
+	case ".png", ".jpg", ".jpeg":
+		return r.Output, nil
+	case ".pdf":
+	default:
+		return "", fmt.Errorf("no preview of %s", filepath.Base(r.Output))
+	}
+	out := r.Output + ".preview.png"
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	mutool, err := exec.LookPath("mutool")
+	if err != nil {
+		return "", errors.New("no preview: mutool is not installed (Debian: mupdf-tools)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if b, err := exec.CommandContext(ctx, mutool, "draw", "-q", "-r", "60", "-o", out, r.Output, "1").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("preview: mutool: %v: %s", err, safetext.Line(strings.TrimSpace(string(b))))
+	}
+	return out, nil
 }

@@ -32,9 +32,28 @@ func policySummary(p app.Policy) string {
 			scan += fmt.Sprintf(" and %d more engine(s)", n)
 		}
 	}
-	lines = append(lines, safetext.Line(scan),
+	lines = append(lines, safetext.Line(scan), transformSummary(p.Transform),
 		fmt.Sprintf("Approvals: %d to release after review, %d to seal", p.RequireApprovals, p.RequireSealApprovals))
 	return strings.Join(lines, "\n")
+}
+
+// transformSummary says in one line where each kind is rebuilt.
+func transformSummary(t app.TransformPolicy) string {
+	by := map[string][]string{}
+	for _, k := range []struct{ name, mode string }{{"documents", t.Documents}, {"images", t.Images}, {"text", t.Text}} {
+		by[k.mode] = append(by[k.mode], k.name)
+	}
+	var parts []string
+	for _, m := range []struct{ mode, say string }{{app.TransformSender, "by the sender, verified here"}, {app.TransformKiosk, "here, before release"},
+		{app.TransformBoth, "by the sender and again here"}} {
+		if len(by[m.mode]) > 0 {
+			parts = append(parts, strings.Join(by[m.mode], " and ")+" "+m.say)
+		}
+	}
+	if len(parts) == 0 {
+		return "Rebuilt into a simple form: nothing (transform off)"
+	}
+	return "Rebuilt into a simple form: " + strings.Join(parts, "; ")
 }
 
 // editPolicy opens the policy editor: policy.toml as written, checked as

@@ -44,6 +44,8 @@ type sendScreen struct {
 	// why), from the copies of their policies this station holds.
 	foreseen map[string]string
 	heldNote *widget.Label
+	// xf are the transformations a kiosk's policy asks of this station.
+	xf sendTransforms
 	dest     string
 	selected int
 
@@ -91,22 +93,24 @@ type nextDrive struct {
 func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 	s := &sendScreen{st: st, win: w, sess: newSession(st, w), selected: -1}
 	s.table = widget.NewTableWithHeaders(
-		func() (int, int) { return len(s.srcs), 3 },
+		func() (int, int) { return len(s.srcs), 4 },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		s.updateCell)
 	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("000000") } // sized for six-digit row numbers
 	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		l := o.(*widget.Label)
 		if id.Row < 0 {
-			l.SetText([]string{"Name", "Size", "SHA-256"}[id.Col])
+			l.SetText([]string{"Name", "Size", "SHA-256", "Crosses as"}[id.Col])
 		} else {
 			l.SetText(fmt.Sprint(id.Row + 1))
 		}
 	}
-	s.table.SetColumnWidth(0, 300)
-	s.table.SetColumnWidth(1, 90)
-	s.table.SetColumnWidth(2, 190)
-	s.table.OnSelected = func(id widget.TableCellID) { s.selected = id.Row; s.showHash(); s.refresh() }
+	s.table.SetColumnWidth(0, 260)
+	s.table.SetColumnWidth(1, 80)
+	s.table.SetColumnWidth(2, 160)
+	s.table.SetColumnWidth(3, 180)
+	s.table.OnSelected = func(id widget.TableCellID) { s.selected = id.Row; s.showHash(); s.showTransform(); s.refresh() }
+	s.newTransformView()
 	s.hashShown = mono("")
 	s.hashShown.Wrapping = fyne.TextWrapBreak
 	s.copyHash = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
@@ -185,7 +189,7 @@ func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 
 	left := container.NewBorder(
 		container.NewVBox(container.NewHBox(s.addFiles, s.addFolder, s.remove), s.path),
-		container.NewVBox(container.NewBorder(nil, nil, nil, s.copyHash, s.hashShown), s.total, s.heldNote), nil, nil, s.table)
+		container.NewVBox(container.NewBorder(nil, nil, nil, s.copyHash, s.hashShown), s.xf.box, s.total, s.heldNote), nil, nil, s.table)
 	right := container.NewVBox(
 		widget.NewLabelWithStyle("Receiving stations", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		s.recipients, s.noKiosks,
@@ -262,6 +266,12 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		default:
 			l.SetText("hashing…")
 		}
+	case 3:
+		if src.Type == bundle.TypeDir {
+			l.SetText("")
+		} else {
+			l.SetText(s.crossesAs(src.Path))
+		}
 	}
 }
 
@@ -302,7 +312,7 @@ func (s *sendScreen) refresh() {
 	enable(s.chooseDest, !s.sealing)
 	enable(s.stop, busy)
 	showIf(s.stop, busy)
-	enable(s.seal, !busy && s.hashed && len(s.srcs) > 0 && len(s.recipients.Selected) > 0 && s.dest != "")
+	enable(s.seal, !busy && !s.xf.running && s.hashed && len(s.srcs) > 0 && len(s.recipients.Selected) > 0 && s.dest != "")
 	if s.sealed != "" {
 		s.seal.SetText("Seal again…")
 	} else {
@@ -335,6 +345,7 @@ func (s *sendScreen) showHash() {
 // newTransfer clears the stage, the note and the result for the next
 // transfer; recipients and destination stay.
 func (s *sendScreen) newTransfer() {
+	s.dropTransforms()
 	s.paths, s.srcs, s.hashed, s.selected, s.sealed = nil, nil, false, -1, ""
 	s.note.SetText("")
 	s.status.SetText("")
@@ -396,6 +407,7 @@ func (s *sendScreen) addPaths(paths []string) {
 	for i := range srcs {
 		srcs[i].SHA256 = known[key{srcs[i].OSPath, srcs[i].Size, srcs[i].ModTime.UnixNano()}]
 	}
+	s.dropTransforms()
 	s.paths, s.srcs, s.hashed, s.selected, s.sealed = all, srcs, false, -1, ""
 	s.status.SetText("")
 	s.showHash()
@@ -415,6 +427,7 @@ func (s *sendScreen) removeSelected() {
 			keep = append(keep, p)
 		}
 	}
+	s.dropTransforms()
 	s.paths, s.srcs, s.selected = nil, nil, -1
 	if len(keep) == 0 {
 		s.hashed = false
@@ -517,6 +530,7 @@ func (s *sendScreen) hash() {
 // kiosks this station holds copies of, in the background, and marks what
 // they would hold.
 func (s *sendScreen) foresee() {
+	s.transformStaged()
 	if !s.hashed || len(s.srcs) == 0 {
 		s.foreseen = nil
 		s.heldNote.Hide()
@@ -584,7 +598,8 @@ func (s *sendScreen) sealWith(approvers []*app.SignedIn) {
 	to := append([]string(nil), s.recipients.Selected...)
 	sort.Strings(to)
 	// The officer's flow always reads the bundle back before calling it written.
-	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text, ReadBack: app.ReadBackAlways, Approvers: approvers}
+	req := app.PackRequest{To: to, OutDir: s.dest, Sources: s.srcs, Note: s.note.Text, ReadBack: app.ReadBackAlways, Approvers: approvers,
+		Transforms: s.transformsFor(to)}
 	st := s.sess.acting()
 	s.sealing = true
 	ctx := s.startJob()
