@@ -45,7 +45,7 @@ type sendScreen struct {
 	foreseen map[string]string
 	heldNote *widget.Label
 	// xf are the transformations a kiosk's policy asks of this station.
-	xf sendTransforms
+	xf       sendTransforms
 	dest     string
 	selected int
 

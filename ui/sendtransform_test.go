@@ -71,7 +71,9 @@ func TestSendShowsTransformations(t *testing.T) {
 	}
 	s.setDest(t.TempDir())
 	test.Tap(s.seal)
-	waitFor(t, "sealing", func() bool { return strings.HasPrefix(s.status.Text, "Sealed and written") || !s.busy() && s.status.Text != "" })
+	waitFor(t, "sealing", func() bool {
+		return strings.HasPrefix(s.status.Text, "Sealed and written") || !s.busy() && s.status.Text != ""
+	})
 	b, err := bundle.Open(filepath.Join(s.dest, s.sealed+".sluice"))
 	if err != nil {
 		t.Fatalf("%v (status %q)", err, s.status.Text)
