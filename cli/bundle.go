@@ -73,6 +73,23 @@ func runPack(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "sluice: warning: %s\n", safetext.Line(f.String()))
 	}
+	// What a kiosk's policy has this station transform is transformed
+	// first, and said, before anything is sealed.
+	xf, err := st.TransformStaged(e.ctx, srcs, req.To, nil)
+	if err != nil {
+		return err
+	}
+	defer xf.Close()
+	for _, f := range xf.Files {
+		if f.Err != nil {
+			fmt.Fprintf(e.stderr, "sluice: cannot transform %s as %s's policy asks: %s\n", safetext.Line(f.Path), strings.Join(f.For, ", "), safetext.Line(f.Err.Error()))
+			continue
+		}
+		r := f.Result
+		fmt.Fprintf(e.stderr, "sluice: transformed %s → %s (%s by %s %s, %s → %s, %.1f s)\n", safetext.Line(f.Path), safetext.Line(filepath.Base(r.Output)),
+			r.Action, r.Tool, r.ToolVersion, humanize.IBytes(uint64(r.OriginalSize)), humanize.IBytes(uint64(r.OutputSize)), r.Duration.Seconds())
+	}
+	req.Transforms = xf
 	if *verify {
 		req.ReadBack = app.ReadBackAlways
 	}

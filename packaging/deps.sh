@@ -28,7 +28,7 @@ case "${1:-build}" in
   # mupdf-tools: the transform bench renders with Sluice and with a bare
   # mutool draw in the same run.
   bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan udpcast mupdf-tools bubblewrap) ;;
-  screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk) ;;
+  screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk mupdf-tools bubblewrap) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac
 

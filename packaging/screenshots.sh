@@ -116,6 +116,22 @@ xdotool mousemove 70 647 click 1; sleep 0.8; shot policy-editor"
 xdotool mousemove 130 22 click 1; sleep 0.5
 \"$bin\" --home \"$s\" diode send --to 127.0.0.1:$port --rate 20M \"$db\" >/dev/null; sleep 2.5
 shot receive-diode"
+	# Transform, then verify: the sender holds a copy of the kiosk's policy
+	# (documents and images transformed by the sender); a report, a photo
+	# and notes are staged, kiosk-1 ticked, the report selected.
+	"$bin" --home "$k" policy show > "$work/$size/kiosk-policy.toml"
+	"$bin" --home "$s" policy import kiosk-1 "$work/$size/kiosk-policy.toml" >/dev/null
+	d=$work/$size/docs
+	mkdir -p "$d"
+	printf '%%%%MediaBox 0 0 595 842\n%%%%Font F1 Helvetica\nBT /F1 28 Tf 72 760 Td (Q3 report) Tj /F1 14 Tf 0 -40 Td (All plants ran within limits.) Tj ET\n' > "$work/$size/page.txt"
+	mutool create -o "$d/q3-report.pdf" "$work/$size/page.txt"
+	convert -size 480x320 gradient:steelblue-white "$d/site-photo.png"
+	printf 'plain words\n' > "$d/notes.txt"
+	run "$s" "$W" "$H" "
+xdotool mousemove 300 140 click 1; xdotool type --delay 2 '$d'; xdotool key Return; sleep 2
+xdotool mousemove $((right + 22)) 143 click 1; sleep 4
+xdotool mousemove 150 293 click 1; sleep 2
+shot send-transformed"
 done
 # The desktop's own file chooser through xdg-desktop-portal (GTK backend,
 # in a D-Bus session of its own): Add files… opens it, a path is typed.

@@ -93,22 +93,19 @@ type nextDrive struct {
 func newSendScreen(st *app.Station, w fyne.Window) *sendScreen {
 	s := &sendScreen{st: st, win: w, sess: newSession(st, w), selected: -1}
 	s.table = widget.NewTableWithHeaders(
-		func() (int, int) { return len(s.srcs), 4 },
+		func() (int, int) { return len(s.srcs), len(s.columns()) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		s.updateCell)
 	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("000000") } // sized for six-digit row numbers
 	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		l := o.(*widget.Label)
 		if id.Row < 0 {
-			l.SetText([]string{"Name", "Size", "SHA-256", "Crosses as"}[id.Col])
+			l.SetText(s.columns()[id.Col])
 		} else {
 			l.SetText(fmt.Sprint(id.Row + 1))
 		}
 	}
-	s.table.SetColumnWidth(0, 260)
-	s.table.SetColumnWidth(1, 80)
-	s.table.SetColumnWidth(2, 160)
-	s.table.SetColumnWidth(3, 180)
+	s.setColumnWidths()
 	s.table.OnSelected = func(id widget.TableCellID) { s.selected = id.Row; s.showHash(); s.showTransform(); s.refresh() }
 	s.newTransformView()
 	s.hashShown = mono("")
@@ -236,13 +233,36 @@ func (s *sendScreen) loadRecipients() {
 	}
 }
 
+// columns are the table's columns: "Crosses as" only while a kiosk's
+// policy asks this station to transform, before the hashes so that it
+// shows without scrolling on a 1024-pixel screen.
+func (s *sendScreen) columns() []string {
+	if s.xf.running || s.xf.done != nil {
+		return []string{"Name", "Size", "Crosses as", "SHA-256"}
+	}
+	return []string{"Name", "Size", "SHA-256"}
+}
+
+func (s *sendScreen) setColumnWidths() {
+	if len(s.columns()) == 4 {
+		for i, w := range []float32{190, 70, 150, 140} {
+			s.table.SetColumnWidth(i, w)
+		}
+		return
+	}
+	for i, w := range []float32{300, 90, 190} {
+		s.table.SetColumnWidth(i, w)
+	}
+}
+
 func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	l := o.(*widget.Label)
-	l.TextStyle = fyne.TextStyle{Monospace: id.Col == 2}
+	col := s.columns()[id.Col]
+	l.TextStyle = fyne.TextStyle{Monospace: col == "SHA-256"}
 	l.Truncation = fyne.TextTruncateEllipsis
 	src := s.srcs[id.Row]
-	switch id.Col {
-	case 0:
+	switch col {
+	case "Name":
 		name := src.Path
 		if src.Type == bundle.TypeDir {
 			name += "/"
@@ -251,13 +271,13 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 			name = "⚠ " + name
 		}
 		l.SetText(safetext.Line(name))
-	case 1:
+	case "Size":
 		if src.Type == bundle.TypeFile {
 			l.SetText(humanize.IBytes(uint64(src.Size)))
 		} else {
 			l.SetText("folder")
 		}
-	case 2:
+	case "SHA-256":
 		switch {
 		case src.Type == bundle.TypeDir:
 			l.SetText("")
@@ -266,7 +286,7 @@ func (s *sendScreen) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		default:
 			l.SetText("hashing…")
 		}
-	case 3:
+	case "Crosses as":
 		if src.Type == bundle.TypeDir {
 			l.SetText("")
 		} else {
@@ -319,6 +339,7 @@ func (s *sendScreen) refresh() {
 		s.seal.SetText("Seal and write")
 	}
 	enable(s.eject, !busy && s.destDrive() != "")
+	s.setColumnWidths()
 	showIf(s.again, s.sealed != "" && !busy)
 	for _, w := range []fyne.Disableable{s.drives, s.note, s.path, s.recipients, s.destLabel} {
 		if s.sealing || busy && w == fyne.Disableable(s.path) {
