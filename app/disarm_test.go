@@ -252,3 +252,36 @@ func TestKioskTransformsInQuarantine(t *testing.T) {
 		t.Fatalf("records: %s", s)
 	}
 }
+
+// TestKioskTransformsBeforeReview: with images = "kiosk", a bundle held
+// for another file is held with its image already transformed (recorded
+// before the hold), so what an officer releases after review is the
+// transformed image.
+func TestKioskTransformsBeforeReview(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Transform.Images = TransformKiosk
+	kiosk.Policy.Content.Extensions = false
+	dir := stage(t, map[string]string{"photo.png": string(pngWithZip(t)), "plan.pdf": string(pdftest.Text(1, ""))})
+	sealed := pack(t, sender, "kiosk-1", dir)
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) || len(he.Held.Reports) != 1 || he.Held.Reports[0].Path != "outbox/plan.pdf" {
+		t.Fatalf("held: %v", err)
+	}
+	if lastEvent(t, kiosk).Event != custody.EventHeld {
+		t.Fatal("no held record")
+	}
+	n := countEvents(t, kiosk, custody.EventTransformed, "ok")
+	if n != 1 {
+		t.Fatalf("%d transformed records before the hold", n)
+	}
+	r, err := kiosk.ReleaseHeld(context.Background(), he.Held.ID, Decision{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(r.Dir, "outbox", "photo.png"))
+	if bytes.Contains(got, []byte("a zip hides here")) {
+		t.Fatal("released after review without the kiosk's transformation")
+	}
+}

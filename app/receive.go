@@ -179,13 +179,16 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		if err != nil {
 			return nil, s.rejected(ctx, subj, err)
 		}
-		if len(content.Held) == 0 {
-			if kioskDone, err = s.transformInQuarantine(ctx, q, env.ID, kt, content, reinspect); err != nil {
-				return nil, s.rejected(ctx, subj, err)
-			}
+		// Transformed even when another file is held: what an officer
+		// may release after review is then the transformed content.
+		if kioskDone, err = s.transformInQuarantine(ctx, q, env.ID, kt, content, reinspect); err != nil {
+			return nil, s.rejected(ctx, subj, err)
 		}
 	}
 	if len(content.Held) > 0 {
+		if err := s.recordTransformed(env.ID, env.Sender.Name, kioskTransformedLines(kioskDone)); err != nil {
+			return nil, s.rejected(ctx, subj, err)
+		}
 		err := s.hold(ctx, subj, env, v, seal, q, req.OutDir, content)
 		kept = errors.As(err, new(*HeldError))
 		return nil, err
