@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dustin/go-humanize"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -36,6 +38,7 @@ type sendTransforms struct {
 
 	preview   *canvas.Image
 	previewOf string
+	caption   *widget.Label
 	open      *widget.Button
 	box       *fyne.Container
 }
@@ -46,7 +49,9 @@ func (s *sendScreen) newTransformView() {
 	x.preview.FillMode = canvas.ImageFillContain
 	x.preview.SetMinSize(fyne.NewSize(120, 150))
 	x.open = widget.NewButtonWithIcon("Open transformed", theme.FileIcon(), s.openTransformed)
-	x.box = container.NewBorder(nil, x.open, nil, nil, x.preview)
+	x.caption = widget.NewLabel("")
+	x.caption.Wrapping = fyne.TextWrapWord
+	x.box = container.NewBorder(x.caption, container.NewHBox(x.open), nil, nil, x.preview)
 	x.box.Hide()
 }
 
@@ -65,7 +70,7 @@ func (s *sendScreen) crossesAs(p string) string {
 	}
 	switch st.Action {
 	case transform.ActionPDFOfImages:
-		return fmt.Sprintf("PDF of %d page image(s)", st.Result.Pages)
+		return fmt.Sprintf("%d-page image PDF", st.Result.Pages)
 	case transform.ActionReencodeImage:
 		return "re-encoded " + strings.ToUpper(strings.TrimPrefix(filepath.Ext(st.Result.Output), "."))
 	case transform.ActionCleanText:
@@ -152,6 +157,9 @@ func (s *sendScreen) showTransform() {
 		return
 	}
 	out := st.Result.Output
+	r := st.Result
+	x.caption.SetText(fmt.Sprintf("Crosses as %s: %s → %s, by %s %s in %.1f s. SHA-256 %x",
+		filepath.Base(r.Output), humanize.IBytes(uint64(r.OriginalSize)), humanize.IBytes(uint64(r.OutputSize)), r.Tool, r.ToolVersion, r.Duration.Seconds(), r.OutputSHA256))
 	x.box.Show()
 	if x.previewOf == out {
 		return

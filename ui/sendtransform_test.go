@@ -57,7 +57,7 @@ func TestSendShowsTransformations(t *testing.T) {
 	for _, p := range []string{"out/plan.pdf", "out/photo.png", "out/notes.txt"} {
 		crosses[p] = on(func() string { return s.crossesAs(p) })
 	}
-	if crosses["out/plan.pdf"] != "PDF of 1 page image(s)" || crosses["out/photo.png"] != "re-encoded PNG" || crosses["out/notes.txt"] != "as it is" {
+	if crosses["out/plan.pdf"] != "1-page image PDF" || crosses["out/photo.png"] != "re-encoded PNG" || crosses["out/notes.txt"] != "as it is" {
 		t.Fatalf("crosses as: %v", crosses)
 	}
 	for i, src := range s.srcs {
