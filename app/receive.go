@@ -152,6 +152,10 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		early = s.newEarlyChecks(ctx, q, pdf)
 	}
 	b.OnFile = early.onFile()
+	// Each entry is held to the policy's limits as its header is read,
+	// before anything of it is written (checkEntries checks the manifest
+	// again after).
+	b.MaxFileSize, b.MaxPathDepth = s.Policy.MaxFileSize, s.Policy.MaxPathDepth
 	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)
 	root.Close()
 	if err != nil {

@@ -352,8 +352,8 @@ func TestPDFBombIsHeldNotFatal(t *testing.T) {
 }
 
 // The policy's limits on entries and destinations: a file over
-// max_file_size or a path deeper than max_path_depth is refused after the
-// manifest is verified, and recorded; a sender not named for a release
+// max_file_size or a path deeper than max_path_depth is refused as its
+// header is read, before it is written, and recorded; a sender not named for a release
 // folder is refused before anything is decrypted, also through a link to
 // that folder; other folders take any trusted sender.
 func TestPolicyLimitsAndDestinations(t *testing.T) {

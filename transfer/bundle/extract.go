@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"filippo.io/age"
+	"github.com/dustin/go-humanize"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sync/errgroup"
 
@@ -35,7 +36,17 @@ type Expect struct {
 	// valid only during the call. The kiosk checks content there, from
 	// memory, instead of reading every small file back.
 	OnFile func(name string, content []byte)
+	// MaxFileSize and MaxPathDepth, if set, are a kiosk's limits on each
+	// file's size and each entry's depth (its folders and name): an entry
+	// past one is refused as its header is read, before it is written.
+	MaxFileSize  int64
+	MaxPathDepth int
 }
+
+// ErrLimit is wrapped by Extract's error for an entry past one of Expect's
+// limits (MaxFileSize, MaxPathDepth): the bundle is refused by the
+// receiver's policy, not damaged.
+var ErrLimit = errors.New("past the receiving station's limit")
 
 // SmallFile is the size under which Extract reads a file whole and hands
 // it to Expect.OnFile: every such file of a bundle that extracts.
@@ -80,7 +91,7 @@ type Progress func(done, total int64)
 // envelope's signature must have been checked with VerifySignature first.
 func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, report Progress) (*Verified, error) {
 	exp, err := b.ExpectFrom()
-	exp.OnFile = b.OnFile
+	exp.OnFile, exp.MaxFileSize, exp.MaxPathDepth = b.OnFile, b.MaxFileSize, b.MaxPathDepth
 	if err != nil {
 		return nil, err
 	}
@@ -387,6 +398,14 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 	}
 	if err := x.tree.add(name, typ); err != nil {
 		return rejectf("payload: %v", err)
+	}
+	if d := strings.Count(name, "/") + 1; x.exp.MaxPathDepth > 0 && d > x.exp.MaxPathDepth {
+		return fmt.Errorf("%w: %w: policy: %s is %d levels deep, deeper than max_path_depth (%d); the sender flattens the folders, or the technician raises the limit",
+			ErrRejected, ErrLimit, truncate(name), d, x.exp.MaxPathDepth)
+	}
+	if x.exp.MaxFileSize > 0 && typ == TypeFile && hdr.Size > x.exp.MaxFileSize {
+		return fmt.Errorf("%w: %w: policy: %s is %s, larger than max_file_size (%s); the sender splits it, or the technician raises the limit",
+			ErrRejected, ErrLimit, truncate(name), humanize.IBytes(uint64(hdr.Size)), humanize.IBytes(uint64(x.exp.MaxFileSize)))
 	}
 	if hdr.Mode < 0 || hdr.Mode&^0o777 != 0 {
 		return rejectf("payload entry %q has mode %o; only permission bits are allowed", truncate(name), hdr.Mode)

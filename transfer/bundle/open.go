@@ -28,6 +28,9 @@ type Bundle struct {
 	present []bool
 	// OnFile is passed to Extract (see Expect.OnFile).
 	OnFile func(name string, content []byte)
+	// MaxFileSize and MaxPathDepth are passed to Extract (see Expect).
+	MaxFileSize  int64
+	MaxPathDepth int
 }
 
 // Open reads a bundle directory's envelope and signature and checks that

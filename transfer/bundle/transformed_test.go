@@ -2,9 +2,13 @@ package bundle
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
 
 	"sluice/crypto"
 )
@@ -76,5 +80,35 @@ func TestTransformedEntries(t *testing.T) {
 	}
 	if _, err := ParseManifest([]byte(dirMark)); err == nil || !strings.Contains(err.Error(), "transformation") {
 		t.Errorf("a folder marked transformed: %v", err)
+	}
+}
+
+// TestExtractLimits: an entry past the receiver's max file size or path
+// depth is refused as its header is read: nothing of it is written.
+func TestExtractLimits(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"out/a/b/c.txt": "deep", "out/big.bin": strings.Repeat("x", 5000)})
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "out")}, 0)
+	for _, c := range []struct {
+		size  int64
+		depth int
+		want  string
+	}{{4999, 0, "out/big.bin is 4.9 KiB, larger than max_file_size (4.9 KiB)"}, {0, 3, "out/a/b/c.txt is 4 levels deep"}} {
+		b, err := Open(s.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.MaxFileSize, b.MaxPathDepth = c.size, c.depth
+		q := t.TempDir()
+		root, _ := os.OpenRoot(q)
+		_, err = b.Extract(context.Background(), []age.Identity{kiosk.keys.Identity}, root, nil)
+		root.Close()
+		if !errors.Is(err, ErrRejected) || !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("limit %d/%d: %v", c.size, c.depth, err)
+		}
+		if _, err := os.Stat(filepath.Join(q, "out", "big.bin")); err == nil && c.size > 0 {
+			t.Fatal("the file past the limit was written")
+		}
 	}
 }
