@@ -75,10 +75,10 @@ func TestTransformAtSenderVerifiedAtKiosk(t *testing.T) {
 	needTransformer(t)
 	sender, kiosk := pair(t, false)
 	importKioskPolicy(t, sender, kiosk)
-	pdf := pdftest.Text(2, "/OpenAction << /S /JavaScript /JS (app.alert(1)) >>")
+	pdf := pdftest.TextLinked(2, "/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", "https://intranet.example/q3")
 	dir := stage(t, map[string]string{"plan.pdf": string(pdf), "photo.png": string(pngWithZip(t)), "notes.txt": "plain words\n"})
 	sealed := pack(t, sender, "kiosk-1", dir)
-	if sealed.Envelope.Files != 3 {
+	if sealed.Envelope.Files != 4 { // and plan.links.txt
 		t.Fatalf("sealed %d files", sealed.Envelope.Files)
 	}
 	var recs []string
@@ -104,7 +104,10 @@ func TestTransformAtSenderVerifiedAtKiosk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Content.TransformedVerified != 2 {
+	if links, err := os.ReadFile(filepath.Join(r.Dir, "outbox", "plan.links.txt")); err != nil || !strings.Contains(string(links), "https://intranet.example/q3") {
+		t.Fatalf("the links sidecar: %q, %v", links, err)
+	}
+	if r.Content.TransformedVerified != 3 {
 		t.Fatalf("kiosk verified %d transformed files", r.Content.TransformedVerified)
 	}
 	marks := 0
@@ -116,7 +119,7 @@ func TestTransformAtSenderVerifiedAtKiosk(t *testing.T) {
 			}
 		}
 	}
-	if marks != 2 {
+	if marks != 3 {
 		t.Fatalf("%d marked entries", marks)
 	}
 	got, _ := os.ReadFile(filepath.Join(r.Dir, "outbox", "photo.png"))
@@ -133,7 +136,7 @@ func TestTransformAtSenderVerifiedAtKiosk(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(r.Dir, "outbox", "notes.txt")); string(b) != "plain words\n" {
 		t.Fatalf("text changed: %q", b)
 	}
-	if !strings.Contains(lastReceived(t, kiosk).Reason, "2 file(s) transformed by the sender verified in their simple form") {
+	if !strings.Contains(lastReceived(t, kiosk).Reason, "3 file(s) transformed by the sender verified in their simple form") {
 		t.Fatalf("received record: %s", lastReceived(t, kiosk).Reason)
 	}
 }

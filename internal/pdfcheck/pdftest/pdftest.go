@@ -59,7 +59,11 @@ func ObjStm(action string, pad int64) []byte {
 // with catalogExtra added to its catalog (such as an /OpenAction
 // "<< /S /JavaScript /JS (app.alert(1)) >>"): the ordinary document a
 // sender stages, or one carrying an action.
-func Text(pages int, catalogExtra string) []byte {
+func Text(pages int, catalogExtra string) []byte { return TextLinked(pages, catalogExtra, "") }
+
+// TextLinked is Text with, if uri is set, a link to uri on its first page
+// (a /URI action: the kind of link a transformation lists in its sidecar).
+func TextLinked(pages int, catalogExtra, uri string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	offs := map[int]int{}
@@ -76,7 +80,11 @@ func Text(pages int, catalogExtra string) []byte {
 	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
 	for i := range pages {
 		content := fmt.Sprintf("BT /F1 12 Tf 14 TL 72 760 Td (Page %d of the weekly report) Tj T* (Nothing here but words.) Tj ET", i+1)
-		obj(4+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i))
+		annots := ""
+		if i == 0 && uri != "" {
+			annots = fmt.Sprintf("/Annots [<< /Type /Annot /Subtype /Link /Rect [72 740 300 770] /A << /S /URI /URI (%s) >> >>]", uri)
+		}
+		obj(4+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R %s >>", 5+2*i, annots))
 		obj(5+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
 	}
 	size := 4 + 2*pages
