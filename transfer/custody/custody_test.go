@@ -3,6 +3,7 @@ package custody
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"sluice/crypto"
+	"sluice/internal/strictjson"
 	"sluice/internal/textfile"
 )
 
@@ -617,6 +619,19 @@ func FuzzParseRecord(f *testing.F) {
 	f.Add([]byte(`{"seq":0,"prev":"","time":"2026-01-01T00:00:00Z","event":"sealed","station":"a","officer":"b","bundle":"","peer":"","manifest_sha256":"","files":0,"bytes":0,"media":null,"path":"","outcome":"ok","reason":""}`))
 	f.Add([]byte(`{"seq":1}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The canonical fast path never accepts what the strict decoder
+		// refuses, and reads what it reads.
+		var fast, strict Record
+		if decodeCanonical(b, &fast) {
+			if err := strictjson.Decode(b, &strict); err != nil {
+				t.Fatalf("fast path accepted what strictjson refuses: %v", err)
+			}
+			fb, _ := json.Marshal(fast)
+			sb, _ := json.Marshal(strict)
+			if !bytes.Equal(fb, sb) {
+				t.Fatalf("fast path read %s, strict %s", fb, sb)
+			}
+		}
 		r, err := ParseRecord(b)
 		if err != nil {
 			return
@@ -730,5 +745,36 @@ func TestAppendAllOnAFullDisk(t *testing.T) {
 	rep, err := Verify(path, s.v, s.origin, nil)
 	if err != nil || !rep.OK() || rep.Records != int64(l.Len()) {
 		t.Fatalf("after a failed append: %+v %v", rep, err)
+	}
+}
+
+// TestRecordCanonicalFastPath: a record as the log writes it takes the
+// fast path; one edited to read two ways (a key twice, in another case,
+// unknown, trailing data) does not, and the strict decoder refuses it.
+func TestRecordCanonicalFastPath(t *testing.T) {
+	r := Record{Seq: 3, Time: time.Date(2026, 11, 30, 8, 0, 0, 123e6, time.UTC), Event: EventSealed, Station: "a", Officer: "o<&>", Reason: "naïve \u202e"}
+	b, err := r.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Record
+	if !decodeCanonical(b, &got) || got.Reason != r.Reason || !got.Time.Equal(r.Time) {
+		t.Fatalf("a written record did not take the fast path: %+v", got)
+	}
+	s := string(b)
+	for _, doc := range []string{
+		strings.Replace(s, `"event":"sealed"`, `"event":"sealed","EVENT":"released"`, 1),
+		strings.Replace(s, `"event":"sealed"`, `"event":"released","event":"sealed"`, 1),
+		strings.Replace(s, `"event":`, `"Event":`, 1),
+		strings.Replace(s, `"event":"sealed"`, `"event":"sealed","extra":1`, 1),
+		s + `{}`,
+	} {
+		var x Record
+		if decodeCanonical([]byte(doc), &x) {
+			t.Errorf("%s took the fast path", doc)
+		}
+		if _, err := ParseRecord([]byte(doc)); err == nil {
+			t.Errorf("%s parsed", doc)
+		}
 	}
 }
