@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -160,31 +162,28 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		wants = insertWant(wants, want{cp.Size, cp.Hash, "your saved checkpoint"})
 	}
 
-	r := bufio.NewReaderSize(f, 1<<20)
+	lines := parseLines(f)
+	defer lines.stop()
 	var front frontier
 	var prev tlog.Hash
-	next, err := readLine(r)
-	for line := int64(1); ; line++ {
-		if err == io.EOF {
+	cur, ok := lines.next()
+	for line := int64(1); ok; line++ {
+		if cur.err == io.ErrUnexpectedEOF {
+			rep.TornTail, rep.TornLine = cur.size, line
 			break
 		}
-		if err == io.ErrUnexpectedEOF {
-			rep.TornTail, rep.TornLine = int64(len(next)), line
-			break
+		if cur.err != nil {
+			return rep.fail(line, "line %d: %v", line, cur.err), nil
 		}
-		if err != nil {
-			return rep.fail(line, "line %d: %v", line, err), nil
-		}
-		cur := append([]byte(nil), next...)
-		next, err = readLine(r)
-		rec, perr := ParseRecord(cur)
+		nxt, more := lines.next()
+		rec, perr := cur.rec, cur.perr
 		expect := line - 1
 		switch {
 		case perr != nil:
 			return rep.fail(line, "line %d was edited: %v", line, perr), nil
 		case rec.Seq != expect:
-			if nrec, nerr := ParseRecord(next); err == nil && nerr == nil && nrec.Seq == expect {
-				return rep.fail(line, "records were reordered: line %d holds record %d and line %d holds record %d", line, rec.Seq, line+1, nrec.Seq), nil
+			if more && nxt.err == nil && nxt.perr == nil && nxt.rec.Seq == expect {
+				return rep.fail(line, "records were reordered: line %d holds record %d and line %d holds record %d", line, rec.Seq, line+1, nxt.rec.Seq), nil
 			}
 			if rec.Seq > expect {
 				return rep.fail(line, "records were deleted: line %d holds record %d, expected %d", line, rec.Seq, expect), nil
@@ -195,7 +194,7 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		case expect > 0 && rec.Prev != prev.String():
 			return rep.fail(line-1, "line %d was edited: line %d names a different hash for it", line-1, line), nil
 		}
-		prev = tlog.RecordHash(cur)
+		prev = cur.hash
 		front.add(prev)
 		for len(wants) > 0 && wants[0].size <= front.n {
 			w := wants[0]
@@ -205,6 +204,7 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 			}
 		}
 		rep.Records = front.n
+		cur, ok = nxt, more
 	}
 	for len(wants) > 0 && wants[0].size == 0 {
 		wants = wants[1:]
@@ -288,4 +288,101 @@ func NewSealProof(a *Appended) *SealProof {
 		p.Proof = append(p.Proof, h.String())
 	}
 	return p
+}
+
+// parsed is one line of a log, parsed and hashed.
+type parsed struct {
+	rec  Record
+	perr error     // the record does not parse
+	hash tlog.Hash // its leaf hash
+	err  error     // the line could not be read (io.ErrUnexpectedEOF: torn)
+	size int64     // the torn line's length
+}
+
+// lineStream parses a log's lines on every core, in batches, and hands
+// them back in order: parsing and hashing are most of verifying a log,
+// and each line is independent of the others. At most a few batches are
+// in flight, so memory stays flat however long the log.
+type lineStream struct {
+	batches chan chan []parsed
+	cur     []parsed
+	done    chan struct{}
+	once    sync.Once
+}
+
+const parseBatch = 1024
+
+func parseLines(f io.Reader) *lineStream {
+	workers := max(1, runtime.NumCPU())
+	ls := &lineStream{batches: make(chan chan []parsed, 2*workers), done: make(chan struct{})}
+	sem := make(chan struct{}, workers)
+	go func() {
+		defer close(ls.batches)
+		r := bufio.NewReaderSize(f, 1<<20)
+		for last := false; !last; {
+			var raw [][]byte
+			var tail parsed
+			for len(raw) < parseBatch {
+				line, err := readLine(r)
+				if err == io.EOF {
+					last = true
+					break
+				}
+				if err != nil {
+					tail, last = parsed{err: err, size: int64(len(line))}, true
+					break
+				}
+				raw = append(raw, append([]byte(nil), line...))
+			}
+			// A worker's slot first, then the batch's place in line: a
+			// batch handed to the reader is always filled.
+			select {
+			case sem <- struct{}{}:
+			case <-ls.done:
+				return
+			}
+			out := make(chan []parsed, 1)
+			select {
+			case ls.batches <- out:
+			case <-ls.done:
+				<-sem
+				return
+			}
+			go func() {
+				defer func() { <-sem }()
+				ps := make([]parsed, len(raw), len(raw)+1)
+				for i, b := range raw {
+					ps[i].rec, ps[i].perr = ParseRecord(b)
+					ps[i].hash = tlog.RecordHash(b)
+				}
+				if tail.err != nil {
+					ps = append(ps, tail)
+				}
+				out <- ps
+			}()
+		}
+	}()
+	return ls
+}
+
+// next returns the next line, in order; false at the end of the log.
+func (ls *lineStream) next() (parsed, bool) {
+	for len(ls.cur) == 0 {
+		b, ok := <-ls.batches
+		if !ok {
+			return parsed{}, false
+		}
+		ls.cur = <-b
+	}
+	p := ls.cur[0]
+	ls.cur = ls.cur[1:]
+	return p, true
+}
+
+// stop ends the stream early (a verdict reached before the end).
+func (ls *lineStream) stop() {
+	ls.once.Do(func() { close(ls.done) })
+	for b := range ls.batches {
+		<-b
+	}
 }
