@@ -288,3 +288,21 @@ func TestKioskTransformsBeforeReview(t *testing.T) {
 		t.Fatal("released after review without the kiosk's transformation")
 	}
 }
+
+// TestForeseeKnowsWhatWillBeTransformed: a PDF with JavaScript that this
+// station will transform for the kiosk is not foreseen as held (its
+// simple form crosses); with the kiosk's documents off, it is.
+func TestForeseeKnowsWhatWillBeTransformed(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	dir := stage(t, map[string]string{"plan.pdf": string(pdftest.Text(1, "/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"))})
+	srcs := mustStage(t, dir)
+	importKioskPolicy(t, sender, kiosk)
+	if held, err := sender.Foresee(context.Background(), srcs, []string{"kiosk-1"}); err != nil || len(held) != 0 {
+		t.Fatalf("a file to be transformed foreseen as held: %v %v", held, err)
+	}
+	kiosk.Policy.Transform.Documents = TransformOff
+	importKioskPolicy(t, sender, kiosk)
+	if held, err := sender.Foresee(context.Background(), srcs, []string{"kiosk-1"}); err != nil || len(held) != 1 {
+		t.Fatalf("with documents off: %v %v", held, err)
+	}
+}
