@@ -49,7 +49,7 @@ func (t *Transformer) plan(name string, head []byte) (Action, string, error) {
 	ext := strings.ToLower(filepath.Ext(name))
 	hold := func(err error, format string, args ...any) (Action, string, error) {
 		why := fmt.Sprintf(format, args...)
-		return ActionHold, why, fmt.Errorf("%w: %s", err, why)
+		return ActionHold, why, &holdError{err, why}
 	}
 	if f := imageFormat(head); f != "" {
 		return ActionReencodeImage, fmt.Sprintf("a %s image: its pixels are decoded and encoded afresh as %s", strings.ToUpper(f), strings.ToUpper(outputFormat(f, head))), nil
@@ -85,6 +85,16 @@ func (t *Transformer) plan(name string, head []byte) (Action, string, error) {
 	}
 	return hold(ErrUnsupported, "no transformation for %s files", ext)
 }
+
+// holdError is ErrUnsupported or ErrNoTool with the reason in Plan's
+// words.
+type holdError struct {
+	sentinel error
+	why      string
+}
+
+func (e *holdError) Error() string { return e.why }
+func (e *holdError) Unwrap() error { return e.sentinel }
 
 // looksText: no NUL byte in head unless it starts with a UTF-16 byte-order
 // mark.
@@ -124,7 +134,7 @@ func (t *Transformer) Transform(ctx context.Context, src, dir string) (*Result, 
 	head = head[:n]
 	action, _, err := t.plan(name, head)
 	if err != nil {
-		return nil, fmt.Errorf("transform: %s: %w", safetext.Line(name), err)
+		return nil, fmt.Errorf("transform: %s: not transformed: %w", safetext.Line(name), err)
 	}
 	res := &Result{Action: action, OriginalSize: fi.Size()}
 	h := sha256.New()
