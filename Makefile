@@ -21,6 +21,7 @@ FUZZ_TARGETS := \
 	./transfer/bundle:FuzzManifestEntry:200000 \
 	./transfer/inspect:FuzzInspect:100000 \
 	./transfer/scan:FuzzParseCVD:100000 \
+	./transfer/transform:FuzzVerify:30000 \
 	./transfer/custody:FuzzParseRecord:200000 \
 	./transfer/media:FuzzProbe:100000 \
 	./transfer/media:FuzzStorageDescriptor:100000 \
