@@ -19,6 +19,11 @@ import (
 // "/OpenAction 9 0 R") and to the first page (pageExtra), and extra
 // objects numbered from 1000 (extra[i] is object 1000+i).
 func textPDF(pages int, catalogExtra, pageExtra string, extra ...string) []byte {
+	return textPDFSized(pages, "[0 0 595 842]", catalogExtra, pageExtra, extra...)
+}
+
+// textPDFSized is textPDF with pages of the given MediaBox.
+func textPDFSized(pages int, mediaBox, catalogExtra, pageExtra string, extra ...string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	offs := map[int]int{}
@@ -51,7 +56,7 @@ func textPDF(pages int, catalogExtra, pageExtra string, extra ...string) []byte 
 		if i == 0 {
 			extraPage = pageExtra
 		}
-		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R %s >>", 11+2*i, extraPage))
+		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox %s /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R %s >>", mediaBox, 11+2*i, extraPage))
 		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", c.Len(), c.String()))
 	}
 	for i, e := range extra {

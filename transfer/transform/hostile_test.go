@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
+
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"sluice/internal/pdfcheck/pdftest"
 )
 
 // activeTokens must not appear anywhere in a rebuilt PDF.
@@ -378,4 +381,34 @@ func TestPlanAndUnsupported(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(out2, "notes.txt")); string(b) != "already here" {
 		t.Errorf("the existing output was changed")
 	}
+}
+
+// A page far larger than any paper: the renderer, bounded to 256 MiB,
+// cannot allocate its pixels and fails; nothing is left.
+func TestHugePage(t *testing.T) {
+	tr := newT(t, Config{MemoryLimit: 256 << 20})
+	need(t, tr, "mutool")
+	_, out, err := run(t, tr, "poster.pdf", textPDFSized(1, "[0 0 14400 14400]", "", ""))
+	mustFail(t, err, out, "more than 256 MiB of memory")
+	t.Log(err)
+	// One the renderer can draw but past Dangerzone's 10,000 pixels a side.
+	_, out, err = run(t, newT(t, Config{}), "banner.pdf", textPDFSized(1, "[0 0 4900 100]", "", ""))
+	mustFail(t, err, out, "10209 × 209 pixels at 150 DPI, more than")
+}
+
+// A PDF whose object stream inflates to 1 GiB: the link reader (pdfcpu
+// in the pdfinfo worker), bounded to 256 MiB, dies; nothing is left.
+func TestPDFBombInWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the bomb takes seconds to build")
+	}
+	if raceEnabled {
+		t.Skip("-race: the race detector's own memory counts against the worker's limit; run this package without -race for this test")
+	}
+	tr := newT(t, Config{MemoryLimit: 256 << 20})
+	need(t, tr, "mutool")
+	bomb := pdftest.ObjStm("<< /S /URI /URI (https://example.org/) >>", 1<<30)
+	_, out, err := run(t, tr, "bomb.pdf", bomb)
+	mustFail(t, err, out, "more than 256 MiB of memory")
+	t.Log(err)
 }

@@ -143,6 +143,9 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 	} else {
 		why = fmt.Sprintf("failed: %v", err)
 	}
+	if msg := strings.ToLower(stderr.String()); strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate") || strings.Contains(msg, "malloc") {
+		return fmt.Errorf("%s %s: it needed more than %d MiB of memory (a compression bomb or an outsized page?)", j.name, why, t.cfg.MemoryLimit>>20)
+	}
 	if line := stderr.firstLine(); line != "" {
 		return fmt.Errorf("%s %s: %s", j.name, why, line)
 	}
@@ -165,6 +168,12 @@ func (t *tail) Write(p []byte) (int, error) {
 		t.b = append(t.b, p[:min(len(p), room)]...)
 	}
 	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
 
 // firstLine returns the first line that says something, skipping the
