@@ -95,6 +95,10 @@ func main() {
 		fmt.Println()
 	}
 	custodyOK := !*custodyBench || b.custodyLog()
+	if *transformBench {
+		fmt.Println()
+		custodyOK = b.transformSection() && custodyOK
+	}
 	if *diodeBench {
 		fmt.Println()
 		custodyOK = b.diode() && custodyOK // every bar, not only the log's

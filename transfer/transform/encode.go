@@ -1,8 +1,8 @@
 package transform
 
 import (
-	"bytes"
 	"compress/zlib"
+	"encoding/binary"
 	"image"
 	"image/jpeg"
 	"io"
@@ -39,9 +39,10 @@ func classify(rgb []byte, w, h int) (gray, photo bool) {
 	for y := 0; y < h; y += 2 {
 		row := rgb[y*stride : (y+1)*stride]
 		for i := 0; i+2 < len(row); {
-			if i+24 <= len(row) && white8(row[i:]) {
-				i += 24
-				n += 4
+			if row[i]&row[i+1]&row[i+2] == 0xff {
+				j := skipWhite(row, i)
+				n += (j - i + 5) / 6 // every second pixel counted
+				i += (j - i + 5) / 6 * 6
 				continue
 			}
 			r, g, b := int(row[i]), int(row[i+1]), int(row[i+2])
@@ -62,10 +63,19 @@ func classify(rgb []byte, w, h int) (gray, photo bool) {
 	return float64(coloured) < colourShare*float64(n), float64(mid) > midShare*float64(n)
 }
 
-// white8 reports whether the 8 RGB pixels at the start of b are white.
-func white8(b []byte) bool { return bytes.Equal(b[:24], white24[:]) }
-
-var white24 = [24]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+// skipWhite returns the offset of the first pixel at or after byte i (a
+// pixel's start) of an RGB row that is not pure white, or len(row):
+// eight bytes compared at a time.
+func skipWhite(row []byte, i int) int {
+	j := i
+	for j+8 <= len(row) && binary.LittleEndian.Uint64(row[j:]) == ^uint64(0) {
+		j += 8
+	}
+	for j < len(row) && row[j] == 0xff {
+		j++
+	}
+	return j - j%3 // back to the start of the pixel holding it
+}
 
 // encodePage encodes an RGB page of w × h pixels into out and describes
 // it. rgb is overwritten (used as scratch space).
@@ -107,9 +117,12 @@ func encodePage(rgb []byte, w, h int, out io.Writer) (pageImage, error) {
 func rowChanges(rgb []byte, changes []int) []int {
 	ink := false
 	for x, i := 0, 0; i+2 < len(rgb); {
-		if !ink && i+24 <= len(rgb) && white8(rgb[i:]) {
-			x, i = x+8, i+24
-			continue
+		if !ink && rgb[i]&rgb[i+1]&rgb[i+2] == 0xff {
+			j := skipWhite(rgb, i)
+			x, i = x+(j-i)/3, j
+			if i+2 >= len(rgb) {
+				break
+			}
 		}
 		l := (int(rgb[i])*77 + int(rgb[i+1])*150 + int(rgb[i+2])*29) >> 8
 		if (l < 160) != ink {
