@@ -278,6 +278,22 @@ func TestOffice(t *testing.T) {
 	})
 }
 
+// With mutool switched off, pdftoppm renders; the links are listed all
+// the same.
+func TestPdftoppmFallback(t *testing.T) {
+	tr := newT(t, Config{Tools: map[string]string{"mutool": ""}})
+	need(t, tr, "pdftoppm")
+	link := "<< /Type /Annot /Subtype /Link /Rect [0 0 300 300] /A << /S /URI /URI (https://example.org/p) >> >>"
+	res, _, err := run(t, tr, "doc.pdf", textPDF(3, "", "/Annots [1000 0 R]", link))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, res)
+	if res.Tool != "pdftoppm" || res.Pages != 3 || res.Links != 1 || res.SidecarSize == 0 {
+		t.Errorf("%+v", res)
+	}
+}
+
 // A renderer that crashes, or hangs, on a malformed PDF: the
 // transformation fails in time and leaves nothing.
 func TestRendererFailures(t *testing.T) {
@@ -300,6 +316,18 @@ func TestRendererFailures(t *testing.T) {
 		mustFail(t, err, out, "took longer than")
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("a 2 s timeout took %s", d)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		tr := newT(t, Config{NoSandbox: true, Tools: map[string]string{"mutool": hang}})
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Second, cancel)
+		in, out := t.TempDir(), t.TempDir()
+		start := time.Now()
+		_, err := tr.Transform(ctx, write(t, in, "malformed.pdf", pdf), out)
+		mustFail(t, err, out, "stopped")
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("cancelled after 1 s, returned after %s", d)
 		}
 	})
 }

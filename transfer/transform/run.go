@@ -224,7 +224,8 @@ func (o *outputs) keep(res *Result) error {
 			res.Output, res.OutputSize = final, w.n
 			w.h.Sum(res.OutputSHA256[:0])
 		case 1:
-			res.Sidecar = final
+			res.Sidecar, res.SidecarSize = final, w.n
+			w.h.Sum(res.SidecarSHA256[:0])
 		}
 	}
 	return durable.SyncDir(o.dir)

@@ -73,7 +73,11 @@ func New(cfg Config) (*Transformer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, tool := range []string{"mutool", "pdftoppm", "soffice", "bwrap", "prlimit"} {
-		path := cfg.Tools[tool]
+		path, set := cfg.Tools[tool]
+		if set && path == "" {
+			t.missing[tool] = fmt.Sprintf("%s is switched off (Config.Tools)", tool)
+			continue
+		}
 		if path == "" {
 			p, err := exec.LookPath(tool)
 			if err != nil {

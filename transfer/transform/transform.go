@@ -90,10 +90,13 @@ type Result struct {
 	Duration    time.Duration
 	// Pages is the number of pages of a rebuilt PDF, else 0.
 	Pages int
-	// Sidecar is the path of NAME.links.txt, the links (/URI actions)
+	// Sidecar is the path of STEM.links.txt, the links (/URI actions)
 	// found in a document before it was rendered, one per line with its
-	// page; "" when the document had none.
-	Sidecar string
+	// page; "" when the document had none. Its hash and size are
+	// SidecarSHA256 and SidecarSize.
+	Sidecar       string
+	SidecarSHA256 [32]byte
+	SidecarSize   int64
 	// Links is the number of lines in Sidecar.
 	Links int
 	// Notes say, one line each, what else a reviewer should know (pages
@@ -138,8 +141,9 @@ type Config struct {
 	// UTF-16 with a byte-order mark) is not transformed.
 	TextEncoding string
 	// Tools overrides where a program is found: tool name ("mutool",
-	// "pdftoppm", "soffice", "bwrap", "prlimit") → path. Tests point a
-	// renderer at a script that hangs or crashes.
+	// "pdftoppm", "soffice", "bwrap", "prlimit") → path; an empty path
+	// switches the tool off (as if missing). Tests point a renderer at a
+	// script that hangs or crashes, or switch mutool off to test pdftoppm.
 	Tools map[string]string
 }
 
