@@ -65,8 +65,9 @@ test-diode-long:
 
 unit:
 	$(GO) test -race -count=1 ./...
-	@# The PDF checker's memory bound, which the race detector's own memory would trip.
+	@# The PDF checker's and the transform workers' memory bounds, which the race detector's own memory would trip.
 	$(GO) test -count=1 -run 'TestCompressionBomb' ./internal/pdfcheck
+	$(GO) test -count=1 -run 'TestPDFBombInWorker|TestHugePage' ./transfer/transform
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
