@@ -45,6 +45,16 @@ import (
 // prefer Transformer.VerifyFile, which runs it in a bounded worker.
 // Errors wrap ErrNotSimple.
 func Verify(name string, r io.ReaderAt, size int64) (err error) {
+	return verify(name, r, size, true)
+}
+
+// verify is Verify; with decodePages false, a PDF's page images are checked
+// in every respect but their data's decoding. Transform checks its own PDFs
+// so: their images were encoded here from pixels, by encoders the
+// round-trip tests hold to x/image's decoders, and decoding them again
+// costs a third of a rebuild (x/image/ccitt reads bit by bit). The
+// receiving side's Verify decodes every image.
+func verify(name string, r io.ReaderAt, size int64, decodePages bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil { // a parser bug on hostile input is a file that does not verify
 			err = fmt.Errorf("%w: its parser failed on it: %v", ErrNotSimple, p)
@@ -60,7 +70,7 @@ func Verify(name string, r io.ReaderAt, size int64) (err error) {
 	ext := strings.ToLower(filepath.Ext(name))
 	switch {
 	case ext == ".pdf":
-		return notSimple(verifyPDF(sr))
+		return notSimple(verifyPDF(sr, decodePages))
 	case ext == ".png":
 		return notSimple(verifyPNG(sr, size))
 	case ext == ".jpg" || ext == ".jpeg" || ext == ".jpe":
@@ -241,7 +251,7 @@ func verifyJPEG(r *io.SectionReader, size int64) error {
 var contentRE = regexp.MustCompile(`^q [0-9]+(\.[0-9]+)? 0 0 [0-9]+(\.[0-9]+)? 0 0 cm /Im0 Do Q\n?$`)
 
 // verifyPDF checks a PDF object by object against what writePDF writes.
-func verifyPDF(r *io.SectionReader) error {
+func verifyPDF(r *io.SectionReader, decodePages bool) error {
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
 	ctx, err := api.ReadContext(r, conf)
@@ -305,6 +315,14 @@ func verifyPDF(r *io.SectionReader) error {
 		}
 		images[i] = im
 	}
+	if !decodePages {
+		for i, im := range images {
+			if err := verifyPageImage(im, false); err != nil {
+				return fmt.Errorf("page %d: %v", i+1, err)
+			}
+		}
+		return nil
+	}
 	// The images' data, decoded on every core: most of Verify's time.
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -315,7 +333,7 @@ func verifyPDF(r *io.SectionReader) error {
 					err = fmt.Errorf("page %d: its image's decoder failed on it: %v", i+1, p)
 				}
 			}()
-			if err := verifyPageImage(im); err != nil {
+			if err := verifyPageImage(im, true); err != nil {
 				return fmt.Errorf("page %d: %v", i+1, err)
 			}
 			return nil
@@ -404,7 +422,9 @@ func verifyPage(x *model.XRefTable, ref types.Object, mark func(types.Object, st
 	return im, nil
 }
 
-func verifyPageImage(im *types.StreamDict) error {
+// verifyPageImage checks an image XObject's dictionary and, with decode,
+// that its data decodes to its declared size.
+func verifyPageImage(im *types.StreamDict, decode bool) error {
 	if err := onlyKeys(im.Dict, "image", "Type", "Subtype", "Width", "Height", "ColorSpace", "BitsPerComponent", "Filter", "DecodeParms", "Length"); err != nil {
 		return err
 	}
@@ -434,6 +454,9 @@ func verifyPageImage(im *types.StreamDict) error {
 		if im.Dict["DecodeParms"] != nil || bpc != 8 {
 			return errors.New("a JPEG image with decoding parameters")
 		}
+		if !decode {
+			return nil
+		}
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(im.Raw))
 		if err != nil {
 			return fmt.Errorf("its JPEG image does not decode: %v", err)
@@ -453,6 +476,9 @@ func verifyPageImage(im *types.StreamDict) error {
 		}
 		if p["K"] != types.Integer(-1) || p["Columns"] != w || p["Rows"] != h {
 			return errors.New("unexpected fax decoding parameters")
+		}
+		if !decode {
+			return nil
 		}
 		want := (int64(w) + 7) / 8 * int64(h)
 		n, err := io.Copy(io.Discard, io.LimitReader(ccitt.NewReader(bytes.NewReader(im.Raw), ccitt.MSB, ccitt.Group4, int(w), int(h), nil), want+1))
@@ -475,6 +501,9 @@ func verifyPageImage(im *types.StreamDict) error {
 			row++
 		} else if im.Dict["DecodeParms"] != nil {
 			return errors.New("unexpected decoding parameters")
+		}
+		if !decode {
+			return nil
 		}
 		want := row * int64(h)
 		z, err := zlib.NewReader(bytes.NewReader(im.Raw))
