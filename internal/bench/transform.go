@@ -62,6 +62,14 @@ func (b *bench) transformSection() bool {
 		}
 	}
 	textOut := size(filepath.Join(out, strings.TrimSuffix(filepath.Base(text), ".pdf")+".pdf"))
+	// For scale: the bare renderer writing every page as a PNG, as a
+	// pixels-only converter without its own encoder would.
+	pngs := filepath.Join(dir, "png")
+	var toPNG []run
+	for range *reps {
+		reset(pngs)
+		toPNG = append(toPNG, timed(mutool, "draw", "-q", "-r", "150", "-o", filepath.Join(pngs, "p%d.png"), text))
+	}
 	var scans, imgs []run
 	for range *reps {
 		scans = append(scans, transform(scan))
@@ -83,6 +91,8 @@ func (b *bench) transformSection() bool {
 	fmt.Fprintf(tw, "%d-page text PDF (%s): pages/s\tsluice %.1f (%.2f s, peak RSS %s), bare mutool draw %.1f (%.2f s): %.2f×\t≥ 0.8×\t%s\t\n",
 		pages, textKind, float64(pages)/s.wall.Seconds(), s.wall.Seconds(), humanize.IBytes(uint64(s.maxRS)),
 		float64(pages)/m.wall.Seconds(), m.wall.Seconds(), speed, verdictOf(speedOK))
+	fmt.Fprintf(tw, "  for scale: mutool draw to PNG files\t%.1f pages/s (%.2f s): sluice %.2f× as fast\t–\t–\t\n",
+		float64(pages)/median(toPNG).wall.Seconds(), median(toPNG).wall.Seconds(), median(toPNG).wall.Seconds()/s.wall.Seconds())
 	fmt.Fprintf(tw, "its size\t%s → %s: %.2f×\t≤ 1.5×\t%s\t\n", humanize.IBytes(uint64(size(text))), humanize.IBytes(uint64(textOut)), textRatio, verdictOf(sizeOK))
 	fmt.Fprintf(tw, "10-page scanned PDF: size\t%s → %s: %.2f× (%.2f s)\t–\t–\t\n", humanize.IBytes(uint64(size(scan))), humanize.IBytes(uint64(scanOut)), scanRatio, median(scans).wall.Seconds())
 	fmt.Fprintf(tw, "10 photos, 3000 × 2000 JPEG: re-encoded\t%.1f MB/s (%s in %.2f s)\t–\t–\t\n", float64(photoBytes)/1e6/img.wall.Seconds(), humanize.IBytes(uint64(photoBytes)), img.wall.Seconds())
