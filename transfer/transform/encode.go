@@ -105,10 +105,11 @@ func encodePage(rgb []byte, w, h int, out io.Writer) (pageImage, error) {
 		}
 		return p, g.close()
 	default:
-		// Text with colour (links, headings, a logo): RGB, each row
-		// filtered as PNG's Up, deflated.
-		p.Filter, p.Kind, p.Predictor = "FlateDecode", "text-colour", true
-		return p, deflateUp(out, rgb, w*3, h)
+		// Text with colour (links, headings, a logo): RGB, deflated.
+		// (PNG's Up filter, /Predictor 15, makes anti-aliased text a
+		// quarter larger.)
+		p.Filter, p.Kind = "FlateDecode", "text-colour"
+		return p, deflate(out, rgb)
 	}
 }
 
@@ -150,30 +151,6 @@ func deflate(out io.Writer, b []byte) error {
 	z, _ := zlib.NewWriterLevel(out, flateLevel)
 	if _, err := z.Write(b); err != nil {
 		return err
-	}
-	return z.Close()
-}
-
-// deflateUp writes rows of stride bytes each preceded by PNG filter type 2
-// (Up: each byte minus the one above it), deflated: what /Predictor 15
-// undoes.
-func deflateUp(out io.Writer, pix []byte, stride, h int) error {
-	z, _ := zlib.NewWriterLevel(out, flateLevel)
-	row := make([]byte, stride+1)
-	row[0] = 2
-	for y := 0; y < h; y++ {
-		cur := pix[y*stride : (y+1)*stride]
-		if y == 0 {
-			copy(row[1:], cur)
-		} else {
-			prev := pix[(y-1)*stride : y*stride]
-			for x := range cur {
-				row[1+x] = cur[x] - prev[x]
-			}
-		}
-		if _, err := z.Write(row); err != nil {
-			return err
-		}
 	}
 	return z.Close()
 }

@@ -15,9 +15,9 @@ import (
 // verifyKinds are the names FuzzVerify's first byte chooses among.
 var verifyKinds = []string{"f.pdf", "f.png", "f.jpg", "f.txt"}
 
-// smallPDF is a rebuilt PDF of two small pages, a text one (Group 4) and
-// a photographic one (JPEG), as Transform writes them, made without a
-// renderer.
+// smallPDF is a rebuilt PDF of three small pages, a text one (Group 4),
+// one in colour (Flate) and a photographic one (JPEG), as Transform
+// writes them, made without a renderer.
 func smallPDF(t testing.TB) []byte {
 	var spool bytes.Buffer
 	var pages []pageImage
@@ -25,7 +25,11 @@ func smallPDF(t testing.TB) []byte {
 	for i := 64 * 3 * 10; i < 64*3*12; i++ {
 		text[i] = 0 // a black line
 	}
-	for _, rgb := range [][]byte{text, photo(64, 48).Pix} {
+	red := bytes.Repeat([]byte{0xff}, 64*48*3)
+	for i := 64 * 3 * 20; i < 64*3*22; i += 3 {
+		red[i+1], red[i+2] = 0, 0 // a red line: text in colour
+	}
+	for _, rgb := range [][]byte{text, red, photo(64, 48).Pix} {
 		if len(rgb) == 64*48*4 { // RGBA → RGB
 			out := make([]byte, 0, 64*48*3)
 			for i := 0; i < len(rgb); i += 4 {
@@ -37,6 +41,9 @@ func smallPDF(t testing.TB) []byte {
 		p, err := encodePage(rgb, 64, 48, &spool)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if want := []string{"text", "text-colour", "photo"}[len(pages)]; p.Kind != want {
+			t.Fatalf("page %d encoded as %s, want %s", len(pages)+1, p.Kind, want)
 		}
 		p.Off, p.Length = int64(start), int64(spool.Len()-start)
 		pages = append(pages, p)

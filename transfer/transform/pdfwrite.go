@@ -18,8 +18,6 @@ type pageImage struct {
 	Gray bool
 	// BPC is bits per component: 8, or 1 for a bilevel page.
 	BPC int
-	// Predictor: Flate data carries PNG row filters (Predictor 15).
-	Predictor bool
 	// Kind is how the page was classified, for notes: "text",
 	// "text-colour", "photo", "photo-gray".
 	Kind string
@@ -63,17 +61,13 @@ func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, w io.W
 		fmt.Fprintf(w, "<< /Length %d >>\nstream\n%sendstream\nendobj\n", len(content), content)
 		obj(num + 2)
 		cs := "/DeviceRGB"
-		colors := 3
 		if p.Gray {
-			cs, colors = "/DeviceGray", 1
+			cs = "/DeviceGray"
 		}
 		fmt.Fprintf(w, "<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent %d /Filter /%s",
 			p.W, p.H, cs, p.BPC, p.Filter)
 		if p.Filter == "CCITTFaxDecode" {
 			fmt.Fprintf(w, " /DecodeParms << /K -1 /Columns %d /Rows %d >>", p.W, p.H)
-		}
-		if p.Predictor {
-			fmt.Fprintf(w, " /DecodeParms << /Predictor 15 /Colors %d /BitsPerComponent %d /Columns %d >>", colors, p.BPC, p.W)
 		}
 		fmt.Fprintf(w, " /Length %d >>\nstream\n", p.Length)
 		start := w.n

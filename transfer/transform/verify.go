@@ -491,15 +491,7 @@ func verifyPageImage(im *types.StreamDict, decode bool) error {
 		return nil
 	case types.Name("FlateDecode"):
 		row := (int64(w)*int64(colors)*int64(bpc) + 7) / 8
-		if p, ok := im.Dict["DecodeParms"].(types.Dict); ok {
-			if err := onlyKeys(p, "image's decoding parameters", "Predictor", "Colors", "BitsPerComponent", "Columns"); err != nil {
-				return err
-			}
-			if p["Predictor"] != types.Integer(15) || p["Colors"] != types.Integer(colors) || p["BitsPerComponent"] != bpc || p["Columns"] != w {
-				return errors.New("unexpected decoding parameters")
-			}
-			row++
-		} else if im.Dict["DecodeParms"] != nil {
+		if im.Dict["DecodeParms"] != nil {
 			return errors.New("unexpected decoding parameters")
 		}
 		if !decode {
