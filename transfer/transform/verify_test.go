@@ -1,0 +1,83 @@
+package transform
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// onePagePDF is the form Transform writes, one page of a 16 × 16 JPEG,
+// with text spliced in where a forger would: into the catalog, the page,
+// the content stream, the image's dictionary, the trailer, or as extra
+// objects (numbered from 6).
+func onePagePDF(t testing.TB, catalog, page, content, image, trailer string, extra ...string) []byte {
+	j := jpegBytes(t, photo(16, 16))
+	if content == "" {
+		content = "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	var offs []int
+	obj := func(body string, stream []byte) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\n", len(offs), body)
+		if stream != nil {
+			b.WriteString("stream\n")
+			b.Write(stream)
+			b.WriteString("\nendstream\n")
+		}
+		b.WriteString("endobj\n")
+	}
+	obj("<< /Type /Catalog /Pages 2 0 R "+catalog+" >>", nil)
+	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R "+page+" >>", nil)
+	obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
+	obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d %s >>", len(j), image), j)
+	for _, e := range extra {
+		obj(e, nil)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, trailer, xref)
+	return b.Bytes()
+}
+
+// Verify's verdicts on PDFs one splice away from the simple form.
+func TestVerifyPDFForgeries(t *testing.T) {
+	for _, c := range []struct {
+		name                                   string
+		catalog, page, content, image, trailer string
+		extra                                  []string
+		want                                   string // "" = verifies
+	}{
+		{name: "simple"},
+		{name: "open action", catalog: "/OpenAction 6 0 R", extra: []string{"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"}, want: "catalog has /OpenAction"},
+		{name: "names", catalog: "/Names << /JavaScript 6 0 R >>", extra: []string{"<< /Names [(a) 7 0 R] >>", "<< /S /JavaScript /JS (1) >>"}, want: "catalog has /Names"},
+		{name: "annotation", page: "/Annots [6 0 R]", extra: []string{"<< /Type /Annot /Subtype /Link /Rect [0 0 1 1] /A << /S /URI /URI (https://example.org/) >> >>"}, want: "page has /Annots"},
+		{name: "page action", page: "/AA << /O 6 0 R >>", extra: []string{"<< /S /JavaScript /JS (1) >>"}, want: "page has /AA"},
+		{name: "text drawn", content: "BT /F1 12 Tf (hidden) Tj ET\n", want: "content does more than draw its image"},
+		{name: "two images drawn", content: "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q q 1 0 0 1 0 0 cm /Im0 Do Q\n", want: "content does more than draw its image"},
+		{name: "soft mask", image: "/SMask 5 0 R", want: "image has /SMask"},
+		{name: "information dictionary", trailer: "/Info 6 0 R", extra: []string{"<< /Producer (x) >>"}, want: "information dictionary"},
+		{name: "stray embedded file", extra: []string{"<< /Type /EmbeddedFile /Length 0 >>"}, want: "object 6 is not part of any page"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := onePagePDF(t, c.catalog, c.page, c.content, c.image, c.trailer, c.extra...)
+			err := Verify("f.pdf", bytes.NewReader(b), int64(len(b)))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("the simple form does not verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Verify = %v, want ErrNotSimple saying %q", err, c.want)
+			}
+		})
+	}
+}
