@@ -280,3 +280,16 @@ End Sub</script:module>`,
 	}
 	return b.Bytes()
 }
+
+// withOrientation inserts an APP1 Exif segment whose IFD0 holds only the
+// Orientation tag (0x0112) = o.
+func withOrientation(j []byte, o int) []byte {
+	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8,
+		0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, byte(o), 0, 0, 0, 0, 0, 0}
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	seg := []byte{0xff, 0xe1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	seg = append(seg, payload...)
+	out := append([]byte{}, j[:2]...)
+	out = append(out, seg...)
+	return append(out, j[2:]...)
+}

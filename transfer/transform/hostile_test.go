@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"image"
+	"image/color"
 	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -211,6 +215,57 @@ func TestImages(t *testing.T) {
 			}
 			checkClean(t, res)
 		})
+	}
+}
+
+// A phone's portrait photo, stored on its side with EXIF orientation 6
+// (turn 90° clockwise), arrives upright: its left half (red) on top.
+func TestEXIFOrientation(t *testing.T) {
+	tr := newT(t, Config{})
+	src := image.NewRGBA(image.Rect(0, 0, 80, 40))
+	for y := range 40 {
+		for x := range 80 {
+			c := color.RGBA{220, 20, 20, 255}
+			if x >= 40 {
+				c = color.RGBA{20, 20, 220, 255}
+			}
+			src.SetRGBA(x, y, c)
+		}
+	}
+	for o, want := range map[int][2]int{1: {80, 40}, 3: {80, 40}, 6: {40, 80}, 8: {40, 80}} {
+		res, _, err := run(t, tr, fmt.Sprintf("IMG_%d.jpg", o), withOrientation(jpegBytes(t, src), o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClean(t, res)
+		f, _ := os.Open(res.Output)
+		img, err := jpeg.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != want[0] || b.Dy() != want[1] {
+			t.Errorf("orientation %d: %v, want %d × %d", o, b, want[0], want[1])
+		}
+		red := func(x, y int) bool { r, _, b, _ := img.At(x, y).RGBA(); return r > b }
+		switch o {
+		case 1:
+			if !red(5, 20) || red(75, 20) {
+				t.Errorf("orientation 1 changed the picture")
+			}
+		case 3: // turned 180°: red on the right
+			if red(5, 20) || !red(75, 20) {
+				t.Errorf("orientation 3 not turned")
+			}
+		case 6: // turned clockwise: the left (red) goes to the top
+			if !red(20, 5) || red(20, 75) {
+				t.Errorf("orientation 6 not turned clockwise")
+			}
+		case 8: // anticlockwise: the left goes to the bottom
+			if red(20, 5) || !red(20, 75) {
+				t.Errorf("orientation 8 not turned anticlockwise")
+			}
+		}
 	}
 }
 

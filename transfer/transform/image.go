@@ -122,6 +122,15 @@ func reencodeImage(in *os.File, maxPixels int64, out io.Writer) error {
 			return fmt.Errorf("the %s image does not decode: %v", format, err)
 		}
 	}
+	if format == "jpeg" {
+		if _, err := in.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if o := exifOrientation(in); o != 1 {
+			img = orient(img, o)
+			notes = append(notes, fmt.Sprintf("turned upright as its EXIF orientation (%d) said, since EXIF is dropped", o))
+		}
+	}
 	to := outputFormat(format, head)
 	if err := json.NewEncoder(out).Encode(workerReply{Format: to, Notes: notes}); err != nil {
 		return err
