@@ -13,8 +13,8 @@
 // time (Config.Timeout), killed with its parent: the renderers (mutool
 // draw, pdftoppm as the fallback), LibreOffice, and Sluice's own image
 // decoders and PDF link reader, which run in the station's executable
-// started again as a worker (Serve). With Config.Sandbox (the default)
-// each child also runs under bubblewrap with no network, a read-only view
+// started again as a worker (Serve). Unless Config.NoSandbox, each child
+// also runs under bubblewrap with no network, a read-only view
 // of /usr and its input, no other file of the station's, and an empty
 // writable folder for its output. A crash, a timeout or an output that
 // fails Verify means the file was not transformed: Transform returns an
@@ -26,7 +26,8 @@
 // Verify is the receiving side's check that a file claimed as transformed
 // is in its simple form, with parsers independent of the renderers that
 // made it (pdfcpu and Go's image decoders). Transform runs it on its own
-// output before it keeps it.
+// output before it keeps it (without decoding again the page images it has
+// just encoded from pixels).
 //
 // # Programs that use this package
 //
@@ -122,11 +123,14 @@ type Config struct {
 	// Transformer with the sandbox on refuses to start without bwrap.
 	NoSandbox bool
 	// Workers is how many renderer processes share one PDF's pages.
-	// Default: the number of CPUs.
+	// Default: the number of CPUs. Each Transform call of a PDF starts its
+	// own: a caller transforming files concurrently multiplies them (and
+	// MemoryLimit) by its concurrency.
 	Workers int
-	// Timeout is how long one file may take, given its pages (0 when not
-	// known yet, as for an office document before conversion) and its
-	// size in bytes. Default 60 s + 1 s per page + 10 s per MiB, after
+	// Timeout is how long one stage of a file may take (a worker, the
+	// LibreOffice conversion, the rendering of all pages), given its
+	// pages (0 when not known yet, as before rendering) and its size in
+	// bytes. Default 60 s + 1 s per page + 10 s per MiB, after
 	// Dangerzone's proportional timeouts (10 s per page or MiB, PR #332),
 	// scaled to mutool's speed.
 	Timeout func(pages int, size int64) time.Duration
