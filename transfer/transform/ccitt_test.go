@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"golang.org/x/image/ccitt"
@@ -42,7 +43,16 @@ func TestG4RoundTrip(t *testing.T) {
 		g := newG4Writer(&b, w)
 		var ch []int
 		for y := 0; y < h; y++ {
-			ch = rowChanges(rgb[y*w*3:(y+1)*w*3], ch[:0])
+			ch = rowChanges(rgb[y*w*3:(y+1)*w*3], 3, ch[:0])
+			// The same row in gray (as a gray rendering gives it) has
+			// the same changes.
+			gray := make([]byte, w)
+			for x := range gray {
+				gray[x] = rgb[(y*w+x)*3]
+			}
+			if g1 := rowChanges(gray, 1, nil); !slices.Equal(g1, ch) {
+				t.Fatalf("width %d row %d: gray changes %v, RGB %v", w, y, g1, ch)
+			}
 			g.row(ch)
 		}
 		if err := g.close(); err != nil {

@@ -29,32 +29,38 @@ const (
 	pageJPEGQuality = 85
 )
 
-// classify looks at an RGB page of w × h pixels (3 bytes a pixel) and
-// says how to encode it. It looks at every second pixel of every second
-// row (a quarter of them, plenty for shares of a page), and skips runs of
-// white eight pixels at a time: most of a document's page is paper.
-func classify(rgb []byte, w, h int) (gray, photo bool) {
+// classify looks at a page of w × h pixels of ch bytes each (1: gray, 3:
+// RGB) and says how to encode it. It looks at every second pixel of every
+// second row (a quarter of them, plenty for shares of a page), and skips
+// runs of white eight bytes at a time: most of a document's page is paper.
+func classify(pix []byte, w, h, ch int) (gray, photo bool) {
 	var coloured, mid, n int
-	stride := w * 3
+	stride := w * ch
 	for y := 0; y < h; y += 2 {
-		row := rgb[y*stride : (y+1)*stride]
-		for i := 0; i+2 < len(row); {
-			if row[i]&row[i+1]&row[i+2] == 0xff {
-				j := skipWhite(row, i)
-				n += (j - i + 5) / 6 // every second pixel counted
-				i += (j - i + 5) / 6 * 6
+		row := pix[y*stride : (y+1)*stride]
+		for i := 0; i+ch-1 < len(row); {
+			if row[i]&row[i+ch-1]&row[i+(ch-1)/2] == 0xff {
+				j := skipWhite(row, i, ch)
+				k := (j - i + 2*ch - 1) / (2 * ch) // every second pixel counted
+				n += k
+				i += k * 2 * ch
 				continue
 			}
-			r, g, b := int(row[i]), int(row[i+1]), int(row[i+2])
-			hi, lo := max(r, g, b), min(r, g, b)
-			if hi-lo > chromaMin {
-				coloured++
+			var l int
+			if ch == 1 {
+				l = int(row[i])
+			} else {
+				r, g, b := int(row[i]), int(row[i+1]), int(row[i+2])
+				if max(r, g, b)-min(r, g, b) > chromaMin {
+					coloured++
+				}
+				l = (r*77 + g*150 + b*29) >> 8
 			}
-			if l := (r*77 + g*150 + b*29) >> 8; l > 48 && l < 208 {
+			if l > 48 && l < 208 {
 				mid++
 			}
 			n++
-			i += 6
+			i += 2 * ch
 		}
 	}
 	if n == 0 {
@@ -63,10 +69,10 @@ func classify(rgb []byte, w, h int) (gray, photo bool) {
 	return float64(coloured) < colourShare*float64(n), float64(mid) > midShare*float64(n)
 }
 
-// skipWhite returns the offset of the first pixel at or after byte i (a
-// pixel's start) of an RGB row that is not pure white, or len(row):
-// eight bytes compared at a time.
-func skipWhite(row []byte, i int) int {
+// skipWhite returns the offset of the first pixel (of ch bytes) at or
+// after byte i (a pixel's start) of a row that is not pure white, or
+// len(row): eight bytes compared at a time.
+func skipWhite(row []byte, i, ch int) int {
 	j := i
 	for j+8 <= len(row) && binary.LittleEndian.Uint64(row[j:]) == ^uint64(0) {
 		j += 8
@@ -74,24 +80,27 @@ func skipWhite(row []byte, i int) int {
 	for j < len(row) && row[j] == 0xff {
 		j++
 	}
-	return j - j%3 // back to the start of the pixel holding it
+	return j - j%ch // back to the start of the pixel holding it
 }
 
-// encodePage encodes an RGB page of w × h pixels into out and describes
-// it. rgb is overwritten (used as scratch space).
-func encodePage(rgb []byte, w, h int, out io.Writer) (pageImage, error) {
-	gray, photo := classify(rgb, w, h)
+// encodePage encodes a page of w × h pixels of ch bytes each (1: gray, 3:
+// RGB) into out and describes it. pix may be overwritten.
+func encodePage(pix []byte, w, h, ch int, out io.Writer) (pageImage, error) {
+	gray, photo := classify(pix, w, h, ch)
 	p := pageImage{W: w, H: h, Gray: gray, BPC: 8}
 	switch {
 	case photo && gray:
 		p.Filter, p.Kind = "DCTDecode", "photo-gray"
-		g := toGray(rgb, w, h)
+		g := &image.Gray{Pix: pix, Stride: w, Rect: image.Rect(0, 0, w, h)}
+		if ch == 3 {
+			g = toGray(pix, w, h)
+		}
 		return p, jpeg.Encode(out, g, &jpeg.Options{Quality: pageJPEGQuality})
 	case photo:
 		p.Filter, p.Kind = "DCTDecode", "photo"
 		img := &image.RGBA{Pix: make([]byte, w*h*4), Stride: w * 4, Rect: image.Rect(0, 0, w, h)}
-		for i, j := 0, 0; i+2 < len(rgb); i, j = i+3, j+4 {
-			img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = rgb[i], rgb[i+1], rgb[i+2], 0xff
+		for i, j := 0, 0; i+2 < len(pix); i, j = i+3, j+4 {
+			img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = pix[i], pix[i+1], pix[i+2], 0xff
 		}
 		return p, jpeg.Encode(out, img, &jpeg.Options{Quality: pageJPEGQuality})
 	case gray:
@@ -100,7 +109,7 @@ func encodePage(rgb []byte, w, h int, out io.Writer) (pageImage, error) {
 		g := newG4Writer(out, w)
 		var changes []int
 		for y := 0; y < h; y++ {
-			changes = rowChanges(rgb[y*w*3:(y+1)*w*3], changes[:0])
+			changes = rowChanges(pix[y*w*ch:(y+1)*w*ch], ch, changes[:0])
 			g.row(changes)
 		}
 		return p, g.close()
@@ -109,30 +118,51 @@ func encodePage(rgb []byte, w, h int, out io.Writer) (pageImage, error) {
 		// (PNG's Up filter, /Predictor 15, makes anti-aliased text a
 		// quarter larger.)
 		p.Filter, p.Kind = "FlateDecode", "text-colour"
-		return p, deflate(out, rgb)
+		return p, deflate(out, pix)
 	}
 }
 
-// rowChanges appends the positions in an RGB row where it changes between
-// ink (luminance under 160) and paper, starting from paper.
-func rowChanges(rgb []byte, changes []int) []int {
+// rowChanges appends the positions in a row of pixels of ch bytes where it
+// changes between ink (luminance under 160) and paper, starting from
+// paper.
+func rowChanges(row []byte, ch int, changes []int) []int {
 	ink := false
-	for x, i := 0, 0; i+2 < len(rgb); {
-		if !ink && rgb[i]&rgb[i+1]&rgb[i+2] == 0xff {
-			j := skipWhite(rgb, i)
-			x, i = x+(j-i)/3, j
-			if i+2 >= len(rgb) {
+	for x, i := 0, 0; i+ch-1 < len(row); {
+		if !ink && row[i]&row[i+ch-1]&row[i+(ch-1)/2] == 0xff {
+			j := skipWhite(row, i, ch)
+			x, i = x+(j-i)/ch, j
+			if i+ch-1 >= len(row) {
 				break
 			}
 		}
-		l := (int(rgb[i])*77 + int(rgb[i+1])*150 + int(rgb[i+2])*29) >> 8
+		l := int(row[i])
+		if ch == 3 {
+			l = (int(row[i])*77 + int(row[i+1])*150 + int(row[i+2])*29) >> 8
+		}
 		if (l < 160) != ink {
 			ink = !ink
 			changes = append(changes, x)
 		}
-		x, i = x+1, i+3
+		x, i = x+1, i+ch
 	}
 	return changes
+}
+
+// colourful reports whether a low-resolution RGB rendering of a page has
+// any coloured pixel (two or more, so that a stray one from
+// anti-aliasing does not count): such a page is rendered in RGB, every
+// other in gray, a third of the bytes.
+func colourful(rgb []byte) bool {
+	n := 0
+	for i := 0; i+2 < len(rgb); i += 3 {
+		r, g, b := int(rgb[i]), int(rgb[i+1]), int(rgb[i+2])
+		if max(r, g, b)-min(r, g, b) > chromaMin {
+			if n++; n >= 2 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func toGray(rgb []byte, w, h int) *image.Gray {

@@ -38,7 +38,7 @@ func smallPDF(t testing.TB) []byte {
 			rgb = out
 		}
 		start := spool.Len()
-		p, err := encodePage(rgb, 64, 48, &spool)
+		p, err := encodePage(rgb, 64, 48, 3, &spool)
 		if err != nil {
 			t.Fatal(err)
 		}
