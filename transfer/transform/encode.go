@@ -18,9 +18,11 @@ import (
 const (
 	// chromaMin: a pixel whose channels differ by more is coloured.
 	chromaMin = 40
-	// colourShare: a page with more coloured pixels than this share is
-	// in colour.
-	colourShare = 0.002
+	// colourPixels: a page with at least this many coloured pixels
+	// among those classify looks at (a quarter) is in colour: a heading
+	// or a link in colour is a few thousand pixels of a page's two
+	// million, and black text's anti-aliasing has none.
+	colourPixels = 16
 	// midShare: a page with more mid-tone pixels than this share is
 	// photographic.
 	midShare = 0.12
@@ -66,7 +68,7 @@ func classify(pix []byte, w, h, ch int) (gray, photo bool) {
 	if n == 0 {
 		return true, false
 	}
-	return float64(coloured) < colourShare*float64(n), float64(mid) > midShare*float64(n)
+	return coloured < colourPixels, float64(mid) > midShare*float64(n)
 }
 
 // skipWhite returns the offset of the first pixel (of ch bytes) at or

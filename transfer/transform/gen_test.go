@@ -293,3 +293,38 @@ func withOrientation(j []byte, o int) []byte {
 	out = append(out, seg...)
 	return append(out, j[2:]...)
 }
+
+// pagesPDF builds a PDF of one A4 page per content stream, with
+// Helvetica as /F1.
+func pagesPDF(contents ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := map[int]int{}
+	obj := func(n int, body string) {
+		offs[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	var kids []string
+	for i := range contents {
+		kids = append(kids, fmt.Sprintf("%d 0 R", 10+2*i))
+	}
+	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(contents)))
+	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	for i, c := range contents {
+		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 11+2*i))
+		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c))
+	}
+	size := 12 + 2*len(contents)
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", size)
+	for n := 1; n < size; n++ {
+		if o, ok := offs[n]; ok {
+			fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+		} else {
+			fmt.Fprintf(&b, "0000000000 65535 f\r\n")
+		}
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, xref)
+	return b.Bytes()
+}

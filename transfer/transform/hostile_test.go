@@ -499,3 +499,39 @@ func TestPDFBombInWorker(t *testing.T) {
 	mustFail(t, err, out, "more than 256 MiB of memory")
 	t.Log(err)
 }
+
+// Each page is classified for itself, whichever renderer run (gray or
+// RGB) drew it: black text, text with a red heading, a gray gradient, a
+// coloured gradient.
+func TestPageKinds(t *testing.T) {
+	text := "BT /F1 11 Tf 14 TL 56 780 Td (The transfer station checks every file.) Tj T* (It records what it did.) Tj ET"
+	red := "1 0 0 rg BT /F1 20 Tf 56 800 Td (Heading in red) Tj ET 0 g " + text
+	var gray, colour strings.Builder
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&gray, "%.2f g 0 %d 595 9 re f\n", float64(i)/100, i*9)
+		fmt.Fprintf(&colour, "%.2f 0.3 %.2f rg 0 %d 595 9 re f\n", float64(i)/100, 1-float64(i)/100, i*9)
+	}
+	for _, r := range []string{"mutool", "pdftoppm"} {
+		t.Run(r, func(t *testing.T) {
+			tr := newT(t, Config{})
+			need(t, tr, r)
+			path := write(t, t.TempDir(), "mixed.pdf", pagesPDF(text, red, gray.String(), text, colour.String(), text))
+			spool, err := os.CreateTemp(t.TempDir(), "spool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer spool.Close()
+			pages, err := tr.renderPDF(context.Background(), r, path, 6, []*os.File{spool}, time.Now().Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []string
+			for _, p := range pages {
+				kinds = append(kinds, p.Kind)
+			}
+			if got, want := strings.Join(kinds, " "), "text text-colour photo-gray text photo text"; got != want {
+				t.Errorf("pages classified %s, want %s", got, want)
+			}
+		})
+	}
+}
