@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 )
 
 // maxSide bounds a rendered page's width and height in pixels
@@ -144,9 +143,7 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, first, la
 		return err
 	}
 	defer pr.Close()
-	// A larger pipe (1 MiB rather than 64 KiB) moves a 6.5 MB page in
-	// fewer wake-ups of the reader and the renderer.
-	unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+	growPipe(pw)
 	pdf := t.at(path, "/in/doc.pdf")
 	j := job{
 		name:    r,

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -112,10 +111,7 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 	cmd.Stdin, cmd.Stdout = j.stdin, j.stdout
 	stderr := &tail{}
 	cmd.Stderr = stderr
-	// Its own process group, killed whole; killed by the kernel if the
-	// thread that started it ends (see internal/pdfcheck).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	isolate(cmd)
 	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
 	if err == nil {
@@ -130,12 +126,10 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 	why := "failed"
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			switch ws.Signal() {
-			case syscall.SIGXCPU, syscall.SIGKILL:
-				why = fmt.Sprintf("was killed (%v): more than %d s of CPU time or a sandbox failure", ws.Signal(), cpu)
-			default:
-				why = fmt.Sprintf("crashed (%v)", ws.Signal())
+		if sig, ok := signalled(ee); ok {
+			why = fmt.Sprintf("crashed (%s)", sig)
+			if sig == "killed" || sig == "CPU time limit exceeded" {
+				why = fmt.Sprintf("was killed (%s): more than %d s of CPU time or a sandbox failure", sig, cpu)
 			}
 		} else {
 			why = fmt.Sprintf("failed (exit status %d)", ee.ExitCode())

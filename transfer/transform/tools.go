@@ -40,6 +40,9 @@ var versionRE = regexp.MustCompile(`\d+(\.\d+)+`)
 // Transformer.Missing says why. Without bwrap (unless cfg.NoSandbox) or
 // prlimit, New fails: no external tool could run safely.
 func New(cfg Config) (*Transformer, error) {
+	if runtime.GOOS != "linux" {
+		return nil, fmt.Errorf("transform: disarm and rebuild runs on Linux only (its sandbox is bubblewrap); transform files at a Linux kiosk")
+	}
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = 100e6
 	}
