@@ -229,5 +229,3 @@ func size(path string) int64 {
 	}
 	return fi.Size()
 }
-
-
