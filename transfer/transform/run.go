@@ -110,6 +110,7 @@ func looksText(head []byte) bool {
 // → icon.png, doc.pdf → doc.pdf), and for a document with links, a sidecar
 // STEM.links.txt beside it. It refuses to replace a file in dir.
 //
+// src must not change while it is transformed (a change is an error).
 // Any failure returns an error and leaves nothing in dir: a type with no
 // transformation (wraps ErrUnsupported), a missing tool (ErrNoTool), a
 // tool that crashed, ran out of memory or time, or an output that fails
@@ -154,6 +155,13 @@ func (t *Transformer) Transform(ctx context.Context, src, dir string) (*Result, 
 			err = t.transformOffice(ctx, src, fi.Size(), name, o, res)
 		} else {
 			err = t.transformPDF(ctx, src, fi.Size(), name, name, o, res)
+		}
+	}
+	if err == nil {
+		// The tools opened src by its name: it must still be the file
+		// that was hashed.
+		if now, serr := os.Lstat(src); serr != nil || !os.SameFile(fi, now) || now.Size() != fi.Size() || !now.ModTime().Equal(fi.ModTime()) {
+			err = errors.New("the file changed while it was transformed; transform it again")
 		}
 	}
 	if err == nil {
