@@ -31,8 +31,6 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	deadline := time.Now().Add(t.cfg.Timeout(info.Pages, size))
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	// A fixed name in the sandbox keeps a hostile name out of the
-	// renderer's arguments.
 	spools := make([]*os.File, min(t.cfg.Workers, info.Pages))
 	for i := range spools {
 		s, err := os.CreateTemp(t.cfg.TempDir, "sluice-pages-*")

@@ -110,6 +110,14 @@ func TestHostilePDFs(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkClean(t, res)
+			// The same verdicts from a worker, as a kiosk would ask.
+			if err := tr.VerifyFile(context.Background(), res.Output); err != nil {
+				t.Errorf("VerifyFile on the output: %v", err)
+			}
+			orig := write(t, t.TempDir(), c.name, c.pdf)
+			if err := tr.VerifyFile(context.Background(), orig); !errors.Is(err, ErrNotSimple) {
+				t.Errorf("VerifyFile on the original: %v, want ErrNotSimple", err)
+			}
 			if res.Links != c.links {
 				t.Errorf("%d links, want %d", res.Links, c.links)
 			}

@@ -144,6 +144,8 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, first, la
 	}
 	defer pr.Close()
 	growPipe(pw)
+	// A fixed name in the sandbox keeps a hostile name out of the
+	// renderer's arguments.
 	pdf := t.at(path, "/in/doc.pdf")
 	j := job{
 		name:    r,

@@ -85,7 +85,8 @@ func verify(name string, r io.ReaderAt, size int64, decodePages bool) (err error
 // VerifyFile runs Verify on the file at path in a worker child, bounded
 // in memory and time like the transformations (and sandboxed unless
 // Config.NoSandbox): for files that came from elsewhere, whose parsing is
-// a risk of its own.
+// a risk of its own. Every failure, a worker that could not run or died
+// included, wraps ErrNotSimple: the file is not shown to be simple.
 func (t *Transformer) VerifyFile(ctx context.Context, path string) error {
 	f, err := regfile.Open(path)
 	if err != nil {
