@@ -49,7 +49,7 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	if err != nil {
 		return err
 	}
-	out.ownPages = true
+	out.ownPixels = true
 	err = writePDF(out, pages, t.cfg.DPI, func(i int, w io.Writer) error {
 		p := pages[i]
 		_, err := io.Copy(w, io.NewSectionReader(spools[p.Spool], p.Off, p.Length))

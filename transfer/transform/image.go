@@ -161,6 +161,7 @@ func (t *Transformer) transformImage(ctx context.Context, f *os.File, size int64
 	if err != nil {
 		return err
 	}
+	out.ownPixels = true
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}

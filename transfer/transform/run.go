@@ -188,9 +188,9 @@ type output struct {
 	h    hash.Hash
 	n    int64
 	kept bool
-	// ownPages: a PDF whose page images this package encoded from
-	// pixels; keep checks all but their data's decoding (see verify).
-	ownPages bool
+	// ownPixels: a PDF or image whose pixels this package encoded; keep
+	// checks all but their data's decoding (see verify).
+	ownPixels bool
 }
 
 func (o *outputs) create(name string) (*output, error) {
@@ -220,7 +220,7 @@ func (o *outputs) keep(res *Result) error {
 		if err := w.f.Sync(); err != nil {
 			return err
 		}
-		if err := verify(w.name, w.f, w.n, !w.ownPages); err != nil {
+		if err := verify(w.name, w.f, w.n, !w.ownPixels); err != nil {
 			return fmt.Errorf("the output fails verification: %w", err)
 		}
 	}

@@ -48,12 +48,13 @@ func Verify(name string, r io.ReaderAt, size int64) (err error) {
 	return verify(name, r, size, true)
 }
 
-// verify is Verify; with decodePages false, a PDF's page images are checked
-// in every respect but their data's decoding. Transform checks its own PDFs
-// so: their images were encoded here from pixels, by encoders the
-// round-trip tests hold to x/image's decoders, and decoding them again
-// costs a third of a rebuild (x/image/ccitt reads bit by bit). The
-// receiving side's Verify decodes every image.
+// verify is Verify; with decodePages false, images (a PDF's pages, a PNG or
+// a JPEG) are checked in every respect but their data's decoding.
+// Transform checks its own outputs so: their pixels were encoded here, by
+// encoders the round-trip tests hold to the decoders, and decoding them
+// again costs a third of a rebuild (x/image/ccitt reads bit by bit) and a
+// quarter of a photo's re-encoding. The receiving side's Verify decodes
+// every image.
 func verify(name string, r io.ReaderAt, size int64, decodePages bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil { // a parser bug on hostile input is a file that does not verify
@@ -72,9 +73,9 @@ func verify(name string, r io.ReaderAt, size int64, decodePages bool) (err error
 	case ext == ".pdf":
 		return notSimple(verifyPDF(sr, decodePages))
 	case ext == ".png":
-		return notSimple(verifyPNG(sr, size))
+		return notSimple(verifyPNG(sr, size, decodePages))
 	case ext == ".jpg" || ext == ".jpeg" || ext == ".jpe":
-		return notSimple(verifyJPEG(sr, size))
+		return notSimple(verifyJPEG(sr, size, decodePages))
 	case textExts[ext]:
 		_, err := cleanTextCheck(sr)
 		return notSimple(err)
@@ -130,7 +131,7 @@ func cleanTextCheck(r io.Reader) (int64, error) {
 // default: Verify has no Transformer).
 const verifyPixels = 100e6
 
-func verifyPNG(r *io.SectionReader, size int64) error {
+func verifyPNG(r *io.SectionReader, size int64, decode bool) error {
 	var sig [8]byte
 	if _, err := r.ReadAt(sig[:], 0); err != nil || string(sig[:]) != "\x89PNG\r\n\x1a\n" {
 		return errors.New("not a PNG image")
@@ -167,11 +168,14 @@ func verifyPNG(r *io.SectionReader, size int64) error {
 	if int64(cfg.Width)*int64(cfg.Height) > verifyPixels {
 		return fmt.Errorf("a PNG image of %d × %d pixels", cfg.Width, cfg.Height)
 	}
+	if !decode {
+		return nil
+	}
 	_, err = png.Decode(io.NewSectionReader(r, 0, size))
 	return err
 }
 
-func verifyJPEG(r *io.SectionReader, size int64) error {
+func verifyJPEG(r *io.SectionReader, size int64, decode bool) error {
 	br := bufio.NewReader(io.NewSectionReader(r, 0, size))
 	// Markers: SOI, then only tables, frame and scan headers (no APPn, no
 	// COM), entropy-coded data, and EOI as the last two bytes.
@@ -244,6 +248,9 @@ func verifyJPEG(r *io.SectionReader, size int64) error {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > verifyPixels {
 		return fmt.Errorf("a JPEG image of %d × %d pixels", cfg.Width, cfg.Height)
+	}
+	if !decode {
+		return nil
 	}
 	_, err = jpeg.Decode(io.NewSectionReader(r, 0, size))
 	return err
@@ -466,7 +473,7 @@ func verifyPageImage(im *types.StreamDict, decode bool) error {
 			return errors.New("its JPEG image's size differs from the declared one")
 		}
 		// Its markers as for a .jpg of its own (no metadata, nothing after).
-		return verifyJPEG(io.NewSectionReader(bytes.NewReader(im.Raw), 0, int64(len(im.Raw))), int64(len(im.Raw)))
+		return verifyJPEG(io.NewSectionReader(bytes.NewReader(im.Raw), 0, int64(len(im.Raw))), int64(len(im.Raw)), true)
 	case types.Name("CCITTFaxDecode"):
 		p, ok := im.Dict["DecodeParms"].(types.Dict)
 		if !ok || bpc != 1 || colors != 1 {
