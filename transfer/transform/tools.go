@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -90,15 +91,26 @@ func New(cfg Config) (*Transformer, error) {
 			path = p
 		}
 		t.paths[tool] = path
-		vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		out, _ := exec.CommandContext(vctx, path, versionArgs[tool]...).CombinedOutput()
-		cancel()
-		v := versionRE.FindString(string(out))
-		if v == "" {
-			v = "unknown"
-		}
-		t.vers[tool] = v
 	}
+	// The versions, asked all at once (LibreOffice takes a fifth of a
+	// second to say its own).
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for tool, path := range t.paths {
+		wg.Go(func() {
+			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			out, _ := exec.CommandContext(vctx, path, versionArgs[tool]...).CombinedOutput()
+			cancel()
+			v := versionRE.FindString(string(out))
+			if v == "" {
+				v = "unknown"
+			}
+			mu.Lock()
+			t.vers[tool] = v
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
 	if _, ok := t.paths["prlimit"]; !ok {
 		return nil, fmt.Errorf("transform: %s: without it no tool runs with bounded memory", t.missing["prlimit"])
 	}
