@@ -154,7 +154,15 @@ func (t *Transformer) worker(ctx context.Context, kind string, o workerOpts, in 
 			return
 		}
 		if body != nil && rep.Error == "" {
-			_, err = io.Copy(body, br)
+			// An image's new encoding: at most 8 bytes a pixel (16-bit
+			// RGBA), plus room for its chunks.
+			limit := 8*o.MaxPixels + 1<<20
+			var n int64
+			n, err = io.Copy(body, io.LimitReader(br, limit+1))
+			if err == nil && n > limit {
+				err = fmt.Errorf("the worker wrote more than %d bytes", limit)
+			}
+			io.Copy(io.Discard, br)
 		} else {
 			io.Copy(io.Discard, br)
 		}
