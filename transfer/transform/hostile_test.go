@@ -308,6 +308,10 @@ func TestOffice(t *testing.T) {
 				t.Errorf("the PDF holds %q", tok)
 			}
 		}
+		side, _ := os.ReadFile(res.Sidecar)
+		if res.Links != 1 || !strings.Contains(string(side), "page 1: https://example.org/report\n") || filepath.Base(res.Sidecar) != "report.links.txt" {
+			t.Errorf("%d links in %s: %q", res.Links, res.Sidecar, side)
+		}
 		t.Logf("%+v", res)
 	})
 	t.Run("odt-with-link-and-macro", func(t *testing.T) {
