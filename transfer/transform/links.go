@@ -13,8 +13,8 @@ import (
 	"sluice/internal/safetext"
 )
 
-// Link is one /URI action of a document, found before it was rendered.
-type Link struct {
+// link is one /URI action of a document, found before it was rendered.
+type link struct {
 	Page int    `json:"page"`
 	URI  string `json:"uri"`
 }
@@ -58,7 +58,7 @@ func pdfInfo(r io.ReaderAt, size int64, maxPages int) (*workerReply, error) {
 				rep.LinkError = fmt.Sprintf("more than %d links: the rest are not listed", maxLinks)
 				return rep, nil
 			}
-			rep.Links = append(rep.Links, Link{Page: p, URI: u})
+			rep.Links = append(rep.Links, link{Page: p, URI: u})
 		}
 	}
 	return rep, nil
@@ -109,7 +109,7 @@ func pageLinks(ctx *model.Context, page int) (uris []string, err error) {
 // line, "page N: URI", with every control, bidi and invisible character
 // escaped (internal/safetext), so a link cannot hide what it points to
 // or break the list's lines.
-func linksText(name string, links []Link) []byte {
+func linksText(name string, links []link) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Links found in %s before it was rendered to images (not checked; open with care)\n", safetext.Line(name))
 	for _, l := range links {

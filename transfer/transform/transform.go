@@ -98,7 +98,7 @@ type Result struct {
 	Sidecar       string
 	SidecarSHA256 [32]byte
 	SidecarSize   int64
-	// Links is the number of lines in Sidecar.
+	// Links is the number of links listed in Sidecar.
 	Links int
 	// Notes say, one line each, what else a reviewer should know (pages
 	// kept as JPEG, a fallback renderer, links that could not be read).

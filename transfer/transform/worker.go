@@ -38,7 +38,7 @@ type workerReply struct {
 	Notes  []string `json:"notes,omitempty"`
 	// pdfinfo: pages, links, whether the PDF was encrypted.
 	Pages     int    `json:"pages,omitempty"`
-	Links     []Link `json:"links,omitempty"`
+	Links     []link `json:"links,omitempty"`
 	LinkError string `json:"link_error,omitempty"`
 }
 
