@@ -48,7 +48,11 @@ func (u *updatesCard) reload() {
 		u.status.SetText(safetext.Line(err.Error()))
 		return
 	}
-	u.status.SetText(safetext.Line(strings.Join(s.Lines(), "\n")))
+	lines := s.Lines()
+	for i, l := range lines {
+		lines[i] = safetext.Line(l) // each line escaped, the breaks kept
+	}
+	u.status.SetText(strings.Join(lines, "\n"))
 	enable(u.back, len(s.Installed) > 1)
 }
 

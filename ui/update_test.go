@@ -73,7 +73,7 @@ func TestUpdatesCard(t *testing.T) {
 	}
 
 	u := newUpdatesCard(kiosk, func() *app.Station { return kiosk }, w)
-	if !strings.Contains(u.status.Text, "ClamAV signatures: no update applied yet") || !u.back.Disabled() {
+	if !strings.Contains(u.status.Text, "\nClamAV signatures: no update applied yet\n") || strings.Contains(u.status.Text, `\n`) || !u.back.Disabled() {
 		t.Fatalf("status before: %q", u.status.Text)
 	}
 	u.read(signatureUpdate(t, rel, 30001))
