@@ -82,6 +82,7 @@ func init() {
 		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR · desktop diode [--send-to HOST:PORT --rate R --parity P] [--listen HOST:PORT --inbox DIR]", "the desktop app's settings: kiosk mode, the folders it releases into, its data-diode link", runDesktop},
 		{"release", "keygen --name NAME · release pack --to NAME[,NAME] --out DIR [--version V] (PACKAGE.deb | --clamav-db DIR)", "a release key, kept off the stations: seal an update of Sluice or of ClamAV's signatures as a bundle", runRelease},
 		{"update", "apply [--dpkg-root DIR] [--accept-old REASON] BUNDLE · update rollback [--dpkg-root DIR] · update status", "apply an update signed by a trusted release key (newer versions only; recorded), go back one step, or see what is installed", runUpdate},
+		{"version", "", "print this build: version, commit, Go toolchain, build ID and build flags", runVersion},
 		{"help", "[COMMAND]", "show help", nil},
 	}
 }
