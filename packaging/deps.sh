@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a Sluice target needs, only when missing.
-# Usage: packaging/deps.sh build|test|run|bench|screenshots
+# Usage: packaging/deps.sh build|package|test|run|bench|screenshots
 # The one place that knows which packages each make target needs.
 set -euo pipefail
 
 build=(gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
+# dpkg-dev: dpkg-shlibdeps computes the .deb's Depends (packaging/mkdeb);
+# libx11-xcb1 and libxrender1: GLFW opens them at run time, and mkdeb asks
+# dpkg which package ships them. The offline kit carries these packages.
+package=("${build[@]}" dpkg-dev libx11-xcb1 libxrender1)
 case "${1:-build}" in
   build|run) want=("${build[@]}") ;;
+  package) want=("${package[@]}") ;;
   # openssh-client: ssh-keygen proves our signatures verify with the stock tool;
   # age and tar: the payload opens with stock tools; dosfstools, fusefat and
   # fuse3: bundles go to and come back from a real FAT32 filesystem; exfat-fuse,
@@ -23,7 +28,10 @@ case "${1:-build}" in
   # transfer/transform renders PDFs to pixels; the LibreOffice -nogui
   # packages (no X11, about 150 MB to download) turn office documents into
   # PDFs first. bubblewrap: every renderer runs in its sandbox.
-  test) want=("${build[@]}" mupdf-tools poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui bubblewrap iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace) ;;
+  # lintian: the .deb must pass it; groff-base: sluice(1) must format
+  # without warnings (cli/man_test.go); git: the reproducibility test
+  # clones the commit twice (packaging/repro.sh).
+  test) want=("${package[@]}" lintian groff-base git mupdf-tools poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui bubblewrap iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace) ;;
   # udpcast: the diode bench sends the same bundle with udp-sender --async.
   # mupdf-tools: the transform bench renders with Sluice and with a bare
   # mutool draw in the same run.
