@@ -21,6 +21,8 @@ var bundleEvents = map[string]bool{
 	// Changes to whom the station trusts and where it releases are
 	// checkpointed at once too: cutting them off the log must show.
 	custody.EventTrustAdded: true, custody.EventTrustRemoved: true, custody.EventSettingsChanged: true,
+	// So is a change of the program writing the log.
+	custody.EventBuildChanged: true,
 }
 
 // Origin is this station's custody log origin.
@@ -28,8 +30,18 @@ func (s *Station) Origin() string { return custody.Origin(s.Name) }
 
 // OpenCustody opens this station's custody log for appending. Close it soon:
 // it holds the log's lock.
+// Before handing it over it records build-changed if another build of
+// Sluice wrote the log last (app/build.go).
 func (s *Station) OpenCustody() (*custody.Log, error) {
-	return custody.Open(s.CustodyPath, s.Keys.NoteSigner(s.Origin()), s.Origin(), s.Name, s.Officer)
+	l, err := custody.Open(s.CustodyPath, s.Keys.NoteSigner(s.Origin()), s.Origin(), s.Name, s.Officer)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.noteBuild(l); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
 // record appends one custody record with the station's name and officer.

@@ -139,6 +139,13 @@ func initStation(home, name string, pq bool, role string) (*Station, error) {
 		Reason: "signing key " + keys.Card(name).SigningFingerprint() + ", recipient " + crypto.RecipientFingerprint(keys.Recipient)}); err != nil {
 		return nil, err
 	}
+	// The log's first build-changed record, naming the build that made
+	// the station, follows station-created (OpenCustody writes it).
+	l, err := s.OpenCustody()
+	if err != nil {
+		return nil, err
+	}
+	l.Close()
 	return s, nil
 }
 

@@ -95,7 +95,7 @@ var exe struct {
 // build-changed record).
 func ExecutableID() (string, error) {
 	exe.once.Do(func() {
-		exe.id, exe.err = hashFile(Executable())
+		exe.id, exe.err = FileID(Executable())
 	})
 	return exe.id, exe.err
 }
@@ -116,7 +116,9 @@ func Executable() string {
 	return p
 }
 
-func hashFile(path string) (string, error) {
+// FileID is ExecutableID for any file: the first 16 hex digits of its
+// SHA-256.
+func FileID(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("hash the running executable: %w", err)

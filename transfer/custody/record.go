@@ -75,13 +75,20 @@ const (
 	// EventRolledBack: an officer put back the Sluice version installed
 	// before the last update (Reason: from and to).
 	EventRolledBack = "rolled-back"
+	// EventBuildChanged: the station's log is being written by another
+	// build of Sluice than the last one that wrote it (or by the first
+	// build since the log began). Reason gives the version, the commit,
+	// the Go toolchain and the build ID (the first 16 hex digits of the
+	// executable's SHA-256), so an auditor can tell which build wrote
+	// the records that follow.
+	EventBuildChanged = "build-changed"
 )
 
 // Events lists every event name, for filters and help.
 var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
 	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
 	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld, EventSent, EventArrived, EventIncomplete,
-	EventUpdated, EventRolledBack, EventTransformed}
+	EventUpdated, EventRolledBack, EventTransformed, EventBuildChanged}
 
 // Record is one custody event. Fields are written in this order, always.
 type Record struct {
