@@ -78,7 +78,12 @@ run: build
 		echo; ./$(BIN) help; \
 	else ./$(BIN); fi
 
-test: deps-test lint unit fuzz
+test: deps-test lint unit fuzz repro
+
+# Two clean builds of HEAD in different folders must give the same binary
+# and .deb byte for byte, and the .deb must pass lintian.
+repro: deps-test
+	packaging/repro.sh
 
 # Tests too slow for every run: a bundle over 4 GiB written through
 # fusefat onto a real FAT32 filesystem (about four minutes, root).
