@@ -80,6 +80,23 @@ run: build
 
 test: deps-test lint unit fuzz repro
 
+# The offline build kit, dist/sluice-kit-VERSION-COMMIT.tar.gz (see
+# packaging/offline-kit.sh), signed with RELEASE_KEY (an OpenSSH private
+# key) when given, else unsigned and saying so.
+RELEASE_KEY ?=
+offline-kit: package
+	VERSION=$(VERSION) COMMIT=$(COMMIT) DIST=$(DIST) RELEASE_KEY=$(RELEASE_KEY) packaging/offline-kit.sh
+
+# Builds from the kit inside a network namespace with no network, with empty
+# Go caches, runs the unit tests and compares the hashes with this build's
+# (root; skips elsewhere). Slow: a cold build of everything.
+# With no RELEASE_KEY it signs with a throwaway key, to check the signature.
+test-kit: package
+	@set -e; key='$(RELEASE_KEY)'; if [ -z "$$key" ]; then \
+		key=$$(mktemp -d)/throwaway-release-key; ssh-keygen -q -t ed25519 -N '' -C 'test-kit throwaway' -f "$$key"; fi; \
+	$(MAKE) --no-print-directory offline-kit RELEASE_KEY="$$key"; \
+	VERSION=$(VERSION) COMMIT=$(COMMIT) DIST=$(DIST) BIN=$(BIN) packaging/test-kit.sh "$$key.pub"
+
 # Two clean builds of HEAD in different folders must give the same binary
 # and .deb byte for byte, and the .deb must pass lintian.
 repro: deps-test

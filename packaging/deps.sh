@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a Sluice target needs, only when missing.
-# Usage: packaging/deps.sh build|package|test|run|bench|screenshots
+# Usage: packaging/deps.sh [--list] build|package|test|run|bench|screenshots
 # The one place that knows which packages each make target needs.
 set -euo pipefail
 
-build=(gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
+build=(make gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
 # dpkg-dev: dpkg-shlibdeps computes the .deb's Depends (packaging/mkdeb);
 # libx11-xcb1 and libxrender1: GLFW opens them at run time, and mkdeb asks
 # dpkg which package ships them. The offline kit carries these packages.
 package=("${build[@]}" dpkg-dev libx11-xcb1 libxrender1)
+list=false
+if [ "${1:-}" = --list ]; then list=true; shift; fi
 case "${1:-build}" in
   build|run) want=("${build[@]}") ;;
   package) want=("${package[@]}") ;;
@@ -39,6 +41,9 @@ case "${1:-build}" in
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk mupdf-tools bubblewrap) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac
+
+# --list TARGET prints the packages instead (packaging/offline-kit.sh).
+if $list; then printf '%s\n' "${want[@]}"; exit 0; fi
 
 missing=()
 for p in "${want[@]}"; do
