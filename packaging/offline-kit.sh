@@ -71,13 +71,37 @@ for p in $closure; do
   # Virtual packages and ones with no candidate cannot be downloaded.
   if [ -n "$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}' | grep -v '(none)')" ]; then real+=("$p"); fi
 done
-(cd "$kit/debs" && apt-get download -qq "${real[@]}" >/dev/null)
+# Downloaded once into a cache kept between kits, each file checked
+# against the SHA-256 apt's signed index gives for it.
+cache=${SLUICE_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice/debs}
+mkdir -p "$cache"
+apt-get download --print-uris "${real[@]}" >"$work/uris"
+fetch=()
+while read -r uri file size hash; do
+  f=$cache/$file
+  [ -f "$f" ] && [ "$(sha256sum <"$f" | cut -d' ' -f1)" = "${hash#SHA256:}" ] && continue
+  rm -f "$f"
+  fetch+=("$(basename "${uri//\'/}" .deb | cut -d_ -f1)")
+done <"$work/uris"
+if ((${#fetch[@]})); then
+  (cd "$cache" && apt-get download -qq -o APT::Sandbox::User=root "${fetch[@]}" >/dev/null)
+fi
+while read -r uri file size hash; do
+  if [ "$(sha256sum <"$cache/$file" | cut -d' ' -f1)" != "${hash#SHA256:}" ]; then
+    echo "offline-kit: $file does not match apt's SHA-256 for it; delete $cache and run again" >&2
+    exit 1
+  fi
+  cp "$cache/$file" "$kit/debs/"
+done <"$work/uris"
 (cd "$kit/debs" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null >Packages)
 echo "offline-kit: ${#real[@]} Debian packages ($(du -sh "$kit/debs" | cut -f1))"
 
 step "SBOM (cyclonedx-gomod app, licences resolved)"
+# It names the main module's version from git, so it runs in a clone.
+git clone -q --no-checkout "$root" "$work/sbom-src"
+git -C "$work/sbom-src" -c advice.detachedHead=false checkout -q "$COMMIT"
 (
-  cd "$kit/src"
+  cd "$work/sbom-src"
   CGO_ENABLED=1 go run github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0 \
     app -json -licenses -main . -output "$kit/sbom.cdx.json" . 2>"$work/sbom.log" ||
     { cat "$work/sbom.log" >&2; exit 1; }
