@@ -10,9 +10,10 @@ export CGO_ENABLED := 1
 # version is the VERSION file; the commit and the date are git's, or the
 # COMMIT and SOURCE_DATE_EPOCH files an offline kit carries (it has no
 # .git). A tree with uncommitted changes is stamped COMMIT+modified.
+# Both are computed once (:=), so one make run stamps one commit.
 VERSION := $(shell cat VERSION)
-COMMIT ?= $(shell cat COMMIT 2>/dev/null || { git rev-parse HEAD && { git diff --quiet HEAD -- || echo +modified; }; } 2>/dev/null | tr -d '\n')
-SOURCE_DATE_EPOCH ?= $(shell cat SOURCE_DATE_EPOCH 2>/dev/null || git log -1 --format=%ct 2>/dev/null)
+COMMIT := $(or $(COMMIT),$(shell cat COMMIT 2>/dev/null || { git rev-parse HEAD && { git diff --quiet HEAD -- || echo +modified; }; } 2>/dev/null | tr -d '\n'))
+SOURCE_DATE_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell cat SOURCE_DATE_EPOCH 2>/dev/null || git log -1 --format=%ct 2>/dev/null))
 export SOURCE_DATE_EPOCH
 # cgo's flags are recorded in the binary: fix them rather than inherit them.
 export CGO_CFLAGS := -O2 -g
