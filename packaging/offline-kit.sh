@@ -77,21 +77,26 @@ cache=${SLUICE_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice/debs}
 mkdir -p "$cache"
 apt-get download --print-uris "${real[@]}" >"$work/uris"
 fetch=()
+# apt prints file names URL-encoded (libstdc%2b%2b6, 2%3a1.8); apt-get
+# download saves some characters decoded: look for either.
+decode() { printf '%b' "${1//%/\\x}"; }
+cached() { if [ -f "$cache/$1" ]; then echo "$cache/$1"; else echo "$cache/$(decode "$1")"; fi; }
 while read -r uri file size hash; do
-  f=$cache/$file
+  f=$(cached "$file")
   [ -f "$f" ] && [ "$(sha256sum <"$f" | cut -d' ' -f1)" = "${hash#SHA256:}" ] && continue
   rm -f "$f"
-  fetch+=("$(basename "${uri//\'/}" .deb | cut -d_ -f1)")
+  fetch+=("$(decode "${file%%_*}")")
 done <"$work/uris"
 if ((${#fetch[@]})); then
   (cd "$cache" && apt-get download -qq -o APT::Sandbox::User=root "${fetch[@]}" >/dev/null)
 fi
 while read -r uri file size hash; do
-  if [ "$(sha256sum <"$cache/$file" | cut -d' ' -f1)" != "${hash#SHA256:}" ]; then
-    echo "offline-kit: $file does not match apt's SHA-256 for it; delete $cache and run again" >&2
+  f=$(cached "$file")
+  if [ ! -f "$f" ] || [ "$(sha256sum <"$f" | cut -d' ' -f1)" != "${hash#SHA256:}" ]; then
+    echo "offline-kit: $file is missing or does not match apt's SHA-256 for it; delete $cache and run again" >&2
     exit 1
   fi
-  cp "$cache/$file" "$kit/debs/"
+  cp "$f" "$kit/debs/"
 done <"$work/uris"
 (cd "$kit/debs" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null >Packages)
 echo "offline-kit: ${#real[@]} Debian packages ($(du -sh "$kit/debs" | cut -f1))"
