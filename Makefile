@@ -95,7 +95,7 @@ offline-kit: package
 test-kit: package
 	@set -e; key='$(RELEASE_KEY)'; if [ -z "$$key" ]; then \
 		key=$$(mktemp -d)/throwaway-release-key; ssh-keygen -q -t ed25519 -N '' -C 'test-kit throwaway' -f "$$key"; fi; \
-	$(MAKE) --no-print-directory offline-kit RELEASE_KEY="$$key"; \
+	$(MAKE) --no-print-directory offline-kit COMMIT=$(COMMIT) RELEASE_KEY="$$key"; \
 	VERSION=$(VERSION) COMMIT=$(COMMIT) DIST=$(DIST) BIN=$(BIN) packaging/test-kit.sh "$$key.pub"
 
 # Two clean builds of HEAD in different folders must give the same binary
