@@ -37,6 +37,7 @@ Dir::Etc::SourceParts "$work/apt/sources.list.d";
 Dir::State::Lists "$work/apt/lists";
 Dir::Cache "$work/apt/cache";
 Acquire::Languages "none";
+APT::Sandbox::User "root";
 CONF
 export APT_CONFIG=$work/apt/apt.conf
 src/packaging/deps.sh package
