@@ -93,8 +93,8 @@ offline-kit: package
 # (root; skips elsewhere). Slow: a cold build of everything.
 # With no RELEASE_KEY it signs with a throwaway key, to check the signature.
 test-kit: package
-	@set -e; key='$(RELEASE_KEY)'; if [ -z "$$key" ]; then \
-		key=$$(mktemp -d)/throwaway-release-key; ssh-keygen -q -t ed25519 -N '' -C 'test-kit throwaway' -f "$$key"; fi; \
+	@set -e; key='$(RELEASE_KEY)'; tmp=; if [ -z "$$key" ]; then tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		key=$$tmp/throwaway-release-key; ssh-keygen -q -t ed25519 -N '' -C 'test-kit throwaway' -f "$$key"; fi; \
 	$(MAKE) --no-print-directory offline-kit COMMIT=$(COMMIT) RELEASE_KEY="$$key"; \
 	VERSION=$(VERSION) COMMIT=$(COMMIT) DIST=$(DIST) BIN=$(BIN) packaging/test-kit.sh "$$key.pub"
 

@@ -71,10 +71,12 @@ fi
 echo "test-kit: the kit's debs/ alone install the ${#want[@]} build packages ($(grep -c '^Inst ' "$work/apt.log") packages with their dependencies)"
 
 # The build, with no network (only loopback, for tests that listen on
-# 127.0.0.1) and empty Go caches.
+# 127.0.0.1) and empty Go caches. A mount namespace with its own /sys, so
+# that /sys/class/net shows this network namespace's interfaces (the diode
+# tests read their counters there).
 mkdir -p "$work/home" "$work/tmp"
 t1=$SECONDS
-if ! unshare -n -- sh -c 'ip link set lo up && exec "$@"' sh \
+if ! unshare -n -m --propagation private -- sh -c 'mount -t sysfs sysfs /sys && ip link set lo up && exec "$@"' sh \
   env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$work/home" TMPDIR="$work/tmp" LANG=C.UTF-8 \
   GOCACHE="$work/gocache" GOMODCACHE="$work/gomodcache" "$kit/build.sh" --test >"$work/build.log" 2>&1; then
   echo "test-kit: FAIL: build.sh --test failed with no network:" >&2
