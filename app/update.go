@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -345,11 +344,12 @@ func (s *Station) saveUpdateState(st *updateState) error {
 	return durable.ReplaceFile(filepath.Join(s.Home, updatesDir, updateStateFile), append(b, '\n'), 0o600)
 }
 
-// RunningVersion is the version of the running build ("1.4.0"), or "" for
-// a development build; an update must be newer than it too.
+// RunningVersion is the version of the running build ("1.4.0", the
+// VERSION file stamped by the Makefile: internal/buildinfo), or "" for a
+// development build; an update must be newer than it too.
 var RunningVersion = func() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && semver.IsValid(bi.Main.Version) && semver.Prerelease(bi.Main.Version) == "" {
-		return strings.TrimPrefix(bi.Main.Version, "v")
+	if in := readBuild(); in.Stamped && semver.IsValid("v"+in.Version) {
+		return in.Version
 	}
 	return ""
 }
