@@ -436,8 +436,8 @@ type KioskTransformed struct {
 }
 
 // transformInQuarantine transforms kt's files in the quarantine q. All
-// are transformed first, beside q; if any cannot be, it is held
-// (transform-failed) and nothing is replaced. Else each output takes its
+// are transformed first, beside q; one that cannot be is held
+// (transform-failed) and stays as it was. Each output takes its
 // original's place (renamed as the output is) and the original moves to
 // HOME/originals/<id>/. It returns what was done, for the records, and a
 // function that removes the outputs' working folder.
@@ -457,7 +457,6 @@ func (s *Station) transformInQuarantine(ctx context.Context, q, id string, kt *k
 		held[h.Path] = i
 	}
 	done := make([]KioskTransformed, len(kt.paths))
-	failed := false
 	for i, rel := range kt.paths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -471,22 +470,27 @@ func (s *Station) transformInQuarantine(ctx context.Context, q, id string, kt *k
 			}
 		}
 		if err != nil {
-			failed = true
 			rep.merge(held, inspect.Report{Path: rel, Findings: []inspect.Finding{{Path: rel, Reason: inspect.ReasonTransformFailed,
 				Detail: "this station could not transform it before release: " + err.Error()}}}, reinspect)
 			continue
 		}
 		done[i] = KioskTransformed{Path: rel, Output: path.Join(path.Dir(rel), filepath.Base(r.Output)), Result: r}
 	}
-	if failed {
-		return nil, nil
-	}
+	// What could be transformed takes its original's place even when
+	// another file could not (that one is held): a partial release, or an
+	// officer's override, then releases the transformed content, never
+	// an original the policy has this station transform.
+	var made []KioskTransformed
 	for _, d := range done {
+		if d.Result == nil {
+			continue
+		}
 		if err := s.replaceWithOutput(q, id, d.Path, d.Result); err != nil {
 			return nil, fmt.Errorf("%w: transformed %s cannot take its place: %v", ErrRejected, safetext.Line(d.Path), err)
 		}
+		made = append(made, d)
 	}
-	return done, nil
+	return made, nil
 }
 
 // replaceWithOutput moves the original at rel out of the quarantine into

@@ -1,0 +1,80 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sluice/transfer/transform"
+)
+
+// pngWithText is a PNG whose metadata (a tEXt chunk) the kiosk's
+// re-encoding drops.
+func pngWithText(t *testing.T, text string) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 32, 24))
+	for y := range 24 {
+		for x := range 32 {
+			img.Set(x, y, color.RGBA{uint8(x * 8), uint8(y * 10), 90, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.Bytes()
+	// insert a tEXt chunk right after IHDR (8 + 25 bytes)
+	data := append([]byte("tEXt"), []byte("Comment\x00"+text)...)
+	var chunk bytes.Buffer
+	binary.Write(&chunk, binary.BigEndian, uint32(len(data)-4))
+	chunk.Write(data)
+	binary.Write(&chunk, binary.BigEndian, crc32.ChecksumIEEE(data))
+	out := append([]byte{}, raw[:33]...)
+	out = append(out, chunk.Bytes()...)
+	return append(out, raw[33:]...)
+}
+
+// TestPartialReleaseAfterFailedKioskTransform: with images = "kiosk" and
+// partial releases allowed, one image that cannot be transformed makes
+// transformInQuarantine replace nothing; the other image, which passed,
+// is then released by a partial release as its original, never
+// transformed.
+func TestPartialReleaseAfterFailedKioskTransform(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
+	kiosk.Policy.Transform.Images = TransformKiosk
+	photo := pngWithText(t, "GPS 51.5N 0.1W secret")
+	if transform.Verify("photo.png", bytes.NewReader(photo), int64(len(photo))) == nil {
+		t.Fatal("test PNG is already simple")
+	}
+	broken := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0x42}, 200)...)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"photo.png": string(photo), "zbroken.png": string(broken)}))
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v", err)
+	}
+	for _, r := range he.Held.Reports {
+		t.Logf("held %s: %+v", r.Path, r.Findings)
+	}
+	r, err := kiosk.ReleaseHeld(context.Background(), he.Held.ID, Decision{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(r.Dir, "outbox", "photo.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(got, []byte("secret")) {
+		t.Fatal("photo.png released after review as its original, never transformed, though images = \"kiosk\"")
+	}
+}
