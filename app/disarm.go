@@ -399,7 +399,15 @@ func (s *Station) checkTransforms(ctx context.Context, q string, entries []bundl
 			} else {
 				rep.TransformedVerified++
 			}
-			if mode := p.forAction(m.Action); mode == TransformKiosk || mode == TransformBoth {
+			// Whether this station transforms it again follows its
+			// content's kind, not only the action its mark names: a
+			// sender chooses the mark ("extract-links" on a PDF).
+			kind := transform.ActionHold
+			if head, err := readHead(full); err == nil {
+				kind = transform.KindOf(path.Base(e.Path), head)
+			}
+			if mode, kmode := p.forAction(m.Action), p.forAction(string(kind)); mode == TransformKiosk || mode == TransformBoth ||
+				kmode == TransformKiosk || kmode == TransformBoth {
 				kt.paths = append(kt.paths, e.Path)
 			}
 			continue

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"testing"
 
+	"sluice/crypto"
+	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
 	"sluice/transfer/transform"
 )
 
@@ -77,4 +81,51 @@ func TestPartialReleaseAfterFailedKioskTransform(t *testing.T) {
 	if bytes.Contains(got, []byte("secret")) {
 		t.Fatal("photo.png released after review as its original, never transformed, though images = \"kiosk\"")
 	}
+}
+
+// TestKioskTransformsWhatAMarkMisnames: with images = "both", the kiosk
+// re-encodes every image itself, even one that came marked transformed.
+// A sender that marks its image with another action ("extract-links",
+// a sidecar's) must not be able to skip the kiosk's own transformation.
+func TestKioskTransformsWhatAMarkMisnames(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Transform.Images = TransformBoth
+	for _, action := range []string{"re-encode-image", "extract-links", "pdf-of-images", "anything"} {
+		t.Run(action, func(t *testing.T) {
+			img := plainPNG(t)
+			dir := stage(t, map[string]string{"photo.png": string(img)})
+			srcs := mustStage(t, dir)
+			for i := range srcs {
+				if srcs[i].Type == bundle.TypeFile {
+					srcs[i].Transformed = &bundle.Transformed{From: "photo.png", SHA256: crypto.HashBytes(img), Size: int64(len(img)), Action: action, Tool: "go", Version: "1"}
+				}
+			}
+			s := sealAs(t, sender, kiosk, srcs)
+			r, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: s.Dir, OutDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(kiosk.Home, originalsDir, r.Envelope.ID, "outbox", "photo.png")); err != nil {
+				t.Fatalf("marked %q, the image was released without the kiosk's own re-encoding (images = \"both\"): %v", action, err)
+			}
+		})
+	}
+}
+
+func sealAs(t *testing.T, sender, kiosk *Station, srcs []bundle.Source) *bundle.Sealed {
+	t.Helper()
+	s, err := bundle.Seal(context.Background(), t.TempDir(), srcs, bundle.SealOptions{SenderName: sender.Name, Signer: sender.Keys.Signer,
+		Recipients: []crypto.Card{kiosk.Card()},
+		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
+			a, err := sender.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: kiosk.Name, ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(custody.NewSealProof(a))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
