@@ -488,10 +488,36 @@ func (s *Station) transformInQuarantine(ctx context.Context, q, id string, kt *k
 	// another file could not (that one is held): a partial release, or an
 	// officer's override, then releases the transformed content, never
 	// an original the policy has this station transform.
+	// An output whose name another file of the bundle has (logo.gif →
+	// logo.png beside logo.png), or another output takes, is held before
+	// anything moves: the sender could not know, and nothing is replaced.
+	claimed := map[string]bool{}
 	var made []KioskTransformed
 	for _, d := range done {
 		if d.Result == nil {
 			continue
+		}
+		var clash string
+		for _, out := range []string{d.Result.Output, d.Result.Sidecar} {
+			if out == "" {
+				continue
+			}
+			dst := path.Join(path.Dir(d.Path), filepath.Base(out))
+			if claimed[dst] {
+				clash = dst
+			} else if _, err := os.Lstat(filepath.Join(q, filepath.FromSlash(dst))); err == nil && dst != d.Path {
+				clash = dst
+			}
+		}
+		if clash != "" {
+			rep.merge(held, inspect.Report{Path: d.Path, Findings: []inspect.Finding{{Path: d.Path, Reason: inspect.ReasonTransformFailed,
+				Detail: fmt.Sprintf("transformed, it would be %s, a name another file of the bundle has; it is kept as it came", path.Base(clash))}}}, reinspect)
+			continue
+		}
+		for _, out := range []string{d.Result.Output, d.Result.Sidecar} {
+			if out != "" {
+				claimed[path.Join(path.Dir(d.Path), filepath.Base(out))] = true
+			}
 		}
 		if err := s.replaceWithOutput(q, id, d.Path, d.Result); err != nil {
 			return nil, fmt.Errorf("%w: transformed %s cannot take its place: %v", ErrRejected, safetext.Line(d.Path), err)

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -128,4 +129,31 @@ func sealAs(t *testing.T, sender, kiosk *Station, srcs []bundle.Source) *bundle.
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestKioskTransformNameTaken: with images = "kiosk", logo.gif becomes
+// logo.png, a name another file of the bundle has. The bundle is not
+// rejected for it (the sender could not know), the clash is held for
+// review, the rest released transformed; a refused bundle leaves no
+// originals behind.
+func TestKioskTransformNameTaken(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Transform.Images = TransformKiosk
+	var gb bytes.Buffer
+	pal := image.NewPaletted(image.Rect(0, 0, 8, 8), []color.Color{color.Black, color.White})
+	if err := gif.Encode(&gb, pal, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := stage(t, map[string]string{"logo.gif": gb.String(), "logo.png": string(plainPNG(t))})
+	sealed := pack(t, sender, "kiosk-1", dir)
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		left, _ := os.ReadDir(filepath.Join(kiosk.Home, originalsDir, sealed.Envelope.ID, "outbox"))
+		t.Fatalf("logo.gif and logo.png: %v (originals left behind: %d)", err, len(left))
+	}
+	if len(he.Held.Reports) != 1 || he.Held.Reports[0].Path != "outbox/logo.gif" {
+		t.Fatalf("held: %+v", he.Held.Reports)
+	}
 }
