@@ -324,8 +324,9 @@ func transformedRecords(id, peer string, lines []string) []custody.Record {
 }
 
 // keepOriginals copies the originals of a sealed bundle's transformed
-// files into HOME/originals/<id>/ (hard links where the filesystem
-// allows), for the officer to compare.
+// files into HOME/originals/<id>/, for the officer to compare: copies,
+// not hard links (an edit of the staged file would change a link), each
+// checked to be what was transformed and recorded.
 func (s *Station) keepOriginals(id string, srcs []bundle.Source, t *Transforms) error {
 	byPath := map[string]bundle.Source{}
 	for _, src := range srcs {
@@ -340,10 +341,20 @@ func (s *Station) keepOriginals(id string, srcs []bundle.Source, t *Transforms) 
 		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return err
 		}
-		if os.Link(src.OSPath, dst) == nil {
-			continue
-		}
 		if err := copyFile(src.OSPath, dst, 0o600); err != nil {
+			return fmt.Errorf("keep the original of %s: %w", safetext.Line(f.Path), err)
+		}
+		kept, err := regfile.Open(dst)
+		if err != nil {
+			return fmt.Errorf("keep the original of %s: %w", safetext.Line(f.Path), err)
+		}
+		sum, _, err := crypto.HashReader(kept)
+		kept.Close()
+		if err == nil && sum != crypto.Digest(f.Result.OriginalSHA256) {
+			err = errors.New("it changed after it was transformed")
+		}
+		if err != nil {
+			os.Remove(dst)
 			return fmt.Errorf("keep the original of %s: %w", safetext.Line(f.Path), err)
 		}
 	}

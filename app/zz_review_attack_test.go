@@ -157,3 +157,28 @@ func TestKioskTransformNameTaken(t *testing.T) {
 		t.Fatalf("held: %+v", he.Held.Reports)
 	}
 }
+
+// TestSenderKeepsTheOriginalAsSealed: the original a sender keeps of a
+// file it transformed is the file as it was transformed, not a hard link
+// that changes when the officer edits the staged file afterwards.
+func TestSenderKeepsTheOriginalAsSealed(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	importKioskPolicy(t, sender, kiosk)
+	photo := pngWithText(t, "before")
+	dir := stage(t, map[string]string{"photo.png": string(photo)})
+	sealed := pack(t, sender, "kiosk-1", dir)
+	kept := filepath.Join(sender.Home, originalsDir, sealed.Envelope.ID, "outbox", "photo.png")
+	if got, err := os.ReadFile(kept); err != nil || !bytes.Equal(got, photo) {
+		t.Fatalf("original not kept: %v", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "photo.png"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("edited after sealing")
+	f.Close()
+	if got, _ := os.ReadFile(kept); !bytes.Equal(got, photo) {
+		t.Fatal("the kept original changed with the staged file: it is a hard link, not what was transformed and recorded")
+	}
+}
