@@ -18,7 +18,9 @@ func KindOf(name string, head []byte) Action {
 	switch {
 	case imageFormat(head) != "":
 		return ActionReencodeImage
-	case bytes.Contains(head[:min(len(head), 1024)], []byte("%PDF-")):
+	case bytes.Contains(head[:min(len(head), 1024)], []byte("%PDF-")), ext == ".pdf":
+		// Named .pdf, it is a document whatever its first bytes: readers
+		// find a header past the first KiB, or repair a file without one.
 		return ActionPDFOfImages
 	case officeExts[ext] && (bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")) ||
 		ext == ".rtf" && bytes.HasPrefix(head, []byte("{\\rtf"))):

@@ -18,6 +18,12 @@ func TestKindOf(t *testing.T) {
 		{"a.txt", "bin\x00ary", ActionHold},
 		{"a.bin", "\x00\x01", ActionHold},
 		{"noext", "words", ActionHold},
+		{"a.pdf", "junk before the header, as readers accept", ActionPDFOfImages},
+		{"a.PDF", "", ActionPDFOfImages},
+		{"a.dotx", "PK\x03\x04....", ActionPDFOfImages},
+		{"a.PPSX", "PK\x03\x04....", ActionPDFOfImages},
+		{"a.xlsb", "PK\x03\x04....", ActionPDFOfImages},
+		{"a.pps", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ActionPDFOfImages},
 	} {
 		if got := KindOf(c.name, []byte(c.head)); got != c.want {
 			t.Errorf("KindOf(%q, %q) = %s, want %s", c.name, c.head, got, c.want)

@@ -24,6 +24,11 @@ var officeExts = map[string]bool{
 	".docx": true, ".xlsx": true, ".pptx": true, ".doc": true, ".xls": true, ".ppt": true,
 	".odt": true, ".ods": true, ".odp": true,
 	".docm": true, ".xlsm": true, ".pptm": true, ".rtf": true,
+	// Templates, shows and Excel's binary workbook: Word, Excel,
+	// PowerPoint and LibreOffice open them as documents like the others.
+	".dot": true, ".dotx": true, ".dotm": true, ".xlt": true, ".xltx": true, ".xltm": true, ".xlsb": true,
+	".pot": true, ".potx": true, ".potm": true, ".pps": true, ".ppsx": true, ".ppsm": true,
+	".odg": true, ".ott": true, ".ots": true, ".otp": true, ".otg": true,
 }
 
 // textExts are the text types cleaned as text.
@@ -54,7 +59,7 @@ func (t *Transformer) plan(name string, head []byte) (Action, string, error) {
 	if f := imageFormat(head); f != "" {
 		return ActionReencodeImage, fmt.Sprintf("a %s image: its pixels are decoded and encoded afresh as %s", strings.ToUpper(f), strings.ToUpper(outputFormat(f, head))), nil
 	}
-	if i := bytes.Index(head[:min(len(head), 1024)], []byte("%PDF-")); i >= 0 {
+	if i := bytes.Index(head[:min(len(head), 1024)], []byte("%PDF-")); i >= 0 || ext == ".pdf" {
 		r, err := t.renderer()
 		if err != nil {
 			return hold(ErrNoTool, "a PDF, but no renderer is installed (Debian: mupdf-tools)")
