@@ -354,10 +354,21 @@ var RunningVersion = func() string {
 	return ""
 }
 
-// newerThan says whether version v is newer than every one in olds.
+// newerThan says whether version v is newer than every one in olds: by
+// semantic versioning and, where dpkg is installed, by Debian's order
+// too, which is the one dpkg installs by. They differ on a hyphen: to
+// semver 1.3.0-2 is a pre-release before 1.3.0, to dpkg a revision after
+// it; so an older package replayed must be older by both.
 func newerThan(v string, olds ...string) bool {
+	dpkg, _ := exec.LookPath("dpkg")
 	for _, o := range olds {
-		if o != "" && semver.Compare("v"+v, "v"+o) <= 0 {
+		if o == "" {
+			continue
+		}
+		if semver.Compare("v"+v, "v"+o) <= 0 {
+			return false
+		}
+		if dpkg != "" && exec.Command(dpkg, "--compare-versions", v, "gt", o).Run() != nil {
 			return false
 		}
 	}

@@ -1,0 +1,66 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sluice/internal/clamtest"
+	"sluice/transfer/scan"
+)
+
+// TestClamAVUpdateOverAnInstalledDaily: the station's database folder
+// already has a daily (as after freshclam or an earlier update); the
+// update's daily replaces it, and clamd, told to reload, reports the new
+// version with only the new signatures in force.
+func TestClamAVUpdateOverAnInstalledDaily(t *testing.T) {
+	dbDir := t.TempDir()
+	if err := clamtest.WriteDatabase(dbDir); err != nil {
+		t.Fatal(err)
+	}
+	const oldMarker = "a file only the old signatures know, 2026-11-30\n"
+	buildCUD(t, dbDir, 27100, oldMarker, "Sluice.Test.Old")
+	d := clamtest.Start(t, false, "DatabaseDirectory "+dbDir)
+	rel, kiosk := releasePair(t)
+	kiosk.Policy.Scan = ScanPolicy{Required: true, Clamd: d.Address, Database: dbDir, Timeout: time.Minute}
+	old := clamReloadTime
+	clamReloadTime = 20 * time.Second
+	defer func() { clamReloadTime = old }()
+	ctx := context.Background()
+	c := &scan.Clamd{Network: d.Network, Address: d.Address}
+	v, _ := c.Version(ctx)
+	t.Logf("before: %s", v)
+	carried := filepath.Join(t.TempDir(), "freshclam")
+	buildCUD(t, carried, 27101, "a file only the new signatures know\n", "Sluice.Test.New")
+	_, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{ClamAVDB: carried}).Dir})
+	ents, _ := os.ReadDir(dbDir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	v, _ = c.Version(ctx)
+	t.Logf("after: %s; folder: %s", v, strings.Join(names, " "))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpdateOrderIsDpkgs: a version newer by semver but older to dpkg
+// (a Debian revision reads as a semver pre-release) is not newer: the
+// package 1.3.0, replayed after 1.3.0-2 was installed, is refused.
+func TestUpdateOrderIsDpkgs(t *testing.T) {
+	needTool(t, "dpkg", "dpkg")
+	for _, c := range [][2]string{{"1.3.0", "1.3.0-2"}, {"1.3.0", "1.3.0-rc.1"}} {
+		if newerThan(c[0], c[1]) {
+			t.Errorf("%s taken as newer than %s, which dpkg orders after it", c[0], c[1])
+		}
+	}
+	for _, c := range [][2]string{{"1.3.0-3", "1.3.0-2"}, {"1.10.0", "1.9.0"}, {"2.0.0", "1.99.99"}} {
+		if !newerThan(c[0], c[1]) {
+			t.Errorf("%s not taken as newer than %s", c[0], c[1])
+		}
+	}
+}
