@@ -533,6 +533,13 @@ func (s *Station) transformInQuarantine(ctx context.Context, q, id string, kt *k
 		if err := s.replaceWithOutput(q, id, d.Path, d.Result); err != nil {
 			return nil, fmt.Errorf("%w: transformed %s cannot take its place: %v", ErrRejected, safetext.Line(d.Path), err)
 		}
+		// A file held is now its output: a partial release keeps
+		// that back, not a name no longer in the quarantine.
+		if i, ok := held[d.Path]; ok && d.Output != d.Path {
+			rep.Held[i].Path = d.Output
+			delete(held, d.Path)
+			held[d.Output] = i
+		}
 		made = append(made, d)
 	}
 	return made, nil

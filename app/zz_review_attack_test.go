@@ -182,3 +182,39 @@ func TestSenderKeepsTheOriginalAsSealed(t *testing.T) {
 		t.Fatal("the kept original changed with the staged file: it is a hard link, not what was transformed and recorded")
 	}
 }
+
+// TestPartialReleaseKeepsBackAHeldFileTransformed: with images = "kiosk",
+// a held GIF (a ZIP hides in it) is transformed in quarantine into a PNG
+// of another name; a partial release keeps the held file back, in its
+// transformed form too, and its record counts what it released.
+func TestPartialReleaseKeepsBackAHeldFileTransformed(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
+	kiosk.Policy.Transform.Images = TransformKiosk
+	var gb bytes.Buffer
+	pal := image.NewPaletted(image.Rect(0, 0, 8, 8), []color.Color{color.Black, color.White})
+	if err := gif.Encode(&gb, pal, nil); err != nil {
+		t.Fatal(err)
+	}
+	gb.WriteString("PK\x03\x04 a zip hides here PK\x05\x06" + strings.Repeat("\x00", 18))
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"logo.gif": gb.String(), "notes.txt": "fine\n"}))
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) || len(he.Held.Reports) != 1 {
+		t.Fatalf("receive: %v", err)
+	}
+	t.Logf("held %s: %v", he.Held.Reports[0].Path, he.Held.Reports[0].Findings)
+	r, err := kiosk.ReleaseHeld(context.Background(), he.Held.ID, Decision{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(r.Dir, "outbox"))
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "notes.txt" {
+		t.Fatalf("a partial release released %s; the held logo.gif's transformation should have stayed back", strings.Join(names, ","))
+	}
+}
