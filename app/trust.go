@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -64,6 +65,10 @@ func (s *Station) trustAdd(cardText []byte, role string) (crypto.Card, error) {
 				ErrRejected, c.Name, e.SigningFingerprint(), c.Name)
 		case e.SameKeys(c):
 			return c, fmt.Errorf("%w: these keys are already trusted as %s", ErrRejected, e.Name)
+		case bytes.Equal(e.SigningKey.Marshal(), c.SigningKey.Marshal()):
+			// One key, one role: a station's signing key under another
+			// name (and another age key) would sign updates, or data.
+			return c, fmt.Errorf("%w: this card's signing key is already trusted as %s (%s); one key has one name and one role", ErrRejected, e.Name, crypto.RoleName(e.Role))
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(s.Home, trustDir), 0o700); err != nil {
