@@ -377,14 +377,17 @@ func newerThan(v string, olds ...string) bool {
 
 // checkRole refuses a bundle signed by a key outside its role: a release
 // key's on data, a station's on an update. An update given to receive
-// (not to ApplyUpdate) is refused too, saying how to apply it; so is an
-// update not newer than what this station has installed.
+// (not to ApplyUpdate) is refused too, saying how to apply it, and data
+// given to ApplyUpdate, saying how to receive it; so is an update not
+// newer than what this station has installed.
 func (s *Station) checkRole(c crypto.Card, env *bundle.Envelope, req ReceiveRequest) error {
 	switch {
 	case c.Role == crypto.RoleRelease && env.Update == nil:
 		return fmt.Errorf("%w: bundle is signed by %s, a release key, which this station trusts for updates only; data from it is refused", ErrRejected, c.Name)
 	case c.Role != crypto.RoleRelease && env.Update != nil:
 		return fmt.Errorf("%w: bundle says it is an update, but it is signed by %s, a station; updates are trusted only from release keys (sluice trust add --role release CARD)", ErrRejected, c.Name)
+	case env.Update == nil && req.update:
+		return fmt.Errorf("%w: bundle %s is data from %s, not an update: receive it with sluice receive (or on the Receive screen); nothing was released", ErrRejected, env.ID, c.Name)
 	case env.Update != nil && !req.update:
 		return fmt.Errorf("%w: bundle %s is an update (%s %s) signed by %s, not data: apply it with sluice update apply BUNDLE", ErrRejected, env.ID, env.Update.Kind, env.Update.Version, c.Name)
 	case env.Update != nil:
