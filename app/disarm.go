@@ -439,8 +439,13 @@ func (s *Station) checkTransforms(ctx context.Context, q string, entries []bundl
 			kind = transform.KindOf(path.Base(e.Path), head)
 		}
 		switch p.forAction(string(kind)) {
-		case TransformSender, TransformBoth:
+		case TransformSender:
 			hold(e.Path, inspect.ReasonNotTransformed, fmt.Sprintf("this station's policy has the sender transform %s, and this one came as it was (not marked transformed)", kindName(kind)))
+		case TransformBoth:
+			// Held, and transformed here as "both" says: an officer's
+			// override then releases the transformed file.
+			hold(e.Path, inspect.ReasonNotTransformed, fmt.Sprintf("this station's policy has the sender transform %s, and this one came as it was (not marked transformed)", kindName(kind)))
+			kt.paths = append(kt.paths, e.Path)
 		case TransformKiosk:
 			kt.paths = append(kt.paths, e.Path)
 		}

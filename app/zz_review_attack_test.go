@@ -218,3 +218,26 @@ func TestPartialReleaseKeepsBackAHeldFileTransformed(t *testing.T) {
 		t.Fatalf("a partial release released %s; the held logo.gif's transformation should have stayed back", strings.Join(names, ","))
 	}
 }
+
+// TestBothTransformsWhatCameAsItWas: with images = "both", an image that
+// came untransformed is held (the sender should have), and the kiosk
+// transforms it too: an officer's override releases the transformed
+// image, never the original.
+func TestBothTransformsWhatCameAsItWas(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Transform.Images = TransformBoth
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"photo.png": string(pngWithText(t, "GPS secret"))}))
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v", err)
+	}
+	r, err := kiosk.ReleaseHeld(context.Background(), he.Held.ID, Decision{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(r.Dir, "outbox", "photo.png")); bytes.Contains(got, []byte("GPS secret")) {
+		t.Fatal("images = \"both\": the original was released after review, never transformed by the kiosk")
+	}
+}
