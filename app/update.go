@@ -537,12 +537,18 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 		return nil, fmt.Errorf("another update is being applied on this station: %w", err)
 	}
 	defer lock.Unlock()
-	got, err := s.Receive(ctx, ReceiveRequest{BundleDir: req.BundleDir, OutDir: filepath.Join(dir, receivedDir),
-		Progress: req.Progress, Now: req.Now, update: true, ageOverride: req.AgeOverride})
+	env, payload, retry, err := s.failedUpdate(ctx, req.BundleDir)
 	if err != nil {
 		return nil, err
 	}
-	env := got.Envelope
+	if !retry {
+		got, err := s.Receive(ctx, ReceiveRequest{BundleDir: req.BundleDir, OutDir: filepath.Join(dir, receivedDir),
+			Progress: req.Progress, Now: req.Now, update: true, ageOverride: req.AgeOverride})
+		if err != nil {
+			return nil, err
+		}
+		env, payload = got.Envelope, got.Dir
+	}
 	a := &Applied{Kind: env.Update.Kind, Bundle: env.ID, To: env.Update.Version}
 	st, err := s.loadUpdateState()
 	if err != nil {
@@ -551,22 +557,73 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 	rec := custody.Record{Event: custody.EventUpdated, Bundle: env.ID, Peer: env.Sender.Name, Outcome: "ok"}
 	switch a.Kind {
 	case bundle.UpdateSluice:
-		err = s.installDeb(ctx, req, got.Dir, st, a)
+		err = s.installDeb(ctx, req, payload, st, a)
 	case bundle.UpdateClamAVDB:
-		err = s.installDatabases(ctx, got.Dir, st, a)
+		err = s.installDatabases(ctx, payload, st, a)
 	}
+	failed := payload + failedMark
 	if err != nil {
+		// Released but not installed: the same bundle may be applied
+		// again, from its released copy (failedUpdate).
+		durable.ReplaceFile(failed, nil, 0o600)
 		rec.Outcome, rec.Reason = "failed", fmt.Sprintf("%s %s not installed: %v", a.Kind, a.To, err)
 		if rerr := s.record(rec); rerr != nil {
 			return nil, errors.Join(err, rerr)
 		}
 		return nil, err
 	}
+	os.Remove(failed)
 	rec.Reason = fmt.Sprintf("%s %s installed (was %s): %s", a.Kind, a.To, orUnknown(a.From), strings.Join(a.What, "; "))
+	if retry {
+		rec.Reason += "; applied again from the copy released when its first install failed"
+	}
 	if err := s.record(rec); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// failedMark, beside a released update's folder, says its install failed.
+const failedMark = ".failed"
+
+// failedUpdate says whether the bundle in dir is an update this station
+// received and released before, whose install then failed (dpkg's lock
+// held, a full disk, clamd down): it is applied again from its released
+// copy, checked again as when it was received, instead of refused as a
+// replay. It returns the envelope and the released copy then.
+func (s *Station) failedUpdate(ctx context.Context, dir string) (*bundle.Envelope, string, bool, error) {
+	b, err := bundle.OpenPart(dir)
+	if err != nil || b.Envelope.Update == nil || !bundle.ValidID(b.Envelope.ID) {
+		return nil, "", false, nil // Receive says what is wrong
+	}
+	env := b.Envelope
+	payload := filepath.Join(s.Home, updatesDir, receivedDir, env.ID)
+	if _, err := os.Lstat(payload + failedMark); err != nil {
+		return nil, "", false, nil
+	}
+	c, ok, err := s.Trusted(env.Sender.Name)
+	if err != nil || !ok || c.Role != crypto.RoleRelease || b.VerifySignature(c.SigningKey) != nil || !s.isRecipient(env) {
+		return nil, "", false, nil // Receive refuses it, and records why
+	}
+	if err := s.checkUpdateVersion(env.Update); err != nil {
+		return nil, "", false, err
+	}
+	ents, err := os.ReadDir(payload)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("the update's released copy %s: %w", payload, err)
+	}
+	var entries []bundle.ManifestEntry
+	for _, e := range ents {
+		t := bundle.TypeFile
+		if e.IsDir() {
+			t = bundle.TypeDir
+		}
+		entries = append(entries, bundle.ManifestEntry{Path: e.Name(), Type: t})
+	}
+	if _, err := s.checkUpdatePayload(ctx, payload, env.Update, entries); err != nil {
+		return nil, "", false, err
+	}
+	return env, payload, true, nil
 }
 
 func orUnknown(v string) string {
