@@ -285,6 +285,10 @@ type UpdateRequest struct {
 	Progress    func(done, total int64)
 	// Now, if set, replaces time.Now (tests).
 	Now func() time.Time
+	// Others are the officers approving besides the one acting, once
+	// officers are enrolled: installing software answers to the same
+	// two-person rules as installing a policy (quorum).
+	Others []*SignedIn
 }
 
 // Applied says what an update changed.
@@ -537,6 +541,10 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 		return nil, fmt.Errorf("another update is being applied on this station: %w", err)
 	}
 	defer lock.Unlock()
+	approvers, err := s.quorum("install an update", ChangePolicy, req.Others)
+	if err != nil {
+		return nil, err
+	}
 	env, payload, retry, err := s.failedUpdate(ctx, req.BundleDir)
 	if err != nil {
 		return nil, err
@@ -576,6 +584,9 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 	rec.Reason = fmt.Sprintf("%s %s installed (was %s): %s", a.Kind, a.To, orUnknown(a.From), strings.Join(a.What, "; "))
 	if retry {
 		rec.Reason += "; applied again from the copy released when its first install failed"
+	}
+	if len(approvers) > 0 {
+		rec.Reason += "; approved by " + strings.Join(approvers, ", ")
 	}
 	if err := s.record(rec); err != nil {
 		return nil, err
@@ -694,7 +705,8 @@ func dpkgInstall(ctx context.Context, dpkg []string, deb string) error {
 // RollbackRequest puts back the Sluice version installed before the last
 // update.
 type RollbackRequest struct {
-	Dpkg []string // as UpdateRequest.Dpkg
+	Dpkg   []string    // as UpdateRequest.Dpkg
+	Others []*SignedIn // as UpdateRequest.Others
 }
 
 // RollbackUpdate reinstalls the package in use before the last update
@@ -711,6 +723,10 @@ func (s *Station) RollbackUpdate(ctx context.Context, req RollbackRequest) (*App
 		return nil, fmt.Errorf("an update is being applied on this station: %w", err)
 	}
 	defer lock.Unlock()
+	approvers, err := s.quorum("roll back an update", ChangePolicy, req.Others)
+	if err != nil {
+		return nil, err
+	}
 	st, err := s.loadUpdateState()
 	if err != nil {
 		return nil, err
@@ -723,6 +739,9 @@ func (s *Station) RollbackUpdate(ctx context.Context, req RollbackRequest) (*App
 	a := &Applied{Kind: bundle.UpdateSluice, Bundle: prev.Bundle, From: cur.Version, To: prev.Version, What: []string{"package " + prev.Deb}}
 	rec := custody.Record{Event: custody.EventRolledBack, Bundle: prev.Bundle, Outcome: "ok",
 		Reason: fmt.Sprintf("Sluice %s put back in place of %s (package %s)", prev.Version, cur.Version, prev.Deb)}
+	if len(approvers) > 0 {
+		rec.Reason += "; approved by " + strings.Join(approvers, ", ")
+	}
 	if err := dpkgInstall(ctx, req.Dpkg, filepath.Join(dir, installedDir, prev.Deb)); err != nil {
 		rec.Outcome, rec.Reason = "failed", fmt.Sprintf("Sluice %s not put back: %v", prev.Version, err)
 		return nil, errors.Join(err, s.record(rec))

@@ -390,3 +390,29 @@ func TestClamAVDatabaseUpdate(t *testing.T) {
 		t.Fatalf("a damaged database: %v", err)
 	}
 }
+
+// TestUpdateNeedsTheTwoPersonRules: once officers are enrolled, installing
+// an update (or rolling one back) needs an officer signed in and as many
+// others as installing a policy; the record names the approvers.
+func TestUpdateNeedsTheTwoPersonRules(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	_, dpkg := dpkgRoot(t)
+	kiosk.Policy.RequireApprovals = 2
+	enrollOfficers(t, kiosk, "alice", "bob")
+	sealed := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "3.0.0")})
+	ctx := context.Background()
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: sealed.Dir, Dpkg: dpkg}); err == nil || !strings.Contains(err.Error(), "an officer signs in to install an update") {
+		t.Fatalf("no officer: %v", err)
+	}
+	alice, _ := kiosk.SignIn("alice", []byte("alice passphrase, long"))
+	bob, _ := kiosk.SignIn("bob", []byte("bob passphrase, long"))
+	if _, err := kiosk.AsOfficer(alice).ApplyUpdate(ctx, UpdateRequest{BundleDir: sealed.Dir, Dpkg: dpkg}); err == nil || !strings.Contains(err.Error(), "besides alice must sign in too") {
+		t.Fatalf("alice alone: %v", err)
+	}
+	if _, err := kiosk.AsOfficer(alice).ApplyUpdate(ctx, UpdateRequest{BundleDir: sealed.Dir, Dpkg: dpkg, Others: []*SignedIn{bob}}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := lastEvent(t, kiosk); rec.Event != custody.EventUpdated || rec.Officer != "alice" || !strings.Contains(rec.Reason, "approved by bob") {
+		t.Fatalf("updated record: %+v", rec)
+	}
+}

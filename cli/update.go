@@ -73,15 +73,19 @@ func runRelease(e *env, args []string) error {
 
 // runUpdate: a station applies updates signed by a trusted release key.
 func runUpdate(e *env, args []string) error {
-	const usage = "usage: sluice update apply [--dpkg-root DIR] [--accept-old REASON] BUNDLE · update rollback [--dpkg-root DIR] · update status"
+	const usage = "usage: sluice update apply [--dpkg-root DIR] [--accept-old REASON] [--officer NAME [--approver NAME]...] BUNDLE · update rollback [--dpkg-root DIR] [--officer NAME ...] · update status"
 	if len(args) == 0 {
 		return usagef(usage)
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("update " + sub)
-	var root, old *string
+	var root, old, acting *string
+	var approvers *multiFlag
+	var fd *int
 	if sub == "apply" || sub == "rollback" {
 		root = fs.String("dpkg-root", "", "install into `DIR` instead of / (dpkg --root: an image being prepared)")
+		acting, approvers = officerFlags(fs)
+		fd = fs.Int("passphrase-fd", -1, "read passphrases from file descriptor `N` (for scripts), one line each: --officer's, then each --approver's")
 	}
 	if sub == "apply" {
 		old = fs.String("accept-old", "", "apply an update sealed longer ago than the policy's max_age, for this `REASON` (recorded)")
@@ -105,7 +109,11 @@ func runUpdate(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		a, err := st.ApplyUpdate(e.ctx, app.UpdateRequest{BundleDir: pos[0], Dpkg: dpkg(), AgeOverride: *old})
+		st, others, err := e.signInAll(st, *acting, *approvers, *fd)
+		if err != nil {
+			return err
+		}
+		a, err := st.ApplyUpdate(e.ctx, app.UpdateRequest{BundleDir: pos[0], Dpkg: dpkg(), AgeOverride: *old, Others: others})
 		if err != nil {
 			return err
 		}
@@ -122,7 +130,11 @@ func runUpdate(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		a, err := st.RollbackUpdate(e.ctx, app.RollbackRequest{Dpkg: dpkg()})
+		st, others, err := e.signInAll(st, *acting, *approvers, *fd)
+		if err != nil {
+			return err
+		}
+		a, err := st.RollbackUpdate(e.ctx, app.RollbackRequest{Dpkg: dpkg(), Others: others})
 		if err != nil {
 			return err
 		}

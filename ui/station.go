@@ -140,7 +140,7 @@ func newStationScreen(st *app.Station, w fyne.Window) *stationScreen {
 		widget.NewCard("Policy", "What this station holds, scans and needs approved", container.NewVBox(s.policyText, container.NewHBox(editBtn))),
 		widget.NewCard("Officers", "Each signs in with their own key; approvals are signed",
 			container.NewBorder(container.NewHBox(addOfficer, s.removeOfficer), s.officerEmpty, nil, nil, withMinHeight(s.officerList, 90))),
-		newUpdatesCard(st, func() *app.Station { return s.sess.acting() }, w).card,
+		newUpdatesCard(st, s.sess, w).card,
 		diodeCard(st, func() *app.Station { return s.sess.acting() }, w, s.feedback),
 	))
 	kiosk := widget.NewCheck("Kiosk mode from the next start", nil)

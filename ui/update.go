@@ -23,7 +23,7 @@ import (
 // and "Roll back…". The same use-cases as sluice update apply/rollback.
 type updatesCard struct {
 	st     *app.Station
-	acting func() *app.Station
+	sess   *session
 	win    fyne.Window
 	status *widget.Label
 	apply  *widget.Button
@@ -31,8 +31,8 @@ type updatesCard struct {
 	card   *widget.Card
 }
 
-func newUpdatesCard(st *app.Station, acting func() *app.Station, w fyne.Window) *updatesCard {
-	u := &updatesCard{st: st, acting: acting, win: w, status: widget.NewLabel("")}
+func newUpdatesCard(st *app.Station, sess *session, w fyne.Window) *updatesCard {
+	u := &updatesCard{st: st, sess: sess, win: w, status: widget.NewLabel("")}
 	u.status.Wrapping = fyne.TextWrapWord
 	u.apply = widget.NewButtonWithIcon("Apply update…", theme.DownloadIcon(), func() { pickFolderFor(w, "update", u.read) })
 	u.back = widget.NewButtonWithIcon("Roll back…", theme.MediaSkipPreviousIcon(), u.askRollback)
@@ -88,7 +88,11 @@ func (u *updatesCard) read(dir string) {
 	d := dialog.NewCustomConfirm("Apply an update", "Install", "Cancel",
 		container.NewVBox(intro, form, widget.NewForm(widget.NewFormItem("Reason", reason))), func(ok bool) {
 			if ok {
-				u.run(dir, strings.TrimSpace(reason.Text))
+				// Installing software answers to the two-person rules,
+				// as a policy does.
+				u.sess.asQuorum("install an update", app.ChangePolicy, func(st *app.Station, others []*app.SignedIn) {
+					u.run(st, others, dir, strings.TrimSpace(reason.Text))
+				})
 			}
 		}, u.win)
 	d.Resize(fyne.NewSize(min(640, u.win.Canvas().Size().Width*0.9), 0))
@@ -96,12 +100,11 @@ func (u *updatesCard) read(dir string) {
 }
 
 // run applies the update off the UI thread.
-func (u *updatesCard) run(dir, reason string) {
+func (u *updatesCard) run(st *app.Station, others []*app.SignedIn, dir, reason string) {
 	u.apply.Disable()
 	u.status.SetText("Applying the update…")
-	st := u.acting()
 	go func() {
-		a, err := st.ApplyUpdate(context.Background(), app.UpdateRequest{BundleDir: dir, AgeOverride: reason})
+		a, err := st.ApplyUpdate(context.Background(), app.UpdateRequest{BundleDir: dir, AgeOverride: reason, Others: others})
 		onUI(func() {
 			u.apply.Enable()
 			u.reload()
@@ -126,15 +129,20 @@ func (u *updatesCard) askRollback() {
 		if !ok {
 			return
 		}
-		st := u.acting()
-		go func() {
-			_, err := st.RollbackUpdate(context.Background(), app.RollbackRequest{})
-			onUI(func() {
-				u.reload()
-				if err != nil {
-					showError(err, u.win)
-				}
-			})
-		}()
+		u.sess.asQuorum("roll back an update", app.ChangePolicy, func(st *app.Station, others []*app.SignedIn) {
+			u.rollback(st, others)
+		})
 	}, u.win)
+}
+
+func (u *updatesCard) rollback(st *app.Station, others []*app.SignedIn) {
+	go func() {
+		_, err := st.RollbackUpdate(context.Background(), app.RollbackRequest{Others: others})
+		onUI(func() {
+			u.reload()
+			if err != nil {
+				showError(err, u.win)
+			}
+		})
+	}()
 }

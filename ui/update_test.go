@@ -72,7 +72,7 @@ func TestUpdatesCard(t *testing.T) {
 		t.Fatalf("trusted: %+v", s.trusted)
 	}
 
-	u := newUpdatesCard(kiosk, func() *app.Station { return kiosk }, w)
+	u := newUpdatesCard(kiosk, s.sess, w)
 	if !strings.Contains(u.status.Text, "\nClamAV signatures: no update applied yet\n") || strings.Contains(u.status.Text, `\n`) || !u.back.Disabled() {
 		t.Fatalf("status before: %q", u.status.Text)
 	}

@@ -12,10 +12,15 @@ import (
 
 // TestVerifyDifferential: the parallel Verify and the fast path give the
 // verdicts, lines and counts of the sequential, strictjson Verify of
-// 779b62b (verifyOld, zz_old_test.go) on 400 random tamperings.
+// 779b62b (verifyOld, verify_old_test.go) on random tamperings: 100 in
+// make test, 400 with SLUICE_TEST_LONG=1.
 func TestVerifyDifferential(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: 400 verifications of a 2,300-record log")
+		t.Skip("slow: 100 verifications of a 2,300-record log")
+	}
+	rounds := 100
+	if os.Getenv("SLUICE_TEST_LONG") != "" {
+		rounds = 400
 	}
 	s := newStation(t, "st")
 	dir := t.TempDir()
@@ -52,7 +57,7 @@ func TestVerifyDifferential(t *testing.T) {
 		func(s string) string { return strings.Replace(s, `\u2028`, "\u2028", 1) },
 		func(s string) string { return strings.Replace(s, `"reason":"r`, `"reason":"R`, 1) },
 	}
-	for iter := range 400 {
+	for iter := range rounds {
 		ls := append([]string(nil), lines...)
 		var what string
 		switch k := rng.Intn(7); k {
