@@ -1,8 +1,12 @@
 package fakestick
 
 import (
+	"errors"
+	"os"
 	"os/exec"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Format makes a fresh filesystem on dev and mounts it: exFAT with the
@@ -35,6 +39,20 @@ func Format(t testing.TB, dev, fs string) (string, func()) {
 			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
 				t.Errorf("umount %s: %v: %s", mnt, err, out)
 				exec.Command("umount", "-l", mnt).Run()
+			}
+			// A FUSE driver lets go of the device only when its daemon
+			// exits, a moment after umount returns (longer on a busy
+			// machine): wait until the device can be opened exclusively,
+			// as the next mkfs will.
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				f, err := os.OpenFile(dev, os.O_RDONLY|syscall.O_EXCL, 0)
+				if err == nil {
+					f.Close()
+					break
+				}
+				if !errors.Is(err, syscall.EBUSY) {
+					break
+				}
 			}
 		}
 	}
