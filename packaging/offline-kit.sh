@@ -66,11 +66,9 @@ step "Debian packages"
 mapfile -t want < <("$root/packaging/deps.sh" --list package)
 closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances "${want[@]}" | grep -v '^ ' | grep -v '^<' | sort -u)
-real=()
-for p in $closure; do
-  # Virtual packages and ones with no candidate cannot be downloaded.
-  if [ -n "$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}' | grep -v '(none)')" ]; then real+=("$p"); fi
-done
+# Virtual packages and ones with no candidate cannot be downloaded.
+# shellcheck disable=SC2086 # one name per word
+mapfile -t real < <(apt-cache policy $closure | awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } /^  Candidate:/ && $2 != "(none)" { print p }')
 # Downloaded once into a cache kept between kits, each file checked
 # against the SHA-256 apt's signed index gives for it.
 cache=${SLUICE_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice/debs}
