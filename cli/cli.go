@@ -81,7 +81,7 @@ func init() {
 		{"diode", "send --to HOST:PORT [--rate 800M] [--fec 20%] [--mtu 1500] [--repeat N | --carousel] BUNDLE... · diode receive --listen HOST:PORT --inbox DIR [--once] [--out DIR] · diode status --inbox DIR", "one-way transport through a data diode: UDP with parity, paced, signed announcements; the receiver never answers and says exactly what it lacks", runDiode},
 		{"desktop", "show · desktop kiosk on|off · desktop release add|remove DIR · desktop diode [--send-to HOST:PORT --rate R --parity P] [--listen HOST:PORT --inbox DIR]", "the desktop app's settings: kiosk mode, the folders it releases into, its data-diode link", runDesktop},
 		{"release", "keygen --name NAME · release pack --to NAME[,NAME] --out DIR [--version V] (PACKAGE.deb | --clamav-db DIR)", "a release key, kept off the stations: seal an update of Sluice or of ClamAV's signatures as a bundle", runRelease},
-		{"update", "apply [--dpkg-root DIR] [--accept-old REASON] BUNDLE · update rollback [--dpkg-root DIR] · update status", "apply an update signed by a trusted release key (newer versions only; recorded), go back one step, or see what is installed", runUpdate},
+		{"update", "apply [--dpkg-root DIR] [--accept-old REASON] [--officer NAME [--approver NAME]...] BUNDLE · update rollback [--dpkg-root DIR] [--officer NAME ...] · update status", "apply an update signed by a trusted release key (newer versions only; recorded), go back one step, or see what is installed", runUpdate},
 		{"version", "", "print this build: version, commit, Go toolchain, build ID and build flags", runVersion},
 		{"help", "[COMMAND]", "show help", nil},
 	}
@@ -132,6 +132,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, c := range commands {
 		if c.name == name && c.run != nil {
 			e.cmd = name
+			if len(rest) == 1 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
+				// A command of subcommands takes no flags of its own: its
+				// help is its line of the command table.
+				var ue usageError
+				err := c.run(e, rest)
+				if err != nil && errors.As(err, &ue) {
+					fmt.Fprintf(e.stdout, "usage: sluice %s %s\n\n%s\n", c.name, c.args, upperFirst(c.summary))
+					return ExitOK
+				}
+				return fail(e, err)
+			}
 			err := c.run(e, rest)
 			for _, c := range e.closers {
 				c.Close()

@@ -85,3 +85,18 @@ func deb(t *testing.T, dir, v string) string {
 	}
 	return out
 }
+
+// TestHelpForEveryCommand: sluice help COMMAND says how to use every
+// command, exit 0, whether it takes flags or subcommands.
+func TestHelpForEveryCommand(t *testing.T) {
+	home := t.TempDir()
+	for _, c := range commands {
+		if c.run == nil {
+			continue
+		}
+		r := run(t, "", "--home", home, "help", c.name)
+		if r.code != ExitOK || !strings.Contains(r.stdout+r.stderr, "sluice "+c.name) {
+			t.Errorf("help %s: exit %d\n%s%s", c.name, r.code, r.stdout, r.stderr)
+		}
+	}
+}
