@@ -17,6 +17,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -456,6 +457,10 @@ var (
 func mustRun(name string, args ...string) string {
 	out, err := exec.Command(name, args...).Output()
 	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+			fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(ee.Stderr)))
+		}
 		fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	return string(out)
