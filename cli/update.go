@@ -100,16 +100,20 @@ func runUpdate(e *env, args []string) error {
 		}
 		return []string{"dpkg", "--root=" + *root}
 	}
+	// actingStation is the station acting for the officers signed in.
+	actingStation := func() (*app.Station, []*app.SignedIn, error) {
+		st, err := e.station()
+		if err != nil {
+			return nil, nil, err
+		}
+		return e.signInAll(st, *acting, *approvers, *fd)
+	}
 	switch sub {
 	case "apply":
 		if len(pos) != 1 {
 			return usagef("usage: sluice update apply [--dpkg-root DIR] [--accept-old REASON] BUNDLE")
 		}
-		st, err := e.station()
-		if err != nil {
-			return err
-		}
-		st, others, err := e.signInAll(st, *acting, *approvers, *fd)
+		st, others, err := actingStation()
 		if err != nil {
 			return err
 		}
@@ -126,11 +130,7 @@ func runUpdate(e *env, args []string) error {
 		if len(pos) != 0 {
 			return usagef("usage: sluice update rollback [--dpkg-root DIR]")
 		}
-		st, err := e.station()
-		if err != nil {
-			return err
-		}
-		st, others, err := e.signInAll(st, *acting, *approvers, *fd)
+		st, others, err := actingStation()
 		if err != nil {
 			return err
 		}
