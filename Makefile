@@ -104,9 +104,14 @@ repro: deps-test
 	packaging/repro.sh
 
 # Tests too slow for every run: a bundle over 4 GiB written through
-# fusefat onto a real FAT32 filesystem (about four minutes, root).
+# fusefat onto a real FAT32 filesystem (about four minutes, root), the
+# custody log's verify against the old one on 400 tamperings, and the
+# offline kit (make test-kit).
 test-long: deps-test
 	SLUICE_TEST_LONG=1 $(GO) test -count=1 -timeout 3h -run 'TestLong' -v ./app
+	SLUICE_TEST_LONG=1 $(GO) test -count=1 -run 'TestVerifyDifferential' ./transfer/custody
+	@# The offline kit built from inside a network namespace (about eleven minutes, root).
+	$(MAKE) --no-print-directory test-kit
 
 # The diode at 1 Gbit/s, through loss 20 times in a row, its loss curve and
 # a 4 GiB bundle in bounded memory (about four minutes, loopback).
