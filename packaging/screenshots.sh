@@ -101,8 +101,8 @@ xdotool mousemove $((W / 2)) $((H * 90 / 100)) click 1; sleep 0.5
 xdotool mousemove 245 22 click 1; sleep 1.5; shot custody-log-kiosk
 printf 'alice passphrase, long\\n' | \"$bin\" --home \"$k\" officer add alice --passphrase-fd 0 >/dev/null; sleep 2.5
 xdotool mousemove 350 22 click 1; sleep 0.5; shot station-officers
-xdotool mousemove 280 500; for i in \$(seq 1 60); do xdotool click 5; done; sleep 0.5; shot station-updates
-xdotool mousemove 280 500; for i in \$(seq 1 60); do xdotool click 4; done; sleep 0.3
+xdotool mousemove 280 280; for i in \$(seq 1 60); do xdotool click 5; done; sleep 0.5; shot station-updates
+xdotool mousemove 280 280; for i in \$(seq 1 60); do xdotool click 4; done; sleep 0.3
 xdotool mousemove $((W - 60)) 22 click 1; sleep 0.8; shot sign-in
 xdotool mousemove $((W / 2 - 45)) $((H / 2 + 57)) click 1; sleep 0.3
 xdotool mousemove 70 647 click 1; sleep 0.8; shot policy-editor"
