@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"sluice/internal/headbuf"
 	"sluice/internal/regfile"
 	"sluice/transfer/inspect"
 )
@@ -167,7 +168,7 @@ type child struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Reader
-	stderr *tail
+	stderr *headbuf.Buffer
 	done   chan struct{} // closed when the process has exited
 }
 
@@ -296,7 +297,7 @@ func (p *Pool) get() (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, in: in, out: bufio.NewReader(outPipe), stderr: &tail{}, done: make(chan struct{})}
+	c := &child{cmd: cmd, in: in, out: bufio.NewReader(outPipe), stderr: &headbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = c.stderr
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
@@ -352,26 +353,4 @@ func (c *child) why(limit int64) string {
 		return "the checker " + c.cmd.ProcessState.String()
 	}
 	return "the checker ended"
-}
-
-// tail keeps the first 4 KiB written to it (where a dying runtime says
-// why).
-type tail struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if room := 4096 - len(t.b); room > 0 {
-		t.b = append(t.b, p[:min(len(p), room)]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }

@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"sluice/internal/headbuf"
 )
 
 // bind is one path a sandboxed child sees: the host's src at dst.
@@ -148,35 +149,15 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 
 var errTimeout = errors.New("timeout")
 
-// tail keeps the first 4 KiB written to it (where a tool says why it
-// failed).
-type tail struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if room := 4096 - len(t.b); room > 0 {
-		t.b = append(t.b, p[:min(len(p), room)]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
-}
+// tail keeps the first bytes a tool writes to stderr, where it says why
+// it failed.
+type tail struct{ headbuf.Buffer }
 
 // firstLine returns the first line that says something, skipping the
 // warnings renderers print about damaged files they could repair.
 func (t *tail) firstLine() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	var first string
-	for _, l := range strings.Split(string(t.b), "\n") {
+	for _, l := range strings.Split(t.String(), "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue
