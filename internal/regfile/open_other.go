@@ -48,5 +48,10 @@ func (d *Dir) ReadSmall(name string, buf []byte, size int64) (n int, sizeNow int
 	return readSmall(filepath.Join(d.path, name), buf, size)
 }
 
+// ReadSmallStaged is ReadSmall.
+func (d *Dir) ReadSmallStaged(name string, buf []byte, size int64) (n int, sizeNow int64, err error) {
+	return d.ReadSmall(name, buf, size)
+}
+
 // Close does nothing.
 func (d *Dir) Close() error { return nil }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"sluice/crypto"
 	"sluice/internal/strictjson"
@@ -314,6 +315,40 @@ type node struct {
 }
 
 func newTree() *tree { return &tree{nodes: map[string]node{}} }
+
+// checkChild is tree.add for the entry called name in a folder whose
+// bundle path, parent, is depth levels deep and already passed: the same
+// checks, in the same order, with the same errors. The only names it can
+// collide with are its siblings', whose folded keys (see foldComponent)
+// siblings maps to their paths as spelled; folders can then be checked on
+// several goroutines, each with a map of its own, instead of every entry
+// going through one tree. It returns the entry's bundle path.
+func checkChild(parent string, depth int, name string, siblings map[string]string) (string, error) {
+	p := parent + "/" + name
+	var err error
+	switch {
+	case len(p) > MaxPathLen:
+		err = fmt.Errorf("name longer than %d bytes", MaxPathLen)
+	case !utf8.ValidString(name):
+		err = fmt.Errorf("name is not valid UTF-8")
+	case depth+1 > MaxDepth:
+		err = fmt.Errorf("more than %d levels deep", MaxDepth)
+	default:
+		err = checkComponent(name)
+	}
+	if err != nil {
+		return p, fmt.Errorf("unsafe name %q: %w", truncate(p), err)
+	}
+	if siblings == nil {
+		return p, nil
+	}
+	key := foldComponent(name)
+	if prev, seen := siblings[key]; seen {
+		return p, fmt.Errorf("names %q and %q differ only in case or in look-alike characters", truncate(prev), truncate(p))
+	}
+	siblings[key] = p
+	return p, nil
+}
 
 func (t *tree) add(p, typ string) error {
 	if typ != TypeFile && typ != TypeDir {

@@ -19,8 +19,9 @@ import (
 // Small files are read ahead of the tar writer by a few goroutines: each
 // opens, reads whole and hashes the next files while the writer archives
 // (and the next stage encrypts) the ones before them, in order. Per file
-// that costs fstatat, openat, fstat, read and close, each name looked up
-// in its folder held open (heldDir), and those calls overlap the rest of
+// that costs openat, fstat, read and close (staging has looked at it
+// already: Dir.ReadSmallStaged), each name looked up in its folder held
+// open (heldDir), and those calls overlap the rest of
 // the pipeline instead of stalling it. Files travel in batches of up to
 // aheadBatchFiles, so the goroutines hand work to each other once per
 // batch, not once per file: with 200,000 files of 512 bytes, per-file
@@ -203,7 +204,7 @@ func (a *aheadFile) read() {
 	var now int64
 	var err error
 	if a.dir != nil {
-		n, now, err = a.dir.d.ReadSmall(s.OSPath[len(a.dir.path)+1:], buf, s.Size)
+		n, now, err = a.dir.d.ReadSmallStaged(s.OSPath[len(a.dir.path)+1:], buf, s.Size)
 	} else {
 		n, now, err = regfile.ReadSmall(s.OSPath, buf, s.Size)
 	}

@@ -88,7 +88,7 @@ func Collect(paths []string) ([]Source, error) {
 			}
 			continue
 		}
-		if err := walkFolder(p, base, info, add); err != nil {
+		if err := walkFolder(p, base, info, add, func(s Source) { out = append(out, s) }); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,10 @@ import (
 // per entry instead of the whole path, find(1)'s way. Folders are listed on
 // up to walkWorkers goroutines ahead of the one that adds their entries in
 // a fixed order, so the same tree always gives the same first error.
-func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error) error {
+// The folder itself goes through add; the entries under it are checked
+// where they are listed (checkChild: a name can only collide with its
+// siblings') and handed to keep.
+func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, keep func(Source)) error {
 	s, err := sourceOf(osPath, name, info)
 	if err != nil {
 		return err
@@ -31,7 +35,7 @@ func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error) e
 	}
 	w := &walker{sem: make(chan struct{}, walkWorkers)}
 	defer w.stop()
-	return w.addAll(w.list(osPath, name), add)
+	return w.addAll(w.list(osPath, name, strings.Count(name, "/")+1), keep)
 }
 
 const walkWorkers = 4 // more than the cores: a folder not in the cache waits for the disk
@@ -52,25 +56,25 @@ type listing struct {
 	err  error
 }
 
-// list starts listing the folder, on a goroutine of its own when one is
-// free, else on this one.
-func (w *walker) list(osPath, name string) *listing {
+// list starts listing the folder, depth levels deep in the bundle, on a
+// goroutine of its own when one is free, else on this one.
+func (w *walker) list(osPath, name string, depth int) *listing {
 	l := &listing{done: make(chan struct{})}
 	select {
 	case w.sem <- struct{}{}:
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.fill(l, osPath, name)
+			w.fill(l, osPath, name, depth)
 			<-w.sem
 		}()
 	default:
-		w.fill(l, osPath, name)
+		w.fill(l, osPath, name, depth)
 	}
 	return l
 }
 
-func (w *walker) fill(l *listing, osPath, name string) {
+func (w *walker) fill(l *listing, osPath, name string, depth int) {
 	defer close(l.done)
 	if w.stopped.Load() {
 		l.err = errWalkStopped
@@ -90,6 +94,10 @@ func (w *walker) fill(l *listing, osPath, name string) {
 	}
 	slices.Sort(names)
 	l.srcs = make([]Source, 0, len(names))
+	var siblings map[string]string
+	if len(names) > 1 {
+		siblings = make(map[string]string, len(names))
+	}
 	var st unix.Stat_t
 	for _, n := range names {
 		p, bn := osPath+string(os.PathSeparator)+n, name+"/"+n
@@ -98,6 +106,12 @@ func (w *walker) fill(l *listing, osPath, name string) {
 			return
 		}
 		s, err := sourceOfStat(p, bn, &st)
+		if err == nil {
+			_, err = checkChild(name, depth, n, siblings)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", safetext.Line(p), err)
+			}
+		}
 		if err != nil {
 			l.err = err
 			return
@@ -106,24 +120,22 @@ func (w *walker) fill(l *listing, osPath, name string) {
 	}
 	for i := range l.srcs {
 		if l.srcs[i].Type == TypeDir {
-			l.subs = append(l.subs, w.list(l.srcs[i].OSPath, l.srcs[i].Path))
+			l.subs = append(l.subs, w.list(l.srcs[i].OSPath, l.srcs[i].Path, depth+1))
 		}
 	}
 }
 
-// addAll adds a listed folder's entries, then its folders', in order.
-func (w *walker) addAll(l *listing, add func(Source) error) error {
+// addAll keeps a listed folder's entries, then its folders', in order.
+func (w *walker) addAll(l *listing, keep func(Source)) error {
 	<-l.done
 	for _, s := range l.srcs {
-		if err := add(s); err != nil {
-			return err
-		}
+		keep(s)
 	}
 	if l.err != nil {
 		return l.err
 	}
 	for _, sub := range l.subs {
-		if err := w.addAll(sub, add); err != nil {
+		if err := w.addAll(sub, keep); err != nil {
 			return err
 		}
 	}

@@ -1,12 +1,18 @@
 package bundle
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"sluice/crypto"
+	"sluice/internal/safetext"
 )
 
 // Folders are listed concurrently, yet a tree gives the same answer every
@@ -72,5 +78,147 @@ func TestCollectConcurrentWalk(t *testing.T) {
 	defer os.Chmod(locked, 0o755)
 	if _, err := Collect([]string{top}); err == nil || !strings.Contains(err.Error(), locked) || !strings.Contains(err.Error(), "permission denied") {
 		t.Fatalf("unreadable folder: got %v", err)
+	}
+}
+
+// The walker checks a folder's names where it lists them (checkChild), not
+// through one tree: on random trees of hostile names (case and look-alike
+// collisions, reserved and hidden characters, bytes that are not UTF-8,
+// paths too long and too deep) it must give exactly the verdict, and the
+// first error, of every entry going through tree.add in bundle order.
+func TestCollectNamesAsTree(t *testing.T) {
+	names := []string{"a", "A", "b", "file", "ﬁle", "cope.pdf", "соре.pdf", "Ünï", "ünï", "CON.txt", "x\u202ey", "dot.",
+		"ok", "\xff\xfe", strings.Repeat("n", 250), strings.Repeat("N", 250), "Пример", "пример", "p\u0430ypal", "d"}
+	r := rand.New(rand.NewPCG(11, 14))
+	kinds := map[string]int{}
+	for trial := range 300 {
+		src := t.TempDir()
+		top := filepath.Join(src, "top")
+		if err := os.Mkdir(top, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for range 1 + r.IntN(6) {
+			p := top
+			for range 1 + r.IntN(5) {
+				p = filepath.Join(p, names[r.IntN(len(names))])
+			}
+			if len(p) > 3000 {
+				continue
+			}
+			if r.IntN(2) == 0 {
+				os.MkdirAll(p, 0o755)
+			} else if os.MkdirAll(filepath.Dir(p), 0o755) == nil {
+				os.WriteFile(p, nil, 0o644)
+			}
+		}
+		switch trial % 50 {
+		case 0: // one deeper than a bundle may go
+			deep := top
+			for range MaxDepth {
+				deep = filepath.Join(deep, "d")
+			}
+			os.MkdirAll(deep, 0o755)
+		case 25: // a path longer than a bundle may hold
+			os.MkdirAll(filepath.Join(top, "ok", names[14], names[14], names[14], names[15], names[14]), 0o755)
+		}
+		_, got := Collect([]string{top})
+		want := collectByTree(top, "top")
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("trial %d:\n got  %v\n want %v", trial, got, want)
+		}
+		kind := "accepted"
+		for _, k := range []string{"differ only in case", "not valid UTF-8", "longer than", "levels deep", "reserved Windows", "holds", "ends with a dot", "mixes"} {
+			if got != nil && strings.Contains(got.Error(), k) {
+				kind = k
+			}
+		}
+		kinds[kind]++
+	}
+	// The trees must have met every verdict (the eight refusals and
+	// acceptance), or the comparison proves little.
+	t.Logf("verdicts: %v", kinds)
+	if len(kinds) < 9 || kinds["accepted"] == 0 {
+		t.Errorf("too few kinds of verdict: %v", kinds)
+	}
+}
+
+// collectByTree is the walker's order (a folder's entries, sorted, then
+// each of its folders the same way) with every entry through tree.add.
+func collectByTree(osPath, name string) error {
+	tr := newTree()
+	if err := tr.add(name, TypeDir); err != nil {
+		return err
+	}
+	var walk func(osPath, name string) error
+	walk = func(osPath, name string) error {
+		ents, err := os.ReadDir(osPath)
+		if err != nil {
+			return err
+		}
+		var dirs []string
+		for _, e := range ents {
+			typ := TypeFile
+			if e.IsDir() {
+				typ = TypeDir
+				dirs = append(dirs, e.Name())
+			}
+			p := osPath + "/" + e.Name()
+			if err := tr.add(name+"/"+e.Name(), typ); err != nil {
+				return fmt.Errorf("%s: %w", safetext.Line(p), err)
+			}
+		}
+		for _, d := range dirs {
+			if err := walk(osPath+"/"+d, name+"/"+d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(osPath, name)
+}
+
+// A staged file that becomes a FIFO, a link or a folder before sealing is
+// opened without looking again (Dir.ReadSmallStaged) but never read: the
+// seal stops at once, naming it, and leaves nothing behind. A FIFO with no
+// writer would block an open without O_NONBLOCK for ever.
+func TestSealRefusesFilesSwappedAfterStaging(t *testing.T) {
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	swaps := []struct {
+		name string
+		swap func(p string) error
+		want string
+	}{
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "FIFO"},
+		{"link", func(p string) error { return os.Symlink("f000", p) }, "symbolic link"},
+		{"folder", func(p string) error { return os.Mkdir(p, 0o755) }, "folder"},
+	}
+	for _, c := range swaps {
+		src := t.TempDir()
+		files := map[string]string{}
+		for i := range 100 {
+			files[fmt.Sprintf("d/f%03d", i)] = "small"
+		}
+		writeTree(t, src, files)
+		srcs, err := Collect([]string{filepath.Join(src, "d")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		victim := filepath.Join(src, "d", "f050")
+		if err := os.Remove(victim); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.swap(victim); err != nil {
+			t.Fatal(err)
+		}
+		out := t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		_, err = Seal(ctx, out, srcs, SealOptions{SenderName: "alice", Signer: alice.keys.Signer, Recipients: []crypto.Card{kiosk.card}})
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), victim) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %s named as %s", c.name, err, victim, c.want)
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != 0 {
+			t.Errorf("%s: the refused seal left %d entries", c.name, len(ents))
+		}
 	}
 }

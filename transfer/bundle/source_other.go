@@ -14,7 +14,9 @@ import (
 // everything under it, in the order (and with the errors) of
 // filepath.WalkDir. Each folder's entries are stat-ed on a few goroutines
 // first: one lstat per entry was half the time of staging 50,000 files.
-func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error) error {
+//
+// keep is unused here: every entry goes through add.
+func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, keep func(Source)) error {
 	s, err := sourceOf(osPath, name, info)
 	if err != nil {
 		return err
@@ -33,7 +35,7 @@ func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error) e
 		}
 		p, n := filepath.Join(osPath, e.Name()), name+"/"+e.Name()
 		if e.IsDir() {
-			if err := walkFolder(p, n, infos[i], add); err != nil {
+			if err := walkFolder(p, n, infos[i], add, keep); err != nil {
 				return err
 			}
 			continue
