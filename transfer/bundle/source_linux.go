@@ -25,7 +25,7 @@ import (
 // The folder itself goes through add; the entries under it are checked
 // where they are listed (checkChild: a name can only collide with its
 // siblings') and handed to keep.
-func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, keep func(Source)) error {
+func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, keep func([]Source)) error {
 	s, err := sourceOf(osPath, name, info)
 	if err != nil {
 		return err
@@ -126,11 +126,9 @@ func (w *walker) fill(l *listing, osPath, name string, depth int) {
 }
 
 // addAll keeps a listed folder's entries, then its folders', in order.
-func (w *walker) addAll(l *listing, keep func(Source)) error {
+func (w *walker) addAll(l *listing, keep func([]Source)) error {
 	<-l.done
-	for _, s := range l.srcs {
-		keep(s)
-	}
+	keep(l.srcs)
 	if l.err != nil {
 		return l.err
 	}

@@ -16,7 +16,7 @@ import (
 // first: one lstat per entry was half the time of staging 50,000 files.
 //
 // keep is unused here: every entry goes through add.
-func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, keep func(Source)) error {
+func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, keep func([]Source)) error {
 	s, err := sourceOf(osPath, name, info)
 	if err != nil {
 		return err
