@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -35,7 +36,9 @@ func imageFormat(head []byte) string {
 		return "png"
 	case bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
 		return "gif"
-	case bytes.HasPrefix(head, []byte("BM")) && len(head) >= 14:
+	case bytes.HasPrefix(head, []byte("BM")) && len(head) >= 18 && bmpHeaderSizes[binary.LittleEndian.Uint32(head[14:18])]:
+		// "BM" alone starts one random file in 65,536: the size of the
+		// header that follows, which every BMP reader checks, tells.
 		return "bmp"
 	case bytes.HasPrefix(head, []byte("II*\x00")), bytes.HasPrefix(head, []byte("MM\x00*")):
 		return "tiff"
@@ -44,6 +47,11 @@ func imageFormat(head []byte) string {
 	}
 	return ""
 }
+
+// bmpHeaderSizes are the sizes a BMP's second header (BITMAPCOREHEADER,
+// OS/2's two, BITMAPINFOHEADER and its V2 to V5) may have: Microsoft,
+// "Bitmap Header Types"; OS/2 2.x's 16 and 64.
+var bmpHeaderSizes = map[uint32]bool{12: true, 16: true, 40: true, 52: true, 56: true, 64: true, 108: true, 124: true}
 
 // outputFormat is the format an image of format in is re-encoded to:
 // JPEG stays JPEG and a lossy WebP becomes one (encoding a photograph

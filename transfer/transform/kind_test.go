@@ -1,6 +1,13 @@
 package transform
 
-import "testing"
+import (
+	"bytes"
+	"image"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/image/bmp"
+)
 
 // TestKindOf agrees with Plan wherever Plan has its tools, and needs none.
 func TestKindOf(t *testing.T) {
@@ -28,5 +35,31 @@ func TestKindOf(t *testing.T) {
 		if got := KindOf(c.name, []byte(c.head)); got != c.want {
 			t.Errorf("KindOf(%q, %q) = %s, want %s", c.name, c.head, got, c.want)
 		}
+	}
+}
+
+// Random bytes are not an image: a kiosk receiving 200,000 random files
+// held eight as images "not transformed" when "BM" alone made a BMP. A
+// real BMP still is one.
+func TestKindOfRandomBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	head := make([]byte, 512)
+	for i := range 400_000 {
+		for j := range head {
+			head[j] = byte(r.Uint32())
+		}
+		if i%4 == 0 {
+			copy(head, "BM") // the weakest signature, every time
+		}
+		if got := KindOf("f.bin", head); got != ActionHold {
+			t.Fatalf("random file %d (%x…) taken for %s", i, head[:18], got)
+		}
+	}
+	var b bytes.Buffer
+	if err := bmp.Encode(&b, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	if got := KindOf("f.bmp", b.Bytes()); got != ActionReencodeImage {
+		t.Errorf("a real BMP: %s", got)
 	}
 }
