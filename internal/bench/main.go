@@ -41,6 +41,7 @@ var (
 	workDir      = flag.String("dir", "", "where to build the data (default: a new folder under $TMPDIR)")
 	reps         = flag.Int("reps", 5, "runs of each command; the median counts")
 	big          = flag.Bool("big", true, "also pack and receive a 4 GiB bundle to check peak memory")
+	mixed        = flag.Bool("mixed", true, "pack and receive 512 MiB + 2,000 files (the content-check and scan rows use them too)")
 	many         = flag.Bool("many", true, "also pack and receive 50,000 small files")
 	tiny         = flag.Bool("tiny", true, "also pack and receive 200,000 files of 512 bytes in 2,000 folders")
 	verbose      = flag.Bool("v", true, "print every run as it finishes")
@@ -124,19 +125,12 @@ func main() {
 
 func (b *bench) bundleRows() []row {
 	fmt.Println("Building data…")
-	mixed := b.dataset("mixed", func(dir string) {
-		for i := range 4 {
-			writeRandom(filepath.Join(dir, fmt.Sprintf("large-%d.bin", i)), 128<<20, uint64(i))
-		}
-		small := filepath.Join(dir, "small")
-		os.Mkdir(small, 0o755)
-		for i := range 2000 {
-			writeRandom(filepath.Join(small, fmt.Sprintf("f%04d", i)), 4096+int64(i*61)%61440, uint64(100+i))
-		}
-	})
-	var manyDir string
+	var rows []row
+	if *mixed {
+		rows = append(rows, b.mixedRows()...)
+	}
 	if *many {
-		manyDir = b.dataset("many", func(dir string) {
+		manyDir := b.dataset("many", func(dir string) {
 			for d := range 50 {
 				sub := filepath.Join(dir, fmt.Sprintf("d%02d", d))
 				os.Mkdir(sub, 0o755)
@@ -145,19 +139,6 @@ func (b *bench) bundleRows() []row {
 				}
 			}
 		})
-	}
-
-	var rows []row
-	rows = append(rows, b.compare("512 MiB + 2,000 files", mixed, bars{pack: 0.9, recv: 0.9})...)
-	if *contentBench {
-		rows = append(rows, b.contentRow("512 MiB + 2,000 files", mixed, 0.05))
-	}
-	if *scanBench {
-		r := b.scanRow("512 MiB + 2,000 files", mixed)
-		r.ok = ratio(r) >= r.min
-		rows = append(rows, r)
-	}
-	if *many {
 		rows = append(rows, b.compare("50,000 × 4 KiB", manyDir, bars{pack: 1.0, readBack: 0.9, recv: 1.0})...)
 		if *contentBench {
 			rows = append(rows, b.contentRow("50,000 × 4 KiB", manyDir, 0.20))
@@ -180,6 +161,31 @@ func (b *bench) bundleRows() []row {
 		huge := b.dataset("huge", func(dir string) { writeRandom(filepath.Join(dir, "payload.bin"), 4<<30, 7) })
 		rows = append(rows, b.memory("4 GiB bundle", huge)...)
 		os.RemoveAll(huge)
+	}
+	return rows
+}
+
+// mixedRows packs and receives 512 MiB in four files and 2,000 files of
+// 4 to 64 KiB, and measures the content checks and the scan on them.
+func (b *bench) mixedRows() []row {
+	mixed := b.dataset("mixed", func(dir string) {
+		for i := range 4 {
+			writeRandom(filepath.Join(dir, fmt.Sprintf("large-%d.bin", i)), 128<<20, uint64(i))
+		}
+		small := filepath.Join(dir, "small")
+		os.Mkdir(small, 0o755)
+		for i := range 2000 {
+			writeRandom(filepath.Join(small, fmt.Sprintf("f%04d", i)), 4096+int64(i*61)%61440, uint64(100+i))
+		}
+	})
+	rows := b.compare("512 MiB + 2,000 files", mixed, bars{pack: 0.9, recv: 0.9})
+	if *contentBench {
+		rows = append(rows, b.contentRow("512 MiB + 2,000 files", mixed, 0.05))
+	}
+	if *scanBench {
+		r := b.scanRow("512 MiB + 2,000 files", mixed)
+		r.ok = ratio(r) >= r.min
+		rows = append(rows, r)
 	}
 	return rows
 }
