@@ -2,10 +2,22 @@
 
 package bundle
 
-import "os"
+import (
+	"io/fs"
+	"os"
+	"time"
+)
 
 func openFolderFd(r *os.Root) (*os.File, error) { return nil, nil }
 
 func createIn(d *qfolder, base string) (*os.File, error) {
 	return d.root.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 }
+
+// writeSmall is writeSmallFile.
+func writeSmall(d *qfolder, base string, data []byte, mode fs.FileMode, mtime time.Time, _ uint32) (dateErr, err error) {
+	return writeSmallFile(d, base, data, mode, mtime)
+}
+
+// processUmask is unknown here: every mode is set explicitly.
+func processUmask() uint32 { return 0o777 }

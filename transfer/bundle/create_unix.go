@@ -3,7 +3,13 @@
 package bundle
 
 import (
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,4 +37,81 @@ func createIn(d *qfolder, base string) (*os.File, error) {
 		}
 		return os.NewFile(uintptr(fd), base), nil
 	}
+}
+
+// writeSmall creates the file base in d holding data, with mode and (if
+// not zero) date mtime, and closes it; dateErr says why the date was not
+// kept. On the bare descriptor it costs openat (with mode), write,
+// utimensat, fstat (checks the date was kept) and close: no fcntl, which
+// wrapping the descriptor in an *os.File costs, and no fchmod unless the
+// process's umask would take bits from mode. Without a folder descriptor
+// it is writeSmallFile. umask is the process's (processUmask).
+func writeSmall(d *qfolder, base string, data []byte, mode fs.FileMode, mtime time.Time, umask uint32) (dateErr, err error) {
+	if d.fd == nil {
+		return writeSmallFile(d, base, data, mode, mtime)
+	}
+	perm := uint32(mode.Perm())
+	var fd int
+	for {
+		fd, err = unix.Openat(int(d.fd.Fd()), base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "openat", Path: base, Err: err}
+	}
+	defer func() {
+		if cerr := unix.Close(fd); err == nil && cerr != nil {
+			err = &os.PathError{Op: "close", Path: base, Err: cerr}
+		}
+	}()
+	for len(data) > 0 {
+		n, werr := unix.Write(fd, data)
+		if werr == unix.EINTR {
+			continue
+		}
+		if werr != nil {
+			return nil, &os.PathError{Op: "write", Path: base, Err: werr}
+		}
+		if n == 0 {
+			return nil, &os.PathError{Op: "write", Path: base, Err: io.ErrShortWrite}
+		}
+		data = data[n:]
+	}
+	if perm&^umask != perm {
+		if err := unix.Fchmod(fd, perm); err != nil {
+			return nil, &os.PathError{Op: "chmod", Path: base, Err: err}
+		}
+	}
+	if mtime.IsZero() {
+		return nil, nil
+	}
+	if err := setTimeFd(fd, mtime); err != nil {
+		return fmt.Errorf("its date %s could not be set: %v", mtime.UTC().Format(time.DateOnly), err), nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err, nil
+	}
+	return dateKept(mtime, int64(st.Mtim.Sec)), nil
+}
+
+// processUmask is the process's umask, read from /proc/self/status
+// (reading it with umask(2) would change it for a moment under every
+// other goroutine); 0o777 where it cannot be read, so that every mode is
+// set explicitly.
+func processUmask() uint32 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o777
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return uint32(m)
+			}
+		}
+	}
+	return 0o777
 }

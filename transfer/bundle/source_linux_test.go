@@ -222,3 +222,36 @@ func TestSealRefusesFilesSwappedAfterStaging(t *testing.T) {
 		}
 	}
 }
+
+// Small files are created with their mode at once and chmod-ed only when
+// the umask would take bits from it: under umask 077 as under 022 every
+// file keeps the mode and date its sender gave it.
+func TestExtractModesUnderUmask(t *testing.T) {
+	src := t.TempDir()
+	modes := map[string]os.FileMode{"d/ro.txt": 0o644, "d/exe.sh": 0o755, "d/own.txt": 0o600, "d/grp.txt": 0o640}
+	date := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	for p, m := range modes {
+		writeTree(t, src, map[string]string{p: "content of " + p})
+		os.Chmod(filepath.Join(src, p), m)
+		os.Chtimes(filepath.Join(src, p), date, date)
+	}
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "d")}, 0)
+	for _, umask := range []int{0o077, 0o022, 0o000} {
+		old := syscall.Umask(umask)
+		_, q, err := receive(t, s.Dir, alice, kiosk)
+		syscall.Umask(old)
+		if err != nil {
+			t.Fatalf("umask %03o: %v", umask, err)
+		}
+		for p, m := range modes {
+			info, err := os.Stat(filepath.Join(q, p))
+			if err != nil {
+				t.Fatalf("umask %03o: %v", umask, err)
+			}
+			if info.Mode().Perm() != m || !info.ModTime().Equal(date) {
+				t.Errorf("umask %03o: %s is %v dated %v, want %v dated %v", umask, p, info.Mode().Perm(), info.ModTime().UTC(), m, date)
+			}
+		}
+	}
+}

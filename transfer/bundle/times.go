@@ -19,8 +19,14 @@ func keepTime(f *os.File, t time.Time) error {
 	if err != nil {
 		return err
 	}
-	if got := info.ModTime(); got.Unix() != t.Unix() {
-		return fmt.Errorf("dated %s by its sender, the filesystem holds %s", t.UTC().Format(time.DateOnly), got.UTC().Format(time.DateOnly))
+	return dateKept(t, info.ModTime().Unix())
+}
+
+// dateKept says whether a file dated t was kept at t, to the second, by a
+// filesystem that now holds got (seconds since 1970).
+func dateKept(t time.Time, got int64) error {
+	if got != t.Unix() {
+		return fmt.Errorf("dated %s by its sender, the filesystem holds %s", t.UTC().Format(time.DateOnly), time.Unix(got, 0).UTC().Format(time.DateOnly))
 	}
 	return nil
 }

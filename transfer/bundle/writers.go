@@ -54,6 +54,7 @@ type fileJob struct {
 }
 
 type fileWriter struct {
+	umask   uint32 // the process's, read as the extraction starts (processUmask)
 	jobs    chan *fileJob
 	budget  *semaphore.Weighted
 	wg      sync.WaitGroup
@@ -69,7 +70,7 @@ type fileWriter struct {
 }
 
 func newFileWriter() *fileWriter {
-	w := &fileWriter{jobs: make(chan *fileJob, readAheadBytes/4096), budget: semaphore.NewWeighted(readAheadBytes)}
+	w := &fileWriter{jobs: make(chan *fileJob, readAheadBytes/4096), budget: semaphore.NewWeighted(readAheadBytes), umask: processUmask()}
 	w.wg.Add(fileWriters)
 	for range fileWriters {
 		go func() {
@@ -127,32 +128,37 @@ func (w *fileWriter) finish() error {
 	return w.firstErr()
 }
 
+// writeSmallFile creates the file base in d through an *os.File: create,
+// write, chmod, date (checked), close.
+func writeSmallFile(d *qfolder, base string, data []byte, mode fs.FileMode, mtime time.Time) (dateErr, err error) {
+	f, err := createIn(d, base)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !mtime.IsZero() {
+		dateErr = keepTime(f, mtime)
+	}
+	return dateErr, f.Close()
+}
+
 func (w *fileWriter) write(j *fileJob) {
-	err := func() error {
-		f, err := createIn(j.dir, j.base)
-		if err != nil {
-			return err
+	dateErr, err := writeSmall(j.dir, j.base, (*j.buf)[:j.size], j.mode, j.mtime, w.umask)
+	if dateErr != nil {
+		w.mu.Lock()
+		w.datesLost++
+		if w.dateExample == "" {
+			w.dateExample = fmt.Sprintf("%q (%v)", truncate(j.name), dateErr)
 		}
-		if _, err := f.Write((*j.buf)[:j.size]); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Chmod(j.mode); err != nil {
-			f.Close()
-			return err
-		}
-		if !j.mtime.IsZero() {
-			if err := keepTime(f, j.mtime); err != nil {
-				w.mu.Lock()
-				w.datesLost++
-				if w.dateExample == "" {
-					w.dateExample = fmt.Sprintf("%q (%v)", truncate(j.name), err)
-				}
-				w.mu.Unlock()
-			}
-		}
-		return f.Close()
-	}()
+		w.mu.Unlock()
+	}
 	if err == nil && w.onFile != nil {
 		w.onFile(j.name, (*j.buf)[:j.size])
 	}
