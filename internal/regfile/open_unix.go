@@ -67,18 +67,23 @@ func openStat(path string) (int, *unix.Stat_t, error) {
 // nothing for a regular file on the filesystems Sluice reads; should a
 // read ever answer EAGAIN, the flag is cleared and the read repeated.
 func readSmall(path string, buf []byte, size int64) (int, int64, error) {
-	return readSmallAt(unix.AT_FDCWD, path, path, buf, size)
+	return readSmallAt(unix.AT_FDCWD, path, path, buf, size, true)
 }
 
 // readSmallAt is readSmall of name relative to the folder open as dirfd
 // (or the working folder for AT_FDCWD); path names the file in errors.
-func readSmallAt(dirfd int, name, path string, buf []byte, size int64) (int, int64, error) {
+// With look it stats the name first and refuses what is not a regular
+// file before opening it; without, it relies on the caller having looked
+// (see Dir.ReadSmallStaged).
+func readSmallAt(dirfd int, name, path string, buf []byte, size int64, look bool) (int, int64, error) {
 	var pre unix.Stat_t
-	if err := unix.Fstatat(dirfd, name, &pre, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return 0, -1, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	if k := kindOfStat(uint32(pre.Mode)); k != "" {
-		return 0, -1, &NotRegularError{Path: path, Kind: k}
+	if look {
+		if err := unix.Fstatat(dirfd, name, &pre, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return 0, -1, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		if k := kindOfStat(uint32(pre.Mode)); k != "" {
+			return 0, -1, &NotRegularError{Path: path, Kind: k}
+		}
 	}
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
@@ -92,7 +97,10 @@ func readSmallAt(dirfd int, name, path string, buf []byte, size int64) (int, int
 	if err := unix.Fstat(fd, &st); err != nil {
 		return 0, -1, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFREG || st.Dev != pre.Dev || st.Ino != pre.Ino {
+	if k := kindOfStat(uint32(st.Mode)); k != "" {
+		return 0, -1, &NotRegularError{Path: path, Kind: k}
+	}
+	if look && (st.Dev != pre.Dev || st.Ino != pre.Ino) {
 		return 0, -1, &NotRegularError{Path: path, Kind: "a file that changed while it was being opened"}
 	}
 	n, err := fill(fdReader{fd}, path, buf, size)
@@ -119,7 +127,7 @@ func OpenDir(path string) (*Dir, error) {
 
 // ReadSmall is ReadSmall of the file called name in d.
 func (d *Dir) ReadSmall(name string, buf []byte, size int64) (n int, sizeNow int64, err error) {
-	return readSmallAt(d.fd, name, d.path+string(os.PathSeparator)+name, buf, size)
+	return readSmallAt(d.fd, name, d.path+string(os.PathSeparator)+name, buf, size, true)
 }
 
 // ReadSmallStaged is ReadSmall of the file called name in d, for a file
@@ -132,24 +140,7 @@ func (d *Dir) ReadSmall(name string, buf []byte, size int64) (n int, sizeNow int
 // opened before being refused: only root can make one, and removable
 // drives are mounted nodev (udisks2 does so), where opening one fails.
 func (d *Dir) ReadSmallStaged(name string, buf []byte, size int64) (n int, sizeNow int64, err error) {
-	path := d.path + string(os.PathSeparator) + name
-	fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
-		return 0, -1, &NotRegularError{Path: path, Kind: "a symbolic link"}
-	}
-	if err != nil {
-		return 0, -1, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, -1, &os.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if k := kindOfStat(uint32(st.Mode)); k != "" {
-		return 0, -1, &NotRegularError{Path: path, Kind: k}
-	}
-	n, err = fill(fdReader{fd}, path, buf, size)
-	return n, st.Size, err
+	return readSmallAt(d.fd, name, d.path+string(os.PathSeparator)+name, buf, size, false)
 }
 
 // Close closes the folder.
