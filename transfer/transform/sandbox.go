@@ -31,9 +31,12 @@ type job struct {
 	binds []bind
 	env   []string
 	// dir is the working directory (a sandbox path).
-	dir     string
-	stdin   io.Reader
-	stdout  io.Writer
+	dir    string
+	stdin  io.Reader
+	stdout io.Writer
+	// files are open files the child inherits as descriptors 3, 4…
+	// (prlimit and bwrap pass them on).
+	files   []*os.File
 	timeout time.Duration
 }
 
@@ -110,6 +113,7 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 		cmd.Env[3] = "TMPDIR=" + t.cfg.TempDir
 	}
 	cmd.Stdin, cmd.Stdout = j.stdin, j.stdout
+	cmd.ExtraFiles = j.files
 	stderr := &tail{}
 	cmd.Stderr = stderr
 	isolate(cmd)

@@ -99,10 +99,11 @@ func (t *Transformer) VerifyFile(ctx context.Context, path string) error {
 		return err
 	}
 	_, err = t.worker(ctx, "verify", workerOpts{Name: filepath.Base(path)}, f, fi.Size(), nil)
-	if err != nil && !errors.Is(err, ErrNotSimple) {
-		return fmt.Errorf("%w: %v", ErrNotSimple, err)
+	if err != nil {
+		// Verify's message came back as text: ErrNotSimple once, not twice.
+		return replyError(err.Error())
 	}
-	return err
+	return nil
 }
 
 // cleanTextCheck fails on text that cleanText would change.

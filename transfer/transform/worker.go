@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 )
@@ -28,7 +29,22 @@ type workerOpts struct {
 	MaxPixels int64  `json:"max_pixels"`
 	MaxPages  int    `json:"max_pages,omitempty"`
 	Name      string `json:"name,omitempty"` // for verify: the file's name
+	// Names are verify-batch's files' names, the files themselves
+	// descriptors 3, 4… in the same order.
+	Names []string `json:"names,omitempty"`
 }
+
+// verifyReply is verify-batch's line for one file: its index in Names
+// and why it is not simple ("" when it is).
+type verifyReply struct {
+	File  int    `json:"file"`
+	Error string `json:"error,omitempty"`
+}
+
+// verifyHook, when set, is called by a verify worker before it checks each
+// file. Only tests set it (in TestMain, before Serve), to crash or hang a
+// worker on a file of theirs.
+var verifyHook func(name string)
 
 // workerReply is a worker's first line of output.
 type workerReply struct {
@@ -99,10 +115,15 @@ func serveWorker(kind string, o workerOpts, in *os.File, out io.Writer) (err err
 		if err != nil {
 			return err
 		}
+		if verifyHook != nil {
+			verifyHook(o.Name)
+		}
 		if err := Verify(o.Name, in, fi.Size()); err != nil {
 			return err
 		}
 		return json.NewEncoder(out).Encode(workerReply{})
+	case "verify-batch":
+		return serveVerifyBatch(o.Names, out)
 	}
 	return fmt.Errorf("unknown worker %q", kind)
 }
@@ -184,4 +205,46 @@ func (t *Transformer) worker(ctx context.Context, kind string, o workerOpts, in 
 		return nil, errors.New(a.rep.Error)
 	}
 	return a.rep, nil
+}
+
+// serveVerifyBatch verifies the files at descriptors 3, 4… in turn, named
+// by names, and writes one verifyReply line for each as soon as it is
+// known: the parent times each file from the line before it.
+func serveVerifyBatch(names []string, out io.Writer) error {
+	enc := json.NewEncoder(out)
+	for i, name := range names {
+		rep := verifyReply{File: i}
+		f := os.NewFile(uintptr(3+i), name)
+		if f == nil {
+			return fmt.Errorf("file %d of the batch was not passed to the worker", i)
+		}
+		if verifyHook != nil {
+			verifyHook(name)
+		}
+		err := func() error {
+			fi, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			if !fi.Mode().IsRegular() {
+				return fmt.Errorf("%w: not a regular file", ErrNotSimple)
+			}
+			return Verify(name, f, fi.Size())
+		}()
+		f.Close()
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+		if fl, ok := out.(interface{ Flush() error }); ok {
+			if err := fl.Flush(); err != nil {
+				return err
+			}
+		}
+		// The next file starts from the heap this one left, collected.
+		runtime.GC()
+	}
+	return nil
 }
