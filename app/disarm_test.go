@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sluice/crypto"
 	"sluice/internal/pdfcheck/pdftest"
@@ -219,6 +222,66 @@ func TestKioskRefusesAFakeTransformation(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("findings: %+v", he.Held.Reports[0].Findings)
+	}
+}
+
+// TestKioskVerifiesManyTransformedFiles: a bundle of 70 files marked
+// transformed, verified many to a worker (two workers' worth), with one
+// not in its simple form in the middle of the first: exactly that one is
+// held, as not-simple, and every other is verified.
+func TestKioskVerifiesManyTransformedFiles(t *testing.T) {
+	needTransformer(t)
+	sender, kiosk := pair(t, false)
+	var simple bytes.Buffer
+	png.Encode(&simple, image.NewGray(image.Rect(0, 0, 8, 8)))
+	files := map[string]string{}
+	for i := range 70 {
+		switch {
+		case i == 35:
+			files[fmt.Sprintf("f%02d.png", i)] = string(pngWithZip(t))
+		case i%2 == 0:
+			files[fmt.Sprintf("f%02d.png", i)] = simple.String()
+		default:
+			files[fmt.Sprintf("f%02d.txt", i)] = fmt.Sprintf("line %d, cleaned\n", i)
+		}
+	}
+	srcs := mustStage(t, stage(t, files))
+	for i := range srcs {
+		if srcs[i].Type == bundle.TypeFile {
+			srcs[i].Transformed = &bundle.Transformed{From: path.Base(srcs[i].Path), SHA256: crypto.HashBytes([]byte("x")), Size: 1, Action: "re-encode-image", Tool: "sluice", Version: "go1.26"}
+		}
+	}
+	s, err := bundle.Seal(context.Background(), t.TempDir(), srcs, bundle.SealOptions{SenderName: sender.Name, Signer: sender.Keys.Signer,
+		Recipients: []crypto.Card{kiosk.Card()},
+		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
+			a, err := sender.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: "kiosk-1", ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(custody.NewSealProof(a))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: s.Dir, OutDir: t.TempDir()})
+	t.Logf("received 70 transformed files in %s", time.Since(start).Round(time.Millisecond))
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("a bundle with one fake transformation: %v", err)
+	}
+	if len(he.Held.Reports) != 1 || he.Held.Reports[0].Path != "outbox/f35.png" {
+		t.Fatalf("held %+v, want outbox/f35.png alone", he.Held.Reports)
+	}
+	found := false
+	for _, f := range he.Held.Reports[0].Findings {
+		found = found || f.Reason == inspect.ReasonNotSimple && strings.Contains(f.Detail, "after the PNG image's end")
+	}
+	if !found {
+		t.Fatalf("findings: %+v", he.Held.Reports[0].Findings)
+	}
+	if !strings.Contains(he.Held.Summary, "69 file(s) transformed by the sender verified") {
+		t.Fatalf("summary: %s", he.Held.Summary)
 	}
 }
 
