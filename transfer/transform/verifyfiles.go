@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sluice/internal/regfile"
@@ -119,7 +120,8 @@ var errFileTimeout = errors.New("a file's deadline passed")
 // in order: every one if it ran to the end, else those it answered and
 // the failure of the one it was on (the last), with crashed true when the
 // worker died or failed on it rather than overran its deadline or was
-// stopped.
+// stopped; or only those it answered, when a deadline passed just as the
+// answer came (the rest are then not reached).
 func (t *Transformer) verifyBatch(ctx context.Context, names []string, files []*os.File, sizes []int64) (verdicts []error, crashed bool) {
 	notChecked := func(err error) []error {
 		return []error{fmt.Errorf("%w: %v", ErrNotSimple, err)}
@@ -156,14 +158,19 @@ func (t *Transformer) verifyBatch(ctx context.Context, names []string, files []*
 	// The reader times each file from the answer before it, and kills the
 	// worker (through bctx) when one overruns or answers out of turn.
 	var mu sync.Mutex
-	var wrong error // an answer out of turn or that does not parse
+	var wrong error       // an answer out of turn or that does not parse
+	var late atomic.Int64 // the file whose deadline passed
+	late.Store(-1)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		defer io.Copy(io.Discard, pr)
 		br := bufio.NewReaderSize(pr, 64<<10)
 		for i := range files {
-			timer := time.AfterFunc(t.cfg.Timeout(0, sizes[i]), func() { cancel(errFileTimeout) })
+			timer := time.AfterFunc(t.cfg.Timeout(0, sizes[i]), func() {
+				late.Store(int64(i))
+				cancel(errFileTimeout)
+			})
 			line, err := br.ReadSlice('\n')
 			timer.Stop()
 			if err != nil {
@@ -199,9 +206,16 @@ func (t *Transformer) verifyBatch(ctx context.Context, names []string, files []*
 	if len(verdicts) == len(files) && runErr == nil && wrong == nil {
 		return verdicts, false
 	}
-	// The worker failed on the file after its last answer; a worker that
-	// failed after answering for all of them leaves the last to check
-	// again, in a fresh worker.
+	timedOut := errors.Is(context.Cause(bctx), errFileTimeout)
+	if timedOut && int(late.Load()) < len(verdicts) && ctx.Err() == nil {
+		// The answer on the late file came as its deadline passed: the
+		// files after it were not reached, and go to a fresh worker.
+		return verdicts, false
+	}
+	// The worker failed on the file after its last answer; one that
+	// failed after answering for all of them is taken to have failed on
+	// the last (which VerifyFiles checks again alone, if it was not the
+	// worker's first).
 	if len(verdicts) == len(files) {
 		verdicts = verdicts[:len(verdicts)-1]
 	}
@@ -210,7 +224,7 @@ func (t *Transformer) verifyBatch(ctx context.Context, names []string, files []*
 	switch {
 	case wrong != nil:
 		why, crashed = wrong, true
-	case errors.Is(context.Cause(bctx), errFileTimeout):
+	case timedOut:
 		why = fmt.Errorf("the verify worker took longer than %s on it (a damaged or hostile file?)", t.cfg.Timeout(0, sizes[k]).Round(time.Second))
 	case ctx.Err() != nil:
 		why = fmt.Errorf("the verify worker stopped: %w", context.Cause(ctx))
