@@ -255,3 +255,115 @@ func TestExtractModesUnderUmask(t *testing.T) {
 		}
 	}
 }
+
+// A name can fold to a key holding "/" (a full-width solidus: "a／b"
+// folds as "a/b"), so its look-alike can sit in another folder ("a/b"),
+// or under another staged path: the per-folder check must still give
+// tree.add's verdict, and its first error, on every such tree. The kiosk
+// parses the manifest through tree.add, so a tree staging accepts and it
+// refuses is a bundle sealed for nothing.
+func TestCollectFoldsAcrossFolders(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		stage []string
+	}{
+		{"in one staged folder", map[string]string{"top/a/b": "x", "top/a\uff0fb": "y"}, []string{"top"}},
+		{"before a later link", map[string]string{"top/a/b": "x", "top/a\uff0fb": "y", "top/z/f": "z"}, []string{"top"}},
+		{"a staged file beside a staged folder", map[string]string{"x/a\uff0fb": "y", "y/a/b": "x"}, []string{"x/a\uff0fb", "y/a"}},
+		{"a staged folder beside a staged file", map[string]string{"x/a\uff0fb": "y", "y/a/b": "x"}, []string{"y/a", "x/a\uff0fb"}},
+		{"℀ folds to a/c", map[string]string{"top/a\u2100/k": "x", "top/aa/c/k": "y"}, []string{"top"}},
+	} {
+		src := t.TempDir()
+		writeTree(t, src, c.files)
+		if c.name == "before a later link" {
+			os.Symlink("f", filepath.Join(src, "top", "z", "link"))
+		}
+		var paths []string
+		for _, p := range c.stage {
+			paths = append(paths, filepath.Join(src, filepath.FromSlash(p)))
+		}
+		_, got := Collect(paths)
+		want := collectManyByTree(paths)
+		if want == nil || !strings.Contains(want.Error(), "differ only in case") {
+			t.Fatalf("%s: the whole tree says %v; the test expects a collision", c.name, want)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s:\n got  %v\n want %v", c.name, got, want)
+		}
+	}
+}
+
+// A name listed twice (a folder changing while it is listed can give
+// one) is refused as tree.add refuses it.
+func TestCheckChildTwice(t *testing.T) {
+	tr := newTree()
+	tr.add("top", TypeDir)
+	tr.add("top/x", TypeFile)
+	want := tr.add("top/x", TypeFile)
+	sib := map[string]string{}
+	checkChild("top", 1, "x", sib)
+	_, got := checkChild("top", 1, "x", sib)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// collectManyByTree is Collect's walk of several staged paths, each named
+// by its base name, with every entry through one tree.add in bundle order.
+func collectManyByTree(paths []string) error {
+	tr := newTree()
+	add := func(osPath, name, typ string) error {
+		if err := tr.add(name, typ); err != nil {
+			return fmt.Errorf("%s: %w", safetext.Line(osPath), err)
+		}
+		return nil
+	}
+	var walk func(osPath, name string) error
+	walk = func(osPath, name string) error {
+		ents, err := os.ReadDir(osPath)
+		if err != nil {
+			return err
+		}
+		var dirs []string
+		for _, e := range ents {
+			p := osPath + "/" + e.Name()
+			if e.Type()&os.ModeSymlink != 0 {
+				return fmt.Errorf("%s is a symbolic link; bundles carry only regular files and folders: stage its target instead", safetext.Line(p))
+			}
+			typ := TypeFile
+			if e.IsDir() {
+				typ = TypeDir
+				dirs = append(dirs, e.Name())
+			}
+			if err := add(p, name+"/"+e.Name(), typ); err != nil {
+				return err
+			}
+		}
+		for _, d := range dirs {
+			if err := walk(osPath+"/"+d, name+"/"+d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, p := range paths {
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if !info.IsDir() {
+			if err := add(p, filepath.Base(p), TypeFile); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := add(p, filepath.Base(p), TypeDir); err != nil {
+			return err
+		}
+		if err := walk(p, filepath.Base(p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
