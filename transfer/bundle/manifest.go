@@ -344,6 +344,9 @@ func checkChild(parent string, depth int, name string, siblings map[string]strin
 	}
 	key := foldComponent(name)
 	if prev, seen := siblings[key]; seen {
+		if prev == p { // a folder that changed while it was listed
+			return p, fmt.Errorf("name %q appears twice", truncate(p))
+		}
 		return p, fmt.Errorf("names %q and %q differ only in case or in look-alike characters", truncate(prev), truncate(p))
 	}
 	siblings[key] = p

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,24 @@ func CheckSources(srcs []Source) error {
 // names that are unsafe or collide, naming the offending path, so nothing is
 // silently left out.
 func Collect(paths []string) ([]Source, error) {
+	out, err := collect(paths, false)
+	if foldsAcross(out) {
+		// A name folds to a key holding "/" ("a／b" as "a/b"), so it can
+		// collide with a name in another folder, which the per-folder
+		// check does not see: walk again with every entry through one
+		// tree, in bundle order, for tree.add's verdict and first error.
+		out, err = collect(paths, true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// collect is Collect; with whole, every entry goes through one tree, else
+// the walker checks each folder's names against their siblings' only.
+// On an error it returns the entries kept before it, for foldsAcross.
+func collect(paths []string, whole bool) ([]Source, error) {
 	// Entries come a folder at a time; they are kept as the walker's
 	// slices and copied once into a slice of the right size, since growing
 	// one slice of 50,000 entries as they come cost a fifth of staging.
@@ -69,40 +88,65 @@ func Collect(paths []string) ([]Source, error) {
 		keep([]Source{s})
 		return nil
 	}
-	for _, p := range paths {
-		p = filepath.Clean(p)
-		info, err := os.Lstat(p)
-		if err != nil {
-			return nil, fmt.Errorf("stage: %w", err)
-		}
-		base := filepath.Base(p)
-		if base == "/" || base == "." || base == ".." {
-			abs, err := filepath.Abs(p)
-			if err != nil {
-				return nil, fmt.Errorf("stage %s: %w", p, err)
-			}
-			base = filepath.Base(abs)
-		}
-		if !info.IsDir() {
-			s, err := sourceOf(p, base, info)
-			if err != nil {
-				return nil, err
-			}
-			if err := add(s); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err := walkFolder(p, base, info, add, keep); err != nil {
-			return nil, err
-		}
+	walkKeep := keep
+	if whole {
+		walkKeep = nil
 	}
+	err := func() error {
+		for _, p := range paths {
+			p = filepath.Clean(p)
+			info, err := os.Lstat(p)
+			if err != nil {
+				return fmt.Errorf("stage: %w", err)
+			}
+			base := filepath.Base(p)
+			if base == "/" || base == "." || base == ".." {
+				abs, err := filepath.Abs(p)
+				if err != nil {
+					return fmt.Errorf("stage %s: %w", p, err)
+				}
+				base = filepath.Base(abs)
+			}
+			if !info.IsDir() {
+				s, err := sourceOf(p, base, info)
+				if err != nil {
+					return err
+				}
+				if err := add(s); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := walkFolder(p, base, info, add, walkKeep); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
 	out := make([]Source, 0, n)
 	for _, c := range chunks {
 		out = append(out, c...)
 	}
+	if err != nil {
+		return out, err
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// foldsAcross says whether the name of any of srcs folds (foldComponent)
+// to a key holding "/": then two names in different folders can collide
+// ("a／b" beside "a/b"), as tree.add sees and a check of each folder's
+// names against their siblings' does not.
+func foldsAcross(srcs []Source) bool {
+	for i := range srcs {
+		p := srcs[i].Path
+		name := p[strings.LastIndexByte(p, '/')+1:]
+		if !isASCII(name) && strings.ContainsRune(foldComponent(name), '/') {
+			return true
+		}
+	}
+	return false
 }
 
 func sourceOf(osPath, name string, info fs.FileInfo) (Source, error) {

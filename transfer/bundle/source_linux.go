@@ -24,7 +24,8 @@ import (
 // a fixed order, so the same tree always gives the same first error.
 // The folder itself goes through add; the entries under it are checked
 // where they are listed (checkChild: a name can only collide with its
-// siblings') and handed to keep.
+// siblings', unless one folds to a key holding "/", see foldsAcross) and
+// handed to keep; with keep nil, every entry goes through add instead.
 func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, keep func([]Source)) error {
 	s, err := sourceOf(osPath, name, info)
 	if err != nil {
@@ -33,15 +34,16 @@ func walkFolder(osPath, name string, info fs.FileInfo, add func(Source) error, k
 	if err := add(s); err != nil {
 		return err
 	}
-	w := &walker{sem: make(chan struct{}, walkWorkers)}
+	w := &walker{sem: make(chan struct{}, walkWorkers), whole: keep == nil}
 	defer w.stop()
-	return w.addAll(w.list(osPath, name, strings.Count(name, "/")+1), keep)
+	return w.addAll(w.list(osPath, name, strings.Count(name, "/")+1), add, keep)
 }
 
 const walkWorkers = 4 // more than the cores: a folder not in the cache waits for the disk
 
 // walker lists folders concurrently; stop makes the rest finish early.
 type walker struct {
+	whole   bool // every entry through add (one tree), not checkChild and keep
 	sem     chan struct{}
 	stopped atomic.Bool
 	wg      sync.WaitGroup
@@ -106,7 +108,7 @@ func (w *walker) fill(l *listing, osPath, name string, depth int) {
 			return
 		}
 		s, err := sourceOfStat(p, bn, &st)
-		if err == nil {
+		if err == nil && !w.whole {
 			_, err = checkChild(name, depth, n, siblings)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", safetext.Line(p), err)
@@ -125,15 +127,24 @@ func (w *walker) fill(l *listing, osPath, name string, depth int) {
 	}
 }
 
-// addAll keeps a listed folder's entries, then its folders', in order.
-func (w *walker) addAll(l *listing, keep func([]Source)) error {
+// addAll keeps (or with whole, adds) a listed folder's entries, then its
+// folders', in order.
+func (w *walker) addAll(l *listing, add func(Source) error, keep func([]Source)) error {
 	<-l.done
-	keep(l.srcs)
+	if w.whole {
+		for _, s := range l.srcs {
+			if err := add(s); err != nil {
+				return err
+			}
+		}
+	} else {
+		keep(l.srcs)
+	}
 	if l.err != nil {
 		return l.err
 	}
 	for _, sub := range l.subs {
-		if err := w.addAll(sub, keep); err != nil {
+		if err := w.addAll(sub, add, keep); err != nil {
 			return err
 		}
 	}
