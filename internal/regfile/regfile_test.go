@@ -171,3 +171,42 @@ func TestDirReadSmall(t *testing.T) {
 		t.Error("OpenDir followed a link")
 	}
 }
+
+// ReadSmallStaged opens without looking first, yet what it refuses is
+// named as ReadSmall names it: a socket put in a staged file's place is
+// "a socket" (open(2) answers ENXIO for one), and a device node on a
+// filesystem mounted nodev (where open(2) answers EACCES) is "a device".
+func TestDirReadSmallStagedNames(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	names := []struct{ name, want string }{{"sock", "a socket"}}
+	if os.Geteuid() == 0 {
+		nodev := filepath.Join(dir, "nodev")
+		os.Mkdir(nodev, 0o700)
+		if err := syscall.Mount("tmpfs", nodev, "tmpfs", syscall.MS_NODEV, "size=1m"); err != nil {
+			t.Logf("no tmpfs mounted nodev (%v): the device case is skipped", err)
+		} else {
+			defer syscall.Unmount(nodev, 0)
+			if err := syscall.Mknod(filepath.Join(nodev, "zero"), syscall.S_IFCHR|0o666, 1<<8|5); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, struct{ name, want string }{"nodev/zero", "a device"})
+		}
+	}
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, c := range names {
+		_, staged, errStaged := d.ReadSmallStaged(c.name, make([]byte, 6), 5)
+		_, _, errLook := d.ReadSmall(c.name, make([]byte, 6), 5)
+		if !errors.As(errStaged, new(*NotRegularError)) || !strings.Contains(errStaged.Error(), c.want) || staged != -1 {
+			t.Errorf("%s: ReadSmallStaged says %v (size %d); ReadSmall says %v", c.name, errStaged, staged, errLook)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,6 +192,7 @@ func TestSealRefusesFilesSwappedAfterStaging(t *testing.T) {
 		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "FIFO"},
 		{"link", func(p string) error { return os.Symlink("f000", p) }, "symbolic link"},
 		{"folder", func(p string) error { return os.Mkdir(p, 0o755) }, "folder"},
+		{"socket", func(p string) error { _, err := net.Listen("unix", p); return err }, "socket"},
 	}
 	for _, c := range swaps {
 		src := t.TempDir()
