@@ -90,6 +90,14 @@ func readSmallAt(dirfd int, name, path string, buf []byte, size int64, look bool
 		return 0, -1, &NotRegularError{Path: path, Kind: "a symbolic link"}
 	}
 	if err != nil {
+		// Not looked at first, a socket fails to open (ENXIO), and so
+		// does a device on a filesystem mounted nodev (EACCES): look now,
+		// to name what it is as a look first would have.
+		if !look && unix.Fstatat(dirfd, name, &pre, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			if k := kindOfStat(uint32(pre.Mode)); k != "" {
+				return 0, -1, &NotRegularError{Path: path, Kind: k}
+			}
+		}
 		return 0, -1, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
