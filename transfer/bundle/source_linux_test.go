@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"sluice/crypto"
 	"sluice/internal/safetext"
 )
@@ -368,4 +370,56 @@ func collectManyByTree(paths []string) error {
 		}
 	}
 	return nil
+}
+
+// Where the quarantine's folder has a default ACL (a release folder set
+// up with setfacl -d), a new file takes its mode from the ACL, not the
+// umask: created with mode 0644 under a default ACL of u::rwx,g::r-x,o::---
+// it is 0640 though the umask (022) takes nothing. Every small file must
+// still keep the mode its sender gave it, as a chmod gives it.
+func TestExtractModesUnderDefaultACL(t *testing.T) {
+	src := t.TempDir()
+	modes := map[string]os.FileMode{"d/ro.txt": 0o644, "d/exe.sh": 0o755, "d/own.txt": 0o600}
+	for p, m := range modes {
+		writeTree(t, src, map[string]string{p: "content of " + p})
+		os.Chmod(filepath.Join(src, p), m)
+	}
+	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	s := seal(t, alice, []station{kiosk}, []string{filepath.Join(src, "d")}, 0)
+	b, err := Open(s.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.VerifySignature(alice.card.SigningKey); err != nil {
+		t.Fatal(err)
+	}
+	q := t.TempDir()
+	// system.posix_acl_default: version 2, then (tag, perm, id) entries:
+	// user::rwx, group::r-x, other::---.
+	acl := []byte{2, 0, 0, 0}
+	for _, e := range [][2]uint16{{0x01, 7}, {0x04, 5}, {0x20, 0}} {
+		acl = append(acl, byte(e[0]), byte(e[0]>>8), byte(e[1]), byte(e[1]>>8), 0xff, 0xff, 0xff, 0xff)
+	}
+	if err := syscall.Setxattr(q, "system.posix_acl_default", acl, 0); err != nil {
+		t.Skipf("no POSIX ACLs here: %v", err)
+	}
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	root, err := os.OpenRoot(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if _, err := b.Extract(context.Background(), []age.Identity{kiosk.keys.Identity}, root, nil); err != nil {
+		t.Fatal(err)
+	}
+	for p, m := range modes {
+		info, err := os.Stat(filepath.Join(q, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != m {
+			t.Errorf("%s is %v, want %v", p, info.Mode().Perm(), m)
+		}
+	}
 }
