@@ -15,9 +15,6 @@ func createIn(d *qfolder, base string) (*os.File, error) {
 }
 
 // writeSmall is writeSmallFile.
-func writeSmall(d *qfolder, base string, data []byte, mode fs.FileMode, mtime time.Time, _ uint32) (dateErr, err error) {
+func writeSmall(d *qfolder, base string, data []byte, mode fs.FileMode, mtime time.Time) (dateErr, err error) {
 	return writeSmallFile(d, base, data, mode, mtime)
 }
-
-// processUmask is unknown here: every mode is set explicitly.
-func processUmask() uint32 { return 0o777 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,11 +40,13 @@ func createIn(d *qfolder, base string) (*os.File, error) {
 // writeSmall creates the file base in d holding data, with mode and (if
 // not zero) date mtime, and closes it; dateErr says why the date was not
 // kept. On the bare descriptor it costs openat (with mode), write,
-// utimensat, fstat (checks the date was kept) and close: no fcntl, which
-// wrapping the descriptor in an *os.File costs, and no fchmod unless the
-// process's umask would take bits from mode. Without a folder descriptor
-// it is writeSmallFile. umask is the process's (processUmask).
-func writeSmall(d *qfolder, base string, data []byte, mode fs.FileMode, mtime time.Time, umask uint32) (dateErr, err error) {
+// utimensat, fstat (checks the date was kept, and the mode) and close: no
+// fcntl, which wrapping the descriptor in an *os.File costs, and no fchmod
+// unless the file was not created with mode. A umask takes bits from the
+// mode openat asks for, and so does a default ACL on the folder, whatever
+// the umask: fstat says which happened. Without a folder descriptor it is
+// writeSmallFile.
+func writeSmall(d *qfolder, base string, data []byte, mode fs.FileMode, mtime time.Time) (dateErr, err error) {
 	if d.fd == nil {
 		return writeSmallFile(d, base, data, mode, mtime)
 	}
@@ -79,39 +79,25 @@ func writeSmall(d *qfolder, base string, data []byte, mode fs.FileMode, mtime ti
 		}
 		data = data[n:]
 	}
-	if perm&^umask != perm {
+	if !mtime.IsZero() {
+		if err := setTimeFd(fd, mtime); err != nil {
+			dateErr = fmt.Errorf("its date %s could not be set: %v", mtime.UTC().Format(time.DateOnly), err)
+		}
+	}
+	var st unix.Stat_t
+	serr := unix.Fstat(fd, &st)
+	if serr != nil || uint32(st.Mode)&0o7777 != perm {
+		// A chmod leaves the date as it is (only the change time moves).
 		if err := unix.Fchmod(fd, perm); err != nil {
 			return nil, &os.PathError{Op: "chmod", Path: base, Err: err}
 		}
 	}
-	if mtime.IsZero() {
-		return nil, nil
+	switch {
+	case mtime.IsZero() || dateErr != nil:
+	case serr != nil:
+		dateErr = &os.PathError{Op: "stat", Path: base, Err: serr}
+	default:
+		dateErr = dateKept(mtime, int64(st.Mtim.Sec))
 	}
-	if err := setTimeFd(fd, mtime); err != nil {
-		return fmt.Errorf("its date %s could not be set: %v", mtime.UTC().Format(time.DateOnly), err), nil
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err, nil
-	}
-	return dateKept(mtime, int64(st.Mtim.Sec)), nil
-}
-
-// processUmask is the process's umask, read from /proc/self/status
-// (reading it with umask(2) would change it for a moment under every
-// other goroutine); 0o777 where it cannot be read, so that every mode is
-// set explicitly.
-func processUmask() uint32 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0o777
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-				return uint32(m)
-			}
-		}
-	}
-	return 0o777
+	return dateErr, nil
 }

@@ -54,7 +54,6 @@ type fileJob struct {
 }
 
 type fileWriter struct {
-	umask   uint32 // the process's, read as the extraction starts (processUmask)
 	jobs    chan *fileJob
 	budget  *semaphore.Weighted
 	wg      sync.WaitGroup
@@ -70,7 +69,7 @@ type fileWriter struct {
 }
 
 func newFileWriter() *fileWriter {
-	w := &fileWriter{jobs: make(chan *fileJob, readAheadBytes/4096), budget: semaphore.NewWeighted(readAheadBytes), umask: processUmask()}
+	w := &fileWriter{jobs: make(chan *fileJob, readAheadBytes/4096), budget: semaphore.NewWeighted(readAheadBytes)}
 	w.wg.Add(fileWriters)
 	for range fileWriters {
 		go func() {
@@ -150,7 +149,7 @@ func writeSmallFile(d *qfolder, base string, data []byte, mode fs.FileMode, mtim
 }
 
 func (w *fileWriter) write(j *fileJob) {
-	dateErr, err := writeSmall(j.dir, j.base, (*j.buf)[:j.size], j.mode, j.mtime, w.umask)
+	dateErr, err := writeSmall(j.dir, j.base, (*j.buf)[:j.size], j.mode, j.mtime)
 	if dateErr != nil {
 		w.mu.Lock()
 		w.datesLost++
