@@ -36,9 +36,7 @@ func imageFormat(head []byte) string {
 		return "png"
 	case bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
 		return "gif"
-	case bytes.HasPrefix(head, []byte("BM")) && len(head) >= 18 && bmpHeaderSizes[binary.LittleEndian.Uint32(head[14:18])]:
-		// "BM" alone starts one random file in 65,536: the size of the
-		// header that follows, which every BMP reader checks, tells.
+	case bytes.HasPrefix(head, []byte("BM")) && bmpHeader(head):
 		return "bmp"
 	case bytes.HasPrefix(head, []byte("II*\x00")), bytes.HasPrefix(head, []byte("MM\x00*")):
 		return "tiff"
@@ -48,10 +46,31 @@ func imageFormat(head []byte) string {
 	return ""
 }
 
-// bmpHeaderSizes are the sizes a BMP's second header (BITMAPCOREHEADER,
-// OS/2's two, BITMAPINFOHEADER and its V2 to V5) may have: Microsoft,
-// "Bitmap Header Types"; OS/2 2.x's 16 and 64.
-var bmpHeaderSizes = map[uint32]bool{12: true, 16: true, 40: true, 52: true, 56: true, 64: true, 108: true, 124: true}
+// bmpHeader says whether head, after "BM", goes on as some BMP reader
+// reads a BMP: "BM" alone starts one random file in 65,536. Readers do
+// not agree on the second header's size (Microsoft lists 12, 40, 52, 56,
+// 108 and 124; ImageMagick reads any from 40 to 124, Firefox any from 16
+// to 64, Chromium's Skia any from 12), so any size from 12 is taken, up to
+// 16 MiB; but every reader needs the bits per pixel that header gives,
+// and they are one of a few.
+func bmpHeader(head []byte) bool {
+	if len(head) < 18 {
+		return false
+	}
+	size := binary.LittleEndian.Uint32(head[14:18])
+	at := 28 // BITMAPINFOHEADER and the rest: biBitCount
+	if size < 16 {
+		at = 24 // BITMAPCOREHEADER: bcBitCount
+	}
+	if size < 12 || size > 16<<20 || len(head) < at+2 {
+		return false
+	}
+	switch binary.LittleEndian.Uint16(head[at:]) {
+	case 0, 1, 2, 4, 8, 16, 24, 32, 48, 64: // 0: the pixels are a JPEG or PNG
+		return true
+	}
+	return false
+}
 
 // outputFormat is the format an image of format in is re-encoded to:
 // JPEG stays JPEG and a lossy WebP becomes one (encoding a photograph
