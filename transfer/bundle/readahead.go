@@ -20,7 +20,8 @@ import (
 // opens, reads whole and hashes the next files while the writer archives
 // (and the next stage encrypts) the ones before them, in order. Per file
 // that costs openat, fstat, read and close (staging has looked at it
-// already: Dir.ReadSmallStaged), each name looked up in its folder held
+// already: Dir.ReadSmallStaged, which still looks first where the
+// filesystem is not mounted nodev), each name looked up in its folder held
 // open (heldDir), and those calls overlap the rest of
 // the pipeline instead of stalling it. Files travel in batches of up to
 // aheadBatchFiles, so the goroutines hand work to each other once per
