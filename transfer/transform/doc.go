@@ -28,7 +28,11 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(t.cfg.Timeout(info.Pages, size))
+	budget := t.cfg.Timeout(info.Pages, size)
+	if t.cfg.OCR != "" {
+		budget += time.Duration(info.Pages) * ocrPerPage
+	}
+	deadline := time.Now().Add(budget)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	spools := make([]*os.File, min(t.cfg.Workers, info.Pages))
@@ -45,14 +49,21 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	if err != nil {
 		return err
 	}
+	if err := t.ocrResult(pages, res); err != nil {
+		return err
+	}
 	out, err := o.create(stem(shown) + ".pdf")
 	if err != nil {
 		return err
 	}
 	out.ownPixels = true
-	err = writePDF(out, pages, t.cfg.DPI, func(i int, w io.Writer) error {
+	err = writePDF(out, pages, t.cfg.DPI, func(i int, text bool, w io.Writer) error {
 		p := pages[i]
-		_, err := io.Copy(w, io.NewSectionReader(spools[p.Spool], p.Off, p.Length))
+		off, n := p.Off, p.Length
+		if text {
+			off, n = p.TextOff, p.TextLength
+		}
+		_, err := io.Copy(w, io.NewSectionReader(spools[p.Spool], off, n))
 		return err
 	})
 	if err != nil {

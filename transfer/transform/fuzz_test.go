@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bytes"
+	"compress/zlib"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +19,12 @@ var verifyKinds = []string{"f.pdf", "f.png", "f.jpg", "f.txt"}
 // smallPDF is a rebuilt PDF of three small pages, a text one (Group 4),
 // one in colour (Flate) and a photographic one (JPEG), as Transform
 // writes them, made without a renderer.
-func smallPDF(t testing.TB) []byte {
+func smallPDF(t testing.TB) []byte { return smallPDFText(t, "") }
+
+// smallPDFText is smallPDF whose first page has a text layer (as OCR
+// writes it) with mode as its render mode ("3 Tr", or a forgery's), when
+// mode is not "".
+func smallPDFText(t testing.TB, mode string) []byte {
 	var spool bytes.Buffer
 	var pages []pageImage
 	text := bytes.Repeat([]byte{0xff}, 64*48*3)
@@ -46,11 +52,25 @@ func smallPDF(t testing.TB) []byte {
 			t.Fatalf("page %d encoded as %s, want %s", len(pages)+1, p.Kind, want)
 		}
 		p.Off, p.Length = int64(start), int64(spool.Len()-start)
+		if mode != "" && len(pages) == 0 {
+			layer := textLayer([]ocrWord{{text: "Hello", left: 4, w: 20, lineTop: 8, lineH: 10}, {text: "(world)", left: 28, w: 30, lineTop: 8, lineH: 10}}, 48, 150)
+			layer = bytes.Replace(layer, []byte("3 Tr"), []byte(mode), 1)
+			start := spool.Len()
+			z := zlib.NewWriter(&spool)
+			z.Write([]byte(imageContent(64, 48, 150)))
+			z.Write(layer)
+			z.Close()
+			p.TextOff, p.TextLength = int64(start), int64(spool.Len()-start)
+		}
 		pages = append(pages, p)
 	}
 	var b bytes.Buffer
-	err := writePDF(&b, pages, 150, func(i int, w io.Writer) error {
-		_, err := w.Write(spool.Bytes()[pages[i].Off : pages[i].Off+pages[i].Length])
+	err := writePDF(&b, pages, 150, func(i int, text bool, w io.Writer) error {
+		off, n := pages[i].Off, pages[i].Length
+		if text {
+			off, n = pages[i].TextOff, pages[i].TextLength
+		}
+		_, err := w.Write(spool.Bytes()[off : off+n])
 		return err
 	})
 	if err != nil {
@@ -69,12 +89,16 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		append([]byte{1}, pngBytes(t, photo(16, 16))...),
 		append([]byte{2}, jpg.Bytes()...),
 		append([]byte{3}, "a line\r\nanother\tline\n"...),
+		// A page with OCR's invisible text layer, and one whose text
+		// is visible (render mode 0).
+		append([]byte{0}, smallPDFText(t, "3 Tr")...),
+		append([]byte{0}, smallPDFText(t, "0 Tr")...),
 	}
 }
 
 // The writer's output verifies, and the seeds that are originals do not.
 func TestVerifySeeds(t *testing.T) {
-	want := []bool{true, false, true, true, true}
+	want := []bool{true, false, true, true, true, true, false}
 	for i, s := range fuzzSeeds(t) {
 		err := Verify(verifyKinds[s[0]], bytes.NewReader(s[1:]), int64(len(s)-1))
 		if (err == nil) != want[i] {

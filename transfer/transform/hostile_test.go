@@ -42,6 +42,9 @@ func checkClean(t *testing.T, res *Result) {
 	switch filepath.Ext(res.Output) {
 	case ".pdf":
 		for _, tok := range activeTokens {
+			if tok == "/Font" && res.TextPages > 0 {
+				continue // the text layer's Helvetica; Verify checked it is only that
+			}
 			if bytes.Contains(b, []byte(tok)) {
 				t.Errorf("the rebuilt PDF holds %s", tok)
 			}

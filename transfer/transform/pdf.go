@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bufio"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -124,6 +125,29 @@ func (t *Transformer) renderRange(ctx context.Context, r, path string, first, la
 				return sw.err
 			}
 			p.Spool, p.Off, p.Length = spool, off+start, sw.n-start
+			if t.cfg.OCR != "" {
+				// The renderer waits while tesseract reads the page:
+				// still one page's pixels per worker.
+				words, err := t.ocrPage(ctx, pix, w, h, ch, deadline)
+				if err != nil {
+					if ctx.Err() != nil {
+						return err
+					}
+					p.OCRErr = err.Error()
+				} else if layer := textLayer(words, h, t.cfg.DPI); layer != nil {
+					start := sw.n
+					z := zlib.NewWriter(sw)
+					io.WriteString(z, imageContent(w, h, t.cfg.DPI))
+					z.Write(layer)
+					if err := z.Close(); err != nil {
+						return err
+					}
+					if sw.err != nil {
+						return sw.err
+					}
+					p.TextOff, p.TextLength = off+start, sw.n-start
+				}
+			}
 			out[num-first] = p
 			return nil
 		})

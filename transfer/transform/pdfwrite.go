@@ -24,18 +24,45 @@ type pageImage struct {
 	// Where the encoded bytes wait: spool file index, offset, length.
 	Spool       int
 	Off, Length int64
+	// TextOff and TextLength: where the page's whole content stream
+	// waits, deflated, in the same spool when the page has a text layer
+	// (Config.OCR); TextLength 0 when it has none.
+	TextOff, TextLength int64
+	// OCRErr says why tesseract read nothing of the page ("" when it ran).
+	OCRErr string
+}
+
+// helveticaFont is the font of the pages' text layers, one object they
+// share: a standard Type1 font, nothing embedded (Verify accepts only
+// this one).
+const helveticaFont = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+
+// imageContent is a page's content stream without a text layer, and the
+// start of the one with: its image, scaled to the page.
+func imageContent(w, h, dpi int) string {
+	return fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", points(w, dpi), points(h, dpi))
 }
 
 // writePDF writes a PDF 1.4 file of one page per image, in order: a
 // catalog, a page tree, and per page a page, its content stream (one
-// "Do" of its image, scaled to the page) and its image; a classic
+// "Do" of its image, scaled to the page, then for a page with a text
+// layer its invisible words, deflated) and its image; a classic
 // cross-reference table; a trailer with /Size and /Root only. Nothing
-// else: no information dictionary, no metadata, no action, no font. A
-// page's MediaBox is its pixel size at dpi, in points (1/72 in). data
-// writes image i's encoded bytes.
-func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, w io.Writer) error) error {
+// else: no information dictionary, no metadata, no action, and no font
+// but the standard Helvetica of a text layer, not embedded. A page's
+// MediaBox is its pixel size at dpi, in points (1/72 in). data writes
+// page i's encoded image, or with text its deflated content stream.
+func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, text bool, w io.Writer) error) error {
 	w := &countWriter{w: bufio.NewWriterSize(out, 256<<10)}
 	n := 2 + 3*len(pages)
+	font := 0 // the text layers' font object, after the pages'
+	for _, p := range pages {
+		if p.TextLength > 0 {
+			n++
+			font = n
+			break
+		}
+	}
 	offs := make([]int64, n+1)
 	obj := func(num int) { offs[num] = w.n; fmt.Fprintf(w, "%d 0 obj\n", num) }
 	io.WriteString(w, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -54,11 +81,27 @@ func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, w io.W
 		num := 3 + 3*i
 		pw, ph := points(p.W, dpi), points(p.H, dpi)
 		obj(num)
-		fmt.Fprintf(w, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>\nendobj\n",
-			pw, ph, num+2, num+1)
-		content := fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", pw, ph)
+		fonts := ""
+		if p.TextLength > 0 {
+			fonts = fmt.Sprintf(" /Font << /F1 %d 0 R >>", font)
+		}
+		fmt.Fprintf(w, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << /Im0 %d 0 R >>%s >> /Contents %d 0 R >>\nendobj\n",
+			pw, ph, num+2, fonts, num+1)
 		obj(num + 1)
-		fmt.Fprintf(w, "<< /Length %d >>\nstream\n%sendstream\nendobj\n", len(content), content)
+		if p.TextLength > 0 {
+			fmt.Fprintf(w, "<< /Length %d /Filter /FlateDecode >>\nstream\n", p.TextLength)
+			start := w.n
+			if err := data(i, true, w); err != nil {
+				return err
+			}
+			if w.n-start != p.TextLength {
+				return fmt.Errorf("page %d's text changed length while the PDF was written", i+1)
+			}
+			io.WriteString(w, "\nendstream\nendobj\n")
+		} else {
+			content := imageContent(p.W, p.H, dpi)
+			fmt.Fprintf(w, "<< /Length %d >>\nstream\n%sendstream\nendobj\n", len(content), content)
+		}
 		obj(num + 2)
 		cs := "/DeviceRGB"
 		if p.Gray {
@@ -71,13 +114,17 @@ func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, w io.W
 		}
 		fmt.Fprintf(w, " /Length %d >>\nstream\n", p.Length)
 		start := w.n
-		if err := data(i, w); err != nil {
+		if err := data(i, false, w); err != nil {
 			return err
 		}
 		if w.n-start != p.Length {
 			return fmt.Errorf("page %d's image changed length while the PDF was written", i+1)
 		}
 		io.WriteString(w, "\nendstream\nendobj\n")
+	}
+	if font > 0 {
+		obj(font)
+		io.WriteString(w, helveticaFont+"\nendobj\n")
 	}
 	xref := w.n
 	fmt.Fprintf(w, "xref\n0 %d\n0000000000 65535 f\r\n", n+1)

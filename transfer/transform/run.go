@@ -64,7 +64,10 @@ func (t *Transformer) plan(name string, head []byte) (Action, string, error) {
 		if err != nil {
 			return hold(ErrNoTool, "a PDF, but no renderer is installed (Debian: mupdf-tools)")
 		}
-		return ActionPDFOfImages, fmt.Sprintf("a PDF: every page is rendered to pixels (%s, %d DPI) and rebuilt as a PDF of images", r, t.cfg.DPI), nil
+		if why := t.ocrMissing(); why != "" {
+			return hold(ErrNoTool, "a PDF, but OCR is on and %s", why)
+		}
+		return ActionPDFOfImages, fmt.Sprintf("a PDF: every page is rendered to pixels (%s, %d DPI) and rebuilt as a PDF of images%s", r, t.cfg.DPI, t.ocrPlan()), nil
 	}
 	if officeExts[ext] {
 		zip, ole := bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"))
@@ -77,7 +80,10 @@ func (t *Transformer) plan(name string, head []byte) (Action, string, error) {
 		if _, err := t.renderer(); err != nil {
 			return hold(ErrNoTool, "an office document, but no PDF renderer is installed (Debian: mupdf-tools)")
 		}
-		return ActionPDFOfImages, "an office document: converted to PDF by LibreOffice, then every page rendered to pixels and rebuilt as a PDF of images", nil
+		if why := t.ocrMissing(); why != "" {
+			return hold(ErrNoTool, "an office document, but OCR is on and %s", why)
+		}
+		return ActionPDFOfImages, "an office document: converted to PDF by LibreOffice, then every page rendered to pixels and rebuilt as a PDF of images" + t.ocrPlan(), nil
 	}
 	if textExts[ext] {
 		if looksText(head) {

@@ -16,26 +16,29 @@ import (
 // packages names the Debian package of each tool, for the messages of a
 // missing one.
 var packages = map[string]string{
-	"mutool":   "mupdf-tools",
-	"pdftoppm": "poppler-utils",
-	"soffice":  "libreoffice-writer-nogui, libreoffice-calc-nogui and libreoffice-impress-nogui",
-	"bwrap":    "bubblewrap",
-	"prlimit":  "util-linux",
+	"mutool":    "mupdf-tools",
+	"pdftoppm":  "poppler-utils",
+	"soffice":   "libreoffice-writer-nogui, libreoffice-calc-nogui and libreoffice-impress-nogui",
+	"bwrap":     "bubblewrap",
+	"prlimit":   "util-linux",
+	"tesseract": "tesseract-ocr",
 }
 
 // versionArgs is how each tool tells its version, and the pattern that
 // finds it in what it prints (on stdout or stderr).
 var versionArgs = map[string][]string{
-	"mutool":   {"-v"},
-	"pdftoppm": {"-v"},
-	"soffice":  {"--version"},
-	"bwrap":    {"--version"},
-	"prlimit":  {"--version"},
+	"mutool":    {"-v"},
+	"pdftoppm":  {"-v"},
+	"soffice":   {"--version"},
+	"bwrap":     {"--version"},
+	"prlimit":   {"--version"},
+	"tesseract": {"--version"},
 }
 
 var versionRE = regexp.MustCompile(`\d+(\.\d+)+`)
 
-// New finds the tools (mutool, pdftoppm, soffice, bwrap, prlimit) and
+// New finds the tools (mutool, pdftoppm, soffice, bwrap, prlimit, and
+// tesseract when Config.OCR is on) and
 // their versions once, and fills in cfg's defaults. A missing renderer is
 // not an error: the files that need it are held (ErrNoTool) and
 // Transformer.Missing says why. Without bwrap (unless cfg.NoSandbox) or
@@ -73,10 +76,17 @@ func New(cfg Config) (*Transformer, error) {
 			return nil, err
 		}
 	}
+	if cfg.OCR != "" && !ocrLangsRE.MatchString(cfg.OCR) {
+		return nil, fmt.Errorf("transform: %v", CheckOCR(cfg.OCR))
+	}
 	t := &Transformer{cfg: cfg, paths: map[string]string{}, vers: map[string]string{}, missing: map[string]string{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for _, tool := range []string{"mutool", "pdftoppm", "soffice", "bwrap", "prlimit"} {
+	tools := []string{"mutool", "pdftoppm", "soffice", "bwrap", "prlimit"}
+	if cfg.OCR != "" {
+		tools = append(tools, "tesseract")
+	}
+	for _, tool := range tools {
 		path, set := cfg.Tools[tool]
 		if set && path == "" {
 			t.missing[tool] = fmt.Sprintf("%s is switched off (Config.Tools)", tool)
@@ -111,6 +121,13 @@ func New(cfg Config) (*Transformer, error) {
 		})
 	}
 	wg.Wait()
+	if _, ok := t.paths["tesseract"]; ok {
+		if err := CheckOCR(cfg.OCR); err != nil {
+			// Documents are held, saying which package to add.
+			delete(t.paths, "tesseract")
+			t.missing["tesseract"] = err.Error()
+		}
+	}
 	if _, ok := t.paths["prlimit"]; !ok {
 		return nil, fmt.Errorf("transform: %s: without it no tool runs with bounded memory", t.missing["prlimit"])
 	}

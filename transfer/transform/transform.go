@@ -1,6 +1,8 @@
 // Package transform disarms documents and images by rebuilding them in a
 // simple form (issue 14, "Transform, then verify"): a PDF or an office
-// document becomes a PDF that holds only one image per page; an image is
+// document becomes a PDF that holds only one image per page (and, with
+// Config.OCR, an invisible text layer of the words tesseract reads in
+// it, so the PDF stays searchable); an image is
 // decoded and encoded afresh; a text file is checked as UTF-8 and cleaned
 // of control characters. What a sender could hide in the original (scripts,
 // actions, embedded files, metadata, a polyglot tail) does not survive,
@@ -100,6 +102,10 @@ type Result struct {
 	SidecarSize   int64
 	// Links is the number of links listed in Sidecar.
 	Links int
+	// TextPages is how many pages of a rebuilt PDF carry an invisible
+	// text layer (Config.OCR): pages where tesseract read at least one
+	// word. A page where it failed has none, and Notes say so.
+	TextPages int
 	// Notes say, one line each, what else a reviewer should know (pages
 	// kept as JPEG, a fallback renderer, links that could not be read).
 	Notes []string
@@ -144,8 +150,14 @@ type Config struct {
 	// converted to UTF-8. Default: none; text that is not UTF-8 (nor
 	// UTF-16 with a byte-order mark) is not transformed.
 	TextEncoding string
+	// OCR, when not "", is a tesseract language list ("eng", "eng+deu"):
+	// every rendered page is also read by tesseract and the words it
+	// finds are written into the page as an invisible text layer, so the
+	// rebuilt PDF stays searchable (see ocr.go). Each language needs its
+	// traineddata (Debian: tesseract-ocr-LANG; CheckOCR). Default "": off.
+	OCR string
 	// Tools overrides where a program is found: tool name ("mutool",
-	// "pdftoppm", "soffice", "bwrap", "prlimit") → path; an empty path
+	// "pdftoppm", "soffice", "tesseract", "bwrap", "prlimit") → path; an empty path
 	// switches the tool off (as if missing). Tests point a renderer at a
 	// script that hangs or crashes, or switch mutool off to test pdftoppm.
 	Tools map[string]string

@@ -33,7 +33,13 @@ import (
 //     /Pages), the page tree, a page (/MediaBox, /Resources of one image,
 //     /Contents), a content stream that only draws that image, or an
 //     image (DeviceGray or DeviceRGB, 1 or 8 bits, DCTDecode,
-//     FlateDecode or CCITTFaxDecode) whose data decodes to its declared size;
+//     FlateDecode or CCITTFaxDecode) whose data decodes to its declared
+//     size; a page may also carry OCR's invisible text layer: its
+//     resources then name one font, /F1, the one font object of the file,
+//     the standard Type1 Helvetica in WinAnsiEncoding with nothing
+//     embedded, and its content stream, deflated, draws the image then
+//     only text objects of Tr Tf Tz Tm Td Tj TJ, every word shown in
+//     render mode 3 (invisible; verifytext.go);
 //   - .png, .jpg, .jpeg: an image Go decodes whole, within 100 million
 //     pixels, with no chunk or marker beyond pixels (no metadata, no
 //     comment) and nothing after its end;
@@ -259,6 +265,10 @@ func verifyJPEG(r *io.SectionReader, size int64, decode bool) error {
 
 var contentRE = regexp.MustCompile(`^q [0-9]+(\.[0-9]+)? 0 0 [0-9]+(\.[0-9]+)? 0 0 cm /Im0 Do Q\n?$`)
 
+// imageDrawRE is the start of a content stream with a text layer: the
+// image, drawn as contentRE draws it, then a newline.
+var imageDrawRE = regexp.MustCompile(`^q [0-9]+(\.[0-9]+)? 0 0 [0-9]+(\.[0-9]+)? 0 0 cm /Im0 Do Q\n`)
+
 // verifyPDF checks a PDF object by object against what writePDF writes.
 func verifyPDF(r *io.SectionReader, decodePages bool) error {
 	conf := model.NewDefaultConfiguration()
@@ -292,6 +302,9 @@ func verifyPDF(r *io.SectionReader, decodePages bool) error {
 			return 0, fmt.Errorf("a %s that is not a separate object", kind)
 		}
 		n := ref.ObjectNumber.Value()
+		if kind == "font" && seen[n] == "font" {
+			return n, nil // the one font object, shared by the pages with text
+		}
 		if seen[n] != "" {
 			return 0, fmt.Errorf("object %d used twice (as %s and %s)", n, seen[n], kind)
 		}
@@ -401,8 +414,14 @@ func verifyPage(x *model.XRefTable, ref types.Object, mark func(types.Object, st
 	if !ok {
 		return nil, errors.New("resources not inline")
 	}
-	if err := onlyKeys(res, "page's resources", "XObject"); err != nil {
+	if err := onlyKeys(res, "page's resources", "XObject", "Font"); err != nil {
 		return nil, err
+	}
+	hasFont := res["Font"] != nil
+	if hasFont {
+		if err := verifyFonts(x, res["Font"], mark); err != nil {
+			return nil, err
+		}
 	}
 	xo, ok := res["XObject"].(types.Dict)
 	if !ok || len(xo) != 1 || xo["Im0"] == nil {
@@ -415,11 +434,8 @@ func verifyPage(x *model.XRefTable, ref types.Object, mark func(types.Object, st
 	if err != nil || cs == nil {
 		return nil, errors.New("no content stream")
 	}
-	if err := onlyKeys(cs.Dict, "content stream", "Length"); err != nil {
+	if err := verifyContent(cs, hasFont); err != nil {
 		return nil, err
-	}
-	if !contentRE.Match(cs.Raw) {
-		return nil, errors.New("its content does more than draw its image")
 	}
 	if _, err := mark(xo["Im0"], "image"); err != nil {
 		return nil, err

@@ -1,0 +1,132 @@
+package transform
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// helveticaObj is the text layer's font object as the writer writes it.
+const helveticaObj = helveticaFont
+
+// textPagePDF is onePagePDF's page with a text layer: resources naming
+// the font object 6 (font, or fonts in place of the whole /Font entry),
+// a content stream (deflated unless raw), and extra objects numbered
+// from 7 (each a body, streams written in full by the caller).
+func textPagePDF(t testing.TB, fonts, font, content string, raw bool, extra ...string) []byte {
+	j := jpegBytes(t, photo(16, 16))
+	if fonts == "" {
+		fonts = "/Font << /F1 6 0 R >>"
+	}
+	var stream bytes.Buffer
+	filter := " /Filter /FlateDecode"
+	if raw {
+		stream.WriteString(content)
+		filter = ""
+	} else {
+		z := zlib.NewWriter(&stream)
+		z.Write([]byte(content))
+		z.Close()
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	var offs []int
+	obj := func(body string, data []byte) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\n", len(offs), body)
+		if data != nil {
+			b.WriteString("stream\n")
+			b.Write(data)
+			b.WriteString("\nendstream\n")
+		}
+		b.WriteString("endobj\n")
+	}
+	obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
+	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> "+fonts+" >> /Contents 4 0 R >>", nil)
+	obj(fmt.Sprintf("<< /Length %d%s >>", stream.Len(), filter), stream.Bytes())
+	obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>", len(j)), j)
+	obj(font, nil)
+	for _, e := range extra {
+		obj(e, nil)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
+	return b.Bytes()
+}
+
+// Verify's verdicts on pages whose text layer is one step away from the
+// invisible one OCR writes.
+func TestVerifyTextLayerForgeries(t *testing.T) {
+	const draw = "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
+	const good = "BT\n3 Tr\n/F1 7.2 Tf\n95.5 Tz 1 0 0 1 0.48 1.2 Tm (Hello) Tj\n0 -8 Td [(wor) -20 (ld)] TJ\nET\n"
+	fontFile := "<< /Length 3 /Length1 3 /Length2 0 /Length3 0 >>\nstream\nabc\nendstream"
+	for _, c := range []struct {
+		name, fonts, font, content string
+		raw                        bool
+		extra                      []string
+		want                       string // "" = verifies
+	}{
+		{name: "invisible text", content: draw + good},
+		{name: "two text objects", content: draw + good + "BT /F1 3 Tf 0 0 Td (x) Tj ET\n"},
+		{name: "visible text", content: draw + strings.Replace(good, "3 Tr", "0 Tr", 1), want: "render mode 0, which is visible"},
+		{name: "no render mode", content: draw + "BT /F1 7.2 Tf (Hello) Tj ET\n", want: "render mode 0, which is visible"},
+		{name: "visible after invisible", content: draw + good + "BT 2 Tr /F1 3 Tf (x) Tj ET\n", want: "render mode 2, which is visible"},
+		{name: "text outside BT/ET", content: draw + "BT 3 Tr /F1 7 Tf ET (Hello) Tj\n", want: "text shown outside BT/ET"},
+		{name: "Tm outside BT/ET", content: draw + "1 0 0 1 0 0 Tm\n", want: "Tm outside BT/ET"},
+		{name: "BT without ET", content: draw + "BT 3 Tr /F1 7 Tf (Hello) Tj\n", want: "BT without ET"},
+		{name: "extra operator", content: draw + "BT 3 Tr /F1 7 Tf (Hello) Tj ET 0 0 5 5 re f\n", want: `the operator "re"`},
+		{name: "colour operator", content: draw + "BT 3 Tr 1 0 0 rg /F1 7 Tf (Hello) Tj ET\n", want: `the operator "rg"`},
+		{name: "image drawn again", content: draw + good + "q 1 0 0 1 0 0 cm /Im0 Do Q\n", want: `the operator "q"`},
+		{name: "text before the image", content: good + draw, want: "content does more than draw its image"},
+		{name: "hex string", content: draw + "BT 3 Tr /F1 7 Tf <48656c6c6f> Tj ET\n", want: `unexpected "<48656c6c6f>`},
+		{name: "dictionary operand", content: draw + "BT 3 Tr /F1 7 Tf << /A 1 >> Tj ET\n", want: `unexpected "<<`},
+		{name: "comment", content: draw + "% hidden\n" + good, want: `unexpected "% hidden`},
+		{name: "unescaped line break in a string", content: draw + "BT 3 Tr /F1 7 Tf (a\nb) Tj ET\n", want: "byte 0x0a unescaped"},
+		{name: "other font name", content: draw + "BT 3 Tr /F2 7 Tf (x) Tj ET\n", want: "the font /F2, not the page's /F1"},
+		{name: "show without a font", content: draw + "BT 3 Tr (x) Tj ET\n", want: "before a font is set"},
+		{name: "Tj with two strings", content: draw + "BT 3 Tr /F1 7 Tf (a) (b) Tj ET\n", want: "Tj with unexpected operands"},
+		{name: "not deflated", content: draw + good, raw: true, want: "not deflated"},
+		{name: "image-only stream with a font", content: draw},
+		{name: "embedded font", font: "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 32 /Widths [278] /FontDescriptor 7 0 R >>",
+			extra:   []string{"<< /Type /FontDescriptor /FontName /Helvetica /Flags 32 /FontBBox [0 0 1000 1000] /ItalicAngle 0 /Ascent 718 /Descent -207 /CapHeight 718 /StemV 88 /FontFile 8 0 R >>", fontFile},
+			content: draw + good, want: "a font with /FontDescriptor (an embedded or custom font)"},
+		{name: "Type3 font", font: "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 1 1] /FontMatrix [0.001 0 0 0.001 0 0] /CharProcs 7 0 R /Encoding << /Type /Encoding /Differences [72 /H] >> /FirstChar 72 /LastChar 72 /Widths [500] >>",
+			extra:   []string{"<< /H 8 0 R >>", "<< /Length 9 >>\nstream\n500 0 d0\n\nendstream"},
+			content: draw + good, want: "a font of subtype Type3"},
+		{name: "TrueType Helvetica", font: "<< /Type /Font /Subtype /TrueType /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>", content: draw + good, want: "a font of subtype TrueType"},
+		{name: "other base font", font: "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>", content: draw + good, want: "other than the standard Type1 Helvetica"},
+		{name: "font with widths", font: "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 32 /Widths [278] >>", content: draw + good, want: "the font has /"},
+		{name: "font with a ToUnicode map", font: "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /ToUnicode 7 0 R >>",
+			extra: []string{"<< /Length 3 >>\nstream\nabc\nendstream"}, content: draw + good, want: "a font with /ToUnicode"},
+		{name: "two fonts", fonts: "/Font << /F1 6 0 R /F2 6 0 R >>", content: draw + good, want: "fonts other than exactly /F1"},
+		{name: "font written in the page", fonts: "/Font << /F1 " + helveticaObj + " >>", content: draw + good, want: "not a separate object"},
+		{name: "extra resource", fonts: "/Font << /F1 6 0 R >> /ExtGState << /G0 << /CA 1 >> >>", content: draw + good, want: "resources has /ExtGState"},
+		{name: "inflation bomb", content: draw + "BT ET" + strings.Repeat(" ", maxContent), want: "more than 8 MiB"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			font := c.font
+			if font == "" {
+				font = helveticaObj
+			}
+			b := textPagePDF(t, c.fonts, font, c.content, c.raw, c.extra...)
+			err := Verify("f.pdf", bytes.NewReader(b), int64(len(b)))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("the text layer does not verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Verify = %v, want ErrNotSimple saying %q", err, c.want)
+			}
+		})
+	}
+}
