@@ -46,7 +46,7 @@ const (
 
 // transformer is the policy's transformer; tmp holds its intermediate files.
 func (s *Station) transformer(p TransformPolicy, tmp string) (*transform.Transformer, error) {
-	return transform.New(transform.Config{DPI: p.DPI, MaxPixels: p.MaxPixels, TempDir: tmp})
+	return transform.New(transform.Config{DPI: p.DPI, MaxPixels: p.MaxPixels, OCR: p.OCR, TempDir: tmp})
 }
 
 // readHead reads the first transform.HeadSize bytes of the file at p.

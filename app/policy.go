@@ -24,6 +24,7 @@ import (
 	"sluice/transfer/custody"
 	"sluice/transfer/inspect"
 	"sluice/transfer/scan"
+	"sluice/transfer/transform"
 )
 
 // Policy is what a receiving station accepts. It is read from policy.toml in
@@ -94,6 +95,23 @@ type TransformPolicy struct {
 	// DPI renders pages; MaxPixels bounds an image or a page.
 	DPI       int
 	MaxPixels int64
+	// OCR is "" (off) or a tesseract language list ("eng", "eng+deu"):
+	// the station that transforms documents gives each page a text layer
+	// (transform.Config.OCR).
+	OCR string
+}
+
+// ocrHere checks that this station can read the languages of the OCR the
+// policy asks of it, when it transforms documents where (TransformKiosk
+// for its own policy, TransformSender for a recipient's copy).
+func (t TransformPolicy) ocrHere(where string) error {
+	if t.OCR == "" || t.Documents != where && t.Documents != TransformBoth {
+		return nil
+	}
+	if err := transform.CheckOCR(t.OCR); err != nil {
+		return fmt.Errorf("transform.ocr: %v; this station transforms documents and reads their text", err)
+	}
+	return nil
 }
 
 // forAction is where the kind of content a transformation action
@@ -275,6 +293,13 @@ text = "off"
 # max_pixels is not transformed (a decompression bomb), and is held.
 dpi = 150
 max_pixels = 100000000
+# ocr = "eng" (or "eng+deu", tesseract language names joined by "+") keeps
+# rebuilt documents searchable: the station that transforms documents
+# reads each page with tesseract and adds its words as invisible text
+# (standard Helvetica, WinAnsi: a letter it cannot encode becomes "?"); a
+# page tesseract fails on keeps no text. Needs tesseract-ocr and
+# tesseract-ocr-LANG for each language on that station. "" is off.
+ocr = ""
 
 # A site's other engine, run on every file; all engines must say clean.
 # [[scanner]]
@@ -353,6 +378,7 @@ type rawPolicy struct {
 		Text      string `toml:"text"`
 		DPI       int    `toml:"dpi"`
 		MaxPixels int64  `toml:"max_pixels"`
+		OCR       string `toml:"ocr"`
 	} `toml:"transform"`
 }
 
@@ -468,7 +494,10 @@ func parsePolicy(b []byte) (Policy, error) {
 	if t.MaxPixels < 1_000_000 || t.MaxPixels > 1_000_000_000 {
 		return p, fmt.Errorf("transform.max_pixels must be between 1000000 and 1000000000, not %d", t.MaxPixels)
 	}
-	p.Transform = TransformPolicy{Documents: t.Documents, Images: t.Images, Text: t.Text, DPI: t.DPI, MaxPixels: t.MaxPixels}
+	if err := transform.CheckOCRSyntax(t.OCR); err != nil {
+		return p, fmt.Errorf("transform.ocr: %v", err)
+	}
+	p.Transform = TransformPolicy{Documents: t.Documents, Images: t.Images, Text: t.Text, DPI: t.DPI, MaxPixels: t.MaxPixels, OCR: t.OCR}
 	return p, nil
 }
 
@@ -565,8 +594,8 @@ func (p Policy) Text() string {
 	fmt.Fprintf(&b, "[scan]\nmode = %q\nclamd = %q\nclamscan = %q\ndatabase = %q\ntimeout = %q\nmax_signature_age = %q\npass_not_scanned = %s\n",
 		mode, sc.Clamd, sc.Clamscan, sc.Database, sc.Timeout, age, q(sc.PassNotScanned))
 	tp := p.Transform
-	fmt.Fprintf(&b, "\n[transform]\ndocuments = %q\nimages = %q\ntext = %q\ndpi = %d\nmax_pixels = %d\n",
-		tp.Documents, tp.Images, tp.Text, tp.DPI, tp.MaxPixels)
+	fmt.Fprintf(&b, "\n[transform]\ndocuments = %q\nimages = %q\ntext = %q\ndpi = %d\nmax_pixels = %d\nocr = %q\n",
+		tp.Documents, tp.Images, tp.Text, tp.DPI, tp.MaxPixels, tp.OCR)
 	for _, h := range sc.Hooks {
 		ints := func(xs []int) string { return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(xs)), ", "), "[]") }
 		fmt.Fprintf(&b, "\n[[scanner]]\nname = %q\ncommand = %s\nclean = [%s]\ninfected = [%s]\ntimeout = %q\n",
@@ -658,6 +687,9 @@ func ParsePolicy(text []byte) (Policy, error) { return parsePolicy(text) }
 // refuses does not happen.
 func (s *Station) InstallPolicy(text []byte, others ...*SignedIn) error {
 	p, err := parsePolicy(text)
+	if err == nil {
+		err = p.Transform.ocrHere(TransformKiosk)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: the policy is not installed: %v", ErrRejected, err)
 	}

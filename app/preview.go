@@ -44,8 +44,12 @@ func (s *Station) ImportPolicy(name, path string) error {
 	if err != nil {
 		return fmt.Errorf("import policy: %w", err)
 	}
-	if _, err := parsePolicy(b); err != nil {
+	p, err := parsePolicy(b)
+	if err != nil {
 		return fmt.Errorf("%w: %s is not a valid policy: %v", ErrRejected, path, err)
+	}
+	if err := p.Transform.ocrHere(TransformSender); err != nil {
+		return fmt.Errorf("%w: %s's policy is not imported: %v", ErrRejected, name, err)
 	}
 	dir := filepath.Join(s.Home, policiesDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
