@@ -38,8 +38,9 @@ case "${1:-build}" in
   test) want=("${package[@]}" lintian groff-base git mupdf-tools poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui tesseract-ocr tesseract-ocr-eng bubblewrap iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace) ;;
   # udpcast: the diode bench sends the same bundle with udp-sender --async.
   # mupdf-tools: the transform bench renders with Sluice and with a bare
-  # mutool draw in the same run.
-  bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan udpcast mupdf-tools bubblewrap) ;;
+  # mutool draw in the same run; tesseract-ocr and tesseract-ocr-eng: its
+  # OCR row.
+  bench) want=("${build[@]}" age tar coreutils findutils time clamav-daemon clamdscan udpcast mupdf-tools tesseract-ocr tesseract-ocr-eng bubblewrap) ;;
   screenshots) want=("${build[@]}" xvfb xdotool imagemagick dbus xdg-desktop-portal xdg-desktop-portal-gtk mupdf-tools bubblewrap) ;;
   *) echo "deps.sh: unknown target $1" >&2; exit 2 ;;
 esac

@@ -96,8 +96,39 @@ func (b *bench) transformSection() bool {
 	fmt.Fprintf(tw, "its size\t%s → %s: %.2f×\t≤ 1.5×\t%s\t\n", humanize.IBytes(uint64(size(text))), humanize.IBytes(uint64(textOut)), textRatio, verdictOf(sizeOK))
 	fmt.Fprintf(tw, "10-page scanned PDF: size\t%s → %s: %.2f× (%.2f s)\t–\t–\t\n", humanize.IBytes(uint64(size(scan))), humanize.IBytes(uint64(scanOut)), scanRatio, median(scans).wall.Seconds())
 	fmt.Fprintf(tw, "10 photos, 3000 × 2000 JPEG: re-encoded\t%.1f MB/s (%s in %.2f s)\t–\t–\t\n", float64(photoBytes)/1e6/img.wall.Seconds(), humanize.IBytes(uint64(photoBytes)), img.wall.Seconds())
+	b.ocrRow(tw, dir, out)
 	tw.Flush()
 	return speedOK && sizeOK
+}
+
+// ocrPages is the length of the document the OCR row reads: tesseract
+// takes about a second of CPU a page.
+const ocrPages = 20
+
+// ocrRow measures transform with OCR on (transform.ocr, --ocr eng) on a
+// text document of ocrPages pages, once, against the same without OCR:
+// pages per second and the output's size. Informational: no bound. It
+// says so and is left out when tesseract or its English is missing.
+func (b *bench) ocrRow(tw *tabwriter.Writer, dir, out string) {
+	eng, _ := filepath.Glob("/usr/share/tesseract-ocr/*/tessdata/eng.traineddata")
+	if _, err := exec.LookPath("tesseract"); err != nil || len(eng) == 0 {
+		fmt.Fprintf(tw, "OCR\tnot measured: tesseract-ocr and tesseract-ocr-eng are not installed (packaging/deps.sh bench)\t–\t–\t\n")
+		return
+	}
+	odir := filepath.Join(dir, "ocr")
+	os.MkdirAll(odir, 0o755)
+	doc, _ := b.textDocument(odir, ocrPages)
+	pages := pdfPages(doc)
+	outName := filepath.Join(out, strings.TrimSuffix(filepath.Base(doc), ".pdf")+".pdf")
+	reset(out)
+	plain := timed(b.bin, "transform", doc, "--out", out)
+	plainSize := size(outName)
+	reset(out)
+	ocr := timed(b.bin, "transform", doc, "--ocr", "eng", "--out", out)
+	ocrSize := size(outName)
+	fmt.Fprintf(tw, "%d-page text PDF with OCR (eng): pages/s\t%.2f (%.2f s, %.2f s a page; without OCR %.2f s), size %s → %s (+%.0f%%)\t–\t–\t\n",
+		pages, float64(pages)/ocr.wall.Seconds(), ocr.wall.Seconds(), ocr.wall.Seconds()/float64(pages), plain.wall.Seconds(),
+		humanize.IBytes(uint64(plainSize)), humanize.IBytes(uint64(ocrSize)), 100*(float64(ocrSize)/float64(plainSize)-1))
 }
 
 // textDocument returns a text PDF of about n pages: LibreOffice's
