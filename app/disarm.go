@@ -290,11 +290,19 @@ func (s *Station) TransformStaged(ctx context.Context, srcs []bundle.Source, to 
 	return out, nil
 }
 
-// transformedText is one transformation for a custody record.
+// transformedText is one transformation for a custody record, with the
+// pages OCR gave text to, when it was on.
 func transformedText(from, to string, r *transform.Result) string {
-	return fmt.Sprintf("%s (sha256 %x, %s) → %s (sha256 %x, %s) by %s %s in %.1f s",
+	s := fmt.Sprintf("%s (sha256 %x, %s) → %s (sha256 %x, %s) by %s %s in %.1f s",
 		from, r.OriginalSHA256, humanize.IBytes(uint64(r.OriginalSize)), to, r.OutputSHA256, humanize.IBytes(uint64(r.OutputSize)),
 		r.Tool, r.ToolVersion, r.Duration.Seconds())
+	if r.TextPages > 0 || r.OCRFailed > 0 {
+		s += fmt.Sprintf(", OCR text on %d of %d pages", r.TextPages, r.Pages)
+		if r.OCRFailed > 0 {
+			s += fmt.Sprintf(" (%d failed, kept without text)", r.OCRFailed)
+		}
+	}
+	return s
 }
 
 // recordTransformed appends "transformed" records for bundle id listing

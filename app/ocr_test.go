@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"sluice/internal/pdfcheck/pdftest"
+	"sluice/transfer/custody"
 	"sluice/transfer/transform"
 )
 
@@ -32,6 +33,13 @@ func TestOCRAtSenderVerifiedAtKiosk(t *testing.T) {
 	}
 	if r.Content.TransformedVerified != 2 { // and report.links.txt
 		t.Fatalf("kiosk verified %d transformed files", r.Content.TransformedVerified)
+	}
+	var recorded bool
+	for _, rec := range events(t, sender) {
+		recorded = recorded || rec.Event == custody.EventTransformed && strings.Contains(rec.Reason, "outbox/report.pdf (sha256 ") && strings.Contains(rec.Reason, ", OCR text on 1 of 1 pages")
+	}
+	if !recorded {
+		t.Error("the sender's transformed record does not say which pages have text")
 	}
 	out := filepath.Join(r.Dir, "outbox", "report.pdf")
 	b, err := os.ReadFile(out)

@@ -50,11 +50,8 @@ const maxOCROutput = 8 << 20
 // transform.ocr): "" (OCR off) or names of installed traineddata joined by
 // "+". An error is one line naming what is missing and its Debian package.
 func CheckOCR(langs string) error {
-	if langs == "" {
-		return nil
-	}
-	if !ocrLangsRE.MatchString(langs) {
-		return fmt.Errorf("OCR languages %q: give tesseract language names joined by \"+\", such as \"eng\" or \"eng+deu\"", langs)
+	if err := CheckOCRSyntax(langs); err != nil || langs == "" {
+		return err
 	}
 	dirs, _ := filepath.Glob(tessdataGlob)
 	for _, l := range strings.Split(langs, "+") {
@@ -67,6 +64,16 @@ func CheckOCR(langs string) error {
 		if !found {
 			return fmt.Errorf("OCR language %q is not installed (Debian: apt-get install tesseract-ocr %s)", l, langPackage(l))
 		}
+	}
+	return nil
+}
+
+// CheckOCRSyntax checks only the form of a language list ("" or names
+// joined by "+"), not that they are installed: for a policy that another
+// station applies.
+func CheckOCRSyntax(langs string) error {
+	if langs != "" && !ocrLangsRE.MatchString(langs) {
+		return fmt.Errorf("OCR languages %q: give tesseract language names joined by \"+\", such as \"eng\" or \"eng+deu\"", langs)
 	}
 	return nil
 }
@@ -314,6 +321,7 @@ func (t *Transformer) ocrResult(pages []pageImage, res *Result) error {
 			failed++
 		}
 	}
+	res.OCRFailed = failed
 	if failed == len(pages) {
 		return fmt.Errorf("OCR failed on every page (%s); check tesseract-ocr, or set ocr = \"\" in the policy's [transform]", first)
 	}

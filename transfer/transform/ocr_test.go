@@ -114,8 +114,8 @@ func TestOCRFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TextPages != 2 {
-		t.Errorf("%d pages with text, want 2", res.TextPages)
+	if res.TextPages != 2 || res.OCRFailed != 1 {
+		t.Errorf("%d pages with text and %d failed, want 2 and 1", res.TextPages, res.OCRFailed)
 	}
 	joined := strings.Join(res.Notes, "\n")
 	if !strings.Contains(joined, "OCR failed on 1 of 3 pages, kept without text (first: page 2: tesseract failed (exit status 1): Error: page broken)") {

@@ -76,8 +76,8 @@ func New(cfg Config) (*Transformer, error) {
 			return nil, err
 		}
 	}
-	if cfg.OCR != "" && !ocrLangsRE.MatchString(cfg.OCR) {
-		return nil, fmt.Errorf("transform: %v", CheckOCR(cfg.OCR))
+	if err := CheckOCRSyntax(cfg.OCR); err != nil {
+		return nil, fmt.Errorf("transform: %v", err)
 	}
 	t := &Transformer{cfg: cfg, paths: map[string]string{}, vers: map[string]string{}, missing: map[string]string{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

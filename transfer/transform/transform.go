@@ -106,6 +106,8 @@ type Result struct {
 	// text layer (Config.OCR): pages where tesseract read at least one
 	// word. A page where it failed has none, and Notes say so.
 	TextPages int
+	// OCRFailed is how many pages tesseract failed on (kept without text).
+	OCRFailed int
 	// Notes say, one line each, what else a reviewer should know (pages
 	// kept as JPEG, a fallback renderer, links that could not be read).
 	Notes []string
