@@ -102,7 +102,7 @@ func (b *bench) transformSection() bool {
 }
 
 // ocrPages is the length of the document the OCR row reads: tesseract
-// takes about a second of CPU a page.
+// takes two to three seconds of CPU a page of dense text.
 const ocrPages = 20
 
 // ocrRow measures transform with OCR on (transform.ocr, --ocr eng) on a

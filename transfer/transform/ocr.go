@@ -36,10 +36,12 @@ var ocrLangsRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,30}(\+[a-z][a-z0-9_]{1,30
 var tessdataGlob = "/usr/share/tesseract-ocr/*/tessdata"
 
 // ocrPageTimeout bounds tesseract on one page; ocrPerPage is the time
-// each page adds to a document's deadline when OCR is on.
+// each page adds to a document's deadline when OCR is on: four times the
+// 2.5 s of CPU a dense page takes here, for a slower or busier machine
+// (its input is pixels rendered here, not the sender's file).
 const (
 	ocrPageTimeout = 120 * time.Second
-	ocrPerPage     = 5 * time.Second
+	ocrPerPage     = 10 * time.Second
 )
 
 // maxOCROutput bounds what tesseract may write about one page (its TSV):
