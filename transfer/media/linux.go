@@ -317,9 +317,13 @@ func Eject(point string) (string, error) {
 
 // MountDevice mounts the filesystem on a drive's device node (/dev/sdb1)
 // and returns where: through udisks2 where it runs (/media/USER/LABEL),
-// otherwise with mount(8) under /media/sluice/, which needs root.
+// otherwise with mount(8) under /media/sluice/, which needs root. Either
+// way the drive is mounted nodev and nosuid (udisks2 always does so; the
+// fallback says so, and noexec too): a device node or a set-user-ID
+// program on a stick must never work here (a device node put in a staged
+// file's place would otherwise be opened by sealing).
 func MountDevice(dev string) (string, error) {
-	if u, err := connectUdisks(); err == nil {
+	if u, err := udisksConnect(); err == nil {
 		point, err := u.mount(dev)
 		u.close()
 		if err == nil || !errors.Is(err, errNoUdisks) {
@@ -330,12 +334,15 @@ func MountDevice(dev string) (string, error) {
 	if err := os.MkdirAll(point, 0o755); err != nil {
 		return "", fmt.Errorf("mount %s: %w (without udisks2, mounting needs root)", dev, err)
 	}
-	if out, err := exec.Command("mount", dev, point).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-o", "nodev,nosuid,noexec", dev, point).CombinedOutput(); err != nil {
 		os.Remove(point)
 		return "", fmt.Errorf("mount %s: %s", dev, strings.TrimSpace(string(out)))
 	}
 	return point, nil
 }
+
+// udisksConnect is connectUdisks; tests replace it to take mount(8)'s way.
+var udisksConnect = connectUdisks
 
 func samePath(a, b string) bool {
 	ra, err1 := filepath.EvalSymlinks(a)

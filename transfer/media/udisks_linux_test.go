@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // startUdisks makes sure the system bus, udev and udisks2 run, starting
@@ -126,5 +128,55 @@ func TestEjectWithoutUdisks(t *testing.T) {
 	}
 	if m, err := Host.MountOf(mnt); err == nil && m.Point == mnt {
 		t.Fatal("still mounted")
+	}
+}
+
+// TestMountDeviceWithoutUdisks mounts an ext4 loop device with mount(8),
+// as a kiosk without udisks2 does: nodev, nosuid and noexec, so a device
+// node on the stick cannot be opened.
+func TestMountDeviceWithoutUdisks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a loop device needs root; CI runs this as root")
+	}
+	for _, tool := range []string{"mkfs.ext4", "losetup", "mount", "umount", "debugfs"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (e2fsprogs, mount)", tool)
+		}
+	}
+	img := filepath.Join(t.TempDir(), "stick.img")
+	if out, err := exec.Command("truncate", "-s", "16M", img).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", img).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// A character device (1,3: /dev/null) on the stick, made offline.
+	if out, err := exec.Command("debugfs", "-w", "-R", "mknod null c 1 3", img).CombinedOutput(); err != nil {
+		t.Fatalf("debugfs: %v: %s", err, out)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Skipf("no loop device available: %v", err)
+	}
+	dev := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
+	was := udisksConnect
+	udisksConnect = func() (*udisks, error) { return nil, errNoUdisks }
+	t.Cleanup(func() { udisksConnect = was })
+	point, err := MountDevice(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("umount", point).Run(); os.Remove(point) })
+	var st unix.Statfs_t
+	if err := unix.Statfs(point, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Flags&unix.ST_NODEV == 0 || st.Flags&unix.ST_NOSUID == 0 || st.Flags&unix.ST_NOEXEC == 0 {
+		t.Errorf("%s mounted with flags %#x, want nodev, nosuid and noexec", point, st.Flags)
+	}
+	if f, err := os.Open(filepath.Join(point, "null")); err == nil {
+		f.Close()
+		t.Errorf("the device node on the stick opened")
 	}
 }
