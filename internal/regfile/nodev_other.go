@@ -2,5 +2,5 @@
 
 package regfile
 
-// mountedNodev is not known here: every file is looked at first.
-func mountedNodev(fd int) bool { return false }
+// noDevices is not known here: every file is looked at first.
+func noDevices(fd int) bool { return false }

@@ -121,9 +121,9 @@ func readSmallAt(dirfd int, name, path string, buf []byte, size int64, look bool
 type Dir struct {
 	fd   int
 	path string
-	// nodev: the folder's filesystem is mounted nodev, where a device
-	// node fails to open (see ReadSmallStaged).
-	nodev bool
+	// noDevices: only root can have put a device node in the folder
+	// (see noDevices and ReadSmallStaged).
+	noDevices bool
 }
 
 // OpenDir opens the folder at path (a link as its last component is
@@ -133,7 +133,7 @@ func OpenDir(path string) (*Dir, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &Dir{fd: fd, path: path, nodev: mountedNodev(fd)}, nil
+	return &Dir{fd: fd, path: path, noDevices: noDevices(fd)}, nil
 }
 
 // ReadSmall is ReadSmall of the file called name in d.
@@ -147,13 +147,14 @@ func (d *Dir) ReadSmall(name string, buf []byte, size int64) (n int, sizeNow int
 // opened is a regular file, else the error is a *NotRegularError.
 // Opening never blocks and never takes a terminal (O_NONBLOCK, O_NOCTTY,
 // O_NOFOLLOW), so a FIFO or a link put in the file's place since is
-// refused without harm. A device node put there must never be opened
-// (opening one can arm a watchdog or rewind a tape): only on a filesystem
-// mounted nodev (udisks2 mounts drives so), where opening one fails, is
-// the look spared; elsewhere the name is looked at first, as ReadSmall
-// does.
+// refused without harm. A device node put there by anyone but root must
+// never be opened (opening one can arm a watchdog or rewind a tape): the
+// look is spared only on a filesystem mounted nodev (Sluice mounts drives
+// so, as udisks2 does), where opening one fails, and on the system disk's,
+// where only root can make one; elsewhere (a drive someone mounted by
+// hand without nodev) the name is looked at first, as ReadSmall does.
 func (d *Dir) ReadSmallStaged(name string, buf []byte, size int64) (n int, sizeNow int64, err error) {
-	return readSmallAt(d.fd, name, d.path+string(os.PathSeparator)+name, buf, size, !d.nodev)
+	return readSmallAt(d.fd, name, d.path+string(os.PathSeparator)+name, buf, size, !d.noDevices)
 }
 
 // Close closes the folder.

@@ -49,15 +49,22 @@ func TestDirReadSmallStagedNames(t *testing.T) {
 	}
 }
 
-// A device node put in a staged file's place where the filesystem honours
-// device nodes (the root's, or a drive mounted without nodev) must never
-// be opened: opening one can have side effects (a watchdog arming, a tape
-// rewinding). inotify sees every open of the node.
+// A device node put in a staged file's place on a filesystem that honours
+// device nodes and is not the system disk's (a drive mounted by hand
+// without nodev; here a tmpfs) must never be opened: opening one can have
+// side effects (a watchdog arming, a tape rewinding). inotify sees every
+// open of the node. (On the system disk only root can make one, and there
+// ReadSmallStaged spares the look; see noDevices.)
 func TestDirReadSmallStagedNeverOpensDevice(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("making a device node needs root")
+		t.Skip("making a device node and mounting need root; CI runs this as root")
 	}
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "drive")
+	os.Mkdir(dir, 0o700)
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs that honours device nodes: %v", err)
+	}
+	defer syscall.Unmount(dir, 0)
 	node := filepath.Join(dir, "f")
 	if err := syscall.Mknod(node, syscall.S_IFCHR|0o666, 1<<8|5); err != nil { // /dev/zero's numbers
 		t.Skipf("no device nodes here: %v", err)
@@ -89,5 +96,41 @@ func TestDirReadSmallStagedNeverOpensDevice(t *testing.T) {
 		if n, _ := syscall.Read(in, make([]byte, 4096)); n > 0 {
 			t.Errorf("%s opened the device node before refusing it", c.name)
 		}
+	}
+}
+
+// The look before opening is spared exactly where no one but root can put
+// a device node: the system disk's filesystem and filesystems mounted
+// nodev, not one that honours device nodes.
+func TestNoDevices(t *testing.T) {
+	d, err := OpenDir("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.noDevices {
+		t.Error(`"/": the look is not spared on the system disk`)
+	}
+	d.Close()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting needs root; CI runs this as root")
+	}
+	for _, c := range []struct {
+		flags uintptr
+		want  bool
+	}{{syscall.MS_NODEV, true}, {0, false}} {
+		dir := filepath.Join(t.TempDir(), "fs")
+		os.Mkdir(dir, 0o700)
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", c.flags, "size=1m"); err != nil {
+			t.Skipf("cannot mount a tmpfs: %v", err)
+		}
+		d, err := OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.noDevices != c.want {
+			t.Errorf("tmpfs mounted with flags %#x: noDevices %v, want %v", c.flags, d.noDevices, c.want)
+		}
+		d.Close()
+		syscall.Unmount(dir, 0)
 	}
 }
