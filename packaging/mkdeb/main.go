@@ -60,6 +60,11 @@ var dlopened = []string{"libXcursor.so.1", "libXrandr.so.2", "libXinerama.so.1",
 // drives as an unprivileged user, bubblewrap to confine checkers.
 var recommends = []string{"clamav-daemon", "mupdf-tools", "udisks2", "bubblewrap"}
 
+// suggests are what a site's policy may call for: LibreOffice to rebuild
+// office documents, pdftoppm when mutool is missing, tesseract for the
+// optional OCR text layer (transform.ocr).
+var suggests = []string{"libreoffice-writer-nogui", "libreoffice-calc-nogui", "libreoffice-impress-nogui", "poppler-utils", "tesseract-ocr", "tesseract-ocr-eng"}
+
 type fyneApp struct {
 	Website string
 	Details struct {
@@ -198,6 +203,7 @@ func build(bin, version, arch, src, outDir string) (string, error) {
 		Overridables: nfpm.Overridables{
 			Depends:    depends,
 			Recommends: recommends,
+			Suggests:   suggests,
 			Contents:   contents,
 			Scripts:    nfpm.Scripts{PostInstall: postinst},
 			Deb:        nfpm.Deb{Compression: "xz"},
