@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -21,7 +20,9 @@ func TestMain(m *testing.M) {
 				f.WriteString(name + "\n")
 				f.Close()
 			}
-			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				p.Kill() // SIGKILL
+			}
 		case strings.HasPrefix(name, "hang-worker"):
 			time.Sleep(time.Hour)
 		}
