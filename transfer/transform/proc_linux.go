@@ -30,3 +30,6 @@ func signalled(ee *exec.ExitError) (string, bool) {
 	}
 	return ws.Signal().String(), true
 }
+
+// signalName is signal n's name as signalled gives it ("killed").
+func signalName(n int) string { return syscall.Signal(n).String() }

@@ -3,6 +3,7 @@
 package transform
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 )
@@ -15,3 +16,6 @@ func isolate(cmd *exec.Cmd) {}
 func growPipe(w *os.File) {}
 
 func signalled(ee *exec.ExitError) (string, bool) { return "", false }
+
+// signalName is "signal N" where signals have no names here.
+func signalName(n int) string { return fmt.Sprintf("signal %d", n) }

@@ -131,7 +131,13 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 	why := "failed"
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if sig, ok := signalled(ee); ok {
+		sig, ok := signalled(ee)
+		if code := ee.ExitCode(); !ok && !t.cfg.NoSandbox && code > 128 && code < 128+65 {
+			// bwrap waits for the child and exits 128 + the signal that
+			// killed it: the child was signalled, not bwrap.
+			sig, ok = signalName(code-128), true
+		}
+		if ok {
 			why = fmt.Sprintf("crashed (%s)", sig)
 			if sig == "killed" || sig == "CPU time limit exceeded" {
 				why = fmt.Sprintf("was killed (%s): more than %d s of CPU time or a sandbox failure", sig, cpu)
