@@ -321,6 +321,8 @@ func (w writeJob) settle(ctx context.Context, dest Destination, dir, what string
 	if w.req.Phase != nil {
 		w.req.Phase(PhaseReadBack)
 	}
+	// The hash states kept while sealing let every core check a stretch.
+	b.UseMarks(w.sealed)
 	note, verr := b.ReadBackThrough(ctx, dropDeviceCache)
 	if verr != nil {
 		os.RemoveAll(dir)

@@ -31,6 +31,9 @@ type Bundle struct {
 	// MaxFileSize and MaxPathDepth are passed to Extract (see Expect).
 	MaxFileSize  int64
 	MaxPathDepth int
+	// marks are hash states kept while the volumes were written, by
+	// volume name (UseMarks).
+	marks map[string][][]byte
 }
 
 // Open reads a bundle directory's envelope and signature and checks that
@@ -184,6 +187,9 @@ func (b *Bundle) CheckVolumes(ctx context.Context) error { return b.checkVolumes
 func (b *Bundle) ReadBack(ctx context.Context) error { return b.checkVolumes(ctx, true) }
 
 func (b *Bundle) checkVolumes(ctx context.Context, uncached bool) error {
+	if uncached && len(b.marks) > 0 {
+		return b.readBackMarked(ctx)
+	}
 	if !b.Complete() {
 		// One drive of a spanning bundle: check the volumes it holds.
 		for _, i := range b.presentList() {

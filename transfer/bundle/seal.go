@@ -58,6 +58,9 @@ type Sealed struct {
 	// Parts lists each drive's folder, in order, once the shares of a
 	// bundle that spans drives are written (Dir is then the first).
 	Parts []string
+	// marks are the volumes' hash states kept while writing, by volume
+	// name (see Bundle.UseMarks).
+	marks map[string][][]byte
 }
 
 // ErrChanged is wrapped when a staged file changed between review and sealing.
@@ -118,7 +121,7 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 	}()
 	var done atomic.Int64
 	stopProgress := progress.Tick(opts.Progress, &done, env.ContentBytes)
-	manifest, payload, err := sealPayload(ctx, final, srcs, recips, env, opts, &done)
+	manifest, payload, marks, err := sealPayload(ctx, final, srcs, recips, env, opts, &done)
 	stopProgress()
 	if err != nil {
 		return nil, err
@@ -155,11 +158,11 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 	if err := durable.SyncDir(outDir); err != nil {
 		return nil, err
 	}
-	return &Sealed{Dir: final, Envelope: env, ManifestSHA256: manifest}, nil
+	return &Sealed{Dir: final, Envelope: env, ManifestSHA256: manifest, marks: marks}, nil
 }
 
 // sealPayload runs the pipeline: read+hash+tar → encrypt → hash+write volumes.
-func sealPayload(ctx context.Context, dir string, srcs []Source, recips []age.Recipient, env *Envelope, opts SealOptions, done *atomic.Int64) (crypto.Digest, Payload, error) {
+func sealPayload(ctx context.Context, dir string, srcs []Source, recips []age.Recipient, env *Envelope, opts SealOptions, done *atomic.Int64) (crypto.Digest, Payload, map[string][][]byte, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	plain, cipher := newChunkPipe(ctx), newChunkPipe(ctx)
 	var manifestHash crypto.Digest
@@ -197,9 +200,13 @@ func sealPayload(ctx context.Context, dir string, srcs []Source, recips []age.Re
 	})
 	if err := g.Wait(); err != nil {
 		vw.abort()
-		return manifestHash, payload, err
+		return manifestHash, payload, nil, err
 	}
-	return manifestHash, payload, nil
+	marks := make(map[string][][]byte, len(vw.vols))
+	for i, v := range vw.vols {
+		marks[v.Name] = vw.marks[i]
+	}
+	return manifestHash, payload, marks, nil
 }
 
 // writeStream writes the payload's tar stream: every source under data/,

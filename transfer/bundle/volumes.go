@@ -32,7 +32,16 @@ type volumeWriter struct {
 	// flushed is how much of the current volume has been handed to
 	// startWriteback.
 	flushed int64
+	// marks holds, per volume, the hash's state at every readBackStretch
+	// boundary (see Bundle.UseMarks).
+	marks [][][]byte
 }
+
+// readBackStretch is how much of a volume lies between two of the hash
+// states kept while writing, so that a read-back can check the stretches
+// on every core (readback.go). A multiple of SHA-256's 64-byte block, so
+// each state is a whole number of blocks; a variable for tests.
+var readBackStretch int64 = 32 << 20
 
 // writebackWindow is how much is written before writeback of it starts.
 const writebackWindow = 8 << 20
@@ -57,6 +66,9 @@ func (v *volumeWriter) Write(b []byte) (int, error) {
 		}
 		cur := &v.vols[len(v.vols)-1]
 		room := v.max - cur.Size
+		if mark := (cur.Size/readBackStretch + 1) * readBackStretch; mark-cur.Size < room {
+			room = mark - cur.Size
+		}
 		chunk := b
 		if int64(len(chunk)) > room {
 			chunk = chunk[:room]
@@ -73,6 +85,15 @@ func (v *volumeWriter) Write(b []byte) (int, error) {
 		if err != nil {
 			v.err = fmt.Errorf("%w: %s: %w", ErrWrite, cur.Name, err)
 			return n, v.err
+		}
+		if w > 0 && cur.Size%readBackStretch == 0 {
+			state, err := v.h.(encoding.BinaryMarshaler).MarshalBinary()
+			if err != nil {
+				v.err = fmt.Errorf("save volume hash: %w", err)
+				return n, v.err
+			}
+			last := len(v.marks) - 1
+			v.marks[last] = append(v.marks[last], state)
 		}
 		if cur.Size-v.flushed >= writebackWindow {
 			startWriteback(v.f, v.flushed, cur.Size-v.flushed)
@@ -104,6 +125,7 @@ func (v *volumeWriter) open() error {
 	}
 	v.f, v.h, v.flushed = f, crypto.NewHash(), 0
 	v.vols = append(v.vols, Volume{Name: name})
+	v.marks = append(v.marks, nil)
 	return nil
 }
 
