@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,14 +125,6 @@ func (t *Transformer) verifyBatch(ctx context.Context, names []string, files []*
 	notChecked := func(err error) []error {
 		return []error{fmt.Errorf("%w: %v", ErrNotSimple, err)}
 	}
-	if os.Getenv(envWorker) != "" {
-		return notChecked(errors.New("this program was started as a transform worker but does not serve as one (call transform.Serve first)")), false
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return notChecked(fmt.Errorf("cannot find Sluice's own executable to start a worker: %w", err)), false
-	}
-	opts, _ := json.Marshal(workerOpts{Names: names})
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return notChecked(err), false
@@ -143,18 +134,14 @@ func (t *Transformer) verifyBatch(ctx context.Context, names []string, files []*
 	for _, s := range sizes {
 		total += t.cfg.Timeout(0, s)
 	}
+	j, err := t.workerJob("verify-batch", workerOpts{Names: names}, pw, total)
+	if err != nil {
+		pw.Close()
+		return notChecked(err), false
+	}
+	j.name, j.files = "the verify worker", files
 	bctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	j := job{
-		name:  "the verify worker",
-		argv:  []string{t.at(exe, "/sluice")},
-		binds: []bind{{src: exe, dst: "/sluice"}},
-		env: []string{envWorker + "=verify-batch", envOpts + "=" + string(opts), envLimit + "=" + strconv.FormatInt(t.cfg.MemoryLimit, 10),
-			"GOMAXPROCS=1", "GOTRACEBACK=none"},
-		stdout:  pw,
-		files:   files,
-		timeout: total,
-	}
 	// The reader times each file from the answer before it, and kills the
 	// worker (through bctx) when one overruns or answers out of turn.
 	var mu sync.Mutex

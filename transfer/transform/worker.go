@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"time"
 )
 
 // A worker is the station's own executable started again with
@@ -132,29 +133,17 @@ func serveWorker(kind string, o workerOpts, in *os.File, out io.Writer) (err err
 // returns its reply; the bytes after the reply's line go to body (nil:
 // none expected).
 func (t *Transformer) worker(ctx context.Context, kind string, o workerOpts, in *os.File, size int64, body io.Writer) (*workerReply, error) {
-	if os.Getenv(envWorker) != "" {
-		return nil, errors.New("this program was started as a transform worker but does not serve as one (call transform.Serve first)")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("cannot find Sluice's own executable to start a worker: %w", err)
-	}
-	opts, _ := json.Marshal(o)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer pr.Close()
-	j := job{
-		name:  "the " + kind + " worker",
-		argv:  []string{t.at(exe, "/sluice")},
-		binds: []bind{{src: exe, dst: "/sluice"}},
-		env: []string{envWorker + "=" + kind, envOpts + "=" + string(opts), envLimit + "=" + strconv.FormatInt(t.cfg.MemoryLimit, 10),
-			"GOMAXPROCS=1", "GOTRACEBACK=none"},
-		stdin:   in,
-		stdout:  pw,
-		timeout: t.cfg.Timeout(0, size),
+	j, err := t.workerJob(kind, o, pw, t.cfg.Timeout(0, size))
+	if err != nil {
+		pw.Close()
+		return nil, err
 	}
+	j.stdin = in
 	type answer struct {
 		rep *workerReply
 		err error
@@ -189,7 +178,7 @@ func (t *Transformer) worker(ctx context.Context, kind string, o workerOpts, in 
 		}
 		got <- answer{&rep, err}
 	}()
-	runErr := t.run(ctx, job(j))
+	runErr := t.run(ctx, j)
 	pw.Close()
 	a := <-got
 	if runErr != nil {
@@ -205,6 +194,28 @@ func (t *Transformer) worker(ctx context.Context, kind string, o workerOpts, in 
 		return nil, errors.New(a.rep.Error)
 	}
 	return a.rep, nil
+}
+
+// workerJob is the job that runs Sluice's own executable, sandboxed, as a
+// worker of kind with options o, writing to stdout, within timeout.
+func (t *Transformer) workerJob(kind string, o workerOpts, stdout io.Writer, timeout time.Duration) (job, error) {
+	if os.Getenv(envWorker) != "" {
+		return job{}, errors.New("this program was started as a transform worker but does not serve as one (call transform.Serve first)")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return job{}, fmt.Errorf("cannot find Sluice's own executable to start a worker: %w", err)
+	}
+	opts, _ := json.Marshal(o)
+	return job{
+		name:  "the " + kind + " worker",
+		argv:  []string{t.at(exe, "/sluice")},
+		binds: []bind{{src: exe, dst: "/sluice"}},
+		env: []string{envWorker + "=" + kind, envOpts + "=" + string(opts), envLimit + "=" + strconv.FormatInt(t.cfg.MemoryLimit, 10),
+			"GOMAXPROCS=1", "GOTRACEBACK=none"},
+		stdout:  stdout,
+		timeout: timeout,
+	}, nil
 }
 
 // serveVerifyBatch verifies the files at descriptors 3, 4… in turn, named
