@@ -187,24 +187,29 @@ func (b *Bundle) CheckVolumes(ctx context.Context) error { return b.checkVolumes
 func (b *Bundle) ReadBack(ctx context.Context) error { return b.checkVolumes(ctx, true) }
 
 func (b *Bundle) checkVolumes(ctx context.Context, uncached bool) error {
-	if uncached && len(b.marks) > 0 {
-		return b.readBackMarked(ctx)
+	marked := uncached && len(b.marks) > 0
+	if b.Complete() && !marked {
+		return b.readAll(ctx, b.Envelope.Payload, uncached)
 	}
-	if !b.Complete() {
-		// One drive of a spanning bundle: check the volumes it holds.
-		for _, i := range b.presentList() {
-			p := Payload{Size: b.Envelope.Payload.Volumes[i].Size, SHA256: b.Envelope.Payload.Volumes[i].SHA256, Volumes: b.Envelope.Payload.Volumes[i : i+1]}
-			err := b.readAll(ctx, p, uncached)
-			if ve := (*VolumeError)(nil); errors.As(err, &ve) {
-				ve.Index, ve.Count = i, len(b.Envelope.Payload.Volumes)
-			}
-			if err != nil {
-				return err
-			}
+	// One drive of a spanning bundle, or a read-back with the hash states
+	// kept while sealing (readback.go): volume by volume.
+	vols := b.Envelope.Payload.Volumes
+	for _, i := range b.presentList() {
+		v := vols[i]
+		var err error
+		if m, ok := b.marks[v.Name]; ok && uncached {
+			err = readBackVolume(ctx, b.Dir, v, m)
+		} else {
+			err = b.readAll(ctx, Payload{Size: v.Size, SHA256: v.SHA256, Volumes: vols[i : i+1]}, uncached)
 		}
-		return nil
+		if ve := (*VolumeError)(nil); errors.As(err, &ve) {
+			ve.Index, ve.Count, ve.Name = i, len(vols), v.Name
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return b.readAll(ctx, b.Envelope.Payload, uncached)
+	return nil
 }
 
 func (b *Bundle) presentList() []int {

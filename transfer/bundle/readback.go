@@ -3,7 +3,6 @@ package bundle
 import (
 	"context"
 	"encoding"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -62,32 +61,6 @@ func (b *Bundle) UseMarks(s *Sealed) {
 			}
 		}
 	}
-}
-
-// readBackMarked is ReadBack with marks: each present volume, in order,
-// with its stretches checked on every core, or as one stream where it has
-// no marks. The first bad volume is named.
-func (b *Bundle) readBackMarked(ctx context.Context) error {
-	vols := b.Envelope.Payload.Volumes
-	for i, ok := range b.present {
-		if !ok {
-			continue
-		}
-		v := vols[i]
-		var err error
-		if m, ok := b.marks[v.Name]; ok {
-			err = readBackVolume(ctx, b.Dir, v, m)
-		} else {
-			err = b.readAll(ctx, Payload{Size: v.Size, SHA256: v.SHA256, Volumes: vols[i : i+1]}, true)
-		}
-		if ve := (*VolumeError)(nil); errors.As(err, &ve) {
-			ve.Index, ve.Count, ve.Name = i, len(vols), v.Name
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // readBackVolume reads the volume v from dir, its cached pages dropped
