@@ -316,15 +316,14 @@ type node struct {
 
 func newTree() *tree { return &tree{nodes: map[string]node{}} }
 
-// checkChild is tree.add for the entry called name in a folder whose
-// bundle path, parent, is depth levels deep and already passed: the same
-// checks, in the same order, with the same errors. The only names it can
-// collide with are its siblings', whose folded keys (see foldComponent)
-// siblings maps to their paths as spelled; folders can then be checked on
-// several goroutines, each with a map of its own, instead of every entry
-// going through one tree. It returns the entry's bundle path.
-func checkChild(parent string, depth int, name string, siblings map[string]string) (string, error) {
-	p := parent + "/" + name
+// checkChild is tree.add for the entry at bundle path p, called name, in a
+// folder that is depth levels deep and already passed: the same checks,
+// in the same order, with the same errors. The only names it can collide
+// with are its siblings', whose folded keys (see foldComponent) siblings
+// maps to their paths as spelled; folders can then be checked on several
+// goroutines, each with a map of its own, instead of every entry going
+// through one tree.
+func checkChild(p, name string, depth int, siblings map[string]string) error {
 	var err error
 	switch {
 	case len(p) > MaxPathLen:
@@ -337,20 +336,20 @@ func checkChild(parent string, depth int, name string, siblings map[string]strin
 		err = checkComponent(name)
 	}
 	if err != nil {
-		return p, fmt.Errorf("unsafe name %q: %w", truncate(p), err)
+		return fmt.Errorf("unsafe name %q: %w", truncate(p), err)
 	}
 	if siblings == nil {
-		return p, nil
+		return nil
 	}
 	key := foldComponent(name)
 	if prev, seen := siblings[key]; seen {
 		if prev == p { // a folder that changed while it was listed
-			return p, fmt.Errorf("name %q appears twice", truncate(p))
+			return fmt.Errorf("name %q appears twice", truncate(p))
 		}
-		return p, fmt.Errorf("names %q and %q differ only in case or in look-alike characters", truncate(prev), truncate(p))
+		return fmt.Errorf("names %q and %q differ only in case or in look-alike characters", truncate(prev), truncate(p))
 	}
 	siblings[key] = p
-	return p, nil
+	return nil
 }
 
 func (t *tree) add(p, typ string) error {

@@ -109,7 +109,7 @@ func (w *walker) fill(l *listing, osPath, name string, depth int) {
 		}
 		s, err := sourceOfStat(p, bn, &st)
 		if err == nil && !w.whole {
-			_, err = checkChild(name, depth, n, siblings)
+			err = checkChild(bn, n, depth, siblings)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", safetext.Line(p), err)
 			}

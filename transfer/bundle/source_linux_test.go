@@ -306,8 +306,8 @@ func TestCheckChildTwice(t *testing.T) {
 	tr.add("top/x", TypeFile)
 	want := tr.add("top/x", TypeFile)
 	sib := map[string]string{}
-	checkChild("top", 1, "x", sib)
-	_, got := checkChild("top", 1, "x", sib)
+	checkChild("top/x", "x", 1, sib)
+	got := checkChild("top/x", "x", 1, sib)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
