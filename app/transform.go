@@ -19,23 +19,23 @@ type Transformed struct {
 // Transform runs the disarm-and-rebuild transformations (transfer/transform,
 // with its default limits) on paths, standalone: no station is needed. It
 // writes into out (made if missing) and calls done after each file, in
-// order; it returns the results and the tools used (tool → version). A
+// order; it returns the results (each naming its tool and version). A
 // file not transformed is in its Transformed.Err and makes the returned
 // error wrap ErrRejected; a Transformer that cannot start (no sandbox,
 // no prlimit) is an error of its own and nothing is transformed.
-func Transform(ctx context.Context, paths []string, out string, cfg transform.Config, done func(Transformed)) ([]Transformed, map[string]string, error) {
+func Transform(ctx context.Context, paths []string, out string, cfg transform.Config, done func(Transformed)) ([]Transformed, error) {
 	t, err := transform.New(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("cannot make the output folder: %w", err)
+		return nil, fmt.Errorf("cannot make the output folder: %w", err)
 	}
 	var all []Transformed
 	failed := 0
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
-			return all, t.Tools(), fmt.Errorf("transform %s", CancelReason(ctx))
+			return all, fmt.Errorf("transform %s", CancelReason(ctx))
 		}
 		res, err := t.Transform(ctx, p, out)
 		r := Transformed{Path: p, Result: res, Err: err}
@@ -48,7 +48,7 @@ func Transform(ctx context.Context, paths []string, out string, cfg transform.Co
 		}
 	}
 	if failed > 0 {
-		return all, t.Tools(), fmt.Errorf("%w: %d of %d files not transformed (held: nothing of them is in %s)", ErrRejected, failed, len(paths), out)
+		return all, fmt.Errorf("%w: %d of %d files not transformed (held: nothing of them is in %s)", ErrRejected, failed, len(paths), out)
 	}
-	return all, t.Tools(), nil
+	return all, nil
 }

@@ -28,7 +28,7 @@ func runTransform(e *env, args []string) error {
 	if *out == "" || len(pos) == 0 {
 		return usagef("usage: sluice transform FILE... --out DIR")
 	}
-	_, _, err = app.Transform(e.ctx, pos, *out, transform.Config{TextEncoding: *enc, OCR: *ocr}, func(r app.Transformed) {
+	_, err = app.Transform(e.ctx, pos, *out, transform.Config{TextEncoding: *enc, OCR: *ocr}, func(r app.Transformed) {
 		name := filepath.Base(r.Path)
 		if r.Err != nil {
 			fmt.Fprintf(e.stdout, "%s: %s\n", name, strings.TrimPrefix(r.Err.Error(), "transform: "+name+": "))

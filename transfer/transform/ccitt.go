@@ -1,7 +1,7 @@
 package transform
 
 import (
-	"bufio"
+	"encoding/binary"
 	"io"
 )
 
@@ -12,7 +12,9 @@ import (
 // here); its encoder is unexported, so its tables are copied
 // (ccitt_tables.go) and the coding written here.
 type g4Writer struct {
-	w     *bufio.Writer
+	w     io.Writer
+	buf   []byte // coded bytes not yet written to w
+	err   error  // the first error writing to w
 	bits  uint64 // pending bits, the first in the highest places of the low n
 	n     uint
 	width int
@@ -21,19 +23,31 @@ type g4Writer struct {
 }
 
 func newG4Writer(w io.Writer, width int) *g4Writer {
-	g := &g4Writer{w: bufio.NewWriterSize(w, 64<<10), width: width}
+	g := &g4Writer{w: w, buf: make([]byte, 0, g4Flush+256), width: width}
 	// The imaginary row above the first is all white: no change.
 	g.ref = append(g.ref, width, width)
 	return g
 }
 
 func (g *g4Writer) put(c bitString) {
+	// At most 31 bits wait, and a code is at most 13: they fit.
 	g.bits = g.bits<<c.nBits | uint64(c.bits)
 	g.n += uint(c.nBits)
-	for g.n >= 8 {
-		g.n -= 8
-		g.w.WriteByte(byte(g.bits >> g.n))
+	if g.n >= 32 {
+		g.n -= 32
+		g.buf = binary.BigEndian.AppendUint32(g.buf, uint32(g.bits>>g.n))
 	}
+}
+
+// g4Flush is how many coded bytes a g4Writer gathers before writing them.
+const g4Flush = 64 << 10
+
+// flush writes the coded bytes gathered so far.
+func (g *g4Writer) flush() {
+	if len(g.buf) > 0 && g.err == nil {
+		_, g.err = g.w.Write(g.buf)
+	}
+	g.buf = g.buf[:0]
 }
 
 // run writes a run of n pixels of one colour: makeup codes (multiples of
@@ -65,8 +79,8 @@ func (g *g4Writer) row(changes []int) {
 	ci, ri := 0, 0 // search starts in cur and ref
 	for a0 < w {
 		// a1: the next change on this row after a0.
-		for cur[ci] <= a0 && cur[ci] < w {
-			ci++
+		for cur[ci] <= a0 {
+			ci++ // stops at the first w, a0 being less
 		}
 		a1 := cur[ci]
 		// b1: the next change on the row above after a0 whose colour is
@@ -75,7 +89,10 @@ func (g *g4Writer) row(changes []int) {
 		for ri > 0 && ref[ri-1] > a0 {
 			ri--
 		}
-		for ref[ri] <= a0 && ref[ri] < w || ref[ri] < w && (ri%2 == 1) != black {
+		for ref[ri] <= a0 {
+			ri++ // stops at the first w, a0 being less
+		}
+		if ref[ri] < w && (ri&1 == 1) != black {
 			ri++
 		}
 		b1 := ref[ri]
@@ -88,7 +105,7 @@ func (g *g4Writer) row(changes []int) {
 			g.put(modeEncodeTable[modePass])
 			a0 = b2
 		case d >= -3 && d <= 3:
-			g.put(modeEncodeTable[[...]int{modeVL3, modeVL2, modeVL1, modeV0, modeVR1, modeVR2, modeVR3}[d+3]])
+			g.put(verticalCodes[d+3])
 			a0, black = a1, !black
 		default:
 			a2 := cur[ci+1]
@@ -102,14 +119,28 @@ func (g *g4Writer) row(changes []int) {
 		}
 	}
 	g.ref, g.cur = cur, ref
+	if len(g.buf) >= g4Flush {
+		g.flush()
+	}
 }
 
-// close writes the end of block (two EOLs) and pads to a byte.
+// verticalCodes are the codes of the vertical modes V_L3 … V_R3, where a
+// change is 3 pixels left of the one above it … 3 right.
+var verticalCodes = [7]bitString{modeEncodeTable[modeVL3], modeEncodeTable[modeVL2], modeEncodeTable[modeVL1],
+	modeEncodeTable[modeV0], modeEncodeTable[modeVR1], modeEncodeTable[modeVR2], modeEncodeTable[modeVR3]}
+
+// close writes the end of block (two EOLs), pads to a byte and writes
+// what is left.
 func (g *g4Writer) close() error {
 	g.put(bitString{1, 12})
 	g.put(bitString{1, 12})
-	if g.n > 0 {
-		g.put(bitString{0, 8 - uint32(g.n)})
+	for ; g.n >= 8; g.n -= 8 {
+		g.buf = append(g.buf, byte(g.bits>>(g.n-8)))
 	}
-	return g.w.Flush()
+	if g.n > 0 {
+		g.buf = append(g.buf, byte(g.bits<<(8-g.n)))
+		g.n = 0
+	}
+	g.flush()
+	return g.err
 }

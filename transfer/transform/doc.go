@@ -71,9 +71,9 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	}
 	res.Pages = len(pages)
 	if res.Tool == "" {
-		res.Tool, res.ToolVersion = r, t.vers[r]
+		res.Tool, res.ToolVersion = r, t.version(r)
 	} else {
-		res.Notes = append(res.Notes, fmt.Sprintf("pages rendered by %s %s", r, t.vers[r]))
+		res.Notes = append(res.Notes, fmt.Sprintf("pages rendered by %s %s", r, t.version(r)))
 	}
 	kinds := map[string]int{}
 	for _, p := range pages {
@@ -146,6 +146,6 @@ func (t *Transformer) transformOffice(ctx context.Context, path string, size int
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return fmt.Errorf("LibreOffice did not convert it to PDF (a damaged or unsupported document?)")
 	}
-	res.Tool, res.ToolVersion = "soffice", t.vers["soffice"]
+	res.Tool, res.ToolVersion = "soffice", t.version("soffice")
 	return t.transformPDF(ctx, pdf, fi.Size(), name, name, o, res)
 }

@@ -1,11 +1,13 @@
 package transform
 
 import (
+	"bytes"
 	"compress/zlib"
 	"encoding/binary"
 	"image"
 	"image/jpeg"
 	"io"
+	"math/bits"
 )
 
 // Page classification thresholds. A rendered page is "text" when nearly
@@ -32,10 +34,19 @@ const (
 )
 
 // classify looks at a page of w × h pixels of ch bytes each (1: gray, 3:
-// RGB) and says how to encode it. It looks at every second pixel of every
-// second row (a quarter of them, plenty for shares of a page), and skips
-// runs of white eight bytes at a time: most of a document's page is paper.
+// RGB) and says how to encode it. It looks at every second row (half the
+// pixels, plenty for shares of a page): a gray row eight pixels at a time,
+// an RGB row at every second pixel, skipping runs of white eight bytes at
+// a time (most of a document's page is paper).
 func classify(pix []byte, w, h, ch int) (gray, photo bool) {
+	if ch == 1 {
+		var mid, n int
+		for y := 0; y < h; y += 2 {
+			mid += midTones(pix[y*w : (y+1)*w])
+			n += w
+		}
+		return true, n > 0 && float64(mid) > midShare*float64(n)
+	}
 	var coloured, mid, n int
 	stride := w * ch
 	for y := 0; y < h; y += 2 {
@@ -48,17 +59,11 @@ func classify(pix []byte, w, h, ch int) (gray, photo bool) {
 				i += k * 2 * ch
 				continue
 			}
-			var l int
-			if ch == 1 {
-				l = int(row[i])
-			} else {
-				r, g, b := int(row[i]), int(row[i+1]), int(row[i+2])
-				if max(r, g, b)-min(r, g, b) > chromaMin {
-					coloured++
-				}
-				l = (r*77 + g*150 + b*29) >> 8
+			r, g, b := int(row[i]), int(row[i+1]), int(row[i+2])
+			if max(r, g, b)-min(r, g, b) > chromaMin {
+				coloured++
 			}
-			if l > 48 && l < 208 {
+			if l := (r*77 + g*150 + b*29) >> 8; l > 48 && l < 208 {
 				mid++
 			}
 			n++
@@ -69,6 +74,58 @@ func classify(pix []byte, w, h, ch int) (gray, photo bool) {
 		return true, false
 	}
 	return coloured < colourPixels, float64(mid) > midShare*float64(n)
+}
+
+// Eight gray pixels are compared at once as the bytes of a uint64 (SWAR).
+// Adding to a byte's low seven bits cannot carry into the next byte, so
+// (b & 0x7f) + (128 - k) has its high bit set exactly when b's low seven
+// bits are at least k; with b's own high bit that compares b with 128 + k.
+const (
+	low7 = 0x7f7f7f7f7f7f7f7f
+	high = 0x8080808080808080
+)
+
+// atLeast160 has the high bit of each byte of v that is at least 160
+// (paper, not ink): its high bit set and its low seven bits at least 32.
+func atLeast160(v uint64) uint64 { return v & ((v & low7) + 0x6060606060606060) & high }
+
+// paper is a stretch of white pixels, for skipPaper.
+var paper = bytes.Repeat([]byte{0xff}, 64)
+
+// skipPaper returns the offset of the first stretch of len(paper) bytes
+// at or after i in row that is not all white (or where fewer are left):
+// bytes.Equal compares them with the CPU's vector instructions, and most
+// of a page is paper.
+func skipPaper(row []byte, i int) int {
+	for i+len(paper) <= len(row) && bytes.Equal(row[i:i+len(paper)], paper) {
+		i += len(paper)
+	}
+	return i
+}
+
+// midTones counts a gray row's pixels strictly between 48 and 208.
+func midTones(row []byte) int {
+	n, i := 0, 0
+	for ; i+8 <= len(row); i += 8 {
+		if i%len(paper) == 0 {
+			if i = skipPaper(row, i); i+8 > len(row) {
+				break
+			}
+		}
+		v := binary.LittleEndian.Uint64(row[i:])
+		if v == ^uint64(0) {
+			continue
+		}
+		above48 := (v | ((v & low7) + 0x4f4f4f4f4f4f4f4f)) & high // b >= 49
+		from208 := v & ((v & low7) + 0x3030303030303030) & high   // b >= 208
+		n += bits.OnesCount64(above48 &^ from208)
+	}
+	for ; i < len(row); i++ {
+		if row[i] > 48 && row[i] < 208 {
+			n++
+		}
+	}
+	return n
 }
 
 // skipWhite returns the offset of the first pixel (of ch bytes) at or
@@ -128,6 +185,9 @@ func encodePage(pix []byte, w, h, ch int, out io.Writer) (pageImage, error) {
 // changes between ink (luminance under 160) and paper, starting from
 // paper.
 func rowChanges(row []byte, ch int, changes []int) []int {
+	if ch == 1 {
+		return grayRowChanges(row, changes)
+	}
 	ink := false
 	for x, i := 0, 0; i+ch-1 < len(row); {
 		if !ink && row[i]&row[i+ch-1]&row[i+(ch-1)/2] == 0xff {
@@ -137,15 +197,39 @@ func rowChanges(row []byte, ch int, changes []int) []int {
 				break
 			}
 		}
-		l := int(row[i])
-		if ch == 3 {
-			l = (int(row[i])*77 + int(row[i+1])*150 + int(row[i+2])*29) >> 8
-		}
+		l := (int(row[i])*77 + int(row[i+1])*150 + int(row[i+2])*29) >> 8
 		if (l < 160) != ink {
 			ink = !ink
 			changes = append(changes, x)
 		}
 		x, i = x+1, i+ch
+	}
+	return changes
+}
+
+// grayRowChanges is rowChanges for a gray row, eight pixels at a time: a
+// word of paper after paper (or of ink after ink) is skipped whole, and in
+// any other the changes are the bits where a pixel's ink differs from its
+// left neighbour's.
+func grayRowChanges(row []byte, changes []int) []int {
+	var ink uint64 // high bit of the last byte: the last pixel looked at was ink
+	x := 0
+	for ; x+8 <= len(row); x += 8 {
+		v := binary.LittleEndian.Uint64(row[x:])
+		if ink == 0 && v == ^uint64(0) || ink != 0 && v == 0 {
+			continue
+		}
+		m := ^atLeast160(v) & high
+		for d := m ^ (m<<8 | ink>>56); d != 0; d &= d - 1 {
+			changes = append(changes, x+bits.TrailingZeros64(d)>>3)
+		}
+		ink = m & (1 << 63)
+	}
+	for ; x < len(row); x++ {
+		if (row[x] < 160) != (ink != 0) {
+			ink ^= 1 << 63
+			changes = append(changes, x)
+		}
 	}
 	return changes
 }

@@ -199,7 +199,7 @@ func (t *Transformer) transformImage(ctx context.Context, f *os.File, size int64
 	if rep.Format != to {
 		return fmt.Errorf("the image worker wrote %s, not %s", rep.Format, to)
 	}
-	res.Tool, res.ToolVersion = "sluice", t.vers["sluice"]
+	res.Tool, res.ToolVersion = "sluice", t.version("sluice")
 	res.Notes = append(res.Notes, rep.Notes...)
 	return nil
 }

@@ -327,7 +327,7 @@ func (t *Transformer) ocrResult(pages []pageImage, res *Result) error {
 	if failed == len(pages) {
 		return fmt.Errorf("OCR failed on every page (%s); check tesseract-ocr, or set ocr = \"\" in the policy's [transform]", first)
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("text layer (OCR, tesseract %s, %s) on %d of %d pages", t.vers["tesseract"], t.cfg.OCR, res.TextPages, len(pages)))
+	res.Notes = append(res.Notes, fmt.Sprintf("text layer (OCR, tesseract %s, %s) on %d of %d pages", t.version("tesseract"), t.cfg.OCR, res.TextPages, len(pages)))
 	if failed > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("OCR failed on %d of %d pages, kept without text (first: %s)", failed, len(pages), first))
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -28,34 +29,82 @@ func (t *Transformer) renderer() (string, error) {
 	return "", fmt.Errorf("%w: no PDF renderer (Debian: apt-get install mupdf-tools, or poppler-utils)", ErrNoTool)
 }
 
-// previewDPI is the resolution of the first, cheap pass over a range of
-// pages that finds which are in colour: an A4 page is 99 × 140 pixels.
+// previewDPI is the resolution of pdftoppm's first, cheap pass over a
+// range of pages that finds which are in colour: an A4 page is 99 × 140
+// pixels.
 const previewDPI = 12
 
-// maxRuns bounds the renderer runs of one range: a document whose colour
+// maxRuns bounds pdftoppm's runs of one range: a document whose colour
 // and gray pages alternate more often is rendered in RGB in one run
 // rather than restarting the renderer for each stretch.
 const maxRuns = 8
 
-// renderArgs is the command that renders pages first..last of pdf (a
-// path the child sees) at dpi as binary PGM (gray) or PPM images, one
-// after another, on stdout.
-func (t *Transformer) renderArgs(r, pdf string, first, last, dpi int, gray bool) []string {
-	d := strconv.Itoa(dpi)
+// pass is one run of the renderer.
+type pass struct {
+	// pages are the page numbers to render, increasing; pdftoppm takes
+	// only a contiguous range.
+	pages []int
+	dpi   int
+	// gray: one byte a pixel (PGM), else three (PPM).
+	gray bool
+	// colours, when set (mutool only), learns from the renderer which
+	// of the pages hold colour.
+	colours *pageColours
+}
+
+// renderArgs is the command that renders pass's pages of pdf (a path the
+// child sees) as binary PGM or PPM images, one after another, on stdout.
+func (t *Transformer) renderArgs(r, pdf string, ps pass) []string {
+	d := strconv.Itoa(ps.dpi)
 	switch r {
 	case "mutool":
 		c, f := "rgb", "ppm"
-		if gray {
+		if ps.gray {
 			c, f = "gray", "pgm"
 		}
-		return []string{realPath(t.paths[r]), "draw", "-q", "-r", d, "-c", c, "-F", f, "-o", "-", pdf, fmt.Sprintf("%d-%d", first, last)}
+		a := []string{realPath(t.paths[r]), "draw", "-q", "-r", d, "-c", c, "-F", f, "-o", "-"}
+		if ps.colours != nil {
+			a = append(a, "-s", "f")
+		}
+		return append(a, pdf, pageList(ps.pages))
 	default:
-		a := []string{realPath(t.paths[r]), "-r", d, "-f", strconv.Itoa(first), "-l", strconv.Itoa(last)}
-		if gray {
+		a := []string{realPath(t.paths[r]), "-r", d, "-f", strconv.Itoa(ps.pages[0]), "-l", strconv.Itoa(ps.pages[len(ps.pages)-1])}
+		if ps.gray {
 			a = append(a, "-gray")
 		}
 		return append(a, pdf)
 	}
+}
+
+// pageList writes increasing page numbers as mutool's page list: ranges
+// joined by commas ("1-5,7,9-12").
+func pageList(pages []int) string {
+	var b strings.Builder
+	for i := 0; i < len(pages); {
+		j := i
+		for j+1 < len(pages) && pages[j+1] == pages[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(pages[i]))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(pages[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// pageRange returns first, first+1, … last.
+func pageRange(first, last int) []int {
+	pages := make([]int, 0, last-first+1)
+	for n := first; n <= last; n++ {
+		pages = append(pages, n)
+	}
+	return pages
 }
 
 // renderPDF renders every page of the PDF at path (pages of them) on up
@@ -80,88 +129,106 @@ func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, 
 	return out, nil
 }
 
-// renderRange renders pages first..last in two passes: a preview at
-// previewDPI says which pages have colour; then each stretch of pages is
-// rendered at Config.DPI in RGB if it has colour, else in gray, a third of
-// the bytes to move and look at (most documents are black text).
+// renderRange renders pages first..last at Config.DPI, in gray where a
+// page has no colour (a third of the bytes to move and look at: most
+// documents are black text) and in RGB where it has, and encodes each.
+//
+// mutool draws every page in gray once, saying as it goes which pages
+// have colour (its -s f test device); those alone are drawn again in
+// RGB. pdftoppm cannot say, so a preview at previewDPI finds the colour
+// pages first, and each stretch of them or of gray pages is rendered
+// in its own run.
 func (t *Transformer) renderRange(ctx context.Context, r, path string, first, last, spool int, sf *os.File, out []pageImage, deadline time.Time) error {
-	colour := make([]bool, len(out))
-	err := t.streamPages(ctx, r, path, first, last, previewDPI, false, deadline, func(num, w, h, ch int, pix []byte) error {
-		colour[num-first] = colourful(pix)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	type stretch struct {
-		from, to int // indexes into out, inclusive
-		gray     bool
-	}
-	var runs []stretch
-	for s := 0; s < len(out); {
-		e := s
-		for e+1 < len(out) && colour[e+1] == colour[s] {
-			e++
-		}
-		runs = append(runs, stretch{s, e, !colour[s]})
-		s = e + 1
-	}
-	if len(runs) > maxRuns {
-		runs = []stretch{{0, len(out) - 1, false}}
-	}
 	off, err := sf.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
 	}
 	sw := &countWriter{w: bufio.NewWriterSize(sf, 256<<10)}
-	for _, run := range runs {
-		err := t.streamPages(ctx, r, path, first+run.from, first+run.to, t.cfg.DPI, run.gray, deadline, func(num, w, h, ch int, pix []byte) error {
-			start := sw.n
-			p, err := encodePage(pix, w, h, ch, sw)
+	encode := func(num, w, h, ch int, pix []byte) error {
+		start := sw.n
+		p, err := encodePage(pix, w, h, ch, sw)
+		if err != nil {
+			return fmt.Errorf("page %d: %v", num, err)
+		}
+		if sw.err != nil {
+			return sw.err
+		}
+		p.Spool, p.Off, p.Length = spool, off+start, sw.n-start
+		if t.cfg.OCR != "" {
+			// The renderer waits while tesseract reads the page:
+			// still one page's pixels per worker.
+			words, err := t.ocrPage(ctx, pix, w, h, ch, deadline)
 			if err != nil {
-				return fmt.Errorf("page %d: %v", num, err)
-			}
-			if sw.err != nil {
-				return sw.err
-			}
-			p.Spool, p.Off, p.Length = spool, off+start, sw.n-start
-			if t.cfg.OCR != "" {
-				// The renderer waits while tesseract reads the page:
-				// still one page's pixels per worker.
-				words, err := t.ocrPage(ctx, pix, w, h, ch, deadline)
-				if err != nil {
-					if ctx.Err() != nil {
-						return err
-					}
-					p.OCRErr = err.Error()
-				} else if layer := textLayer(words, h, t.cfg.DPI); layer != nil {
-					start := sw.n
-					z := zlib.NewWriter(sw)
-					io.WriteString(z, imageContent(w, h, t.cfg.DPI))
-					z.Write(layer)
-					if err := z.Close(); err != nil {
-						return err
-					}
-					if sw.err != nil {
-						return sw.err
-					}
-					p.TextOff, p.TextLength = off+start, sw.n-start
+				if ctx.Err() != nil {
+					return err
 				}
+				p.OCRErr = err.Error()
+			} else if layer := textLayer(words, h, t.cfg.DPI); layer != nil {
+				start := sw.n
+				z := zlib.NewWriter(sw)
+				io.WriteString(z, imageContent(w, h, t.cfg.DPI))
+				z.Write(layer)
+				if err := z.Close(); err != nil {
+					return err
+				}
+				if sw.err != nil {
+					return sw.err
+				}
+				p.TextOff, p.TextLength = off+start, sw.n-start
 			}
-			out[num-first] = p
+		}
+		out[num-first] = p
+		return nil
+	}
+	var passes []pass
+	if r == "mutool" {
+		colours := &pageColours{}
+		var again []int
+		err := t.streamPages(ctx, r, path, pass{pageRange(first, last), t.cfg.DPI, true, colours}, deadline, func(num, w, h, ch int, pix []byte) error {
+			if colour, known := colours.wait(num); colour || !known {
+				again = append(again, num) // drawn again in RGB, which encodePage judges for itself
+				return nil
+			}
+			return encode(num, w, h, ch, pix)
+		})
+		if err != nil {
+			return err
+		}
+		if len(again) > 0 {
+			passes = append(passes, pass{pages: again, dpi: t.cfg.DPI})
+		}
+	} else {
+		colour := make([]bool, len(out))
+		err := t.streamPages(ctx, r, path, pass{pages: pageRange(first, last), dpi: previewDPI}, deadline, func(num, w, h, ch int, pix []byte) error {
+			colour[num-first] = colourful(pix)
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		for s := 0; s < len(out); {
+			e := s
+			for e+1 < len(out) && colour[e+1] == colour[s] {
+				e++
+			}
+			passes = append(passes, pass{pages: pageRange(first+s, first+e), dpi: t.cfg.DPI, gray: !colour[s]})
+			s = e + 1
+		}
+		if len(passes) > maxRuns {
+			passes = []pass{{pages: pageRange(first, last), dpi: t.cfg.DPI}}
+		}
+	}
+	for _, ps := range passes {
+		if err := t.streamPages(ctx, r, path, ps, deadline, encode); err != nil {
 			return err
 		}
 	}
 	return sw.w.(*bufio.Writer).Flush()
 }
 
-// streamPages runs renderer r on pages first..last of the PDF at path, at
-// dpi, in gray (one byte a pixel) or RGB (three), and calls page with each
-// page's pixels as they arrive (valid until it returns).
-func (t *Transformer) streamPages(ctx context.Context, r, path string, first, last, dpi int, gray bool, deadline time.Time, page func(num, w, h, ch int, pix []byte) error) error {
+// streamPages runs renderer r over the PDF at path as ps says, and calls
+// page with each page's pixels as they arrive (valid until it returns).
+func (t *Transformer) streamPages(ctx context.Context, r, path string, ps pass, deadline time.Time, page func(num, w, h, ch int, pix []byte) error) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
@@ -173,10 +240,14 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, first, la
 	pdf := t.at(path, "/in/doc.pdf")
 	j := job{
 		name:    r,
-		argv:    t.renderArgs(r, pdf, first, last, dpi, gray),
+		argv:    t.renderArgs(r, pdf, ps),
 		binds:   []bind{{src: path, dst: "/in/doc.pdf"}},
 		stdout:  pw,
 		timeout: time.Until(deadline),
+	}
+	if ps.colours != nil {
+		ps.colours.start(pdf)
+		j.filter = ps.colours
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -190,10 +261,10 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, first, la
 	decoded := make(chan decodeResult, 1)
 	go func() {
 		ch := 3
-		if gray {
+		if ps.gray {
 			ch = 1
 		}
-		err := t.readPages(pr, first, last-first+1, dpi, ch, page)
+		err := t.readPages(pr, ps.pages, ps.dpi, ch, page)
 		var bad *badPages
 		isBad := err != nil && (errors.As(err, &bad) || !errors.Is(err, errRendererOutput))
 		if isBad {
@@ -223,13 +294,12 @@ func (b *badPages) Error() string { return b.msg }
 // (cut short, not an image): the renderer's own exit says why best.
 var errRendererOutput = errors.New("the renderer's output")
 
-// readPages reads n binary PGM (ch 1) or PPM (ch 3) images from r, the
-// first being page first, and hands each to page.
-func (t *Transformer) readPages(r io.Reader, first, n, dpi, ch int, page func(num, w, h, ch int, pix []byte) error) error {
+// readPages reads a binary PGM (ch 1) or PPM (ch 3) image from r for
+// each of pages, and hands each to page.
+func (t *Transformer) readPages(r io.Reader, pages []int, dpi, ch int, page func(num, w, h, ch int, pix []byte) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var buf []byte
-	for i := range n {
-		num := first + i
+	for _, num := range pages {
 		w, h, c, err := ppmHeader(br)
 		if err != nil {
 			return fmt.Errorf("%w: page %d did not render: %v", errRendererOutput, num, err)
@@ -253,7 +323,7 @@ func (t *Transformer) readPages(r io.Reader, first, n, dpi, ch int, page func(nu
 		}
 	}
 	if _, err := br.Peek(1); err != io.EOF {
-		return &badPages{fmt.Sprintf("the renderer wrote more than the %d pages asked for", n)}
+		return &badPages{fmt.Sprintf("the renderer wrote more than the %d pages asked for", len(pages))}
 	}
 	return nil
 }

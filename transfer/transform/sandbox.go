@@ -38,6 +38,18 @@ type job struct {
 	// (prlimit and bwrap pass them on).
 	files   []*os.File
 	timeout time.Duration
+	// filter, if set, reads the child's stderr first and passes on, to
+	// the error message, what it does not take for itself.
+	filter stderrFilter
+}
+
+// stderrFilter takes what it understands from a child's stderr.
+type stderrFilter interface {
+	io.Writer
+	// passOn says where the rest goes; flush passes on what is held
+	// back, once the child has exited.
+	passOn(io.Writer)
+	flush()
 }
 
 // sandboxUID is the user the child runs as in its namespace (nobody).
@@ -116,9 +128,16 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 	cmd.ExtraFiles = j.files
 	stderr := &tail{}
 	cmd.Stderr = stderr
+	if j.filter != nil {
+		j.filter.passOn(stderr)
+		cmd.Stderr = j.filter
+	}
 	isolate(cmd)
 	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
+	if j.filter != nil {
+		j.filter.flush()
+	}
 	if err == nil {
 		return nil
 	}

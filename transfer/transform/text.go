@@ -62,7 +62,7 @@ func (t *Transformer) transformText(f *os.File, name string, o *outputs, res *Re
 	if removed > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d control characters removed", removed))
 	}
-	res.Tool, res.ToolVersion = "sluice", t.vers["sluice"]
+	res.Tool, res.ToolVersion = "sluice", t.version("sluice")
 	return nil
 }
 

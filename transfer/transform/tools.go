@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -38,8 +37,8 @@ var versionArgs = map[string][]string{
 var versionRE = regexp.MustCompile(`\d+(\.\d+)+`)
 
 // New finds the tools (mutool, pdftoppm, soffice, bwrap, prlimit, and
-// tesseract when Config.OCR is on) and
-// their versions once, and fills in cfg's defaults. A missing renderer is
+// tesseract when Config.OCR is on) and fills in cfg's defaults; each
+// tool's version is asked the first time a result names it. A missing renderer is
 // not an error: the files that need it are held (ErrNoTool) and
 // Transformer.Missing says why. Without bwrap (unless cfg.NoSandbox) or
 // prlimit, New fails: no external tool could run safely.
@@ -102,25 +101,6 @@ func New(cfg Config) (*Transformer, error) {
 		}
 		t.paths[tool] = path
 	}
-	// The versions, asked all at once (LibreOffice takes a fifth of a
-	// second to say its own).
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for tool, path := range t.paths {
-		wg.Go(func() {
-			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			out, _ := exec.CommandContext(vctx, path, versionArgs[tool]...).CombinedOutput()
-			cancel()
-			v := versionRE.FindString(string(out))
-			if v == "" {
-				v = "unknown"
-			}
-			mu.Lock()
-			t.vers[tool] = v
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
 	if _, ok := t.paths["tesseract"]; ok {
 		if err := CheckOCR(cfg.OCR); err != nil {
 			// Documents are held, saying which package to add.
@@ -139,7 +119,6 @@ func New(cfg Config) (*Transformer, error) {
 			return nil, err
 		}
 	}
-	t.vers["sluice"] = runtime.Version()
 	return t, nil
 }
 
@@ -149,15 +128,25 @@ func DefaultTimeout(pages int, size int64) time.Duration {
 	return 60*time.Second + time.Duration(pages)*time.Second + time.Duration(size/(1<<20))*10*time.Second
 }
 
-// Tools returns tool → version for every program found, and "sluice" →
-// Go's version for the transformations done in Sluice's own workers: for
-// custody records.
-func (t *Transformer) Tools() map[string]string {
-	m := make(map[string]string, len(t.vers))
-	for k, v := range t.vers {
-		m[k] = v
+// version returns tool's version ("unknown" if it does not say), asking
+// the tool the first time.
+func (t *Transformer) version(tool string) string {
+	t.vmu.Lock()
+	defer t.vmu.Unlock()
+	if v, ok := t.vers[tool]; ok {
+		return v
 	}
-	return m
+	v := runtime.Version()
+	if tool != "sluice" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out, _ := exec.CommandContext(ctx, t.paths[tool], versionArgs[tool]...).CombinedOutput()
+		cancel()
+		if v = versionRE.FindString(string(out)); v == "" {
+			v = "unknown"
+		}
+	}
+	t.vers[tool] = v
+	return v
 }
 
 // Missing returns one line per tool not found, saying which Debian package

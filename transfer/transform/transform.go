@@ -39,6 +39,7 @@ package transform
 
 import (
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -170,7 +171,10 @@ type Config struct {
 type Transformer struct {
 	cfg   Config
 	paths map[string]string // tool → absolute path, found ones only
-	vers  map[string]string // tool → version
+	// vers: tool → version, each asked the first time it is needed
+	// (LibreOffice takes a fifth of a second and a core to say its own).
+	vmu  sync.Mutex
+	vers map[string]string
 	// missing says why each absent tool is absent (its Debian package).
 	missing map[string]string
 }

@@ -1,0 +1,146 @@
+package transform
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// pageColours reads what `mutool draw -s f` writes on stderr for each page
+// it draws, before the page's pixels: "page NAME N color" or "page NAME N
+// grayscale" (mupdf's mudraw.c, drawpage). Its newline comes only after
+// the page is drawn, so a warning may follow on the same line. mupdf's test
+// device calls a page colour when any colour on it is more than 2% from
+// gray, or it holds an image in a colour space. Everything else on stderr
+// is passed on, for the error message.
+type pageColours struct {
+	mu     sync.Mutex
+	prefix []byte // "page NAME "
+	pend   []byte // bytes that may begin a verdict, not yet passed on
+	rest   io.Writer
+	colour map[int]bool
+	// changed is closed when a verdict arrives.
+	changed chan struct{}
+	// silent: a page's verdict did not come in time; the rest are not
+	// waited for.
+	silent bool
+}
+
+// start prepares for a run of the renderer on the document it sees as name.
+func (c *pageColours) start(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.prefix = []byte("page " + name + " ")
+	c.pend, c.colour, c.changed, c.silent = nil, map[int]bool{}, make(chan struct{}), false
+}
+
+func (c *pageColours) passOn(w io.Writer) {
+	c.mu.Lock()
+	c.rest = w
+	c.mu.Unlock()
+}
+
+var (
+	verdictGray   = []byte(" grayscale")
+	verdictColour = []byte(" color")
+)
+
+// Write takes the verdicts out of the renderer's stderr and passes on the
+// rest, holding back only what may be the start of a verdict.
+func (c *pageColours) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pend = append(c.pend, b...)
+	for {
+		i := bytes.Index(c.pend, c.prefix)
+		if i < 0 {
+			// Keep what could begin the prefix.
+			keep := min(len(c.pend), len(c.prefix)-1)
+			c.give(c.pend[:len(c.pend)-keep])
+			c.pend = append(c.pend[:0], c.pend[len(c.pend)-keep:]...)
+			return len(b), nil
+		}
+		c.give(c.pend[:i])
+		rest := c.pend[i+len(c.prefix):]
+		j := 0
+		for j < len(rest) && j < 10 && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		v := rest[j:]
+		partial := len(v) < len(verdictGray) && bytes.HasPrefix(verdictGray, v) ||
+			len(v) < len(verdictColour) && bytes.HasPrefix(verdictColour, v)
+		if j < 10 && j == len(rest) || j > 0 && partial {
+			c.pend = append(c.pend[:0], c.pend[i:]...) // the rest is yet to come
+			return len(b), nil
+		}
+		n, _ := strconv.Atoi(string(rest[:j]))
+		used := len(c.prefix)
+		switch {
+		case j > 0 && bytes.HasPrefix(v, verdictGray):
+			c.set(n, false)
+			used += j + len(verdictGray)
+		case j > 0 && bytes.HasPrefix(v, verdictColour):
+			c.set(n, true)
+			used += j + len(verdictColour)
+		default:
+			c.give(c.prefix) // not a verdict: passed on as it is
+		}
+		c.pend = append(c.pend[:0], c.pend[i+used:]...)
+	}
+}
+
+func (c *pageColours) give(b []byte) {
+	if c.rest != nil && len(b) > 0 {
+		c.rest.Write(b)
+	}
+}
+
+func (c *pageColours) set(page int, colour bool) {
+	c.colour[page] = colour
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+func (c *pageColours) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.give(c.pend)
+	c.pend = c.pend[:0]
+}
+
+// verdictWait bounds the wait for a page's verdict once its pixels are
+// read. mutool writes it before them, so only the copying of stderr is
+// between; a renderer that does not write them costs one wait, then every
+// page is taken as colour (drawn again in RGB: slower, never wrong).
+const verdictWait = time.Second
+
+// wait returns whether page has colour, and whether the renderer said.
+func (c *pageColours) wait(page int) (colour, known bool) {
+	var timer *time.Timer
+	for {
+		c.mu.Lock()
+		v, ok := c.colour[page]
+		changed, silent := c.changed, c.silent
+		c.mu.Unlock()
+		switch {
+		case ok:
+			return v, true
+		case silent:
+			return false, false
+		}
+		if timer == nil {
+			timer = time.NewTimer(verdictWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			c.mu.Lock()
+			c.silent = true
+			c.mu.Unlock()
+			return false, false
+		}
+	}
+}

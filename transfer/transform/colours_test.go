@@ -1,0 +1,82 @@
+package transform
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pageColours takes each page's verdict out of mutool's stderr however
+// the writes split it, passes everything else on unchanged (a warning
+// between a verdict and its newline, an error at the end after more
+// verdicts than the error message keeps), and is not fooled by text that
+// only looks like a verdict.
+func TestPageColours(t *testing.T) {
+	var stderr strings.Builder
+	var want strings.Builder
+	for n := 1; n <= 300; n++ {
+		v := "grayscale"
+		if n%7 == 0 {
+			v = "color"
+		}
+		fmt.Fprintf(&stderr, "page /in/doc.pdf %d %s", n, v)
+		if n == 5 {
+			stderr.WriteString("warning: repairing a broken xref\n")
+			want.WriteString("warning: repairing a broken xref\n")
+		}
+		stderr.WriteString("\n")
+		want.WriteString("\n")
+	}
+	tricky := "page /in/doc.pdf x color\npage /in/doc.pdf 12 colour? page /in/other.pdf 3 color\n"
+	stderr.WriteString(tricky)
+	want.WriteString(tricky)
+	stderr.WriteString("error: cannot draw page 301\n")
+	want.WriteString("error: cannot draw page 301\n")
+	in := stderr.String()
+	for _, chunk := range []int{1, 2, 3, 7, 64, len(in)} {
+		var c pageColours
+		var rest bytes.Buffer
+		c.start("/in/doc.pdf")
+		c.passOn(&rest)
+		for i := 0; i < len(in); i += chunk {
+			c.Write([]byte(in[i:min(i+chunk, len(in))]))
+		}
+		c.flush()
+		if rest.String() != want.String() {
+			t.Fatalf("chunks of %d: passed on %q, want %q", chunk, rest.String(), want.String())
+		}
+		for n := 1; n <= 300; n++ {
+			colour, known := c.wait(n)
+			if !known || colour != (n%7 == 0) {
+				t.Fatalf("chunks of %d: page %d colour %v known %v", chunk, n, colour, known)
+			}
+		}
+	}
+}
+
+// A renderer that gives no verdict costs one wait; every page is then
+// taken as colour at once, and a verdict arriving during a wait ends it.
+func TestPageColoursSilent(t *testing.T) {
+	var c pageColours
+	c.start("/in/doc.pdf")
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		c.Write([]byte("page /in/doc.pdf 1 grayscale"))
+	}()
+	if colour, known := c.wait(1); colour || !known {
+		t.Fatalf("page 1: colour %v known %v, want a gray verdict", colour, known)
+	}
+	start := time.Now()
+	if _, known := c.wait(2); known {
+		t.Fatal("page 2 has a verdict it was never given")
+	}
+	if d := time.Since(start); d < verdictWait {
+		t.Fatalf("gave up on page 2 after %s, before %s", d, verdictWait)
+	}
+	start = time.Now()
+	if _, known := c.wait(3); known || time.Since(start) > verdictWait/2 {
+		t.Fatal("page 3 was waited for after the renderer fell silent")
+	}
+}
