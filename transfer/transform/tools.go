@@ -21,6 +21,7 @@ var packages = map[string]string{
 	"bwrap":     "bubblewrap",
 	"prlimit":   "util-linux",
 	"tesseract": "tesseract-ocr",
+	"stdbuf":    "coreutils",
 }
 
 // versionArgs is how each tool tells its version, and the pattern that
@@ -81,7 +82,7 @@ func New(cfg Config) (*Transformer, error) {
 	t := &Transformer{cfg: cfg, paths: map[string]string{}, vers: map[string]string{}, missing: map[string]string{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	tools := []string{"mutool", "pdftoppm", "soffice", "bwrap", "prlimit"}
+	tools := []string{"mutool", "pdftoppm", "soffice", "bwrap", "prlimit", "stdbuf"}
 	if cfg.OCR != "" {
 		tools = append(tools, "tesseract")
 	}
