@@ -43,6 +43,7 @@ FUZZ_TARGETS := \
 	./transfer/inspect:FuzzInspect:100000 \
 	./transfer/scan:FuzzParseCVD:100000 \
 	./transfer/transform:FuzzVerify:30000 \
+	./transfer/transform:FuzzPageColours:100000 \
 	./transfer/custody:FuzzParseRecord:200000 \
 	./transfer/media:FuzzProbe:100000 \
 	./transfer/media:FuzzStorageDescriptor:100000 \

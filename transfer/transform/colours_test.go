@@ -80,3 +80,45 @@ func TestPageColoursSilent(t *testing.T) {
 		t.Fatal("page 3 was waited for after the renderer fell silent")
 	}
 }
+
+// FuzzPageColours feeds pageColours what a compromised renderer could
+// write on stderr, split into writes anywhere: it never panics, holds
+// back only the few bytes that may begin a verdict, and passes on every
+// byte that is not part of a verdict it took, in order.
+func FuzzPageColours(f *testing.F) {
+	f.Add([]byte("page /in/doc.pdf 1 grayscale\npage /in/doc.pdf 2 color\n"), uint8(3))
+	f.Add([]byte("page /in/doc.pdf 12345678901 color page /in/doc.pdf  color"), uint8(1))
+	f.Add([]byte("warning: xpage /in/doc.pdf 3 grayscalewarning: y\n"), uint8(7))
+	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
+		step := int(chunk)%17 + 1
+		var c pageColours
+		var rest bytes.Buffer
+		c.start("/in/doc.pdf")
+		c.passOn(&rest)
+		for i := 0; i < len(in); i += step {
+			c.Write(in[i:min(i+step, len(in))])
+			if len(c.pend) > len(c.prefix)+len(verdictGray)+10 {
+				t.Fatalf("holds back %d bytes", len(c.pend))
+			}
+		}
+		c.flush()
+		// Each verdict taken is at least the prefix, a digit and " color".
+		taken := len(in) - rest.Len()
+		if taken < len(c.colour)*(len(c.prefix)+1+len(verdictColour)) {
+			t.Fatalf("took %d verdicts from %d bytes", len(c.colour), taken)
+		}
+		if !isSubsequence(rest.Bytes(), in) {
+			t.Fatalf("passed on %q, not in order from %q", rest.Bytes(), in)
+		}
+	})
+}
+
+// isSubsequence: every byte of a appears in b, in order.
+func isSubsequence(a, b []byte) bool {
+	for _, c := range b {
+		if len(a) > 0 && a[0] == c {
+			a = a[1:]
+		}
+	}
+	return len(a) == 0
+}
