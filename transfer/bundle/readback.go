@@ -65,8 +65,10 @@ func (b *Bundle) UseMarks(s *Sealed) {
 
 // readBackVolume reads the volume v from dir, its cached pages dropped
 // first, and checks it stretch by stretch against marks (see UseMarks),
-// on as many goroutines as there are cores, each with its own descriptor
-// so the kernel reads each stretch ahead on its own. Errors are
+// on two goroutines per core, each with its own descriptor so the kernel
+// reads each stretch ahead on its own: while one goroutine hashes what it
+// has read, another waits for the device. (237 MB read and hashed on 2
+// cores: 180 ms with one goroutine a core, 160 ms with two.) Errors are
 // *VolumeError, for the first stretch in the volume that fails.
 func readBackVolume(ctx context.Context, dir string, v Volume, marks [][]byte) error {
 	path := filepath.Join(dir, v.Name)
@@ -98,7 +100,7 @@ func readBackVolume(ctx context.Context, dir string, v Volume, marks [][]byte) e
 	errs := make([]error, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
+	for range min(2*runtime.GOMAXPROCS(0), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
