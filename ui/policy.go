@@ -37,7 +37,8 @@ func policySummary(p app.Policy) string {
 	return strings.Join(lines, "\n")
 }
 
-// transformSummary says in one line where each kind is rebuilt.
+// transformSummary says in one line where each kind is rebuilt, and
+// whether rebuilt documents keep searchable text (OCR).
 func transformSummary(t app.TransformPolicy) string {
 	by := map[string][]string{}
 	for _, k := range []struct{ name, mode string }{{"documents", t.Documents}, {"images", t.Images}, {"text", t.Text}} {
@@ -52,6 +53,13 @@ func transformSummary(t app.TransformPolicy) string {
 	}
 	if len(parts) == 0 {
 		return "Rebuilt into a simple form: nothing (transform off)"
+	}
+	if t.Documents != app.TransformOff && t.Documents != "" {
+		if t.OCR != "" {
+			parts = append(parts, "documents keep searchable text (OCR: "+safetext.Line(t.OCR)+")")
+		} else {
+			parts = append(parts, "documents become page images without searchable text (OCR off)")
+		}
 	}
 	return "Rebuilt into a simple form: " + strings.Join(parts, "; ")
 }
