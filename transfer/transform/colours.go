@@ -13,13 +13,24 @@ import (
 // grayscale" (mupdf's mudraw.c, drawpage). Its newline comes only after
 // the page is drawn, so a warning may follow on the same line. mupdf's test
 // device calls a page colour when any colour on it is more than 2% from
-// gray, or it holds an image in a colour space. Everything else on stderr
-// is passed on, for the error message.
+// gray, or it holds an image in a colour space (it does not look inside
+// Type 3 glyphs: see renderRange). Everything else on stderr is passed on,
+// for the error message, but the newline that ends a verdict's line.
+//
+// The renderer reads a hostile document, and the document's own text can
+// reach stderr in a warning. A verdict is taken only for the next page of
+// the run, in order, once: a verdict quoted in page n's warnings comes
+// before page n's own and names another page, and at most one verdict per
+// page of the run is kept.
 type pageColours struct {
 	mu     sync.Mutex
 	prefix []byte // "page NAME "
 	pend   []byte // bytes that may begin a verdict, not yet passed on
 	rest   io.Writer
+	pages  []int // the run's pages; pages[next] is the one a verdict may name
+	next   int
+	// eol: a verdict was just taken; a newline next is its line's end.
+	eol    bool
 	colour map[int]bool
 	// changed is closed when a verdict arrives.
 	changed chan struct{}
@@ -28,11 +39,13 @@ type pageColours struct {
 	silent bool
 }
 
-// start prepares for a run of the renderer on the document it sees as name.
-func (c *pageColours) start(name string) {
+// start prepares for a run of the renderer on pages (in order) of the
+// document it sees as name.
+func (c *pageColours) start(name string, pages []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.prefix = []byte("page " + name + " ")
+	c.pages, c.next, c.eol = pages, 0, false
 	c.pend, c.colour, c.changed, c.silent = nil, map[int]bool{}, make(chan struct{}), false
 }
 
@@ -54,6 +67,12 @@ func (c *pageColours) Write(b []byte) (int, error) {
 	defer c.mu.Unlock()
 	c.pend = append(c.pend, b...)
 	for {
+		if c.eol && len(c.pend) > 0 {
+			if c.pend[0] == '\n' {
+				c.pend = append(c.pend[:0], c.pend[1:]...)
+			}
+			c.eol = false
+		}
 		i := bytes.Index(c.pend, c.prefix)
 		if i < 0 {
 			// Keep what could begin the prefix.
@@ -78,14 +97,12 @@ func (c *pageColours) Write(b []byte) (int, error) {
 		n, _ := strconv.Atoi(string(rest[:j]))
 		used := len(c.prefix)
 		switch {
-		case j > 0 && bytes.HasPrefix(v, verdictGray):
-			c.set(n, false)
+		case j > 0 && bytes.HasPrefix(v, verdictGray) && c.set(n, false):
 			used += j + len(verdictGray)
-		case j > 0 && bytes.HasPrefix(v, verdictColour):
-			c.set(n, true)
+		case j > 0 && bytes.HasPrefix(v, verdictColour) && c.set(n, true):
 			used += j + len(verdictColour)
 		default:
-			c.give(c.prefix) // not a verdict: passed on as it is
+			c.give(c.prefix) // not a verdict, or not the next page's: passed on as it is
 		}
 		c.pend = append(c.pend[:0], c.pend[i+used:]...)
 	}
@@ -97,10 +114,17 @@ func (c *pageColours) give(b []byte) {
 	}
 }
 
-func (c *pageColours) set(page int, colour bool) {
+// set takes a verdict for page if it is the next page of the run.
+func (c *pageColours) set(page int, colour bool) bool {
+	if c.next >= len(c.pages) || c.pages[c.next] != page {
+		return false
+	}
+	c.next++
+	c.eol = true
 	c.colour[page] = colour
 	close(c.changed)
 	c.changed = make(chan struct{})
+	return true
 }
 
 func (c *pageColours) flush() {

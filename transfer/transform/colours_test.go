@@ -9,36 +9,45 @@ import (
 )
 
 // pageColours takes each page's verdict out of mutool's stderr however
-// the writes split it, passes everything else on unchanged (a warning
-// between a verdict and its newline, an error at the end after more
-// verdicts than the error message keeps), and is not fooled by text that
-// only looks like a verdict.
+// the writes split it, with the newline that ends its line, and passes
+// everything else on unchanged: a warning between a verdict and its
+// newline, an error at the end after more verdicts than the error message
+// keeps, text that only looks like a verdict, and verdicts that are not
+// the next page's (quoted by a hostile page for the page after it, given
+// twice, or for a page not in the run).
 func TestPageColours(t *testing.T) {
-	var stderr strings.Builder
-	var want strings.Builder
-	for n := 1; n <= 300; n++ {
+	var stderr, want strings.Builder
+	var pages []int
+	for n := 1; n <= 5000; n++ {
+		pages = append(pages, n)
 		v := "grayscale"
 		if n%7 == 0 {
 			v = "color"
 		}
+		if n == 8 {
+			// Page 8's content quotes a verdict for page 9 and one for
+			// page 2 in a warning, before its own.
+			spoof := "warning: cannot find ExtGState resource 'page /in/doc.pdf 9 color' nor 'page /in/doc.pdf 2 color'\n"
+			stderr.WriteString(spoof)
+			want.WriteString(spoof)
+		}
 		fmt.Fprintf(&stderr, "page /in/doc.pdf %d %s", n, v)
 		if n == 5 {
 			stderr.WriteString("warning: repairing a broken xref\n")
-			want.WriteString("warning: repairing a broken xref\n")
+			want.WriteString("warning: repairing a broken xref\n\n")
 		}
 		stderr.WriteString("\n")
-		want.WriteString("\n")
 	}
-	tricky := "page /in/doc.pdf x color\npage /in/doc.pdf 12 colour? page /in/other.pdf 3 color\n"
+	tricky := "page /in/doc.pdf x color\npage /in/doc.pdf 12 colour? page /in/other.pdf 3 color\npage /in/doc.pdf 5001 color\npage /in/doc.pdf 4 color\n"
 	stderr.WriteString(tricky)
 	want.WriteString(tricky)
-	stderr.WriteString("error: cannot draw page 301\n")
-	want.WriteString("error: cannot draw page 301\n")
+	stderr.WriteString("error: cannot draw page 5001\n")
+	want.WriteString("error: cannot draw page 5001\n")
 	in := stderr.String()
 	for _, chunk := range []int{1, 2, 3, 7, 64, len(in)} {
 		var c pageColours
 		var rest bytes.Buffer
-		c.start("/in/doc.pdf")
+		c.start("/in/doc.pdf", pages)
 		c.passOn(&rest)
 		for i := 0; i < len(in); i += chunk {
 			c.Write([]byte(in[i:min(i+chunk, len(in))]))
@@ -47,12 +56,25 @@ func TestPageColours(t *testing.T) {
 		if rest.String() != want.String() {
 			t.Fatalf("chunks of %d: passed on %q, want %q", chunk, rest.String(), want.String())
 		}
-		for n := 1; n <= 300; n++ {
+		if len(c.colour) != len(pages) {
+			t.Fatalf("chunks of %d: %d verdicts kept for a run of %d pages", chunk, len(c.colour), len(pages))
+		}
+		for _, n := range pages {
 			colour, known := c.wait(n)
 			if !known || colour != (n%7 == 0) {
 				t.Fatalf("chunks of %d: page %d colour %v known %v", chunk, n, colour, known)
 			}
 		}
+	}
+	// The error line survives in what the error message keeps.
+	var c pageColours
+	var tl tail
+	c.start("/in/doc.pdf", pages)
+	c.passOn(&tl)
+	c.Write([]byte(in))
+	c.flush()
+	if got := tl.firstLine(); got != "error: cannot draw page 5001" {
+		t.Errorf("the error message says %q", got)
 	}
 }
 
@@ -60,7 +82,7 @@ func TestPageColours(t *testing.T) {
 // taken as colour at once, and a verdict arriving during a wait ends it.
 func TestPageColoursSilent(t *testing.T) {
 	var c pageColours
-	c.start("/in/doc.pdf")
+	c.start("/in/doc.pdf", []int{1, 2, 3})
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		c.Write([]byte("page /in/doc.pdf 1 grayscale"))
@@ -93,7 +115,7 @@ func FuzzPageColours(f *testing.F) {
 		step := int(chunk)%17 + 1
 		var c pageColours
 		var rest bytes.Buffer
-		c.start("/in/doc.pdf")
+		c.start("/in/doc.pdf", []int{1, 2, 3, 12, 12345})
 		c.passOn(&rest)
 		for i := 0; i < len(in); i += step {
 			c.Write(in[i:min(i+step, len(in))])

@@ -301,6 +301,12 @@ func withOrientation(j []byte, o int) []byte {
 // pagesPDF builds a PDF of one A4 page per content stream, with
 // Helvetica as /F1.
 func pagesPDF(contents ...string) []byte {
+	return pagesPDFFont("/F1 3 0 R", nil, contents...)
+}
+
+// pagesPDFFont is pagesPDF with font as the pages' /Font entries ("/F1 3 0
+// R" for Helvetica, object 3) and extra as objects 4, 5….
+func pagesPDFFont(font string, extra []string, contents ...string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n")
 	offs := map[int]int{}
@@ -315,8 +321,11 @@ func pagesPDF(contents ...string) []byte {
 	}
 	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(contents)))
 	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	for i, e := range extra {
+		obj(4+i, e)
+	}
 	for i, c := range contents {
-		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 11+2*i))
+		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << %s >> >> /Contents %d 0 R >>", font, 11+2*i))
 		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c))
 	}
 	size := 12 + 2*len(contents)

@@ -536,7 +536,7 @@ func TestPageKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer spool.Close()
-			pages, err := tr.renderPDF(context.Background(), r, path, 6, []*os.File{spool}, time.Now().Add(time.Minute))
+			pages, err := tr.renderPDF(context.Background(), r, path, 6, false, []*os.File{spool}, time.Now().Add(time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -546,6 +546,61 @@ func TestPageKinds(t *testing.T) {
 			}
 			if got, want := strings.Join(kinds, " "), "text text-colour photo-gray text photo text"; got != want {
 				t.Errorf("pages classified %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// mutool's colour test does not look inside Type 3 glyphs: a glyph that
+// paints itself red (d0) in black text is reported gray (the sessions'
+// reviewer found it). The pdfinfo worker finds Type 3 fonts, whether an
+// object of their own or written into a page's resources, and such a
+// document is previewed for colour as pdftoppm's are: the red page stays
+// in colour. A document without one is not flagged.
+func TestType3Colour(t *testing.T) {
+	tr := newT(t, Config{})
+	need(t, tr, "mutool")
+	glyph := "1000 0 d0 1 0 0 rg 0 0 1000 1000 re f"
+	t3 := "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 1000 1000] /FontMatrix [0.001 0 0 0.001 0 0] /CharProcs << /a 4 0 R >> " +
+		"/Encoding << /Type /Encoding /Differences [97 /a] >> /FirstChar 97 /LastChar 97 /Widths [1000] /Resources << >> >>"
+	stream := fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(glyph), glyph)
+	content := "0 g BT /F1 100 Tf 100 500 Td (a) Tj ET"
+	for _, c := range []struct {
+		name  string
+		pdf   []byte
+		type3 bool
+		kind  string
+	}{
+		{"indirect", pagesPDFFont("/F1 5 0 R", []string{stream, t3}, content), true, "text-colour"},
+		{"direct", pagesPDFFont("/F1 "+t3, []string{stream}, content), true, "text-colour"},
+		{"none", pagesPDF("0 g BT /F1 40 Tf 100 500 Td (black text) Tj ET"), false, "text"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := write(t, dir, "t3.pdf", c.pdf)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			info, err := tr.worker(context.Background(), "pdfinfo", workerOpts{MaxPages: 10}, f, int64(len(c.pdf)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Type3 != c.type3 {
+				t.Fatalf("Type3 = %v, want %v", info.Type3, c.type3)
+			}
+			spool, err := os.CreateTemp(dir, "spool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer spool.Close()
+			pages, err := tr.renderPDF(context.Background(), "mutool", path, info.Pages, info.Type3, []*os.File{spool}, time.Now().Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pages[0].Kind != c.kind {
+				t.Errorf("page encoded as %q, want %q", pages[0].Kind, c.kind)
 			}
 		})
 	}

@@ -40,7 +40,7 @@ func pdfInfo(r io.ReaderAt, size int64, maxPages int) (*workerReply, error) {
 	if err := ctx.EnsurePageCount(); err != nil {
 		return nil, fmt.Errorf("the PDF's pages cannot be counted: %v", err)
 	}
-	rep := &workerReply{Pages: ctx.PageCount}
+	rep := &workerReply{Pages: ctx.PageCount, Type3: hasType3Font(ctx.XRefTable)}
 	if rep.Pages < 1 {
 		return nil, errors.New("the PDF has no page")
 	}
@@ -62,6 +62,49 @@ func pdfInfo(r io.ReaderAt, size int64, maxPages int) (*workerReply, error) {
 		}
 	}
 	return rep, nil
+}
+
+// hasType3Font reports whether any object of the document, or any
+// dictionary inside one (fonts may be written directly into a page's
+// resources), is a Type 3 font.
+func hasType3Font(x *model.XRefTable) bool {
+	for _, e := range x.Table {
+		if e != nil && e.Object != nil && type3In(e.Object, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// type3In looks for a dictionary with /Subtype /Type3 in o, through
+// dictionaries and arrays written inside it (not through references:
+// every object is looked at on its own), at most 64 deep.
+func type3In(o types.Object, depth int) bool {
+	if depth > 64 {
+		return true // deeper than any real document: assume the worst
+	}
+	switch v := o.(type) {
+	case types.StreamDict:
+		return type3In(v.Dict, depth+1)
+	case *types.StreamDict:
+		return type3In(v.Dict, depth+1)
+	case types.Dict:
+		if n, ok := v["Subtype"].(types.Name); ok && n == "Type3" {
+			return true
+		}
+		for _, w := range v {
+			if type3In(w, depth+1) {
+				return true
+			}
+		}
+	case types.Array:
+		for _, w := range v {
+			if type3In(w, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func pageLinks(ctx *model.Context, page int) (uris []string, err error) {

@@ -124,8 +124,9 @@ func pageRange(first, last int) []int {
 // to Config.Workers renderers at once, each given a range of pages and
 // streaming them through a pipe, and encodes each page as it arrives into
 // that worker's spool file: at most one page's pixels per worker are in
-// memory. It returns the pages in order, their images in the spools.
-func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, spools []*os.File, deadline time.Time) ([]pageImage, error) {
+// memory. type3 says the document has a Type 3 font (see renderRange). It
+// returns the pages in order, their images in the spools.
+func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, type3 bool, spools []*os.File, deadline time.Time) ([]pageImage, error) {
 	workers := min(len(spools), pages)
 	out := make([]pageImage, pages)
 	g, ctx := errgroup.WithContext(ctx)
@@ -133,7 +134,7 @@ func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, 
 		first := 1 + w*pages/workers
 		last := (w + 1) * pages / workers
 		g.Go(func() error {
-			return t.renderRange(ctx, r, path, first, last, w, spools[w], out[first-1:last], deadline)
+			return t.renderRange(ctx, r, path, first, last, type3, w, spools[w], out[first-1:last], deadline)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -148,10 +149,12 @@ func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, 
 //
 // mutool draws every page in gray once, saying as it goes which pages
 // have colour (its -s f test device); those alone are drawn again in
-// RGB. pdftoppm cannot say, so a preview at previewDPI finds the colour
-// pages first, and each stretch of them or of gray pages is rendered
-// in its own run.
-func (t *Transformer) renderRange(ctx context.Context, r, path string, first, last, spool int, sf *os.File, out []pageImage, deadline time.Time) error {
+// RGB. pdftoppm cannot say, and mutool's test does not see the colours a
+// Type 3 glyph paints itself (d0), so for pdftoppm and for a document
+// with a Type 3 font (type3) a preview at previewDPI finds the colour
+// pages first, and each stretch of them or of gray pages is rendered in
+// its own run.
+func (t *Transformer) renderRange(ctx context.Context, r, path string, first, last int, type3 bool, spool int, sf *os.File, out []pageImage, deadline time.Time) error {
 	off, err := sf.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
@@ -194,7 +197,7 @@ func (t *Transformer) renderRange(ctx context.Context, r, path string, first, la
 		return nil
 	}
 	var passes []pass
-	if r == "mutool" {
+	if r == "mutool" && !type3 {
 		colours := &pageColours{}
 		var again []int
 		err := t.streamPages(ctx, r, path, pass{pageRange(first, last), t.cfg.DPI, true, colours}, deadline, func(num, w, h, ch int, pix []byte) error {
@@ -259,7 +262,7 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, ps pass, 
 		timeout: time.Until(deadline),
 	}
 	if ps.colours != nil {
-		ps.colours.start(pdf)
+		ps.colours.start(pdf, ps.pages)
 		j.filter = ps.colours
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -57,6 +57,9 @@ type workerReply struct {
 	Pages     int    `json:"pages,omitempty"`
 	Links     []link `json:"links,omitempty"`
 	LinkError string `json:"link_error,omitempty"`
+	// Type3: the PDF has a Type 3 font, whose glyphs may paint their own
+	// colours (d0), which mutool's colour test does not see.
+	Type3 bool `json:"type3,omitempty"`
 }
 
 // Serve turns this process into a transformation worker when it was
