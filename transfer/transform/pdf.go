@@ -29,12 +29,12 @@ func (t *Transformer) renderer() (string, error) {
 	return "", fmt.Errorf("%w: no PDF renderer (Debian: apt-get install mupdf-tools, or poppler-utils)", ErrNoTool)
 }
 
-// previewDPI is the resolution of pdftoppm's first, cheap pass over a
-// range of pages that finds which are in colour: an A4 page is 99 × 140
-// pixels.
+// previewDPI is the resolution of the first, cheap pass over a range of
+// pages that finds which are in colour, where the renderer cannot say
+// (see renderRange): an A4 page is 99 × 140 pixels.
 const previewDPI = 12
 
-// maxRuns bounds pdftoppm's runs of one range: a document whose colour
+// maxRuns bounds the runs of one previewed range: a document whose colour
 // and gray pages alternate more often is rendered in RGB in one run
 // rather than restarting the renderer for each stretch.
 const maxRuns = 8

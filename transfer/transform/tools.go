@@ -37,10 +37,10 @@ var versionArgs = map[string][]string{
 
 var versionRE = regexp.MustCompile(`\d+(\.\d+)+`)
 
-// New finds the tools (mutool, pdftoppm, soffice, bwrap, prlimit, and
-// tesseract when Config.OCR is on) and fills in cfg's defaults; each
-// tool's version is asked the first time a result names it. A missing renderer is
-// not an error: the files that need it are held (ErrNoTool) and
+// New finds the tools (mutool, pdftoppm, soffice, bwrap, prlimit, stdbuf,
+// and tesseract when Config.OCR is on) and fills in cfg's defaults; each
+// tool's version is asked the first time a result names it. A missing
+// renderer is not an error: the files that need it are held (ErrNoTool) and
 // Transformer.Missing says why. Without bwrap (unless cfg.NoSandbox) or
 // prlimit, New fails: no external tool could run safely.
 func New(cfg Config) (*Transformer, error) {
