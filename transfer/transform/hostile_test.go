@@ -565,13 +565,24 @@ func TestType3Colour(t *testing.T) {
 		"/Encoding << /Type /Encoding /Differences [97 /a] >> /FirstChar 97 /LastChar 97 /Widths [1000] /Resources << >> >>"
 	stream := fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(glyph), glyph)
 	content := "0 g BT /F1 100 Tf 100 500 Td (a) Tj ET"
+	indirect := pagesPDFFont("/F1 5 0 R", []string{stream, t3}, content)
+	// The same, rewritten by pdfcpu with its objects in a compressed
+	// object stream, as most PDFs written today are.
+	var packed bytes.Buffer
+	if err := api.Optimize(bytes.NewReader(indirect), &packed, model.NewDefaultConfiguration()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(packed.Bytes(), []byte("/ObjStm")) || bytes.Contains(packed.Bytes(), []byte("/Type3")) {
+		t.Fatal("pdfcpu did not hide the Type 3 font in an object stream")
+	}
 	for _, c := range []struct {
 		name  string
 		pdf   []byte
 		type3 bool
 		kind  string
 	}{
-		{"indirect", pagesPDFFont("/F1 5 0 R", []string{stream, t3}, content), true, "text-colour"},
+		{"indirect", indirect, true, "text-colour"},
+		{"object stream", packed.Bytes(), true, "text-colour"},
 		{"direct", pagesPDFFont("/F1 "+t3, []string{stream}, content), true, "text-colour"},
 		{"none", pagesPDF("0 g BT /F1 40 Tf 100 500 Td (black text) Tj ET"), false, "text"},
 	} {

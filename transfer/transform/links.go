@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -66,10 +67,23 @@ func pdfInfo(r io.ReaderAt, size int64, maxPages int) (*workerReply, error) {
 
 // hasType3Font reports whether any object of the document, or any
 // dictionary inside one (fonts may be written directly into a page's
-// resources), is a Type 3 font.
+// resources), is a Type 3 font. Objects kept in object streams are
+// decoded to be looked at; one that cannot be is taken to be one (the
+// answer only chooses the slower, surer colour test).
 func hasType3Font(x *model.XRefTable) bool {
 	for _, e := range x.Table {
-		if e != nil && e.Object != nil && type3In(e.Object, 0) {
+		if e == nil || e.Free || e.Object == nil {
+			continue
+		}
+		o := e.Object
+		if l, ok := o.(types.LazyObjectStreamObject); ok {
+			d, err := l.DecodedObject(context.Background())
+			if err != nil {
+				return true
+			}
+			o = d
+		}
+		if type3In(o, 0) {
 			return true
 		}
 	}
