@@ -213,7 +213,9 @@ func rowChanges(row []byte, ch int, changes []int) []int {
 // left neighbour's.
 func grayRowChanges(row []byte, changes []int) []int {
 	var ink uint64 // high bit of the last byte: the last pixel looked at was ink
-	x := 0
+	// The row starts on paper: its blank start (all of a blank row, the
+	// left margin of one of text) is skipped 64 bytes at a time.
+	x := skipPaper(row, 0)
 	for ; x+8 <= len(row); x += 8 {
 		v := binary.LittleEndian.Uint64(row[x:])
 		if ink == 0 && v == ^uint64(0) || ink != 0 && v == 0 {
