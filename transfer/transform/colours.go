@@ -19,9 +19,14 @@ import (
 //
 // The renderer reads a hostile document, and the document's own text can
 // reach stderr in a warning. A verdict is taken only for the next page of
-// the run, in order, once: a verdict quoted in page n's warnings comes
-// before page n's own and names another page, and at most one verdict per
-// page of the run is kept.
+// the run, in order, once, and at most one verdict per page of the run is
+// kept; the document's name in the sandbox is random, so a page cannot
+// quote its own.
+//
+// Once mutool says it is repairing the file ("trying to repair broken
+// xref", "repairing PDF document"), no verdict is trusted: it may draw
+// objects that pdfcpu, which looked for what its test does not see
+// (colourTestBlind), did not read.
 type pageColours struct {
 	mu     sync.Mutex
 	prefix []byte // "page NAME "
@@ -34,9 +39,11 @@ type pageColours struct {
 	colour map[int]bool
 	// changed is closed when a verdict arrives.
 	changed chan struct{}
-	// silent: a page's verdict did not come in time; the rest are not
-	// waited for.
+	// silent: a page's verdict did not come in time, or mutool is
+	// repairing the file; the rest are not waited for.
 	silent bool
+	// seen ends what was passed on, to find "repair" across writes.
+	seen []byte
 }
 
 // start prepares for a run of the renderer on pages (in order) of the
@@ -46,7 +53,7 @@ func (c *pageColours) start(name string, pages []int) {
 	defer c.mu.Unlock()
 	c.prefix = []byte("page " + name + " ")
 	c.pages, c.next, c.eol = pages, 0, false
-	c.pend, c.colour, c.changed, c.silent = nil, map[int]bool{}, make(chan struct{}), false
+	c.pend, c.colour, c.changed, c.silent, c.seen = nil, map[int]bool{}, make(chan struct{}), false, nil
 }
 
 func (c *pageColours) passOn(w io.Writer) {
@@ -108,15 +115,30 @@ func (c *pageColours) Write(b []byte) (int, error) {
 	}
 }
 
+var repairing = []byte("repair")
+
 func (c *pageColours) give(b []byte) {
-	if c.rest != nil && len(b) > 0 {
+	if len(b) == 0 {
+		return
+	}
+	if c.rest != nil {
 		c.rest.Write(b)
+	}
+	c.seen = append(c.seen, b...)
+	if !c.silent && bytes.Contains(bytes.ToLower(c.seen), repairing) {
+		c.silent = true
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
+	if k := len(repairing) - 1; len(c.seen) > k {
+		c.seen = append(c.seen[:0], c.seen[len(c.seen)-k:]...)
 	}
 }
 
-// set takes a verdict for page if it is the next page of the run.
+// set takes a verdict for page if it is the next page of the run and
+// verdicts are trusted.
 func (c *pageColours) set(page int, colour bool) bool {
-	if c.next >= len(c.pages) || c.pages[c.next] != page {
+	if c.silent || c.next >= len(c.pages) || c.pages[c.next] != page {
 		return false
 	}
 	c.next++
@@ -140,7 +162,8 @@ func (c *pageColours) flush() {
 // page is taken as colour (drawn again in RGB: slower, never wrong).
 const verdictWait = time.Second
 
-// wait returns whether page has colour, and whether the renderer said.
+// wait returns whether page has colour, and whether the renderer said
+// (and is trusted).
 func (c *pageColours) wait(page int) (colour, known bool) {
 	var timer *time.Timer
 	for {

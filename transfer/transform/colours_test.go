@@ -33,8 +33,8 @@ func TestPageColours(t *testing.T) {
 		}
 		fmt.Fprintf(&stderr, "page /in/doc.pdf %d %s", n, v)
 		if n == 5 {
-			stderr.WriteString("warning: repairing a broken xref\n")
-			want.WriteString("warning: repairing a broken xref\n\n")
+			stderr.WriteString("warning: ignoring a broken annotation\n")
+			want.WriteString("warning: ignoring a broken annotation\n\n")
 		}
 		stderr.WriteString("\n")
 	}
@@ -143,4 +143,31 @@ func isSubsequence(a, b []byte) bool {
 		}
 	}
 	return len(a) == 0
+}
+
+// Once mutool says it is repairing the file, no verdict is taken, and
+// every page waits for none: each is drawn again in RGB.
+func TestPageColoursRepair(t *testing.T) {
+	var c pageColours
+	var rest bytes.Buffer
+	c.start("/in/x.pdf", []int{1, 2, 3})
+	c.passOn(&rest)
+	c.Write([]byte("page /in/x.pdf 1 grayscale\nwarning: trying to re"))
+	c.Write([]byte("pair broken xref\npage /in/x.pdf 2 grayscale\n"))
+	c.flush()
+	if colour, known := c.wait(1); colour || !known {
+		t.Errorf("page 1, before the repair: colour %v known %v", colour, known)
+	}
+	start := time.Now()
+	for _, n := range []int{2, 3} {
+		if _, known := c.wait(n); known {
+			t.Errorf("page %d has a verdict after the repair", n)
+		}
+	}
+	if time.Since(start) > verdictWait/2 {
+		t.Error("pages were waited for after the repair")
+	}
+	if !strings.Contains(rest.String(), "page /in/x.pdf 2 grayscale") {
+		t.Errorf("the verdict after the repair was not passed on: %q", rest.String())
+	}
 }

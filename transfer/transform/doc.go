@@ -45,7 +45,7 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 		defer s.Close()
 		spools[i] = s
 	}
-	pages, err := t.renderPDF(ctx, r, path, info.Pages, info.Type3, spools, deadline)
+	pages, err := t.renderPDF(ctx, r, path, info.Pages, info.ColourBlind, spools, deadline)
 	if err != nil {
 		return err
 	}

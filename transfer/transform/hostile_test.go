@@ -551,21 +551,28 @@ func TestPageKinds(t *testing.T) {
 	}
 }
 
-// mutool's colour test does not look inside Type 3 glyphs: a glyph that
-// paints itself red (d0) in black text is reported gray (the sessions'
-// reviewer found it). The pdfinfo worker finds Type 3 fonts, whether an
-// object of their own or written into a page's resources, and such a
-// document is previewed for colour as pdftoppm's are: the red page stays
-// in colour. A document without one is not flagged.
-func TestType3Colour(t *testing.T) {
+// mutool's colour test does not look inside Type 3 glyphs (a glyph that
+// paints itself red, d0, in black text is reported gray) nor at tints a
+// ColorDodge blend makes strong; two reviews found those and the ways
+// round a first check. The pdfinfo worker flags such documents, however
+// the font is written (an object, a dictionary in a page's resources, an
+// object stream, /Subtype by reference or missing: mupdf takes any font
+// with /CharProcs for Type 3), and they are drawn in RGB throughout, so a
+// thin red rule beside a black Type 3 glyph keeps its colour too. A file
+// mutool has to repair (it may read objects pdfcpu did not) is drawn in
+// RGB from the repair on. A document without any of it is not flagged.
+func TestColourTestBlind(t *testing.T) {
 	tr := newT(t, Config{})
 	need(t, tr, "mutool")
 	glyph := "1000 0 d0 1 0 0 rg 0 0 1000 1000 re f"
-	t3 := "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 1000 1000] /FontMatrix [0.001 0 0 0.001 0 0] /CharProcs << /a 4 0 R >> " +
-		"/Encoding << /Type /Encoding /Differences [97 /a] >> /FirstChar 97 /LastChar 97 /Widths [1000] /Resources << >> >>"
-	stream := fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(glyph), glyph)
+	font := func(subtype string) string {
+		return "<< /Type /Font " + subtype + " /FontBBox [0 0 1000 1000] /FontMatrix [0.001 0 0 0.001 0 0] /CharProcs << /a 4 0 R >> " +
+			"/Encoding << /Type /Encoding /Differences [97 /a] >> /FirstChar 97 /LastChar 97 /Widths [1000] /Resources << >> >>"
+	}
+	t3 := font("/Subtype /Type3")
+	stream := func(g string) string { return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(g), g) }
 	content := "0 g BT /F1 100 Tf 100 500 Td (a) Tj ET"
-	indirect := pagesPDFFont("/F1 5 0 R", []string{stream, t3}, content)
+	indirect := pagesPDFFont("/F1 5 0 R", []string{stream(glyph), t3}, content)
 	// The same, rewritten by pdfcpu with its objects in a compressed
 	// object stream, as most PDFs written today are.
 	var packed bytes.Buffer
@@ -575,16 +582,36 @@ func TestType3Colour(t *testing.T) {
 	if !bytes.Contains(packed.Bytes(), []byte("/ObjStm")) || bytes.Contains(packed.Bytes(), []byte("/Type3")) {
 		t.Fatal("pdfcpu did not hide the Type 3 font in an object stream")
 	}
+	// A file without a cross-reference table, its font in an object
+	// stream: both repair it, pdfcpu without the object stream's objects.
+	var broken bytes.Buffer
+	broken.WriteString("%PDF-1.7\n")
+	for _, o := range []string{"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n",
+		"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n",
+		"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>\nendobj\n",
+		"4 0 obj\n" + stream(content) + "\nendobj\n",
+		"6 0 obj\n" + stream(glyph) + "\nendobj\n",
+		"7 0 obj\n" + strings.Replace(stream("5 0 "+strings.Replace(t3, "4 0 R", "6 0 R", 1)), "<<", "<< /Type /ObjStm /N 1 /First 4", 1) + "\nendobj\n",
+		"trailer\n<< /Root 1 0 R /Size 8 >>\n%%EOF\n"} {
+		broken.WriteString(o)
+	}
 	for _, c := range []struct {
-		name  string
-		pdf   []byte
-		type3 bool
-		kind  string
+		name   string
+		pdf    []byte
+		blind  bool // flagged by the pdfinfo worker
+		colour bool // the page kept in colour
 	}{
-		{"indirect", indirect, true, "text-colour"},
-		{"object stream", packed.Bytes(), true, "text-colour"},
-		{"direct", pagesPDFFont("/F1 "+t3, []string{stream}, content), true, "text-colour"},
-		{"none", pagesPDF("0 g BT /F1 40 Tf 100 500 Td (black text) Tj ET"), false, "text"},
+		{"indirect", indirect, true, true},
+		{"object stream", packed.Bytes(), true, true},
+		{"direct", pagesPDFFont("/F1 "+t3, []string{stream(glyph)}, content), true, true},
+		{"subtype by reference", pagesPDFFont("/F1 5 0 R", []string{stream(glyph), font("/Subtype 6 0 R"), "/Type3"}, content), true, true},
+		{"no subtype", pagesPDFFont("/F1 5 0 R", []string{stream(glyph), font("")}, content), true, true},
+		{"thin rule beside a black glyph", pagesPDFFont("/F1 5 0 R", []string{stream("1000 0 d0 0 g 0 0 1000 1000 re f"), t3},
+			content+" 1 0 0 RG 1 w 50 300 m 545 300 l S"), true, true},
+		{"colour dodge", pagesPDFFont("/F1 3 0 R >> /ExtGState << /G << /BM /ColorDodge >>",
+			nil, "0.01 g 0 0 595 842 re f /G gs 1 0.985 0.985 rg 100 100 395 595 re f"), true, true},
+		{"repaired", broken.Bytes(), false, true},
+		{"none", pagesPDF("0 g BT /F1 40 Tf 100 500 Td (black text) Tj ET"), false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -598,20 +625,20 @@ func TestType3Colour(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info.Type3 != c.type3 {
-				t.Fatalf("Type3 = %v, want %v", info.Type3, c.type3)
+			if info.ColourBlind != c.blind {
+				t.Fatalf("ColourBlind = %v, want %v", info.ColourBlind, c.blind)
 			}
 			spool, err := os.CreateTemp(dir, "spool")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer spool.Close()
-			pages, err := tr.renderPDF(context.Background(), "mutool", path, info.Pages, info.Type3, []*os.File{spool}, time.Now().Add(time.Minute))
+			pages, err := tr.renderPDF(context.Background(), "mutool", path, info.Pages, info.ColourBlind, []*os.File{spool}, time.Now().Add(time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if pages[0].Kind != c.kind {
-				t.Errorf("page encoded as %q, want %q", pages[0].Kind, c.kind)
+			if pages[0].Gray == c.colour {
+				t.Errorf("page encoded as %q (gray %v), want colour %v", pages[0].Kind, pages[0].Gray, c.colour)
 			}
 		})
 	}

@@ -41,7 +41,7 @@ func pdfInfo(r io.ReaderAt, size int64, maxPages int) (*workerReply, error) {
 	if err := ctx.EnsurePageCount(); err != nil {
 		return nil, fmt.Errorf("the PDF's pages cannot be counted: %v", err)
 	}
-	rep := &workerReply{Pages: ctx.PageCount, Type3: hasType3Font(ctx.XRefTable)}
+	rep := &workerReply{Pages: ctx.PageCount, ColourBlind: colourTestBlind(ctx.XRefTable)}
 	if rep.Pages < 1 {
 		return nil, errors.New("the PDF has no page")
 	}
@@ -65,12 +65,16 @@ func pdfInfo(r io.ReaderAt, size int64, maxPages int) (*workerReply, error) {
 	return rep, nil
 }
 
-// hasType3Font reports whether any object of the document, or any
-// dictionary inside one (fonts may be written directly into a page's
-// resources), is a Type 3 font. Objects kept in object streams are
-// decoded to be looked at; one that cannot be is taken to be one (the
-// answer only chooses the slower, surer colour test).
-func hasType3Font(x *model.XRefTable) bool {
+// colourTestBlind reports whether the document holds anything mutool's
+// colour test does not see, in any object, in any dictionary written
+// inside one (fonts may be written directly into a page's resources), or
+// in any object decoded from an object stream (one that cannot be decoded
+// counts: the answer only chooses the slower, exact path):
+//   - a Type 3 font: mupdf takes any font with /CharProcs for one, whatever
+//     its /Subtype says, and a Type 3 glyph may paint its own colours (d0);
+//   - a ColorDodge or ColorBurn blend mode, which divides by a tint and
+//     can make one below the test's 2% threshold strong.
+func colourTestBlind(x *model.XRefTable) bool {
 	for _, e := range x.Table {
 		if e == nil || e.Free || e.Object == nil {
 			continue
@@ -83,37 +87,59 @@ func hasType3Font(x *model.XRefTable) bool {
 			}
 			o = d
 		}
-		if type3In(o, 0) {
+		if blindIn(o, 0) {
 			return true
 		}
 	}
 	return false
 }
 
-// type3In looks for a dictionary with /Subtype /Type3 in o, through
+// blindIn looks for what colourTestBlind looks for in o, through
 // dictionaries and arrays written inside it (not through references:
 // every object is looked at on its own), at most 64 deep.
-func type3In(o types.Object, depth int) bool {
+func blindIn(o types.Object, depth int) bool {
 	if depth > 64 {
 		return true // deeper than any real document: assume the worst
 	}
 	switch v := o.(type) {
 	case types.StreamDict:
-		return type3In(v.Dict, depth+1)
+		return blindIn(v.Dict, depth+1)
 	case *types.StreamDict:
-		return type3In(v.Dict, depth+1)
+		return blindIn(v.Dict, depth+1)
 	case types.Dict:
+		if _, ok := v["CharProcs"]; ok {
+			return true
+		}
 		if n, ok := v["Subtype"].(types.Name); ok && n == "Type3" {
 			return true
 		}
+		if dividingBlend(v["BM"]) {
+			return true
+		}
 		for _, w := range v {
-			if type3In(w, depth+1) {
+			if blindIn(w, depth+1) {
 				return true
 			}
 		}
 	case types.Array:
 		for _, w := range v {
-			if type3In(w, depth+1) {
+			if blindIn(w, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dividingBlend: a /BM value (a name, or an array of names) that names
+// ColorDodge or ColorBurn.
+func dividingBlend(o types.Object) bool {
+	switch v := o.(type) {
+	case types.Name:
+		return v == "ColorDodge" || v == "ColorBurn"
+	case types.Array:
+		for _, w := range v {
+			if dividingBlend(w) {
 				return true
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -124,9 +125,9 @@ func pageRange(first, last int) []int {
 // to Config.Workers renderers at once, each given a range of pages and
 // streaming them through a pipe, and encodes each page as it arrives into
 // that worker's spool file: at most one page's pixels per worker are in
-// memory. type3 says the document has a Type 3 font (see renderRange). It
-// returns the pages in order, their images in the spools.
-func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, type3 bool, spools []*os.File, deadline time.Time) ([]pageImage, error) {
+// memory. allRGB draws every page in RGB (see renderRange). It returns
+// the pages in order, their images in the spools.
+func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, allRGB bool, spools []*os.File, deadline time.Time) ([]pageImage, error) {
 	workers := min(len(spools), pages)
 	out := make([]pageImage, pages)
 	g, ctx := errgroup.WithContext(ctx)
@@ -134,7 +135,7 @@ func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, 
 		first := 1 + w*pages/workers
 		last := (w + 1) * pages / workers
 		g.Go(func() error {
-			return t.renderRange(ctx, r, path, first, last, type3, w, spools[w], out[first-1:last], deadline)
+			return t.renderRange(ctx, r, path, first, last, allRGB, w, spools[w], out[first-1:last], deadline)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -149,12 +150,14 @@ func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, 
 //
 // mutool draws every page in gray once, saying as it goes which pages
 // have colour (its -s f test device); those alone are drawn again in
-// RGB. pdftoppm cannot say, and mutool's test does not see the colours a
-// Type 3 glyph paints itself (d0), so for pdftoppm and for a document
-// with a Type 3 font (type3) a preview at previewDPI finds the colour
-// pages first, and each stretch of them or of gray pages is rendered in
-// its own run.
-func (t *Transformer) renderRange(ctx context.Context, r, path string, first, last int, type3 bool, spool int, sf *os.File, out []pageImage, deadline time.Time) error {
+// RGB. Where its test cannot be trusted, every page is drawn in RGB and
+// encodePage judges each from its pixels: for a document the pdfinfo
+// worker found holding what the test does not see (allRGB; see
+// colourTestBlind), and for the rest of a run once mutool says it is
+// repairing the file (it may then read objects pdfcpu did not). pdftoppm
+// cannot say, so a preview at previewDPI finds its colour pages first,
+// and each stretch of them or of gray pages is rendered in its own run.
+func (t *Transformer) renderRange(ctx context.Context, r, path string, first, last int, allRGB bool, spool int, sf *os.File, out []pageImage, deadline time.Time) error {
 	off, err := sf.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
@@ -197,7 +200,9 @@ func (t *Transformer) renderRange(ctx context.Context, r, path string, first, la
 		return nil
 	}
 	var passes []pass
-	if r == "mutool" && !type3 {
+	if allRGB {
+		passes = []pass{{pages: pageRange(first, last), dpi: t.cfg.DPI}}
+	} else if r == "mutool" {
 		colours := &pageColours{}
 		var again []int
 		err := t.streamPages(ctx, r, path, pass{pageRange(first, last), t.cfg.DPI, true, colours}, deadline, func(num, w, h, ch int, pix []byte) error {
@@ -251,13 +256,15 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, ps pass, 
 	}
 	defer pr.Close()
 	growPipe(pw)
-	// A fixed name in the sandbox keeps a hostile name out of the
-	// renderer's arguments.
-	pdf := t.at(path, "/in/doc.pdf")
+	// A name of ours in the sandbox keeps a hostile name out of the
+	// renderer's arguments; a random one, which the document cannot know,
+	// keeps it from quoting its own page's colour verdict in a warning.
+	inside := fmt.Sprintf("/in/%016x.pdf", rand.Uint64())
+	pdf := t.at(path, inside)
 	j := job{
 		name:    r,
 		argv:    t.renderArgs(r, pdf, ps),
-		binds:   []bind{{src: path, dst: "/in/doc.pdf"}},
+		binds:   []bind{{src: path, dst: inside}},
 		stdout:  pw,
 		timeout: time.Until(deadline),
 	}

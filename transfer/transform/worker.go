@@ -57,9 +57,11 @@ type workerReply struct {
 	Pages     int    `json:"pages,omitempty"`
 	Links     []link `json:"links,omitempty"`
 	LinkError string `json:"link_error,omitempty"`
-	// Type3: the PDF has a Type 3 font, whose glyphs may paint their own
-	// colours (d0), which mutool's colour test does not see.
-	Type3 bool `json:"type3,omitempty"`
+	// ColourBlind: the PDF has something mutool's colour test (-s f)
+	// does not see: a Type 3 font, whose glyphs may paint their own
+	// colours (d0), or a ColorDodge or ColorBurn blend, which can make
+	// a tint below its threshold strong (see colourTestBlind).
+	ColourBlind bool `json:"colour_blind,omitempty"`
 }
 
 // Serve turns this process into a transformation worker when it was
