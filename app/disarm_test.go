@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -199,19 +198,8 @@ func TestKioskRefusesAFakeTransformation(t *testing.T) {
 			srcs[i].Transformed = &bundle.Transformed{From: "plan.docx", SHA256: crypto.HashBytes([]byte("x")), Size: 1, Action: "pdf-of-images", Tool: "mutool", Version: "1.21.1"}
 		}
 	}
-	s, err := bundle.Seal(context.Background(), t.TempDir(), srcs, bundle.SealOptions{SenderName: sender.Name, Signer: sender.Keys.Signer,
-		Recipients: []crypto.Card{kiosk.Card()},
-		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
-			a, err := sender.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: "kiosk-1", ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
-			if err != nil {
-				return nil, err
-			}
-			return json.Marshal(custody.NewSealProof(a))
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: s.Dir, OutDir: t.TempDir()})
+	s := sealAs(t, sender, kiosk, srcs)
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: s.Dir, OutDir: t.TempDir()})
 	var he *HeldError
 	if !errors.As(err, &he) || len(he.Held.Reports) != 1 {
 		t.Fatalf("a fake transformation: %v", err)
@@ -251,20 +239,9 @@ func TestKioskVerifiesManyTransformedFiles(t *testing.T) {
 			srcs[i].Transformed = &bundle.Transformed{From: path.Base(srcs[i].Path), SHA256: crypto.HashBytes([]byte("x")), Size: 1, Action: "re-encode-image", Tool: "sluice", Version: "go1.26"}
 		}
 	}
-	s, err := bundle.Seal(context.Background(), t.TempDir(), srcs, bundle.SealOptions{SenderName: sender.Name, Signer: sender.Keys.Signer,
-		Recipients: []crypto.Card{kiosk.Card()},
-		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
-			a, err := sender.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: "kiosk-1", ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
-			if err != nil {
-				return nil, err
-			}
-			return json.Marshal(custody.NewSealProof(a))
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := sealAs(t, sender, kiosk, srcs)
 	start := time.Now()
-	_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: s.Dir, OutDir: t.TempDir()})
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: s.Dir, OutDir: t.TempDir()})
 	t.Logf("received 70 transformed files in %s", time.Since(start).Round(time.Millisecond))
 	var he *HeldError
 	if !errors.As(err, &he) {
