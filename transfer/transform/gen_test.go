@@ -298,6 +298,48 @@ func withOrientation(j []byte, o int) []byte {
 	return append(out, j[2:]...)
 }
 
+// rawPDF writes a PDF's objects in order, numbered from 1, then its
+// cross-reference table and trailer: for tests that build a PDF object by
+// object.
+type rawPDF struct {
+	b    bytes.Buffer
+	offs []int
+}
+
+func newRawPDF() *rawPDF {
+	r := &rawPDF{}
+	r.b.WriteString("%PDF-1.4\n")
+	return r
+}
+
+// obj writes the next object: body, then stream's bytes as its stream
+// when stream is not nil.
+func (r *rawPDF) obj(body string, stream []byte) {
+	r.offs = append(r.offs, r.b.Len())
+	fmt.Fprintf(&r.b, "%d 0 obj\n%s\n", len(r.offs), body)
+	if stream != nil {
+		r.b.WriteString("stream\n")
+		r.b.Write(stream)
+		r.b.WriteString("\nendstream\n")
+	}
+	r.b.WriteString("endobj\n")
+}
+
+// bytes ends the PDF, trailer's entries (if any) added to the trailer
+// after /Size and /Root 1 0 R, and returns it.
+func (r *rawPDF) bytes(trailer string) []byte {
+	xref := r.b.Len()
+	fmt.Fprintf(&r.b, "xref\n0 %d\n0000000000 65535 f\r\n", len(r.offs)+1)
+	for _, o := range r.offs {
+		fmt.Fprintf(&r.b, "%010d 00000 n\r\n", o)
+	}
+	if trailer != "" {
+		trailer = " " + trailer
+	}
+	fmt.Fprintf(&r.b, "trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n", len(r.offs)+1, trailer, xref)
+	return r.b.Bytes()
+}
+
 // pagesPDF builds a PDF of one A4 page per content stream, with
 // Helvetica as /F1.
 func pagesPDF(contents ...string) []byte {

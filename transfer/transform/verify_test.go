@@ -17,34 +17,16 @@ func onePagePDF(t testing.TB, catalog, page, content, image, trailer string, ext
 	if content == "" {
 		content = "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
 	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	var offs []int
-	obj := func(body string, stream []byte) {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\n", len(offs), body)
-		if stream != nil {
-			b.WriteString("stream\n")
-			b.Write(stream)
-			b.WriteString("\nendstream\n")
-		}
-		b.WriteString("endobj\n")
-	}
-	obj("<< /Type /Catalog /Pages 2 0 R "+catalog+" >>", nil)
-	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
-	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R "+page+" >>", nil)
-	obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
-	obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d %s >>", len(j), image), j)
+	r := newRawPDF()
+	r.obj("<< /Type /Catalog /Pages 2 0 R "+catalog+" >>", nil)
+	r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+	r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R "+page+" >>", nil)
+	r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
+	r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d %s >>", len(j), image), j)
 	for _, e := range extra {
-		obj(e, nil)
+		r.obj(e, nil)
 	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, trailer, xref)
-	return b.Bytes()
+	return r.bytes(trailer)
 }
 
 // Verify's verdicts on PDFs one splice away from the simple form.

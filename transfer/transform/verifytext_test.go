@@ -31,35 +31,17 @@ func textPagePDF(t testing.TB, fonts, font, content string, raw bool, extra ...s
 		z.Write([]byte(content))
 		z.Close()
 	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	var offs []int
-	obj := func(body string, data []byte) {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\n", len(offs), body)
-		if data != nil {
-			b.WriteString("stream\n")
-			b.Write(data)
-			b.WriteString("\nendstream\n")
-		}
-		b.WriteString("endobj\n")
-	}
-	obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
-	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
-	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> "+fonts+" >> /Contents 4 0 R >>", nil)
-	obj(fmt.Sprintf("<< /Length %d%s >>", stream.Len(), filter), stream.Bytes())
-	obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>", len(j)), j)
-	obj(font, nil)
+	r := newRawPDF()
+	r.obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
+	r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+	r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> "+fonts+" >> /Contents 4 0 R >>", nil)
+	r.obj(fmt.Sprintf("<< /Length %d%s >>", stream.Len(), filter), stream.Bytes())
+	r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>", len(j)), j)
+	r.obj(font, nil)
 	for _, e := range extra {
-		obj(e, nil)
+		r.obj(e, nil)
 	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
-	return b.Bytes()
+	return r.bytes("")
 }
 
 // Verify's verdicts on pages whose text layer is one step away from the
