@@ -125,7 +125,7 @@ func TestCollectNamesAsTree(t *testing.T) {
 			os.MkdirAll(filepath.Join(top, "ok", names[14], names[14], names[14], names[15], names[14]), 0o755)
 		}
 		_, got := Collect([]string{top})
-		want := collectByTree(top, "top")
+		want := collectManyByTree([]string{top})
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("trial %d:\n got  %v\n want %v", trial, got, want)
 		}
@@ -143,41 +143,6 @@ func TestCollectNamesAsTree(t *testing.T) {
 	if len(kinds) < 9 || kinds["accepted"] == 0 {
 		t.Errorf("too few kinds of verdict: %v", kinds)
 	}
-}
-
-// collectByTree is the walker's order (a folder's entries, sorted, then
-// each of its folders the same way) with every entry through tree.add.
-func collectByTree(osPath, name string) error {
-	tr := newTree()
-	if err := tr.add(name, TypeDir); err != nil {
-		return err
-	}
-	var walk func(osPath, name string) error
-	walk = func(osPath, name string) error {
-		ents, err := os.ReadDir(osPath)
-		if err != nil {
-			return err
-		}
-		var dirs []string
-		for _, e := range ents {
-			typ := TypeFile
-			if e.IsDir() {
-				typ = TypeDir
-				dirs = append(dirs, e.Name())
-			}
-			p := osPath + "/" + e.Name()
-			if err := tr.add(name+"/"+e.Name(), typ); err != nil {
-				return fmt.Errorf("%s: %w", safetext.Line(p), err)
-			}
-		}
-		for _, d := range dirs {
-			if err := walk(osPath+"/"+d, name+"/"+d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(osPath, name)
 }
 
 // A staged file that becomes a FIFO, a link or a folder before sealing is
