@@ -66,6 +66,19 @@ type Envelope struct {
 	// key: of Sluice itself or of the scanner's signatures. A station
 	// applies it (sluice update apply) and never releases it as data.
 	Update *Update `json:"update,omitempty"`
+	// Originals, when set, says the payload also holds the originals of
+	// the files the sender transformed (issue 14), in a part of their
+	// own (originals/ in the tar stream) that a kiosk keeps and never
+	// releases. Files, Dirs and ContentBytes do not count them.
+	Originals *Originals `json:"originals,omitempty"`
+}
+
+// Originals counts a bundle's sealed originals: files and the sum of
+// their sizes in bytes. Each is the original of a file the manifest marks
+// transformed (ManifestEntry.Transformed names its hash and size).
+type Originals struct {
+	Files int64 `json:"files"`
+	Bytes int64 `json:"bytes"`
 }
 
 // Update kinds (Envelope.Update.Kind).
@@ -212,6 +225,15 @@ func (e *Envelope) check() error {
 	if len(e.Note) > MaxNoteLen {
 		return fmt.Errorf("note longer than %d bytes", MaxNoteLen)
 	}
+	var oFiles, oBytes int64
+	if o := e.Originals; o != nil {
+		// Each original is that of a transformed file: never more of them
+		// than files, and some, or the field would not be there.
+		if o.Files < 1 || o.Files > e.Files || o.Bytes < 0 || o.Bytes > MaxContentBytes {
+			return fmt.Errorf("declares %d originals of %d bytes for %d files", o.Files, o.Bytes, e.Files)
+		}
+		oFiles, oBytes = o.Files, o.Bytes
+	}
 	if e.Files < 0 || e.Dirs < 0 || e.ContentBytes < 0 {
 		return fmt.Errorf("negative count")
 	}
@@ -239,7 +261,7 @@ func (e *Envelope) check() error {
 	if sum != e.Payload.Size {
 		return fmt.Errorf("volume sizes add up to %d, payload size is %d", sum, e.Payload.Size)
 	}
-	if max := MaxPayloadSize(e.Files, e.Dirs, e.ContentBytes, len(e.Recipients)); e.Payload.Size > max {
+	if max := MaxPayloadSize(e.Files+oFiles, e.Dirs, e.ContentBytes+oBytes, len(e.Recipients)); e.Payload.Size > max {
 		return fmt.Errorf("payload of %d bytes is larger than %d files, %d folders and %d bytes of content can make (at most %d)",
 			e.Payload.Size, e.Files, e.Dirs, e.ContentBytes, max)
 	}

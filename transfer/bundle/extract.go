@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -41,6 +43,13 @@ type Expect struct {
 	// past one is refused as its header is read, before it is written.
 	MaxFileSize  int64
 	MaxPathDepth int
+	// Originals, if set, receives the sealed originals of the transformed
+	// files (originals/ in the stream), held like data/ entries to the
+	// limits above and to OriginalFiles and OriginalBytes, and checked
+	// against the marks of the signed manifest. A stream that holds
+	// originals when it is nil is refused.
+	Originals                    *os.Root
+	OriginalFiles, OriginalBytes int64
 }
 
 // ErrLimit is wrapped by Extract's error for an entry past one of Expect's
@@ -60,7 +69,11 @@ func (b *Bundle) ExpectFrom() (Expect, error) {
 		return Expect{}, err
 	}
 	e := b.Envelope
-	return Expect{BundleID: e.ID, SenderName: e.Sender.Name, SenderKey: k, Files: e.Files, Dirs: e.Dirs, ContentBytes: e.ContentBytes}, nil
+	x := Expect{BundleID: e.ID, SenderName: e.Sender.Name, SenderKey: k, Files: e.Files, Dirs: e.Dirs, ContentBytes: e.ContentBytes}
+	if o := e.Originals; o != nil {
+		x.OriginalFiles, x.OriginalBytes = o.Files, o.Bytes
+	}
+	return x, nil
 }
 
 // Verified is the outcome of a successful extraction: every entry written
@@ -73,6 +86,9 @@ type Verified struct {
 	SealRecord   []byte
 	Files, Dirs  int64
 	ContentBytes int64
+	// Originals and OriginalBytes count the sealed originals written to
+	// Expect.Originals, each the one its transformed file's mark names.
+	Originals, OriginalBytes int64
 	// DatesNotKept counts files released without the date the sender gave
 	// them, because the filesystem cannot hold it (FAT before 1980 or after
 	// 2107, ext4 with small inodes after 2038); DateExample names one and
@@ -91,7 +107,7 @@ type Progress func(done, total int64)
 // envelope's signature must have been checked with VerifySignature first.
 func (b *Bundle) Extract(ctx context.Context, ids []age.Identity, dst *os.Root, report Progress) (*Verified, error) {
 	exp, err := b.ExpectFrom()
-	exp.OnFile, exp.MaxFileSize, exp.MaxPathDepth = b.OnFile, b.MaxFileSize, b.MaxPathDepth
+	exp.OnFile, exp.MaxFileSize, exp.MaxPathDepth, exp.Originals = b.OnFile, b.MaxFileSize, b.MaxPathDepth, b.Originals
 	if err != nil {
 		return nil, err
 	}
@@ -190,8 +206,9 @@ func (c *countingReader) Read(b []byte) (int, error) {
 }
 
 // ExtractStream reads a decrypted payload (a tar stream) from r, writes its
-// data/ entries under dst, and checks them against the signed manifest that
-// ends the stream and against exp. It reads r to its end, so the decryption
+// data/ entries under dst and its originals/ entries under exp.Originals,
+// and checks them against the signed manifest that ends the stream and
+// against exp. It reads r to its end, so the decryption
 // under it authenticates every byte. Every name, type, size and count is
 // checked before anything is written; entries can only be created inside dst.
 func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (*Verified, error) {
@@ -217,8 +234,12 @@ func ExtractStream(ctx context.Context, r io.Reader, dst *os.Root, exp Expect) (
 			return nil, streamErr(err)
 		}
 		switch {
-		case manifest == nil && strings.HasPrefix(hdr.Name, dataPrefix):
+		case manifest == nil && x.otree == nil && strings.HasPrefix(hdr.Name, dataPrefix):
 			if err := x.entry(ctx, hdr, tr); err != nil {
+				return nil, err
+			}
+		case manifest == nil && strings.HasPrefix(hdr.Name, originalsPrefix):
+			if err := x.original(ctx, hdr, tr); err != nil {
 				return nil, err
 			}
 		case manifest == nil && hdr.Name == ManifestPath:
@@ -346,7 +367,12 @@ type extractor struct {
 	got                 []gotEntry // in stream order
 	dirs                []ManifestEntry
 	files, ndirs, bytes int64
-	buf                 []byte
+	// otree and originals are the sealed originals read so far (otree
+	// set from the first: no data/ entry may follow it).
+	otree          *tree
+	originals      []gotEntry
+	ofiles, obytes int64
+	buf            []byte
 	// made holds the folders made so far (each with its parents); dir is
 	// the folder the last file went into, opened once for all its files.
 	made     map[string]bool
@@ -487,6 +513,98 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 		return rejectf("payload stream is truncated")
 	}
 	x.got = append(x.got, gotEntry{path: name, size: hdr.Size, sum: crypto.SumOf(h), mode: e.Mode})
+	return nil
+}
+
+// original writes one sealed original into exp.Originals, checked as a
+// data/ file is and hashed; verify holds it to its transformed file's mark.
+func (x *extractor) original(ctx context.Context, hdr *tar.Header, tr *tar.Reader) error {
+	name := strings.TrimPrefix(hdr.Name, originalsPrefix)
+	if x.exp.Originals == nil && x.exp.OriginalFiles > 0 {
+		return fmt.Errorf("%w: the bundle carries the originals of its transformed files, and this station does not take them", ErrRejected)
+	}
+	if x.ofiles++; x.ofiles > x.exp.OriginalFiles || x.exp.Originals == nil {
+		return rejectf("payload holds more originals than the envelope declares (%d)", x.exp.OriginalFiles)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return rejectf("payload original %q is %s; originals are regular files", truncate(name), typeName(hdr.Typeflag))
+	}
+	if err := checkHeader(hdr); err != nil {
+		return err
+	}
+	if x.otree == nil {
+		x.otree = newTree()
+	}
+	if err := x.otree.add(name, TypeFile); err != nil {
+		return rejectf("payload originals: %v", err)
+	}
+	if d := strings.Count(name, "/") + 1; x.exp.MaxPathDepth > 0 && d > x.exp.MaxPathDepth {
+		return fmt.Errorf("%w: %w: policy: the original %s is %d levels deep, deeper than max_path_depth (%d); the sender flattens the folders, or the technician raises the limit",
+			ErrRejected, ErrLimit, truncate(name), d, x.exp.MaxPathDepth)
+	}
+	if x.exp.MaxFileSize > 0 && hdr.Size > x.exp.MaxFileSize {
+		return fmt.Errorf("%w: %w: policy: the original %s is %s, larger than max_file_size (%s); the sender splits it, or the technician raises the limit",
+			ErrRejected, ErrLimit, truncate(name), humanize.IBytes(uint64(hdr.Size)), humanize.IBytes(uint64(x.exp.MaxFileSize)))
+	}
+	if hdr.Mode < 0 || hdr.Mode&^0o777 != 0 {
+		return rejectf("payload original %q has mode %o; only permission bits are allowed", truncate(name), hdr.Mode)
+	}
+	if hdr.Size < 0 || hdr.Size > x.exp.OriginalBytes-x.obytes {
+		return rejectf("payload holds more originals' content than the envelope declares (%d bytes)", x.exp.OriginalBytes)
+	}
+	x.obytes += hdr.Size
+	if dir := path.Dir(name); dir != "." {
+		if err := x.exp.Originals.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("originals: %w", err)
+		}
+	}
+	f, err := x.exp.Originals.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("originals: %w", err)
+	}
+	h := crypto.NewHash()
+	n, err := io.CopyBuffer(io.MultiWriter(h, f), ctxReader{ctx, tr}, x.buf)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("originals: %w", cerr)
+	}
+	if err != nil {
+		return streamErr(err)
+	}
+	if n != hdr.Size {
+		return rejectf("payload stream is truncated")
+	}
+	x.originals = append(x.originals, gotEntry{path: name, size: n, sum: crypto.SumOf(h), mode: Mode(hdr.Mode)})
+	return nil
+}
+
+// checkOriginals holds the originals read to the manifest's marks and
+// the envelope's counts: each is the original a transformed file names,
+// with its hash and size, and none is missing.
+func (x *extractor) checkOriginals(entries []ManifestEntry) error {
+	if x.exp.OriginalFiles == 0 && len(x.originals) == 0 {
+		return nil
+	}
+	want, err := OriginalsOf(entries)
+	if err != nil {
+		return rejectf("manifest: %v", err)
+	}
+	for _, g := range x.originals {
+		w, ok := want[g.path]
+		switch {
+		case !ok:
+			return rejectf("payload holds the original %q, which no transformed file names", truncate(g.path))
+		case w.Size != g.size || w.SHA256 != g.sum:
+			return rejectf("the original %q is not the one its transformed file names (size or SHA-256 differ)", truncate(g.path))
+		}
+		delete(want, g.path)
+	}
+	if len(want) > 0 {
+		missing := slices.Sorted(maps.Keys(want))
+		return rejectf("the original %q of a transformed file is missing from the bundle's originals", truncate(missing[0]))
+	}
+	if x.ofiles != x.exp.OriginalFiles || x.obytes != x.exp.OriginalBytes {
+		return rejectf("payload holds %d originals of %d bytes; the envelope declares %d and %d", x.ofiles, x.obytes, x.exp.OriginalFiles, x.exp.OriginalBytes)
+	}
 	return nil
 }
 
@@ -665,6 +783,9 @@ func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
 		return nil, rejectf("payload holds %d files, %d folders and %d bytes; the envelope declares %d, %d and %d",
 			x.files, x.ndirs, x.bytes, x.exp.Files, x.exp.Dirs, x.exp.ContentBytes)
 	}
+	if err := x.checkOriginals(m.Entries); err != nil {
+		return nil, err
+	}
 	// Only now give folders their modes: a read-only folder set earlier
 	// would have refused its own children.
 	for i := len(x.dirs) - 1; i >= 0; i-- {
@@ -674,5 +795,5 @@ func (x *extractor) verify(mb, sig []byte) (*Verified, error) {
 		}
 	}
 	return &Verified{Manifest: m, ManifestSHA256: sum, Files: x.files, Dirs: x.ndirs, ContentBytes: x.bytes,
-		DatesNotKept: x.datesLost, DateExample: x.dateExample}, nil
+		Originals: x.ofiles, OriginalBytes: x.obytes, DatesNotKept: x.datesLost, DateExample: x.dateExample}, nil
 }

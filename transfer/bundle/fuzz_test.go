@@ -37,7 +37,7 @@ const fuzzBundleID = "20260101T000000Z-0123456789abcdef"
 
 func fuzzExpect(t testing.TB) Expect {
 	a := fuzzSender(t)
-	return Expect{BundleID: fuzzBundleID, SenderName: "alice", SenderKey: a.card.SigningKey, Files: 8, Dirs: 4, ContentBytes: 1 << 16}
+	return Expect{BundleID: fuzzBundleID, SenderName: "alice", SenderKey: a.card.SigningKey, Files: 2, Dirs: 1, ContentBytes: 9}
 }
 
 // fuzzStreams are small payload streams, honest and hostile, that seed
@@ -54,6 +54,10 @@ func fuzzStreams(t testing.TB) [][]byte {
 	} {
 		out = append(out, honest(append(base[:len(base):len(base)], e)))
 	}
+	// A transformed file with its original sealed beside it.
+	m := manifestFor(fuzzBundleID, "alice", base)
+	m.Entries[1].Transformed = &Transformed{From: "a.docx", SHA256: crypto.HashBytes([]byte("the docx")), Size: 8, Action: "pdf-of-images", Tool: "soffice", Version: "7"}
+	out = append(out, streamOf(t, append(base[:len(base):len(base)], originalEntry("docs/a.docx", "the docx")), m, a))
 	return out
 }
 
@@ -70,15 +74,51 @@ func FuzzExtractStream(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer os.RemoveAll(q)
+		od, err := os.MkdirTemp("", "sluice-fuzz-originals-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(od)
 		root, err := os.OpenRoot(q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer root.Close()
+		oroot, err := os.OpenRoot(od)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer oroot.Close()
+		// A stream that names originals is taken as one whose envelope
+		// declares the seed's (one of 8 bytes), so honest ones can pass.
+		exp := exp
+		exp.Originals = oroot
+		if strings.Contains(string(b), originalsPrefix) {
+			exp.OriginalFiles, exp.OriginalBytes = 1, 8
+		}
 		v, err := ExtractStream(context.Background(), strings.NewReader(string(b)), root, exp)
 		if err != nil {
 			return
 		}
+		// The originals on disk are exactly those the marks name.
+		want, err := OriginalsOf(v.Manifest.Entries)
+		if err != nil {
+			t.Fatalf("accepted a manifest whose marks disagree: %v", err)
+		}
+		if v.Originals != 0 && int64(len(want)) != v.Originals {
+			t.Fatalf("accepted %d originals for %d marks", v.Originals, len(want))
+		}
+		filepath.WalkDir(od, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			rel, _ := filepath.Rel(od, p)
+			got, _ := os.ReadFile(p)
+			if w, ok := want[filepath.ToSlash(rel)]; !ok || crypto.HashBytes(got) != w.SHA256 {
+				t.Fatalf("accepted original %s that no mark names as it is", rel)
+			}
+			return nil
+		})
 		// Accepted: what is on disk must be exactly the signed manifest.
 		n := 0
 		filepath.WalkDir(q, func(p string, d os.DirEntry, err error) error {
@@ -192,9 +232,11 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	e.ID = fuzzBundleID
 	e.Payload = Payload{Size: 10, Volumes: []Volume{{Name: VolumeName(0), Size: 10}}}
 	eb, _ := e.Marshal()
+	e.Originals = &Originals{Files: 1, Bytes: 8}
+	ebo, _ := e.Marshal()
 	ents := []tarEntry{dirEntry("docs"), fileEntry("docs/a.txt", "alpha!")}
 	mb, _ := manifestFor(fuzzBundleID, "alice", ents).Marshal()
-	write("FuzzParseEnvelope", [][]byte{eb})
+	write("FuzzParseEnvelope", [][]byte{eb, ebo})
 	write("FuzzParseManifest", [][]byte{mb})
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,7 +24,10 @@ const (
 
 // Trailer entries of the payload's tar stream, after all data/ entries.
 const (
-	dataPrefix      = "data/"
+	dataPrefix = "data/"
+	// originalsPrefix begins the names of the sealed originals, a part of
+	// their own after every data/ entry (Envelope.Originals).
+	originalsPrefix = "originals/"
 	ManifestPath    = "sluice/manifest.json"
 	ManifestSigPath = "sluice/manifest.json.sig"
 	// SealRecordPath holds the sender's custody record of the seal, with its
@@ -74,6 +78,34 @@ type Transformed struct {
 	Action  string `json:"action"`
 	Tool    string `json:"tool"`
 	Version string `json:"version"`
+}
+
+// Original is the content a transformed file's mark gives its original.
+type Original struct {
+	SHA256 crypto.Digest
+	Size   int64
+}
+
+// OriginalsOf is the originals that entries' transformation marks name,
+// by their path in the bundle (the transformed file's folder and the
+// mark's From: "reports/plan.docx"). A file and its links sidecar name
+// the same original; two marks that give one original different contents
+// are refused.
+func OriginalsOf(entries []ManifestEntry) (map[string]Original, error) {
+	out := map[string]Original{}
+	for _, e := range entries {
+		m := e.Transformed
+		if m == nil || e.Type != TypeFile {
+			continue
+		}
+		p := path.Join(path.Dir(e.Path), m.From)
+		o := Original{SHA256: m.SHA256, Size: m.Size}
+		if prev, ok := out[p]; ok && prev != o {
+			return nil, fmt.Errorf("two transformed files name the original %q with different contents", truncate(p))
+		}
+		out[p] = o
+	}
+	return out, nil
 }
 
 // maxTransformField bounds Transformed's Action, Tool and Version.

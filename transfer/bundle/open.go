@@ -31,6 +31,8 @@ type Bundle struct {
 	// MaxFileSize and MaxPathDepth are passed to Extract (see Expect).
 	MaxFileSize  int64
 	MaxPathDepth int
+	// Originals is passed to Extract (see Expect.Originals).
+	Originals *os.Root
 	// marks are hash states kept while the volumes were written, by
 	// volume name (UseMarks).
 	marks map[string][][]byte

@@ -39,6 +39,14 @@ type SealOptions struct {
 	Note string
 	// Update, if set, marks the bundle as an update (Envelope.Update).
 	Update *Update
+	// Originals, if set, are sealed too, in the payload's part of their
+	// own (Envelope.Originals): the originals of the transformed sources,
+	// each named by its staged path ("reports/plan.docx", what the
+	// transformed file's mark names) and with the SHA-256 the mark gives.
+	// Seal refuses a list that leaves out one a mark names, or holds one
+	// no mark names; a file that changed since it was transformed aborts
+	// the seal (ErrChanged).
+	Originals []Source
 	// Progress, if set, is called from one goroutine about ten times a
 	// second, and once more at the end, with the bytes of file content read.
 	Progress func(done, total int64)
@@ -103,6 +111,15 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 			env.Dirs++
 		}
 	}
+	if len(opts.Originals) > 0 {
+		if err := checkOriginals(srcs, opts.Originals); err != nil {
+			return nil, fmt.Errorf("seal: %w", err)
+		}
+		env.Originals = &Originals{Files: int64(len(opts.Originals))}
+		for _, o := range opts.Originals {
+			env.Originals.Bytes += o.Size
+		}
+	}
 
 	// The bundle is written under its final name; its envelope is written
 	// last, through a temporary name and a rename, so a folder is a
@@ -120,7 +137,11 @@ func Seal(ctx context.Context, outDir string, srcs []Source, opts SealOptions) (
 		}
 	}()
 	var done atomic.Int64
-	stopProgress := progress.Tick(opts.Progress, &done, env.ContentBytes)
+	total := env.ContentBytes
+	if env.Originals != nil {
+		total += env.Originals.Bytes
+	}
+	stopProgress := progress.Tick(opts.Progress, &done, total)
 	manifest, payload, marks, err := sealPayload(ctx, final, srcs, recips, env, opts, &done)
 	stopProgress()
 	if err != nil {
@@ -243,12 +264,17 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 		if readAheadable(s) {
 			e, err = writeAhead(tw, ra, s, done)
 		} else {
-			e, err = writeEntry(ctx, tw, *s, buf, done)
+			e, err = writeEntry(ctx, tw, dataPrefix, *s, buf, done)
 		}
 		if err != nil {
 			return crypto.Digest{}, err
 		}
 		if err := appendManifestEntry(&mbuf, i, &e); err != nil {
+			return crypto.Digest{}, err
+		}
+	}
+	for _, o := range opts.Originals {
+		if _, err := writeEntry(ctx, tw, originalsPrefix, o, buf, done); err != nil {
 			return crypto.Digest{}, err
 		}
 	}
@@ -291,6 +317,41 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	return md, nil
 }
 
+// checkOriginals holds originals to what srcs' transformation marks name:
+// each once, as a file with the hash and size the mark gives, and none
+// left out.
+func checkOriginals(srcs []Source, originals []Source) error {
+	var marked []ManifestEntry
+	for _, s := range srcs {
+		if s.Type == TypeFile && s.Transformed != nil {
+			marked = append(marked, ManifestEntry{Path: s.Path, Type: s.Type, Transformed: s.Transformed})
+		}
+	}
+	want, err := OriginalsOf(marked)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, o := range originals {
+		w, ok := want[o.Path]
+		switch {
+		case !ok:
+			return fmt.Errorf("%q is not the original of a transformed file", o.Path)
+		case seen[o.Path]:
+			return fmt.Errorf("the original %q is listed twice", o.Path)
+		case o.Type != TypeFile || o.SHA256 == nil || *o.SHA256 != w.SHA256 || o.Size != w.Size:
+			return fmt.Errorf("the original %q is not the file its transformed file was made from", o.Path)
+		}
+		seen[o.Path] = true
+	}
+	for p := range want {
+		if !seen[p] {
+			return fmt.Errorf("the original %q of a transformed file is left out; seal every original or none", p)
+		}
+	}
+	return nil
+}
+
 // writeAhead archives the next file the read-ahead holds, which is s.
 func writeAhead(tw *tar.Writer, ra *readAhead, s *Source, done *atomic.Int64) (ManifestEntry, error) {
 	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm()), Transformed: s.Transformed}
@@ -319,9 +380,11 @@ func writeAhead(tw *tar.Writer, ra *readAhead, s *Source, done *atomic.Int64) (M
 	return e, nil
 }
 
-func writeEntry(ctx context.Context, tw *tar.Writer, s Source, buf []byte, done *atomic.Int64) (ManifestEntry, error) {
+// writeEntry archives s under prefix (data/ or originals/), reading it
+// once and holding it to its staged size and, if set, its SHA-256.
+func writeEntry(ctx context.Context, tw *tar.Writer, prefix string, s Source, buf []byte, done *atomic.Int64) (ManifestEntry, error) {
 	e := ManifestEntry{Path: s.Path, Type: s.Type, Mode: Mode(s.Mode.Perm()), Transformed: s.Transformed}
-	hdr := &tar.Header{Name: dataPrefix + s.Path, Mode: int64(s.Mode.Perm()), ModTime: s.ModTime.UTC().Truncate(time.Second), Format: tar.FormatPAX}
+	hdr := &tar.Header{Name: prefix + s.Path, Mode: int64(s.Mode.Perm()), ModTime: s.ModTime.UTC().Truncate(time.Second), Format: tar.FormatPAX}
 	if s.Type == TypeDir {
 		hdr.Typeflag, hdr.Name = tar.TypeDir, hdr.Name+"/"
 		if err := tw.WriteHeader(hdr); err != nil {
