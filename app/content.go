@@ -42,6 +42,10 @@ type ContentReport struct {
 	// TransformedVerified counts the files marked transformed by the
 	// sender that were verified in their simple form.
 	TransformedVerified int
+	// SealedOriginals counts the originals the sender sealed beside the
+	// files it transformed, kept in SealedOriginalsDir, never released.
+	SealedOriginals    int64
+	SealedOriginalsDir string
 }
 
 // add counts a file's report, keeping it when the file is held.
@@ -92,6 +96,9 @@ func (c *ContentReport) Summary() string {
 	s += c.passedText()
 	if c.TransformedVerified > 0 {
 		s += fmt.Sprintf("; %d file(s) transformed by the sender verified in their simple form", c.TransformedVerified)
+	}
+	if c.SealedOriginals > 0 {
+		s += fmt.Sprintf("; their %d original(s), sealed by the sender, kept in %s and not released", c.SealedOriginals, c.SealedOriginalsDir)
 	}
 	if len(c.Held) == 0 {
 		return s + "; none held"

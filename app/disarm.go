@@ -17,6 +17,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"sluice/crypto"
+	"sluice/internal/durable"
 	"sluice/internal/pdfcheck"
 	"sluice/internal/regfile"
 	"sluice/internal/safetext"
@@ -42,6 +43,9 @@ import (
 const (
 	transformSpool = "spool/transform" // a sender's outputs until sealed
 	originalsDir   = "originals"       // HOME/originals/<bundle-id>/: the originals, kept
+	// HOME/sealed-originals/<bundle-id>/: the originals a sender sealed
+	// beside the files it transformed (policy seal_originals), kept
+	sealedOriginalsDir = "sealed-originals"
 )
 
 // transformer is the policy's transformer; tmp holds its intermediate files.
@@ -101,7 +105,10 @@ type StagedTransform struct {
 type Transforms struct {
 	Files   []StagedTransform
 	Sources []bundle.Source
-	dir     string
+	// SealsOriginals says the originals of Files are sealed too, in the
+	// bundle's originals part: every recipient's policy accepts them.
+	SealsOriginals bool
+	dir            string
 }
 
 // Close removes the transformed outputs from the spool.
@@ -167,6 +174,9 @@ func (s *Station) TransformStaged(ctx context.Context, srcs []bundle.Source, to 
 	out := &Transforms{Sources: srcs}
 	if len(want) == 0 {
 		return out, nil
+	}
+	if out.SealsOriginals, err = s.acceptsSealedOriginals(to); err != nil {
+		return nil, err
 	}
 	type job struct {
 		i      int // in srcs
@@ -331,6 +341,47 @@ func transformedRecords(id, peer string, lines []string) []custody.Record {
 	return recs
 }
 
+// acceptsSealedOriginals says whether every recipient in to has its
+// policy (the copy imported here) accept sealed originals ([transform]
+// seal_originals): one that does not would refuse the whole bundle.
+func (s *Station) acceptsSealedOriginals(to []string) (bool, error) {
+	for _, name := range to {
+		p, ok, err := s.PolicyOf(name)
+		if err != nil || !ok || !p.Transform.SealOriginals {
+			return false, err
+		}
+	}
+	return len(to) > 0, nil
+}
+
+// originalsToSeal are the staged originals of t's transformed files, to
+// seal in the bundle's originals part (bundle.SealOptions.Originals) when
+// t.SealsOriginals. Each is held to the SHA-256 the transformer read, so
+// a file changed since aborts the seal.
+func originalsToSeal(staged []bundle.Source, t *Transforms) ([]bundle.Source, error) {
+	if t == nil || !t.SealsOriginals {
+		return nil, nil
+	}
+	byPath := map[string]bundle.Source{}
+	for _, src := range staged {
+		byPath[src.Path] = src
+	}
+	var out []bundle.Source
+	for _, f := range t.Files {
+		if f.Result == nil || f.Err != nil {
+			continue
+		}
+		src, ok := byPath[f.Path]
+		if !ok {
+			return nil, fmt.Errorf("the original of %s is no longer staged; stage it again", safetext.Line(f.Path))
+		}
+		sum := crypto.Digest(f.Result.OriginalSHA256)
+		src.SHA256, src.Size, src.Transformed = &sum, f.Result.OriginalSize, nil
+		out = append(out, src)
+	}
+	return out, nil
+}
+
 // keepOriginals copies the originals of a sealed bundle's transformed
 // files into HOME/originals/<id>/, for the officer to compare: copies,
 // not hard links (an edit of the staged file would change a link), each
@@ -370,6 +421,76 @@ func (s *Station) keepOriginals(id string, srcs []bundle.Source, t *Transforms) 
 }
 
 // ---- Receiving side ----
+
+// sealedOriginals are the originals a bundle carries (its envelope's
+// Originals): extracted into HOME/receiving/<id>.originals/ (which the
+// next receive removes if this one is killed) while the bundle is
+// checked, then kept in HOME/sealed-originals/<id>/ once it is released
+// or held, never in the quarantine or the release.
+type sealedOriginals struct {
+	tmp, dir string
+	root     *os.Root
+	settled  bool
+}
+
+func (s *Station) newSealedOriginals(id string) (*sealedOriginals, error) {
+	o := &sealedOriginals{tmp: filepath.Join(s.Home, receivingDir, id+".originals"), dir: filepath.Join(s.Home, sealedOriginalsDir, id)}
+	if err := os.RemoveAll(o.tmp); err != nil {
+		return nil, fmt.Errorf("sealed originals: %w", err)
+	}
+	if err := os.Mkdir(o.tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("sealed originals: %w", err)
+	}
+	r, err := os.OpenRoot(o.tmp)
+	if err != nil {
+		os.RemoveAll(o.tmp)
+		return nil, fmt.Errorf("sealed originals: %w", err)
+	}
+	o.root = r
+	return o, nil
+}
+
+// keep makes the originals durable and moves them to their place; one a
+// killed receive of the same bundle left there is replaced (a replay
+// never gets this far).
+func (o *sealedOriginals) keep() error {
+	if o == nil {
+		return nil
+	}
+	o.root.Close()
+	if err := durable.SyncTree(o.tmp); err != nil {
+		return fmt.Errorf("keep the sealed originals: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.dir), 0o700); err != nil {
+		return fmt.Errorf("keep the sealed originals: %w", err)
+	}
+	if err := os.RemoveAll(o.dir); err != nil {
+		return fmt.Errorf("keep the sealed originals: %w", err)
+	}
+	if err := os.Rename(o.tmp, o.dir); err != nil {
+		return fmt.Errorf("keep the sealed originals: %w", err)
+	}
+	return durable.SyncDir(filepath.Dir(o.dir))
+}
+
+// settle says the bundle was released or held: its originals stay.
+func (o *sealedOriginals) settle() {
+	if o != nil {
+		o.settled = true
+	}
+}
+
+// drop removes what was extracted, and what was kept unless settled.
+func (o *sealedOriginals) drop() {
+	if o == nil {
+		return
+	}
+	o.root.Close()
+	os.RemoveAll(o.tmp)
+	if !o.settled {
+		os.RemoveAll(o.dir)
+	}
+}
 
 // kioskTransforms are the files a kiosk transforms in quarantine before
 // release.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dustin/go-humanize"
@@ -159,10 +160,14 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		}
 		req.Sources = xf.Sources
 	}
+	originals, err := originalsToSeal(staged, xf)
+	if err != nil {
+		return nil, err
+	}
 	if info, err := os.Stat(req.OutDir); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("output folder %s does not exist; create it or choose another", req.OutDir)
 	}
-	plan, err := planDestination(req.OutDir, req.Sources, req.VolumeSize, req.NextDrive != nil)
+	plan, err := planDestination(req.OutDir, slices.Concat(req.Sources, originals), req.VolumeSize, req.NextDrive != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -195,10 +200,14 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	if err != nil {
 		return nil, err
 	}
-	sealReason := ""
+	var sealReasons []string
 	if len(approvers) > 0 {
-		sealReason = "approved by " + strings.Join(approvers, ", ")
+		sealReasons = append(sealReasons, "approved by "+strings.Join(approvers, ", "))
 	}
+	if len(originals) > 0 {
+		sealReasons = append(sealReasons, fmt.Sprintf("the %d original(s) of its transformed files sealed in its originals part, as every recipient's policy allows", len(originals)))
+	}
+	sealReason := strings.Join(sealReasons, "; ")
 	sealInto := req.OutDir
 	if plan.perDrive > 0 {
 		// The pack lock makes this the only pack running: whatever an
@@ -217,6 +226,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 	sealed, err := bundle.Seal(ctx, sealInto, req.Sources, bundle.SealOptions{
 		SenderName: s.Name, Signer: s.Keys.Signer, Recipients: cards,
 		VolumeSize: plan.volumeSize, VolumesPerDrive: plan.perDrive, Note: req.Note, Progress: req.Progress, Update: req.update,
+		Originals: originals,
 		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
 			a, err := s.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: peers,
 				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok", Reason: sealReason})

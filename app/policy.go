@@ -99,6 +99,13 @@ type TransformPolicy struct {
 	// the station that transforms documents gives each page a text layer
 	// (transform.Config.OCR).
 	OCR string
+	// SealOriginals, on a kiosk, accepts the originals of the files its
+	// senders transformed sealed in the bundle's originals part (kept in
+	// HOME/sealed-originals/<id>/, never released); a sender seals them
+	// when every recipient's policy (its copy) says so. Off, a bundle that
+	// carries them is refused before decryption (issue 14: "also sealed,
+	// in a separate originals part only if policy allows").
+	SealOriginals bool
 }
 
 // ocrHere checks that this station can read the languages of the OCR the
@@ -278,12 +285,13 @@ pass_not_scanned = []
 # Risky content is rebuilt into a simple form before it is released: a
 # document (PDF, Word, Excel, PowerPoint, OpenDocument) into a PDF holding
 # only an image of each page, an image into a fresh PNG or JPEG without
-# metadata, text into UTF-8 without control characters. The original never
-# crosses. For each kind, where: "sender" (the sending station transforms
-# before sealing, this station verifies the simple form and holds a file
-# of that kind that arrives as it was: transform on the untrusted side,
-# verify on the trusted side), "kiosk" (this station transforms before
-# release and keeps the original in quarantine), "both", or "off".
+# metadata, text into UTF-8 without control characters. The original
+# crosses only if seal_originals (below) says so. For each kind, where:
+# "sender" (the sending station transforms before sealing, this station
+# verifies the simple form and holds a file of that kind that arrives as
+# it was: transform on the untrusted side, verify on the trusted side),
+# "kiosk" (this station transforms before release and keeps the original
+# in quarantine), "both", or "off".
 # A sending station follows a kiosk's copy of this policy (sluice policy import).
 [transform]
 documents = "sender"
@@ -300,6 +308,13 @@ max_pixels = 100000000
 # page tesseract fails on keeps no text. Needs tesseract-ocr and
 # tesseract-ocr-LANG for each language on that station. "" is off.
 ocr = ""
+# seal_originals = true has senders also seal the originals of what they
+# transformed, in the bundle's originals part, for the officer here to
+# compare: kept in the station's home (sealed-originals/<bundle id>/),
+# never released. false keeps them with the sender, and a bundle that
+# carries them is refused. A sender seals them only when every recipient
+# of the bundle allows it.
+seal_originals = false
 
 # A site's other engine, run on every file; all engines must say clean.
 # [[scanner]]
@@ -379,6 +394,8 @@ type rawPolicy struct {
 		DPI       int    `toml:"dpi"`
 		MaxPixels int64  `toml:"max_pixels"`
 		OCR       string `toml:"ocr"`
+		// SealOriginals is "seal_originals".
+		SealOriginals bool `toml:"seal_originals"`
 	} `toml:"transform"`
 }
 
@@ -497,7 +514,8 @@ func parsePolicy(b []byte) (Policy, error) {
 	if err := transform.CheckOCRSyntax(t.OCR); err != nil {
 		return p, fmt.Errorf("transform.ocr: %v", err)
 	}
-	p.Transform = TransformPolicy{Documents: t.Documents, Images: t.Images, Text: t.Text, DPI: t.DPI, MaxPixels: t.MaxPixels, OCR: t.OCR}
+	p.Transform = TransformPolicy{Documents: t.Documents, Images: t.Images, Text: t.Text, DPI: t.DPI, MaxPixels: t.MaxPixels, OCR: t.OCR,
+		SealOriginals: t.SealOriginals}
 	return p, nil
 }
 
@@ -594,8 +612,8 @@ func (p Policy) Text() string {
 	fmt.Fprintf(&b, "[scan]\nmode = %q\nclamd = %q\nclamscan = %q\ndatabase = %q\ntimeout = %q\nmax_signature_age = %q\npass_not_scanned = %s\n",
 		mode, sc.Clamd, sc.Clamscan, sc.Database, sc.Timeout, age, q(sc.PassNotScanned))
 	tp := p.Transform
-	fmt.Fprintf(&b, "\n[transform]\ndocuments = %q\nimages = %q\ntext = %q\ndpi = %d\nmax_pixels = %d\nocr = %q\n",
-		tp.Documents, tp.Images, tp.Text, tp.DPI, tp.MaxPixels, tp.OCR)
+	fmt.Fprintf(&b, "\n[transform]\ndocuments = %q\nimages = %q\ntext = %q\ndpi = %d\nmax_pixels = %d\nocr = %q\nseal_originals = %t\n",
+		tp.Documents, tp.Images, tp.Text, tp.DPI, tp.MaxPixels, tp.OCR, tp.SealOriginals)
 	for _, h := range sc.Hooks {
 		ints := func(xs []int) string { return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(xs)), ", "), "[]") }
 		fmt.Fprintf(&b, "\n[[scanner]]\nname = %q\ncommand = %s\nclean = [%s]\ninfected = [%s]\ntimeout = %q\n",

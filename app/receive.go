@@ -156,6 +156,16 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	// before anything of it is written (checkEntries checks the manifest
 	// again after).
 	b.MaxFileSize, b.MaxPathDepth = s.Policy.MaxFileSize, s.Policy.MaxPathDepth
+	// Originals the sender sealed (checkPolicy let them in) go beside
+	// the quarantine, and are kept once the bundle is released or held.
+	var originals *sealedOriginals
+	if env.Originals != nil {
+		if originals, err = s.newSealedOriginals(env.ID); err != nil {
+			return nil, s.rejected(ctx, subj, err)
+		}
+		defer originals.drop()
+		b.Originals = originals.root
+	}
 	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)
 	root.Close()
 	if err != nil {
@@ -189,12 +199,21 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 			return nil, s.rejected(ctx, subj, err)
 		}
 	}
+	if originals != nil {
+		content.SealedOriginals, content.SealedOriginalsDir = v.Originals, originals.dir
+	}
 	if len(content.Held) > 0 {
 		if err := s.recordTransformed(env.ID, env.Sender.Name, kioskTransformedLines(kioskDone)); err != nil {
 			return nil, s.rejected(ctx, subj, err)
 		}
+		if err := originals.keep(); err != nil {
+			return nil, s.rejected(ctx, subj, err)
+		}
 		err := s.hold(ctx, subj, env, v, seal, q, req.OutDir, content)
 		kept = errors.As(err, new(*HeldError))
+		if kept {
+			originals.settle()
+		}
 		return nil, err
 	}
 	reason := "signature, every file and the sender's seal record verified; " + content.Summary()
@@ -235,6 +254,9 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	}
 	releasedRec := custody.Record{Event: custody.EventReleased, Bundle: env.ID, Peer: env.Sender.Name, ManifestSHA256: v.ManifestSHA256.String(),
 		Files: v.Files, Bytes: v.ContentBytes, Path: final, Outcome: "ok", Reason: released2}
+	if err := originals.keep(); err != nil {
+		return nil, s.rejected(ctx, subj, err)
+	}
 	// The journal lets the next receive record this release if the
 	// process dies between the rename and the records (see recoverReleases).
 	journal, err := s.writeJournal(q, final, receivedRec, releasedRec)
@@ -274,6 +296,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		s.unmarkSeen(env.ID)
 		return nil, s.unrelease(ctx, subj, final, q, err)
 	}
+	originals.settle()
 	testHook("after-records")
 	return &Received{Envelope: env, Verified: v, Dir: final, Source: dir, Content: content}, nil
 }
@@ -472,6 +495,13 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 		return fmt.Errorf("%w: policy: bundle holds %d entries, more than the %d allowed", ErrRejected, env.Files+env.Dirs, p.MaxFiles)
 	case env.ContentBytes > p.MaxBytes:
 		return fmt.Errorf("%w: policy: bundle holds %d bytes, more than the %d allowed", ErrRejected, env.ContentBytes, p.MaxBytes)
+	case env.Originals != nil && env.Update != nil:
+		return fmt.Errorf("%w: an update carries no originals, and this one declares %d; it was not made by sluice release pack", ErrRejected, env.Originals.Files)
+	case env.Originals != nil && !p.Transform.SealOriginals:
+		return fmt.Errorf("%w: policy: bundle carries the originals of %d transformed file(s), and this station does not accept sealed originals; the sender imports this station's policy again (sluice policy import), or the technician sets [transform] seal_originals = true",
+			ErrRejected, env.Originals.Files)
+	case env.Originals != nil && env.ContentBytes+env.Originals.Bytes > p.MaxBytes:
+		return fmt.Errorf("%w: policy: bundle holds %d bytes and %d bytes of sealed originals, more than the %d allowed", ErrRejected, env.ContentBytes, env.Originals.Bytes, p.MaxBytes)
 	case env.Created.After(now.Add(p.MaxClockSkew)):
 		return fmt.Errorf("%w: policy: bundle is dated %s, in the future; check both stations' clocks", ErrRejected, env.Created.Format(time.RFC3339))
 	case env.Created.Before(now.Add(-p.MaxAge)) && req.ageOverride == "":

@@ -105,6 +105,9 @@ func runPack(e *env, args []string) error {
 		env.ID, env.RecipientNames(), env.Files, env.Dirs,
 		humanize.IBytes(uint64(env.ContentBytes)), humanize.IBytes(uint64(env.Payload.Size)), len(env.Payload.Volumes),
 		sealed.ManifestSHA256)
+	if o := env.Originals; o != nil {
+		fmt.Fprintf(e.stdout, "  and the %d original(s) of the transformed files, %s, sealed apart: every recipient's policy accepts them\n", o.Files, humanize.IBytes(uint64(o.Bytes)))
+	}
 	if len(sealed.Parts) > 1 {
 		for k, p := range sealed.Parts[:len(sealed.Parts)-1] {
 			fmt.Fprintf(e.stdout, "  drive %d of %d: %s\n", k+1, len(sealed.Parts), p)
@@ -179,6 +182,9 @@ func runInspect(e *env, args []string) error {
 		fmt.Fprintf(tw, "recipients\t%s\n", env.RecipientNames())
 		fmt.Fprintf(tw, "created\t%s (%s)\n", env.Created.Format(time.RFC3339), humanize.Time(env.Created))
 		fmt.Fprintf(tw, "content\t%d files, %d folders, %s\n", env.Files, env.Dirs, humanize.IBytes(uint64(env.ContentBytes)))
+		if o := env.Originals; o != nil {
+			fmt.Fprintf(tw, "originals\t%d files, %s: the originals of transformed files, sealed apart; a kiosk keeps them and never releases them\n", o.Files, humanize.IBytes(uint64(o.Bytes)))
+		}
 		fmt.Fprintf(tw, "payload\t%s, sha256 %s\n", humanize.IBytes(uint64(env.Payload.Size)), env.Payload.SHA256)
 		if note := in.Note(); note != "" {
 			fmt.Fprintf(tw, "note\t%s\n", note)

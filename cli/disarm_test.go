@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,5 +50,27 @@ func TestCLITransformThenVerify(t *testing.T) {
 	}
 	if log := mustRun(t, "", "--home", sender, "log", "show").stdout; !strings.Contains(log, "transformed") {
 		t.Fatalf("sender's log: %s", log)
+	}
+
+	// The kiosk accepts sealed originals; with its policy imported again,
+	// pack seals them, inspect shows them and receive keeps them apart.
+	shown := mustRun(t, "", "--home", kiosk, "policy", "show").stdout
+	allowed := strings.Replace(shown, "seal_originals = false", "seal_originals = true", 1)
+	if allowed == shown {
+		t.Fatalf("policy show has no seal_originals = false:\n%s", shown)
+	}
+	os.WriteFile(pol, []byte(allowed), 0o644)
+	mustRun(t, "", "--home", kiosk, "policy", "install", pol)
+	mustRun(t, "", "--home", sender, "policy", "import", "kiosk-1", pol)
+	p = mustRun(t, "", "--home", sender, "pack", "--to", "kiosk-1", "--out", out, src)
+	if !strings.Contains(p.stdout, "and the 1 original(s) of the transformed files") {
+		t.Fatalf("pack says: %s", p.stdout)
+	}
+	if in := mustRun(t, "", "--home", kiosk, "inspect", p.lastLine()).stdout; !regexp.MustCompile(`(?m)^originals +1 files, .* a kiosk keeps them and never releases them$`).MatchString(in) {
+		t.Fatalf("inspect says: %s", in)
+	}
+	mustRun(t, "", "--home", kiosk, "receive", "--out", filepath.Join(dir, "in"), p.lastLine())
+	if log := mustRun(t, "", "--home", kiosk, "log", "show", "--json", "--event", "received").stdout; !strings.Contains(log, "original(s), sealed by the sender, kept in") {
+		t.Fatalf("kiosk's log: %s", log)
 	}
 }

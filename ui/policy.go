@@ -38,7 +38,8 @@ func policySummary(p app.Policy) string {
 }
 
 // transformSummary says in one line where each kind is rebuilt, and
-// whether rebuilt documents keep searchable text (OCR).
+// whether rebuilt documents keep searchable text (OCR) and whether the
+// originals may cross sealed (seal_originals).
 func transformSummary(t app.TransformPolicy) string {
 	by := map[string][]string{}
 	for _, k := range []struct{ name, mode string }{{"documents", t.Documents}, {"images", t.Images}, {"text", t.Text}} {
@@ -60,6 +61,9 @@ func transformSummary(t app.TransformPolicy) string {
 		} else {
 			parts = append(parts, "documents become page images without searchable text (OCR off)")
 		}
+	}
+	if t.SealOriginals {
+		parts = append(parts, "senders' originals accepted sealed, kept here, never released")
 	}
 	return "Rebuilt into a simple form: " + strings.Join(parts, "; ")
 }

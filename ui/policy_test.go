@@ -8,7 +8,7 @@ import (
 )
 
 // The policy summary says where each kind is rebuilt and whether rebuilt
-// documents keep searchable text.
+// documents keep searchable text, and whether originals may cross sealed.
 func TestTransformSummary(t *testing.T) {
 	for _, c := range []struct {
 		p    app.TransformPolicy
@@ -16,7 +16,9 @@ func TestTransformSummary(t *testing.T) {
 		not  []string
 	}{
 		{app.TransformPolicy{Documents: app.TransformSender, Images: app.TransformSender, Text: app.TransformOff, OCR: "eng+deu"},
-			[]string{"documents and images by the sender, verified here", "searchable text (OCR: eng+deu)"}, []string{"OCR off"}},
+			[]string{"documents and images by the sender, verified here", "searchable text (OCR: eng+deu)"}, []string{"OCR off", "originals"}},
+		{app.TransformPolicy{Documents: app.TransformSender, Images: app.TransformOff, Text: app.TransformOff, SealOriginals: true},
+			[]string{"originals accepted sealed, kept here, never released"}, nil},
 		{app.TransformPolicy{Documents: app.TransformKiosk, Images: app.TransformOff, Text: app.TransformOff},
 			[]string{"documents here, before release", "without searchable text (OCR off)"}, nil},
 		{app.TransformPolicy{Documents: app.TransformOff, Images: app.TransformKiosk, Text: app.TransformOff, OCR: "eng"},

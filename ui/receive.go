@@ -390,6 +390,10 @@ func (r *receiveScreen) showEnvelope() {
 		add("Created", fmt.Sprintf("%s (%s)", e.Created.Format(time.RFC3339), humanize.Time(e.Created)))
 		add("Content", fmt.Sprintf("%s %s, %s %s, %s", humanize.Comma(e.Files), plural(e.Files, "file", "files"),
 			humanize.Comma(e.Dirs), plural(e.Dirs, "folder", "folders"), humanize.IBytes(uint64(e.ContentBytes))))
+		if o := e.Originals; o != nil {
+			add("Originals", fmt.Sprintf("%s %s, %s: the sender's originals of what it transformed, kept on this station, never released",
+				humanize.Comma(o.Files), plural(o.Files, "file", "files"), humanize.IBytes(uint64(o.Bytes))))
+		}
 		if miss := r.in.Bundle.Missing(); len(miss) > 0 {
 			add("Drives", fmt.Sprintf("this is %s; %d of %d volumes here", driveOf(r.in.Bundle), len(e.Payload.Volumes)-len(miss), len(e.Payload.Volumes)))
 		}
@@ -526,6 +530,9 @@ func (r *receiveScreen) releaseNow() {
 					humanize.Comma(got.Verified.Files), plural(got.Verified.Files, "file", "files"), humanize.IBytes(uint64(got.Verified.ContentBytes)), got.Dir)
 				if n := got.Verified.DatesNotKept; n > 0 {
 					msg += fmt.Sprintf(" %d file date(s) could not be kept by this filesystem, e.g. %s.", n, got.Verified.DateExample)
+				}
+				if c := got.Content; c != nil && c.SealedOriginals > 0 {
+					msg += fmt.Sprintf(" The %d original(s) the sender sealed are kept in %s, not released.", c.SealedOriginals, c.SealedOriginalsDir)
 				}
 				msg += " Wipe the bundle from its drive before the drive goes back into use, or eject it."
 				r.status.SetText(safetext.Line(msg))

@@ -674,6 +674,9 @@ func (s *sendScreen) sealWith(approvers []*app.SignedIn) {
 				if len(sealed.Parts) > 1 {
 					where = fmt.Sprintf("Spread over %d drives, each labelled (drive-N-of-%d.txt): %s", len(sealed.Parts), len(sealed.Parts), strings.Join(sealed.Parts, ", "))
 				}
+				if o := e.Originals; o != nil {
+					where += fmt.Sprintf("\nThe %d original(s) of the transformed files are sealed too, in the bundle's originals part, as the recipients' policy allows.", o.Files)
+				}
 				next := "Eject the drive, or choose New transfer."
 				if s.destDrive() == "" {
 					next = "Choose New transfer to send other files."

@@ -160,6 +160,9 @@ func (s *sendScreen) showTransform() {
 	r := st.Result
 	x.caption.SetText(fmt.Sprintf("Crosses as %s: %s → %s, by %s %s in %.1f s. SHA-256 %x",
 		filepath.Base(r.Output), humanize.IBytes(uint64(r.OriginalSize)), humanize.IBytes(uint64(r.OutputSize)), r.Tool, r.ToolVersion, r.Duration.Seconds(), r.OutputSHA256))
+	if x.done.SealsOriginals {
+		x.caption.SetText(x.caption.Text + "\nThe original is sealed too, apart, as the kiosk's policy allows: kept there, never released.")
+	}
 	x.box.Show()
 	if x.previewOf == out {
 		return
