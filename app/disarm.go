@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -471,6 +472,32 @@ func (o *sealedOriginals) keep() error {
 		return fmt.Errorf("keep the sealed originals: %w", err)
 	}
 	return durable.SyncDir(filepath.Dir(o.dir))
+}
+
+// dropStrayOriginals removes the sealed originals of bundles neither
+// released nor held (not seen, no review item): a receive killed after it
+// kept them and before the release or the hold was recorded. The caller
+// holds the receive lock, after recoverReleases has marked seen what was
+// released.
+func (s *Station) dropStrayOriginals() {
+	dir := filepath.Join(s.Home, sealedOriginalsDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		id := e.Name()
+		if !bundle.ValidID(id) {
+			continue
+		}
+		if seen, err := s.seen(id); err != nil || seen {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(s.Home, reviewDir, id+".json")); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(dir, id))
+	}
 }
 
 // settle says the bundle was released or held: its originals stay.

@@ -102,6 +102,7 @@ func (s *Station) cleanQuarantines() error {
 	if err := s.recoverReleases(); err != nil {
 		return err
 	}
+	s.dropStrayOriginals()
 	dir := filepath.Join(s.Home, receivingDir)
 	ents, err := os.ReadDir(dir)
 	if err != nil {

@@ -163,7 +163,12 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 		if originals, err = s.newSealedOriginals(env.ID); err != nil {
 			return nil, s.rejected(ctx, subj, err)
 		}
-		defer originals.drop()
+		defer func() {
+			if errors.As(err, new(*NotTakenBackError)) {
+				originals.settle() // its content stays released: so do they
+			}
+			originals.drop()
+		}()
 		b.Originals = originals.root
 	}
 	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)

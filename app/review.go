@@ -424,8 +424,10 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 	return append(who, o.Name), nil
 }
 
-// RejectHeld rejects a bundle held for review: its content is removed and
-// a "rejected" record says who rejected it and why.
+// RejectHeld rejects a bundle held for review: its content is removed, and
+// with it the originals kept of it (those the sender sealed, those this
+// station transformed), and a "rejected" record says who rejected it and
+// why.
 func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 	if strings.TrimSpace(why) == "" {
 		return errors.New("say why the bundle is rejected (--reason); it goes into the custody log")
@@ -440,9 +442,11 @@ func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 	defer lock.unlock()
 	if err := s.record(custody.Record{Event: custody.EventRejected, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
 		Files: h.Files, Bytes: h.Bytes, Path: h.Source, Outcome: "rejected",
-		Reason: fmt.Sprintf("rejected at review by %s: %s; %s", s.Officer, why, h.Summary)}); err != nil {
+		Reason: fmt.Sprintf("rejected at review by %s: %s; %s; its content and the originals kept of it removed", s.Officer, why, h.Summary)}); err != nil {
 		return err
 	}
+	os.RemoveAll(filepath.Join(s.Home, sealedOriginalsDir, id))
+	os.RemoveAll(filepath.Join(s.Home, originalsDir, id))
 	os.RemoveAll(h.Content)
 	os.RemoveAll(h.Content + ".held")
 	if p := filepath.Dir(h.Content); filepath.Base(p) == quarantineLocal {
