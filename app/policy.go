@@ -304,8 +304,8 @@ max_pixels = 100000000
 # ocr = "eng" (or "eng+deu", tesseract language names joined by "+") keeps
 # rebuilt documents searchable: the station that transforms documents
 # reads each page with tesseract and adds its words as invisible text
-# (standard Helvetica, WinAnsi: a letter it cannot encode becomes "?"); a
-# page tesseract fails on keeps no text. Needs tesseract-ocr and
+# (standard Helvetica; words in other scripts in a font without glyphs
+# whose codes are Unicode); a page tesseract fails on keeps no text. Needs tesseract-ocr and
 # tesseract-ocr-LANG for each language on that station. "" is off.
 ocr = ""
 # seal_originals = true has senders also seal the originals of what they

@@ -53,7 +53,9 @@ func smallPDFText(t testing.TB, mode string) []byte {
 		}
 		p.Off, p.Length = int64(start), int64(spool.Len()-start)
 		if mode != "" && len(pages) == 0 {
-			layer := textLayer([]ocrWord{{text: "Hello", left: 4, w: 20, lineTop: 8, lineH: 10}, {text: "(world)", left: 28, w: 30, lineTop: 8, lineH: 10}}, 48, 150)
+			layer, wide := textLayer([]ocrWord{{text: "Hello", left: 4, w: 20, lineTop: 8, lineH: 10}, {text: "(world)", left: 28, w: 30, lineTop: 8, lineH: 10},
+				{text: "Москва", left: 4, w: 30, lineTop: 20, lineH: 10}}, 48, 150)
+			p.Wide = wide
 			layer = bytes.Replace(layer, []byte("3 Tr"), []byte(mode), 1)
 			start := spool.Len()
 			z := zlib.NewWriter(&spool)

@@ -21,11 +21,12 @@ import (
 // OCR (Config.OCR) gives each rendered page to tesseract, in the sandbox
 // like every tool, and writes the words it reads into the page as an
 // invisible text layer: text render mode 3 (neither filled nor stroked),
-// in the standard Type1 font Helvetica with WinAnsiEncoding, no font
+// in the standard Type1 font Helvetica with WinAnsiEncoding (/F1), no font
 // program embedded, each word placed with Tm and fitted to the width of
-// its box with Tz. The page stays an image; the layer only makes it
-// searchable and its text selectable. Runes WinAnsiEncoding cannot encode
-// become '?'.
+// its box with Tz. A word WinAnsiEncoding cannot encode is written in
+// /F2, a Type 0 font without a font program whose codes are UTF-16 units
+// mapped to themselves (widefont.go). The page stays an image; the layer
+// only makes it searchable and its text selectable.
 
 // ocrLangsRE is a tesseract language list: traineddata names joined by
 // "+" ("eng", "eng+deu", "chi_sim").
@@ -166,26 +167,35 @@ func parseTSV(b []byte) ([]ocrWord, error) {
 
 // textLayer is the content that follows a page's image in its content
 // stream: its words, invisible, each in a line's font size, at its box's
-// left and its line's baseline, stretched to its box's width.
-func textLayer(words []ocrWord, pageH, dpi int) []byte {
+// left and its line's baseline, stretched to its box's width. wide says
+// it uses /F2 (some word is not in WinAnsiEncoding).
+func textLayer(words []ocrWord, pageH, dpi int) (layer []byte, wide bool) {
 	if len(words) == 0 {
-		return nil
+		return nil, false
 	}
 	pt := func(px float64) float64 { return px * 72 / float64(dpi) }
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	var b bytes.Buffer
 	b.WriteString("BT\n3 Tr\n")
 	var size float64
+	font := ""
 	for _, w := range words {
-		s := encodeWinAnsi(w.text)
+		s, ok := encodeWinAnsi(w.text)
+		f := "F1"
+		if !ok {
+			s, f, wide = encodeWide(w.text), "F2", true
+		}
 		// A line's box runs from its tallest ascender to its lowest
 		// descender; Helvetica's descender is a fifth of its size.
 		sz := max(pt(float64(w.lineH)), 1)
-		if sz != size {
-			fmt.Fprintf(&b, "/F1 %s Tf\n", num(sz))
-			size = sz
+		if sz != size || f != font {
+			fmt.Fprintf(&b, "/%s %s Tf\n", f, num(sz))
+			size, font = sz, f
 		}
 		natural := helveticaWidth(s) * sz / 1000
+		if f == "F2" {
+			natural = float64(wideGlyphWidth*len(s)/2) * sz / 1000
+		}
 		tz := 100.0
 		if natural > 0 {
 			tz = min(max(100*pt(float64(w.w))/natural, 1), 1000)
@@ -193,27 +203,38 @@ func textLayer(words []ocrWord, pageH, dpi int) []byte {
 		x := pt(float64(w.left))
 		y := pt(float64(pageH-(w.lineTop+w.lineH))) + sz*0.2
 		fmt.Fprintf(&b, "%s Tz 1 0 0 1 %s %s Tm ", num(tz), num(x), num(max(y, 0)))
-		writePDFString(&b, s)
+		if f == "F2" {
+			writePDFHex(&b, s)
+		} else {
+			writePDFString(&b, s)
+		}
 		b.WriteString(" Tj\n")
 	}
 	b.WriteString("ET\n")
-	return b.Bytes()
+	return b.Bytes(), wide
 }
 
+// normalizeOCR is a word as the layer keeps it: compatibility normalised
+// (a ligature "ﬁ" becomes "fi", a full-width letter its plain one).
+func normalizeOCR(text string) string { return norm.NFKC.String(text) }
+
 // encodeWinAnsi encodes text in WinAnsiEncoding (Windows-1252), after
-// compatibility normalisation (a ligature "ﬁ" becomes "fi"); a rune it
-// cannot encode becomes '?'.
-func encodeWinAnsi(text string) []byte {
-	text = norm.NFKC.String(text)
+// normalizeOCR; a control character becomes '?'. ok is false when a
+// rune has no WinAnsi code (the word then goes to /F2, encodeWide).
+func encodeWinAnsi(text string) (s []byte, ok bool) {
+	text = normalizeOCR(text)
 	out := make([]byte, 0, len(text))
 	for _, r := range text {
-		c, ok := charmap.Windows1252.EncodeRune(r)
-		if !ok || c < 0x20 || c == 0x7f || r >= 0x80 && r < 0xa0 {
+		c, in := charmap.Windows1252.EncodeRune(r)
+		if !in {
+			return nil, false
+		}
+		if c < 0x20 || c == 0x7f || r >= 0x80 && r < 0xa0 {
 			c = '?'
 		}
 		out = append(out, c)
 	}
-	return out
+	return out, true
 }
 
 // writePDFString writes s as a PDF literal string: parentheses and

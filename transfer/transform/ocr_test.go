@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,21 +152,100 @@ func TestOCRLanguages(t *testing.T) {
 }
 
 // The text layer written for hostile words stays within what Verify
-// accepts: parentheses, backslashes, runes beyond WinAnsi.
+// accepts: parentheses, backslashes, ligatures and control characters in
+// /F1; a word beyond WinAnsi, in any script, in /F2 as UTF-16 codes.
 func TestTextLayerEscapes(t *testing.T) {
 	words := []ocrWord{
 		{text: `a(b)c\d`, left: 10, w: 50, lineTop: 10, lineH: 20},
-		{text: "Straße €5 ﬁne 日本 \x01", left: 70, w: 80, lineTop: 10, lineH: 20},
+		{text: "Straße €5 ﬁne \x01", left: 70, w: 80, lineTop: 10, lineH: 20},
 		{text: "x) Tj 0 Tr (y", left: 10, w: 30, lineTop: 40, lineH: 15},
+		{text: "日本 Ωμέγα 𝄞\x02>", left: 10, w: 30, lineTop: 60, lineH: 15},
 	}
-	layer := textLayer(words, 100, 150)
+	layer, wide := textLayer(words, 100, 150)
 	content := append([]byte(imageContent(100, 100, 150)), layer...)
-	if err := verifyTextLayer(layer); err != nil {
+	if !wide {
+		t.Fatal("a layer with CJK and Greek does not say it needs /F2")
+	}
+	if err := verifyTextLayer(layer, true); err != nil {
 		t.Fatalf("the writer's layer does not verify: %v\n%s", err, content)
 	}
-	for _, want := range []string{`(a\(b\)c\\d)`, `(Stra\337e \2005 fine ?? ?)`, `(x\) Tj 0 Tr \(y)`, "3 Tr"} {
+	if err := verifyTextLayer(layer, false); err == nil || !strings.Contains(err.Error(), "the font /F2, not the page's /F1") {
+		t.Fatalf("/F2 on a page without it: %v", err)
+	}
+	for _, want := range []string{`(a\(b\)c\\d)`, `(Stra\337e \2005 fine ?)`, `(x\) Tj 0 Tr \(y)`, "3 Tr",
+		"/F2 7.20 Tf", "<65E5672C002003A903BC03AD03B303B10020003F003F003E>"} {
 		if !bytes.Contains(layer, []byte(want)) {
 			t.Errorf("the layer lacks %s:\n%s", want, layer)
 		}
+	}
+}
+
+// A text layer with words beyond WinAnsi (written in /F2) verifies,
+// validates strictly with pdfcpu, and gives its words back, in their
+// script, to text extractors that are not ours (poppler's pdftotext and
+// mupdf's).
+func TestWideTextLayerExtracts(t *testing.T) {
+	b := smallPDFText(t, "3 Tr") // "Hello (world)" and "Москва"
+	p := filepath.Join(t.TempDir(), "wide.pdf")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, &Result{Output: p, TextPages: 1})
+	for _, tok := range []string{"/FontFile", "/CharProcs", "/Type3"} {
+		if bytes.Contains(b, []byte(tok)) {
+			t.Errorf("the text layer's fonts hold %s", tok)
+		}
+	}
+	got := pdfText(t, p)
+	for _, w := range []string{"Hello", "(world)", "Москва"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("pdftotext does not find %q in %q", w, got)
+		}
+	}
+	if _, err := exec.LookPath("mutool"); err == nil {
+		out, err := exec.Command("mutool", "draw", "-q", "-F", "txt", "-o", "-", p, "1").Output()
+		if err != nil {
+			t.Fatalf("mutool draw -F txt: %v", err)
+		}
+		if !strings.Contains(string(out), "Москва") {
+			t.Errorf("mupdf does not find the Cyrillic word in %q", out)
+		}
+	}
+}
+
+// A Russian document, made by the real LibreOffice, rebuilt with OCR in
+// Russian keeps its words in Cyrillic (/F2), found by poppler's
+// extractor, in a PDF that verifies and pdfcpu validates strictly.
+func TestOCRNonLatin(t *testing.T) {
+	tr := newT(t, Config{OCR: "rus", Workers: 2})
+	need(t, tr, "mutool")
+	if why := tr.ocrMissing(); why != "" {
+		t.Skipf("%s (packaging/deps.sh test installs tesseract-ocr and tesseract-ocr-rus)", why)
+	}
+	src := filepath.Join(t.TempDir(), "letter.txt")
+	text := "Москва и Санкт-Петербург\n\nПередача данных через воздушный зазор проверяется на каждой станции.\n"
+	if err := os.WriteFile(src, []byte(strings.Repeat(text, 3)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pdf := convertOffice(t, t.TempDir(), src, "pdf")
+	res, _, err := run(t, tr, "letter.pdf", pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TextPages != 1 {
+		t.Fatalf("%d of %d pages with text", res.TextPages, res.Pages)
+	}
+	checkClean(t, res)
+	got := strings.ToLower(pdfText(t, res.Output))
+	missing := 0
+	words := strings.Fields("москва санкт-петербург передача данных через воздушный зазор проверяется на каждой станции")
+	for _, w := range words {
+		if !strings.Contains(got, w) {
+			missing++
+			t.Logf("not found: %q", w)
+		}
+	}
+	if missing > len(words)/5 {
+		t.Errorf("%d of %d Cyrillic words not found in the output's text: %q", missing, len(words), got)
 	}
 }

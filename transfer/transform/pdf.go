@@ -182,7 +182,8 @@ func (t *Transformer) renderRange(ctx context.Context, r, path string, first, la
 					return err
 				}
 				p.OCRErr = err.Error()
-			} else if layer := textLayer(words, h, t.cfg.DPI); layer != nil {
+			} else if layer, wide := textLayer(words, h, t.cfg.DPI); layer != nil {
+				p.Wide = wide
 				start := sw.n
 				z := zlib.NewWriter(sw)
 				io.WriteString(z, imageContent(w, h, t.cfg.DPI))

@@ -28,6 +28,8 @@ type pageImage struct {
 	// waits, deflated, in the same spool when the page has a text layer
 	// (Config.OCR); TextLength 0 when it has none.
 	TextOff, TextLength int64
+	// Wide says the text layer uses /F2 (widefont.go) besides /F1.
+	Wide bool
 	// OCRErr says why tesseract read nothing of the page ("" when it ran).
 	OCRErr string
 }
@@ -49,23 +51,34 @@ func imageContent(w, h, dpi int) string {
 // layer its invisible words, deflated) and its image; a classic
 // cross-reference table; a trailer with /Size and /Root only. Nothing
 // else: no information dictionary, no metadata, no action, and no font
-// but the standard Helvetica of a text layer, not embedded. A page's
+// but the standard Helvetica of a text layer and, for words beyond
+// WinAnsi, the glyphless Type 0 font of widefont.go, neither embedded. A page's
 // MediaBox is its pixel size at dpi, in points (1/72 in). data writes
 // page i's encoded image, or with text its deflated content stream.
 func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, text bool, w io.Writer) error) error {
 	w := &countWriter{w: bufio.NewWriterSize(out, 256<<10)}
 	n := 2 + 3*len(pages)
-	font := 0 // the text layers' font object, after the pages'
+	// The text layers' fonts, after the pages: Helvetica, then when a
+	// layer needs it /F2's Type 0 font, CID font, descriptor, ToUnicode.
+	font, wide := 0, 0
 	for _, p := range pages {
-		if p.TextLength > 0 {
+		if p.TextLength > 0 && font == 0 {
 			n++
 			font = n
-			break
+		}
+		if p.Wide && wide == 0 {
+			wide = n + 1
+			n += 4
 		}
 	}
 	offs := make([]int64, n+1)
 	obj := func(num int) { offs[num] = w.n; fmt.Fprintf(w, "%d 0 obj\n", num) }
-	io.WriteString(w, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	// PDF 1.5 for /F2, whose descriptor names its /FontFamily (1.5).
+	version := "1.4"
+	if wide > 0 {
+		version = "1.5"
+	}
+	io.WriteString(w, "%PDF-"+version+"\n%\xe2\xe3\xcf\xd3\n")
 	obj(1)
 	io.WriteString(w, "<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
 	obj(2)
@@ -82,7 +95,9 @@ func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, text b
 		pw, ph := points(p.W, dpi), points(p.H, dpi)
 		obj(num)
 		fonts := ""
-		if p.TextLength > 0 {
+		if p.TextLength > 0 && p.Wide {
+			fonts = fmt.Sprintf(" /Font << /F1 %d 0 R /F2 %d 0 R >>", font, wide)
+		} else if p.TextLength > 0 {
 			fonts = fmt.Sprintf(" /Font << /F1 %d 0 R >>", font)
 		}
 		fmt.Fprintf(w, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << /Im0 %d 0 R >>%s >> /Contents %d 0 R >>\nendobj\n",
@@ -125,6 +140,18 @@ func writePDF(out io.Writer, pages []pageImage, dpi int, data func(i int, text b
 	if font > 0 {
 		obj(font)
 		io.WriteString(w, helveticaFont+"\nendobj\n")
+	}
+	if wide > 0 {
+		obj(wide)
+		fmt.Fprintf(w, wideType0+"\nendobj\n", wide+1, wide+3)
+		obj(wide + 1)
+		fmt.Fprintf(w, wideCIDFont+"\nendobj\n", wide+2)
+		obj(wide + 2)
+		io.WriteString(w, wideDescriptor+"\nendobj\n")
+		obj(wide + 3)
+		fmt.Fprintf(w, "<< /Length %d >>\nstream\n", len(wideToUnicode))
+		w.Write(wideToUnicode)
+		io.WriteString(w, "\nendstream\nendobj\n")
 	}
 	xref := w.n
 	fmt.Fprintf(w, "xref\n0 %d\n0000000000 65535 f\r\n", n+1)

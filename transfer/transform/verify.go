@@ -302,8 +302,8 @@ func verifyPDF(r *io.SectionReader, decodePages bool) error {
 			return 0, fmt.Errorf("a %s that is not a separate object", kind)
 		}
 		n := ref.ObjectNumber.Value()
-		if kind == "font" && seen[n] == "font" {
-			return n, nil // the one font object, shared by the pages with text
+		if sharedKinds[kind] && seen[n] == kind {
+			return n, nil // the text layers' fonts, shared by the pages with text
 		}
 		if seen[n] != "" {
 			return 0, fmt.Errorf("object %d used twice (as %s and %s)", n, seen[n], kind)
@@ -417,9 +417,10 @@ func verifyPage(x *model.XRefTable, ref types.Object, mark func(types.Object, st
 	if err := onlyKeys(res, "page's resources", "XObject", "Font"); err != nil {
 		return nil, err
 	}
-	hasFont := res["Font"] != nil
+	hasFont, hasWide := res["Font"] != nil, false
 	if hasFont {
-		if err := verifyFonts(x, res["Font"], mark); err != nil {
+		var err error
+		if hasWide, err = verifyFonts(x, res["Font"], mark); err != nil {
 			return nil, err
 		}
 	}
@@ -434,7 +435,7 @@ func verifyPage(x *model.XRefTable, ref types.Object, mark func(types.Object, st
 	if err != nil || cs == nil {
 		return nil, errors.New("no content stream")
 	}
-	if err := verifyContent(cs, hasFont); err != nil {
+	if err := verifyContent(cs, hasFont, hasWide); err != nil {
 		return nil, err
 	}
 	if _, err := mark(xo["Im0"], "image"); err != nil {
