@@ -82,3 +82,83 @@ func TestSendShowsTransformations(t *testing.T) {
 		t.Fatalf("sealed %d files", b.Envelope.Files)
 	}
 }
+
+// TestOriginalsOnScreens: when the kiosk's policy accepts sealed
+// originals, the Send screen says a transformed file's original is sealed
+// too, before and after sealing, and the Receive screen shows the
+// envelope's originals and, once released, where they are kept.
+func TestOriginalsOnScreens(t *testing.T) {
+	if tr, err := transform.New(transform.Config{TempDir: t.TempDir()}); err != nil || len(tr.Missing()) > 0 {
+		t.Skipf("the transformations cannot run here (%v %v): run packaging/deps.sh test", err, tr)
+	}
+	if err := exec.Command("bwrap", "--ro-bind", "/", "/", "--unshare-all", "true").Run(); err != nil {
+		t.Skipf("bubblewrap cannot make a sandbox here (%v); it needs user namespaces or root, as in CI", err)
+	}
+	test.NewTempApp(t)
+	sender, kiosk := stations(t)
+	kiosk.Policy.Transform.SealOriginals = true
+	pol := filepath.Join(t.TempDir(), "kiosk-1.toml")
+	os.WriteFile(pol, []byte(kiosk.Policy.Text()), 0o644)
+	if err := sender.ImportPolicy("kiosk-1", pol); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "out")
+	os.MkdirAll(src, 0o755)
+	var img bytes.Buffer
+	png.Encode(&img, image.NewGray(image.Rect(0, 0, 40, 30)))
+	os.WriteFile(filepath.Join(src, "photo.png"), img.Bytes(), 0o644)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.Resize(fyne.NewSize(1024, 768))
+	s := newSendScreen(sender, w)
+	w.SetContent(s.content)
+	s.addPaths([]string{src})
+	waitFor(t, "hashing", func() bool { return s.hashed })
+	s.recipients.SetSelected([]string{"kiosk-1"})
+	waitFor(t, "the transformations", func() bool { return s.xf.done != nil })
+	for i, src := range s.srcs {
+		if src.Path == "out/photo.png" {
+			s.table.Select(widget.TableCellID{Row: i, Col: 0})
+		}
+	}
+	if c := on(func() string { return s.xf.caption.Text }); !strings.Contains(c, "The original is sealed too") {
+		t.Fatalf("caption: %q", c)
+	}
+	s.setDest(t.TempDir())
+	test.Tap(s.seal)
+	waitFor(t, "sealing", func() bool {
+		return strings.HasPrefix(s.status.Text, "Sealed and written") || !s.busy() && s.status.Text != ""
+	})
+	if st := on(func() string { return s.status.Text }); !strings.Contains(st, "The 1 original(s) of the transformed files are sealed too") {
+		t.Fatalf("status: %q", st)
+	}
+
+	r := newReceiveScreen(kiosk, w)
+	w.SetContent(r.content)
+	r.openBundle(filepath.Join(s.dest, s.sealed+".sluice"))
+	waitFor(t, "inspection", func() bool { return r.in != nil || r.inErr != nil })
+	fact := on(func() string {
+		for _, it := range r.facts.Items {
+			if strings.HasPrefix(it.Text, "Originals") {
+				return it.Widget.(*widget.Label).Text
+			}
+		}
+		return ""
+	})
+	if !strings.Contains(fact, "1 file") || !strings.Contains(fact, "never released") {
+		t.Fatalf("the Originals fact: %q", fact)
+	}
+	rel := t.TempDir()
+	if err := kiosk.SetReleaseFolders([]string{rel}); err != nil {
+		t.Fatal(err)
+	}
+	r.loadDests()
+	r.setDest(rel)
+	test.Tap(r.release)
+	waitFor(t, "release", func() bool {
+		return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected")
+	})
+	if st := on(func() string { return r.status.Text }); !strings.Contains(st, "The 1 original(s) the sender sealed are kept in") {
+		t.Fatalf("status: %q", st)
+	}
+}
