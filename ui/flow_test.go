@@ -78,6 +78,24 @@ func stations(t *testing.T) (*app.Station, *app.Station) {
 	return s, k
 }
 
+// releaseOnScreen releases the bundle open on r into a new release
+// folder of kiosk, as the officer does, and returns the folder and the
+// screen's status once it says released or rejected.
+func releaseOnScreen(t *testing.T, kiosk *app.Station, r *receiveScreen) (dir, status string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := kiosk.SetReleaseFolders([]string{dir}); err != nil {
+		t.Fatal(err)
+	}
+	r.loadDests()
+	r.setDest(dir)
+	test.Tap(r.release)
+	waitFor(t, "release", func() bool {
+		return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected")
+	})
+	return dir, on(func() string { return r.status.Text })
+}
+
 func TestWizardCreatesTheStation(t *testing.T) {
 	test.NewTempApp(t)
 	w := test.NewWindow(nil)
@@ -145,17 +163,8 @@ func TestSendThenReceive(t *testing.T) {
 	if on(func() bool { return r.admissible() }) == false {
 		t.Fatalf("envelope not admissible: %v", r.inErr)
 	}
-	rel := t.TempDir()
-	if err := kiosk.SetReleaseFolders([]string{rel}); err != nil {
-		t.Fatal(err)
-	}
-	r.loadDests()
-	r.setDest(rel)
-	test.Tap(r.release)
-	waitFor(t, "release", func() bool {
-		return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected")
-	})
-	if st := on(func() string { return r.status.Text }); !strings.HasPrefix(st, "Released") {
+	rel, st := releaseOnScreen(t, kiosk, r)
+	if !strings.HasPrefix(st, "Released") {
 		t.Fatal(st)
 	}
 	released, _ := filepath.Glob(filepath.Join(rel, "*", "reports", "q3", "summary.txt"))

@@ -19,17 +19,24 @@ import (
 	"sluice/transfer/transform"
 )
 
-// TestSendShowsTransformations: with a kiosk's policy that has the sender
-// transform documents and images, the Send screen says how each staged
-// file will cross, shows a transformed file's first page, and seals the
-// very outputs, marked in the manifest.
-func TestSendShowsTransformations(t *testing.T) {
+// needTransformer skips, saying why, where the transformations cannot
+// run (bubblewrap, prlimit and mupdf are in packaging/deps.sh test).
+func needTransformer(t *testing.T) {
+	t.Helper()
 	if tr, err := transform.New(transform.Config{TempDir: t.TempDir()}); err != nil || len(tr.Missing()) > 0 {
 		t.Skipf("the transformations cannot run here (%v %v): run packaging/deps.sh test", err, tr)
 	}
 	if err := exec.Command("bwrap", "--ro-bind", "/", "/", "--unshare-all", "true").Run(); err != nil {
 		t.Skipf("bubblewrap cannot make a sandbox here (%v); it needs user namespaces or root, as in CI", err)
 	}
+}
+
+// TestSendShowsTransformations: with a kiosk's policy that has the sender
+// transform documents and images, the Send screen says how each staged
+// file will cross, shows a transformed file's first page, and seals the
+// very outputs, marked in the manifest.
+func TestSendShowsTransformations(t *testing.T) {
+	needTransformer(t)
 	test.NewTempApp(t)
 	sender, kiosk := stations(t)
 	pol := filepath.Join(t.TempDir(), "kiosk-1.toml")
@@ -88,12 +95,7 @@ func TestSendShowsTransformations(t *testing.T) {
 // too, before and after sealing, and the Receive screen shows the
 // envelope's originals and, once released, where they are kept.
 func TestOriginalsOnScreens(t *testing.T) {
-	if tr, err := transform.New(transform.Config{TempDir: t.TempDir()}); err != nil || len(tr.Missing()) > 0 {
-		t.Skipf("the transformations cannot run here (%v %v): run packaging/deps.sh test", err, tr)
-	}
-	if err := exec.Command("bwrap", "--ro-bind", "/", "/", "--unshare-all", "true").Run(); err != nil {
-		t.Skipf("bubblewrap cannot make a sandbox here (%v); it needs user namespaces or root, as in CI", err)
-	}
+	needTransformer(t)
 	test.NewTempApp(t)
 	sender, kiosk := stations(t)
 	kiosk.Policy.Transform.SealOriginals = true
@@ -148,17 +150,7 @@ func TestOriginalsOnScreens(t *testing.T) {
 	if !strings.Contains(fact, "1 file") || !strings.Contains(fact, "never released") {
 		t.Fatalf("the Originals fact: %q", fact)
 	}
-	rel := t.TempDir()
-	if err := kiosk.SetReleaseFolders([]string{rel}); err != nil {
-		t.Fatal(err)
-	}
-	r.loadDests()
-	r.setDest(rel)
-	test.Tap(r.release)
-	waitFor(t, "release", func() bool {
-		return strings.HasPrefix(r.status.Text, "Released") || strings.HasPrefix(r.status.Text, "Rejected")
-	})
-	if st := on(func() string { return r.status.Text }); !strings.Contains(st, "The 1 original(s) the sender sealed are kept in") {
+	if _, st := releaseOnScreen(t, kiosk, r); !strings.Contains(st, "The 1 original(s) the sender sealed are kept in") {
 		t.Fatalf("status: %q", st)
 	}
 }
