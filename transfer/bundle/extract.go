@@ -425,13 +425,8 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 	if err := x.tree.add(name, typ); err != nil {
 		return rejectf("payload: %v", err)
 	}
-	if d := strings.Count(name, "/") + 1; x.exp.MaxPathDepth > 0 && d > x.exp.MaxPathDepth {
-		return fmt.Errorf("%w: %w: policy: %s is %d levels deep, deeper than max_path_depth (%d); the sender flattens the folders, or the technician raises the limit",
-			ErrRejected, ErrLimit, truncate(name), d, x.exp.MaxPathDepth)
-	}
-	if x.exp.MaxFileSize > 0 && typ == TypeFile && hdr.Size > x.exp.MaxFileSize {
-		return fmt.Errorf("%w: %w: policy: %s is %s, larger than max_file_size (%s); the sender splits it, or the technician raises the limit",
-			ErrRejected, ErrLimit, truncate(name), humanize.IBytes(uint64(hdr.Size)), humanize.IBytes(uint64(x.exp.MaxFileSize)))
+	if err := x.limits("", name, typ, hdr.Size); err != nil {
+		return err
 	}
 	if hdr.Mode < 0 || hdr.Mode&^0o777 != 0 {
 		return rejectf("payload entry %q has mode %o; only permission bits are allowed", truncate(name), hdr.Mode)
@@ -516,6 +511,20 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 	return nil
 }
 
+// limits holds an entry (what names its part: "" for data, "the original "
+// for one) to the receiver's max_path_depth and, a file, max_file_size.
+func (x *extractor) limits(what, name, typ string, size int64) error {
+	if d := strings.Count(name, "/") + 1; x.exp.MaxPathDepth > 0 && d > x.exp.MaxPathDepth {
+		return fmt.Errorf("%w: %w: policy: %s%s is %d levels deep, deeper than max_path_depth (%d); the sender flattens the folders, or the technician raises the limit",
+			ErrRejected, ErrLimit, what, truncate(name), d, x.exp.MaxPathDepth)
+	}
+	if x.exp.MaxFileSize > 0 && typ == TypeFile && size > x.exp.MaxFileSize {
+		return fmt.Errorf("%w: %w: policy: %s%s is %s, larger than max_file_size (%s); the sender splits it, or the technician raises the limit",
+			ErrRejected, ErrLimit, what, truncate(name), humanize.IBytes(uint64(size)), humanize.IBytes(uint64(x.exp.MaxFileSize)))
+	}
+	return nil
+}
+
 // original writes one sealed original into exp.Originals, checked as a
 // data/ file is and hashed; verify holds it to its transformed file's mark.
 func (x *extractor) original(ctx context.Context, hdr *tar.Header, tr *tar.Reader) error {
@@ -538,13 +547,8 @@ func (x *extractor) original(ctx context.Context, hdr *tar.Header, tr *tar.Reade
 	if err := x.otree.add(name, TypeFile); err != nil {
 		return rejectf("payload originals: %v", err)
 	}
-	if d := strings.Count(name, "/") + 1; x.exp.MaxPathDepth > 0 && d > x.exp.MaxPathDepth {
-		return fmt.Errorf("%w: %w: policy: the original %s is %d levels deep, deeper than max_path_depth (%d); the sender flattens the folders, or the technician raises the limit",
-			ErrRejected, ErrLimit, truncate(name), d, x.exp.MaxPathDepth)
-	}
-	if x.exp.MaxFileSize > 0 && hdr.Size > x.exp.MaxFileSize {
-		return fmt.Errorf("%w: %w: policy: the original %s is %s, larger than max_file_size (%s); the sender splits it, or the technician raises the limit",
-			ErrRejected, ErrLimit, truncate(name), humanize.IBytes(uint64(hdr.Size)), humanize.IBytes(uint64(x.exp.MaxFileSize)))
+	if err := x.limits("the original ", name, TypeFile, hdr.Size); err != nil {
+		return err
 	}
 	if hdr.Mode < 0 || hdr.Mode&^0o777 != 0 {
 		return rejectf("payload original %q has mode %o; only permission bits are allowed", truncate(name), hdr.Mode)

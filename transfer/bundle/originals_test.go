@@ -212,5 +212,26 @@ func TestHostileOriginals(t *testing.T) {
 				t.Fatal("an original escaped its root")
 			}
 		})
+	}	// The receiver's limits hold originals too, as their headers are read.
+	for _, c := range []struct {
+		size  int64
+		depth int
+		want  string
+	}{{7, 0, "the original docs/a.docx is 8 B, larger than max_file_size (7 B)"}, {0, 1, "the original docs/a.docx is 2 levels deep"}} {
+		q, od := t.TempDir(), t.TempDir()
+		root, _ := os.OpenRoot(q)
+		oroot, _ := os.OpenRoot(od)
+		// No data entries: they would meet the limit first.
+		exp := Expect{BundleID: id, SenderName: "alice", SenderKey: a.card.SigningKey,
+			Originals: oroot, OriginalFiles: 1, OriginalBytes: 8, MaxFileSize: c.size, MaxPathDepth: c.depth}
+		_, err := ExtractStream(context.Background(), bytes.NewReader(streamOf(t, []tarEntry{orig}, marked(), a)), root, exp)
+		root.Close()
+		oroot.Close()
+		if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("limit %d/%d: %v", c.size, c.depth, err)
+		}
+		if _, err := os.Stat(filepath.Join(od, "docs", "a.docx")); err == nil {
+			t.Errorf("limit %d/%d: the original past it was written", c.size, c.depth)
+		}
 	}
 }
