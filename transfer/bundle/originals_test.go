@@ -212,7 +212,8 @@ func TestHostileOriginals(t *testing.T) {
 				t.Fatal("an original escaped its root")
 			}
 		})
-	} // The receiver's limits hold originals too, as their headers are read.
+	}
+	// The receiver's limits hold originals too, as their headers are read.
 	for _, c := range []struct {
 		size  int64
 		depth int
