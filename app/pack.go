@@ -196,13 +196,13 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		Reason: fmt.Sprintf("%d entries staged for sealing", len(req.Sources))}); err != nil {
 		return nil, err
 	}
-	approvers, err := s.approveSeal(ctx, req, peers)
+	approvers, approved, err := s.approveSeal(ctx, req, peers)
 	if err != nil {
 		return nil, err
 	}
 	var sealReasons []string
 	if len(approvers) > 0 {
-		sealReasons = append(sealReasons, "approved by "+strings.Join(approvers, ", "))
+		sealReasons = append(sealReasons, fmt.Sprintf("approved by %s (the approved records before this one, files_sha256 %s)", strings.Join(approvers, ", "), approved))
 	}
 	if len(originals) > 0 {
 		sealReasons = append(sealReasons, fmt.Sprintf("the %d original(s) of its transformed files sealed in its originals part, as every recipient's policy allows", len(originals)))

@@ -33,7 +33,7 @@ type sealApprovalMessage struct {
 
 // sealMessage is the approval message for sealing srcs, every file of which
 // must carry its SHA-256 (HashSources).
-func sealMessage(station string, to []string, srcs []bundle.Source) ([]byte, error) {
+func sealMessage(station string, to []string, srcs []bundle.Source) ([]byte, *sealApprovalMessage, error) {
 	var lines []string
 	var n int64
 	for _, src := range srcs {
@@ -41,7 +41,7 @@ func sealMessage(station string, to []string, srcs []bundle.Source) ([]byte, err
 			continue
 		}
 		if src.SHA256 == nil {
-			return nil, fmt.Errorf("approve sealing: %s is not hashed yet", src.Path)
+			return nil, nil, fmt.Errorf("approve sealing: %s is not hashed yet", src.Path)
 		}
 		lines = append(lines, src.SHA256.String()+"  "+src.Path+"\n")
 		n += src.Size
@@ -53,32 +53,36 @@ func sealMessage(station string, to []string, srcs []bundle.Source) ([]byte, err
 	}
 	to = slices.Clone(to)
 	sort.Strings(to)
-	return json.Marshal(sealApprovalMessage{Format: "sluice-seal-approval/1", Station: station, To: to, Files: len(lines), Bytes: n,
-		FilesSHA256: hex.EncodeToString(h.Sum(nil))})
+	m := &sealApprovalMessage{Format: "sluice-seal-approval/1", Station: station, To: to, Files: len(lines), Bytes: n,
+		FilesSHA256: hex.EncodeToString(h.Sum(nil))}
+	b, err := json.Marshal(m)
+	return b, m, err
 }
 
 // approveSeal enforces review.require_seal_approvals before a seal: the
 // staged files are hashed (if the officer's review has not hashed them
 // already), and each approver, a different enrolled officer who is not the
 // one sealing (s.Officer), signs the message naming them; each approval
-// becomes an "approved" record. It returns the approvers' names, or an
-// error saying what is missing; the refusal is recorded.
-func (s *Station) approveSeal(ctx context.Context, req PackRequest, peers string) ([]string, error) {
+// becomes an "approved" record. It returns the approvers' names and the
+// files_sha256 they signed (which the "sealed" record repeats: the
+// approvals are recorded before the bundle has an id), or an error saying
+// what is missing; the refusal is recorded.
+func (s *Station) approveSeal(ctx context.Context, req PackRequest, peers string) (names []string, filesSHA256 string, err error) {
 	need := s.Policy.RequireSealApprovals
 	if need == 0 {
-		return nil, nil
+		return nil, "", nil
 	}
-	refuse := func(format string, args ...any) ([]string, error) {
+	refuse := func(format string, args ...any) ([]string, string, error) {
 		err := fmt.Errorf(format, args...)
 		if _, lerr := s.appendRecord(custody.Record{Event: custody.EventSealFailed, Peer: peers, Outcome: "rejected",
 			Reason: "not sealed: " + err.Error()}); lerr != nil {
-			return nil, lerr
+			return nil, "", lerr
 		}
-		return nil, err
+		return nil, "", err
 	}
 	enrolled, err := s.Officers()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(enrolled) == 0 {
 		return refuse("the policy requires %d officer approval(s) to seal, but no officer is enrolled on this station; a technician enrolls them (sluice officer add)", need)
@@ -106,23 +110,23 @@ func (s *Station) approveSeal(ctx context.Context, req PackRequest, peers string
 		return refuse("the policy requires %d approval(s) from officers other than the one sealing (%s); %d given: add --approver NAME", need, s.Officer, len(who))
 	}
 	if err := HashSources(ctx, req.Sources, nil, nil); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	msg, err := sealMessage(s.Name, req.To, req.Sources)
+	msg, m, err := sealMessage(s.Name, req.To, req.Sources)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var recs []custody.Record
 	for _, a := range req.Approvers {
 		sig, err := crypto.SignSSH(a.signer, crypto.NamespaceSealApproval, msg)
 		if err != nil {
-			return nil, fmt.Errorf("officer %s's approval: %w", a.Name, err)
+			return nil, "", fmt.Errorf("officer %s's approval: %w", a.Name, err)
 		}
 		recs = append(recs, custody.Record{Event: custody.EventApproved, Peer: peers, Officer: a.Name, Outcome: "ok",
 			Reason: fmt.Sprintf("sealing approved by %s (%s): %s; signature %s", a.Name, a.Fingerprint, msg, base64.StdEncoding.EncodeToString(sig))})
 	}
 	if err := s.recordAll(recs...); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return who, nil
+	return who, m.FilesSHA256, nil
 }
