@@ -168,7 +168,10 @@ func parseTSV(b []byte) ([]ocrWord, error) {
 // textLayer is the content that follows a page's image in its content
 // stream: its words, invisible, each in a line's font size, at its box's
 // left and its line's baseline, stretched to its box's width. wide says
-// it uses /F2 (some word is not in WinAnsiEncoding).
+// it uses /F2 (some word is not in WinAnsiEncoding). The words that would
+// take it past maxLayer are left out: Verify holds a content stream to
+// maxContent, and a page's words are hostile text (one ligature
+// character normalises to 18).
 func textLayer(words []ocrWord, pageH, dpi int) (layer []byte, wide bool) {
 	if len(words) == 0 {
 		return nil, false
@@ -184,6 +187,9 @@ func textLayer(words []ocrWord, pageH, dpi int) (layer []byte, wide bool) {
 		f := "F1"
 		if !ok {
 			s, f, wide = encodeWide(w.text), "F2", true
+		}
+		if b.Len()+4*len(s)+160 > maxLayer { // a byte is at most 4 in a string
+			break
 		}
 		// A line's box runs from its tallest ascender to its lowest
 		// descender; Helvetica's descender is a fifth of its size.
@@ -213,6 +219,10 @@ func textLayer(words []ocrWord, pageH, dpi int) (layer []byte, wide bool) {
 	b.WriteString("ET\n")
 	return b.Bytes(), wide
 }
+
+// maxLayer bounds a text layer: maxContent, less room for the image's
+// drawing before it.
+const maxLayer = maxContent - 4096
 
 // normalizeOCR is a word as the layer keeps it: compatibility normalised
 // (a ligature "ﬁ" becomes "fi", a full-width letter its plain one).

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -247,5 +248,30 @@ func TestOCRNonLatin(t *testing.T) {
 	}
 	if missing > len(words)/5 {
 		t.Errorf("%d of %d Cyrillic words not found in the output's text: %q", missing, len(words), got)
+	}
+}
+
+// A page's words that would take its text layer past what Verify
+// accepts are left out, not the page: 1,300 words of a ligature that
+// normalises to 18 characters (from a hostile review).
+func TestTextLayerBounded(t *testing.T) {
+	var tsv strings.Builder
+	tsv.WriteString("level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n")
+	for i := range 1300 {
+		fmt.Fprintf(&tsv, "5\t1\t1\t1\t1\t%d\t10\t10\t100\t20\t90\t%s\n", i+1, strings.Repeat("\uFDFA", 100))
+	}
+	words, err := parseTSV([]byte(tsv.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, wide := textLayer(words, 1000, 300)
+	if !wide || len(layer) == 0 {
+		t.Fatal("no layer")
+	}
+	if n := len(imageContent(100, 1000, 300)) + len(layer); n > maxContent {
+		t.Fatalf("a content stream of %d bytes; Verify accepts %d", n, maxContent)
+	}
+	if err := verifyTextLayer(layer, true); err != nil {
+		t.Fatal(err)
 	}
 }

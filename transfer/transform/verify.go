@@ -269,8 +269,13 @@ var contentRE = regexp.MustCompile(`^q [0-9]+(\.[0-9]+)? 0 0 [0-9]+(\.[0-9]+)? 0
 // image, drawn as contentRE draws it, then a newline.
 var imageDrawRE = regexp.MustCompile(`^q [0-9]+(\.[0-9]+)? 0 0 [0-9]+(\.[0-9]+)? 0 0 cm /Im0 Do Q\n`)
 
-// verifyPDF checks a PDF object by object against what writePDF writes.
+// verifyPDF checks a PDF object by object against what writePDF writes:
+// its bytes laid out as writePDF lays them (checkLayout), then pdfcpu's
+// reading of them.
 func verifyPDF(r *io.SectionReader, decodePages bool) error {
+	if err := checkLayout(io.NewSectionReader(r, 0, r.Size())); err != nil {
+		return fmt.Errorf("the PDF is not laid out as Sluice writes one: %v", err)
+	}
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
 	ctx, err := api.ReadContext(r, conf)
