@@ -191,7 +191,7 @@ func TestSealNeedsAnotherOfficer(t *testing.T) {
 		}
 		return nil
 	})
-	if approved.Officer != "bob" || sealed.Officer != "alice" || sealed.Reason != "approved by bob" {
+	if approved.Officer != "bob" || sealed.Officer != "alice" || !strings.HasPrefix(sealed.Reason, "approved by bob (the approved records before this one, files_sha256 ") {
 		t.Fatalf("approved %+v\nsealed %+v", approved, sealed)
 	}
 }
