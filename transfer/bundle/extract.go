@@ -519,8 +519,12 @@ func (x *extractor) limits(what, name, typ string, size int64) error {
 			ErrRejected, ErrLimit, what, truncate(name), d, x.exp.MaxPathDepth)
 	}
 	if x.exp.MaxFileSize > 0 && typ == TypeFile && size > x.exp.MaxFileSize {
-		return fmt.Errorf("%w: %w: policy: %s%s is %s, larger than max_file_size (%s); the sender splits it, or the technician raises the limit",
-			ErrRejected, ErrLimit, what, truncate(name), humanize.IBytes(uint64(size)), humanize.IBytes(uint64(x.exp.MaxFileSize)))
+		fix := "the sender splits it"
+		if what != "" {
+			fix = "the sender seals without originals"
+		}
+		return fmt.Errorf("%w: %w: policy: %s%s is %s, larger than max_file_size (%s); %s, or the technician raises the limit",
+			ErrRejected, ErrLimit, what, truncate(name), humanize.IBytes(uint64(size)), humanize.IBytes(uint64(x.exp.MaxFileSize)), fix)
 	}
 	return nil
 }
@@ -566,19 +570,38 @@ func (x *extractor) original(ctx context.Context, hdr *tar.Header, tr *tar.Reade
 	if err != nil {
 		return fmt.Errorf("originals: %w", err)
 	}
-	h := crypto.NewHash()
-	n, err := io.CopyBuffer(io.MultiWriter(h, f), ctxReader{ctx, tr}, x.buf)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("originals: %w", cerr)
-	}
-	if err != nil {
+	// A write that fails is this station's (a full disk: "failed", the
+	// bundle kept for another try), a read that fails the bundle's.
+	h, fw := crypto.NewHash(), &writeErr{w: f}
+	n, err := io.CopyBuffer(io.MultiWriter(h, fw), ctxReader{ctx, tr}, x.buf)
+	cerr := f.Close()
+	switch {
+	case fw.err != nil:
+		return fmt.Errorf("originals: %w", fw.err)
+	case err != nil:
 		return streamErr(err)
+	case cerr != nil:
+		return fmt.Errorf("originals: %w", cerr)
 	}
 	if n != hdr.Size {
 		return rejectf("payload stream is truncated")
 	}
 	x.originals = append(x.originals, gotEntry{path: name, size: n, sum: crypto.SumOf(h), mode: Mode(hdr.Mode)})
 	return nil
+}
+
+// writeErr passes writes on and keeps the first that failed.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (e *writeErr) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // checkOriginals holds the originals read to the manifest's marks and
