@@ -14,7 +14,7 @@ import (
 // order, each "N 0 obj", one dictionary on one line, then "endobj" or a
 // stream of exactly its direct /Length; a classic cross-reference table
 // whose offsets are those objects'; the trailer; startxref; %%EOF; nothing
-// after. Dictionaries hold only names without # escapes, integers,
+// after; the trailer exactly /Size and /Root. Dictionaries hold only names without # escapes, integers,
 // decimals, references, literal strings of printable ASCII, arrays and dictionaries,
 // nested a few levels at most, each key once, separated by spaces (no
 // line break, tab or comment).
@@ -56,9 +56,12 @@ func checkLayout(r io.Reader) error {
 	}
 }
 
-// maxLayoutObjects bounds a PDF's objects: three a page for
-// Config.MaxPages' largest, and the fonts.
-const maxLayoutObjects = 3*100_000 + 8
+// maxPagesLimit is the largest Config.MaxPages; maxLayoutObjects bounds
+// a PDF's objects: three a page for as many, and the fonts.
+const (
+	maxPagesLimit    = 100_000
+	maxLayoutObjects = 3*maxPagesLimit + 8
+)
 
 // maxDictLine bounds one object's dictionary: a page tree of 100,000
 // kids is 1.2 MB.
@@ -177,12 +180,15 @@ func (l *layoutReader) tail(offs []int64, xref int64) error {
 	if err := l.expect("trailer\n"); err != nil {
 		return err
 	}
+	// Exactly the trailer writePDF writes: a /Prev or /XRefStm would send
+	// pdfcpu to read a second cross-reference section from bytes already
+	// read as something else, an /Info or /Encrypt need not be parsed.
 	line, err := l.line(4096)
 	if err != nil {
 		return err
 	}
-	if _, err := checkDictLine([]byte(line)); err != nil {
-		return fmt.Errorf("trailer: %w", err)
+	if want := fmt.Sprintf("<< /Size %d /Root 1 0 R >>", len(offs)+1); line != want {
+		return fmt.Errorf("a trailer %q, not %q", line[:min(len(line), 100)], want)
 	}
 	if err := l.expect(fmt.Sprintf("startxref\n%d\n%%%%EOF\n", xref)); err != nil {
 		return err
@@ -311,14 +317,19 @@ func (p *dictParser) value(depth int) error {
 		}
 		p.i = j + 1
 	default:
-		n := p.number()
-		if n == 0 {
+		start := p.i
+		if p.number() == 0 {
 			return errors.New("holds a value Sluice does not write")
 		}
-		// A reference: "N G R".
+		// A reference, "N G R", of two unsigned integers ("1.5 0 R" is a
+		// number, then what pdfcpu reads only leniently).
+		if !unsigned(p.b[start:p.i]) {
+			return nil
+		}
 		save := p.i
 		if p.space() {
-			if g := p.number(); g > 0 && p.space() && p.lit("R") {
+			g := p.i
+			if p.number() > 0 && unsigned(p.b[g:p.i]) && p.space() && p.lit("R") {
 				return nil
 			}
 		}
@@ -355,6 +366,16 @@ func (p *dictParser) name() (string, bool) {
 	s := string(p.b[p.i+1 : j])
 	p.i = j
 	return s, true
+}
+
+// unsigned says whether b is digits only.
+func unsigned(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // number parses an integer or a decimal ("-1", "7.68") and returns its

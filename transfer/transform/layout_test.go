@@ -29,6 +29,8 @@ func TestVerifyLayout(t *testing.T) {
 			"object 3: its dictionary holds a key that is not a plain name"},
 		{"a reference where a key belongs", onePagePDF(t, "5 0 R /OpenAction 6 0 R", "", "", "", ""), "object 1: its dictionary holds a key that is not a plain name"},
 		{"deep nesting", onePagePDF(t, "/X "+strings.Repeat("[", 25000)+strings.Repeat("]", 25000), "", "", "", ""), "nests deeper than Sluice writes"},
+		{"a reference with a decimal", onePagePDF(t, "/Lang 1.5 0 R", "", "", "", ""), "holds a key that is not a plain name"},
+		{"a reference with a sign", onePagePDF(t, "/Lang 5 -1 R", "", "", "", ""), "holds a key that is not a plain name"},
 		{"a key twice", onePagePDF(t, "/Pages 2 0 R", "", "", "", ""), "holds /Pages twice"},
 		{"a line break in a dictionary", bytes.Replace(good, []byte("/Type /Catalog"), []byte("/Type\n/Catalog"), 1), "object 1: its dictionary"},
 		{"a comment in a dictionary", bytes.Replace(good, []byte("/Type /Catalog "), []byte("/Type /Catalog %x\n"), 1), "object 1: its dictionary"},
@@ -37,6 +39,7 @@ func TestVerifyLayout(t *testing.T) {
 		{"an object out of order", bytes.Replace(good, []byte("2 0 obj"), []byte("7 0 obj"), 1), `object 2: "7 0 obj" where "2 0 obj" belongs`},
 		{"an offset that is not the object's", bytes.Replace(good, []byte("0000000009 00000 n"), []byte("0000000010 00000 n"), 1), "cross-reference entry 1"},
 		{"bytes after %%EOF", append(append([]byte{}, good...), "1 0 obj\n<< >>\nendobj\n"...), "bytes after %%EOF"},
+		{"a second cross-reference section", bytes.Replace(good, []byte("/Root 1 0 R >>"), []byte("/Root 1 0 R /XRefStm 9 >>"), 1), "a trailer"},
 		{"an xref stream", bytes.Replace(good, []byte("xref\n0 6"), []byte("xreF\n0 6"), 1), `object 6: "xreF" where "6 0 obj" belongs`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -186,7 +186,7 @@ func textLayer(words []ocrWord, pageH, dpi int) (layer []byte, wide bool) {
 		s, ok := encodeWinAnsi(w.text)
 		f := "F1"
 		if !ok {
-			s, f, wide = encodeWide(w.text), "F2", true
+			s, f = encodeWide(w.text), "F2"
 		}
 		if b.Len()+4*len(s)+160 > maxLayer { // a byte is at most 4 in a string
 			break
@@ -211,6 +211,7 @@ func textLayer(words []ocrWord, pageH, dpi int) (layer []byte, wide bool) {
 		fmt.Fprintf(&b, "%s Tz 1 0 0 1 %s %s Tm ", num(tz), num(x), num(max(y, 0)))
 		if f == "F2" {
 			writePDFHex(&b, s)
+			wide = true
 		} else {
 			writePDFString(&b, s)
 		}

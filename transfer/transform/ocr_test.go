@@ -154,13 +154,14 @@ func TestOCRLanguages(t *testing.T) {
 
 // The text layer written for hostile words stays within what Verify
 // accepts: parentheses, backslashes, ligatures and control characters in
-// /F1; a word beyond WinAnsi, in any script, in /F2 as UTF-16 codes.
+// /F1; a word beyond WinAnsi, in any script, in /F2 as UTF-16 codes, a
+// format character (a bidirectional override) as '?'.
 func TestTextLayerEscapes(t *testing.T) {
 	words := []ocrWord{
 		{text: `a(b)c\d`, left: 10, w: 50, lineTop: 10, lineH: 20},
 		{text: "Straße €5 ﬁne \x01", left: 70, w: 80, lineTop: 10, lineH: 20},
 		{text: "x) Tj 0 Tr (y", left: 10, w: 30, lineTop: 40, lineH: 15},
-		{text: "日本 Ωμέγα 𝄞\x02>", left: 10, w: 30, lineTop: 60, lineH: 15},
+		{text: "日本 Ωμέγα 𝄞\x02\u202e>", left: 10, w: 30, lineTop: 60, lineH: 15},
 	}
 	layer, wide := textLayer(words, 100, 150)
 	content := append([]byte(imageContent(100, 100, 150)), layer...)
@@ -174,7 +175,7 @@ func TestTextLayerEscapes(t *testing.T) {
 		t.Fatalf("/F2 on a page without it: %v", err)
 	}
 	for _, want := range []string{`(a\(b\)c\\d)`, `(Stra\337e \2005 fine ?)`, `(x\) Tj 0 Tr \(y)`, "3 Tr",
-		"/F2 7.20 Tf", "<65E5672C002003A903BC03AD03B303B10020003F003F003E>"} {
+		"/F2 7.20 Tf", "<65E5672C002003A903BC03AD03B303B10020003F003F003F003E>"} {
 		if !bytes.Contains(layer, []byte(want)) {
 			t.Errorf("the layer lacks %s:\n%s", want, layer)
 		}

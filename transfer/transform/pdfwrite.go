@@ -45,7 +45,7 @@ func imageContent(w, h, dpi int) string {
 	return fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q\n", points(w, dpi), points(h, dpi))
 }
 
-// writePDF writes a PDF 1.4 file of one page per image, in order: a
+// writePDF writes a PDF 1.4 file (1.5 with /F2) of one page per image, in order: a
 // catalog, a page tree, and per page a page, its content stream (one
 // "Do" of its image, scaled to the page, then for a page with a text
 // layer its invisible words, deflated) and its image; a classic

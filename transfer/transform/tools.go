@@ -53,6 +53,9 @@ func New(cfg Config) (*Transformer, error) {
 	if cfg.MaxPages <= 0 {
 		cfg.MaxPages = 10000
 	}
+	if cfg.MaxPages > maxPagesLimit {
+		return nil, fmt.Errorf("transform: a document of %d pages is more than the %d Verify accepts; lower MaxPages", cfg.MaxPages, maxPagesLimit)
+	}
 	if cfg.DPI <= 0 {
 		cfg.DPI = 150
 	}

@@ -122,7 +122,7 @@ type Config struct {
 	// 100e6 (a 10,000 × 10,000 image, Dangerzone's per-dimension bound).
 	MaxPixels int64
 	// MaxPages bounds a document's pages. Default 10,000 (Dangerzone's
-	// MAX_PAGES).
+	// MAX_PAGES); at most 100,000 (New refuses more).
 	MaxPages int
 	// DPI is the rendering resolution of pages. Default 150 (Dangerzone's
 	// DEFAULT_DPI): an A4 page is 1240 × 1754 pixels.

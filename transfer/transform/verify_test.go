@@ -45,7 +45,7 @@ func TestVerifyPDFForgeries(t *testing.T) {
 		{name: "text drawn", content: "BT /F1 12 Tf (hidden) Tj ET\n", want: "content does more than draw its image"},
 		{name: "two images drawn", content: "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q q 1 0 0 1 0 0 cm /Im0 Do Q\n", want: "content does more than draw its image"},
 		{name: "soft mask", image: "/SMask 5 0 R", want: "image has /SMask"},
-		{name: "information dictionary", trailer: "/Info 6 0 R", extra: []string{"<< /Producer (x) >>"}, want: "information dictionary"},
+		{name: "information dictionary", trailer: "/Info 6 0 R", extra: []string{"<< /Producer (x) >>"}, want: `a trailer "<< /Size 7 /Root 1 0 R /Info 6 0 R >>"`},
 		{name: "stray embedded file", extra: []string{"<< /Type /EmbeddedFile /Length 0 >>"}, want: "object 6 is not part of any page"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

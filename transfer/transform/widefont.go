@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"fmt"
+	"unicode"
 	"unicode/utf16"
 )
 
@@ -12,7 +13,8 @@ import (
 // Multilingual Plane), no font program (the layer is invisible, so no
 // glyph is ever drawn) and a ToUnicode CMap that maps every code to
 // itself, so a search or a copy gets the word back. Every object is fixed
-// bytes (the writer writes them, Verify accepts exactly them); only the
+// (the writer writes these bytes; Verify accepts these dictionaries key
+// for key and value for value, and this CMap byte for byte); only the
 // references between them vary. Tesseract's own PDF output uses the same
 // arrangement (its "GlyphLessFont"), with an embedded blank font instead
 // of none. ISO 32000-1 9.7 (composite fonts), 9.10.3 (ToUnicode).
@@ -63,14 +65,15 @@ var wideToUnicode = func() []byte {
 }()
 
 // encodeWide encodes text for /F2 after compatibility normalisation: each
-// rune its UTF-16 unit, big-endian; a control character, a surrogate and
-// a rune beyond the Basic Multilingual Plane (which would take two codes)
-// become '?'.
+// rune its UTF-16 unit, big-endian; a control or format character (a
+// bidirectional override, a zero-width joiner: what safetext escapes), a
+// surrogate and a rune beyond the Basic Multilingual Plane (which would
+// take two codes) become '?'.
 func encodeWide(text string) []byte {
 	text = normalizeOCR(text)
 	out := make([]byte, 0, 2*len(text))
 	for _, r := range text {
-		if r < 0x20 || r >= 0x7f && r < 0xa0 || r > 0xffff || utf16.IsSurrogate(r) {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 || r > 0xffff || utf16.IsSurrogate(r) || unicode.Is(unicode.Cf, r) {
 			r = '?'
 		}
 		out = append(out, byte(r>>8), byte(r))
