@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,4 +151,35 @@ func lastOf(t *testing.T, s *Station, event string) custody.Record {
 		}
 	}
 	return rec
+}
+
+// TestSealedOriginalsApproved: where sealing needs another officer's
+// approval, the originals that cross are in what the approver signs.
+func TestSealedOriginalsApproved(t *testing.T) {
+	needTransformer(t)
+	crypto.OfficerWorkFactor = 10
+	sender, kiosk := pair(t, false)
+	kiosk.Policy.Transform.SealOriginals = true
+	importKioskPolicy(t, sender, kiosk)
+	enrollOfficers(t, sender, "alice", "bob")
+	sender.Policy.RequireSealApprovals = 1
+	alice, _ := sender.SignIn("alice", []byte("alice passphrase, long"))
+	bob, _ := sender.SignIn("bob", []byte("bob passphrase, long"))
+	photo := pngWithZip(t)
+	srcs, err := StagePaths([]string{stage(t, map[string]string{"photo.png": string(photo)})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := sender.AsOfficer(alice).Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs, Approvers: []*SignedIn{bob}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed.Envelope.Originals == nil {
+		t.Fatal("no originals sealed")
+	}
+	list := crypto.HashBytes(photo).String() + "  outbox/photo.png\n"
+	want := fmt.Sprintf(`"originals":1,"original_bytes":%d,"originals_sha256":"%s"`, len(photo), crypto.HashBytes([]byte(list)))
+	if r := lastOf(t, sender, custody.EventApproved); !strings.Contains(r.Reason, want) {
+		t.Fatalf("the approval does not name the originals (%s): %q", want, r.Reason)
+	}
 }

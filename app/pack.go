@@ -196,7 +196,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		Reason: fmt.Sprintf("%d entries staged for sealing", len(req.Sources))}); err != nil {
 		return nil, err
 	}
-	approvers, approved, err := s.approveSeal(ctx, req, peers)
+	approvers, approved, err := s.approveSeal(ctx, req, originals, peers)
 	if err != nil {
 		return nil, err
 	}

@@ -29,45 +29,65 @@ type sealApprovalMessage struct {
 	// FilesSHA256 is the SHA-256 of the staged files listed as sha256sum
 	// prints them ("HEX  PATH\n"), sorted by path.
 	FilesSHA256 string `json:"files_sha256"`
+	// Originals, OriginalBytes and OriginalsSHA256 are the same of the
+	// originals sealed beside the transformed files (bundle.SealOptions
+	// .Originals), when any are: they cross too, so they are approved too.
+	Originals       int    `json:"originals,omitempty"`
+	OriginalBytes   int64  `json:"original_bytes,omitempty"`
+	OriginalsSHA256 string `json:"originals_sha256,omitempty"`
 }
 
-// sealMessage is the approval message for sealing srcs, every file of which
-// must carry its SHA-256 (HashSources).
-func sealMessage(station string, to []string, srcs []bundle.Source) ([]byte, *sealApprovalMessage, error) {
+// sealMessage is the approval message for sealing srcs and originals,
+// every file of which must carry its SHA-256 (HashSources).
+func sealMessage(station string, to []string, srcs, originals []bundle.Source) ([]byte, *sealApprovalMessage, error) {
+	to = slices.Clone(to)
+	sort.Strings(to)
+	m := &sealApprovalMessage{Format: "sluice-seal-approval/1", Station: station, To: to}
+	var err error
+	if m.Files, m.Bytes, m.FilesSHA256, err = fileList(srcs); err != nil {
+		return nil, nil, err
+	}
+	if len(originals) > 0 {
+		if m.Originals, m.OriginalBytes, m.OriginalsSHA256, err = fileList(originals); err != nil {
+			return nil, nil, err
+		}
+	}
+	b, err := json.Marshal(m)
+	return b, m, err
+}
+
+// fileList counts the files of srcs and their bytes, and hashes their
+// list as sha256sum prints it, sorted by path.
+func fileList(srcs []bundle.Source) (files int, size int64, sum string, err error) {
 	var lines []string
-	var n int64
 	for _, src := range srcs {
 		if src.Type != bundle.TypeFile {
 			continue
 		}
 		if src.SHA256 == nil {
-			return nil, nil, fmt.Errorf("approve sealing: %s is not hashed yet", src.Path)
+			return 0, 0, "", fmt.Errorf("approve sealing: %s is not hashed yet", src.Path)
 		}
 		lines = append(lines, src.SHA256.String()+"  "+src.Path+"\n")
-		n += src.Size
+		size += src.Size
 	}
 	slices.SortFunc(lines, func(a, b string) int { return strings.Compare(a[66:], b[66:]) })
 	h := sha256.New()
 	for _, l := range lines {
 		h.Write([]byte(l))
 	}
-	to = slices.Clone(to)
-	sort.Strings(to)
-	m := &sealApprovalMessage{Format: "sluice-seal-approval/1", Station: station, To: to, Files: len(lines), Bytes: n,
-		FilesSHA256: hex.EncodeToString(h.Sum(nil))}
-	b, err := json.Marshal(m)
-	return b, m, err
+	return len(lines), size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // approveSeal enforces review.require_seal_approvals before a seal: the
 // staged files are hashed (if the officer's review has not hashed them
 // already), and each approver, a different enrolled officer who is not the
-// one sealing (s.Officer), signs the message naming them; each approval
+// one sealing (s.Officer), signs the message naming them and the
+// originals sealed beside them (originals); each approval
 // becomes an "approved" record. It returns the approvers' names and the
 // files_sha256 they signed (which the "sealed" record repeats: the
 // approvals are recorded before the bundle has an id), or an error saying
 // what is missing; the refusal is recorded.
-func (s *Station) approveSeal(ctx context.Context, req PackRequest, peers string) (names []string, filesSHA256 string, err error) {
+func (s *Station) approveSeal(ctx context.Context, req PackRequest, originals []bundle.Source, peers string) (names []string, filesSHA256 string, err error) {
 	need := s.Policy.RequireSealApprovals
 	if need == 0 {
 		return nil, "", nil
@@ -112,7 +132,7 @@ func (s *Station) approveSeal(ctx context.Context, req PackRequest, peers string
 	if err := HashSources(ctx, req.Sources, nil, nil); err != nil {
 		return nil, "", err
 	}
-	msg, m, err := sealMessage(s.Name, req.To, req.Sources)
+	msg, m, err := sealMessage(s.Name, req.To, req.Sources, originals)
 	if err != nil {
 		return nil, "", err
 	}
