@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,8 +110,9 @@ func TestSealedOriginalsHeld(t *testing.T) {
 		t.Fatalf("held summary: %q", he.Held.Summary)
 	}
 
-	// Damaged after the originals part was extracted: nothing kept.
-	sealed = pack(t, sender, "kiosk-1", stage(t, map[string]string{"photo.png": string(pngWithZip(t))}))
+	// Damaged in its last chunk, while its 400 KiB original is being
+	// written: nothing of the originals stays, kept or half-written.
+	sealed = pack(t, sender, "kiosk-1", stage(t, map[string]string{"photo.png": string(noisePNG(t, 320, 320))}))
 	last := filepath.Join(sealed.Dir, sealed.Envelope.Payload.Volumes[len(sealed.Envelope.Payload.Volumes)-1].Name)
 	b, _ := os.ReadFile(last)
 	b[len(b)-20] ^= 1
@@ -116,8 +120,10 @@ func TestSealedOriginalsHeld(t *testing.T) {
 	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()}); !errors.Is(err, ErrRejected) {
 		t.Fatalf("a damaged bundle: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(kiosk.Home, sealedOriginalsDir, sealed.Envelope.ID)); err == nil {
-		t.Fatal("a refused bundle's originals were kept")
+	for _, p := range []string{filepath.Join(sealedOriginalsDir, sealed.Envelope.ID), filepath.Join(receivingDir, sealed.Envelope.ID+".originals")} {
+		if _, err := os.Stat(filepath.Join(kiosk.Home, p)); err == nil {
+			t.Fatalf("a refused bundle's originals stay in %s", p)
+		}
 	}
 
 	// A second recipient without the policy copy: none sealed.
@@ -182,4 +188,21 @@ func TestSealedOriginalsApproved(t *testing.T) {
 	if r := lastOf(t, sender, custody.EventApproved); !strings.Contains(r.Reason, want) {
 		t.Fatalf("the approval does not name the originals (%s): %q", want, r.Reason)
 	}
+}
+
+// noisePNG is a w × h PNG of random pixels: it does not compress.
+func noisePNG(t *testing.T, w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = byte(r.Uint32())
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
