@@ -98,7 +98,7 @@ func (c *ContentReport) Summary() string {
 		s += fmt.Sprintf("; %d file(s) transformed by the sender verified in their simple form", c.TransformedVerified)
 	}
 	if c.SealedOriginals > 0 {
-		s += fmt.Sprintf("; their %d original(s), sealed by the sender, kept in %s and not released", c.SealedOriginals, c.SealedOriginalsDir)
+		s += fmt.Sprintf("; %d original(s) of files the sender transformed, sealed by it, kept in %s and not released", c.SealedOriginals, c.SealedOriginalsDir)
 	}
 	if len(c.Held) == 0 {
 		return s + "; none held"

@@ -357,11 +357,16 @@ func (s *Station) acceptsSealedOriginals(to []string) (bool, error) {
 
 // originalsToSeal are the staged originals of t's transformed files, to
 // seal in the bundle's originals part (bundle.SealOptions.Originals) when
-// t.SealsOriginals. Each is held to the SHA-256 the transformer read, so
-// a file changed since aborts the seal.
-func originalsToSeal(staged []bundle.Source, t *Transforms) ([]bundle.Source, error) {
+// t.SealsOriginals (what the officer was shown) and every recipient in to
+// still accepts them (a policy imported since may not). Each is held to
+// the SHA-256 the transformer read, so a file changed since aborts the
+// seal.
+func (s *Station) originalsToSeal(to []string, staged []bundle.Source, t *Transforms) ([]bundle.Source, error) {
 	if t == nil || !t.SealsOriginals {
 		return nil, nil
+	}
+	if ok, err := s.acceptsSealedOriginals(to); err != nil || !ok {
+		return nil, err
 	}
 	byPath := map[string]bundle.Source{}
 	for _, src := range staged {

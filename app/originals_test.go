@@ -33,7 +33,7 @@ func TestSealedOriginalsCross(t *testing.T) {
 	if o := sealed.Envelope.Originals; o == nil || o.Files != 1 || o.Bytes != int64(len(photo)) {
 		t.Fatalf("envelope's originals: %+v", o)
 	}
-	if r := lastOf(t, sender, custody.EventSealed); !strings.Contains(r.Reason, "the 1 original(s) of its transformed files sealed in its originals part") {
+	if r := lastOf(t, sender, custody.EventSealed); !strings.Contains(r.Reason, "the 1 original(s) of its transformed files (") || !strings.Contains(r.Reason, ") sealed in its originals part") {
 		t.Fatalf("sealed record: %q", r.Reason)
 	}
 
@@ -61,7 +61,7 @@ func TestSealedOriginalsCross(t *testing.T) {
 		}
 		return nil
 	})
-	if rec := lastReceived(t, kiosk); !strings.Contains(rec.Reason, "their 1 original(s), sealed by the sender, kept in "+filepath.Dir(filepath.Dir(filepath.Dir(kept)))) {
+	if rec := lastReceived(t, kiosk); !strings.Contains(rec.Reason, "1 original(s) of files the sender transformed, sealed by it, kept in "+filepath.Dir(filepath.Dir(filepath.Dir(kept)))) {
 		t.Fatalf("received record: %q", rec.Reason)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(kiosk.Home, receivingDir)); len(ents) > 0 {
@@ -106,7 +106,7 @@ func TestSealedOriginalsHeld(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(kiosk.Home, sealedOriginalsDir, sealed.Envelope.ID, "outbox", "photo.png")); err != nil {
 		t.Fatalf("a held bundle's original: %v", err)
 	}
-	if !strings.Contains(he.Held.Summary, "their 1 original(s), sealed by the sender, kept in") {
+	if !strings.Contains(he.Held.Summary, "1 original(s) of files the sender transformed, sealed by it, kept in") {
 		t.Fatalf("held summary: %q", he.Held.Summary)
 	}
 

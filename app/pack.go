@@ -160,7 +160,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		}
 		req.Sources = xf.Sources
 	}
-	originals, err := originalsToSeal(staged, xf)
+	originals, err := s.originalsToSeal(req.To, staged, xf)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,12 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 		sealReasons = append(sealReasons, fmt.Sprintf("approved by %s (the approved records before this one, files_sha256 %s)", strings.Join(approvers, ", "), approved))
 	}
 	if len(originals) > 0 {
-		sealReasons = append(sealReasons, fmt.Sprintf("the %d original(s) of its transformed files sealed in its originals part, as every recipient's policy allows", len(originals)))
+		var n int64
+		for _, o := range originals {
+			n += o.Size
+		}
+		sealReasons = append(sealReasons, fmt.Sprintf("the %d original(s) of its transformed files (%s) sealed in its originals part, as every recipient's policy allows",
+			len(originals), humanize.IBytes(uint64(n))))
 	}
 	sealReason := strings.Join(sealReasons, "; ")
 	sealInto := req.OutDir
@@ -248,7 +253,7 @@ func (s *Station) Pack(ctx context.Context, req PackRequest) (*bundle.Sealed, er
 			event = custody.EventWriteFailed
 		} else if errors.Is(err, bundle.ErrWrite) {
 			err = fmt.Errorf("a bundle that spans drives is sealed on this station first, in %s, which needs about %s free: %w",
-				sealInto, humanize.IBytes(uint64(payloadEstimate(req.Sources))), err)
+				sealInto, humanize.IBytes(uint64(payloadEstimate(slices.Concat(req.Sources, originals)))), err)
 			reason = err.Error()
 		}
 		if _, lerr := s.appendRecord(custody.Record{Event: event, Bundle: bundleID, Peer: peers, Media: dest.Media, Path: req.OutDir,

@@ -30,8 +30,9 @@ import (
 // Policy is what a receiving station accepts. It is read from policy.toml in
 // the station's home, which a technician edits.
 type Policy struct {
-	// MaxFiles and MaxBytes bound a bundle's entries and content; checked
-	// against the signed envelope before anything is decrypted.
+	// MaxFiles and MaxBytes bound a bundle's entries and content, sealed
+	// originals (Envelope.Originals) counted in both; checked against the
+	// signed envelope before anything is decrypted.
 	MaxFiles int64
 	MaxBytes int64
 	// MaxFileSize and MaxPathDepth bound each file's size and each
@@ -190,10 +191,9 @@ const defaultPolicyText = `# Sluice receive policy: what this station accepts.
 # Sizes take units (KiB, MiB, GiB, TiB); durations take h, m, s (720h is 30 days).
 # sluice policy show prints the policy in force; sluice policy check FILE checks a draft.
 
-# Most entries (files and folders) one bundle may hold.
+# Most entries (files and folders) one bundle may hold, and most content,
+# the originals sealed beside transformed files (seal_originals) counted.
 max_files = 200000
-
-# Most content one bundle may hold.
 max_bytes = "1 TiB"
 
 # Largest single file, and deepest path (folders and name) of an entry.

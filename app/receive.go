@@ -498,6 +498,8 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 	switch {
 	case env.Files+env.Dirs > p.MaxFiles:
 		return fmt.Errorf("%w: policy: bundle holds %d entries, more than the %d allowed", ErrRejected, env.Files+env.Dirs, p.MaxFiles)
+	case env.Originals != nil && env.Files+env.Dirs+env.Originals.Files > p.MaxFiles:
+		return fmt.Errorf("%w: policy: bundle holds %d entries and %d sealed originals, more than the %d allowed", ErrRejected, env.Files+env.Dirs, env.Originals.Files, p.MaxFiles)
 	case env.ContentBytes > p.MaxBytes:
 		return fmt.Errorf("%w: policy: bundle holds %d bytes, more than the %d allowed", ErrRejected, env.ContentBytes, p.MaxBytes)
 	case env.Originals != nil && env.Update != nil:

@@ -442,7 +442,7 @@ func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 	defer lock.unlock()
 	if err := s.record(custody.Record{Event: custody.EventRejected, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
 		Files: h.Files, Bytes: h.Bytes, Path: h.Source, Outcome: "rejected",
-		Reason: fmt.Sprintf("rejected at review by %s: %s; %s; its content and the originals kept of it removed", s.Officer, why, h.Summary)}); err != nil {
+		Reason: fmt.Sprintf("rejected at review by %s: %s; %s; %s removed", s.Officer, why, h.Summary, s.keptOf(id))}); err != nil {
 		return err
 	}
 	os.RemoveAll(filepath.Join(s.Home, sealedOriginalsDir, id))
@@ -454,6 +454,17 @@ func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 	}
 	os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
 	return nil
+}
+
+// keptOf says what rejecting held bundle id removes: its content, and the
+// originals kept of it when there are some.
+func (s *Station) keptOf(id string) string {
+	for _, d := range []string{sealedOriginalsDir, originalsDir} {
+		if _, err := os.Lstat(filepath.Join(s.Home, d, id)); err == nil {
+			return "its content and the originals kept of it"
+		}
+	}
+	return "its content"
 }
 
 // undecided reads the review item of bundle id again, under the receive

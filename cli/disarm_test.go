@@ -70,7 +70,7 @@ func TestCLITransformThenVerify(t *testing.T) {
 		t.Fatalf("inspect says: %s", in)
 	}
 	mustRun(t, "", "--home", kiosk, "receive", "--out", filepath.Join(dir, "in"), p.lastLine())
-	if log := mustRun(t, "", "--home", kiosk, "log", "show", "--json", "--event", "received").stdout; !strings.Contains(log, "original(s), sealed by the sender, kept in") {
+	if log := mustRun(t, "", "--home", kiosk, "log", "show", "--json", "--event", "received").stdout; !strings.Contains(log, "original(s) of files the sender transformed, sealed by it, kept in") {
 		t.Fatalf("kiosk's log: %s", log)
 	}
 }

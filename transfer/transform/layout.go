@@ -44,7 +44,7 @@ func checkLayout(r io.Reader) error {
 		}
 		want := strconv.Itoa(len(offs)+1) + " 0 obj"
 		if line != want {
-			return fmt.Errorf("object %d: %q where %q belongs: not laid out as Sluice writes a PDF", len(offs)+1, clip([]byte(line)), want)
+			return fmt.Errorf("object %d: %q where %q belongs", len(offs)+1, clip([]byte(line)), want)
 		}
 		offs = append(offs, at)
 		if len(offs) > maxLayoutObjects {

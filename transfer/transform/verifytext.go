@@ -240,6 +240,9 @@ func verifyTextLayer(b []byte, wide bool) error {
 			i += n
 		case c == '<':
 			// /F2's codes: hex digits in fours, nothing else.
+			if i+1 < len(b) && b[i+1] == '<' {
+				return fmt.Errorf("a dictionary %q", clip(b[i:]))
+			}
 			j := i + 1
 			for j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] >= 'A' && b[j] <= 'F' || b[j] >= 'a' && b[j] <= 'f') {
 				j++

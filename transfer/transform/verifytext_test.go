@@ -99,7 +99,7 @@ func TestVerifyTextLayerForgeries(t *testing.T) {
 		{name: "text before the image", content: good + draw, want: "content does more than draw its image"},
 		{name: "hex string of odd codes", content: draw + "BT 3 Tr /F1 7 Tf <48656c6c6f> Tj ET\n", want: `a hexadecimal string "<48656c6c6f>`},
 		{name: "hex string in /F1", content: draw + "BT 3 Tr /F1 7 Tf <00480065> Tj ET\n", want: "as a hexadecimal string in the font /F1"},
-		{name: "dictionary operand", content: draw + "BT 3 Tr /F1 7 Tf << /A 1 >> Tj ET\n", want: `a hexadecimal string "<<`},
+		{name: "dictionary operand", content: draw + "BT 3 Tr /F1 7 Tf << /A 1 >> Tj ET\n", want: `a dictionary "<<`},
 		{name: "comment", content: draw + "% hidden\n" + good, want: `unexpected "% hidden`},
 		{name: "unescaped line break in a string", content: draw + "BT 3 Tr /F1 7 Tf (a\nb) Tj ET\n", want: "byte 0x0a unescaped"},
 		{name: "other font name", content: draw + "BT 3 Tr /F2 7 Tf (x) Tj ET\n", want: "the font /F2, not the page's /F1"},
