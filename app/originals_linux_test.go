@@ -16,13 +16,7 @@ import (
 // next clean-up, and an officer's rejection of a held bundle removes its
 // originals with its content.
 func TestSealedOriginalsCrashAndReject(t *testing.T) {
-	needTransformer(t)
-	sender, kiosk := pair(t, false)
-	kiosk.Policy.Transform.SealOriginals = true
-	if err := os.WriteFile(filepath.Join(kiosk.Home, policyFile), []byte(kiosk.Policy.Text()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	importKioskPolicy(t, sender, kiosk)
+	sender, kiosk := sealOriginalsPair(t)
 	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"pics/photo.png": string(pngWithZip(t))}))
 	id := sealed.Envelope.ID
 	cmd := childReceive(kiosk, sealed.Dir, t.TempDir())

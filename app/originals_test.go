@@ -23,10 +23,7 @@ import (
 // the kiosk in its records. A kiosk that stopped accepting them refuses
 // the next such bundle before decrypting it, and keeps nothing of it.
 func TestSealedOriginalsCross(t *testing.T) {
-	needTransformer(t)
-	sender, kiosk := pair(t, false)
-	kiosk.Policy.Transform.SealOriginals = true
-	importKioskPolicy(t, sender, kiosk)
+	sender, kiosk := sealOriginalsPair(t)
 	photo := pngWithZip(t)
 	dir := stage(t, map[string]string{"pics/photo.png": string(photo), "notes.txt": "plain words\n"})
 	sealed := pack(t, sender, "kiosk-1", dir)
@@ -92,10 +89,7 @@ func TestSealedOriginalsCross(t *testing.T) {
 // none; a sender seals none when one of its recipients does not accept
 // them.
 func TestSealedOriginalsHeld(t *testing.T) {
-	needTransformer(t)
-	sender, kiosk := pair(t, false)
-	kiosk.Policy.Transform.SealOriginals = true
-	importKioskPolicy(t, sender, kiosk)
+	sender, kiosk := sealOriginalsPair(t)
 	dir := stage(t, map[string]string{"photo.png": string(pngWithZip(t)), "tool.txt": minimalPE})
 	sealed := pack(t, sender, "kiosk-1", dir)
 	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
@@ -162,11 +156,8 @@ func lastOf(t *testing.T, s *Station, event string) custody.Record {
 // TestSealedOriginalsApproved: where sealing needs another officer's
 // approval, the originals that cross are in what the approver signs.
 func TestSealedOriginalsApproved(t *testing.T) {
-	needTransformer(t)
 	crypto.OfficerWorkFactor = 10
-	sender, kiosk := pair(t, false)
-	kiosk.Policy.Transform.SealOriginals = true
-	importKioskPolicy(t, sender, kiosk)
+	sender, _ := sealOriginalsPair(t)
 	enrollOfficers(t, sender, "alice", "bob")
 	sender.Policy.RequireSealApprovals = 1
 	alice, _ := sender.SignIn("alice", []byte("alice passphrase, long"))
@@ -205,4 +196,19 @@ func noisePNG(t *testing.T, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// sealOriginalsPair is a sender and a kiosk whose policy (installed, and
+// imported by the sender) accepts sealed originals; it skips where the
+// transformations cannot run.
+func sealOriginalsPair(t *testing.T) (sender, kiosk *Station) {
+	t.Helper()
+	needTransformer(t)
+	sender, kiosk = pair(t, false)
+	kiosk.Policy.Transform.SealOriginals = true
+	if err := os.WriteFile(filepath.Join(kiosk.Home, policyFile), []byte(kiosk.Policy.Text()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	importKioskPolicy(t, sender, kiosk)
+	return sender, kiosk
 }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"sluice/app"
 	"sluice/internal/pdfcheck/pdftest"
 	"sluice/transfer/bundle"
 	"sluice/transfer/transform"
@@ -51,15 +52,7 @@ func TestSendShowsTransformations(t *testing.T) {
 	png.Encode(&img, image.NewGray(image.Rect(0, 0, 40, 30)))
 	os.WriteFile(filepath.Join(src, "photo.png"), img.Bytes(), 0o644)
 	os.WriteFile(filepath.Join(src, "notes.txt"), []byte("words\n"), 0o644)
-	w := test.NewWindow(nil)
-	defer w.Close()
-	w.Resize(fyne.NewSize(1024, 768))
-	s := newSendScreen(sender, w)
-	w.SetContent(s.content)
-	s.addPaths([]string{src})
-	waitFor(t, "hashing", func() bool { return s.hashed })
-	s.recipients.SetSelected([]string{"kiosk-1"})
-	waitFor(t, "the transformations", func() bool { return s.xf.done != nil })
+	s, _ := transformOnSend(t, sender, src)
 	crosses := map[string]string{}
 	for _, p := range []string{"out/plan.pdf", "out/photo.png", "out/notes.txt"} {
 		crosses[p] = on(func() string { return s.crossesAs(p) })
@@ -109,15 +102,7 @@ func TestOriginalsOnScreens(t *testing.T) {
 	var img bytes.Buffer
 	png.Encode(&img, image.NewGray(image.Rect(0, 0, 40, 30)))
 	os.WriteFile(filepath.Join(src, "photo.png"), img.Bytes(), 0o644)
-	w := test.NewWindow(nil)
-	defer w.Close()
-	w.Resize(fyne.NewSize(1024, 768))
-	s := newSendScreen(sender, w)
-	w.SetContent(s.content)
-	s.addPaths([]string{src})
-	waitFor(t, "hashing", func() bool { return s.hashed })
-	s.recipients.SetSelected([]string{"kiosk-1"})
-	waitFor(t, "the transformations", func() bool { return s.xf.done != nil })
+	s, w := transformOnSend(t, sender, src)
 	for i, src := range s.srcs {
 		if src.Path == "out/photo.png" {
 			s.table.Select(widget.TableCellID{Row: i, Col: 0})
@@ -153,4 +138,21 @@ func TestOriginalsOnScreens(t *testing.T) {
 	if _, st := releaseOnScreen(t, kiosk, r); !strings.Contains(st, "The 1 original(s) the sender sealed are kept in") {
 		t.Fatalf("status: %q", st)
 	}
+}
+
+// transformOnSend stages src on a Send screen of sender at 1024 × 768
+// for kiosk-1, and returns it, with its window, once the staged files are
+// hashed and transformed as kiosk-1's policy asks.
+func transformOnSend(t *testing.T, sender *app.Station, src string) (*sendScreen, fyne.Window) {
+	t.Helper()
+	w := test.NewWindow(nil)
+	t.Cleanup(w.Close)
+	w.Resize(fyne.NewSize(1024, 768))
+	s := newSendScreen(sender, w)
+	w.SetContent(s.content)
+	s.addPaths([]string{src})
+	waitFor(t, "hashing", func() bool { return s.hashed })
+	s.recipients.SetSelected([]string{"kiosk-1"})
+	waitFor(t, "the transformations", func() bool { return s.xf.done != nil })
+	return s, w
 }
