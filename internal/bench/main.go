@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -451,15 +452,33 @@ func lastBundle(out string) string {
 // creates, so extracting 50,000 files just after deleting 50,000 took 15
 // to 40 s of kernel time in recently_deleted() for tar and Sluice alike
 // (2 s on a filesystem without that history), which drowned the
-// difference between them in noise.
+// difference between them in noise. Only outputs of many files go to the
+// trash: one of a few large files holds few inodes and is deleted at once,
+// or the trash of the 4 GiB rows alone would need tens of GB of disk.
 func reset(dir string) {
-	if _, err := os.Lstat(dir); err == nil {
+	if _, err := os.Lstat(dir); err == nil && fewFiles(dir, 1000) {
+		if err := os.RemoveAll(dir); err != nil {
+			fatalf("%v", err)
+		}
+	} else if err == nil {
 		trashed++
 		if err := os.Rename(dir, filepath.Join(trash, strconv.Itoa(trashed))); err != nil {
 			fatalf("%v", err)
 		}
 	}
 	os.MkdirAll(dir, 0o755)
+}
+
+// fewFiles says whether dir holds at most max entries.
+func fewFiles(dir string, max int) bool {
+	n := 0
+	filepath.WalkDir(dir, func(string, fs.DirEntry, error) error {
+		if n++; n > max {
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return n <= max
 }
 
 // trash is where reset moves old outputs; trashed counts them.
