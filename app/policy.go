@@ -305,8 +305,9 @@ max_pixels = 100000000
 # rebuilt documents searchable: the station that transforms documents
 # reads each page with tesseract and adds its words as invisible text
 # (standard Helvetica; words in other scripts in a font without glyphs
-# whose codes are Unicode); a page tesseract fails on keeps no text. Needs tesseract-ocr and
-# tesseract-ocr-LANG for each language on that station. "" is off.
+# whose codes are Unicode); a page tesseract fails on keeps no text.
+# Needs tesseract-ocr and tesseract-ocr-LANG for each language on that
+# station. "" is off.
 ocr = ""
 # seal_originals = true has senders also seal the originals of what they
 # transformed, in the bundle's originals part, for the officer here to
