@@ -44,6 +44,35 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSignSSHHash: a message written piece by piece to NewSignHash signs
+// to the same bytes as SignSSH of it whole (Ed25519 is deterministic), and
+// a hash of the wrong kind is refused.
+func TestSignSSHHash(t *testing.T) {
+	k := mustKeys(t, false)
+	msg := bytes.Repeat([]byte("{\"path\":\"data/a\"},\n"), 10000)
+	whole, err := SignSSH(k.Signer, NamespaceManifest, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewSignHash()
+	for p := msg; len(p) > 0; p = p[min(len(p), 777):] {
+		h.Write(p[:min(len(p), 777)])
+	}
+	streamed, err := SignSSHHash(k.Signer, NamespaceManifest, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(whole, streamed) {
+		t.Fatal("SignSSHHash gave other bytes than SignSSH for the same message")
+	}
+	if err := VerifySSH(k.Signer.PublicKey(), NamespaceManifest, msg, streamed); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if _, err := SignSSHHash(k.Signer, NamespaceManifest, NewHash()); err == nil || !strings.Contains(err.Error(), "SHA-512") {
+		t.Fatalf("a SHA-256 hash: got %v, want a refusal naming SHA-512", err)
+	}
+}
+
 // TestSSHKeygenInterop proves the documented promise: an auditor verifies our
 // signatures with stock ssh-keygen, and ssh-keygen's signatures verify here.
 func TestSSHKeygenInterop(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -65,18 +66,38 @@ func messageToSign(namespace, hashAlg string, message []byte) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("unsupported signature hash %q", hashAlg)
 	}
+	return digestToSign(namespace, hashAlg, digest), nil
+}
+
+func digestToSign(namespace, hashAlg string, digest []byte) []byte {
 	return append([]byte(sshsigMagic), ssh.Marshal(signedData{
 		Namespace: namespace, HashAlg: hashAlg, Hash: string(digest),
-	})...), nil
+	})...)
 }
 
 // SignSSH signs message in namespace with signer and returns an armored
 // OpenSSH signature, the same bytes ssh-keygen -Y sign writes.
 func SignSSH(signer ssh.Signer, namespace string, message []byte) ([]byte, error) {
-	data, err := messageToSign(namespace, sshsigHash, message)
-	if err != nil {
-		return nil, err
+	d := sha512.Sum512(message)
+	return signDigest(signer, namespace, d[:])
+}
+
+// NewSignHash returns the hash a message signed with SignSSHHash is
+// written to: SHA-512, the hash SSHSIG signatures made here name.
+func NewSignHash() hash.Hash { return sha512.New() }
+
+// SignSSHHash is SignSSH for a message written to h (from NewSignHash)
+// rather than held whole, such as the manifest of 200,000 files. The
+// signature is the same bytes SignSSH gives for that message.
+func SignSSHHash(signer ssh.Signer, namespace string, h hash.Hash) ([]byte, error) {
+	if h.Size() != sha512.Size {
+		return nil, fmt.Errorf("sign: the message's hash is %d bytes, not SHA-512's %d (use NewSignHash)", h.Size(), sha512.Size)
 	}
+	return signDigest(signer, namespace, h.Sum(nil))
+}
+
+func signDigest(signer ssh.Signer, namespace string, digest []byte) ([]byte, error) {
+	data := digestToSign(namespace, sshsigHash, digest)
 	sig, err := signer.Sign(nil, data)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)

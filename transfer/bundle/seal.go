@@ -2,14 +2,12 @@ package bundle
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -236,19 +234,10 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	tw := tar.NewWriter(w)
 	// The manifest is encoded as the entries are archived: a bundle of
 	// 200,000 files would otherwise hold 200,000 entries and then their
-	// encoding at once. Its size is known closely enough to allocate once.
-	var mbuf bytes.Buffer
-	est := 256
-	for i := range srcs {
-		// ,\n{"path":"…","type":"file","mode":"0644","size":…,"sha256":"…"}
-		// for a file; a folder has size 0 and no hash. Escapes are rare.
-		est += 60 + len(srcs[i].Path)
-		if srcs[i].Type == TypeFile {
-			est += 65 + 11 + len(strconv.FormatInt(srcs[i].Size, 10))
-		}
-	}
-	mbuf.Grow(est)
-	if err := appendManifestHead(&mbuf, ManifestFormat, env.ID, opts.SenderName); err != nil {
+	// encoding at once. A large one is spooled to a temporary file.
+	mbuf := newManifestSpool()
+	defer mbuf.close()
+	if err := appendManifestHead(&mbuf.Buffer, ManifestFormat, env.ID, opts.SenderName); err != nil {
 		return crypto.Digest{}, err
 	}
 	buf := make([]byte, 256<<10)
@@ -269,7 +258,10 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 		if err != nil {
 			return crypto.Digest{}, err
 		}
-		if err := appendManifestEntry(&mbuf, i, &e); err != nil {
+		if err := appendManifestEntry(&mbuf.Buffer, i, &e); err != nil {
+			return crypto.Digest{}, err
+		}
+		if err := mbuf.spill(); err != nil {
 			return crypto.Digest{}, err
 		}
 	}
@@ -279,16 +271,22 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 		}
 	}
 	mbuf.WriteString(manifestTail)
-	mb := mbuf.Bytes()
-	sig, err := crypto.SignSSH(opts.Signer, crypto.NamespaceManifest, mb)
+	msize, md, mhash := mbuf.finish()
+	sig, err := crypto.SignSSHHash(opts.Signer, crypto.NamespaceManifest, mhash)
 	if err != nil {
 		return crypto.Digest{}, fmt.Errorf("seal: sign manifest: %w", err)
 	}
-	md := crypto.HashBytes(mb)
+	hdr := &tar.Header{Name: ManifestPath, Mode: 0o644, Size: msize, ModTime: env.Created, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
+	}
+	if err := mbuf.writeTo(tw); err != nil {
+		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
+	}
 	trailer := []struct {
 		name string
 		b    []byte
-	}{{ManifestPath, mb}, {ManifestSigPath, sig}}
+	}{{ManifestSigPath, sig}}
 	if opts.SealRecord != nil {
 		rec, err := opts.SealRecord(env.ID, md, env.Files, env.ContentBytes)
 		if err != nil {
