@@ -119,10 +119,15 @@ xdotool mousemove 130 22 click 1; sleep 0.5
 \"$bin\" --home \"$s\" diode send --to 127.0.0.1:$port --rate 20M \"$db\" >/dev/null; sleep 2.5
 shot receive-diode"
 	# Transform, then verify: the sender holds a copy of the kiosk's policy
-	# (documents and images transformed by the sender); a report, a photo
-	# and notes are staged, kiosk-1 ticked, the report selected.
-	"$bin" --home "$k" policy show > "$work/$size/kiosk-policy.toml"
+	# (documents and images transformed by the sender, their originals
+	# sealed apart, which alice, the kiosk's officer, allows); a report, a
+	# photo and notes are staged, kiosk-1 ticked, the report selected; the
+	# bundle is sealed, then opened and released at the kiosk.
+	"$bin" --home "$k" policy show | sed 's/^seal_originals = false/seal_originals = true/' > "$work/$size/kiosk-policy.toml"
+	printf 'alice passphrase, long\n' | "$bin" --home "$k" policy install --officer alice --passphrase-fd 0 "$work/$size/kiosk-policy.toml" >/dev/null
 	"$bin" --home "$s" policy import kiosk-1 "$work/$size/kiosk-policy.toml" >/dev/null
+	omedia=$work/$size/omedia
+	mkdir -p "$omedia"
 	d=$work/$size/docs
 	mkdir -p "$d"
 	printf '%%%%MediaBox 0 0 595 842\n%%%%Font F1 Helvetica\nBT /F1 28 Tf 72 760 Td (Q3 report) Tj /F1 14 Tf 0 -40 Td (All plants ran within limits.) Tj ET\n' > "$work/$size/page.txt"
@@ -133,7 +138,17 @@ shot receive-diode"
 xdotool mousemove 300 140 click 1; xdotool type --delay 2 '$d'; xdotool key Return; sleep 2
 xdotool mousemove $((right + 22)) 143 click 1; sleep 4
 xdotool mousemove 150 293 click 1; sleep 2
-shot send-transformed"
+shot send-transformed
+xdotool mousemove $((right + 200)) 261 click 1; xdotool type --delay 2 '$omedia'; sleep 0.3
+xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 4
+shot send-sealed-originals"
+	ob=$(ls -d "$omedia"/*.sluice | head -1)
+	run "$k" "$W" "$H" "
+xdotool mousemove 130 22 click 1; sleep 0.3
+xdotool mousemove 600 140 click 1; xdotool type --delay 2 '$ob'; xdotool key Return; sleep 2.5
+shot receive-originals
+xdotool mousemove 300 62 click 1; xdotool key ctrl+Return; sleep 3
+shot receive-originals-released"
 done
 # The desktop's own file chooser through xdg-desktop-portal (GTK backend,
 # in a D-Bus session of its own): Add files… opens it, a path is typed.
