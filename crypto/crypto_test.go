@@ -45,8 +45,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 }
 
 // TestSignSSHHash: a message written piece by piece to NewSignHash signs
-// to the same bytes as SignSSH of it whole (Ed25519 is deterministic), and
-// a hash of the wrong kind is refused.
+// to the same bytes as SignSSH of it whole (Ed25519 is deterministic).
 func TestSignSSHHash(t *testing.T) {
 	k := mustKeys(t, false)
 	msg := bytes.Repeat([]byte("{\"path\":\"data/a\"},\n"), 10000)
@@ -67,9 +66,6 @@ func TestSignSSHHash(t *testing.T) {
 	}
 	if err := VerifySSH(k.Signer.PublicKey(), NamespaceManifest, msg, streamed); err != nil {
 		t.Fatalf("verify: %v", err)
-	}
-	if _, err := SignSSHHash(k.Signer, NamespaceManifest, NewHash()); err == nil || !strings.Contains(err.Error(), "SHA-512") {
-		t.Fatalf("a SHA-256 hash: got %v, want a refusal naming SHA-512", err)
 	}
 }
 

@@ -82,18 +82,21 @@ func SignSSH(signer ssh.Signer, namespace string, message []byte) ([]byte, error
 	return signDigest(signer, namespace, d[:])
 }
 
-// NewSignHash returns the hash a message signed with SignSSHHash is
-// written to: SHA-512, the hash SSHSIG signatures made here name.
-func NewSignHash() hash.Hash { return sha512.New() }
+// SignHash is a message being written for SignSSHHash to sign: its
+// SHA-512, the hash SSHSIG signatures made here name.
+type SignHash struct{ h hash.Hash }
 
-// SignSSHHash is SignSSH for a message written to h (from NewSignHash)
-// rather than held whole, such as the manifest of 200,000 files. The
-// signature is the same bytes SignSSH gives for that message.
-func SignSSHHash(signer ssh.Signer, namespace string, h hash.Hash) ([]byte, error) {
-	if h.Size() != sha512.Size {
-		return nil, fmt.Errorf("sign: the message's hash is %d bytes, not SHA-512's %d (use NewSignHash)", h.Size(), sha512.Size)
-	}
-	return signDigest(signer, namespace, h.Sum(nil))
+// NewSignHash returns an empty SignHash.
+func NewSignHash() *SignHash { return &SignHash{sha512.New()} }
+
+// Write adds p to the message; it never fails.
+func (s *SignHash) Write(p []byte) (int, error) { return s.h.Write(p) }
+
+// SignSSHHash is SignSSH for a message written to h rather than held
+// whole, such as the manifest of 200,000 files. The signature is the same
+// bytes SignSSH gives for that message.
+func SignSSHHash(signer ssh.Signer, namespace string, h *SignHash) ([]byte, error) {
+	return signDigest(signer, namespace, h.h.Sum(nil))
 }
 
 func signDigest(signer ssh.Signer, namespace string, digest []byte) ([]byte, error) {

@@ -2,8 +2,9 @@ package bundle
 
 import (
 	"bytes"
-	"crypto/sha512"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // and the same entries into a plain buffer.
 func spoolEntries(t *testing.T, n int) (*manifestSpool, []byte) {
 	t.Helper()
-	m := newManifestSpool()
+	m := newManifestSpool(1 << 20)
 	t.Cleanup(m.close)
 	var plain bytes.Buffer
 	for _, b := range []*bytes.Buffer{&m.Buffer, &plain} {
@@ -42,12 +43,13 @@ func spoolEntries(t *testing.T, n int) (*manifestSpool, []byte) {
 }
 
 // checkSpool: the spool gives back exactly the plain encoding, with its
-// SHA-256 and the SHA-512 a signature covers.
+// SHA-256, and the signature of what it hashed is the signature of the
+// plain encoding.
 func checkSpool(t *testing.T, m *manifestSpool, plain []byte) {
 	t.Helper()
 	size, sum, sig := m.finish()
 	var got bytes.Buffer
-	if err := m.writeTo(&got); err != nil {
+	if err := m.writeTo(&got, sum); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Bytes(), plain) || size != int64(len(plain)) {
@@ -56,8 +58,13 @@ func checkSpool(t *testing.T, m *manifestSpool, plain []byte) {
 	if sum != crypto.HashBytes(plain) {
 		t.Fatal("the spool's SHA-256 is not the manifest's")
 	}
-	if want := sha512.Sum512(plain); !bytes.Equal(sig.Sum(nil), want[:]) {
-		t.Fatal("the spool's SHA-512 is not the manifest's")
+	k, err := crypto.GenerateStationKeys(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := crypto.SignSSH(k.Signer, crypto.NamespaceManifest, plain)
+	if got, err := crypto.SignSSHHash(k.Signer, crypto.NamespaceManifest, sig); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the signature of what the spool hashed is not the manifest's (%v)", err)
 	}
 }
 
@@ -84,6 +91,21 @@ func TestManifestSpool(t *testing.T) {
 	checkSpool(t, small, plain)
 }
 
+// A spool file whose bytes change after they were hashed (a failing disk,
+// or another process of the station's user) fails the seal there, with a
+// message that says so, rather than at the kiosk.
+func TestManifestSpoolChanged(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	m, _ := spoolEntries(t, 40000)
+	_, sum, _ := m.finish()
+	if _, err := m.file.WriteAt([]byte("X"), 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.writeTo(io.Discard, sum); !errors.Is(err, errSpoolChanged) {
+		t.Fatalf("a changed spool file: got %v, want errSpoolChanged", err)
+	}
+}
+
 // A temporary folder that cannot hold a file keeps the manifest in memory:
 // nothing is lost, the seal goes on.
 func TestManifestSpoolNoTempFolder(t *testing.T) {
@@ -108,7 +130,11 @@ func TestSealExtractSpooledManifest(t *testing.T) {
 	}
 	writeTree(t, src, want)
 	alice, kiosk := newStation(t, "alice"), newStation(t, "kiosk")
+	spooled := manifestSpoolFiles.Load()
 	s := seal(t, alice, []station{kiosk}, []string{src}, 0)
+	if n := manifestSpoolFiles.Load() - spooled; n != 1 {
+		t.Fatalf("the manifest went to %d spool files, want 1", n)
+	}
 	v, q, err := receive(t, s.Dir, alice, kiosk)
 	if err != nil {
 		t.Fatal(err)

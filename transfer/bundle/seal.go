@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -234,8 +235,18 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	tw := tar.NewWriter(w)
 	// The manifest is encoded as the entries are archived: a bundle of
 	// 200,000 files would otherwise hold 200,000 entries and then their
-	// encoding at once. A large one is spooled to a temporary file.
-	mbuf := newManifestSpool()
+	// encoding at once. A large one is spooled to a temporary file; a
+	// small one's size is known closely enough to allocate once.
+	est := 256
+	for i := range srcs {
+		// ,\n{"path":"…","type":"file","mode":"0644","size":…,"sha256":"…"}
+		// for a file; a folder has size 0 and no hash. Escapes are rare.
+		est += 60 + len(srcs[i].Path)
+		if srcs[i].Type == TypeFile {
+			est += 65 + 11 + len(strconv.FormatInt(srcs[i].Size, 10))
+		}
+	}
+	mbuf := newManifestSpool(est)
 	defer mbuf.close()
 	if err := appendManifestHead(&mbuf.Buffer, ManifestFormat, env.ID, opts.SenderName); err != nil {
 		return crypto.Digest{}, err
@@ -276,17 +287,11 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 	if err != nil {
 		return crypto.Digest{}, fmt.Errorf("seal: sign manifest: %w", err)
 	}
-	hdr := &tar.Header{Name: ManifestPath, Mode: 0o644, Size: msize, ModTime: env.Created, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
-	}
-	if err := mbuf.writeTo(tw); err != nil {
-		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
-	}
-	trailer := []struct {
+	type part struct {
 		name string
 		b    []byte
-	}{{ManifestSigPath, sig}}
+	}
+	trailer := []part{{ManifestSigPath, sig}}
 	if opts.SealRecord != nil {
 		rec, err := opts.SealRecord(env.ID, md, env.Files, env.ContentBytes)
 		if err != nil {
@@ -295,10 +300,14 @@ func writeStream(ctx context.Context, w io.Writer, srcs []Source, env *Envelope,
 		if len(rec) > MaxSealRecord {
 			return crypto.Digest{}, fmt.Errorf("seal: custody record is larger than %d bytes", MaxSealRecord)
 		}
-		trailer = append(trailer, struct {
-			name string
-			b    []byte
-		}{SealRecordPath, rec})
+		trailer = append(trailer, part{SealRecordPath, rec})
+	}
+	hdr := &tar.Header{Name: ManifestPath, Mode: 0o644, Size: msize, ModTime: env.Created, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
+	}
+	if err := mbuf.writeTo(tw, md); err != nil {
+		return crypto.Digest{}, fmt.Errorf("seal: %w", err)
 	}
 	for _, f := range trailer {
 		hdr := &tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.b)), ModTime: env.Created, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
