@@ -16,6 +16,9 @@ mkdir -p "$out"
 rm -f "$out"/*.png
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Fyne keeps a settings folder per app ID, and every home made here is an
+# app ID of its own: they go in the temporary folder, not the user's.
+export XDG_CONFIG_HOME=$work/config
 
 # run HOME W H SCRIPT: start the app on HOME in a WxH screen, run the
 # xdotool SCRIPT (which calls shot NAME), quit.
@@ -105,7 +108,7 @@ xdotool mousemove 280 280; for i in \$(seq 1 60); do xdotool click 5; done; slee
 xdotool mousemove 280 280; for i in \$(seq 1 60); do xdotool click 4; done; sleep 0.3
 xdotool mousemove $((W - 60)) 22 click 1; sleep 0.8; shot sign-in
 xdotool mousemove $((W / 2 - 45)) $((H / 2 + 57)) click 1; sleep 0.3
-xdotool mousemove 70 647 click 1; sleep 0.8; shot policy-editor"
+xdotool mousemove 70 686 click 1; sleep 0.8; shot policy-editor"
 	run "$s" "$W" "$H" "xdotool mousemove 245 22 click 1; shot custody-log-sender"
 	# Through the diode: the kiosk listens (its desktop's link), the sender
 	# sends a new bundle with the CLI; it arrives and opens by itself.
