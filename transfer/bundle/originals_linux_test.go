@@ -14,18 +14,26 @@ import (
 	"sluice/crypto"
 )
 
+// smallTmpfs mounts a tmpfs of size (mount's -o size=) on a new folder
+// and returns it; the test is skipped, saying why, where that cannot be.
+func smallTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root (CI runs as root)")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	return dir
+}
+
 // A full disk under the originals is the receiving station's failure,
 // not the bundle's: the error does not wrap ErrRejected, so the bundle is
 // kept for another try, and it says where.
 func TestOriginalsFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root (CI runs as root)")
-	}
-	od := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", od).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", od).Run() })
+	od := smallTmpfs(t, "64k")
 	a := newStation(t, "alice")
 	const id = "20260101T000000Z-0123456789abcdef"
 	big := strings.Repeat("x", 300<<10)
