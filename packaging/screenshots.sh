@@ -5,9 +5,12 @@
 # the read-back); the kiosk's technician sets a release folder; the kiosk
 # officer opens the bundle, releases it, then opens a tampered copy (a
 # rejection); the custody logs after both; then an officer is enrolled:
-# the Station screen's officers, the sign-in and the policy editor. Each step is captured at
-# 1280x800 and 1024x768 into docs/screenshots/NAME-WxH.png. Used by
-# `make screenshots`.
+# the Station screen's officers, the sign-in and the policy editor; a
+# bundle through the diode; then, with the kiosk's policy copied to the
+# sender, documents transformed before sealing, sealed with their
+# originals, and released at the kiosk. Each step is captured at 1280x800
+# and 1024x768 into docs/screenshots/NAME-WxH.png. Used by `make
+# screenshots`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/sluice
