@@ -33,6 +33,7 @@ DIST ?= dist
 # `make fuzz FUZZSCALE=10` runs ten times as many.
 FUZZSCALE ?= 1
 FUZZ_TARGETS := \
+	./app:FuzzParsePolicy:60000 \
 	./crypto:FuzzParseCard:200000 \
 	./crypto:FuzzVerifySSH:100000 \
 	./internal/textfile:FuzzNormalize:200000 \

@@ -20,6 +20,7 @@ import (
 	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/regfile"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/inspect"
@@ -417,7 +418,25 @@ func defaultRaw() rawPolicy {
 	return r
 }
 
+// parsePolicy parses and checks a policy.toml. Its errors are one line
+// whatever the file holds: the TOML parser and the checks quote what they
+// could not accept, which may hold a line break (FuzzParsePolicy).
 func parsePolicy(b []byte) (Policy, error) {
+	p, err := parsePolicySettings(b)
+	if err != nil {
+		return p, lineError{err}
+	}
+	return p, nil
+}
+
+// lineError is err with its message on one line (safetext.Line), still
+// wrapping err.
+type lineError struct{ err error }
+
+func (e lineError) Error() string { return safetext.Line(e.err.Error()) }
+func (e lineError) Unwrap() error { return e.err }
+
+func parsePolicySettings(b []byte) (Policy, error) {
 	raw := defaultRaw()
 	if err := decodeTOML(b, &raw); err != nil {
 		return Policy{}, err
@@ -590,7 +609,7 @@ func (p Policy) Text() string {
 		return "[" + strings.Join(out, ", ") + "]"
 	}
 	fmt.Fprintf(&b, "max_files = %d\nmax_bytes = %q\nmax_age = %q\nmax_clock_skew = %q\nmax_file_size = %q\nmax_path_depth = %d\n\n", p.MaxFiles,
-		humanize.IBytes(uint64(p.MaxBytes)), p.MaxAge, p.MaxClockSkew, humanize.IBytes(uint64(p.MaxFileSize)), p.MaxPathDepth)
+		exactBytes(p.MaxBytes), p.MaxAge, p.MaxClockSkew, exactBytes(p.MaxFileSize), p.MaxPathDepth)
 	for _, d := range p.Destinations {
 		fmt.Fprintf(&b, "[[destination]]\nfolder = %q\nsenders = %s\n\n", d.Folder, q(d.Senders))
 	}
@@ -599,7 +618,7 @@ func (p Policy) Text() string {
 		q(c.Block), q(c.Allow), c.Extensions, c.Names, c.ActiveContent)
 	a := c.Archives
 	fmt.Fprintf(&b, "[archives]\nmax_depth = %d\nmax_entries = %d\nmax_expanded = %q\nmax_ratio = %g\n\n",
-		a.MaxDepth, a.MaxEntries, humanize.IBytes(uint64(a.MaxExpanded)), a.MaxRatio)
+		a.MaxDepth, a.MaxEntries, exactBytes(a.MaxExpanded), a.MaxRatio)
 	fmt.Fprintf(&b, "[review]\nmay_override = %s\npartial_release = %t\nrequire_approvals = %d\nrequire_seal_approvals = %d\n\n",
 		q(p.MayOverride), p.PartialRelease, p.RequireApprovals, p.RequireSealApprovals)
 	sc := p.Scan
@@ -623,12 +642,29 @@ func (p Policy) Text() string {
 	return b.String()
 }
 
+// exactBytes writes a size so that it reads back as the same number of
+// bytes: in the largest binary unit (TiB … KiB) or, failing that, decimal
+// unit (TB … kB) it is a whole number of, else in bytes. (humanize.IBytes
+// rounds: a kiosk's "1.5 GB" shown as "1.4 GiB" and imported by a sender
+// would be 3 MB larger there.)
+func exactBytes(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}, {1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "kB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
 // decodeTOML decodes strictly: an unknown key is an error, since a typo in a
 // policy must not silently leave a default in force.
 func decodeTOML(b []byte, v any) error {
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(v)
 	if err != nil {
-		return err
+		return lineError{err}
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
