@@ -46,6 +46,7 @@ FUZZ_TARGETS := \
 	./transfer/transform:FuzzVerify:30000 \
 	./transfer/transform:FuzzPageColours:100000 \
 	./transfer/custody:FuzzParseRecord:200000 \
+	./transfer/custody:FuzzCheckSeal:100000 \
 	./transfer/media:FuzzProbe:100000 \
 	./transfer/media:FuzzStorageDescriptor:100000 \
 	./transfer/diode:FuzzPacket:200000 \

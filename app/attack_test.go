@@ -484,6 +484,51 @@ func TestSealRecordMustNameThisKiosk(t *testing.T) {
 	}
 }
 
+// A hostile sender signs, with its own custody key, a checkpoint that
+// claims 2^63-1 records, and carries it as its seal proof: the kiosk
+// refuses it at once. (x/mod's tlog never returned from checking a proof
+// against such a tree, so the receive hung with the station's receive
+// lock held; FuzzCheckSeal found it.)
+func TestSealProofOfAHugeTree(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	srcs, err := StagePaths([]string{stage(t, map[string]string{"a.txt": "alpha"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := custody.Origin(sender.Name)
+	sealed, err := bundle.Seal(context.Background(), t.TempDir(), srcs, bundle.SealOptions{
+		SenderName: sender.Name, Signer: sender.Keys.Signer, Recipients: []crypto.Card{kiosk.Card()},
+		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
+			text := fmt.Sprintf("%s\n%d\n%s=\n", origin, int64(1<<63-1), strings.Repeat("A", 43))
+			cp, err := note.Sign(&note.Note{Text: text}, sender.Keys.NoteSigner(origin))
+			if err != nil {
+				return nil, err
+			}
+			hashes := make([]string, 62)
+			for i := range hashes {
+				hashes[i] = strings.Repeat("A", 43) + "="
+			}
+			return json.Marshal(custody.SealProof{Record: `{"seq":0}`, Index: 1<<63 - 2, Proof: hashes, Checkpoint: string(cp)})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "bad tree size") {
+			t.Fatalf("got %v, want a rejection naming the checkpoint's tree size", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the receive did not return in a minute")
+	}
+}
+
 // craftSealed seals src for kiosk as Pack does, but lets edit change the
 // sender's "sealed" record first: a trusted sender can sign anything.
 func craftSealed(t *testing.T, sender, kiosk *Station, src string, edit func(*custody.Record)) string {
