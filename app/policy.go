@@ -664,7 +664,7 @@ func exactBytes(n int64) string {
 func decodeTOML(b []byte, v any) error {
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(v)
 	if err != nil {
-		return lineError{err}
+		return err
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
