@@ -31,13 +31,17 @@ func TestStagingRefusesDeceptiveNames(t *testing.T) {
 		if err != nil && strings.ContainsAny(err.Error(), "\u202e\u200b\u2028\n") {
 			t.Errorf("%+q: the message carries the raw character: %q", c.name, err)
 		}
+		// The officer is told what to do about it.
+		if err != nil && !strings.HasSuffix(err.Error(), "; rename it or leave it out, then stage again") {
+			t.Errorf("%+q: the message does not say what to do: %q", c.name, err)
+		}
 	}
 	// Two folders that differ only in case, one staged from each of two
 	// places.
 	a, b := t.TempDir(), t.TempDir()
 	writeTree(t, a, map[string]string{"Reports/x": "1"})
 	writeTree(t, b, map[string]string{"reports/y": "2"})
-	if _, err := Collect([]string{filepath.Join(a, "Reports"), filepath.Join(b, "reports")}); err == nil || !strings.Contains(err.Error(), "differ only in case") {
+	if _, err := Collect([]string{filepath.Join(a, "Reports"), filepath.Join(b, "reports")}); err == nil || !strings.Contains(err.Error(), "differ only in case") || !strings.Contains(err.Error(), "rename it") {
 		t.Errorf("folders differing in case: %v", err)
 	}
 	// Names in other scripts, accents and ideographic spaces are fine.

@@ -44,10 +44,16 @@ func CheckSources(srcs []Source) error {
 	t := newTree()
 	for _, s := range srcs {
 		if err := t.add(s.Path, s.Type); err != nil {
-			return fmt.Errorf("%s: %w", safetext.Line(s.OSPath), err)
+			return nameError(s.OSPath, err)
 		}
 	}
 	return nil
+}
+
+// nameError says that the file or folder at osPath cannot be staged under
+// its name (err: unsafe, or colliding with another), and what to do.
+func nameError(osPath string, err error) error {
+	return fmt.Errorf("%s: %w; rename it or leave it out, then stage again", safetext.Line(osPath), err)
 }
 
 // Collect walks paths (files and folders, recursively) into the sources to
@@ -83,7 +89,7 @@ func collect(paths []string, whole bool) ([]Source, error) {
 	t := newTree()
 	add := func(s Source) error {
 		if err := t.add(s.Path, s.Type); err != nil {
-			return fmt.Errorf("%s: %w", safetext.Line(s.OSPath), err)
+			return nameError(s.OSPath, err)
 		}
 		keep([]Source{s})
 		return nil

@@ -111,7 +111,7 @@ func (w *walker) fill(l *listing, osPath, name string, depth int) {
 		if err == nil && !w.whole {
 			err = checkChild(bn, n, depth, siblings)
 			if err != nil {
-				err = fmt.Errorf("%s: %w", safetext.Line(p), err)
+				err = nameError(p, err)
 			}
 		}
 		if err != nil {

@@ -284,7 +284,7 @@ func collectManyByTree(paths []string) error {
 	tr := newTree()
 	add := func(osPath, name, typ string) error {
 		if err := tr.add(name, typ); err != nil {
-			return fmt.Errorf("%s: %w", safetext.Line(osPath), err)
+			return nameError(osPath, err)
 		}
 		return nil
 	}
