@@ -315,6 +315,15 @@ func checkHeader(hdr *tar.Header) error {
 	if hdr.Linkname != "" {
 		return rejectf("payload entry %q names a link target", truncate(hdr.Name))
 	}
+	// Sluice writes uid and gid 0 and no owner names (FORMAT.md); stock
+	// tar run as root would give a file the owner a header names.
+	if hdr.Uid != 0 || hdr.Gid != 0 || hdr.Uname != "" || hdr.Gname != "" {
+		owner := fmt.Sprintf("uid %d, gid %d", hdr.Uid, hdr.Gid)
+		if hdr.Uname != "" || hdr.Gname != "" {
+			owner += ", a user or group name"
+		}
+		return rejectf("payload entry %q names an owner (%s), which Sluice never writes", truncate(hdr.Name), owner)
+	}
 	return nil
 }
 
@@ -373,8 +382,9 @@ type extractor struct {
 	originals      []gotEntry
 	ofiles, obytes int64
 	buf            []byte
-	// made holds the folders made so far (each with its parents); dir is
-	// the folder the last file went into, opened once for all its files.
+	// made holds the folders listed and made so far (every entry's folder
+	// is listed before it: listedFolder); dir is the folder the last file
+	// went into, opened once for all its files.
 	made     map[string]bool
 	dir      *qfolder
 	dirName  string
@@ -427,6 +437,9 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 	}
 	if err := x.limits("", name, typ, hdr.Size); err != nil {
 		return err
+	}
+	if err := listedFolder(x.made, name); err != nil {
+		return rejectf("payload: %v", err)
 	}
 	if hdr.Mode < 0 || hdr.Mode&^0o777 != 0 {
 		return rejectf("payload entry %q has mode %o; only permission bits are allowed", truncate(name), hdr.Mode)
@@ -554,6 +567,11 @@ func (x *extractor) original(ctx context.Context, hdr *tar.Header, tr *tar.Reade
 	if err := x.limits("the original ", name, TypeFile, hdr.Size); err != nil {
 		return err
 	}
+	// An original sits beside the file it became (OriginalsOf), so in a
+	// folder the data listed: none is made that nothing counts.
+	if err := listedFolder(x.made, name); err != nil {
+		return rejectf("payload originals: %v", err)
+	}
 	if hdr.Mode < 0 || hdr.Mode&^0o777 != 0 {
 		return rejectf("payload original %q has mode %o; only permission bits are allowed", truncate(name), hdr.Mode)
 	}
@@ -654,10 +672,7 @@ func (x *extractor) openDir(name string) (*qfolder, error) {
 		x.writer.drain()
 	}
 	if !x.made[name] {
-		if err := x.dst.MkdirAll(name, 0o700); err != nil {
-			return nil, err
-		}
-		x.made[name] = true
+		return nil, fmt.Errorf("folder %q was not made before its files (a bug)", truncate(name))
 	}
 	r, err := x.dst.OpenRoot(name)
 	if err != nil {

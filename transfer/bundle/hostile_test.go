@@ -295,6 +295,10 @@ func hostileCases() []hostile {
 		{"sparse file (PAX 0.1)", prepend(append(rawPAX("PaxHeaders/big", [][2]string{{"GNU.sparse.size", "1073741824"}, {"GNU.sparse.numblocks", "1"}, {"GNU.sparse.offset", "1073741823"}, {"GNU.sparse.numbytes", "1"}}),
 			append(rawHeader("data/docs/big", '0', 512), make([]byte, 512)...)...), nil), "is a sparse file"},
 		{"sparse file (old GNU)", prepend(rawHeader("data/docs/big", 'S', 0), nil), "is a sparse file"},
+		{"owner in the header", craftBundle(withEntry(tarEntry{hdr: tar.Header{Name: dataPrefix + "docs/x", Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatUSTAR,
+			Uid: 1, Gid: 1, Uname: "daemon", Gname: "daemon"}}), nil, nil, 0), `"data/docs/x" names an owner (uid 1, gid 1, a user or group name)`},
+		{"owner name alone", craftBundle(withEntry(tarEntry{hdr: tar.Header{Name: dataPrefix + "docs/x", Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatUSTAR,
+			Uname: "root"}}), nil, nil, 0), `"data/docs/x" names an owner (uid 0, gid 0, a user or group name)`},
 		{"extended attribute", craftBundle(withEntry(tarEntry{hdr: tar.Header{Name: dataPrefix + "docs/x", Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatPAX,
 			PAXRecords: map[string]string{"SCHILY.xattr.user.evil": "1"}}}), nil, nil, 0), `tar extension "SCHILY.xattr.user.evil"`},
 		{"manifest key twice in case", signedEdit(func(b []byte) []byte {
@@ -325,6 +329,10 @@ func hostileCases() []hostile {
 		{"duplicate name", craftBundle(withEntry(fileEntry("docs/a.txt", "again")), nil, nil, 0), "appears twice"},
 		{"names colliding in case", craftBundle(withEntry(fileEntry("docs/A.TXT", "x")), nil, nil, 0), `"docs/a.txt" and "docs/A.TXT" differ only in case`},
 		{"folders differing in case", craftBundle(append([]tarEntry{dirEntry("A")}, withEntry(fileEntry("a/b", "x"))...), nil, nil, 0), `"A" and "a" differ only in case`},
+		// Every folder a receive makes is listed, and so counted against
+		// the envelope's folders and the kiosk's max_files.
+		{"folder never listed", craftBundle(withEntry(fileEntry("deep/d/d/f", "x")), nil, nil, 0), `"deep/d/d/f" comes before its folder "deep/d/d", or its folder is not listed`},
+		{"folder listed after what it holds", craftBundle(append(good(), fileEntry("late/x", "x"), dirEntry("late")), nil, nil, 0), `"late/x" comes before its folder "late"`},
 		{"implied folders differing in case", craftBundle(withEntry(fileEntry("DOCS/b", "x")), nil, nil, 0), `"docs" and "DOCS" differ only in case`},
 		{"names colliding in full width", craftBundle(withEntry(fileEntry("docs/ａ.txt", "x")), nil, nil, 0), "differ only in case or in look-alike"},
 		{"names colliding by composition", craftBundle(append(good(), fileEntry("docs/\u00e9", "x"), fileEntry("docs/e\u0301", "y")), nil, nil, 0), "differ only in case or in look-alike"},

@@ -276,9 +276,16 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("manifest: bad bundle id")
 	}
 	t := newTree()
+	folders := map[string]bool{}
 	for _, e := range m.Entries {
 		if err := t.add(e.Path, e.Type); err != nil {
 			return nil, fmt.Errorf("manifest: %w", err)
+		}
+		if err := listedFolder(folders, e.Path); err != nil {
+			return nil, fmt.Errorf("manifest: %w", err)
+		}
+		if e.Type == TypeDir {
+			folders[e.Path] = true
 		}
 		switch e.Type {
 		case TypeFile:
@@ -297,6 +304,19 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		}
 	}
 	return &m, nil
+}
+
+// listedFolder says whether the entry at bundle path p is in a folder
+// listed before it (folders holds the folders listed so far), as Seal
+// lists every folder before what it holds. A receive makes only listed
+// folders, so each counts against the envelope's folders and the
+// kiosk's max_files: a path 64 levels deep in a folder never listed
+// would make 63 folders that nothing counts.
+func listedFolder(folders map[string]bool, p string) error {
+	if dir := path.Dir(p); dir != "." && !folders[dir] {
+		return fmt.Errorf("%q comes before its folder %q, or its folder is not listed; a bundle lists every folder before what it holds", truncate(p), truncate(dir))
+	}
+	return nil
 }
 
 // decodeCanonical decodes b into m if b is exactly the canonical encoding

@@ -156,4 +156,21 @@ func TestManifestCanonicalFastPath(t *testing.T) {
 			t.Errorf("%q: got %v, want %q", c.doc, err, c.want)
 		}
 	}
+	// A file whose folder is not listed, or listed after it: refused on
+	// either path.
+	for _, entries := range [][]ManifestEntry{
+		{{Path: "other/R&D.txt", Type: TypeFile, Mode: 0o644, Size: 1, SHA256: &d}},
+		{{Path: "other/R&D.txt", Type: TypeFile, Mode: 0o644, Size: 1, SHA256: &d}, {Path: "other", Type: TypeDir, Mode: 0o755}},
+	} {
+		m.Entries = entries
+		b, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range []string{string(b), strings.Replace(string(b), "\n", " \n", 1)} {
+			if _, err := ParseManifest([]byte(doc)); err == nil || !strings.Contains(err.Error(), `"other/R&D.txt" comes before its folder "other"`) {
+				t.Errorf("%s: got %v", doc, err)
+			}
+		}
+	}
 }
