@@ -140,6 +140,12 @@ func TestTrustStore(t *testing.T) {
 	if _, err := a.TrustAdd(a.Card().Marshal()); err == nil {
 		t.Fatal("own card accepted")
 	}
+	// Another station of this station's own name could not be told from
+	// it (in its custody records, in a seal's proof): refused.
+	twin, _ := Init(filepath.Join(t.TempDir(), "t"), a.Name, false)
+	if _, err := a.TrustAdd(twin.Card().Marshal()); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "as this station is") {
+		t.Fatalf("a card of this station's name: %v", err)
+	}
 	list, _ := a.TrustList()
 	if len(list) != 1 || list[0].Name != "kiosk-1" {
 		t.Fatalf("list: %+v", list)

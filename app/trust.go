@@ -52,6 +52,12 @@ func (s *Station) trustAdd(cardText []byte, role string) (crypto.Card, error) {
 	if c.SameKeys(s.Card()) {
 		return c, fmt.Errorf("%w: that card is this station's own", ErrRejected)
 	}
+	if c.Name == s.Card().Name {
+		// This station's records and checks find a name's keys by the
+		// name: a second station of the same name could not be told
+		// from this one, in the custody log or in a seal's proof.
+		return c, fmt.Errorf("%w: that card's station is named %s, as this station is; two stations of one name cannot be told apart: make the other again under another name (sluice init --name)", ErrRejected, c.Name)
+	}
 	existing, err := s.TrustList()
 	if err != nil {
 		return c, err
