@@ -120,27 +120,18 @@ func (s *Station) Verifier(station string) (note.Verifier, error) {
 }
 
 // LogStation returns the station that wrote a custody log: the station
-// field of its first record.
+// field of its first record. A first line that is not a record (edited,
+// blanked) is skipped here, so that verifying the log reports it as the
+// tampering it is; a file with no record in its first lines is not a log.
 func LogStation(path string) (string, error) {
-	name := ""
-	stop := errors.New("stop")
-	err := custody.Each(path, func(_ []byte, r custody.Record) error {
-		name = r.Station
-		return stop
-	})
-	if err != nil && err != stop {
-		if _, serr := os.Stat(path); serr != nil {
-			return "", err
+	name, err := custody.LogWriter(path)
+	if errors.Is(err, custody.ErrNotALog) {
+		if fi, serr := os.Stat(path); serr == nil && fi.Size() == 0 {
+			return "", fmt.Errorf("%s holds no records", path)
 		}
 		return "", fmt.Errorf("%s is not a Sluice custody log (%v); choose the other station's custody.log file", path, err)
 	}
-	if name == "" {
-		if _, serr := os.Stat(path); serr != nil {
-			return "", fmt.Errorf("open custody log: %w", serr)
-		}
-		return "", fmt.Errorf("%s holds no records", path)
-	}
-	return name, nil
+	return name, err
 }
 
 // VerifierFromCard builds a verifier from a station card file, for an
@@ -236,6 +227,13 @@ func ReconcileBothWays(a, b LogRef) ([]*custody.Reconciliation, error) {
 }
 
 func reconcile(pairs [][2]LogRef, logs ...LogRef) ([]*custody.Reconciliation, error) {
+	for _, p := range pairs {
+		if p[0].Station == p[1].Station {
+			// Nothing a station sent can be among its own receipts: the
+			// answer would be an empty, reassuring match.
+			return nil, fmt.Errorf("both logs are %s's; reconcile it with the log of the station across the gap (the sender's with the kiosk's it sent to)", p[0].Station)
+		}
+	}
 	for _, l := range logs {
 		if _, err := VerifyLog(l, nil); err != nil {
 			return nil, err

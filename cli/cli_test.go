@@ -232,6 +232,8 @@ func TestCLICustodyLog(t *testing.T) {
 		t.Fatalf("json export: %d records, the log holds %d", len(recs), logged)
 	}
 
+	// One station's log on both sides would match nothing and pass.
+	oneLineError(t, run(t, "", "--home", kiosk, "log", "reconcile", senderLog, senderLog), ExitUsage, "both logs are sender-1's")
 	r := run(t, "", "--home", kiosk, "log", "reconcile", senderLog, filepath.Join(kiosk, "custody.log"))
 	if r.code != ExitRejected || !strings.Contains(r.stdout, "sent and received") || !strings.Contains(r.stdout, "sent, never received") {
 		t.Fatalf("reconcile: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -245,6 +247,17 @@ func TestCLICustodyLog(t *testing.T) {
 	os.RemoveAll(senderLog + ".checkpoints")
 	os.Remove(senderLog + ".state")
 	oneLineError(t, run(t, "", "--home", nowhere, "log", "verify", senderLog, "--card", cardFile, "--checkpoint", saved), ExitRejected, "was truncated")
+
+	// A first line blanked or edited is tampering with a custody log
+	// (exit 1), not a file that is no log (exit 2); a file with no
+	// record is the latter.
+	b, _ = os.ReadFile(senderLog)
+	for _, first := range []string{"\n", "{}\n", "garbage\n"} {
+		edited := filepath.Join(dir, "edited.log")
+		os.WriteFile(edited, append([]byte(first), b[bytes.IndexByte(b, '\n')+1:]...), 0o600)
+		oneLineError(t, run(t, "", "--home", nowhere, "log", "verify", edited, "--card", cardFile), ExitRejected, "FAILED verification at line 1: line 1 was edited")
+	}
+	oneLineError(t, run(t, "", "--home", nowhere, "log", "verify", cardFile, "--card", cardFile), ExitUsage, "is not a Sluice custody log")
 }
 
 func TestCLIMediaAndWipe(t *testing.T) {

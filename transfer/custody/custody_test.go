@@ -3,6 +3,7 @@ package custody
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -776,5 +777,42 @@ func TestRecordCanonicalFastPath(t *testing.T) {
 		if _, err := ParseRecord([]byte(doc)); err == nil {
 			t.Errorf("%s parsed", doc)
 		}
+	}
+}
+
+// A cell a spreadsheet would run as a formula (a drive's model is its
+// firmware's to choose) is exported to CSV with a ' before it; the JSON
+// export keeps it exact.
+func TestExportCSVNeutralisesFormulas(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	formula := "=cmd|'/c calc'!A0"
+	if _, err := l.Append(Record{Event: EventWritten, Outcome: "ok", Reason: "+1 then -1", Path: "@SUM(A1)",
+		Media: &Media{Vendor: "\tvendor", Model: formula, Serial: "-42"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	var b bytes.Buffer
+	if err := ExportCSV(&b, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := map[string]string{}
+	for i, name := range CSVHeader {
+		row[name] = rows[len(rows)-1][i]
+	}
+	for col, want := range map[string]string{"media_model": "'" + formula, "media_vendor": "'\tvendor", "media_serial": "'-42",
+		"reason": "'+1 then -1", "path": "'@SUM(A1)", "event": EventWritten, "outcome": "ok"} {
+		if row[col] != want {
+			t.Errorf("%s: %q, want %q", col, row[col], want)
+		}
+	}
+	b.Reset()
+	if err := ExportJSON(&b, path, nil); err != nil || !strings.Contains(b.String(), `"model":"=cmd|'/c calc'!A0"`) {
+		t.Fatalf("JSON export: %v\n%s", err, b.String())
 	}
 }

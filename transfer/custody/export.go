@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,7 +14,11 @@ var CSVHeader = []string{"seq", "prev", "time", "event", "station", "officer", "
 	"media_vendor", "media_model", "media_serial", "media_filesystem", "media_fs_id", "path", "outcome", "reason", "seal_record_index"}
 
 // ExportCSV writes the records of the log at path that match keep (nil:
-// all) as CSV, one row per record, for spreadsheets.
+// all) as CSV, one row per record, for spreadsheets. A text cell that a
+// spreadsheet would run as a formula (it starts with = + - @, a tab or a
+// carriage return: a drive's model string comes from its firmware) is
+// written with a ' before it, as OWASP's "CSV Injection" advises; the
+// JSON export keeps every value exact.
 func ExportCSV(w io.Writer, path string, keep func(Record) bool) error {
 	cw := csv.NewWriter(w)
 	cw.Write(CSVHeader)
@@ -29,15 +34,25 @@ func ExportCSV(w io.Writer, path string, keep func(Record) bool) error {
 		if r.Seal != nil {
 			seal = strconv.FormatInt(r.Seal.Index, 10)
 		}
-		return cw.Write([]string{strconv.FormatInt(r.Seq, 10), r.Prev, r.Time.UTC().Format(time.RFC3339Nano), r.Event, r.Station, r.Officer,
-			r.Bundle, r.Peer, r.ManifestSHA256, strconv.FormatInt(r.Files, 10), strconv.FormatInt(r.Bytes, 10),
-			m.Vendor, m.Model, m.Serial, m.Filesystem, m.FSID, r.Path, r.Outcome, r.Reason, seal})
+		c := csvText
+		return cw.Write([]string{strconv.FormatInt(r.Seq, 10), r.Prev, r.Time.UTC().Format(time.RFC3339Nano), c(r.Event), c(r.Station), c(r.Officer),
+			c(r.Bundle), c(r.Peer), c(r.ManifestSHA256), strconv.FormatInt(r.Files, 10), strconv.FormatInt(r.Bytes, 10),
+			c(m.Vendor), c(m.Model), c(m.Serial), c(m.Filesystem), c(m.FSID), c(r.Path), c(r.Outcome), c(r.Reason), seal})
 	})
 	cw.Flush()
 	if err == nil {
 		err = cw.Error()
 	}
 	return err
+}
+
+// csvText is a text cell as ExportCSV writes it: with a ' before a
+// leading character that makes a spreadsheet read the cell as a formula.
+func csvText(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // ExportJSON writes the matching records as one JSON array, each record

@@ -20,6 +20,7 @@ package custody
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -138,6 +139,9 @@ func ParseRecord(line []byte) (Record, error) {
 	var r Record
 	if len(line) > MaxLine {
 		return r, fmt.Errorf("record longer than %d bytes", MaxLine)
+	}
+	if len(bytes.TrimSpace(line)) == 0 {
+		return r, errors.New("not a record: the line is empty")
 	}
 	if !decodeCanonical(line, &r) {
 		r = Record{}

@@ -247,6 +247,41 @@ func Each(path string, fn func(line []byte, r Record) error) error {
 	}
 }
 
+// maxWriterScan bounds the lines LogWriter looks at for a record.
+const maxWriterScan = 1000
+
+// LogWriter returns the station named by the first record in the log at
+// path: whose log it is. Lines before that record that do not parse (a
+// first line edited or blanked) are skipped here, for Verify to report;
+// ErrNotALog means none of the first lines is a record.
+func LogWriter(path string) (string, error) {
+	f, err := regfile.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("open custody log: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	for n := 1; n <= maxWriterScan; n++ {
+		line, err := readLine(br)
+		if err == io.EOF {
+			break
+		}
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return "", fmt.Errorf("%w: line %d: %v", ErrNotALog, n, err)
+		}
+		if rec, perr := ParseRecord(line); perr == nil && rec.Station != "" {
+			return rec.Station, nil
+		}
+		if err != nil {
+			break // a torn last line
+		}
+	}
+	return "", ErrNotALog
+}
+
+// ErrNotALog: a file holds no custody record where one should be.
+var ErrNotALog = errors.New("no custody record in its first lines")
+
 // CheckSeal verifies a sender's seal proof with the sender's checkpoint
 // verifier: the checkpoint's signature and origin, and the record's
 // inclusion in it. It returns the sender's record.

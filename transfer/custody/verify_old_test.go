@@ -2,13 +2,16 @@ package custody
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
-	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 	"io"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
 	"sluice/internal/regfile"
 	"sluice/internal/strictjson"
 	"sluice/internal/textfile"
@@ -20,6 +23,9 @@ func parseRecordOld(line []byte) (Record, error) {
 	var r Record
 	if len(line) > MaxLine {
 		return r, fmt.Errorf("record longer than %d bytes", MaxLine)
+	}
+	if len(bytes.TrimSpace(line)) == 0 { // a verdict's wording, kept in step with ParseRecord
+		return r, errors.New("not a record: the line is empty")
 	}
 	if err := strictjson.Decode(line, &r); err != nil {
 		return r, fmt.Errorf("not a record: %v", err)
