@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"sluice/internal/regfile"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/diode"
@@ -63,6 +64,10 @@ func (s *Station) DiodeSend(ctx context.Context, req DiodeSendRequest) (*diode.S
 		b, err := bundle.Open(d)
 		if err != nil {
 			return nil, fmt.Errorf("send %s: %w", dir, err)
+		}
+		if b.Envelope.Sender.SigningKey != s.Card().SigningKeyString() {
+			return nil, fmt.Errorf("send %s: bundle %s was sealed by %s, not by this station; only the station that sealed a bundle can announce it through the diode (the receiver refuses any other)",
+				dir, b.Envelope.ID, safetext.Line(b.Envelope.Sender.Name))
 		}
 		var peers []string
 		for _, r := range b.Envelope.Recipients {
@@ -251,7 +256,7 @@ func (s *Station) DiodeReceive(ctx context.Context, req DiodeReceiveRequest) err
 			lastLink = time.Now()
 			st := e.Stats
 			b, _ := json.Marshal(LinkStatus{Listen: req.Listen, Updated: time.Now().UTC(), RateBits: st.Rate, Loss: st.Loss,
-				LastAnnouncement: st.LastAnnouncement, Dropped: st.BadTag + st.Malformed + st.Untrusted + st.HashMismatch, ReadBuffer: st.ReadBuffer})
+				LastAnnouncement: st.LastAnnouncement, Dropped: st.BadTag + st.Malformed + st.Untrusted + st.HashMismatch, Refused: st.Evicted, ReadBuffer: st.ReadBuffer})
 			os.WriteFile(filepath.Join(req.Inbox, linkFile), b, 0o644) // a hint for status; not durable, not needed
 		}
 		mu.Lock()
@@ -394,6 +399,7 @@ type LinkStatus struct {
 	Loss             float64   `json:"loss"`
 	LastAnnouncement time.Time `json:"last_announcement"`
 	Dropped          uint64    `json:"dropped"` // damaged, foreign, untrusted or wrong-hash packets
+	Refused          uint64    `json:"refused"` // packets refused, or partial blocks dropped, to stay within the receiver's memory
 	ReadBuffer       int       `json:"read_buffer"`
 }
 

@@ -202,8 +202,13 @@ func runDiodeStatus(e *env, args []string) error {
 		if !l.LastAnnouncement.IsZero() {
 			last = "last announcement " + l.LastAnnouncement.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(e.stdout, "Link on %s, as of %s: %.0f Mbit/s, loss %.1f%%, %s, %d packet(s) dropped as damaged or untrusted\n",
-			safetext.Line(l.Listen), l.Updated.Local().Format("2006-01-02 15:04:05"), l.RateBits/1e6, 100*l.Loss, last, l.Dropped)
+		refused := ""
+		if l.Refused > 0 {
+			// A flood of packets, or more bundles at once than its memory holds.
+			refused = fmt.Sprintf(", %d refused to stay within the receiver's memory (a flood of forged packets, or too many bundles at once)", l.Refused)
+		}
+		fmt.Fprintf(e.stdout, "Link on %s, as of %s: %.0f Mbit/s, loss %.1f%%, %s, %d packet(s) dropped as damaged or untrusted%s\n",
+			safetext.Line(l.Listen), l.Updated.Local().Format("2006-01-02 15:04:05"), l.RateBits/1e6, 100*l.Loss, last, l.Dropped, refused)
 	}
 	if len(states) == 0 {
 		fmt.Fprintf(e.stdout, "Nothing in %s yet\n", safetext.Line(*inbox))

@@ -123,7 +123,7 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind    EventKind
 	Time    time.Time
-	Session string // 16 hex digits
+	Session string // 16 hex digits; for EventComplete, the session that announced the bundle
 	Bundle  string // bundle id, when known
 	// Station is the trust store's name for the signer; for an ignored
 	// announcement, the name it claims (untrusted text).
@@ -156,7 +156,7 @@ type Stats struct {
 	NoAnnouncement uint64 // data of a session or bundle not announced (yet)
 	Untrusted      uint64 // packets of a bundle whose announcement was ignored
 	HashMismatch   uint64 // decoded blocks whose hash was not the signed one
-	Evicted        uint64 // partial blocks dropped to stay in MaxMemory
+	Evicted        uint64 // partial blocks dropped, or announcement packets refused, to stay in MaxMemory
 	// Rate is the wire rate received over the last interval, in bits per
 	// second; Loss the fraction of a session's packets that did not
 	// arrive over it, from sequence numbers (approximate under reordering).
@@ -166,7 +166,7 @@ type Stats struct {
 	Sessions         int
 	BlocksDone       int // of bundles being received
 	BlocksTotal      int
-	Memory           int64 // shard bytes held
+	Memory           int64 // bytes held of MaxMemory: shards, and announcements' tables
 	ReadBuffer       int   // socket receive buffer granted (Linux: doubled)
 }
 
@@ -340,6 +340,19 @@ type annAsm struct {
 	ssize  int
 	blocks []*collect
 	done   int
+	// charged is what the assembly holds of MaxMemory: its shards and
+	// its tables (annTableCost), given back whole when it ends.
+	charged int64
+}
+
+// annTableCost is what an announcement's assembly costs beyond its
+// shards: blocks entries in its block table, and shards in a block's
+// table of shards (a pointer, and a slice header each, and a struct).
+// Anyone can make these (an announcement's tag key is public), so they
+// are charged to MaxMemory like the shards: counted, a flood of
+// announcement packets for ever new bundles reached 500 MB.
+func annTableCost(blocks, shards int) int64 {
+	return int64(blocks)*8 + int64(shards)*24 + 64
 }
 
 // collect gathers the shards of one block.
@@ -553,13 +566,27 @@ func (r *receiver) announcePacket(s *rxSession, h *header, shard []byte, now tim
 	}
 	ssize := len(shard)
 	length := int(h.Length)
+	// What this packet adds, checked before anything is allocated:
+	// announcements are not evicted, so past MaxMemory more are refused.
+	charge := func(n int64) bool {
+		if r.mem+n > r.opt.MaxMemory {
+			r.stats.Evicted++
+			return false
+		}
+		r.mem += n
+		return true
+	}
 	a := s.anns[h.Bundle]
 	if a == nil {
 		if length > MaxAnnouncement {
 			r.stats.Malformed++
 			return
 		}
-		a = &annAsm{length: length, ssize: ssize, blocks: make([]*collect, blockCount(int64(length), MaxShards, ssize))}
+		nb := blockCount(int64(length), MaxShards, ssize)
+		if !charge(annTableCost(nb, 0)) {
+			return
+		}
+		a = &annAsm{length: length, ssize: ssize, blocks: make([]*collect, nb), charged: annTableCost(nb, 0)}
 		s.anns[h.Bundle] = a
 	}
 	if length != a.length || ssize != a.ssize || int(h.Block) >= len(a.blocks) {
@@ -572,27 +599,32 @@ func (r *receiver) announcePacket(s *rxSession, h *header, shard []byte, now tim
 		return
 	}
 	c := a.blocks[h.Block]
+	if c != nil && (c.have >= c.k || c.shards[h.Shard] != nil) {
+		r.stats.Redundant++
+		return
+	}
+	cost := int64(ssize)
+	if c == nil {
+		cost += annTableCost(0, n)
+	}
+	if !charge(cost) {
+		return
+	}
+	a.charged += cost
 	if c == nil {
 		c = &collect{k: k, n: n, length: blen, shards: make([][]byte, n)}
 		a.blocks[h.Block] = c
 	}
-	if c.have >= c.k || c.shards[h.Shard] != nil {
-		r.stats.Redundant++
-		return
-	}
-	if r.mem+int64(ssize) > r.opt.MaxMemory {
-		r.stats.Evicted++ // announcements are not evicted: refuse more
-		return
-	}
 	c.shards[h.Shard] = append([]byte(nil), shard...)
 	c.have++
-	r.mem += int64(ssize)
 	if c.have < c.k {
 		return
 	}
 	if err := codec(k).ReconstructData(c.shards); err != nil {
 		r.stats.Malformed++
-		r.mem -= int64(c.have * ssize)
+		freed := int64(c.have*ssize) + annTableCost(0, c.n)
+		r.mem -= freed
+		a.charged -= freed
 		a.blocks[h.Block] = nil
 		return
 	}
@@ -605,9 +637,9 @@ func (r *receiver) announcePacket(s *rxSession, h *header, shard []byte, now tim
 		for j := 0; j < c.k; j++ {
 			raw = append(raw, c.shards[j]...)
 		}
-		r.mem -= int64(c.have * ssize)
 	}
 	raw = raw[:length]
+	r.mem -= a.charged
 	delete(s.anns, h.Bundle)
 	r.announced(s, h.Bundle, raw, ssize+packetOverhead)
 }
@@ -702,7 +734,7 @@ func (r *receiver) open(a *announcement, station string) (*rxBundle, error) {
 				return nil, err
 			}
 			os.RemoveAll(dir)
-			r.emit(Event{Kind: EventComplete, Bundle: a.ID, Station: station, Path: final, Bytes: a.Bytes, Blocks: a.Blocks, Have: a.Blocks})
+			r.emit(Event{Kind: EventComplete, Session: hex.EncodeToString(a.session[:]), Bundle: a.ID, Station: station, Path: final, Bytes: a.Bytes, Blocks: a.Blocks, Have: a.Blocks})
 			return nil, errFinishedNow
 		}
 		return nil, fmt.Errorf("the inbox holds %s without an envelope, not left by this receiver: move it away", a.ID+bundle.DirSuffix)
@@ -998,11 +1030,7 @@ func (r *receiver) endSession(s *rxSession, why string) {
 // checkpointed and closed.
 func (r *receiver) dropSession(s *rxSession) {
 	for _, a := range s.anns {
-		for _, c := range a.blocks {
-			if c != nil {
-				r.mem -= int64(c.have * (s.packetSize - packetOverhead))
-			}
-		}
+		r.mem -= a.charged
 	}
 	for _, b := range s.bundles {
 		delete(b.sessions, s)
@@ -1213,7 +1241,7 @@ func (r *receiver) finishBundle(b *rxBundle, st *state) error {
 		return err
 	}
 	os.RemoveAll(b.dir)
-	r.emit(Event{Kind: EventComplete, Bundle: a.ID, Station: b.station, Path: final, Bytes: a.Bytes, Blocks: a.Blocks, Have: a.Blocks})
+	r.emit(Event{Kind: EventComplete, Session: hex.EncodeToString(a.session[:]), Bundle: a.ID, Station: b.station, Path: final, Bytes: a.Bytes, Blocks: a.Blocks, Have: a.Blocks})
 	return nil
 }
 
