@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,19 @@ func TestDiodeOnceEndsOnABundleAlreadyHere(t *testing.T) {
 			t.Fatalf("round %d: DiodeReceive{Once} did not return after the session", round)
 		}
 		cancel()
+	}
+	// The arrival names the session that brought it (it said "session ,").
+	arrived := 0
+	for _, r := range events(t, kiosk) {
+		if r.Event == custody.EventArrived {
+			arrived++
+			if !regexp.MustCompile(`: session [0-9a-f]{16}, `).MatchString(r.Reason) {
+				t.Errorf("arrived record: %q", r.Reason)
+			}
+		}
+	}
+	if arrived != 1 {
+		t.Errorf("%d arrived records, want 1", arrived)
 	}
 }
 
@@ -116,5 +130,18 @@ func TestReconcileArrivalsAreTheSendersOwn(t *testing.T) {
 		if m.Bundle == lost.Envelope.ID && m.Outcome != custody.NeverReceived {
 			t.Fatalf("sender-1's lost bundle reconciled as %q on the strength of sender-2's arrival", m.Outcome)
 		}
+	}
+}
+
+// A station sends through the diode only the bundles it sealed: the
+// receiver would ignore any other's announcement (diode's
+// TestAnnouncingAnothersBundle), so the officer is told here, before
+// anything is sent.
+func TestDiodeSendsOnlyItsOwnBundles(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "hello\n"}))
+	_, err := kiosk.DiodeSend(context.Background(), DiodeSendRequest{To: freeUDP(t), Bundles: []string{sealed.Dir}})
+	if err == nil || !strings.Contains(err.Error(), "was sealed by sender-1, not by this station") {
+		t.Fatalf("sending another station's bundle: %v", err)
 	}
 }

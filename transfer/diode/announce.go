@@ -238,6 +238,12 @@ func (a *announcement) check() error {
 		return fmt.Errorf("envelope is of bundle %s, announcement of %s", env.ID, b.ID)
 	}
 	a.envelope = env
+	// Only a bundle's sender announces it: else a trusted station could
+	// announce another's bundle (altered, so that the kiosk rejects it)
+	// and take its place in the inbox before the real one arrives.
+	if sk, err := env.SenderKey(); err != nil || !bytes.Equal(sk.Marshal(), a.signer.Marshal()) {
+		return fmt.Errorf("bundle %s was sealed by %q, not by the station announcing it (%q)", b.ID, truncate(env.Sender.Name), truncate(b.Station))
+	}
 	if len(b.Files) != len(env.Payload.Volumes) {
 		return fmt.Errorf("%d files announced, envelope lists %d volumes", len(b.Files), len(env.Payload.Volumes))
 	}
