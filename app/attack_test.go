@@ -942,3 +942,49 @@ func TestReleaseAfterReviewRecordedAfterACrash(t *testing.T) {
 		t.Fatal("released twice")
 	}
 }
+
+// A bundle id already released from one trusted station, arriving in a
+// bundle another trusted station signed, is refused naming both stations
+// and what to do: not as a plain replay, which would blame the second.
+// (Ids are the sender's to choose, so a trusted station that sees
+// another's id can take it first.) Found by a hostile-input helper.
+func TestBundleIDTakenByAnotherSender(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "hello\n"}))
+	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Init(filepath.Join(t.TempDir(), "other"), "sender-2", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.TrustAdd(other.Card().Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	// sender-2 signs an envelope with sender-1's bundle id.
+	dir := filepath.Join(t.TempDir(), filepath.Base(sealed.Dir))
+	if err := os.CopyFS(dir, os.DirFS(sealed.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	env := *sealed.Envelope
+	env.Sender = bundle.Sender{Name: other.Name, SigningKey: other.Card().SigningKeyString()}
+	eb, err := env.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := crypto.SignSSH(other.Keys.Signer, crypto.NamespaceEnvelope, eb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, bundle.EnvelopeName), eb, 0o644)
+	os.WriteFile(filepath.Join(dir, bundle.EnvelopeSigName), sig, 0o644)
+	_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: dir, OutDir: t.TempDir()})
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "was already used here by sender-1, and this bundle is from sender-2") {
+		t.Fatalf("got %v", err)
+	}
+	// The same bundle again from its own sender is a replay.
+	_, err = kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "was already received here (replay)") {
+		t.Fatalf("replay: %v", err)
+	}
+}

@@ -525,9 +525,28 @@ func (s *Station) checkPolicy(env *bundle.Envelope, req ReceiveRequest) error {
 		return err
 	}
 	if seen {
+		if by := s.receivedFrom(env.ID); by != "" && by != env.Sender.Name {
+			// Ids are the sender's to choose: another trusted station
+			// used this one first, by chance or having seen it.
+			return fmt.Errorf("%w: bundle id %s was already used here by %s, and this bundle is from %s: two stations cannot share a bundle id; ask %s to pack it again (a new id), and tell the security officer that %s sent this id first",
+				ErrRejected, env.ID, by, env.Sender.Name, env.Sender.Name, by)
+		}
 		return fmt.Errorf("%w: bundle %s was already received here (replay)", ErrRejected, env.ID)
 	}
 	return nil
+}
+
+// receivedFrom is the sender of the bundle id that this station's custody
+// log last says it released or held for review, or "".
+func (s *Station) receivedFrom(id string) string {
+	by := ""
+	custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
+		if r.Bundle == id && (r.Event == custody.EventReleased || r.Event == custody.EventHeld) && r.Peer != "" {
+			by = r.Peer
+		}
+		return nil
+	})
+	return by
 }
 
 // Seen says whether bundle id was received here before (released,
