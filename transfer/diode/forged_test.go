@@ -1,12 +1,18 @@
 package diode
 
 import (
+	"bytes"
 	"crypto/rand"
+	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"sluice/crypto"
+	"sluice/transfer/bundle"
 )
 
 // forgedAnnouncement is a shard of an announcement anyone can make: the
@@ -116,5 +122,73 @@ func TestAnnouncingAnothersBundle(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(inbox); len(ents) > 1 { // .partial only
 		t.Fatalf("the inbox holds %d entries", len(ents))
+	}
+}
+
+// A bundle another trusted station signed under an id already in the
+// inbox is not taken for the one there: the receiver says two stations
+// used one id, and writes nothing over it.
+func TestAnotherBundleUnderAnIDInTheInbox(t *testing.T) {
+	a, m, k := newStation(t, "alpha"), newStation(t, "mallory"), newStation(t, "kiosk")
+	dir := sealBundle(t, a, k, 64<<10, 0, 22)
+	inbox := t.TempDir()
+	r := fuzzReceiver(t, inbox, k, a)
+	r.opt.Trusted = k.trusts(a, m)
+	var events []Event
+	r.opt.OnEvent = func(e Event) { events = append(events, e) }
+	for _, p := range capture(t, []string{dir}, a, SendOptions{}) {
+		r.handle(p, time.Now())
+	}
+	envPath := filepath.Join(inbox, filepath.Base(dir), bundle.EnvelopeName)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		r.drainResults() // the writer's blocks, then the finish
+		if _, err := os.Stat(envPath); err == nil {
+			break
+		}
+	}
+	here, err := os.ReadFile(envPath)
+	if err != nil {
+		t.Fatalf("alpha's bundle did not arrive: %v", err)
+	}
+
+	// mallory signs an envelope of its own with alpha's bundle id.
+	env, err := bundle.ParseEnvelope(here)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Sender = bundle.Sender{Name: m.name, SigningKey: m.keys.Card(m.name).SigningKeyString()}
+	eb, _ := env.Marshal()
+	sig, err := crypto.SignSSH(m.keys.Signer, crypto.NamespaceEnvelope, eb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := filepath.Join(t.TempDir(), filepath.Base(dir))
+	if err := os.CopyFS(forged, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(forged, bundle.EnvelopeName), eb, 0o644)
+	os.WriteFile(filepath.Join(forged, bundle.EnvelopeSigName), sig, 0o644)
+
+	r = fuzzReceiver(t, inbox, k, a)
+	r.opt.Trusted = k.trusts(a, m)
+	events = nil
+	r.opt.OnEvent = func(e Event) { events = append(events, e) }
+	for _, p := range capture(t, []string{forged}, m, SendOptions{}) {
+		r.handle(p, time.Now())
+	}
+	found := false
+	for _, e := range events {
+		switch {
+		case e.Kind == EventError && strings.Contains(fmt.Sprint(e.Err), "the inbox already holds another bundle with id "+env.ID):
+			found = true
+		case e.Kind == EventDuplicate || e.Kind == EventComplete:
+			t.Fatalf("mallory's bundle was taken for alpha's: %v", e.Kind)
+		}
+	}
+	if !found {
+		t.Fatalf("no error naming the id: %+v", events)
+	}
+	if now, _ := os.ReadFile(filepath.Join(inbox, filepath.Base(dir), bundle.EnvelopeName)); !bytes.Equal(now, here) {
+		t.Fatal("the bundle in the inbox was changed")
 	}
 }

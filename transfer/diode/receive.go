@@ -724,6 +724,12 @@ func (r *receiver) open(a *announcement, station string) (*rxBundle, error) {
 	dir := filepath.Join(r.opt.Inbox, partialDir, a.ID)
 	if _, err := os.Lstat(final); err == nil {
 		if _, err := regfile.Check(filepath.Join(final, bundle.EnvelopeName)); err == nil {
+			// Already here, if it is this bundle: another with its id
+			// (a trusted station can choose any id) is not.
+			if here, err := regfile.ReadFile(filepath.Join(final, bundle.EnvelopeName), bundle.MaxEnvelopeSize); err == nil && !bytes.Equal(here, a.Envelope) {
+				return nil, fmt.Errorf("the inbox already holds another bundle with id %s (its envelope differs: two stations used one id); receive or move %s, and ask %s to pack this one again (a new id)",
+					a.ID, a.ID+bundle.DirSuffix, station)
+			}
 			return nil, nil
 		}
 		// A folder without its envelope: a finish that was cut short
