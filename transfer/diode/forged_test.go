@@ -192,3 +192,40 @@ func TestAnotherBundleUnderAnIDInTheInbox(t *testing.T) {
 		t.Fatal("the bundle in the inbox was changed")
 	}
 }
+
+// Announcements made to fail at every one of a session's bundle indexes
+// (anyone can: their tag key is public) cost the session a fixed few
+// KiB, not a map entry each (3 MB a session, of 64, before), and
+// each index is then ignored for the rest of the session.
+func TestFailedAnnouncementsCostFixedSpace(t *testing.T) {
+	a, k := newStation(t, "alpha"), newStation(t, "kiosk")
+	r := fuzzReceiver(t, t.TempDir(), k, a)
+	var session [8]byte
+	rand.Read(session[:])
+	s := r.newSession(session, time.Now())
+	garbage := []byte("not an announcement")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for idx := range 1 << 16 {
+		for range 3 { // a bad signature or form is tried again, twice
+			r.announced(s, uint16(idx), garbage, MinPacketSize)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 256<<10 {
+		t.Errorf("65,536 failed announcements grew the heap by %d bytes", grew)
+	}
+	for _, idx := range []uint16{0, 1, 63, 64, 40000, 65535} {
+		if !s.ignored.has(idx) {
+			t.Errorf("bundle index %d not ignored after three failed announcements", idx)
+		}
+	}
+	untrusted := r.stats.Untrusted
+	r.announcePacket(s, &header{Session: session, Kind: kindAnnounce, Bundle: 7}, make([]byte, 100), time.Now())
+	if r.stats.Untrusted != untrusted+1 {
+		t.Error("a packet of an ignored announcement was not counted as untrusted")
+	}
+	runtime.KeepAlive(s)
+}

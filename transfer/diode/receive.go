@@ -323,11 +323,14 @@ type rxSession struct {
 	packetSize int
 	anns       map[uint16]*annAsm
 	bundles    map[uint16]*rxBundle
-	ignored    map[uint16]bool
-	completed  map[uint16]bool // finished, or already in the inbox
-	annFails   map[uint16]int
-	last       time.Time
-	ended      bool
+	// Per bundle index (the header's 16 bits), in fixed space: anyone
+	// can make announcements fail (their tag key is public), so a map
+	// grown by them cost a flood 3 MB a session (64 sessions).
+	ignored   indexSet
+	completed indexSet // finished, or already in the inbox
+	annFails  *[1 << 16]uint8
+	last      time.Time
+	ended     bool
 	// sequence numbers of accepted packets over the stats interval
 	ivCount    uint64
 	ivLo, ivHi uint32
@@ -409,7 +412,7 @@ func (r *receiver) process(p []byte, now time.Time) {
 	}
 	s := r.sessions[h.Session]
 	if h.Kind != kindAnnounce && (s == nil || s.dataMAC == nil) {
-		if s != nil && len(s.ignored) > 0 {
+		if s != nil && s.ignored.any() {
 			// A session whose announcements were refused: every bundle
 			// of a session is signed by the same station.
 			r.stats.Untrusted++
@@ -449,9 +452,9 @@ func (r *receiver) process(p []byte, now time.Time) {
 		switch {
 		case b != nil:
 			r.dataPacket(b, &h, p[HeaderSize:len(p)-TagSize], now)
-		case s.completed[h.Bundle]:
+		case s.completed.has(h.Bundle):
 			r.stats.Redundant++
-		case s.ignored[h.Bundle]:
+		case s.ignored.has(h.Bundle):
 			r.stats.Untrusted++
 		default:
 			r.stats.NoAnnouncement++
@@ -547,20 +550,35 @@ func (r *receiver) newSession(id [8]byte, now time.Time) *rxSession {
 	}
 	s := &rxSession{
 		id: id, hexID: hex.EncodeToString(id[:]), annMAC: newMAC(announceKey(id)),
-		anns: map[uint16]*annAsm{}, bundles: map[uint16]*rxBundle{}, ignored: map[uint16]bool{}, completed: map[uint16]bool{}, annFails: map[uint16]int{}, last: now,
+		anns: map[uint16]*annAsm{}, bundles: map[uint16]*rxBundle{}, last: now,
 	}
 	r.sessions[id] = s
 	return s
 }
 
+// indexSet is a set of bundle indexes in at most 8 KiB, allocated when
+// the first is added.
+type indexSet struct{ bits *[1 << 16 / 64]uint64 }
+
+func (x *indexSet) add(i uint16) {
+	if x.bits == nil {
+		x.bits = new([1 << 16 / 64]uint64)
+	}
+	x.bits[i/64] |= 1 << (i % 64)
+}
+
+func (x indexSet) has(i uint16) bool { return x.bits != nil && x.bits[i/64]&(1<<(i%64)) != 0 }
+
+func (x indexSet) any() bool { return x.bits != nil }
+
 // announcePacket adds a shard of an announcement; once all its blocks
 // decode, the announcement is verified and its bundle set up.
 func (r *receiver) announcePacket(s *rxSession, h *header, shard []byte, now time.Time) {
-	if s.bundles[h.Bundle] != nil || s.completed[h.Bundle] {
+	if s.bundles[h.Bundle] != nil || s.completed.has(h.Bundle) {
 		r.stats.Redundant++
 		return
 	}
-	if s.ignored[h.Bundle] {
+	if s.ignored.has(h.Bundle) {
 		r.stats.Untrusted++
 		return
 	}
@@ -650,12 +668,15 @@ func (r *receiver) announced(s *rxSession, idx uint16, raw []byte, psize int) {
 	if err != nil && !errors.Is(err, errUntrusted) {
 		// A bad signature or form may be a forged packet mixed into the
 		// announcement: try again with fresh packets, twice.
+		if s.annFails == nil {
+			s.annFails = new([1 << 16]uint8)
+		}
 		if s.annFails[idx]++; s.annFails[idx] < 3 {
 			return
 		}
 	}
 	ignore := func(reason string) {
-		s.ignored[idx] = true
+		s.ignored.add(idx)
 		ev := Event{Kind: EventIgnored, Session: s.hexID, Reason: reason}
 		if ann != nil {
 			ev.Bundle, ev.Station, ev.Fingerprint = ann.ID, ann.Station, ssh.FingerprintSHA256(ann.signer)
@@ -688,12 +709,12 @@ func (r *receiver) announced(s *rxSession, idx uint16, raw []byte, psize int) {
 	if b == nil {
 		b, err = r.open(ann, station)
 		if err != nil && !errors.Is(err, errFinishedNow) {
-			s.ignored[idx] = true
+			s.ignored.add(idx)
 			r.emit(Event{Kind: EventError, Session: s.hexID, Bundle: ann.ID, Station: station, Err: err})
 			return
 		}
 		if b == nil { // already in the inbox
-			s.completed[idx] = true
+			s.completed.add(idx)
 			if errors.Is(err, errFinishedNow) {
 				return
 			}
@@ -933,7 +954,7 @@ func (r *receiver) apply(res result) {
 			for idx, sb := range s.bundles {
 				if sb == b {
 					delete(s.bundles, idx)
-					s.completed[idx] = true
+					s.completed.add(idx)
 				}
 			}
 		}
