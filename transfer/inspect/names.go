@@ -84,7 +84,7 @@ var textExts = set(".txt", ".text", ".csv", ".tsv", ".log", ".md", ".markdown", 
 // isA says whether m is x or descends from it.
 func isA(m *mimetype.MIME, x string) bool {
 	for p := m; p != nil; p = p.Parent() {
-		if p.Is(x) {
+		if is(p, x) {
 			return true
 		}
 	}
@@ -118,7 +118,7 @@ func checkExtension(name string, m *mimetype.MIME, fam string) (string, bool) {
 		}
 		return fmt.Sprintf("named %s (text) but its content is %s", ext, describe(m, fam)), false
 	}
-	if isText || m.Is("application/octet-stream") {
+	if isText || is(m, "application/octet-stream") {
 		return "", true // text, or a type Sluice cannot tell: no claim to check
 	}
 	if !hidingFamilies[fam] {
@@ -139,7 +139,7 @@ func checkExtension(name string, m *mimetype.MIME, fam string) (string, bool) {
 // extMatches says whether ext is one of the known extensions of m or of
 // an ancestor that is not a generic container.
 func extMatches(ext string, m *mimetype.MIME) bool {
-	for p := m; p != nil && !p.Is("application/octet-stream"); p = p.Parent() {
+	for p := m; p != nil && !is(p, "application/octet-stream"); p = p.Parent() {
 		if p.Extension() == ext {
 			return true
 		}
