@@ -274,6 +274,18 @@ func TestValidName(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+	// Every digit at every place, each way round.
+	for i := range 256 {
+		b := make([]byte, DigestSize)
+		for j := range b {
+			b[j] = byte(i + j)
+		}
+		var want Digest
+		copy(want[:], b)
+		if got, err := ParseDigest(want.String()); err != nil || got != want {
+			t.Fatalf("%s read as %s (%v)", want, got, err)
+		}
+	}
 }
 
 func TestDigest(t *testing.T) {
@@ -285,7 +297,8 @@ func TestDigest(t *testing.T) {
 	if err != nil || p != d {
 		t.Fatalf("parse: %v", err)
 	}
-	for _, bad := range []string{"", "AB", strings.ToUpper(d.String()), d.String()[:63] + "g"} {
+	for _, bad := range []string{"", "AB", strings.ToUpper(d.String()), d.String()[:63] + "g", d.String()[:63] + "F",
+		d.String()[:62] + "é", "/" + d.String()[1:], ":" + d.String()[1:], "`" + d.String()[1:], d.String()[:63] + "\x00"} {
 		if _, err := ParseDigest(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
