@@ -328,11 +328,134 @@ func listedFolder(folders map[string]bool, p string) error {
 // Anything else (another spacing, an escape, a repeated or unknown key)
 // returns false, and the caller decodes strictly.
 func decodeCanonical(b []byte, m *Manifest) bool {
-	if err := json.Unmarshal(b, m); err != nil {
-		return false
+	if decodePlain(b, m) && encodesTo(m, b) {
+		return true
 	}
+	*m = Manifest{}
+	return json.Unmarshal(b, m) == nil && encodesTo(m, b)
+}
+
+// encodesTo says whether m's canonical encoding is b.
+func encodesTo(m *Manifest, b []byte) bool {
 	c := &sameAs{want: b, same: true}
 	return m.Encode(c) == nil && c.same && c.off == len(b)
+}
+
+// decodePlain reads b as the canonical encoding of a manifest whose
+// entries all take appendManifestEntry's plain form (a path of plain
+// printable ASCII, no transformation): what Seal writes for nearly every
+// bundle, read without encoding/json's reflection, whose Unmarshal took
+// 0.15 CPU-seconds for 50,000 entries at the end of every receive. It
+// says false, leaving m to be overwritten, on anything else; it may also
+// read a string with an escape in it literally, which is why
+// decodeCanonical keeps what it reads only if it encodes back to b.
+func decodePlain(b []byte, m *Manifest) bool {
+	const open = `,"entries":[`
+	i := bytes.Index(b, []byte(open)) // never inside a string: its quotes would be escaped
+	if i < 0 {
+		return false
+	}
+	var head struct {
+		Format   string `json:"format"`
+		BundleID string `json:"bundle_id"`
+		Sender   string `json:"sender"`
+	}
+	if json.Unmarshal(append(b[:i:i], '}'), &head) != nil {
+		return false
+	}
+	rest := b[i+len(open):]
+	// Room for the entries it seems to hold, no more than could fit.
+	entries := make([]ManifestEntry, 0, min(bytes.Count(rest, []byte("\n{")), len(rest)/len(shortestPlainEntry)))
+	for len(entries) == 0 || rest[0] == ',' {
+		if len(entries) > 0 {
+			rest = rest[1:]
+		} else if string(rest) == manifestTail {
+			break
+		}
+		e, ok := plainEntry(&rest)
+		if !ok || len(rest) == 0 {
+			return false
+		}
+		entries = append(entries, e)
+	}
+	if string(rest) != manifestTail {
+		return false
+	}
+	*m = Manifest{Format: head.Format, BundleID: head.BundleID, Sender: head.Sender, Entries: entries}
+	return true
+}
+
+// shortestPlainEntry is as short as an entry in the plain form can be.
+const shortestPlainEntry = "\n{\"path\":\"a\",\"type\":\"\",\"mode\":\"0000\",\"size\":0}"
+
+// plainEntry reads an entry in appendManifestEntry's plain form,
+// "\n{"path":"…","type":"…","mode":"0644","size":5,"sha256":"…"}", from
+// the start of *b and moves *b past it.
+func plainEntry(b *[]byte) (e ManifestEntry, ok bool) {
+	p := *b
+	field := func(prefix string, end byte) ([]byte, bool) {
+		if !bytes.HasPrefix(p, []byte(prefix)) {
+			return nil, false
+		}
+		p = p[len(prefix):]
+		j := bytes.IndexByte(p, end)
+		if j < 0 {
+			return nil, false
+		}
+		v := p[:j]
+		p = p[j+1:]
+		return v, true
+	}
+	path, ok := field("\n{\"path\":\"", '"')
+	if !ok || bytes.IndexByte(path, '\\') >= 0 {
+		return e, false
+	}
+	typ, ok := field(`,"type":"`, '"')
+	if !ok {
+		return e, false
+	}
+	mode, ok := field(`,"mode":"`, '"')
+	if !ok || e.Mode.UnmarshalText(mode) != nil {
+		return e, false
+	}
+	e.Path = string(path)
+	switch string(typ) {
+	case TypeFile:
+		e.Type = TypeFile
+	case TypeDir:
+		e.Type = TypeDir
+	default:
+		e.Type = string(typ)
+	}
+	if !bytes.HasPrefix(p, []byte(`,"size":`)) {
+		return e, false
+	}
+	p = p[len(`,"size":`):]
+	j := 0
+	for j < len(p) && (p[j] >= '0' && p[j] <= '9' || j == 0 && p[j] == '-') {
+		j++
+	}
+	size, err := strconv.ParseInt(string(p[:j]), 10, 64)
+	if err != nil {
+		return e, false
+	}
+	e.Size, p = size, p[j:]
+	if bytes.HasPrefix(p, []byte(`,"sha256":"`)) {
+		sum, ok := field(`,"sha256":"`, '"')
+		if !ok {
+			return e, false
+		}
+		d, err := crypto.ParseDigest(string(sum))
+		if err != nil {
+			return e, false
+		}
+		e.SHA256 = &d
+	}
+	if len(p) == 0 || p[0] != '}' {
+		return e, false
+	}
+	*b = p[1:]
+	return e, true
 }
 
 // sameAs compares what is written to it with want, without keeping it.
