@@ -49,18 +49,14 @@ func TestIsMatchesMimetype(t *testing.T) {
 	if cloned != 50 {
 		t.Fatalf("%d of 50 types carried the charset their content chose: the test proves less than it says", cloned)
 	}
-	n := 0
-	isMemo.Range(func(k, _ any) bool {
-		n++
-		return true
-	})
-	if n > 64*len(asked) {
+	isMu.RLock()
+	defer isMu.RUnlock()
+	if n := len(isMemo); n > 64*len(asked) {
 		t.Errorf("the memo holds %d answers for %d types asked about", n, len(asked))
 	}
-	isMemo.Range(func(k, _ any) bool {
-		if m := k.(isKey).mime; m != bareMIME(mimetype.Lookup(m)) {
-			t.Errorf("memo key %q is not a bare type of mimetype's", m)
+	for k := range isMemo {
+		if k.mime != bareMIME(mimetype.Lookup(k.mime)) {
+			t.Errorf("memo key %q is not a bare type of mimetype's", k.mime)
 		}
-		return true
-	})
+	}
 }
