@@ -208,14 +208,22 @@ func bareMIME(m *mimetype.MIME) string {
 // has it for an alias: m.Is(x), remembered. mimetype's Is parses both
 // types with mime.ParseMediaType on every call, which was a tenth of the
 // CPU of receiving 50,000 small files (isA asks it of every ancestor).
-// Its answer depends only on m's bare type (a type cloned to carry a
-// charset keeps the original's aliases; where two of mimetype's types
-// share a string, neither has aliases) and on x, both from fixed sets:
-// a charset, which content chooses, is not in the key. (A map under a
-// read lock: 35 ns a call here, sync.Map's 59; inspection asks 11 times
-// a file.)
+// Its answer depends on m's type string, parameters included (Is reads a
+// repeated parameter as no type at all), and on m's aliases, which the
+// string names (a type cloned to carry a charset keeps the original's
+// aliases; where two of mimetype's types share a string, neither has
+// aliases). The string is the key, so only types whose parameters come
+// from mimetype's own fixed set (fixedParams) are remembered: a charset
+// an HTML or XML file declares is the content's to choose, and such a
+// type is asked afresh, so that it neither grows the memo nor answers for
+// another file. (A map under a read lock: 35 ns a call here, sync.Map's
+// 59; inspection asks 11 times a file.)
 func is(m *mimetype.MIME, x string) bool {
-	k := isKey{bareMIME(m), x}
+	t := m.String()
+	if _, params, ok := strings.Cut(t, ";"); ok && !fixedParams[params] {
+		return m.Is(x)
+	}
+	k := isKey{t, x}
 	isMu.RLock()
 	v, ok := isMemo[k]
 	isMu.RUnlock()
@@ -226,6 +234,14 @@ func is(m *mimetype.MIME, x string) bool {
 		isMu.Unlock()
 	}
 	return v
+}
+
+// fixedParams are the parameters mimetype gives a type from its own list
+// (mimetype 1.4: a byte-order mark's charset, or FromPlain's guess), not
+// from the content's words.
+var fixedParams = map[string]bool{
+	" charset=utf-8": true, " charset=utf-16le": true, " charset=utf-16be": true, " charset=utf-32le": true,
+	" charset=utf-32be": true, " charset=iso-8859-1": true, " charset=windows-1252": true,
 }
 
 type isKey struct{ mime, x string }
