@@ -3,7 +3,6 @@ package transform
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
-	"golang.org/x/image/ccitt"
 	"golang.org/x/sync/errgroup"
 
 	"sluice/internal/regfile"
@@ -143,8 +141,14 @@ func verifyPNG(r *io.SectionReader, size int64, decode bool) error {
 	if _, err := r.ReadAt(sig[:], 0); err != nil || string(sig[:]) != "\x89PNG\r\n\x1a\n" {
 		return errors.New("not a PNG image")
 	}
-	// Chunks: IHDR, PLTE, tRNS, IDAT, IEND only, and nothing after IEND.
+	// Chunks as Go's encoder writes them: IHDR (not interlaced), PLTE
+	// only for a palette image, tRNS, then the IDAT chunks one after
+	// another, then IEND, and nothing after it.
 	off := int64(8)
+	var ihdr [13]byte
+	var idat []*io.SectionReader
+	var idatSize int64
+	last := ""
 	for {
 		var hdr [8]byte
 		if _, err := r.ReadAt(hdr[:], off); err != nil {
@@ -152,11 +156,33 @@ func verifyPNG(r *io.SectionReader, size int64, decode bool) error {
 		}
 		n := int64(binary.BigEndian.Uint32(hdr[:4]))
 		typ := string(hdr[4:])
-		switch typ {
-		case "IHDR", "PLTE", "tRNS", "IDAT", "IEND":
+		switch {
+		case typ == "IHDR" && off == 8 && n == 13:
+			if _, err := r.ReadAt(ihdr[:], off+8); err != nil {
+				return errors.New("a PNG image cut short")
+			}
+			if ihdr[12] != 0 {
+				return errors.New("an interlaced PNG image")
+			}
+		case off == 8:
+			return errors.New("a PNG image that does not start with its header")
+		case typ == "PLTE" && ihdr[9] != 3:
+			return errors.New("a PNG image with a palette its colour type does not use (room for any data)")
+		case typ == "PLTE", typ == "tRNS":
+			if len(idat) > 0 {
+				return fmt.Errorf("a PNG image with a %s chunk after its pixels", typ)
+			}
+		case typ == "IDAT":
+			if len(idat) > 0 && last != "IDAT" {
+				return errors.New("a PNG image whose pixel data is split by other chunks")
+			}
+			idat = append(idat, io.NewSectionReader(r, off+8, n))
+			idatSize += n
+		case typ == "IEND":
 		default:
 			return fmt.Errorf("a PNG image with a %q chunk (metadata or unknown data)", typ)
 		}
+		last = typ
 		off += 12 + n
 		if typ == "IEND" {
 			break
@@ -177,6 +203,22 @@ func verifyPNG(r *io.SectionReader, size int64, decode bool) error {
 	}
 	if !decode {
 		return nil
+	}
+	// The pixel data, inflated, is exactly the image's rows, each with
+	// its filter byte, and the zlib stream ends where the last IDAT does.
+	channels := map[byte]int64{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ihdr[9]]
+	rowBytes := (int64(cfg.Width)*channels*int64(ihdr[8]) + 7) / 8
+	want := int64(cfg.Height) * (1 + rowBytes)
+	readers := make([]io.Reader, len(idat))
+	for i, sr := range idat {
+		readers[i] = sr
+	}
+	n, err := inflateExact(io.MultiReader(readers...), idatSize, want, io.Discard)
+	if err != nil {
+		return fmt.Errorf("its pixel data: %v", err)
+	}
+	if n != want {
+		return fmt.Errorf("its pixel data is %d bytes, not the %d of its rows", n, want)
 	}
 	_, err = png.Decode(io.NewSectionReader(r, 0, size))
 	return err
@@ -511,15 +553,7 @@ func verifyPageImage(im *types.StreamDict, decode bool) error {
 		if !decode {
 			return nil
 		}
-		want := (int64(w) + 7) / 8 * int64(h)
-		n, err := io.Copy(io.Discard, io.LimitReader(ccitt.NewReader(bytes.NewReader(im.Raw), ccitt.MSB, ccitt.Group4, int(w), int(h), nil), want+1))
-		if err != nil {
-			return fmt.Errorf("its fax image does not decode: %v", err)
-		}
-		if n != want {
-			return fmt.Errorf("its fax image is %d bytes, not the %d of its size", n, want)
-		}
-		return nil
+		return g4Exact(im.Raw, int(w), int(h))
 	case types.Name("FlateDecode"):
 		row := (int64(w)*int64(colors)*int64(bpc) + 7) / 8
 		if im.Dict["DecodeParms"] != nil {
@@ -529,11 +563,7 @@ func verifyPageImage(im *types.StreamDict, decode bool) error {
 			return nil
 		}
 		want := row * int64(h)
-		z, err := zlib.NewReader(bytes.NewReader(im.Raw))
-		if err != nil {
-			return fmt.Errorf("its image data does not inflate: %v", err)
-		}
-		n, err := io.Copy(io.Discard, io.LimitReader(z, want+1))
+		n, err := inflateExact(bytes.NewReader(im.Raw), int64(len(im.Raw)), want, io.Discard)
 		if err != nil {
 			return fmt.Errorf("its image data does not inflate: %v", err)
 		}

@@ -2,10 +2,8 @@ package transform
 
 import (
 	"bytes"
-	"compress/zlib"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -178,17 +176,11 @@ func verifyContent(cs *types.StreamDict, hasFont, wide bool) error {
 	if cs.Dict["Filter"] != types.Name("FlateDecode") {
 		return errors.New("a content stream with a text layer that is not deflated (/FlateDecode)")
 	}
-	z, err := zlib.NewReader(bytes.NewReader(cs.Raw))
-	if err != nil {
+	var buf bytes.Buffer
+	if _, err := inflateExact(bytes.NewReader(cs.Raw), int64(len(cs.Raw)), maxContent, &buf); err != nil {
 		return fmt.Errorf("its content stream does not inflate: %v", err)
 	}
-	content, err := io.ReadAll(io.LimitReader(z, maxContent+1))
-	if err != nil {
-		return fmt.Errorf("its content stream does not inflate: %v", err)
-	}
-	if len(content) > maxContent {
-		return fmt.Errorf("its content stream is more than %d MiB", maxContent>>20)
-	}
+	content := buf.Bytes()
 	m := imageDrawRE.Find(content)
 	if m == nil {
 		return errors.New("its content does more than draw its image")

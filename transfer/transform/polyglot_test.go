@@ -1,0 +1,125 @@
+package transform
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"strings"
+	"testing"
+)
+
+// zipArchive is a small ZIP archive holding one script, as a polyglot
+// would carry it.
+func zipArchive(t testing.TB) []byte {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	w, _ := z.Create("run.sh")
+	w.Write([]byte("echo pwned\n"))
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// pngChunk is a PNG chunk of type typ holding data, with its CRC.
+func pngChunk(typ string, data []byte) []byte {
+	c := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	c = append(append(c, typ...), data...)
+	return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
+}
+
+// insertBeforeIEND puts chunk just before a PNG's IEND chunk.
+func insertBeforeIEND(p, chunk []byte) []byte {
+	i := len(p) - 12
+	return append(append(append([]byte(nil), p[:i]...), chunk...), p[i:]...)
+}
+
+// Files in the simple form with another file hidden where the decoders
+// never look are not simple (found by a hostile-input review, which
+// unzipped and ran a script from each): a PNG with an IDAT chunk after
+// its pixel data's end, a truecolour PNG with a palette, a PDF page whose
+// deflated image or content stream, or Group 4 image, goes on past its
+// end.
+func TestVerifyHiddenData(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 16, 16))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	var pb bytes.Buffer
+	if err := png.Encode(&pb, img); err != nil {
+		t.Fatal(err)
+	}
+	plain := pb.Bytes()
+	rgb := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	var rb bytes.Buffer
+	png.Encode(&rb, rgb)
+
+	flatePage := func(tail []byte) []byte {
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(img.Pix)
+		zw.Close()
+		data := append(z.Bytes(), tail...)
+		r := newRawPDF()
+		content := "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
+		r.obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
+		r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+		r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", nil)
+		r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
+		r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>", len(data)), data)
+		return r.bytes("")
+	}
+	faxPage := func(tail []byte) []byte {
+		var g4 bytes.Buffer
+		g := newG4Writer(&g4, 16)
+		for y := 0; y < 16; y++ {
+			g.row([]int{y % 8, 8 + y%8})
+		}
+		g.close()
+		data := append(g4.Bytes(), tail...)
+		r := newRawPDF()
+		content := "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
+		r.obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
+		r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+		r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", nil)
+		r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
+		r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 16 /Rows 16 >> /Length %d >>", len(data)), data)
+		return r.bytes("")
+	}
+	zipped := zipArchive(t)
+	// After the header (8 + 25 bytes), as a palette image has it.
+	withPalette := append(append(append([]byte(nil), rb.Bytes()[:33]...), pngChunk("PLTE", zipped[:len(zipped)/3*3])...), rb.Bytes()[33:]...)
+	for _, c := range []struct {
+		name, file string
+		b          []byte
+		want       string // "" = verifies
+	}{
+		{"png", "a.png", plain, ""},
+		{"png, a ZIP in an IDAT after the pixels", "a.png", insertBeforeIEND(plain, pngChunk("IDAT", zipped)), "goes on after its end"},
+		{"png, a palette in a truecolour image", "a.png", withPalette, "palette its colour type does not use"},
+		{"png, a chunk between its IDATs", "a.png", insertBeforeIEND(insertBeforeIEND(plain, pngChunk("tRNS", []byte{0, 0})), pngChunk("IDAT", nil)), "after its pixels"},
+		{"pdf, deflated image", "a.pdf", flatePage(nil), ""},
+		{"pdf, a ZIP after the deflated image", "a.pdf", flatePage(zipped), "goes on after its end"},
+		{"pdf, fax image", "a.pdf", faxPage(nil), ""},
+		{"pdf, a ZIP after the fax image", "a.pdf", faxPage(zipped), "not coded as Sluice codes those pixels"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := Verify(c.file, bytes.NewReader(c.b), int64(len(c.b)))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("the simple form does not verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Verify = %v, want ErrNotSimple saying %q", err, c.want)
+			}
+		})
+	}
+}
