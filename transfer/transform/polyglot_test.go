@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 )
 
 // zipArchive is a small ZIP archive holding one script, as a polyglot
@@ -121,5 +122,29 @@ func TestVerifyHiddenData(t *testing.T) {
 				t.Errorf("Verify = %v, want ErrNotSimple saying %q", err, c.want)
 			}
 		})
+	}
+}
+
+// A dictionary holding the words that end a PDF's objects is refused by
+// the layout check, before pdfcpu, which searched the whole file for
+// "xref" at each of them: 1 MiB of such a name took it a second, 4 MiB
+// 47 s (a hostile-input review).
+func TestVerifyRefusesPDFKeywordsInDictionaries(t *testing.T) {
+	name := "/" + strings.Repeat("endobj", 21) + "A"
+	page := "/X [0" + strings.Repeat(" "+name, 8000) + "]"
+	b := onePagePDF(t, "", page, "", "", "")
+	start := time.Now()
+	err := Verify("f.pdf", bytes.NewReader(b), int64(len(b)))
+	if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), `holds "endobj"`) {
+		t.Errorf("Verify = %v, want ErrNotSimple saying it holds \"endobj\"", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refusing %d KiB took %s", len(b)>>10, d)
+	}
+	for _, w := range []string{"stream", "xref", "trailer"} {
+		b := onePagePDF(t, "", "/X /A"+w, "", "", "")
+		if err := Verify("f.pdf", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), w) {
+			t.Errorf("/A%s in a page: Verify = %v", w, err)
+		}
 	}
 }
