@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+	"image/draw"
+	"image/jpeg"
 	"image/png"
 	"strings"
 	"testing"
@@ -146,5 +148,69 @@ func TestVerifyRefusesPDFKeywordsInDictionaries(t *testing.T) {
 		if err := Verify("f.pdf", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), w) {
 			t.Errorf("/A%s in a page: Verify = %v", w, err)
 		}
+	}
+}
+
+// stuffed is b as it may sit in a JPEG's coded data: each 0xFF followed
+// by 0x00.
+func stuffed(b []byte) []byte {
+	var out []byte
+	for _, c := range b {
+		out = append(out, c)
+		if c == 0xff {
+			out = append(out, 0)
+		}
+	}
+	return out
+}
+
+// Every JPEG Go's encoder writes (the sender's re-encoding), of any size,
+// colour or gray, at any quality, verifies; the same with data slipped in
+// after its last block, before its end marker, where Go's decoder does
+// not look, or cut short, does not (found by a hostile-input review,
+// which hid a ZIP archive there), as a .jpg or as a PDF's page.
+func TestVerifyJPEGScan(t *testing.T) {
+	for _, size := range [][2]int{{1, 1}, {7, 13}, {16, 16}, {33, 17}, {640, 480}} {
+		for _, q := range []int{1, 50, 85, 100} {
+			for _, gray := range []bool{false, true} {
+				var img image.Image = photo(size[0], size[1])
+				if gray {
+					g := image.NewGray(img.Bounds())
+					draw.Draw(g, g.Bounds(), img, image.Point{}, draw.Src)
+					img = g
+				}
+				var b bytes.Buffer
+				if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: q}); err != nil {
+					t.Fatal(err)
+				}
+				j := b.Bytes()
+				name := fmt.Sprintf("%dx%d q%d gray=%v", size[0], size[1], q, gray)
+				if err := Verify("a.jpg", bytes.NewReader(j), int64(len(j))); err != nil {
+					t.Errorf("%s: Go's own JPEG does not verify: %v", name, err)
+				}
+				hidden := append(append(append([]byte(nil), j[:len(j)-2]...), stuffed(zipArchive(t))...), 0xff, 0xd9)
+				if err := Verify("a.jpg", bytes.NewReader(hidden), int64(len(hidden))); !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), "data after its last block") {
+					t.Errorf("%s with a ZIP before its end: Verify = %v", name, err)
+				}
+				short := append(append([]byte(nil), j[:len(j)-6]...), 0xff, 0xd9)
+				if err := Verify("a.jpg", bytes.NewReader(short), int64(len(short))); !errors.Is(err, ErrNotSimple) {
+					t.Errorf("%s cut short: Verify = %v", name, err)
+				}
+			}
+		}
+	}
+	// In a PDF: onePagePDF's image is a JPEG of Go's.
+	j := jpegBytes(t, photo(16, 16))
+	hidden := append(append(append([]byte(nil), j[:len(j)-2]...), stuffed(zipArchive(t))...), 0xff, 0xd9)
+	r := newRawPDF()
+	content := "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
+	r.obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
+	r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+	r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", nil)
+	r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
+	r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>", len(hidden)), hidden)
+	p := r.bytes("")
+	if err := Verify("a.pdf", bytes.NewReader(p), int64(len(p))); !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), "data after its last block") {
+		t.Errorf("a PDF page's JPEG with a ZIP before its end: Verify = %v", err)
 	}
 }

@@ -301,6 +301,9 @@ func verifyJPEG(r *io.SectionReader, size int64, decode bool) error {
 	if !decode {
 		return nil
 	}
+	if err := jpegScanExact(io.NewSectionReader(r, 0, size), size); err != nil {
+		return err
+	}
 	_, err = jpeg.Decode(io.NewSectionReader(r, 0, size))
 	return err
 }
