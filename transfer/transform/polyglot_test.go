@@ -68,15 +68,7 @@ func TestVerifyHiddenData(t *testing.T) {
 		zw := zlib.NewWriter(&z)
 		zw.Write(img.Pix)
 		zw.Close()
-		data := append(z.Bytes(), tail...)
-		r := newRawPDF()
-		content := "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
-		r.obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
-		r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
-		r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", nil)
-		r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
-		r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>", len(data)), data)
-		return r.bytes("")
+		return pagePDF("", "", "", "/Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", append(z.Bytes(), tail...), "")
 	}
 	faxPage := func(tail []byte) []byte {
 		var g4 bytes.Buffer
@@ -85,15 +77,7 @@ func TestVerifyHiddenData(t *testing.T) {
 			g.row([]int{y % 8, 8 + y%8})
 		}
 		g.close()
-		data := append(g4.Bytes(), tail...)
-		r := newRawPDF()
-		content := "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
-		r.obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
-		r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
-		r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", nil)
-		r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
-		r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 16 /Rows 16 >> /Length %d >>", len(data)), data)
-		return r.bytes("")
+		return pagePDF("", "", "", "/Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 16 /Rows 16 >>", append(g4.Bytes(), tail...), "")
 	}
 	zipped := zipArchive(t)
 	// After the header (8 + 25 bytes), as a palette image has it.
@@ -112,18 +96,7 @@ func TestVerifyHiddenData(t *testing.T) {
 		{"pdf, fax image", "a.pdf", faxPage(nil), ""},
 		{"pdf, a ZIP after the fax image", "a.pdf", faxPage(zipped), "not coded as Sluice codes those pixels"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			err := Verify(c.file, bytes.NewReader(c.b), int64(len(c.b)))
-			if c.want == "" {
-				if err != nil {
-					t.Fatalf("the simple form does not verify: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("Verify = %v, want ErrNotSimple saying %q", err, c.want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkVerdict(t, c.file, c.b, c.want) })
 	}
 }
 
@@ -202,14 +175,7 @@ func TestVerifyJPEGScan(t *testing.T) {
 	// In a PDF: onePagePDF's image is a JPEG of Go's.
 	j := jpegBytes(t, photo(16, 16))
 	hidden := append(append(append([]byte(nil), j[:len(j)-2]...), stuffed(zipArchive(t))...), 0xff, 0xd9)
-	r := newRawPDF()
-	content := "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
-	r.obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
-	r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
-	r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>", nil)
-	r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
-	r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>", len(hidden)), hidden)
-	p := r.bytes("")
+	p := pagePDF("", "", "", "/Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode", hidden, "")
 	if err := Verify("a.pdf", bytes.NewReader(p), int64(len(p))); !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), "data after its last block") {
 		t.Errorf("a PDF page's JPEG with a ZIP before its end: Verify = %v", err)
 	}

@@ -14,6 +14,12 @@ import (
 // objects (numbered from 6).
 func onePagePDF(t testing.TB, catalog, page, content, image, trailer string, extra ...string) []byte {
 	j := jpegBytes(t, photo(16, 16))
+	return pagePDF(catalog, page, content, "/Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode "+image, j, trailer, extra...)
+}
+
+// pagePDF is onePagePDF with the page's image given: the entries of its
+// dictionary but for /Type, /Subtype and /Length, and its data.
+func pagePDF(catalog, page, content, image string, data []byte, trailer string, extra ...string) []byte {
 	if content == "" {
 		content = "q 7.68 0 0 7.68 0 0 cm /Im0 Do Q\n"
 	}
@@ -22,11 +28,27 @@ func onePagePDF(t testing.TB, catalog, page, content, image, trailer string, ext
 	r.obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
 	r.obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 7.68 7.68] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R "+page+" >>", nil)
 	r.obj(fmt.Sprintf("<< /Length %d >>", len(content)), []byte(content))
-	r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d %s >>", len(j), image), j)
+	r.obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image %s /Length %d >>", strings.TrimSpace(image), len(data)), data)
 	for _, e := range extra {
 		r.obj(e, nil)
 	}
 	return r.bytes(trailer)
+}
+
+// checkVerdict runs Verify on b as a file named name: it must verify if
+// want is "", else fail with ErrNotSimple saying want.
+func checkVerdict(t *testing.T, name string, b []byte, want string) {
+	t.Helper()
+	err := Verify(name, bytes.NewReader(b), int64(len(b)))
+	if want == "" {
+		if err != nil {
+			t.Fatalf("the simple form does not verify: %v", err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), want) {
+		t.Errorf("Verify = %v, want ErrNotSimple saying %q", err, want)
+	}
 }
 
 // Verify's verdicts on PDFs one splice away from the simple form.
@@ -49,17 +71,7 @@ func TestVerifyPDFForgeries(t *testing.T) {
 		{name: "stray embedded file", extra: []string{"<< /Type /EmbeddedFile /Length 0 >>"}, want: "object 6 is not part of any page"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			b := onePagePDF(t, c.catalog, c.page, c.content, c.image, c.trailer, c.extra...)
-			err := Verify("f.pdf", bytes.NewReader(b), int64(len(b)))
-			if c.want == "" {
-				if err != nil {
-					t.Fatalf("the simple form does not verify: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("Verify = %v, want ErrNotSimple saying %q", err, c.want)
-			}
+			checkVerdict(t, "f.pdf", onePagePDF(t, c.catalog, c.page, c.content, c.image, c.trailer, c.extra...), c.want)
 		})
 	}
 }
