@@ -3,7 +3,10 @@
 // chatty or hostile child grow the parent's memory.
 package headbuf
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // Size is how many bytes a Buffer keeps.
 const Size = 4096
@@ -31,4 +34,14 @@ func (h *Buffer) String() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return string(h.b)
+}
+
+// OutOfMemory says whether what a child wrote to stderr says it ran out
+// of memory under its limit: Go's "fatal error: runtime: out of memory"
+// or, when the kernel refuses the runtime's next mapping first, "fatal
+// error: runtime: cannot allocate memory"; a C tool's malloc failure.
+// Which of Go's two a child dies with depends on where its heap stood.
+func (h *Buffer) OutOfMemory() bool {
+	msg := strings.ToLower(h.String())
+	return strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate") || strings.Contains(msg, "malloc")
 }

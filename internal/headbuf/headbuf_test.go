@@ -18,3 +18,21 @@ func TestKeepsTheFirstBytes(t *testing.T) {
 		t.Fatalf("kept %d bytes ending %q", len(s), s[len(s)-2:])
 	}
 }
+
+// Both ways Go's runtime dies at its memory limit, and a C tool's, say
+// out of memory; other deaths do not.
+func TestOutOfMemory(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"fatal error: runtime: out of memory\n\ngoroutine 1":          true,
+		"fatal error: runtime: cannot allocate memory\n\ngoroutine 1": true,
+		"mutool: error: malloc (123 bytes) failed\n":                  true,
+		"panic: runtime error: index out of range [3]\n":              false,
+		"": false,
+	} {
+		var h Buffer
+		h.Write([]byte(msg))
+		if got := h.OutOfMemory(); got != want {
+			t.Errorf("%q: OutOfMemory = %v", msg, got)
+		}
+	}
+}

@@ -344,7 +344,7 @@ func (c *child) why(limit int64) string {
 	<-c.done
 	msg := c.stderr.String()
 	switch {
-	case strings.Contains(msg, "out of memory"):
+	case c.stderr.OutOfMemory():
 		return fmt.Sprintf("it needed more than %d MiB of memory: a compression bomb?", limit>>20)
 	case c.cmd.ProcessState != nil:
 		if line, _, _ := strings.Cut(strings.TrimSpace(msg), "\n"); line != "" {

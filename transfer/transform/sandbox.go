@@ -167,7 +167,7 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 	} else {
 		why = fmt.Sprintf("failed: %v", err)
 	}
-	if msg := strings.ToLower(stderr.String()); strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate") || strings.Contains(msg, "malloc") {
+	if stderr.OutOfMemory() {
 		return fmt.Errorf("%s %s: it needed more than %d MiB of memory (a compression bomb or an outsized page?)", j.name, why, t.cfg.MemoryLimit>>20)
 	}
 	if line := stderr.firstLine(); line != "" {
