@@ -45,6 +45,7 @@ FUZZ_TARGETS := \
 	./transfer/scan:FuzzParseCVD:100000 \
 	./transfer/transform:FuzzVerify:30000 \
 	./transfer/transform:FuzzPageColours:100000 \
+	./transfer/transform:FuzzG4Exact:100000 \
 	./transfer/custody:FuzzParseRecord:200000 \
 	./transfer/custody:FuzzCheckSeal:100000 \
 	./transfer/media:FuzzProbe:100000 \

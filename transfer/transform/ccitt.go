@@ -10,7 +10,8 @@ import (
 // against the one above it, so a page of text takes a fraction of what
 // deflated bits do. golang.org/x/image/ccitt decodes it (and tests it
 // here); its encoder is unexported, so its tables are copied
-// (ccitt_tables.go) and the coding written here.
+// (ccitt_tables.go) and the coding written here. g4Reader reads it back
+// for Verify.
 type g4Writer struct {
 	w     io.Writer
 	buf   []byte // coded bytes not yet written to w

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"golang.org/x/image/ccitt"
 )
 
 // Decoders stop where their data ends and skip, or never read, what
@@ -67,51 +65,26 @@ func inflateExact(r io.Reader, size, limit int64, w io.Writer) (int64, error) {
 	return n, nil
 }
 
-// g4Exact decodes the Group 4 image raw of w × h pixels and checks that
-// it is coded exactly as Transform codes those pixels (g4Writer): every
-// row, then the end-of-block code and the padding to a byte, nothing
-// more. x/image/ccitt reads ahead and stops at the last row, so this is
-// how bytes after it are seen. Memory: one row.
+// g4Exact reads the Group 4 image raw of w × h pixels (g4Reader) and
+// checks that it is coded exactly as Transform codes those pixels
+// (g4Writer): every row, then the end-of-block code and the padding to a
+// byte, nothing more, so no other file rides after its last row. Work: in
+// proportion to len(raw). Memory: two rows' changing elements.
 func g4Exact(raw []byte, w, h int) error {
-	dec := ccitt.NewReader(bytes.NewReader(raw), ccitt.MSB, ccitt.Group4, w, h, nil)
+	dec := newG4Reader(raw, w)
 	same := &prefixOf{want: raw}
 	g := newG4Writer(same, w)
-	row := make([]byte, (w+7)/8)
-	var changes []int
 	for y := 0; y < h; y++ {
-		if _, err := io.ReadFull(dec, row); err != nil {
-			return fmt.Errorf("its fax image does not decode: %v", err)
+		changes, err := dec.row()
+		if err != nil {
+			return fmt.Errorf("its fax image does not decode: row %d: %v", y+1, err)
 		}
-		changes = bitRowChanges(row, w, changes[:0])
 		g.row(changes)
-	}
-	if n, _ := dec.Read(make([]byte, 1)); n > 0 {
-		return errors.New("its fax image has more rows than its size")
 	}
 	if err := g.close(); err != nil || same.off != len(raw) {
 		return errors.New("its fax image is not coded as Sluice codes those pixels (bytes after its last row, or another coder's choices)")
 	}
 	return nil
-}
-
-// bitRowChanges appends the positions where a row of w pixels (one bit
-// each, most significant first, a set bit white, as x/image/ccitt gives
-// them) changes colour, starting from white: g4Writer's input.
-func bitRowChanges(row []byte, w int, changes []int) []int {
-	white := true
-	for x := 0; x < w; {
-		b := row[x>>3]
-		if x&7 == 0 && x+8 <= w && (white && b == 0xff || !white && b == 0) {
-			x += 8
-			continue
-		}
-		if px := b&(0x80>>(x&7)) != 0; px != white {
-			changes = append(changes, x)
-			white = px
-		}
-		x++
-	}
-	return changes
 }
 
 // prefixOf compares what is written to it with want, keeping nothing:

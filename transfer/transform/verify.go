@@ -56,8 +56,7 @@ func Verify(name string, r io.ReaderAt, size int64) (err error) {
 // a JPEG) are checked in every respect but their data's decoding.
 // Transform checks its own outputs so: their pixels were encoded here, by
 // encoders the round-trip tests hold to the decoders, and decoding them
-// again costs a third of a rebuild (x/image/ccitt reads bit by bit) and a
-// quarter of a photo's re-encoding. The receiving side's Verify decodes
+// again costs a quarter of a photo's re-encoding. The receiving side's Verify decodes
 // every image.
 func verify(name string, r io.ReaderAt, size int64, decodePages bool) (err error) {
 	defer func() {
