@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"io"
 	"math/bits"
+	"slices"
 )
 
 // Page classification thresholds. A rendered page is "text" when nearly
@@ -207,33 +208,49 @@ func rowChanges(row []byte, ch int, changes []int) []int {
 	return changes
 }
 
-// grayRowChanges is rowChanges for a gray row, eight pixels at a time: a
-// word of paper after paper (or of ink after ink) is skipped whole, and in
-// any other the changes are the bits where a pixel's ink differs from its
-// left neighbour's.
+// grayRowChanges is rowChanges for a gray row, 64 pixels at a time: each
+// eight bytes' ink (their high bits, SWAR) gathered by one multiplication
+// into a byte of a 64-bit mask, bit i pixel i, and the changes are that
+// mask's bits that differ from their left neighbour's, taken lowest first.
+// A stretch of paper after paper is skipped 64 bytes at a time.
 func grayRowChanges(row []byte, changes []int) []int {
-	var ink uint64 // high bit of the last byte: the last pixel looked at was ink
-	// The row starts on paper: its blank start (all of a blank row, the
-	// left margin of one of text) is skipped 64 bytes at a time.
+	var ink uint64 // 1 if the last pixel looked at was ink
+	// At most one change a pixel: room made once, written by index.
+	n := len(changes)
+	changes = slices.Grow(changes, len(row))
+	out := changes[:cap(changes)]
 	x := skipPaper(row, 0)
-	for ; x+8 <= len(row); x += 8 {
-		v := binary.LittleEndian.Uint64(row[x:])
-		if ink == 0 && v == ^uint64(0) || ink != 0 && v == 0 {
+	for ; x+64 <= len(row); x += 64 {
+		if ink == 0 && bytes.Equal(row[x:x+64], paper) {
 			continue
 		}
-		m := ^atLeast160(v) & high
-		for d := m ^ (m<<8 | ink>>56); d != 0; d &= d - 1 {
-			changes = append(changes, x+bits.TrailingZeros64(d)>>3)
+		w := row[x : x+64 : x+64]
+		var m uint64
+		for k := 0; k < 64; k += 8 {
+			m |= inkByte(binary.LittleEndian.Uint64(w[k:])) << k
 		}
-		ink = m & (1 << 63)
+		for d := m ^ (m<<1 | ink); d != 0; d &= d - 1 {
+			out[n] = x + bits.TrailingZeros64(d)
+			n++
+		}
+		ink = m >> 63
 	}
 	for ; x < len(row); x++ {
 		if (row[x] < 160) != (ink != 0) {
-			ink ^= 1 << 63
-			changes = append(changes, x)
+			ink ^= 1
+			out[n] = x
+			n++
 		}
 	}
-	return changes
+	return out[:n]
+}
+
+// inkByte gives a byte whose bit i says whether byte i of v (the lowest
+// first) is ink, under 160: the bytes' high bits (atLeast160, inverted)
+// shifted to their low bits, then gathered into the top byte by one
+// multiplication (bit 8i moves to 56 + i, and no two products meet).
+func inkByte(v uint64) uint64 {
+	return (^atLeast160(v) & high >> 7 * 0x0102040810204080) >> 56
 }
 
 // colourful reports whether a low-resolution RGB rendering of a page has

@@ -31,8 +31,9 @@ func rowChangesRef(row []byte, ch int) []int {
 }
 
 // rowChanges finds the same changes as the rule, and midTones counts the
-// same pixels, eight at a time or one, on rows of every width up to 200,
-// of every byte value, of runs of paper and ink, in gray and RGB.
+// same pixels, in words or one at a time, on rows of every width up to 200
+// (and some to 700), of every byte value, of runs of paper and ink, in
+// gray and RGB.
 func TestRowChanges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	values := []byte{0, 1, 47, 48, 49, 127, 128, 158, 159, 160, 161, 207, 208, 254, 255}
@@ -42,6 +43,9 @@ func TestRowChanges(t *testing.T) {
 			ch = 3
 		}
 		w := rng.IntN(201)
+		if i%10 == 9 {
+			w = rng.IntN(700) // several 64-pixel words, runs across them
+		}
 		row := make([]byte, w*ch)
 		run := 0
 		var v byte
