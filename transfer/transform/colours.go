@@ -14,7 +14,7 @@ import (
 // the page is drawn, so a warning may follow on the same line. mupdf's test
 // device calls a page colour when any colour on it is more than 2% from
 // gray, or it holds an image in a colour space (it does not look inside
-// Type 3 glyphs: see renderRange). Everything else on stderr is passed on,
+// Type 3 glyphs: see renderWalk). Everything else on stderr is passed on,
 // for the error message, but the newline that ends a verdict's line.
 //
 // The renderer reads a hostile document, and the document's own text can
