@@ -19,6 +19,9 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	if err != nil {
 		return err
 	}
+	// The renderer's version, which the result names, is asked while
+	// the document is read and rendered rather than after.
+	go t.version(r)
 	f, err := os.Open(path)
 	if err != nil {
 		return err
