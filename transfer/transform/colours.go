@@ -44,16 +44,42 @@ type pageColours struct {
 	silent bool
 	// seen ends what was passed on, to find "repair" across writes.
 	seen []byte
+	// queued are the verdicts read before the run's pages were known
+	// (start with none; expect gives them), in order, at most maxQueued.
+	queued []verdict
 }
 
+// verdict is a page's colour verdict, read before the page was expected.
+type verdict struct {
+	page   int
+	colour bool
+}
+
+// maxQueued bounds the verdicts kept before expect: a renderer draws the
+// page or two its pipe holds while the pages are counted. A verdict beyond
+// them is not taken (its page is drawn again in RGB: slower, never wrong).
+const maxQueued = 16
+
 // start prepares for a run of the renderer on pages (in order) of the
-// document it sees as name.
+// document it sees as name; with pages nil, expect gives them later.
 func (c *pageColours) start(name string, pages []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.prefix = []byte("page " + name + " ")
 	c.pages, c.next, c.eol = pages, 0, false
-	c.pend, c.colour, c.changed, c.silent, c.seen = nil, map[int]bool{}, make(chan struct{}), false, nil
+	c.pend, c.colour, c.changed, c.silent, c.seen, c.queued = nil, map[int]bool{}, make(chan struct{}), false, nil, nil
+}
+
+// expect gives the run's pages (in order) to a run started with none, and
+// takes the verdicts read meanwhile by the same rule as later ones.
+func (c *pageColours) expect(pages []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pages = pages
+	for _, v := range c.queued {
+		c.take(v.page, v.colour)
+	}
+	c.queued = nil
 }
 
 func (c *pageColours) passOn(w io.Writer) {
@@ -136,13 +162,25 @@ func (c *pageColours) give(b []byte) {
 }
 
 // set takes a verdict for page if it is the next page of the run and
-// verdicts are trusted.
+// verdicts are trusted, or keeps it for expect while the run's pages are
+// not known.
 func (c *pageColours) set(page int, colour bool) bool {
+	if c.pages == nil && !c.silent && len(c.queued) < maxQueued {
+		c.queued = append(c.queued, verdict{page, colour})
+	} else if !c.take(page, colour) {
+		return false
+	}
+	c.eol = true
+	return true
+}
+
+// take records a verdict for page if it is the next page of the run and
+// verdicts are trusted.
+func (c *pageColours) take(page int, colour bool) bool {
 	if c.silent || c.next >= len(c.pages) || c.pages[c.next] != page {
 		return false
 	}
 	c.next++
-	c.eol = true
 	c.colour[page] = colour
 	close(c.changed)
 	c.changed = make(chan struct{})

@@ -171,3 +171,51 @@ func TestPageColoursRepair(t *testing.T) {
 		t.Errorf("the verdict after the repair was not passed on: %q", rest.String())
 	}
 }
+
+// A run started before its pages are known (a renderer drawing while the
+// pdfinfo worker counts them) keeps the verdicts it reads, at most
+// maxQueued, and takes them once expect gives the pages, by the same
+// rule: in order, the run's own pages only.
+func TestPageColoursExpectedLater(t *testing.T) {
+	var c pageColours
+	var rest bytes.Buffer
+	c.start("/in/doc.pdf", nil)
+	c.passOn(&rest)
+	in := "page /in/doc.pdf 9 grayscale\npage /in/doc.pdf 8 color\npage /in/doc.pdf 6 color\n"
+	c.Write([]byte(in))
+	if rest.Len() != 0 {
+		t.Fatalf("verdicts passed on: %q", rest.String())
+	}
+	c.expect([]int{9, 8, 7, 6})
+	for _, v := range []struct {
+		page          int
+		colour, known bool
+	}{{9, false, true}, {8, true, true}} {
+		if colour, known := c.wait(v.page); colour != v.colour || known != v.known {
+			t.Errorf("page %d: colour %v known %v, want %v %v", v.page, colour, known, v.colour, v.known)
+		}
+	}
+	// Page 6's verdict came before page 7's: not taken, nor page 7's
+	// later one out of order.
+	c.Write([]byte("page /in/doc.pdf 7 grayscale\n"))
+	if _, ok := c.colour[6]; ok {
+		t.Error("page 6's verdict, read before page 7's, was taken")
+	}
+	if colour, known := c.wait(7); colour || !known {
+		t.Errorf("page 7: colour %v known %v", colour, known)
+	}
+
+	// More verdicts than maxQueued before the pages are known: the rest
+	// are not taken (their pages are drawn again in RGB).
+	var d pageColours
+	d.start("/in/doc.pdf", nil)
+	var pages []int
+	for n := 1; n <= maxQueued+3; n++ {
+		pages = append(pages, n)
+		fmt.Fprintf(&d, "page /in/doc.pdf %d grayscale\n", n)
+	}
+	d.expect(pages)
+	if len(d.colour) != maxQueued {
+		t.Errorf("%d verdicts taken, want %d", len(d.colour), maxQueued)
+	}
+}

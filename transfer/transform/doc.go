@@ -7,11 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // transformPDF rebuilds the PDF at path as a PDF of images: its page count
-// and links first (the pdfinfo worker, pdfcpu), then its pages rendered
+// and links read (the pdfinfo worker, pdfcpu) while its pages are rendered
 // and encoded (renderPDF), then the new PDF written (writePDF). shown is
 // the name the output and sidecar are named after.
 func (t *Transformer) transformPDF(ctx context.Context, path string, size int64, original, shown string, o *outputs, res *Result) error {
@@ -22,23 +21,22 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	// The renderer's version, which the result names, is asked while
 	// the document is read and rendered rather than after.
 	go t.version(r)
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	info, err := t.worker(ctx, "pdfinfo", workerOpts{MaxPages: t.cfg.MaxPages}, f, size, nil)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	budget := t.cfg.Timeout(info.Pages, size)
-	if t.cfg.OCR != "" {
-		budget += time.Duration(info.Pages) * ocrPerPage
-	}
-	deadline := time.Now().Add(budget)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	spools := make([]*os.File, min(t.cfg.Workers, info.Pages))
+	// The pdfinfo worker counts the pages and checks the document while
+	// the first renderers start drawing (renderPDF): they read no page
+	// before it answers.
+	doc := newPDFDoc()
+	ictx, stop := context.WithCancel(ctx) // not left running if rendering fails first
+	defer stop()
+	go func() {
+		f, err := os.Open(path)
+		if err != nil {
+			doc.set(nil, err)
+			return
+		}
+		defer f.Close()
+		doc.set(t.worker(ictx, "pdfinfo", workerOpts{MaxPages: t.cfg.MaxPages}, f, size, nil))
+	}()
+	spools := make([]*os.File, t.cfg.Workers)
 	for i := range spools {
 		s, err := os.CreateTemp(t.cfg.TempDir, "sluice-pages-*")
 		if err != nil {
@@ -48,10 +46,11 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 		defer s.Close()
 		spools[i] = s
 	}
-	pages, err := t.renderPDF(ctx, r, path, info.Pages, info.ColourBlind, spools, deadline)
+	pages, err := t.renderPDF(ctx, r, path, size, doc, spools)
 	if err != nil {
 		return err
 	}
+	info := doc.info
 	if err := t.ocrResult(pages, res); err != nil {
 		return err
 	}

@@ -388,6 +388,24 @@ func TestRendererFailures(t *testing.T) {
 			t.Errorf("a 2 s timeout took %s", d)
 		}
 	})
+	t.Run("hang, a page count's deadline", func(t *testing.T) {
+		// The first renderers start before the pages are counted, bound
+		// by the most pages allowed; the document's own deadline stops
+		// them, and the error names it.
+		tr := newT(t, Config{NoSandbox: true, Tools: map[string]string{"mutool": hang}, MaxPages: 500,
+			Timeout: func(pages int, _ int64) time.Duration {
+				if pages == 500 {
+					return time.Hour
+				}
+				return 2 * time.Second
+			}})
+		start := time.Now()
+		_, out, err := run(t, tr, "malformed.pdf", pdf)
+		mustFail(t, err, out, "took longer than 2s")
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("a 2 s timeout took %s", d)
+		}
+	})
 	t.Run("cancelled", func(t *testing.T) {
 		tr := newT(t, Config{NoSandbox: true, Tools: map[string]string{"mutool": hang}})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -536,7 +554,9 @@ func TestPageKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer spool.Close()
-			pages, err := tr.renderPDF(context.Background(), r, path, 6, false, []*os.File{spool}, time.Now().Add(time.Minute))
+			doc := newPDFDoc()
+			doc.set(&workerReply{Pages: 6}, nil)
+			pages, err := tr.renderPDF(context.Background(), r, path, 0, doc, []*os.File{spool})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -633,7 +653,9 @@ func TestColourTestBlind(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer spool.Close()
-			pages, err := tr.renderPDF(context.Background(), "mutool", path, info.Pages, info.ColourBlind, []*os.File{spool}, time.Now().Add(time.Minute))
+			doc := newPDFDoc()
+			doc.set(info, nil)
+			pages, err := tr.renderPDF(context.Background(), "mutool", path, int64(len(c.pdf)), doc, []*os.File{spool})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,8 +43,8 @@ const maxRuns = 8
 
 // pass is one run of the renderer.
 type pass struct {
-	// pages are the page numbers to render, increasing; pdftoppm takes
-	// only a contiguous range.
+	// pages are the page numbers to render in order; pdftoppm takes
+	// only a rising range.
 	pages []int
 	dpi   int
 	// gray: one byte a pixel (PGM), else three (PPM).
@@ -52,12 +52,21 @@ type pass struct {
 	// colours, when set (mutool only), learns from the renderer which
 	// of the pages hold colour.
 	colours *pageColours
+	// spec and later, when later is set, stand for pages while the
+	// page count is not known: spec is mutool's page list ("1-N",
+	// "N-1"), and later waits for the count and gives the pages.
+	spec  string
+	later func(context.Context) ([]int, error)
 }
 
 // renderArgs is the command that renders pass's pages of pdf (a path the
 // child sees) as binary PGM or PPM images, one after another, on stdout.
 func (t *Transformer) renderArgs(r, pdf string, ps pass) []string {
 	d := strconv.Itoa(ps.dpi)
+	spec := ps.spec
+	if ps.later == nil {
+		spec = pageList(ps.pages)
+	}
 	switch r {
 	case "mutool":
 		c, f := "rgb", "ppm"
@@ -68,7 +77,7 @@ func (t *Transformer) renderArgs(r, pdf string, ps pass) []string {
 		if ps.colours != nil {
 			a = append(a, "-s", "f")
 		}
-		return t.buffered(append(a, pdf, pageList(ps.pages)))
+		return t.buffered(append(a, pdf, spec))
 	default:
 		a := []string{realPath(t.paths[r]), "-r", d, "-f", strconv.Itoa(ps.pages[0]), "-l", strconv.Itoa(ps.pages[len(ps.pages)-1])}
 		if ps.gray {
@@ -132,28 +141,63 @@ func pageRange(first, last int) []int {
 	}
 }
 
+// walk is a renderer's way through a document: the pages it draws in
+// order, given the page count n, until it meets a page another renderer
+// took. spec is mutool's page list for it, which may name the last page
+// "N" before n is known.
+type walk struct {
+	spec  string
+	pages func(n int) []int
+}
+
+// walkUp and walkDown are the first two walks: the whole document from
+// its first page up, and from its last page down. They need no page count
+// to start, so they start while the pdfinfo worker counts the pages.
+var (
+	walkUp   = walk{"1-N", func(n int) []int { return pageRange(1, n) }}
+	walkDown = walk{"N-1", func(n int) []int { return pageRange(n, 1) }}
+)
+
+// fixed is a walk of known pages.
+func fixed(pages []int) walk {
+	return walk{pageList(pages), func(int) []int { return pages }}
+}
+
 // walks divides pages 1..n among w renderers so that each stops where
 // another has already been, and none waits on a fixed share: in pairs,
 // one walking up from its stretch's first page to the document's end,
 // the other down from its stretch's last page to the first. Pages cost
 // what they hold (a scan or a chart may take ten times a page of text),
 // and fixed halves left one of two cores idle for 0–43 ms of a 0.6 s
-// transform of a 142-page text document. A lone last renderer walks up.
-// Every page is reached: a walk up stops only at a page taken, and the
-// one below a stretch's start is a walk's down start or a walk up's way.
-func walks(n, w int) [][]int {
-	var out [][]int
+// transform of a 142-page text document. With w odd, the first stretch
+// has one renderer, walking up. The first two walks are walkUp and
+// walkDown (one walk, walkUp, for w = 1).
+//
+// Every page is reached, by the walk that gets there first: a walk up
+// stops only at a page taken, so a page missed would lie between a walk
+// down's start and, next to it, a walk up's start with no page between
+// them, and stretches leave none.
+func walks(n, w int) []walk {
+	ways := []walk{walkUp}
+	if w == 1 {
+		return ways
+	}
+	ways = append(ways, walkDown)
 	first := 1
-	for k := 0; k < w; k += 2 {
-		in := min(2, w-k)
-		last := (k + in) * n / w
-		out = append(out, pageRange(first, n))
-		if in == 2 {
-			out = append(out, pageRange(last, 1))
+	if w%2 == 1 {
+		first = n/w + 1 // the first stretch is walkUp's alone
+	}
+	for k := w % 2; k < w; k += 2 {
+		last := (k + 2) * n / w
+		if first != 1 {
+			ways = append(ways, fixed(pageRange(first, n)))
+		}
+		if last != n {
+			ways = append(ways, fixed(pageRange(last, 1)))
 		}
 		first = last + 1
 	}
-	return out
+	return ways
 }
 
 // taken records the pages a walk has reached first.
@@ -179,45 +223,143 @@ func (t *taken) take(num int) bool {
 // errMet ends a walk at a page another renderer drew first.
 var errMet = errors.New("met another walk")
 
-// renderPDF renders every page of the PDF at path (pages of them) on up
-// to Config.Workers renderers at once, each streaming its pages through a
-// pipe, and encodes each page as it arrives into that renderer's spool
-// file: at most one page's pixels per renderer are in memory. mutool's
-// renderers walk the document until they meet (walks); pdftoppm, which
-// takes only a rising range, gets equal ranges. allRGB draws every page
-// in RGB (see renderWalk). It returns the pages in order, their images in
-// the spools.
-func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, allRGB bool, spools []*os.File, deadline time.Time) ([]pageImage, error) {
-	workers := min(len(spools), pages)
-	out := make([]pageImage, pages)
-	tk := &taken{page: make([]bool, pages)}
-	var ways [][]int
+// pdfDoc is what the pdfinfo worker says of a document being rendered,
+// and which renderer took each page; renderers that start before it
+// answers wait for it before they read a page.
+type pdfDoc struct {
+	ready chan struct{} // closed once info or err is set
+	info  *workerReply
+	err   error
+	out   []pageImage
+	tk    *taken
+}
+
+func newPDFDoc() *pdfDoc { return &pdfDoc{ready: make(chan struct{})} }
+
+// set gives the pdfinfo worker's answer, once.
+func (d *pdfDoc) set(info *workerReply, err error) {
+	d.info, d.err = info, err
+	if err == nil {
+		d.out = make([]pageImage, info.Pages)
+		d.tk = &taken{page: make([]bool, info.Pages)}
+	}
+	close(d.ready)
+}
+
+// wait waits for the pdfinfo worker's answer.
+func (d *pdfDoc) wait(ctx context.Context) error {
+	select {
+	case <-d.ready:
+		return d.err
+	case <-ctx.Done():
+		return fmt.Errorf("rendering stopped: %w", context.Cause(ctx))
+	}
+}
+
+// errColourBlind stops renderers that started drawing in gray before the
+// pdfinfo worker found the document holding what mutool's colour test
+// does not see: it is drawn again, in RGB throughout.
+var errColourBlind = errors.New("drawn again in RGB")
+
+// overTime is the cause of a rendering stopped at its deadline, which
+// the renderers that started before the page count was known were not
+// given: budget is the time allowed.
+type overTime struct{ budget time.Duration }
+
+func (o *overTime) Error() string        { return "took longer than " + o.budget.Round(time.Second).String() }
+func (o *overTime) Is(target error) bool { return target == errTimeout }
+
+// renderPDF renders every page of the PDF at path (of size bytes) on up to
+// len(spools) renderers at once, each streaming its pages through a pipe,
+// and encodes each page as it arrives into that renderer's spool file: at
+// most one page's pixels per renderer are in memory. mutool's renderers
+// walk the document until they meet (walks), the first two starting at
+// once, while the pdfinfo worker, whose answer doc waits for, counts the
+// pages; pdftoppm, which takes only a rising range, gets equal ranges once
+// the count is known. It returns the pages in order, their images in the
+// spools, and stops them all at the deadline the page count gives
+// (Config.Timeout, and OCR's time a page).
+func (t *Transformer) renderPDF(ctx context.Context, r, path string, size int64, doc *pdfDoc, spools []*os.File) ([]pageImage, error) {
+	start := time.Now()
+	budget := func(pages int) time.Duration {
+		b := t.cfg.Timeout(pages, size)
+		if t.cfg.OCR != "" {
+			b += time.Duration(pages) * ocrPerPage
+		}
+		return b
+	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	g, gctx := errgroup.WithContext(ctx)
+	early := 0
 	if r == "mutool" {
-		ways = walks(pages, workers)
-	} else {
-		for w := 0; w < workers; w++ {
-			ways = append(ways, pageRange(1+w*pages/workers, (w+1)*pages/workers))
+		// Until the page count is known, the most it may be.
+		guess := start.Add(budget(t.cfg.MaxPages))
+		for w, way := range []walk{walkUp, walkDown}[:min(len(spools), 2)] {
+			early++
+			g.Go(func() error {
+				return t.renderWalk(gctx, r, path, doc, way, false, w, spools[w], guess)
+			})
 		}
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	for w, way := range ways {
+	if err := doc.wait(ctx); err != nil {
+		// The pdfinfo worker's error (it says best why a document cannot
+		// be read), else the first renderer's.
+		stop(err)
+		gerr := g.Wait()
+		select {
+		case <-doc.ready:
+			if doc.err != nil {
+				return nil, doc.err
+			}
+		default:
+		}
+		if gerr != nil {
+			return nil, gerr
+		}
+		return nil, err
+	}
+	pages := doc.info.Pages
+	deadline := start.Add(budget(pages))
+	timer := time.AfterFunc(time.Until(deadline), func() { stop(&overTime{budget(pages)}) })
+	defer timer.Stop()
+	workers := min(len(spools), pages)
+	var ways []walk
+	if r == "mutool" {
+		ways = walks(pages, max(workers, early))
+	} else {
+		for w := 0; w < workers; w++ {
+			ways = append(ways, fixed(pageRange(1+w*pages/workers, (w+1)*pages/workers)))
+		}
+	}
+	allRGB := doc.info.ColourBlind
+	if allRGB && early > 0 {
+		// The first renderers stop at errColourBlind, having taken no
+		// page: all start again, in RGB.
+		if err := g.Wait(); err != nil && !errors.Is(err, errColourBlind) {
+			return nil, err
+		}
+		g, gctx = errgroup.WithContext(ctx)
+		early = 0
+	}
+	for w := early; w < len(ways); w++ {
 		g.Go(func() error {
-			return t.renderWalk(ctx, r, path, way, allRGB, w, spools[w], out, tk, deadline)
+			return t.renderWalk(gctx, r, path, doc, ways[w], allRGB, w, spools[w], deadline)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if tk.n != pages {
-		return nil, fmt.Errorf("%d of %d pages were rendered", tk.n, pages)
+	if doc.tk.n != pages {
+		return nil, fmt.Errorf("%d of %d pages were rendered", doc.tk.n, pages)
 	}
-	return out, nil
+	return doc.out, nil
 }
 
 // renderWalk renders the pages of way in its order at Config.DPI until it
 // meets a page another renderer took, in gray where a page has no colour
 // (a third of the bytes to move and look at: most documents are black
-// text) and in RGB where it has, and encodes each into out.
+// text) and in RGB where it has, and encodes each into doc.out.
 //
 // mutool draws every page in gray once, saying as it goes which pages
 // have colour (its -s f test device); those alone are drawn again in
@@ -228,12 +370,22 @@ func (t *Transformer) renderPDF(ctx context.Context, r, path string, pages int, 
 // repairing the file (it may then read objects pdfcpu did not). pdftoppm
 // cannot say, so a preview at previewDPI finds its colour pages first,
 // and each stretch of them or of gray pages is rendered in its own run.
-func (t *Transformer) renderWalk(ctx context.Context, r, path string, way []int, allRGB bool, spool int, sf *os.File, out []pageImage, tk *taken, deadline time.Time) error {
+func (t *Transformer) renderWalk(ctx context.Context, r, path string, doc *pdfDoc, way walk, allRGB bool, spool int, sf *os.File, deadline time.Time) error {
 	off, err := sf.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
 	}
 	sw := &countWriter{w: bufio.NewWriterSize(sf, 256<<10)}
+	// pagesOf gives way's pages once the pdfinfo worker has counted them.
+	pagesOf := func(ctx context.Context) ([]int, error) {
+		if err := doc.wait(ctx); err != nil {
+			return nil, err
+		}
+		if doc.info.ColourBlind && !allRGB {
+			return nil, errColourBlind
+		}
+		return way.pages(doc.info.Pages), nil
+	}
 	encode := func(num, w, h, ch int, pix []byte) error {
 		start := sw.n
 		p, err := encodePage(pix, w, h, ch, sw)
@@ -268,14 +420,14 @@ func (t *Transformer) renderWalk(ctx context.Context, r, path string, way []int,
 				p.TextOff, p.TextLength = off+start, sw.n-start
 			}
 		}
-		out[num-1] = p
+		doc.out[num-1] = p
 		return nil
 	}
 	// walk runs one pass over way, ending it without error where another
 	// renderer has been.
 	walk := func(ps pass, page func(num, w, h, ch int, pix []byte) error) error {
 		err := t.streamPages(ctx, r, path, ps, deadline, func(num, w, h, ch int, pix []byte) error {
-			if !tk.take(num) {
+			if !doc.tk.take(num) {
 				return errMet
 			}
 			return page(num, w, h, ch, pix)
@@ -287,13 +439,18 @@ func (t *Transformer) renderWalk(ctx context.Context, r, path string, way []int,
 	}
 	var passes []pass
 	if allRGB {
-		if err := walk(pass{pages: way, dpi: t.cfg.DPI}, encode); err != nil {
+		pages, err := pagesOf(ctx)
+		if err != nil {
+			return err
+		}
+		if err := walk(pass{pages: pages, dpi: t.cfg.DPI}, encode); err != nil {
 			return err
 		}
 	} else if r == "mutool" {
 		colours := &pageColours{}
 		var again []int
-		err := walk(pass{way, t.cfg.DPI, true, colours}, func(num, w, h, ch int, pix []byte) error {
+		ps := pass{dpi: t.cfg.DPI, gray: true, colours: colours, spec: way.spec, later: pagesOf}
+		err := walk(ps, func(num, w, h, ch int, pix []byte) error {
 			if colour, known := colours.wait(num); colour || !known {
 				again = append(again, num) // drawn again in RGB, which encodePage judges for itself
 				return nil
@@ -308,12 +465,16 @@ func (t *Transformer) renderWalk(ctx context.Context, r, path string, way []int,
 		}
 	} else {
 		// A rising range of its own: every page is this renderer's.
+		way, err := pagesOf(ctx)
+		if err != nil {
+			return err
+		}
 		for _, num := range way {
-			tk.take(num)
+			doc.tk.take(num)
 		}
 		first := way[0]
 		colour := make([]bool, len(way))
-		err := t.streamPages(ctx, r, path, pass{pages: way, dpi: previewDPI}, deadline, func(num, w, h, ch int, pix []byte) error {
+		err = t.streamPages(ctx, r, path, pass{pages: way, dpi: previewDPI}, deadline, func(num, w, h, ch int, pix []byte) error {
 			colour[num-first] = colourful(pix)
 			return nil
 		})
@@ -362,7 +523,7 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, ps pass, 
 		timeout: time.Until(deadline),
 	}
 	if ps.colours != nil {
-		ps.colours.start(pdf, ps.pages)
+		ps.colours.start(pdf, ps.pages) // nil while later is to say
 		j.filter = ps.colours
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -373,6 +534,9 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, ps pass, 
 		// encoded), and the renderer stopped for that; else a failed
 		// read is the renderer's failure, which its exit says best.
 		bad bool
+		// unread: the pages were never known (later failed): a
+		// renderer that failed meanwhile says why best.
+		unread bool
 	}
 	decoded := make(chan decodeResult, 1)
 	go func() {
@@ -380,20 +544,35 @@ func (t *Transformer) streamPages(ctx context.Context, r, path string, ps pass, 
 		if ps.gray {
 			ch = 1
 		}
-		err := t.readPages(pr, ps.pages, ps.dpi, ch, page)
+		pages, err := ps.pages, error(nil)
+		if ps.later != nil {
+			// The renderer draws meanwhile, until the pipe is full.
+			if pages, err = ps.later(ctx); err == nil && ps.colours != nil {
+				ps.colours.expect(pages)
+			}
+		}
+		unread := err != nil
+		if err == nil {
+			err = t.readPages(pr, pages, ps.dpi, ch, page)
+		}
 		var bad *badPages
 		isBad := err != nil && (errors.As(err, &bad) || !errors.Is(err, errRendererOutput))
 		if isBad {
 			cancel() // stop the renderer: its output is of no use
 		}
 		io.Copy(io.Discard, pr)
-		decoded <- decodeResult{err, isBad}
+		decoded <- decodeResult{err, isBad, unread}
 	}()
 	runErr := t.run(ctx, j)
+	// The renderer failed by itself, not stopped by the reader or ctx.
+	failed := runErr != nil && ctx.Err() == nil
+	if runErr != nil {
+		cancel() // a reader still waiting for the pages stops
+	}
 	pw.Close()
 	d := <-decoded
 	switch {
-	case d.bad:
+	case d.bad && !(d.unread && failed):
 		return d.err
 	case runErr != nil:
 		return runErr

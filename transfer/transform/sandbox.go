@@ -142,7 +142,11 @@ func (t *Transformer) run(ctx context.Context, j job) error {
 		return nil
 	}
 	if errors.Is(context.Cause(ctx), errTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s took longer than %s (a damaged or hostile file?)", j.name, j.timeout.Round(time.Second))
+		limit := j.timeout
+		if o := (*overTime)(nil); errors.As(context.Cause(ctx), &o) {
+			limit = o.budget // the document's, where the job's own was a bound
+		}
+		return fmt.Errorf("%s took longer than %s (a damaged or hostile file?)", j.name, limit.Round(time.Second))
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s stopped: %w", j.name, context.Cause(ctx))

@@ -49,7 +49,7 @@ func TestWalksCoverEveryPageOnce(t *testing.T) {
 				for i, way := range ways {
 					delay := time.Duration(rng.IntN(100)) * time.Microsecond
 					wg.Go(func() {
-						for _, num := range way {
+						for _, num := range way.pages(n) {
 							time.Sleep(delay)
 							if !tk.take(num) {
 								return
