@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -18,10 +19,14 @@ import (
 // for the error message, but the newline that ends a verdict's line.
 //
 // The renderer reads a hostile document, and the document's own text can
-// reach stderr in a warning. A verdict is taken only for the next page of
-// the run, in order, once, and at most one verdict per page of the run is
-// kept; the document's name in the sandbox is random, so a page cannot
-// quote its own.
+// reach stderr in a warning. The document's name in the sandbox is
+// random, so a page cannot quote a verdict: each is mutool's own, and the
+// verdicts come in the order of the pages drawn. One for another page than
+// the next of the run means mutool is not drawing the pages asked for, in
+// their order (it counts or orders the pages otherwise than pdfcpu did: a
+// review found a page tree defined twice in an object stream, which each
+// read its own way): no verdict is trusted after it, and err says so, for
+// the run to fail rather than put a page's pixels in another's place.
 //
 // Once mutool says it is repairing the file ("trying to repair broken
 // xref", "repairing PDF document"), no verdict is trusted: it may draw
@@ -47,6 +52,8 @@ type pageColours struct {
 	// queued are the verdicts read before the run's pages were known
 	// (start with none; expect gives them), in order, at most maxQueued.
 	queued []verdict
+	// wrong: a verdict named another page than the next (see err).
+	wrong string
 }
 
 // verdict is a page's colour verdict, read before the page was expected.
@@ -56,9 +63,11 @@ type verdict struct {
 }
 
 // maxQueued bounds the verdicts kept before expect: a renderer draws the
-// page or two its pipe holds while the pages are counted. A verdict beyond
-// them is not taken (its page is drawn again in RGB: slower, never wrong).
-const maxQueued = 16
+// pages its pipe holds while they are counted (dozens when they are small:
+// a review found 16 too few for 100-point pages), one per page of a
+// document Verify would take. One beyond is not taken (its page is drawn
+// again in RGB: slower, never wrong).
+const maxQueued = maxPagesLimit
 
 // start prepares for a run of the renderer on pages (in order) of the
 // document it sees as name; with pages nil, expect gives them later.
@@ -67,7 +76,7 @@ func (c *pageColours) start(name string, pages []int) {
 	defer c.mu.Unlock()
 	c.prefix = []byte("page " + name + " ")
 	c.pages, c.next, c.eol = pages, 0, false
-	c.pend, c.colour, c.changed, c.silent, c.seen, c.queued = nil, map[int]bool{}, make(chan struct{}), false, nil, nil
+	c.pend, c.colour, c.changed, c.silent, c.seen, c.queued, c.wrong = nil, map[int]bool{}, make(chan struct{}), false, nil, nil, ""
 }
 
 // expect gives the run's pages (in order) to a run started with none, and
@@ -165,7 +174,10 @@ func (c *pageColours) give(b []byte) {
 // verdicts are trusted, or keeps it for expect while the run's pages are
 // not known.
 func (c *pageColours) set(page int, colour bool) bool {
-	if c.pages == nil && !c.silent && len(c.queued) < maxQueued {
+	if c.pages == nil {
+		if c.silent || len(c.queued) == maxQueued {
+			return false
+		}
 		c.queued = append(c.queued, verdict{page, colour})
 	} else if !c.take(page, colour) {
 		return false
@@ -175,10 +187,22 @@ func (c *pageColours) set(page int, colour bool) bool {
 }
 
 // take records a verdict for page if it is the next page of the run and
-// verdicts are trusted.
+// verdicts are trusted. One for another page ends the trust, and is
+// taken out of stderr too: it is no warning.
 func (c *pageColours) take(page int, colour bool) bool {
-	if c.silent || c.next >= len(c.pages) || c.pages[c.next] != page {
+	if c.silent {
 		return false
+	}
+	if c.next >= len(c.pages) || c.pages[c.next] != page {
+		want := "no more"
+		if c.next < len(c.pages) {
+			want = "page " + strconv.Itoa(c.pages[c.next])
+		}
+		c.wrong = fmt.Sprintf("mutool drew page %d where %s was asked for: it reads the document's pages otherwise than pdfcpu did (a damaged or hostile file?)", page, want)
+		c.silent = true
+		close(c.changed)
+		c.changed = make(chan struct{})
+		return true
 	}
 	c.next++
 	c.colour[page] = colour
@@ -199,6 +223,17 @@ func (c *pageColours) flush() {
 // between; a renderer that does not write them costs one wait, then every
 // page is taken as colour (drawn again in RGB: slower, never wrong).
 const verdictWait = time.Second
+
+// err says why the renderer's verdicts showed it drawing other pages
+// than asked, or is nil.
+func (c *pageColours) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wrong == "" {
+		return nil
+	}
+	return &badPages{c.wrong}
+}
 
 // wait returns whether page has colour, and whether the renderer said
 // (and is trusted).

@@ -12,9 +12,8 @@ import (
 // the writes split it, with the newline that ends its line, and passes
 // everything else on unchanged: a warning between a verdict and its
 // newline, an error at the end after more verdicts than the error message
-// keeps, text that only looks like a verdict, and verdicts that are not
-// the next page's (quoted by a hostile page for the page after it, given
-// twice, or for a page not in the run).
+// keeps, text that only looks like a verdict, and verdicts a hostile page
+// quotes in a warning under a name it guessed.
 func TestPageColours(t *testing.T) {
 	var stderr, want strings.Builder
 	var pages []int
@@ -27,7 +26,7 @@ func TestPageColours(t *testing.T) {
 		if n == 8 {
 			// Page 8's content quotes a verdict for page 9 and one for
 			// page 2 in a warning, before its own.
-			spoof := "warning: cannot find ExtGState resource 'page /in/doc.pdf 9 color' nor 'page /in/doc.pdf 2 color'\n"
+			spoof := "warning: cannot find ExtGState resource 'page /in/d0c.pdf 9 color' nor 'page /in/doc.pdf. 2 color'\n"
 			stderr.WriteString(spoof)
 			want.WriteString(spoof)
 		}
@@ -38,7 +37,7 @@ func TestPageColours(t *testing.T) {
 		}
 		stderr.WriteString("\n")
 	}
-	tricky := "page /in/doc.pdf x color\npage /in/doc.pdf 12 colour? page /in/other.pdf 3 color\npage /in/doc.pdf 5001 color\npage /in/doc.pdf 4 color\n"
+	tricky := "page /in/doc.pdf x color\npage /in/doc.pdf 12 colour? page /in/other.pdf 3 color\n"
 	stderr.WriteString(tricky)
 	want.WriteString(tricky)
 	stderr.WriteString("error: cannot draw page 5001\n")
@@ -172,6 +171,37 @@ func TestPageColoursRepair(t *testing.T) {
 	}
 }
 
+// A verdict (under the document's own, random name: mutool's) for another
+// page than the next of the run means mutool draws other pages than asked,
+// or in another order: err says so, and no verdict is taken after it.
+func TestPageColoursDisagree(t *testing.T) {
+	for _, c := range []struct {
+		stderr, want string
+	}{
+		{"page /in/doc.pdf 1 grayscale\npage /in/doc.pdf 3 color\n", "drew page 3 where page 2 was asked for"},
+		{"page /in/doc.pdf 1 grayscale\npage /in/doc.pdf 1 grayscale\n", "drew page 1 where page 2 was asked for"},
+		{"page /in/doc.pdf 1 grayscale\npage /in/doc.pdf 2 color\npage /in/doc.pdf 3 color\npage /in/doc.pdf 4 color\n", "drew page 4 where no more was asked for"},
+	} {
+		var p pageColours
+		var rest bytes.Buffer
+		p.start("/in/doc.pdf", []int{1, 2, 3})
+		p.passOn(&rest)
+		p.Write([]byte(c.stderr + "page /in/doc.pdf 2 color\n"))
+		p.flush()
+		if err := p.err(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err %v, want one saying %q", c.stderr, err, c.want)
+		}
+		if _, known := p.wait(2); known && !strings.Contains(c.stderr, "2 color") {
+			t.Errorf("%q: a verdict was taken after the disagreement", c.stderr)
+		}
+		// The verdicts up to the disagreement are mutool's, not warnings;
+		// after it nothing is taken, and what follows is passed on.
+		if rest.String() != "page /in/doc.pdf 2 color\n" {
+			t.Errorf("%q: passed on %q", c.stderr, rest.String())
+		}
+	}
+}
+
 // A run started before its pages are known (a renderer drawing while the
 // pdfinfo worker counts them) keeps the verdicts it reads, at most
 // maxQueued, and takes them once expect gives the pages, by the same
@@ -181,41 +211,46 @@ func TestPageColoursExpectedLater(t *testing.T) {
 	var rest bytes.Buffer
 	c.start("/in/doc.pdf", nil)
 	c.passOn(&rest)
-	in := "page /in/doc.pdf 9 grayscale\npage /in/doc.pdf 8 color\npage /in/doc.pdf 6 color\n"
-	c.Write([]byte(in))
+	c.Write([]byte("page /in/doc.pdf 9 grayscale\npage /in/doc.pdf 8 color\n"))
 	if rest.Len() != 0 {
 		t.Fatalf("verdicts passed on: %q", rest.String())
 	}
-	c.expect([]int{9, 8, 7, 6})
+	c.expect([]int{9, 8, 7})
 	for _, v := range []struct {
-		page          int
-		colour, known bool
-	}{{9, false, true}, {8, true, true}} {
-		if colour, known := c.wait(v.page); colour != v.colour || known != v.known {
-			t.Errorf("page %d: colour %v known %v, want %v %v", v.page, colour, known, v.colour, v.known)
+		page   int
+		colour bool
+	}{{9, false}, {8, true}} {
+		if colour, known := c.wait(v.page); colour != v.colour || !known {
+			t.Errorf("page %d: colour %v known %v, want %v", v.page, colour, known, v.colour)
 		}
 	}
-	// Page 6's verdict came before page 7's: not taken, nor page 7's
-	// later one out of order.
 	c.Write([]byte("page /in/doc.pdf 7 grayscale\n"))
-	if _, ok := c.colour[6]; ok {
-		t.Error("page 6's verdict, read before page 7's, was taken")
+	if colour, known := c.wait(7); colour || !known || c.err() != nil {
+		t.Errorf("page 7: colour %v known %v, err %v", colour, known, c.err())
 	}
-	if colour, known := c.wait(7); colour || !known {
-		t.Errorf("page 7: colour %v known %v", colour, known)
+
+	// The verdicts read meanwhile are held to the pages' order too: a
+	// renderer counting the pages otherwise than pdfcpu (its "N" another
+	// page) is found at its first verdict.
+	var d pageColours
+	d.start("/in/doc.pdf", nil)
+	d.Write([]byte("page /in/doc.pdf 6 grayscale\n"))
+	d.expect([]int{3, 2, 1})
+	if err := d.err(); err == nil || !strings.Contains(err.Error(), "drew page 6 where page 3 was asked for") {
+		t.Errorf("a run of pages 3, 2, 1 given page 6's verdict first: err %v", err)
 	}
 
 	// More verdicts than maxQueued before the pages are known: the rest
 	// are not taken (their pages are drawn again in RGB).
-	var d pageColours
-	d.start("/in/doc.pdf", nil)
+	var e pageColours
+	e.start("/in/doc.pdf", nil)
 	var pages []int
 	for n := 1; n <= maxQueued+3; n++ {
 		pages = append(pages, n)
-		fmt.Fprintf(&d, "page /in/doc.pdf %d grayscale\n", n)
+		fmt.Fprintf(&e, "page /in/doc.pdf %d grayscale\n", n)
 	}
-	d.expect(pages)
-	if len(d.colour) != maxQueued {
-		t.Errorf("%d verdicts taken, want %d", len(d.colour), maxQueued)
+	e.expect(pages)
+	if len(e.colour) != maxQueued || e.err() != nil {
+		t.Errorf("%d verdicts taken (err %v), want %d", len(e.colour), e.err(), maxQueued)
 	}
 }

@@ -25,16 +25,20 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	// the first renderers start drawing (renderPDF): they read no page
 	// before it answers.
 	doc := newPDFDoc()
-	ictx, stop := context.WithCancel(ctx) // not left running if rendering fails first
-	defer stop()
+	ictx, stop := context.WithCancel(ctx)
+	defer func() {
+		stop() // if rendering failed first
+		<-doc.ready
+	}()
 	go func() {
 		f, err := os.Open(path)
 		if err != nil {
 			doc.set(nil, err)
 			return
 		}
-		defer f.Close()
-		doc.set(t.worker(ictx, "pdfinfo", workerOpts{MaxPages: t.cfg.MaxPages}, f, size, nil))
+		info, err := t.worker(ictx, "pdfinfo", workerOpts{MaxPages: t.cfg.MaxPages}, f, size, nil)
+		f.Close()
+		doc.set(info, err)
 	}()
 	spools := make([]*os.File, t.cfg.Workers)
 	for i := range spools {

@@ -451,12 +451,19 @@ func (t *Transformer) renderWalk(ctx context.Context, r, path string, doc *pdfDo
 		var again []int
 		ps := pass{dpi: t.cfg.DPI, gray: true, colours: colours, spec: way.spec, later: pagesOf}
 		err := walk(ps, func(num, w, h, ch int, pix []byte) error {
-			if colour, known := colours.wait(num); colour || !known {
+			colour, known := colours.wait(num)
+			if err := colours.err(); err != nil {
+				return err
+			}
+			if colour || !known {
 				again = append(again, num) // drawn again in RGB, which encodePage judges for itself
 				return nil
 			}
 			return encode(num, w, h, ch, pix)
 		})
+		if err == nil {
+			err = colours.err() // after its last page
+		}
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +111,95 @@ func TestWalksKeepPageOrder(t *testing.T) {
 			// 30 points a page apart: 8.3 pixels at 20 DPI.
 			if want := (842 - 800 + 30*k - 12) * 20 / 72; bar < want-3 || bar > want+3 {
 				t.Errorf("%d renderers: output page %d has its bar at row %d, want about %d (page %d's)", workers, k, bar, want, k)
+			}
+		}
+	}
+}
+
+// twoPageTrees is a PDF of six 100-point pages, each with a bar at a
+// height of its own, whose page tree (object 2) is written twice in one
+// object stream: six kids, then the first three. The cross-reference
+// stream points at the second; mupdf keeps the first. So pdfcpu counts 3
+// pages and mutool 6, and "N" is not the same page to both (a review's
+// finding).
+func twoPageTrees() []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.5\n")
+	offs := map[int]int{}
+	obj := func(num int, body string) {
+		offs[num] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", num, body)
+	}
+	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	kids := func(n int) string {
+		var k []string
+		for i := range n {
+			k = append(k, fmt.Sprintf("%d 0 R", 10+2*i))
+		}
+		return fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(k, " "), n)
+	}
+	for i := range 6 {
+		c := fmt.Sprintf("0 g 10 %d 80 6 re f", 84-12*(i+1))
+		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Contents %d 0 R >>", 11+2*i))
+		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c))
+	}
+	six, three := kids(6), kids(3)
+	head := fmt.Sprintf("2 0 2 %d ", len(six)+1)
+	data := head + six + " " + three
+	obj(4, fmt.Sprintf("<< /Type /ObjStm /N 2 /First %d /Length %d >>\nstream\n%s\nendstream", len(head), len(data), data))
+	const size = 22
+	var x bytes.Buffer
+	for num := 0; num < size; num++ {
+		switch o, ok := offs[num]; {
+		case num == 2:
+			x.Write([]byte{2, 0, 0, 0, 4, 0, 1}) // object stream 4, its second object
+		case ok:
+			x.Write([]byte{1, byte(o >> 24), byte(o >> 16), byte(o >> 8), byte(o), 0, 0})
+		default:
+			x.Write(make([]byte, 7))
+		}
+	}
+	at := b.Len()
+	fmt.Fprintf(&b, "5 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", size, x.Len())
+	b.Write(x.Bytes())
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
+	return b.Bytes()
+}
+
+// A document that mutool and pdfcpu count differently never has one
+// page's pixels put in another's place: it is held, or its pages are
+// pdfcpu's, in order.
+func TestPageTreesThatDisagree(t *testing.T) {
+	pdf := twoPageTrees()
+	if info, err := pdfInfo(bytes.NewReader(pdf), int64(len(pdf)), 100); err != nil || info.Pages != 3 {
+		t.Fatalf("pdfcpu: %v pages, %v; the test needs 3", info, err)
+	}
+	for _, workers := range []int{1, 2, 3} {
+		for range 3 {
+			tr := newT(t, Config{Workers: workers})
+			need(t, tr, "mutool")
+			res, _, err := run(t, tr, "trees.pdf", pdf)
+			if err != nil {
+				continue // held: what it should be
+			}
+			cmd := exec.Command(tr.paths["mutool"], "draw", "-q", "-r", "72", "-c", "gray", "-F", "pgm", "-o", "-", res.Output)
+			var pgm bytes.Buffer
+			cmd.Stdout = &pgm
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(&pgm)
+			for k := 1; k <= res.Pages; k++ {
+				w, h, _, err := ppmHeader(br)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pix := make([]byte, w*h)
+				io.ReadFull(br, pix)
+				bar := slices.IndexFunc(pix, func(b byte) bool { return b < 160 }) / w
+				if want := 100 - (84 - 12*k) - 6; bar < want-2 || bar > want+2 {
+					t.Errorf("%d renderers: output page %d holds the bar at row %d, page %d's is at %d", workers, k, bar, k, want)
+				}
 			}
 		}
 	}
