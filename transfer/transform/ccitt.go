@@ -84,23 +84,8 @@ func (g *g4Writer) row(changes []int) {
 			ci++ // stops at the first w, a0 being less
 		}
 		a1 := cur[ci]
-		// b1: the next change on the row above after a0 whose colour is
-		// the opposite of a0's (even changes turn black, odd ones white);
-		// b2 the change after it.
-		for ri > 0 && ref[ri-1] > a0 {
-			ri--
-		}
-		for ref[ri] <= a0 {
-			ri++ // stops at the first w, a0 being less
-		}
-		if ref[ri] < w && (ri&1 == 1) != black {
-			ri++
-		}
-		b1 := ref[ri]
-		b2 := w
-		if b1 < w {
-			b2 = ref[ri+1]
-		}
+		var b1, b2 int
+		ri, b1, b2 = refChanges(ref, ri, a0, w, black)
 		switch d := a1 - b1; {
 		case b2 < a1:
 			g.put(modeEncodeTable[modePass])
@@ -123,6 +108,30 @@ func (g *g4Writer) row(changes []int) {
 	if len(g.buf) >= g4Flush {
 		g.flush()
 	}
+}
+
+// refChanges finds b1 on the row above (ref: its changing elements, then
+// w twice), the next change after a0 whose colour is the opposite of
+// a0's (even changes turn black, odd ones white), and b2, the change
+// after it (T.6, 2.2.5). ri is where the last search for the row ended
+// and the result where this one did: a row's searches take time in
+// proportion to its changes. g4Writer and g4Reader share it, so the
+// reader finds the b1 the writer coded against.
+func refChanges(ref []int, ri, a0, w int, black bool) (int, int, int) {
+	for ri > 0 && ref[ri-1] > a0 {
+		ri--
+	}
+	for ref[ri] <= a0 {
+		ri++ // stops at the first w, a0 being less
+	}
+	if ref[ri] < w && (ri&1 == 1) != black {
+		ri++
+	}
+	b1, b2 := ref[ri], w
+	if b1 < w {
+		b2 = ref[ri+1]
+	}
+	return ri, b1, b2
 }
 
 // verticalCodes are the codes of the vertical modes V_L3 … V_R3, where a

@@ -109,21 +109,8 @@ func (d *g4Reader) row() ([]int, error) {
 	a0, black := -1, false
 	ri := 0
 	for a0 < w {
-		// b1 and b2, found as g4Writer finds them.
-		for ri > 0 && ref[ri-1] > a0 {
-			ri--
-		}
-		for ref[ri] <= a0 {
-			ri++
-		}
-		if ref[ri] < w && (ri&1 == 1) != black {
-			ri++
-		}
-		b1 := ref[ri]
-		b2 := w
-		if b1 < w {
-			b2 = ref[ri+1]
-		}
+		var b1, b2 int
+		ri, b1, b2 = refChanges(ref, ri, a0, w, black)
 		c := tabs.modes[d.peek(7)]
 		if c.bits == 0 {
 			return nil, errors.New("a code that is not a mode Sluice writes")

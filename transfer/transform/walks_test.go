@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,23 +92,12 @@ func TestWalksKeepPageOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(tr.paths["mutool"], "draw", "-q", "-r", "20", "-c", "gray", "-F", "pgm", "-o", "-", res.Output)
-		var pgm bytes.Buffer
-		cmd.Stdout = &pgm
-		if err := cmd.Run(); err != nil {
-			t.Fatal(err)
+		bars := barRows(t, tr, res.Output, 20)
+		if len(bars) != n {
+			t.Fatalf("%d renderers: %d pages", workers, len(bars))
 		}
-		br := bufio.NewReader(&pgm)
-		for k := 1; k <= n; k++ {
-			w, h, _, err := ppmHeader(br)
-			if err != nil {
-				t.Fatalf("%d renderers: page %d: %v", workers, k, err)
-			}
-			pix := make([]byte, w*h)
-			if _, err := io.ReadFull(br, pix); err != nil {
-				t.Fatal(err)
-			}
-			bar := slices.IndexFunc(pix, func(b byte) bool { return b < 160 }) / w
+		for i, bar := range bars {
+			k := i + 1
 			// 30 points a page apart: 8.3 pixels at 20 DPI.
 			if want := (842 - 800 + 30*k - 12) * 20 / 72; bar < want-3 || bar > want+3 {
 				t.Errorf("%d renderers: output page %d has its bar at row %d, want about %d (page %d's)", workers, k, bar, want, k)
@@ -182,25 +172,40 @@ func TestPageTreesThatDisagree(t *testing.T) {
 			if err != nil {
 				continue // held: what it should be
 			}
-			cmd := exec.Command(tr.paths["mutool"], "draw", "-q", "-r", "72", "-c", "gray", "-F", "pgm", "-o", "-", res.Output)
-			var pgm bytes.Buffer
-			cmd.Stdout = &pgm
-			if err := cmd.Run(); err != nil {
-				t.Fatal(err)
-			}
-			br := bufio.NewReader(&pgm)
-			for k := 1; k <= res.Pages; k++ {
-				w, h, _, err := ppmHeader(br)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pix := make([]byte, w*h)
-				io.ReadFull(br, pix)
-				bar := slices.IndexFunc(pix, func(b byte) bool { return b < 160 }) / w
+			for i, bar := range barRows(t, tr, res.Output, 72) {
+				k := i + 1
 				if want := 100 - (84 - 12*k) - 6; bar < want-2 || bar > want+2 {
 					t.Errorf("%d renderers: output page %d holds the bar at row %d, page %d's is at %d", workers, k, bar, k, want)
 				}
 			}
 		}
+	}
+}
+
+// barRows draws each page of the PDF at path in gray at dpi and gives the
+// row of its first dark pixel: where its bar is.
+func barRows(t *testing.T, tr *Transformer, path string, dpi int) []int {
+	t.Helper()
+	cmd := exec.Command(tr.paths["mutool"], "draw", "-q", "-r", strconv.Itoa(dpi), "-c", "gray", "-F", "pgm", "-o", "-", path)
+	var pgm bytes.Buffer
+	cmd.Stdout = &pgm
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(&pgm)
+	var rows []int
+	for {
+		if _, err := br.Peek(1); err == io.EOF {
+			return rows
+		}
+		w, h, _, err := ppmHeader(br)
+		if err != nil {
+			t.Fatalf("page %d: %v", len(rows)+1, err)
+		}
+		pix := make([]byte, w*h)
+		if _, err := io.ReadFull(br, pix); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, slices.IndexFunc(pix, func(b byte) bool { return b < 160 })/w)
 	}
 }
