@@ -20,7 +20,12 @@ func (t *Transformer) transformPDF(ctx context.Context, path string, size int64,
 	}
 	// The renderer's version, which the result names, is asked while
 	// the document is read and rendered rather than after.
-	go t.version(r)
+	asked := make(chan struct{})
+	go func() {
+		t.version(r)
+		close(asked)
+	}()
+	defer func() { <-asked }()
 	// The pdfinfo worker counts the pages and checks the document while
 	// the first renderers start drawing (renderPDF): they read no page
 	// before it answers.
