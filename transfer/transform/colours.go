@@ -11,8 +11,10 @@ import (
 
 // pageColours reads what `mutool draw -s f` writes on stderr for each page
 // it draws, before the page's pixels: "page NAME N color" or "page NAME N
-// grayscale" (mupdf's mudraw.c, drawpage). Its newline comes only after
-// the page is drawn, so a warning may follow on the same line. mupdf's test
+// grayscale" (mupdf's mudraw.c, drawpage: one fprintf, after the colour
+// test has run, so the test's warnings come before it, never inside). Its
+// newline comes only after the page is drawn, so a warning may follow on
+// the same line. mupdf's test
 // device calls a page colour when any colour on it is more than 2% from
 // gray, or it holds an image in a colour space (it does not look inside
 // Type 3 glyphs: see renderWalk). Everything else on stderr is passed on,
