@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/dustin/go-humanize"
+
+	"sluice/internal/pdfcheck/pdftest"
 )
 
 var transformBench = flag.Bool("transform", true, "measure sluice transform (issue 14) against a bare mutool draw")
@@ -204,27 +206,14 @@ func scanPDF(n int) []byte {
 // writeObjects writes a PDF of objects 1…len(objs); streams[num] is the
 // data of object num's stream, after its dictionary.
 func writeObjects(objs []string, streams map[int][]byte) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := make([]int, len(objs)+1)
+	d := pdftest.NewDoc("1.4")
 	for i, o := range objs {
-		num := i + 1
-		offs[num] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\n", num, o)
-		if s, ok := streams[num]; ok {
-			b.WriteString("stream\n")
-			b.Write(s)
-			b.WriteString("\nendstream\n")
+		if s, ok := streams[i+1]; ok {
+			o += "\nstream\n" + string(s) + "\nendstream"
 		}
-		b.WriteString("endobj\n")
+		d.Obj(i+1, o)
 	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
-	for _, o := range offs[1:] {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
+	return d.Table(len(objs)+1, "")
 }
 
 // photo is a w × h picture of smooth gradients and sensor-like noise.

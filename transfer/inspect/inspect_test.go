@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"sluice/internal/pdfcheck/pdftest"
 )
 
 // DefaultRules are the rules of a new kiosk policy.
@@ -26,25 +27,14 @@ func defaultRules() *Rules {
 // pdfWith builds a real PDF (header, objects, cross-reference table with
 // true offsets, trailer) whose catalog carries extra.
 func pdfWith(catalogExtra string, more ...string) []byte {
-	objs := append([]string{
-		"<< /Type /Catalog /Pages 2 0 R " + catalogExtra + " >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> >>",
-	}, more...)
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	offs := make([]int, len(objs))
-	for i, o := range objs {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	d := pdftest.NewDoc("1.7")
+	d.Obj(1, "<< /Type /Catalog /Pages 2 0 R "+catalogExtra+" >>")
+	d.Obj(2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+	d.Obj(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> >>")
+	for i, o := range more {
+		d.Obj(4+i, o)
 	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
+	return d.Table(4+len(more), "")
 }
 
 func zipOf(t *testing.T, files map[string][]byte, order ...string) []byte {

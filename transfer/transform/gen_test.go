@@ -12,6 +12,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"sluice/internal/pdfcheck/pdftest"
 )
 
 // textPDF builds a PDF of pages pages of Helvetica text (about 50 lines
@@ -24,20 +26,14 @@ func textPDF(pages int, catalogExtra, pageExtra string, extra ...string) []byte 
 
 // textPDFSized is textPDF with pages of the given MediaBox.
 func textPDFSized(pages int, mediaBox, catalogExtra, pageExtra string, extra ...string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offs := map[int]int{}
-	obj := func(n int, body string) {
-		offs[n] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
-	}
-	obj(1, "<< /Type /Catalog /Pages 2 0 R "+catalogExtra+" >>")
+	d := pdftest.NewDoc("1.4")
+	d.Obj(1, "<< /Type /Catalog /Pages 2 0 R "+catalogExtra+" >>")
 	var kids []string
 	for i := 0; i < pages; i++ {
 		kids = append(kids, fmt.Sprintf("%d 0 R", 10+2*i))
 	}
-	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), pages))
-	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	d.Obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), pages))
+	d.Obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
 	rng := rand.New(rand.NewPCG(1, 2))
 	words := strings.Fields("the transfer station checks every file before it releases anything into the network and records what it did")
 	for i := 0; i < pages; i++ {
@@ -56,27 +52,17 @@ func textPDFSized(pages int, mediaBox, catalogExtra, pageExtra string, extra ...
 		if i == 0 {
 			extraPage = pageExtra
 		}
-		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox %s /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R %s >>", mediaBox, 11+2*i, extraPage))
-		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", c.Len(), c.String()))
+		d.Obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox %s /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R %s >>", mediaBox, 11+2*i, extraPage))
+		d.Stream(11+2*i, "", []byte(c.String()))
 	}
 	for i, e := range extra {
-		obj(1000+i, e)
+		d.Obj(1000+i, e)
 	}
 	size := 1000 + len(extra)
 	if len(extra) == 0 {
 		size = 12 + 2*pages
 	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", size)
-	for n := 1; n < size; n++ {
-		if o, ok := offs[n]; ok {
-			fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-		} else {
-			fmt.Fprintf(&b, "0000000000 65535 f\r\n")
-		}
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, xref)
-	return b.Bytes()
+	return d.Table(size, "")
 }
 
 // photo is a w × h picture with smooth gradients and noise, as a camera
@@ -216,41 +202,20 @@ func xlsx(t testing.TB, rows int) []byte {
 // scanned document).
 func scanPDF(t testing.TB, pages int) []byte {
 	j := jpegBytes(t, photo(1240, 1754))
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := map[int]int{}
-	obj := func(n int, body string) {
-		offs[n] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
-	}
-	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	d := pdftest.NewDoc("1.4")
+	d.Obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
 	var kids []string
 	for i := 0; i < pages; i++ {
 		kids = append(kids, fmt.Sprintf("%d 0 R", 10+3*i))
 	}
-	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), pages))
+	d.Obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), pages))
 	for i := 0; i < pages; i++ {
 		n := 10 + 3*i
-		obj(n, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Scan %d 0 R >> >> /Contents %d 0 R >>", n+2, n+1))
-		c := "q 595 0 0 842 0 0 cm /Scan Do Q"
-		obj(n+1, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c))
-		offs[n+2] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XObject /Subtype /Image /Width 1240 /Height 1754 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n", n+2, len(j))
-		b.Write(j)
-		b.WriteString("\nendstream\nendobj\n")
+		d.Obj(n, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Scan %d 0 R >> >> /Contents %d 0 R >>", n+2, n+1))
+		d.Stream(n+1, "", []byte("q 595 0 0 842 0 0 cm /Scan Do Q"))
+		d.Stream(n+2, "/Type /XObject /Subtype /Image /Width 1240 /Height 1754 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode", j)
 	}
-	size := 10 + 3*pages
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", size)
-	for n := 1; n < size; n++ {
-		if o, ok := offs[n]; ok {
-			fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-		} else {
-			fmt.Fprintf(&b, "0000000000 65535 f\r\n")
-		}
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, xref)
-	return b.Bytes()
+	return d.Table(10+3*pages, "")
 }
 
 // odtWithLink is an OpenDocument text with a hyperlink and a Basic macro
@@ -302,43 +267,25 @@ func withOrientation(j []byte, o int) []byte {
 // cross-reference table and trailer: for tests that build a PDF object by
 // object.
 type rawPDF struct {
-	b    bytes.Buffer
-	offs []int
+	d *pdftest.Doc
+	n int
 }
 
-func newRawPDF() *rawPDF {
-	r := &rawPDF{}
-	r.b.WriteString("%PDF-1.4\n")
-	return r
-}
+func newRawPDF() *rawPDF { return &rawPDF{d: pdftest.NewDoc("1.4")} }
 
 // obj writes the next object: body, then stream's bytes as its stream
-// when stream is not nil.
+// when stream is not nil (body then holds the stream's /Length).
 func (r *rawPDF) obj(body string, stream []byte) {
-	r.offs = append(r.offs, r.b.Len())
-	fmt.Fprintf(&r.b, "%d 0 obj\n%s\n", len(r.offs), body)
+	r.n++
 	if stream != nil {
-		r.b.WriteString("stream\n")
-		r.b.Write(stream)
-		r.b.WriteString("\nendstream\n")
+		body += "\nstream\n" + string(stream) + "\nendstream"
 	}
-	r.b.WriteString("endobj\n")
+	r.d.Obj(r.n, body)
 }
 
 // bytes ends the PDF, trailer's entries (if any) added to the trailer
 // after /Size and /Root 1 0 R, and returns it.
-func (r *rawPDF) bytes(trailer string) []byte {
-	xref := r.b.Len()
-	fmt.Fprintf(&r.b, "xref\n0 %d\n0000000000 65535 f\r\n", len(r.offs)+1)
-	for _, o := range r.offs {
-		fmt.Fprintf(&r.b, "%010d 00000 n\r\n", o)
-	}
-	if trailer != "" {
-		trailer = " " + trailer
-	}
-	fmt.Fprintf(&r.b, "trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n", len(r.offs)+1, trailer, xref)
-	return r.b.Bytes()
-}
+func (r *rawPDF) bytes(trailer string) []byte { return r.d.Table(r.n+1, trailer) }
 
 // pagesPDF builds a PDF of one A4 page per content stream, with
 // Helvetica as /F1.
@@ -349,37 +296,20 @@ func pagesPDF(contents ...string) []byte {
 // pagesPDFFont is pagesPDF with font as the pages' /Font entries ("/F1 3 0
 // R" for Helvetica, object 3) and extra as objects 4, 5….
 func pagesPDFFont(font string, extra []string, contents ...string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := map[int]int{}
-	obj := func(n int, body string) {
-		offs[n] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
-	}
-	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	d := pdftest.NewDoc("1.4")
+	d.Obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
 	var kids []string
 	for i := range contents {
 		kids = append(kids, fmt.Sprintf("%d 0 R", 10+2*i))
 	}
-	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(contents)))
-	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	d.Obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(contents)))
+	d.Obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
 	for i, e := range extra {
-		obj(4+i, e)
+		d.Obj(4+i, e)
 	}
 	for i, c := range contents {
-		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << %s >> >> /Contents %d 0 R >>", font, 11+2*i))
-		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c))
+		d.Obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << %s >> >> /Contents %d 0 R >>", font, 11+2*i))
+		d.Stream(11+2*i, "", []byte(c))
 	}
-	size := 12 + 2*len(contents)
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", size)
-	for n := 1; n < size; n++ {
-		if o, ok := offs[n]; ok {
-			fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-		} else {
-			fmt.Fprintf(&b, "0000000000 65535 f\r\n")
-		}
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, xref)
-	return b.Bytes()
+	return d.Table(12+2*len(contents), "")
 }

@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -37,7 +38,7 @@ func TestVerifyLayout(t *testing.T) {
 		{"a string with a raw byte", onePagePDF(t, "/Lang (\x81)", "", "", "", ""), "holds a string that is not plain"},
 		{"a stream longer than its /Length", bytes.Replace(good, []byte("<< /Length 33 >>"), []byte("<< /Length 20 >>"), 1), `object 4: "cm /Im0 Do Q\n\nen" where "endstream\nendobj\n" belongs`},
 		{"an object out of order", bytes.Replace(good, []byte("2 0 obj"), []byte("7 0 obj"), 1), `object 2: "7 0 obj" where "2 0 obj" belongs`},
-		{"an offset that is not the object's", bytes.Replace(good, []byte("0000000009 00000 n"), []byte("0000000010 00000 n"), 1), "cross-reference entry 1"},
+		{"an offset that is not the object's", bytes.Replace(good, fmt.Appendf(nil, "%010d 00000 n", bytes.Index(good, []byte("1 0 obj"))), fmt.Appendf(nil, "%010d 00000 n", bytes.Index(good, []byte("1 0 obj"))+1), 1), "cross-reference entry 1"},
 		{"bytes after %%EOF", append(append([]byte{}, good...), "1 0 obj\n<< >>\nendobj\n"...), "bytes after %%EOF"},
 		{"a second cross-reference section", bytes.Replace(good, []byte("/Root 1 0 R >>"), []byte("/Root 1 0 R /XRefStm 9 >>"), 1), "a trailer"},
 		{"an xref stream", bytes.Replace(good, []byte("xref\n0 6"), []byte("xreF\n0 6"), 1), `object 6: "xreF" where "6 0 obj" belongs`},

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"sluice/internal/pdfcheck/pdftest"
 )
 
 func TestPageList(t *testing.T) {
@@ -113,14 +115,8 @@ func TestWalksKeepPageOrder(t *testing.T) {
 // pages and mutool 6, and "N" is not the same page to both (a review's
 // finding).
 func twoPageTrees() []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.5\n")
-	offs := map[int]int{}
-	obj := func(num int, body string) {
-		offs[num] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", num, body)
-	}
-	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	d := pdftest.NewDoc("1.5")
+	d.Obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
 	kids := func(n int) string {
 		var k []string
 		for i := range n {
@@ -129,31 +125,14 @@ func twoPageTrees() []byte {
 		return fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(k, " "), n)
 	}
 	for i := range 6 {
-		c := fmt.Sprintf("0 g 10 %d 80 6 re f", 84-12*(i+1))
-		obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Contents %d 0 R >>", 11+2*i))
-		obj(11+2*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(c), c))
+		d.Obj(10+2*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Contents %d 0 R >>", 11+2*i))
+		d.Stream(11+2*i, "", fmt.Appendf(nil, "0 g 10 %d 80 6 re f", 84-12*(i+1)))
 	}
 	six, three := kids(6), kids(3)
 	head := fmt.Sprintf("2 0 2 %d ", len(six)+1)
-	data := head + six + " " + three
-	obj(4, fmt.Sprintf("<< /Type /ObjStm /N 2 /First %d /Length %d >>\nstream\n%s\nendstream", len(head), len(data), data))
-	const size = 22
-	var x bytes.Buffer
-	for num := 0; num < size; num++ {
-		switch o, ok := offs[num]; {
-		case num == 2:
-			x.Write([]byte{2, 0, 0, 0, 4, 0, 1}) // object stream 4, its second object
-		case ok:
-			x.Write([]byte{1, byte(o >> 24), byte(o >> 16), byte(o >> 8), byte(o), 0, 0})
-		default:
-			x.Write(make([]byte, 7))
-		}
-	}
-	at := b.Len()
-	fmt.Fprintf(&b, "5 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", size, x.Len())
-	b.Write(x.Bytes())
-	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
-	return b.Bytes()
+	d.Stream(4, fmt.Sprintf("/Type /ObjStm /N 2 /First %d", len(head)), []byte(head+six+" "+three))
+	d.InStream(2, 4, 1) // the second
+	return d.XRefStream(5, 22, "")
 }
 
 // A document that mutool and pdfcpu count differently never has one
