@@ -10,13 +10,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"sluice/crypto"
 )
 
 // The payload's tar stream is the same, byte for byte, whether its files
 // were read ahead (writeAhead) or each read as it was archived (writeEntry,
 // the path of files too large to read ahead): names that need a PAX record
 // (long, non-ASCII), names USTAR splits, dates before 1970 and past 2242,
-// sizes around a block, folders between files.
+// sizes around a block, folders between files; and so are the manifest's
+// entries for them, a transformation's mark included.
 func TestReadAheadStreamIsTarWriters(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "tree")
 	type file struct {
@@ -58,6 +61,9 @@ func TestReadAheadStreamIsTarWriters(t *testing.T) {
 	for i := range srcs {
 		if readAheadable(&srcs[i]) {
 			ahead++
+			if strings.HasSuffix(srcs[i].Path, "/e") {
+				srcs[i].Transformed = &Transformed{From: "e.docx", SHA256: crypto.HashBytes([]byte("the docx")), Size: 8, Action: "pdf-of-images", Tool: "soffice", Version: "7"}
+			}
 		}
 	}
 	if ahead != len(files)-1 {
@@ -70,11 +76,15 @@ func TestReadAheadStreamIsTarWriters(t *testing.T) {
 	if _, err := writeStream(context.Background(), &got, srcs, env, SealOptions{SenderName: "alice", Signer: alice.keys.Signer}, &done); err != nil {
 		t.Fatal(err)
 	}
-	var want bytes.Buffer
+	var want, entries bytes.Buffer
 	tw := tar.NewWriter(&want)
 	buf := make([]byte, 4096)
-	for _, s := range srcs {
-		if _, err := writeEntry(context.Background(), tw, dataPrefix, s, buf, &done); err != nil {
+	for i, s := range srcs {
+		e, err := writeEntry(context.Background(), tw, dataPrefix, s, buf, &done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := appendManifestEntry(&entries, i, &e); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,5 +97,8 @@ func TestReadAheadStreamIsTarWriters(t *testing.T) {
 			n++
 		}
 		t.Fatalf("the stream differs from one tar.Writer's at byte %d of %d", n, want.Len())
+	}
+	if !bytes.Contains(got.Bytes()[want.Len():], entries.Bytes()) {
+		t.Fatalf("the manifest's entries differ from writeEntry's:\n%s", entries.Bytes())
 	}
 }

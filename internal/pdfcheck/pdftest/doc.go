@@ -34,7 +34,7 @@ func (d *Doc) Obj(n int, body string) {
 // /Length, which Stream adds), then data.
 func (d *Doc) Stream(n int, entries string, data []byte) {
 	d.offs[n] = d.b.Len()
-	fmt.Fprintf(&d.b, "%d 0 obj\n<< %s /Length %d >>\nstream\n", n, entries, len(data))
+	fmt.Fprintf(&d.b, "%d 0 obj\n<<%s /Length %d >>\nstream\n", n, spaced(entries), len(data))
 	d.b.Write(data)
 	d.b.WriteString("\nendstream\nendobj\n")
 }
