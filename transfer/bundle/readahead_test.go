@@ -57,17 +57,18 @@ func TestReadAheadStreamIsTarWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ahead := 0
+	ahead, marked := 0, 0
 	for i := range srcs {
 		if readAheadable(&srcs[i]) {
 			ahead++
 			if strings.HasSuffix(srcs[i].Path, "/e") {
 				srcs[i].Transformed = &Transformed{From: "e.docx", SHA256: crypto.HashBytes([]byte("the docx")), Size: 8, Action: "pdf-of-images", Tool: "soffice", Version: "7"}
+				marked++
 			}
 		}
 	}
-	if ahead != len(files)-1 {
-		t.Fatalf("%d of %d files read ahead, want all but one", ahead, len(files))
+	if ahead != len(files)-1 || marked != 1 {
+		t.Fatalf("%d of %d files read ahead (want all but one), %d marked transformed (want 1)", ahead, len(files), marked)
 	}
 	alice := newStation(t, "alice")
 	env := &Envelope{Format: EnvelopeFormat, ID: "0123456789abcdef0123456789abcdef", Created: time.Unix(1700000000, 0).UTC()}
