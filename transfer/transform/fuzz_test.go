@@ -95,12 +95,14 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		// is visible (render mode 0).
 		append([]byte{0}, smallPDFText(t, "3 Tr")...),
 		append([]byte{0}, smallPDFText(t, "0 Tr")...),
+		// Text a sender left an override and a tag character in.
+		append([]byte{3}, "x = 1 /* \u202e } \u2066 */\U000E0041\n"...),
 	}
 }
 
 // The writer's output verifies, and the seeds that are originals do not.
 func TestVerifySeeds(t *testing.T) {
-	want := []bool{true, false, true, true, true, true, false}
+	want := []bool{true, false, true, true, true, true, false, false}
 	for i, s := range fuzzSeeds(t) {
 		err := Verify(verifyKinds[s[0]], bytes.NewReader(s[1:]), int64(len(s)-1))
 		if (err == nil) != want[i] {

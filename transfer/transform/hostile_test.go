@@ -456,6 +456,40 @@ func TestText(t *testing.T) {
 	if b, _ := os.ReadFile(res.Output); string(b) != "café;1\n" {
 		t.Errorf("converted to %q", b)
 	}
+	// Trojan Source (CVE-2021-42574): an RLO and isolates make the line
+	// show as a comment while a compiler reads code; tag characters hide
+	// "rm" after "ok". The marks (LRM, RLM) and joiners stay.
+	trojan := "if (admin) { /* \u202e } \u2066if (user)\u2069 \u2066 begin \u202c*/\n" +
+		"ok\U000E0072\U000E006D shalom \u200fש\u200e 👩\u200d💻\n"
+	res, _, err = run(t, tr, "review.txt", []byte(trojan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, res)
+	if b, _ := os.ReadFile(res.Output); string(b) != "if (admin) { /*  } if (user)  begin */\nok shalom \u200fש\u200e 👩\u200d💻\n" {
+		t.Errorf("cleaned to %q", b)
+	}
+	notes := strings.Join(res.Notes, "; ")
+	for _, want := range []string{"5 bidirectional formatting characters removed", "CVE-2021-42574", "2 tag characters removed"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q do not say %q", notes, want)
+		}
+	}
+	if strings.Contains(notes, "control") {
+		t.Errorf("notes %q count control characters there were none of", notes)
+	}
+	// A sender that did not clean them: the kiosk's check holds the file.
+	for _, c := range []struct{ text, want string }{
+		{"a\u202eb", "a bidirectional formatting character U+202E at byte 1"},
+		{"ab\u2069", "a bidirectional formatting character U+2069 at byte 2"},
+		{"x\U000E0041", "a tag character U+E0041 at byte 1"},
+		{"\x1b[2J", "a control character U+001B at byte 0"},
+	} {
+		err := Verify("sent.csv", strings.NewReader(c.text), int64(len(c.text)))
+		if !errors.Is(err, ErrNotSimple) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Verify(%q) = %v, want %q", c.text, err, c.want)
+		}
+	}
 	res, _, err = run(t, tr, "utf16.txt", []byte("\xff\xfeh\x00i\x00\n\x00"))
 	if err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func (t *Transformer) plan(name string, head []byte) (Action, string, error) {
 	}
 	if textExts[ext] {
 		if looksText(head) {
-			return ActionCleanText, "text: checked as UTF-8, control characters removed", nil
+			return ActionCleanText, "text: checked as UTF-8; control, bidirectional formatting and tag characters removed", nil
 		}
 		return hold(ErrUnsupported, "named %s but not text inside (binary bytes)", ext)
 	}

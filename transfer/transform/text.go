@@ -24,15 +24,54 @@ func textDecoder(name string) (*encoding.Decoder, error) {
 	return e.NewDecoder(), nil
 }
 
-// dropped reports whether r is removed from text: C0 controls other than
-// tab, newline and carriage return, DEL, and C1 controls (which no text
-// editor shows, and which terminals may obey).
-func dropped(r rune) bool {
-	return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f)
+// A removal is a class of character cleaning removes from text.
+type removal int
+
+const (
+	kept removal = iota
+	// removedControl: C0 controls other than tab, newline and carriage
+	// return, DEL, and C1 controls, which no text editor shows and which
+	// terminals may obey.
+	removedControl
+	// removedBidi: the explicit bidirectional formatting characters
+	// (Unicode UAX #9: LRE, RLE, PDF, LRO, RLO U+202A–202E; LRI, RLI, FSI,
+	// PDI U+2066–2069), which reorder how text shows without changing what
+	// a program reads: "Trojan Source", CVE-2021-42574, the set GCC's
+	// -Wbidi-chars and rustc's text_direction_codepoint lints flag. The
+	// implicit marks (LRM, RLM, ALM) stay: they move no text.
+	removedBidi
+	// removedTag: the tag characters U+E0000–E007F, which show as nothing
+	// and can carry a hidden copy of ASCII text ("ASCII smuggling"); their
+	// one other use, the subdivision flags (England, Scotland, Wales),
+	// shows as a plain black flag without them.
+	removedTag
+	removals
+)
+
+// removalNames name each class: one character (in Verify's errors), and
+// many, with why, in the transformation's notes.
+var removalNames = [removals]struct{ one, many, why string }{
+	removedControl: {"a control character", "control characters", ""},
+	removedBidi: {"a bidirectional formatting character", "bidirectional formatting characters",
+		" (U+202A–202E, U+2066–2069: they can make text read differently from how it shows, CVE-2021-42574)"},
+	removedTag: {"a tag character", "tag characters", " (U+E0000–E007F: invisible)"},
 }
 
-// transformText copies text as UTF-8 without control characters, line
-// endings kept. Text that is not UTF-8 is converted from UTF-16 when it
+// dropped says whether cleaning removes r from text, and why.
+func dropped(r rune) removal {
+	switch {
+	case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r >= 0x7f && r <= 0x9f:
+		return removedControl
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return removedBidi
+	case r >= 0xe0000 && r <= 0xe007f:
+		return removedTag
+	}
+	return kept
+}
+
+// transformText copies text as UTF-8 without the characters dropped
+// removes, line endings kept. Text that is not UTF-8 is converted from UTF-16 when it
 // starts with a byte-order mark, or from Config.TextEncoding when one is
 // declared; otherwise it is not transformed.
 func (t *Transformer) transformText(f *os.File, name string, o *outputs, res *Result) error {
@@ -59,8 +98,10 @@ func (t *Transformer) transformText(f *os.File, name string, o *outputs, res *Re
 	if err != nil {
 		return err
 	}
-	if removed > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%d control characters removed", removed))
+	for k, n := range removed {
+		if n > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("%d %s removed%s", n, removalNames[k].many, removalNames[k].why))
+		}
 	}
 	res.Tool, res.ToolVersion = "sluice", t.version("sluice")
 	return nil
@@ -71,9 +112,9 @@ func validUTF8(r io.Reader) bool {
 	return err == nil
 }
 
-// cleanText copies r to w, dropping control characters; text that is not
-// UTF-8 is an error naming the byte offset.
-func cleanText(r io.Reader, w io.Writer) (removed int, err error) {
+// cleanText copies r to w without the characters dropped removes, counted
+// by class; text that is not UTF-8 is an error naming the byte offset.
+func cleanText(r io.Reader, w io.Writer) (removed [removals]int, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var off int64
@@ -89,8 +130,8 @@ func cleanText(r io.Reader, w io.Writer) (removed int, err error) {
 			return removed, fmt.Errorf("not UTF-8 text (byte %d); declare its encoding, such as windows-1252, to have it converted", off)
 		}
 		off += int64(size)
-		if dropped(c) {
-			removed++
+		if k := dropped(c); k != kept {
+			removed[k]++
 			continue
 		}
 		bw.WriteRune(c)

@@ -4,7 +4,7 @@
 // Config.OCR, an invisible text layer of the words tesseract reads in
 // it, so the PDF stays searchable); an image is
 // decoded and encoded afresh; a text file is checked as UTF-8 and cleaned
-// of control characters. What a sender could hide in the original (scripts,
+// of control, bidirectional formatting and tag characters. What a sender could hide in the original (scripts,
 // actions, embedded files, metadata, a polyglot tail) does not survive,
 // because nothing of the original is copied: only its pixels or its text.
 //

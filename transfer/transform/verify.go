@@ -124,8 +124,8 @@ func cleanTextCheck(r io.Reader) (int64, error) {
 		if c == 0xfffd && size == 1 {
 			return off, fmt.Errorf("not UTF-8 (byte %d)", off)
 		}
-		if dropped(c) {
-			return off, fmt.Errorf("a control character U+%04X at byte %d", c, off)
+		if k := dropped(c); k != kept {
+			return off, fmt.Errorf("%s U+%04X at byte %d", removalNames[k].one, c, off)
 		}
 		off += int64(size)
 	}
