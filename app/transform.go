@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 
 	"sluice/transfer/transform"
 )
@@ -18,11 +21,19 @@ type Transformed struct {
 
 // Transform runs the disarm-and-rebuild transformations (transfer/transform,
 // with its default limits) on paths, standalone: no station is needed. It
-// writes into out (made if missing) and calls done after each file, in
-// order; it returns the results (each naming its tool and version). A
-// file not transformed is in its Transformed.Err and makes the returned
-// error wrap ErrRejected; a Transformer that cannot start (no sandbox,
-// no prlimit) is an error of its own and nothing is transformed.
+// writes into out (made if missing), transforming as many files at once
+// as there are cores (workers), and calls done once per file, in the
+// order of paths; it returns the results in that order (each naming its
+// tool and version). Files whose outputs could take the same name (the
+// same name up to its first dot, in any case: notes.docx and Notes.pdf
+// both become notes.pdf, on a drive that ignores case too) are
+// transformed one after the other in the order given, so the first keeps
+// the name and the later one is refused, as when run alone. A file not
+// transformed is in its Transformed.Err and makes the returned error wrap
+// ErrRejected; a Transformer that cannot start (no sandbox, no prlimit)
+// is an error of its own and nothing is transformed. Once ctx ends, no
+// further file is started; the results are those of the files done,
+// in order, up to the first not done.
 func Transform(ctx context.Context, paths []string, out string, cfg transform.Config, done func(Transformed)) ([]Transformed, error) {
 	t, err := transform.New(cfg)
 	if err != nil {
@@ -31,24 +42,67 @@ func Transform(ctx context.Context, paths []string, out string, cfg transform.Co
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot make the output folder: %w", err)
 	}
-	var all []Transformed
-	failed := 0
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return all, fmt.Errorf("transform %s", CancelReason(ctx))
+	// Each group is the indexes of paths whose outputs could collide.
+	var groups [][]int
+	byKey := map[string]int{}
+	for i, p := range paths {
+		key := strings.ToLower(filepath.Base(p))
+		key, _, _ = strings.Cut(key, ".")
+		g, ok := byKey[key]
+		if !ok {
+			g = len(groups)
+			byKey[key] = g
+			groups = append(groups, nil)
 		}
-		res, err := t.Transform(ctx, p, out)
-		r := Transformed{Path: p, Result: res, Err: err}
-		if err != nil {
-			failed++
+		groups[g] = append(groups[g], i)
+	}
+	results := make([]Transformed, len(paths))
+	finished := make([]bool, len(paths))
+	var mu sync.Mutex
+	next, failed := 0, 0
+	jobs := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(workers(), len(groups)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range jobs {
+				for _, i := range g {
+					if ctx.Err() != nil {
+						break
+					}
+					res, err := t.Transform(ctx, paths[i], out)
+					mu.Lock()
+					results[i], finished[i] = Transformed{Path: paths[i], Result: res, Err: err}, true
+					if err != nil {
+						failed++
+					}
+					for ; next < len(paths) && finished[next]; next++ {
+						if done != nil {
+							done(results[next])
+						}
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, g := range groups {
+		if ctx.Err() != nil {
+			break
 		}
-		all = append(all, r)
-		if done != nil {
-			done(r)
+		select {
+		case jobs <- g:
+		case <-ctx.Done():
 		}
+	}
+	close(jobs)
+	wg.Wait()
+	if next < len(paths) {
+		return results[:next], fmt.Errorf("transform %s", CancelReason(ctx))
 	}
 	if failed > 0 {
-		return all, fmt.Errorf("%w: %d of %d files not transformed (held: nothing of them is in %s)", ErrRejected, failed, len(paths), out)
+		return results, fmt.Errorf("%w: %d of %d files not transformed (held: nothing of them is in %s)", ErrRejected, failed, len(paths), out)
 	}
-	return all, nil
+	return results, nil
 }
