@@ -419,12 +419,10 @@ func (s *Station) checkUpdateVersion(u *bundle.Update) error {
 				ErrRejected, u.Version, cmp(st.Sluice.Highest, RunningVersion()))
 		}
 	case bundle.UpdateClamAVDB:
-		v, err := strconv.Atoi(u.Version)
-		if err != nil {
+		// Each database is compared once the update is open
+		// (checkUpdatePayload): the envelope gives one number for them.
+		if _, err := strconv.Atoi(u.Version); err != nil {
 			return fmt.Errorf("%w: signature update version %q is not a number", ErrRejected, u.Version)
-		}
-		if v <= st.ClamAVUpdate {
-			return fmt.Errorf("%w: signature update %d is not newer than update %d, applied here before; an older one is never installed again", ErrRejected, v, st.ClamAVUpdate)
 		}
 	}
 	return nil
@@ -489,13 +487,72 @@ func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Up
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range dbs {
-			if c.Version < st.ClamAVDB[c.Name] {
-				return nil, fmt.Errorf("%w: %s is version %d, older than version %d installed here before", ErrRejected, c.Name, c.Version, st.ClamAVDB[c.Name])
-			}
+		if err := checkDatabaseVersions(dbs, st.ClamAVDB, databasesInPlace(s.databaseDir())); err != nil {
+			return nil, err
 		}
 	}
 	return rep, nil
+}
+
+// checkDatabaseVersions refuses a signature update that would take any
+// database back, or brings none forward: each of its databases must be at
+// least the version installed through updates (installed) and the one in
+// the scanner's folder now (inPlace, which freshclam or the station's
+// image may have put there), and one of them newer. Each database is
+// compared with its own kind: daily's numbers and main's are unrelated.
+func checkDatabaseVersions(dbs []scan.CVD, installed, inPlace map[string]int) error {
+	newer := false
+	var have []string
+	for _, c := range dbs {
+		floor := max(installed[c.Name], inPlace[c.Name])
+		if c.Version < floor {
+			return fmt.Errorf("%w: %s is version %d, older than version %d installed here; an older database is never installed again", ErrRejected, c.Name, c.Version, floor)
+		}
+		if c.Version > floor {
+			newer = true
+		}
+		have = append(have, fmt.Sprintf("%s %d", c.Name, floor))
+	}
+	if !newer {
+		return fmt.Errorf("%w: the signature update brings nothing newer than what this station has (%s)", ErrRejected, strings.Join(have, ", "))
+	}
+	return nil
+}
+
+// databaseDir is the folder the policy's scanner reads its databases
+// from (scan.database, else ClamAV's own).
+func (s *Station) databaseDir() string {
+	if d := s.Policy.Scan.Database; d != "" {
+		return d
+	}
+	return clamDatabases
+}
+
+// databasesInPlace is the version of each database in dir, by its
+// header (the highest where a database has files of several kinds); a
+// file whose header does not read is left out (it is replaced, not
+// compared).
+func databasesInPlace(dir string) map[string]int {
+	in := map[string]int{}
+	for _, db := range scan.DatabaseNames {
+		for _, kind := range []string{"cvd", "cld", "cud"} {
+			name := db + "." + kind
+			f, err := regfile.Open(filepath.Join(dir, name))
+			if err != nil {
+				continue
+			}
+			head := make([]byte, scan.CVDHeaderSize)
+			_, err = io.ReadFull(f, head)
+			f.Close()
+			if err != nil {
+				continue
+			}
+			if c, err := scan.ParseCVDHeader(name, head); err == nil {
+				in[db] = max(in[db], c.Version)
+			}
+		}
+	}
+	return in
 }
 
 // scanUpdate has every scanner scan an update's package: anything but
@@ -781,10 +838,8 @@ func (s *Station) installDatabases(ctx context.Context, dir string, st *updateSt
 	if err != nil {
 		return err
 	}
-	target := s.Policy.Scan.Database
-	if target == "" {
-		target = clamDatabases
-	}
+	target := s.databaseDir()
+	recoverDatabases(target)
 	a.From = strconv.Itoa(st.ClamAVUpdate)
 	if st.ClamAVUpdate == 0 {
 		a.From = ""
@@ -801,7 +856,7 @@ func (s *Station) installDatabases(ctx context.Context, dir string, st *updateSt
 	}
 	for i, c := range dbs {
 		name := filepath.Base(files[i])
-		tmp := filepath.Join(target, ".sluice-new-"+name)
+		tmp := filepath.Join(target, name+newSuffix)
 		if err := copyFile(files[i], tmp, 0o644); err != nil {
 			undo()
 			return fmt.Errorf("write %s into %s: %w", name, target, err)
@@ -809,7 +864,7 @@ func (s *Station) installDatabases(ctx context.Context, dir string, st *updateSt
 		for _, kind := range []string{"cvd", "cld", "cud"} {
 			old := filepath.Join(target, c.Name+"."+kind)
 			if _, err := os.Lstat(old); err == nil {
-				aside := filepath.Join(target, ".sluice-old-"+c.Name+"."+kind)
+				aside := old + oldSuffix
 				if err := os.Rename(old, aside); err != nil {
 					os.Remove(tmp)
 					undo()
@@ -850,6 +905,49 @@ func (s *Station) installDatabases(ctx context.Context, dir string, st *updateSt
 	}
 	st.ClamAVUpdate = dbVersion(dbs)
 	return s.saveUpdateState(st)
+}
+
+// newSuffix and oldSuffix end the names of a database being written and
+// of one set aside while its replacement is renamed into place: names
+// ClamAV does not load (it loads any file ending .cvd, .cld or .cud,
+// hidden or not), so that a reload during an install, or after a crash
+// in one, never has a database in force twice.
+const (
+	newSuffix = ".sluice-new"
+	oldSuffix = ".sluice-old"
+)
+
+// recoverDatabases finishes, in the scanner's folder dir, an install of
+// databases a crash interrupted: a database set aside whose replacement
+// never got its name is put back; any other set-aside or half-written
+// file is removed (so are those of earlier releases, named
+// .sluice-old-NAME and .sluice-new-NAME).
+func recoverDatabases(dir string) {
+	for _, db := range scan.DatabaseNames {
+		inPlace := false
+		for _, kind := range []string{"cvd", "cld", "cud"} {
+			if _, err := os.Lstat(filepath.Join(dir, db+"."+kind)); err == nil {
+				inPlace = true
+			}
+		}
+		for _, kind := range []string{"cvd", "cld", "cud"} {
+			name := db + "." + kind
+			for _, aside := range []string{name + oldSuffix, ".sluice-old-" + name} {
+				p := filepath.Join(dir, aside)
+				if _, err := os.Lstat(p); err != nil {
+					continue
+				}
+				if !inPlace && os.Rename(p, filepath.Join(dir, name)) == nil {
+					inPlace = true
+					continue
+				}
+				os.Remove(p)
+			}
+			os.Remove(filepath.Join(dir, name+newSuffix))
+			os.Remove(filepath.Join(dir, ".sluice-new-"+name))
+		}
+	}
+	durable.SyncDir(dir)
 }
 
 // reloadClamd tells the clamd the policy scans with, if any and running,

@@ -301,19 +301,25 @@ func mustStage(t *testing.T, paths ...string) []bundle.Source {
 // of content, named name.
 func buildCUD(t *testing.T, dir string, v int, content, name string) string {
 	t.Helper()
+	return buildDB(t, dir, "daily", v, content, name)
+}
+
+// buildDB is buildCUD of database db (main, daily or bytecode).
+func buildDB(t *testing.T, dir, db string, v int, content, name string) string {
+	t.Helper()
 	sigtool := clamtest.Need(t, "sigtool")
 	work := t.TempDir()
 	sum := md5.Sum([]byte(content))
-	os.WriteFile(filepath.Join(work, "daily.hdb"), fmt.Appendf(nil, "%s:%d:%s\n", hex.EncodeToString(sum[:]), len(content), name), 0o644)
+	os.WriteFile(filepath.Join(work, db+".hdb"), fmt.Appendf(nil, "%s:%d:%s\n", hex.EncodeToString(sum[:]), len(content), name), 0o644)
 	os.WriteFile(filepath.Join(work, "COPYING"), []byte("Sluice test signatures\n"), 0o644)
-	cmd := exec.Command(sigtool, "--build=daily.cud", "--unsigned", fmt.Sprintf("--cvd-version=%d", v), "--datadir="+work)
+	cmd := exec.Command(sigtool, "--build="+db+".cud", "--unsigned", fmt.Sprintf("--cvd-version=%d", v), "--datadir="+work)
 	cmd.Dir, cmd.Stdin = work, strings.NewReader("sluice-tests\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sigtool --build: %v\n%s", err, out)
 	}
 	os.MkdirAll(dir, 0o755)
-	out := filepath.Join(dir, "daily.cud")
-	b, err := os.ReadFile(filepath.Join(work, "daily.cud"))
+	out := filepath.Join(dir, db+".cud")
+	b, err := os.ReadFile(filepath.Join(work, db+".cud"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,6 +336,9 @@ func TestClamAVDatabaseUpdate(t *testing.T) {
 	if err := clamtest.WriteDatabase(dbDir); err != nil {
 		t.Fatal(err)
 	}
+	// The daily in place, whose signature the carried one drops.
+	const oldMarker = "a file only the replaced daily knows\n"
+	buildCUD(t, dbDir, 27100, oldMarker, "Sluice.Test.Replaced")
 	d := clamtest.Start(t, false, "DatabaseDirectory "+dbDir)
 	rel, kiosk := releasePair(t)
 	kiosk.Policy.Scan = ScanPolicy{Required: true, Clamd: d.Address, Database: dbDir, Timeout: time.Minute}
@@ -363,6 +372,21 @@ func TestClamAVDatabaseUpdate(t *testing.T) {
 	if rec := lastEvent(t, kiosk); rec.Event != custody.EventUpdated || !strings.Contains(rec.Reason, "clamav-db 27101 installed") {
 		t.Fatalf("updated record: %+v", rec)
 	}
+	// The replaced daily is out of force: nothing of it is left where
+	// ClamAV loads databases (it loads hidden files too).
+	fo := filepath.Join(t.TempDir(), "replaced.txt")
+	os.WriteFile(fo, []byte(oldMarker), 0o644)
+	fho, _ := os.Open(fo)
+	defer fho.Close()
+	if r := c.Scan(ctx, fo, fho); r.Verdict != scan.Clean {
+		t.Fatalf("the replaced daily's signature is still in force: %+v", r)
+	}
+	es, _ := os.ReadDir(dbDir)
+	for _, e := range es {
+		if strings.Contains(e.Name(), "sluice-") {
+			t.Errorf("%s is left in the database folder", e.Name())
+		}
+	}
 	// The scan records now name the database in force.
 	if st, _ := kiosk.UpdateStatus(); st.ClamAVUpdate != 27101 || st.Databases["daily"] != 27101 {
 		t.Fatalf("status: %+v", st)
@@ -370,7 +394,7 @@ func TestClamAVDatabaseUpdate(t *testing.T) {
 
 	older := filepath.Join(t.TempDir(), "older")
 	buildCUD(t, older, 27100, marker, "Sluice.Test.Older")
-	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{ClamAVDB: older}).Dir}); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "not newer") {
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{ClamAVDB: older}).Dir}); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "daily is version 27100, older than version 27101 installed here") {
 		t.Fatalf("older signatures: %v", err)
 	}
 
@@ -414,5 +438,71 @@ func TestUpdateNeedsTheTwoPersonRules(t *testing.T) {
 	}
 	if rec := lastEvent(t, kiosk); rec.Event != custody.EventUpdated || rec.Officer != "alice" || !strings.Contains(rec.Reason, "approved by bob") {
 		t.Fatalf("updated record: %+v", rec)
+	}
+}
+
+// Each database is held to its own versions, installed through updates
+// and in the scanner's folder (where freshclam or the station's image may
+// have put a newer one): none may go back, and one must go forward.
+func TestDatabaseVersionsEachTheirOwn(t *testing.T) {
+	dbDir := t.TempDir()
+	buildDB(t, dbDir, "daily", 27200, "in place\n", "Sluice.Test.InPlace")
+	rel, kiosk := releasePair(t)
+	kiosk.Policy.Scan = ScanPolicy{Database: dbDir}
+	ctx := context.Background()
+	apply := func(db string, v int) error {
+		d := filepath.Join(t.TempDir(), "carried")
+		buildDB(t, d, db, v, fmt.Sprintf("%s %d\n", db, v), "Sluice.Test.Carried")
+		_, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{ClamAVDB: d}).Dir})
+		return err
+	}
+	before := len(events(t, kiosk))
+	if err := apply("daily", 27100); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "daily is version 27100, older than version 27200 installed here") {
+		t.Fatalf("a daily older than the folder's: %v", err)
+	}
+	if len(events(t, kiosk)) == before {
+		t.Errorf("the refusal was not recorded")
+	}
+	if err := apply("daily", 27200); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "nothing newer than what this station has (daily 27200)") {
+		t.Fatalf("the folder's own daily again: %v", err)
+	}
+	if err := apply("daily", 27201); err != nil {
+		t.Fatal(err)
+	}
+	// main's numbers are not daily's: 63 is new here.
+	if err := apply("main", 63); err != nil {
+		t.Fatalf("main 63 after daily 27201: %v", err)
+	}
+	if st, _ := kiosk.UpdateStatus(); st.Databases["daily"] != 27201 || st.Databases["main"] != 63 {
+		t.Fatalf("status: %+v", st.Databases)
+	}
+}
+
+// A crash in an install of databases leaves the folder as recoverDatabases
+// finds it: a database set aside without its replacement in place is put
+// back, one whose replacement is in place is removed, a half-written one
+// is removed (so are those of the names earlier releases used).
+func TestRecoverDatabases(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"daily.cud.sluice-old":    "old daily, never replaced",
+		"main.cvd":                "new main",
+		"main.cvd.sluice-old":     "old main",
+		"bytecode.cld.sluice-new": "half written",
+		".sluice-old-main.cld":    "an earlier release's set-aside main",
+		"freshclam.dat":           "not ours",
+	} {
+		os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644)
+	}
+	recoverDatabases(dir)
+	es, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range es {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		got = append(got, e.Name()+"="+string(b))
+	}
+	want := []string{"daily.cud=old daily, never replaced", "freshclam.dat=not ours", "main.cvd=new main"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("after recovery: %v, want %v", got, want)
 	}
 }

@@ -75,6 +75,36 @@ func ParseCVD(name string, r io.Reader, size int64) (CVD, error) {
 	if _, err := io.ReadFull(r, head); err != nil {
 		return c, fmt.Errorf("read %s: %w", name, err)
 	}
+	if c, err = ParseCVDHeader(name, head); err != nil {
+		return c, err
+	}
+	h := md5.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return c, fmt.Errorf("read %s: %w", name, err)
+	}
+	if n != size-CVDHeaderSize {
+		return c, fmt.Errorf("%s: read %d bytes after the header, want %d", name, n, size-CVDHeaderSize)
+	}
+	if kind != "cld" {
+		if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, c.MD5) {
+			return c, fmt.Errorf("%s is damaged: its content's MD5 is %s, its header says %s", name, got, truncate(c.MD5))
+		}
+	}
+	return c, nil
+}
+
+// ParseCVDHeader reads the header of the database file called name (its
+// first CVDHeaderSize bytes, head) and nothing else: no checksum, so it
+// says what a file claims to be (the version of a database in place), not
+// that it is sound.
+func ParseCVDHeader(name string, head []byte) (CVD, error) {
+	var c CVD
+	db, kind, err := ParseCVDName(name)
+	if err != nil {
+		return c, err
+	}
+	c.Name, c.Kind = db, kind
 	if !bytes.HasPrefix(head, []byte("ClamAV-VDB:")) {
 		return c, fmt.Errorf("%s has no ClamAV database header (it does not start with ClamAV-VDB:)", name)
 	}
@@ -108,19 +138,6 @@ func ParseCVD(name string, r io.Reader, size int64) (CVD, error) {
 	}
 	if c.Version == 0 {
 		return c, fmt.Errorf("%s: its header gives version 0", name)
-	}
-	h := md5.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return c, fmt.Errorf("read %s: %w", name, err)
-	}
-	if n != size-CVDHeaderSize {
-		return c, fmt.Errorf("%s: read %d bytes after the header, want %d", name, n, size-CVDHeaderSize)
-	}
-	if kind != "cld" {
-		if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, c.MD5) {
-			return c, fmt.Errorf("%s is damaged: its content's MD5 is %s, its header says %s", name, got, truncate(c.MD5))
-		}
 	}
 	return c, nil
 }
