@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"golang.org/x/mod/semver"
 
 	"sluice/crypto"
@@ -127,30 +128,40 @@ func (s *Station) ReleasePack(ctx context.Context, req ReleasePackRequest) (*bun
 // checkDeb checks that path is a Debian package of Sluice named as such
 // and returns its version (dpkg-deb reads its control file).
 func checkDeb(ctx context.Context, path string) (string, error) {
-	m := debName.FindStringSubmatch(filepath.Base(path))
-	if m == nil {
-		return "", fmt.Errorf("%s is not named as a Sluice package (sluice_VERSION_ARCH.deb)", safetext.Line(filepath.Base(path)))
-	}
-	if !semver.IsValid("v" + m[1]) {
-		return "", fmt.Errorf("%s: version %s is not a semantic version (like 1.4.0), which updates need to be ordered", filepath.Base(path), m[1])
-	}
 	f, err := regfile.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("read the package: %w", err)
 	}
+	defer f.Close()
+	return checkDebFile(ctx, filepath.Base(path), f)
+}
+
+// checkDebFile is checkDeb of the package called name open as f (a file
+// or a sealedFile), which dpkg-deb reads as its standard input.
+func checkDebFile(ctx context.Context, name string, f *os.File) (string, error) {
+	m := debName.FindStringSubmatch(name)
+	if m == nil {
+		return "", fmt.Errorf("%s is not named as a Sluice package (sluice_VERSION_ARCH.deb)", safetext.Line(name))
+	}
+	if !semver.IsValid("v" + m[1]) {
+		return "", fmt.Errorf("%s: version %s is not a semantic version (like 1.4.0), which updates need to be ordered", name, m[1])
+	}
 	head := make([]byte, 21)
-	_, err = f.Read(head)
-	f.Close()
-	if err != nil || string(head) != "!<arch>\ndebian-binary" {
-		return "", fmt.Errorf("%s is not a Debian package (no ar archive starting with debian-binary)", filepath.Base(path))
+	if _, err := f.ReadAt(head, 0); err != nil || string(head) != "!<arch>\ndebian-binary" {
+		return "", fmt.Errorf("%s is not a Debian package (no ar archive starting with debian-binary)", name)
 	}
 	dpkgDeb, err := exec.LookPath("dpkg-deb")
 	if err != nil {
 		return "", errors.New("dpkg-deb is not installed: Sluice's packages are read with it (Debian's dpkg)")
 	}
-	out, err := exec.CommandContext(ctx, dpkgDeb, "--field", path, "Package", "Version").Output()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("read the package: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, dpkgDeb, "--field", "/dev/stdin", "Package", "Version")
+	cmd.Stdin = f
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("%s is not a valid Debian package: dpkg-deb: %v", filepath.Base(path), exitText(err))
+		return "", fmt.Errorf("%s is not a valid Debian package: dpkg-deb: %v", name, exitText(err))
 	}
 	fields := map[string]string{}
 	for _, line := range strings.Split(string(out), "\n") {
@@ -159,12 +170,50 @@ func checkDeb(ctx context.Context, path string) (string, error) {
 		}
 	}
 	if fields["Package"] != "sluice" {
-		return "", fmt.Errorf("%s is the package %q, not sluice", filepath.Base(path), safetext.Line(fields["Package"]))
+		return "", fmt.Errorf("%s is the package %q, not sluice", name, safetext.Line(fields["Package"]))
 	}
 	if fields["Version"] != m[1] {
-		return "", fmt.Errorf("%s says version %s inside and %s in its name", filepath.Base(path), safetext.Line(fields["Version"]), m[1])
+		return "", fmt.Errorf("%s says version %s inside and %s in its name", name, safetext.Line(fields["Version"]), m[1])
 	}
 	return m[1], nil
+}
+
+// sealedPackage copies the package at path into a sealed file
+// (sealedFile), checking on the way, unless want is nil, that its SHA-256
+// is want: the hash the release key's signed manifest gives it, or the
+// one kept when it was installed. What dpkg then installs cannot differ
+// from what was checked.
+func sealedPackage(path string, want *crypto.Digest) (*os.File, error) {
+	src, err := regfile.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the package: %w", err)
+	}
+	defer src.Close()
+	f, seal, err := sealedFile(filepath.Base(path))
+	if err != nil {
+		return nil, fmt.Errorf("hold the package in memory: %w", err)
+	}
+	h := crypto.NewHash()
+	var got crypto.Digest
+	_, err = io.Copy(io.MultiWriter(f, h), src)
+	if err == nil {
+		h.Sum(got[:0])
+		if want != nil && got != *want {
+			err = fmt.Errorf("%s is not the package the release key signed (its SHA-256 is %s, the signed one's %s): something changed it in %s after it was checked; apply the update again from its bundle",
+				filepath.Base(path), got, *want, filepath.Dir(path))
+		}
+	}
+	if err == nil {
+		err = seal()
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // exitText is a failed command's error with the last line it printed.
@@ -320,6 +369,9 @@ type installedDeb struct {
 	Version string `json:"version"`
 	Deb     string `json:"deb"` // under HOME/updates/installed/
 	Bundle  string `json:"bundle"`
+	// SHA256 is the package's, from the signed manifest it came in;
+	// a rollback installs the kept copy only if it still has it.
+	SHA256 *crypto.Digest `json:"sha256,omitempty"`
 }
 
 func (s *Station) loadUpdateState() (*updateState, error) {
@@ -602,7 +654,7 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 	if err != nil {
 		return nil, err
 	}
-	env, payload, retry, err := s.failedUpdate(ctx, req.BundleDir)
+	env, payload, entries, retry, err := s.failedUpdate(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -612,7 +664,14 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 		if err != nil {
 			return nil, err
 		}
-		env, payload = got.Envelope, got.Dir
+		env, payload, entries = got.Envelope, got.Dir, got.Verified.Manifest.Entries
+	}
+	// Marked failed until it is installed: should the station die during
+	// the install, the same bundle can be applied again (failedUpdate)
+	// rather than refused as a replay.
+	failed := payload + failedMark
+	if err := durable.ReplaceFile(failed, nil, 0o600); err != nil {
+		return nil, fmt.Errorf("updates: %w", err)
 	}
 	a := &Applied{Kind: env.Update.Kind, Bundle: env.ID, To: env.Update.Version}
 	st, err := s.loadUpdateState()
@@ -622,15 +681,13 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 	rec := custody.Record{Event: custody.EventUpdated, Bundle: env.ID, Peer: env.Sender.Name, Outcome: "ok"}
 	switch a.Kind {
 	case bundle.UpdateSluice:
-		err = s.installDeb(ctx, req, payload, st, a)
+		err = s.installDeb(ctx, req, payload, entries, st, a)
 	case bundle.UpdateClamAVDB:
 		err = s.installDatabases(ctx, payload, st, a)
 	}
-	failed := payload + failedMark
 	if err != nil {
 		// Released but not installed: the same bundle may be applied
-		// again, from its released copy (failedUpdate).
-		durable.ReplaceFile(failed, nil, 0o600)
+		// again (failedUpdate).
 		rec.Outcome, rec.Reason = "failed", fmt.Sprintf("%s %s not installed: %v", a.Kind, a.To, err)
 		if rerr := s.record(rec); rerr != nil {
 			return nil, errors.Join(err, rerr)
@@ -654,44 +711,68 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 // failedMark, beside a released update's folder, says its install failed.
 const failedMark = ".failed"
 
-// failedUpdate says whether the bundle in dir is an update this station
-// received and released before, whose install then failed (dpkg's lock
-// held, a full disk, clamd down): it is applied again from its released
-// copy, checked again as when it was received, instead of refused as a
-// replay. It returns the envelope and the released copy then.
-func (s *Station) failedUpdate(ctx context.Context, dir string) (*bundle.Envelope, string, bool, error) {
-	b, err := bundle.OpenPart(dir)
+// failedUpdate says whether the bundle req gives is an update this
+// station received and released before, whose install then failed or was
+// cut short (dpkg's lock held, a full disk, clamd down, the station
+// switched off): it is applied again instead of refused as a replay. The
+// released copy is in the station's home, which its user can write, so
+// it is not trusted: the bundle is decrypted and checked again (its
+// signature, every file against the signed manifest, the seal record, the
+// version and the payload, as when it was received), and the fresh copy
+// replaces the released one. It returns the envelope, the released copy
+// and the manifest's entries; a refusal is recorded.
+func (s *Station) failedUpdate(ctx context.Context, req UpdateRequest) (*bundle.Envelope, string, []bundle.ManifestEntry, bool, error) {
+	b, err := bundle.OpenPart(req.BundleDir)
 	if err != nil || b.Envelope.Update == nil || !bundle.ValidID(b.Envelope.ID) {
-		return nil, "", false, nil // Receive says what is wrong
+		return nil, "", nil, false, nil // Receive says what is wrong
 	}
 	env := b.Envelope
 	payload := filepath.Join(s.Home, updatesDir, receivedDir, env.ID)
 	if _, err := os.Lstat(payload + failedMark); err != nil {
-		return nil, "", false, nil
+		return nil, "", nil, false, nil
 	}
 	c, ok, err := s.Trusted(env.Sender.Name)
 	if err != nil || !ok || c.Role != crypto.RoleRelease || b.VerifySignature(c.SigningKey) != nil || !s.isRecipient(env) {
-		return nil, "", false, nil // Receive refuses it, and records why
+		return nil, "", nil, false, nil // Receive refuses it, and records why
+	}
+	subj := subject{id: env.ID, peer: env.Sender.Name, path: req.BundleDir, media: mediaOf(req.BundleDir)}
+	refuse := func(err error) (*bundle.Envelope, string, []bundle.ManifestEntry, bool, error) {
+		return nil, "", nil, false, s.rejected(ctx, subj, err)
 	}
 	if err := s.checkUpdateVersion(env.Update); err != nil {
-		return nil, "", false, err
+		return refuse(err)
 	}
-	ents, err := os.ReadDir(payload)
+	fresh, err := os.MkdirTemp(filepath.Join(s.Home, updatesDir), ".again-")
 	if err != nil {
-		return nil, "", false, fmt.Errorf("the update's released copy %s: %w", payload, err)
+		return refuse(fmt.Errorf("updates: %w", err))
 	}
-	var entries []bundle.ManifestEntry
-	for _, e := range ents {
-		t := bundle.TypeFile
-		if e.IsDir() {
-			t = bundle.TypeDir
-		}
-		entries = append(entries, bundle.ManifestEntry{Path: e.Name(), Type: t})
+	defer os.RemoveAll(fresh) // renamed into place unless refused
+	root, err := os.OpenRoot(fresh)
+	if err != nil {
+		return refuse(fmt.Errorf("updates: %w", err))
 	}
-	if _, err := s.checkUpdatePayload(ctx, payload, env.Update, entries); err != nil {
-		return nil, "", false, err
+	b.MaxFileSize, b.MaxPathDepth = s.Policy.MaxFileSize, s.Policy.MaxPathDepth
+	v, err := b.Extract(ctx, []age.Identity{s.Keys.Identity}, root, req.Progress)
+	root.Close()
+	if err != nil {
+		return refuse(err)
 	}
-	return env, payload, true, nil
+	if _, err := s.checkSeal(env, v); err != nil {
+		return refuse(err)
+	}
+	if _, err := s.checkUpdatePayload(ctx, fresh, env.Update, v.Manifest.Entries); err != nil {
+		return refuse(err)
+	}
+	if err := durable.SyncTree(fresh); err != nil {
+		return refuse(fmt.Errorf("updates: %w", err))
+	}
+	if err := os.RemoveAll(payload); err != nil {
+		return refuse(fmt.Errorf("updates: replace the released copy: %w", err))
+	}
+	if err := os.Rename(fresh, payload); err != nil {
+		return refuse(fmt.Errorf("updates: replace the released copy: %w", err))
+	}
+	return env, payload, v.Manifest.Entries, true, nil
 }
 
 func orUnknown(v string) string {
@@ -702,13 +783,23 @@ func orUnknown(v string) string {
 }
 
 // installDeb installs the update's package with dpkg and keeps it for
-// rollback.
-func (s *Station) installDeb(ctx context.Context, req UpdateRequest, dir string, st *updateState, a *Applied) error {
+// rollback. What dpkg installs is a sealed copy (sealedPackage) whose
+// SHA-256 is the one entries (the signed manifest) give the package.
+func (s *Station) installDeb(ctx context.Context, req UpdateRequest, dir string, entries []bundle.ManifestEntry, st *updateState, a *Applied) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil || len(ents) != 1 {
 		return fmt.Errorf("the released update in %s is not one package", dir)
 	}
 	name := ents[0].Name()
+	var sum *crypto.Digest
+	for _, e := range entries {
+		if e.Path == name && e.Type == bundle.TypeFile {
+			sum = e.SHA256
+		}
+	}
+	if sum == nil {
+		return fmt.Errorf("the released package %s is not in the update's signed manifest", safetext.Line(name))
+	}
 	keep := filepath.Join(s.Home, updatesDir, installedDir)
 	if err := os.MkdirAll(keep, 0o700); err != nil {
 		return err
@@ -717,14 +808,19 @@ func (s *Station) installDeb(ctx context.Context, req UpdateRequest, dir string,
 	if err := copyFile(filepath.Join(dir, name), kept, 0o600); err != nil {
 		return fmt.Errorf("keep the package for rollback: %w", err)
 	}
+	pkg, err := sealedPackage(kept, sum)
+	if err != nil {
+		return err
+	}
+	defer pkg.Close()
 	a.From = cmp("", RunningVersion())
 	if n := len(st.Sluice.Installed); n > 0 {
 		a.From = st.Sluice.Installed[n-1].Version
 	}
-	if err := dpkgInstall(ctx, req.Dpkg, kept); err != nil {
+	if err := dpkgInstall(ctx, req.Dpkg, name, pkg); err != nil {
 		return err
 	}
-	st.Sluice.Installed = append(st.Sluice.Installed, installedDeb{Version: a.To, Deb: name, Bundle: a.Bundle})
+	st.Sluice.Installed = append(st.Sluice.Installed, installedDeb{Version: a.To, Deb: name, Bundle: a.Bundle, SHA256: sum})
 	st.Sluice.Highest = cmp(st.Sluice.Highest, a.To)
 	// Keep the last few packages; older ones are never installed again.
 	for len(st.Sluice.Installed) > maxKeptDebs {
@@ -735,10 +831,12 @@ func (s *Station) installDeb(ctx context.Context, req UpdateRequest, dir string,
 	return s.saveUpdateState(st)
 }
 
-// dpkgInstall runs dpkg -i on deb, its last line of error on failure.
-// Installing needs root: a station run by another user (the desktop app)
-// asks through pkexec (polkit), which prompts for an administrator.
-func dpkgInstall(ctx context.Context, dpkg []string, deb string) error {
+// dpkgInstall runs dpkg --install on the package called name, read from
+// pkg (a sealed file) as dpkg's standard input, and returns its last line
+// of error on failure. Installing needs root: a station run by another
+// user (the desktop app) asks through pkexec (polkit), which prompts for
+// an administrator and passes standard input on.
+func dpkgInstall(ctx context.Context, dpkg []string, name string, pkg *os.File) error {
 	if len(dpkg) == 0 {
 		dpkg = []string{"dpkg"}
 		if os.Geteuid() != 0 {
@@ -747,14 +845,17 @@ func dpkgInstall(ctx context.Context, dpkg []string, deb string) error {
 			}
 		}
 	}
-	args := append(slices.Clone(dpkg[1:]), "--install", deb)
+	if _, err := pkg.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("read the package: %w", err)
+	}
+	args := append(slices.Clone(dpkg[1:]), "--install", "/dev/stdin")
 	cmd := exec.CommandContext(ctx, dpkg[0], args...)
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pkg, &out, &out
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	if err := cmd.Run(); err != nil {
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		return fmt.Errorf("dpkg could not install %s: %s", filepath.Base(deb), safetext.Line(lines[len(lines)-1]))
+		return fmt.Errorf("dpkg could not install %s: %s", name, safetext.Line(lines[len(lines)-1]))
 	}
 	return nil
 }
@@ -799,7 +900,8 @@ func (s *Station) RollbackUpdate(ctx context.Context, req RollbackRequest) (*App
 	if len(approvers) > 0 {
 		rec.Reason += "; approved by " + strings.Join(approvers, ", ")
 	}
-	if err := dpkgInstall(ctx, req.Dpkg, filepath.Join(dir, installedDir, prev.Deb)); err != nil {
+	err = s.reinstall(ctx, req, filepath.Join(dir, installedDir, prev.Deb), prev)
+	if err != nil {
 		rec.Outcome, rec.Reason = "failed", fmt.Sprintf("Sluice %s not put back: %v", prev.Version, err)
 		return nil, errors.Join(err, s.record(rec))
 	}
@@ -809,6 +911,26 @@ func (s *Station) RollbackUpdate(ctx context.Context, req RollbackRequest) (*App
 		return nil, err
 	}
 	return a, s.record(rec)
+}
+
+// reinstall installs the kept package at path for a rollback to prev: a
+// sealed copy, which must still have the SHA-256 its signed manifest gave
+// it (kept packages from before that was noted are checked as a package
+// of Sluice of prev's version only) and be that package.
+func (s *Station) reinstall(ctx context.Context, req RollbackRequest, path string, prev installedDeb) error {
+	pkg, err := sealedPackage(path, prev.SHA256)
+	if err != nil {
+		return err
+	}
+	defer pkg.Close()
+	v, err := checkDebFile(ctx, prev.Deb, pkg)
+	if err != nil {
+		return err
+	}
+	if v != prev.Version {
+		return fmt.Errorf("the kept package %s is version %s, not %s", prev.Deb, v, prev.Version)
+	}
+	return dpkgInstall(ctx, req.Dpkg, prev.Deb, pkg)
 }
 
 // copyFile copies src to dst durably (fsync, rename into place).

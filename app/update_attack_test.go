@@ -46,6 +46,16 @@ func TestClamAVUpdateOverAnInstalledDaily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(v, "/27101/") {
+		t.Fatalf("clamd reports %q after the update, want daily 27101", v)
+	}
+	f := filepath.Join(t.TempDir(), "old.txt")
+	os.WriteFile(f, []byte(oldMarker), 0o644)
+	fh, _ := os.Open(f)
+	defer fh.Close()
+	if r := c.Scan(ctx, f, fh); r.Verdict != scan.Clean {
+		t.Fatalf("the replaced daily's signature is still in force: %+v", r)
+	}
 }
 
 // TestUpdateOrderIsDpkgs: a version newer by semver but older to dpkg

@@ -3,8 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sluice/transfer/custody"
 )
@@ -31,5 +35,157 @@ func TestUpdateRetriedAfterAFailedInstall(t *testing.T) {
 	}
 	if n := countEvents(t, kiosk, custody.EventReleased, "ok"); n != 1 {
 		t.Fatalf("%d released records for one update", n)
+	}
+}
+
+// The station's home is its user's: nothing dpkg installs is taken from
+// it on trust. A released copy changed after a failed install is not what
+// the retry installs (the bundle is decrypted and checked again); a kept
+// package changed while pkexec waits for the administrator is not what
+// dpkg reads (a sealed copy in memory is); a kept package changed before
+// a rollback is refused.
+func TestUpdateInstallsOnlyWhatWasSigned(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	root, dpkg := dpkgRoot(t)
+	ctx := context.Background()
+	marker := func() string {
+		b, _ := os.ReadFile(filepath.Join(root, "usr/share/sluice/marker"))
+		return string(b)
+	}
+	forged := func(v string) []byte {
+		b, err := os.ReadFile(makeDebWith(t, "sluice", v, "NOT SIGNED"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	// A retry after a failed install, the released copy replaced.
+	first := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.1.0")})
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: first.Dir, Dpkg: []string{"false"}}); err == nil {
+		t.Fatal("a failing dpkg installed")
+	}
+	released := filepath.Join(kiosk.Home, updatesDir, receivedDir, first.Envelope.ID, "sluice_1.1.0_all.deb")
+	if err := os.WriteFile(released, forged("1.1.0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: first.Dir, Dpkg: dpkg}); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if m := marker(); m != "1.1.0" {
+		t.Fatalf("the retry installed %q, not the signed 1.1.0", m)
+	}
+
+	// The kept package swapped while "pkexec" waits for a password.
+	second := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.2.0")})
+	kept := filepath.Join(kiosk.Home, updatesDir, installedDir, "sluice_1.2.0_all.deb")
+	prompting := filepath.Join(t.TempDir(), "prompting")
+	swapped := make(chan error, 1)
+	go func() {
+		for range 2000 {
+			if _, err := os.Stat(prompting); err == nil {
+				swapped <- os.WriteFile(kept, forged("1.2.0"), 0o600)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		swapped <- errors.New("dpkg never started")
+	}()
+	prompt := []string{"sh", "-c", "touch " + prompting + "; sleep 1; exec " + strings.Join(dpkg, " ") + ` "$@"`, "sh"}
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: second.Dir, Dpkg: prompt}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-swapped; err != nil {
+		t.Fatal(err)
+	}
+	if m := marker(); m != "1.2.0" {
+		t.Fatalf("dpkg installed %q, not the signed 1.2.0", m)
+	}
+
+	// A rollback to a kept package that was replaced.
+	if err := os.WriteFile(filepath.Join(kiosk.Home, updatesDir, installedDir, "sluice_1.1.0_all.deb"), forged("1.1.0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kiosk.RollbackUpdate(ctx, RollbackRequest{Dpkg: dpkg})
+	if err == nil || !strings.Contains(err.Error(), "not the package the release key signed") {
+		t.Fatalf("rollback to a replaced package: %v", err)
+	}
+	if m := marker(); m != "1.2.0" {
+		t.Fatalf("after the refused rollback %q is installed", m)
+	}
+	if rec := lastEvent(t, kiosk); rec.Event != custody.EventRolledBack || rec.Outcome != "failed" {
+		t.Fatalf("the refused rollback's record: %+v", rec)
+	}
+}
+
+// A retry refused (an older version than one installed since) is
+// recorded, as every refusal of a bundle is.
+func TestUpdateRetryRefusalRecorded(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	_, dpkg := dpkgRoot(t)
+	ctx := context.Background()
+	first := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.1.0")})
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: first.Dir, Dpkg: []string{"false"}}); err == nil {
+		t.Fatal("a failing dpkg installed")
+	}
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.2.0")}).Dir, Dpkg: dpkg}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: first.Dir, Dpkg: dpkg})
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "not newer than version 1.2.0") {
+		t.Fatalf("the failed 1.1.0 after 1.2.0: %v", err)
+	}
+	if rec := lastEvent(t, kiosk); rec.Event != custody.EventRejected || rec.Bundle != first.Envelope.ID || !strings.Contains(rec.Reason, "not newer") {
+		t.Fatalf("the refusal's record: %+v", rec)
+	}
+}
+
+// TestUpdateApplyChild is the station of TestUpdateCutShort, in a process
+// of its own: it applies SLUICE_UPDATE_BUNDLE with the dpkg command in
+// SLUICE_UPDATE_DPKG (its words split on '|'), which kills it.
+func TestUpdateApplyChild(t *testing.T) {
+	if os.Getenv("SLUICE_UPDATE_CHILD") == "" {
+		t.Skip("the station of TestUpdateCutShort")
+	}
+	st, err := Load(os.Getenv("SLUICE_UPDATE_HOME"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: os.Getenv("SLUICE_UPDATE_BUNDLE"), Dpkg: strings.Split(os.Getenv("SLUICE_UPDATE_DPKG"), "|")})
+	t.Fatalf("the station was to die in dpkg; ApplyUpdate returned %v", err)
+}
+
+// The station dies just after dpkg installed the update (a power cut):
+// the same bundle can be applied again, and is then recorded and known
+// to the rollback protection, instead of being refused as a replay.
+func TestUpdateCutShort(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	root, dpkg := dpkgRoot(t)
+	sealed := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "2.0.0")})
+	script := strings.Join(dpkg, " ") + ` "$@"; kill -KILL $PPID; sleep 5`
+	cmd := exec.Command(os.Args[0], "-test.run=^TestUpdateApplyChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SLUICE_UPDATE_CHILD=1", "SLUICE_UPDATE_HOME="+kiosk.Home, "SLUICE_UPDATE_BUNDLE="+sealed.Dir,
+		"SLUICE_UPDATE_DPKG="+strings.Join([]string{"sh", "-c", script, "sh"}, "|"))
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != -1 {
+		t.Fatalf("the station was not killed in dpkg: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "usr/share/sluice/marker")); string(b) != "2.0.0" {
+		t.Fatalf("dpkg did not install before the cut: %q", b)
+	}
+	kiosk, err = Load(kiosk.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: sealed.Dir, Dpkg: dpkg}); err != nil {
+		t.Fatalf("applied again after the cut: %v", err)
+	}
+	st, _ := kiosk.UpdateStatus()
+	if st.Highest != "2.0.0" {
+		t.Errorf("highest after the retry: %q", st.Highest)
+	}
+	if rec := lastEvent(t, kiosk); rec.Event != custody.EventUpdated || rec.Outcome != "ok" || !strings.Contains(rec.Reason, "applied again") {
+		t.Errorf("updated record: %+v", rec)
 	}
 }

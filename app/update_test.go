@@ -45,13 +45,21 @@ func releasePair(t *testing.T) (rel, kiosk *Station) {
 // file, usr/share/sluice/marker, holds v.
 func makeDeb(t *testing.T, v string) string {
 	t.Helper()
+	return makeDebWith(t, "sluice", v, v)
+}
+
+// makeDebWith is a package named pkg at version v, named as Sluice's
+// (sluice_V_all.deb) whatever pkg is, whose one file, usr/share/PKG/marker,
+// holds marker: what dpkg installed shows there.
+func makeDebWith(t *testing.T, pkg, v, marker string) string {
+	t.Helper()
 	dpkgDeb := needTool(t, "dpkg-deb", "dpkg")
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755)
-	os.MkdirAll(filepath.Join(root, "usr/share/sluice"), 0o755)
-	control := fmt.Sprintf("Package: sluice\nVersion: %s\nArchitecture: all\nMaintainer: Sluice tests <tests@sluice.invalid>\nDescription: test package\n", v)
+	os.MkdirAll(filepath.Join(root, "usr/share", pkg), 0o755)
+	control := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: Sluice tests <tests@sluice.invalid>\nDescription: test package\n", pkg, v)
 	os.WriteFile(filepath.Join(root, "DEBIAN/control"), []byte(control), 0o644)
-	os.WriteFile(filepath.Join(root, "usr/share/sluice/marker"), []byte(v), 0o644)
+	os.WriteFile(filepath.Join(root, "usr/share", pkg, "marker"), []byte(marker), 0o644)
 	deb := filepath.Join(t.TempDir(), "sluice_"+v+"_all.deb")
 	if out, err := exec.Command(dpkgDeb, "--root-owner-group", "--build", root, deb).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg-deb: %v\n%s", err, out)
