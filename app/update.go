@@ -378,6 +378,14 @@ func (s *Station) loadUpdateState() (*updateState, error) {
 	st := &updateState{ClamAVDB: map[string]int{}}
 	b, err := regfile.ReadFile(filepath.Join(s.Home, updatesDir, updateStateFile), 1<<20)
 	if errors.Is(err, fs.ErrNotExist) {
+		// A station that never applied an update has none; one whose
+		// custody log says it did has lost it, and with it the highest
+		// versions the rollback protection holds to: never start again
+		// from nothing.
+		if s.loggedUpdates() {
+			return nil, fmt.Errorf("the station's update state %s is missing, yet its custody log records updates installed here: without it older releases could be installed again; restore it from a backup of the station's home (sluice log show lists the updated records)",
+				filepath.Join(s.Home, updatesDir, updateStateFile))
+		}
 		return st, nil
 	}
 	if err == nil {
@@ -391,6 +399,24 @@ func (s *Station) loadUpdateState() (*updateState, error) {
 	}
 	return st, nil
 }
+
+// loggedUpdates says whether the custody log records an update installed
+// or rolled back here (read to its end: only a station without an update
+// state asks).
+func (s *Station) loggedUpdates() bool {
+	found := false
+	custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
+		if (r.Event == custody.EventUpdated || r.Event == custody.EventRolledBack) && r.Outcome == "ok" {
+			found = true
+			return errStopEach
+		}
+		return nil
+	})
+	return found
+}
+
+// errStopEach ends a custody.Each early.
+var errStopEach = errors.New("stop")
 
 func (s *Station) saveUpdateState(st *updateState) error {
 	b, err := json.MarshalIndent(st, "", "  ")

@@ -74,3 +74,25 @@ func TestUpdateOrderIsDpkgs(t *testing.T) {
 		}
 	}
 }
+
+// The update state removed (by hand, or lost), the rollback protection
+// does not start again from nothing while the custody log says updates
+// were installed: applying one is refused, saying to restore the state.
+func TestUpdateStateLost(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	_, dpkg := dpkgRoot(t)
+	ctx := context.Background()
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.3.0")}).Dir, Dpkg: dpkg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(kiosk.Home, updatesDir, updateStateFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.2.0")}).Dir, Dpkg: dpkg})
+	if err == nil || !strings.Contains(err.Error(), "update state") || !strings.Contains(err.Error(), "is missing, yet its custody log records updates") {
+		t.Fatalf("an older release with the state gone: %v", err)
+	}
+	if _, err := kiosk.UpdateStatus(); err == nil {
+		t.Errorf("the status reads as a station never updated")
+	}
+}

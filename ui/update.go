@@ -119,7 +119,11 @@ func (u *updatesCard) run(st *app.Station, others []*app.SignedIn, dir, reason s
 
 func (u *updatesCard) askRollback() {
 	s, err := u.st.UpdateStatus()
-	if err != nil || len(s.Installed) < 2 {
+	if err != nil {
+		showError(err, u.win)
+		return
+	}
+	if len(s.Installed) < 2 {
 		showError(errors.New("no earlier version is kept on this station"), u.win)
 		return
 	}
