@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,7 +113,10 @@ func (s *Station) ReleasePack(ctx context.Context, req ReleasePackRequest) (*bun
 		if req.Version != "" && req.Version != v {
 			return nil, fmt.Errorf("the databases in %s are version %s (daily's), not %s", req.ClamAVDB, v, req.Version)
 		}
-		up.Version, paths = v, files
+		up.Version, paths, up.Databases = v, files, map[string]int{}
+		for _, c := range dbs {
+			up.Databases[c.Name] = c.Version
+		}
 	}
 	if err := up.Check(); err != nil {
 		return nil, err
@@ -497,13 +501,28 @@ func (s *Station) checkUpdateVersion(u *bundle.Update) error {
 				ErrRejected, u.Version, cmp(st.Sluice.Highest, RunningVersion()))
 		}
 	case bundle.UpdateClamAVDB:
-		// Each database is compared once the update is open
-		// (checkUpdatePayload): the envelope gives one number for them.
 		if _, err := strconv.Atoi(u.Version); err != nil {
 			return fmt.Errorf("%w: signature update version %q is not a number", ErrRejected, u.Version)
 		}
+		// Each database is compared here when the envelope names them,
+		// and in any case once the update is open (checkUpdatePayload).
+		if len(u.Databases) > 0 {
+			return checkDatabaseVersions(envelopeDatabases(u), st.ClamAVDB, databasesInPlace(s.databaseDir()))
+		}
 	}
 	return nil
+}
+
+// envelopeDatabases is what an update's envelope says of its databases,
+// in the order of scan.DatabaseNames.
+func envelopeDatabases(u *bundle.Update) []scan.CVD {
+	var dbs []scan.CVD
+	for _, name := range scan.DatabaseNames {
+		if v, ok := u.Databases[name]; ok {
+			dbs = append(dbs, scan.CVD{Name: name, Version: v})
+		}
+	}
+	return dbs
 }
 
 // cmp is the newer of two versions, either possibly "".
@@ -560,6 +579,15 @@ func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Up
 		}
 		if strconv.Itoa(dbVersion(dbs)) != u.Version {
 			return nil, fmt.Errorf("%w: the envelope says version %s, the databases are %d", ErrRejected, u.Version, dbVersion(dbs))
+		}
+		if len(u.Databases) > 0 {
+			got := map[string]int{}
+			for _, c := range dbs {
+				got[c.Name] = c.Version
+			}
+			if !maps.Equal(got, u.Databases) {
+				return nil, fmt.Errorf("%w: the envelope names the databases %v, the update holds %v", ErrRejected, u.Databases, got)
+			}
 		}
 		st, err := s.loadUpdateState()
 		if err != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"sluice/internal/clamtest"
+	"sluice/transfer/bundle"
 	"sluice/transfer/scan"
 )
 
@@ -94,5 +96,31 @@ func TestUpdateStateLost(t *testing.T) {
 	}
 	if _, err := kiosk.UpdateStatus(); err == nil {
 		t.Errorf("the status reads as a station never updated")
+	}
+}
+
+// An envelope whose signed list of databases is not what the update holds
+// is refused once the update is open.
+func TestUpdateDatabasesAsTheEnvelopeSays(t *testing.T) {
+	dbDir := t.TempDir()
+	rel, kiosk := releasePair(t)
+	kiosk.Policy.Scan = ScanPolicy{Database: dbDir}
+	d := filepath.Join(t.TempDir(), "carried")
+	buildDB(t, d, "daily", 27300, "x\n", "Sluice.Test.Carried")
+	srcs, err := StagePaths([]string{filepath.Join(d, "daily.cud")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lie := &bundle.Update{Kind: bundle.UpdateClamAVDB, Version: "27300", Databases: map[string]int{"daily": 27300, "main": 70}}
+	sealed, err := rel.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs, update: lie})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: sealed.Dir})
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "the envelope names the databases") {
+		t.Fatalf("an envelope naming a main the update lacks: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dbDir, "daily.cud")); err == nil {
+		t.Errorf("the daily was installed")
 	}
 }

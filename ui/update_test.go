@@ -92,7 +92,7 @@ func TestUpdatesCard(t *testing.T) {
 	w.Canvas().Overlays().Top().Hide() // "Updated"
 
 	u.read(signatureUpdate(t, rel, 30000))
-	if text := strings.Join(labels(w.Canvas().Overlays().Top()), "\n"); !strings.Contains(text, "This station will refuse it") || !strings.Contains(text, "not newer") {
+	if text := strings.Join(labels(w.Canvas().Overlays().Top()), "\n"); !strings.Contains(text, "This station will refuse it") || !strings.Contains(text, "older than version 30001 installed here") {
 		t.Fatalf("an older update was offered: %s", text)
 	}
 }
