@@ -477,16 +477,18 @@ func (s *Station) checkRole(c crypto.Card, env *bundle.Envelope, req ReceiveRequ
 	case env.Update != nil && !req.update:
 		return fmt.Errorf("%w: bundle %s is an update (%s %s) signed by %s, not data: apply it with sluice update apply BUNDLE", ErrRejected, env.ID, env.Update.Kind, env.Update.Version, c.Name)
 	case env.Update != nil:
-		return s.checkUpdateVersion(env.Update)
+		return s.checkUpdateVersion(env.Update, false)
 	}
 	return nil
 }
 
 // checkUpdateVersion refuses an update that is not newer than what this
 // station has: for Sluice, than the highest version ever installed here
-// and the running one; for the databases, than daily's (or the highest)
-// version ever installed.
-func (s *Station) checkUpdateVersion(u *bundle.Update) error {
+// and the running one; for the databases, as checkDatabaseVersions. An
+// update applied again after its install failed or was cut short (again)
+// may be the version already there: the install may have gone through
+// before the station stopped; it is refused only if older.
+func (s *Station) checkUpdateVersion(u *bundle.Update, again bool) error {
 	st, err := s.loadUpdateState()
 	if err != nil {
 		return err
@@ -496,7 +498,11 @@ func (s *Station) checkUpdateVersion(u *bundle.Update) error {
 		if !semver.IsValid("v" + u.Version) {
 			return fmt.Errorf("%w: update version %s is not a semantic version", ErrRejected, u.Version)
 		}
-		if !newerThan(u.Version, st.Sluice.Highest, RunningVersion()) {
+		ok := newerThan(u.Version, st.Sluice.Highest, RunningVersion())
+		if again && !ok {
+			ok = !newerThan(st.Sluice.Highest, u.Version) && !newerThan(RunningVersion(), u.Version)
+		}
+		if !ok {
 			return fmt.Errorf("%w: update to Sluice %s is not newer than version %s, the highest this station has run; an older release is never installed again (rollback protection); to go back one step, use sluice update rollback",
 				ErrRejected, u.Version, cmp(st.Sluice.Highest, RunningVersion()))
 		}
@@ -507,7 +513,7 @@ func (s *Station) checkUpdateVersion(u *bundle.Update) error {
 		// Each database is compared here when the envelope names them,
 		// and in any case once the update is open (checkUpdatePayload).
 		if len(u.Databases) > 0 {
-			return checkDatabaseVersions(envelopeDatabases(u), st.ClamAVDB, databasesInPlace(s.databaseDir()))
+			return checkDatabaseVersions(envelopeDatabases(u), st.ClamAVDB, databasesInPlace(s.databaseDir()), again)
 		}
 	}
 	return nil
@@ -541,7 +547,7 @@ func cmp(a, b string) string {
 // of Sluice of the version the envelope gives, or ClamAV databases newer
 // than those installed, each checked as ReleasePack checked them; the
 // policy's scanners scan a package as any file.
-func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Update, entries []bundle.ManifestEntry) (*ContentReport, error) {
+func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Update, entries []bundle.ManifestEntry, again bool) (*ContentReport, error) {
 	var files []string
 	for _, e := range entries {
 		switch {
@@ -593,7 +599,7 @@ func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Up
 		if err != nil {
 			return nil, err
 		}
-		if err := checkDatabaseVersions(dbs, st.ClamAVDB, databasesInPlace(s.databaseDir())); err != nil {
+		if err := checkDatabaseVersions(dbs, st.ClamAVDB, databasesInPlace(s.databaseDir()), again); err != nil {
 			return nil, err
 		}
 	}
@@ -606,7 +612,10 @@ func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Up
 // the scanner's folder now (inPlace, which freshclam or the station's
 // image may have put there), and one of them newer. Each database is
 // compared with its own kind: daily's numbers and main's are unrelated.
-func checkDatabaseVersions(dbs []scan.CVD, installed, inPlace map[string]int) error {
+// Applied again after a failed or cut-short install (again), newer than
+// the ones installed through updates is enough: the one in the folder may
+// be this update's own, put there before the station stopped.
+func checkDatabaseVersions(dbs []scan.CVD, installed, inPlace map[string]int, again bool) error {
 	newer := false
 	var have []string
 	for _, c := range dbs {
@@ -614,7 +623,7 @@ func checkDatabaseVersions(dbs []scan.CVD, installed, inPlace map[string]int) er
 		if c.Version < floor {
 			return fmt.Errorf("%w: %s is version %d, older than version %d installed here; an older database is never installed again", ErrRejected, c.Name, c.Version, floor)
 		}
-		if c.Version > floor {
+		if c.Version > floor || again && c.Version > installed[c.Name] {
 			newer = true
 		}
 		have = append(have, fmt.Sprintf("%s %d", c.Name, floor))
@@ -793,7 +802,7 @@ func (s *Station) failedUpdate(ctx context.Context, req UpdateRequest) (*bundle.
 	refuse := func(err error) (*bundle.Envelope, string, []bundle.ManifestEntry, bool, error) {
 		return nil, "", nil, false, s.rejected(ctx, subj, err)
 	}
-	if err := s.checkUpdateVersion(env.Update); err != nil {
+	if err := s.checkUpdateVersion(env.Update, true); err != nil {
 		return refuse(err)
 	}
 	fresh, err := os.MkdirTemp(filepath.Join(s.Home, updatesDir), ".again-")
@@ -814,7 +823,7 @@ func (s *Station) failedUpdate(ctx context.Context, req UpdateRequest) (*bundle.
 	if _, err := s.checkSeal(env, v); err != nil {
 		return refuse(err)
 	}
-	if _, err := s.checkUpdatePayload(ctx, fresh, env.Update, v.Manifest.Entries); err != nil {
+	if _, err := s.checkUpdatePayload(ctx, fresh, env.Update, v.Manifest.Entries, true); err != nil {
 		return refuse(err)
 	}
 	if err := durable.SyncTree(fresh); err != nil {
@@ -874,7 +883,10 @@ func (s *Station) installDeb(ctx context.Context, req UpdateRequest, dir string,
 	if err := dpkgInstall(ctx, req.Dpkg, name, pkg); err != nil {
 		return err
 	}
-	st.Sluice.Installed = append(st.Sluice.Installed, installedDeb{Version: a.To, Deb: name, Bundle: a.Bundle, SHA256: sum})
+	if n := len(st.Sluice.Installed); n == 0 || st.Sluice.Installed[n-1].Bundle != a.Bundle {
+		// (Not twice: an install cut short after the state was saved.)
+		st.Sluice.Installed = append(st.Sluice.Installed, installedDeb{Version: a.To, Deb: name, Bundle: a.Bundle, SHA256: sum})
+	}
 	st.Sluice.Highest = cmp(st.Sluice.Highest, a.To)
 	// Keep the last few packages; older ones are never installed again.
 	for len(st.Sluice.Installed) > maxKeptDebs {
@@ -1281,7 +1293,8 @@ func (s *Station) ReadUpdate(dir string) (*UpdateInfo, error) {
 		return nil, err
 	}
 	u := &UpdateInfo{Bundle: env.ID, Kind: env.Update.Kind, Version: env.Update.Version, Signer: c.Name, Created: env.Created, Newer: true}
-	if err := s.checkUpdateVersion(env.Update); err != nil {
+	_, failed := os.Lstat(filepath.Join(s.Home, updatesDir, receivedDir, env.ID+failedMark))
+	if err := s.checkUpdateVersion(env.Update, failed == nil); err != nil {
 		u.Newer, u.Why = false, strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")
 	}
 	return u, nil

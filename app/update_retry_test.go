@@ -178,6 +178,10 @@ func TestUpdateCutShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The station starts again on what dpkg installed.
+	saved := RunningVersion
+	defer func() { RunningVersion = saved }()
+	RunningVersion = func() string { return "2.0.0" }
 	if _, err := kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: sealed.Dir, Dpkg: dpkg}); err != nil {
 		t.Fatalf("applied again after the cut: %v", err)
 	}
@@ -187,5 +191,39 @@ func TestUpdateCutShort(t *testing.T) {
 	}
 	if rec := lastEvent(t, kiosk); rec.Event != custody.EventUpdated || rec.Outcome != "ok" || !strings.Contains(rec.Reason, "applied again") {
 		t.Errorf("updated record: %+v", rec)
+	}
+}
+
+// Signatures whose install was cut short after the new daily got its
+// name (the folder has it, the state does not) apply again, and are then
+// recorded; an older one is still refused.
+func TestDatabaseUpdateCutShort(t *testing.T) {
+	dbDir := filepath.Join(t.TempDir(), "clamav")
+	rel, kiosk := releasePair(t)
+	kiosk.Policy.Scan = ScanPolicy{Database: dbDir}
+	carried := filepath.Join(t.TempDir(), "carried")
+	cud := buildDB(t, carried, "daily", 27500, "x\n", "Sluice.Test.Carried")
+	sealed := releasePack(t, rel, ReleasePackRequest{ClamAVDB: carried})
+	ctx := context.Background()
+	// The first install fails: the scanner's folder is a file.
+	os.WriteFile(dbDir, nil, 0o644)
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: sealed.Dir}); err == nil {
+		t.Fatal("installed into a file")
+	}
+	os.Remove(dbDir)
+	os.Mkdir(dbDir, 0o755)
+	b, _ := os.ReadFile(cud)
+	os.WriteFile(filepath.Join(dbDir, "daily.cud"), b, 0o644) // as a cut after the rename leaves it
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: sealed.Dir}); err != nil {
+		t.Fatalf("applied again after the cut: %v", err)
+	}
+	if st, _ := kiosk.UpdateStatus(); st.Databases["daily"] != 27500 {
+		t.Fatalf("status: %+v", st.Databases)
+	}
+	// Not a way around the versions: once recorded, it is not newer.
+	older := filepath.Join(t.TempDir(), "older")
+	buildDB(t, older, "daily", 27400, "y\n", "Sluice.Test.Older")
+	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{ClamAVDB: older}).Dir}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("an older daily after: %v", err)
 	}
 }
