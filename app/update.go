@@ -328,6 +328,10 @@ func checkCVD(ctx context.Context, path string) (scan.CVD, error) {
 type UpdateRequest struct {
 	// BundleDir is the update's bundle (on a drive, or copied).
 	BundleDir string
+	// Bundle, if set, is the id of the update the officer was shown
+	// (ReadUpdate): another one found at BundleDir (the drive swapped
+	// since) is refused.
+	Bundle string
 	// Dpkg is the command that installs a package, "dpkg" by default;
 	// an image builder or a test gives its --root, --admindir or
 	// --instdir (dpkg(1)) to install elsewhere.
@@ -717,6 +721,12 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 	if err != nil {
 		return nil, err
 	}
+	if req.Bundle != "" {
+		if b, err := bundle.OpenPart(req.BundleDir); err == nil && b.Envelope.ID != req.Bundle {
+			return nil, s.rejected(ctx, subject{path: req.BundleDir, media: mediaOf(req.BundleDir)},
+				fmt.Errorf("%w: the update at %s is now bundle %s, not %s, the one shown: nothing was installed; choose the update again", ErrRejected, safetext.Line(req.BundleDir), safetext.Line(b.Envelope.ID), safetext.Line(req.Bundle)))
+		}
+	}
 	env, payload, entries, retry, err := s.failedUpdate(ctx, req)
 	if err != nil {
 		return nil, err
@@ -1069,8 +1079,14 @@ func (s *Station) installDatabases(ctx context.Context, dir string, st *updateSt
 		}
 		placed = append(placed, [2]string{tmp, final})
 		signed := "its signature verified by sigtool"
-		if c.Kind == "cud" {
+		switch c.Kind {
+		case "cud":
 			signed = "unsigned (.cud), vouched for by the release key"
+		case "cld":
+			// Talos signs a .cvd's header, whose MD5 covers the content;
+			// freshclam's incremental updates change a .cld's content
+			// under the same header, so nothing of Talos's covers it.
+			signed = "its header signed by Talos, its content (changed by freshclam's incremental updates) vouched for by the release key"
 		}
 		a.What = append(a.What, fmt.Sprintf("%s %d (%s, %d signatures, %s)", c.Name, c.Version, name, c.Signatures, signed))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"sluice/internal/clamtest"
 	"sluice/transfer/bundle"
+	"sluice/transfer/custody"
 	"sluice/transfer/scan"
 )
 
@@ -122,5 +123,32 @@ func TestUpdateDatabasesAsTheEnvelopeSays(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dbDir, "daily.cud")); err == nil {
 		t.Errorf("the daily was installed")
+	}
+}
+
+// The desktop shows an update, then applies it: a drive swapped in
+// between holds another update, which is refused (and recorded), not
+// installed in place of the one the officer read.
+func TestUpdateIsTheOneShown(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	root, dpkg := dpkgRoot(t)
+	shown := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.5.0")})
+	info, err := kiosk.ReadUpdate(shown.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.6.0")})
+	_, err = kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: other.Dir, Bundle: info.Bundle, Dpkg: dpkg})
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "not "+info.Bundle+", the one shown") {
+		t.Fatalf("another update than the one shown: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/share/sluice/marker")); err == nil {
+		t.Errorf("something was installed")
+	}
+	if rec := lastEvent(t, kiosk); rec.Event != custody.EventRejected {
+		t.Errorf("the refusal's record: %+v", rec)
+	}
+	if _, err := kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: shown.Dir, Bundle: info.Bundle, Dpkg: dpkg}); err != nil {
+		t.Fatalf("the update shown: %v", err)
 	}
 }

@@ -91,7 +91,7 @@ func (u *updatesCard) read(dir string) {
 				// Installing software answers to the two-person rules,
 				// as a policy does.
 				u.sess.asQuorum("install an update", app.ChangePolicy, func(st *app.Station, others []*app.SignedIn) {
-					u.run(st, others, dir, strings.TrimSpace(reason.Text))
+					u.run(st, others, dir, info.Bundle, strings.TrimSpace(reason.Text))
 				})
 			}
 		}, u.win)
@@ -100,11 +100,11 @@ func (u *updatesCard) read(dir string) {
 }
 
 // run applies the update off the UI thread.
-func (u *updatesCard) run(st *app.Station, others []*app.SignedIn, dir, reason string) {
+func (u *updatesCard) run(st *app.Station, others []*app.SignedIn, dir, id, reason string) {
 	u.apply.Disable()
 	u.status.SetText("Applying the update…")
 	go func() {
-		a, err := st.ApplyUpdate(context.Background(), app.UpdateRequest{BundleDir: dir, AgeOverride: reason, Others: others})
+		a, err := st.ApplyUpdate(context.Background(), app.UpdateRequest{BundleDir: dir, Bundle: id, AgeOverride: reason, Others: others})
 		onUI(func() {
 			u.apply.Enable()
 			u.reload()
