@@ -186,7 +186,7 @@ func (s *Station) Receive(ctx context.Context, req ReceiveRequest) (_ *Received,
 	content := &ContentReport{Files: v.Files, Families: map[string]int64{"unchecked (bench build)": v.Files}}
 	var kioskDone []KioskTransformed
 	if env.Update != nil {
-		if content, err = s.checkUpdatePayload(ctx, q, env.Update, v.Manifest.Entries, false); err != nil {
+		if content, err = s.checkUpdatePayload(ctx, q, env, v.Manifest.Entries, false); err != nil {
 			return nil, s.rejected(ctx, subj, err)
 		}
 	} else if !skipContentChecks {

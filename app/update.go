@@ -90,6 +90,7 @@ func (s *Station) ReleasePack(ctx context.Context, req ReleasePackRequest) (*bun
 	}
 	var paths []string
 	up := &bundle.Update{Version: req.Version}
+	note := ""
 	switch {
 	case (req.Deb == "") == (req.ClamAVDB == ""):
 		return nil, errors.New("give either a Sluice package (sluice_VERSION_ARCH.deb) or --clamav-db DIR")
@@ -113,20 +114,21 @@ func (s *Station) ReleasePack(ctx context.Context, req ReleasePackRequest) (*bun
 		if req.Version != "" && req.Version != v {
 			return nil, fmt.Errorf("the databases in %s are version %s (daily's), not %s", req.ClamAVDB, v, req.Version)
 		}
-		up.Version, paths, up.Databases = v, files, map[string]int{}
-		for _, c := range dbs {
-			up.Databases[c.Name] = c.Version
-		}
+		up.Version, paths = v, files
+		note = updateNote(up, dbs)
 	}
 	if err := up.Check(); err != nil {
 		return nil, err
+	}
+	if note == "" {
+		note = fmt.Sprintf("update: %s %s", up.Kind, up.Version)
 	}
 	srcs, err := StagePaths(paths)
 	if err != nil {
 		return nil, err
 	}
 	return s.Pack(ctx, PackRequest{To: req.To, OutDir: req.OutDir, Sources: srcs, Progress: req.Progress,
-		Note: fmt.Sprintf("update: %s %s", up.Kind, up.Version), update: up})
+		Note: note, update: up})
 }
 
 // checkDeb checks that path is a Debian package of Sluice named as such
@@ -481,7 +483,7 @@ func (s *Station) checkRole(c crypto.Card, env *bundle.Envelope, req ReceiveRequ
 	case env.Update != nil && !req.update:
 		return fmt.Errorf("%w: bundle %s is an update (%s %s) signed by %s, not data: apply it with sluice update apply BUNDLE", ErrRejected, env.ID, env.Update.Kind, env.Update.Version, c.Name)
 	case env.Update != nil:
-		return s.checkUpdateVersion(env.Update, false)
+		return s.checkUpdateVersion(env, false)
 	}
 	return nil
 }
@@ -492,7 +494,8 @@ func (s *Station) checkRole(c crypto.Card, env *bundle.Envelope, req ReceiveRequ
 // update applied again after its install failed or was cut short (again)
 // may be the version already there: the install may have gone through
 // before the station stopped; it is refused only if older.
-func (s *Station) checkUpdateVersion(u *bundle.Update, again bool) error {
+func (s *Station) checkUpdateVersion(env *bundle.Envelope, again bool) error {
+	u := env.Update
 	st, err := s.loadUpdateState()
 	if err != nil {
 		return err
@@ -514,23 +517,54 @@ func (s *Station) checkUpdateVersion(u *bundle.Update, again bool) error {
 		if _, err := strconv.Atoi(u.Version); err != nil {
 			return fmt.Errorf("%w: signature update version %q is not a number", ErrRejected, u.Version)
 		}
-		// Each database is compared here when the envelope names them,
-		// and in any case once the update is open (checkUpdatePayload).
-		if len(u.Databases) > 0 {
-			return checkDatabaseVersions(envelopeDatabases(u), st.ClamAVDB, databasesInPlace(s.databaseDir()), again)
+		// Each database is compared here when the envelope's note names
+		// them, and in any case once the update is open.
+		if dbs := noteDatabases(env); dbs != nil {
+			return checkDatabaseVersions(dbs, st.ClamAVDB, databasesInPlace(s.databaseDir()), again)
 		}
 	}
 	return nil
 }
 
-// envelopeDatabases is what an update's envelope says of its databases,
-// in the order of scan.DatabaseNames.
-func envelopeDatabases(u *bundle.Update) []scan.CVD {
-	var dbs []scan.CVD
+// updateNote is the note of a signature update: its kind and version, then
+// each database's version, "update: clamav-db 27101 (main 62, daily 27101,
+// bytecode 335)". The envelope signs it, and a station reads the versions
+// from it before decrypting (noteDatabases). It is the note, not a field
+// of the envelope's update, because stations refuse an envelope with a key
+// they do not know (strictjson), and an update must reach stations that
+// run an older Sluice.
+func updateNote(u *bundle.Update, dbs []scan.CVD) string {
+	var each []string
 	for _, name := range scan.DatabaseNames {
-		if v, ok := u.Databases[name]; ok {
-			dbs = append(dbs, scan.CVD{Name: name, Version: v})
+		for _, c := range dbs {
+			if c.Name == name {
+				each = append(each, fmt.Sprintf("%s %d", c.Name, c.Version))
+			}
 		}
+	}
+	return fmt.Sprintf("update: %s %s (%s)", u.Kind, u.Version, strings.Join(each, ", "))
+}
+
+var noteRE = regexp.MustCompile(`^update: clamav-db ([0-9]+) \(((?:main|daily|bytecode) [0-9]{1,9}(?:, (?:main|daily|bytecode) [0-9]{1,9}){0,2})\)$`)
+
+// noteDatabases is what a signature update's note (updateNote) says of its
+// databases, or nil for a note of another form (an update sealed before
+// notes named them).
+func noteDatabases(env *bundle.Envelope) []scan.CVD {
+	m := noteRE.FindStringSubmatch(env.Note)
+	if m == nil || m[1] != env.Update.Version {
+		return nil
+	}
+	var dbs []scan.CVD
+	seen := map[string]bool{}
+	for _, each := range strings.Split(m[2], ", ") {
+		name, v, _ := strings.Cut(each, " ")
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || seen[name] {
+			return nil
+		}
+		seen[name] = true
+		dbs = append(dbs, scan.CVD{Name: name, Version: n})
 	}
 	return dbs
 }
@@ -551,7 +585,8 @@ func cmp(a, b string) string {
 // of Sluice of the version the envelope gives, or ClamAV databases newer
 // than those installed, each checked as ReleasePack checked them; the
 // policy's scanners scan a package as any file.
-func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Update, entries []bundle.ManifestEntry, again bool) (*ContentReport, error) {
+func (s *Station) checkUpdatePayload(ctx context.Context, q string, env *bundle.Envelope, entries []bundle.ManifestEntry, again bool) (*ContentReport, error) {
+	u := env.Update
 	var files []string
 	for _, e := range entries {
 		switch {
@@ -590,13 +625,16 @@ func (s *Station) checkUpdatePayload(ctx context.Context, q string, u *bundle.Up
 		if strconv.Itoa(dbVersion(dbs)) != u.Version {
 			return nil, fmt.Errorf("%w: the envelope says version %s, the databases are %d", ErrRejected, u.Version, dbVersion(dbs))
 		}
-		if len(u.Databases) > 0 {
-			got := map[string]int{}
+		if said := noteDatabases(env); said != nil {
+			want, got := map[string]int{}, map[string]int{}
+			for _, c := range said {
+				want[c.Name] = c.Version
+			}
 			for _, c := range dbs {
 				got[c.Name] = c.Version
 			}
-			if !maps.Equal(got, u.Databases) {
-				return nil, fmt.Errorf("%w: the envelope names the databases %v, the update holds %v", ErrRejected, u.Databases, got)
+			if !maps.Equal(got, want) {
+				return nil, fmt.Errorf("%w: the envelope's note names the databases %v, the update holds %v", ErrRejected, want, got)
 			}
 		}
 		st, err := s.loadUpdateState()
@@ -812,7 +850,7 @@ func (s *Station) failedUpdate(ctx context.Context, req UpdateRequest) (*bundle.
 	refuse := func(err error) (*bundle.Envelope, string, []bundle.ManifestEntry, bool, error) {
 		return nil, "", nil, false, s.rejected(ctx, subj, err)
 	}
-	if err := s.checkUpdateVersion(env.Update, true); err != nil {
+	if err := s.checkUpdateVersion(env, true); err != nil {
 		return refuse(err)
 	}
 	fresh, err := os.MkdirTemp(filepath.Join(s.Home, updatesDir), ".again-")
@@ -833,7 +871,7 @@ func (s *Station) failedUpdate(ctx context.Context, req UpdateRequest) (*bundle.
 	if _, err := s.checkSeal(env, v); err != nil {
 		return refuse(err)
 	}
-	if _, err := s.checkUpdatePayload(ctx, fresh, env.Update, v.Manifest.Entries, true); err != nil {
+	if _, err := s.checkUpdatePayload(ctx, fresh, env, v.Manifest.Entries, true); err != nil {
 		return refuse(err)
 	}
 	if err := durable.SyncTree(fresh); err != nil {
@@ -1310,7 +1348,7 @@ func (s *Station) ReadUpdate(dir string) (*UpdateInfo, error) {
 	}
 	u := &UpdateInfo{Bundle: env.ID, Kind: env.Update.Kind, Version: env.Update.Version, Signer: c.Name, Created: env.Created, Newer: true}
 	_, failed := os.Lstat(filepath.Join(s.Home, updatesDir, receivedDir, env.ID+failedMark))
-	if err := s.checkUpdateVersion(env.Update, failed == nil); err != nil {
+	if err := s.checkUpdateVersion(env, failed == nil); err != nil {
 		u.Newer, u.Why = false, strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")
 	}
 	return u, nil

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,26 +101,32 @@ func TestUpdateStateLost(t *testing.T) {
 	}
 }
 
-// An envelope whose signed list of databases is not what the update holds
-// is refused once the update is open.
-func TestUpdateDatabasesAsTheEnvelopeSays(t *testing.T) {
+// A signature update's note names each database's version, signed with
+// the envelope; an update whose note is not what it holds is refused once
+// it is open.
+func TestUpdateDatabasesAsTheNoteSays(t *testing.T) {
 	dbDir := t.TempDir()
 	rel, kiosk := releasePair(t)
 	kiosk.Policy.Scan = ScanPolicy{Database: dbDir}
 	d := filepath.Join(t.TempDir(), "carried")
 	buildDB(t, d, "daily", 27300, "x\n", "Sluice.Test.Carried")
-	srcs, err := StagePaths([]string{filepath.Join(d, "daily.cud")})
+	buildDB(t, d, "main", 64, "y\n", "Sluice.Test.Main")
+	if sealed := releasePack(t, rel, ReleasePackRequest{ClamAVDB: d}); sealed.Envelope.Note != "update: clamav-db 27300 (main 64, daily 27300)" {
+		t.Fatalf("note %q", sealed.Envelope.Note)
+	}
+	srcs, err := StagePaths([]string{filepath.Join(d, "daily.cud"), filepath.Join(d, "main.cud")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lie := &bundle.Update{Kind: bundle.UpdateClamAVDB, Version: "27300", Databases: map[string]int{"daily": 27300, "main": 70}}
-	sealed, err := rel.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs, update: lie})
+	up := &bundle.Update{Kind: bundle.UpdateClamAVDB, Version: "27300"}
+	sealed, err := rel.Pack(context.Background(), PackRequest{To: []string{"kiosk-1"}, OutDir: t.TempDir(), Sources: srcs, update: up,
+		Note: "update: clamav-db 27300 (main 70, daily 27300)"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: sealed.Dir})
-	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "the envelope names the databases") {
-		t.Fatalf("an envelope naming a main the update lacks: %v", err)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "the envelope's note names the databases") {
+		t.Fatalf("a note naming another main: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dbDir, "daily.cud")); err == nil {
 		t.Errorf("the daily was installed")
@@ -150,5 +157,30 @@ func TestUpdateIsTheOneShown(t *testing.T) {
 	}
 	if _, err := kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: shown.Dir, Bundle: info.Bundle, Dpkg: dpkg}); err != nil {
 		t.Fatalf("the update shown: %v", err)
+	}
+}
+
+// noteDatabases reads only the note updateNote writes, naming each of the
+// three databases at most once, with the envelope's version.
+func TestNoteDatabases(t *testing.T) {
+	for note, want := range map[string]string{
+		"update: clamav-db 27101 (main 62, daily 27101, bytecode 335)": "main 62 daily 27101 bytecode 335",
+		"update: clamav-db 27101 (daily 27101)":                        "daily 27101",
+		"update: clamav-db 27101":                                      "",
+		"update: clamav-db 27102 (daily 27102)":                        "", // not the envelope's version
+		"update: clamav-db 27101 (daily 27101, daily 27102)":           "",
+		"update: clamav-db 27101 (safebrowsing 1, daily 27101)":        "",
+		"update: clamav-db 27101 (daily 0)":                            "",
+		"update: clamav-db 27101 (daily 27101) and more":               "",
+		"weekly reports": "",
+	} {
+		env := &bundle.Envelope{Note: note, Update: &bundle.Update{Kind: bundle.UpdateClamAVDB, Version: "27101"}}
+		var got []string
+		for _, c := range noteDatabases(env) {
+			got = append(got, fmt.Sprintf("%s %d", c.Name, c.Version))
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%q: %v, want %q", note, got, want)
+		}
 	}
 }

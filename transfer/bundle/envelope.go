@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -94,12 +93,6 @@ const (
 type Update struct {
 	Kind    string `json:"kind"`
 	Version string `json:"version"`
-	// Databases, for UpdateClamAVDB, is the version of each database the
-	// update holds ("main", "daily", "bytecode"), signed with the rest of
-	// the envelope, so that a station can tell before decrypting whether
-	// the update takes any database back or none forward. Bundles sealed
-	// before it was added have none.
-	Databases map[string]int `json:"databases,omitempty"`
 }
 
 // MaxUpdateVersionLen bounds Update.Version.
@@ -115,23 +108,8 @@ func (u *Update) Check() error {
 	if len(u.Version) > MaxUpdateVersionLen || !updateVersion.MatchString(u.Version) {
 		return fmt.Errorf("update version %q is not a version", truncate(u.Version))
 	}
-	if len(u.Databases) > 0 && u.Kind != UpdateClamAVDB {
-		return fmt.Errorf("a %s update that names signature databases", u.Kind)
-	}
-	if len(u.Databases) > len(clamAVDatabases) {
-		return fmt.Errorf("an update that names %d signature databases", len(u.Databases))
-	}
-	for name, v := range u.Databases {
-		if !slices.Contains(clamAVDatabases, name) || v <= 0 {
-			return fmt.Errorf("an update that names a signature database %q version %d (want main, daily or bytecode, a positive version)", truncate(name), v)
-		}
-	}
 	return nil
 }
-
-// clamAVDatabases are the databases an UpdateClamAVDB may carry (as
-// transfer/scan.DatabaseNames, which this package does not import).
-var clamAVDatabases = []string{"main", "daily", "bytecode"}
 
 // Sender names the signing station and its key (authorized_keys form).
 type Sender struct {
