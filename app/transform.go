@@ -32,8 +32,8 @@ type Transformed struct {
 // transformed is in its Transformed.Err and makes the returned error wrap
 // ErrRejected; a Transformer that cannot start (no sandbox, no prlimit)
 // is an error of its own and nothing is transformed. Once ctx ends, no
-// further file is started; the results are those of the files done,
-// in order, up to the first not done.
+// further file is started, and every file is still reported: those not
+// started with an error saying so.
 func Transform(ctx context.Context, paths []string, out string, cfg transform.Config, done func(Transformed)) ([]Transformed, error) {
 	t, err := transform.New(cfg)
 	if err != nil {
@@ -99,7 +99,19 @@ func Transform(ctx context.Context, paths []string, out string, cfg transform.Co
 	close(jobs)
 	wg.Wait()
 	if next < len(paths) {
-		return results[:next], fmt.Errorf("transform %s", CancelReason(ctx))
+		// Cancelled: files of a later group may be done while an earlier
+		// one was never started. Every file is reported, in order, the
+		// ones not started as such, so nothing in out goes unreported.
+		why := fmt.Errorf("transform %s", CancelReason(ctx))
+		for ; next < len(paths); next++ {
+			if !finished[next] {
+				results[next] = Transformed{Path: paths[next], Err: fmt.Errorf("%s: not transformed: %w", filepath.Base(paths[next]), why)}
+			}
+			if done != nil {
+				done(results[next])
+			}
+		}
+		return results, why
 	}
 	if failed > 0 {
 		return results, fmt.Errorf("%w: %d of %d files not transformed (held: nothing of them is in %s)", ErrRejected, failed, len(paths), out)

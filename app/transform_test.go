@@ -97,8 +97,9 @@ func TestTransformOrderAndCollisions(t *testing.T) {
 	}
 }
 
-// Once cancelled, no further file is started, and the results stop at
-// the first file not done.
+// Once cancelled, no further file is started; every file is reported,
+// in order, those transformed with their output (and only they have one)
+// and the others as not transformed.
 func TestTransformCancelled(t *testing.T) {
 	needTransformer(t)
 	in, out := t.TempDir(), t.TempDir()
@@ -109,25 +110,38 @@ func TestTransformCancelled(t *testing.T) {
 		paths = append(paths, p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := 0
-	all, err := Transform(ctx, paths, out, transform.Config{}, func(Transformed) {
-		if n++; n == 3 {
+	var reported []string
+	all, err := Transform(ctx, paths, out, transform.Config{}, func(r Transformed) {
+		if reported = append(reported, filepath.Base(r.Path)); len(reported) == 3 {
 			cancel()
 		}
 	})
 	if err == nil || !strings.Contains(err.Error(), "cancel") {
 		t.Fatalf("err = %v, want cancelled", err)
 	}
-	if len(all) != n || n >= len(paths) {
-		t.Errorf("%d results and %d reported of %d", len(all), n, len(paths))
+	if len(all) != len(paths) || len(reported) != len(paths) {
+		t.Fatalf("%d results and %d reported of %d", len(all), len(reported), len(paths))
+	}
+	made := 0
+	for i, r := range all {
+		if reported[i] != filepath.Base(paths[i]) || r.Path != paths[i] {
+			t.Errorf("result %d is %s, reported %s", i, r.Path, reported[i])
+		}
+		_, statErr := os.Stat(filepath.Join(out, filepath.Base(r.Path)))
+		switch {
+		case r.Err == nil && statErr != nil:
+			t.Errorf("%s reported transformed, not in the output", r.Path)
+		case r.Err != nil && statErr == nil:
+			t.Errorf("%s reported not transformed (%v), yet in the output", r.Path, r.Err)
+		case r.Err == nil:
+			made++
+		}
+	}
+	if made == len(paths) {
+		t.Errorf("all %d files were transformed after the cancel", made)
 	}
 	es, _ := os.ReadDir(out)
-	if len(es) >= len(paths) {
-		t.Errorf("all %d files were transformed after the cancel", len(es))
-	}
-	for _, e := range es {
-		if strings.HasPrefix(e.Name(), ".sluice-transform-") {
-			t.Errorf("a temporary output was left: %s", e.Name())
-		}
+	if len(es) != made {
+		t.Errorf("the output holds %d files, %d reported transformed", len(es), made)
 	}
 }

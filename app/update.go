@@ -415,14 +415,15 @@ func (s *Station) loadUpdateState() (*updateState, error) {
 // state asks).
 func (s *Station) loggedUpdates() bool {
 	found := false
-	custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
+	err := custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
 		if (r.Event == custody.EventUpdated || r.Event == custody.EventRolledBack) && r.Outcome == "ok" {
 			found = true
 			return errStopEach
 		}
 		return nil
 	})
-	return found
+	// A log that cannot be read to its end cannot say there were none.
+	return found || err != nil && !errors.Is(err, errStopEach) && !errors.Is(err, fs.ErrNotExist)
 }
 
 // errStopEach ends a custody.Each early.
@@ -759,6 +760,14 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 	if err != nil {
 		return nil, err
 	}
+	// What a station switched off during an update left: a bundle being
+	// checked again, databases set aside.
+	if stale, _ := filepath.Glob(filepath.Join(dir, ".again-*")); len(stale) > 0 {
+		for _, p := range stale {
+			os.RemoveAll(p)
+		}
+	}
+	recoverDatabases(s.databaseDir())
 	if req.Bundle != "" {
 		if b, err := bundle.OpenPart(req.BundleDir); err == nil && b.Envelope.ID != req.Bundle {
 			return nil, s.rejected(ctx, subject{path: req.BundleDir, media: mediaOf(req.BundleDir)},
@@ -784,6 +793,7 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 	if err := durable.ReplaceFile(failed, nil, 0o600); err != nil {
 		return nil, fmt.Errorf("updates: %w", err)
 	}
+	testHook("update-released")
 	a := &Applied{Kind: env.Update.Kind, Bundle: env.ID, To: env.Update.Version}
 	st, err := s.loadUpdateState()
 	if err != nil {
@@ -805,7 +815,9 @@ func (s *Station) ApplyUpdate(ctx context.Context, req UpdateRequest) (*Applied,
 		}
 		return nil, err
 	}
-	os.Remove(failed)
+	if err := os.Remove(failed); err == nil {
+		durable.SyncDir(filepath.Dir(failed))
+	}
 	rec.Reason = fmt.Sprintf("%s %s installed (was %s): %s", a.Kind, a.To, orUnknown(a.From), strings.Join(a.What, "; "))
 	if retry {
 		rec.Reason += "; applied again from the copy released when its first install failed"
@@ -833,9 +845,13 @@ const failedMark = ".failed"
 // replaces the released one. It returns the envelope, the released copy
 // and the manifest's entries; a refusal is recorded.
 func (s *Station) failedUpdate(ctx context.Context, req UpdateRequest) (*bundle.Envelope, string, []bundle.ManifestEntry, bool, error) {
-	b, err := bundle.OpenPart(req.BundleDir)
-	if err != nil || b.Envelope.Update == nil || !bundle.ValidID(b.Envelope.ID) {
+	dir, err := ResolveMediaPath(req.BundleDir)
+	if err != nil {
 		return nil, "", nil, false, nil // Receive says what is wrong
+	}
+	b, err := bundle.OpenPart(dir)
+	if err != nil || b.Envelope.Update == nil || !bundle.ValidID(b.Envelope.ID) {
+		return nil, "", nil, false, nil
 	}
 	env := b.Envelope
 	payload := filepath.Join(s.Home, updatesDir, receivedDir, env.ID)
@@ -846,12 +862,27 @@ func (s *Station) failedUpdate(ctx context.Context, req UpdateRequest) (*bundle.
 	if err != nil || !ok || c.Role != crypto.RoleRelease || b.VerifySignature(c.SigningKey) != nil || !s.isRecipient(env) {
 		return nil, "", nil, false, nil // Receive refuses it, and records why
 	}
-	subj := subject{id: env.ID, peer: env.Sender.Name, path: req.BundleDir, media: mediaOf(req.BundleDir)}
+	subj := subject{id: env.ID, peer: env.Sender.Name, path: dir, media: mediaOf(dir)}
 	refuse := func(err error) (*bundle.Envelope, string, []bundle.ManifestEntry, bool, error) {
 		return nil, "", nil, false, s.rejected(ctx, subj, err)
 	}
 	if err := s.checkUpdateVersion(env, true); err != nil {
 		return refuse(err)
+	}
+	switch {
+	case !b.Complete() && env.Span != nil:
+		// A bundle over several drives: gathered again, drive by drive,
+		// as Receive gathers one (a *MissingDrivesError until the last).
+		g, err := s.gather(ctx, b, ReceiveRequest{BundleDir: dir, Progress: req.Progress}, subj)
+		if err != nil {
+			return nil, "", nil, false, err // gather recorded a refusal
+		}
+		defer os.RemoveAll(g.Dir)
+		b = g
+	case !b.Complete():
+		if _, err := bundle.Open(dir); err != nil {
+			return refuse(err) // names the missing volume
+		}
 	}
 	fresh, err := os.MkdirTemp(filepath.Join(s.Home, updatesDir), ".again-")
 	if err != nil {
@@ -1075,7 +1106,6 @@ func (s *Station) installDatabases(ctx context.Context, dir string, st *updateSt
 		return err
 	}
 	target := s.databaseDir()
-	recoverDatabases(target)
 	a.From = strconv.Itoa(st.ClamAVUpdate)
 	if st.ClamAVUpdate == 0 {
 		a.From = ""
@@ -1172,6 +1202,11 @@ func recoverDatabases(dir string) {
 				inPlace = true
 			}
 		}
+		// None in place: the install stopped between setting aside and
+		// renaming the new one in; every file set aside is put back,
+		// as the folder was before (ClamAV loads the newest of them).
+		// Otherwise the new one is in place and they are done with.
+		restore := !inPlace
 		for _, kind := range []string{"cvd", "cld", "cud"} {
 			name := db + "." + kind
 			for _, aside := range []string{name + oldSuffix, ".sluice-old-" + name} {
@@ -1179,9 +1214,10 @@ func recoverDatabases(dir string) {
 				if _, err := os.Lstat(p); err != nil {
 					continue
 				}
-				if !inPlace && os.Rename(p, filepath.Join(dir, name)) == nil {
-					inPlace = true
-					continue
+				if restore {
+					if _, err := os.Lstat(filepath.Join(dir, name)); err != nil && os.Rename(p, filepath.Join(dir, name)) == nil {
+						continue
+					}
 				}
 				os.Remove(p)
 			}

@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"sluice/crypto"
+	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
 
@@ -225,5 +231,134 @@ func TestDatabaseUpdateCutShort(t *testing.T) {
 	buildDB(t, older, "daily", 27400, "y\n", "Sluice.Test.Older")
 	if _, err := kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: releasePack(t, rel, ReleasePackRequest{ClamAVDB: older}).Dir}); !errors.Is(err, ErrRejected) {
 		t.Fatalf("an older daily after: %v", err)
+	}
+}
+
+// An update over several drives whose install failed is applied again
+// drive by drive, as it was received: gathered, decrypted and checked
+// again, then installed.
+func TestSpanningUpdateRetried(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	root, dpkg := dpkgRoot(t)
+	pad := make([]byte, 300<<10)
+	rand.Read(pad)
+	deb := makeDebWith(t, "sluice", "1.1.0", base64.StdEncoding.EncodeToString(pad))
+	srcs, err := StagePaths([]string{deb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, err := rel.Recipients([]string{"kiosk-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := bundle.Seal(context.Background(), t.TempDir(), srcs, bundle.SealOptions{
+		SenderName: rel.Name, Signer: rel.Keys.Signer, Recipients: cards, VolumeSize: 64 << 10, VolumesPerDrive: 2,
+		Update: &bundle.Update{Kind: bundle.UpdateSluice, Version: "1.1.0"},
+		SealRecord: func(id string, manifest crypto.Digest, files, bytes int64) ([]byte, error) {
+			a, err := rel.appendRecord(custody.Record{Event: custody.EventSealed, Bundle: id, Peer: "kiosk-1",
+				ManifestSHA256: manifest.String(), Files: files, Bytes: bytes, Outcome: "ok"})
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(custody.NewSealProof(a))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := bundle.Open(sealed.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drives []string
+	for k := range sealed.Envelope.Drives() {
+		d, err := bundle.WritePart(context.Background(), whole, t.TempDir(), k, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		drives = append(drives, d)
+	}
+	if len(drives) < 2 {
+		t.Fatalf("%d drives", len(drives))
+	}
+	ctx := context.Background()
+	apply := func(dpkg []string) error {
+		var err error
+		for i, d := range drives {
+			_, err = kiosk.ApplyUpdate(ctx, UpdateRequest{BundleDir: d, Dpkg: dpkg})
+			if i < len(drives)-1 && !errors.As(err, new(*MissingDrivesError)) {
+				t.Fatalf("drive %d of %d: %v, want the next drive asked for", i+1, len(drives), err)
+			}
+		}
+		return err
+	}
+	if err := apply([]string{"false"}); err == nil || !strings.Contains(err.Error(), "dpkg could not install") {
+		t.Fatalf("the first install: %v", err)
+	}
+	if err := apply(dpkg); err != nil {
+		t.Fatalf("applied again: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/share/sluice/marker")); err != nil {
+		t.Fatalf("not installed: %v", err)
+	}
+	if rec := lastEvent(t, kiosk); rec.Event != custody.EventUpdated || !strings.Contains(rec.Reason, "applied again") {
+		t.Fatalf("updated record: %+v", rec)
+	}
+}
+
+// The package is checked against the signed manifest when it is
+// installed, not only when it was received: one replaced in between
+// (another process of the station's user) is refused, nothing installed.
+func TestUpdatePackageReplacedAfterRelease(t *testing.T) {
+	rel, kiosk := releasePair(t)
+	root, dpkg := dpkgRoot(t)
+	sealed := releasePack(t, rel, ReleasePackRequest{Deb: makeDeb(t, "1.7.0")})
+	forged, err := os.ReadFile(makeDebWith(t, "sluice", "1.7.0", "NOT SIGNED"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testHookAt = func(point string) {
+		if point == "update-released" {
+			os.WriteFile(filepath.Join(kiosk.Home, updatesDir, receivedDir, sealed.Envelope.ID, "sluice_1.7.0_all.deb"), forged, 0o644)
+		}
+	}
+	defer func() { testHookAt = nil }()
+	_, err = kiosk.ApplyUpdate(context.Background(), UpdateRequest{BundleDir: sealed.Dir, Dpkg: dpkg})
+	if err == nil || !strings.Contains(err.Error(), "is not the package the release key signed") {
+		t.Fatalf("a package replaced after its release: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/share/sluice/marker")); err == nil {
+		t.Errorf("something was installed")
+	}
+}
+
+// What dpkg reads cannot be written once sealed, by this process or
+// through /proc by another of the same user.
+func TestSealedFileCannotChange(t *testing.T) {
+	f, seal, err := sealedFile("test")
+	if err != nil {
+		t.Skipf("no sealed memory files here: %v", err)
+	}
+	defer f.Close()
+	f.WriteString("package")
+	if err := seal(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("X"), 0); err == nil {
+		t.Errorf("written after sealing")
+	}
+	if g, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_WRONLY, 0); err == nil {
+		_, werr := g.Write([]byte("X"))
+		g.Close()
+		if werr == nil {
+			t.Errorf("written through /proc after sealing")
+		}
+	}
+	if err := f.Truncate(1); err == nil {
+		t.Errorf("truncated after sealing")
+	}
+	b := make([]byte, 7)
+	f.ReadAt(b, 0)
+	if string(b) != "package" {
+		t.Errorf("holds %q", b)
 	}
 }

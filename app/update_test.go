@@ -498,6 +498,8 @@ func TestRecoverDatabases(t *testing.T) {
 		"main.cvd.sluice-old":     "old main",
 		"bytecode.cld.sluice-new": "half written",
 		".sluice-old-main.cld":    "an earlier release's set-aside main",
+		"bytecode.cvd.sluice-old": "old bytecode",
+		"bytecode.cld.sluice-old": "another old bytecode, both set aside",
 		"freshclam.dat":           "not ours",
 	} {
 		os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644)
@@ -509,7 +511,8 @@ func TestRecoverDatabases(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
 		got = append(got, e.Name()+"="+string(b))
 	}
-	want := []string{"daily.cud=old daily, never replaced", "freshclam.dat=not ours", "main.cvd=new main"}
+	want := []string{"bytecode.cld=another old bytecode, both set aside", "bytecode.cvd=old bytecode",
+		"daily.cud=old daily, never replaced", "freshclam.dat=not ours", "main.cvd=new main"}
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Errorf("after recovery: %v, want %v", got, want)
 	}
