@@ -19,6 +19,7 @@ import (
 	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/regfile"
+	"sluice/internal/safetext"
 	"sluice/transfer/custody"
 )
 
@@ -52,7 +53,21 @@ func (s *Station) Officers() ([]Officer, error) {
 	return out, nil
 }
 
+// officer is the enrolled officer called name, spelled exactly as
+// enrolled: a name that is not one (./alice, ../elsewhere/key) or that
+// differs only in case (ALICE, where the filesystem ignores case) would
+// otherwise read another file, or the same officer under a second name.
 func (s *Station) officer(name string) (Officer, error) {
+	if crypto.ValidName(name) != nil {
+		return Officer{}, fmt.Errorf("no officer %s is enrolled on this station; sluice officer list shows who is", safetext.Line(name))
+	}
+	ents, err := os.ReadDir(filepath.Join(s.Home, officersDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Officer{}, err
+	}
+	if !slices.ContainsFunc(ents, func(e fs.DirEntry) bool { return e.Name() == name+".pub" }) {
+		return Officer{}, fmt.Errorf("no officer %s is enrolled on this station; sluice officer list shows who is", name)
+	}
 	b, err := regfile.ReadFile(filepath.Join(s.Home, officersDir, name+".pub"), 16<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Officer{}, fmt.Errorf("no officer %s is enrolled on this station; sluice officer list shows who is", name)
@@ -101,13 +116,15 @@ func (s *Station) quorum(what string, kind RuleChange, others []*SignedIn) ([]st
 			what, len(list)-1, need+1, s.Policy.RequireApprovals, s.Policy.RequireSealApprovals)
 	}
 	var who []string
+	keys := map[string]bool{s.signedIn.Fingerprint: true}
 	for _, o := range others {
-		if o.Name == s.signedIn.Name || slices.Contains(who, o.Name) {
-			continue // the same officer counts once
-		}
 		if e, err := s.officer(o.Name); err != nil || string(e.Key.Marshal()) != string(o.Key.Marshal()) {
-			return nil, fmt.Errorf("officer %s is not enrolled on this station with that key", o.Name)
+			return nil, fmt.Errorf("officer %s is not enrolled on this station with that key", safetext.Line(o.Name))
 		}
+		if keys[o.Fingerprint] {
+			continue // the same officer (the same key) counts once
+		}
+		keys[o.Fingerprint] = true
 		who = append(who, o.Name)
 	}
 	if len(who) < need {
@@ -308,21 +325,21 @@ func (s *Station) checkApprovals(h *Held, d Decision) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
+	seen := map[string]bool{} // by key: one officer counts once, whatever the name
 	var who []string
 	for _, a := range h.Approvals {
-		if seen[a.Officer] || a.Message != string(msg) {
+		if a.Message != string(msg) {
 			continue
 		}
 		o, err := s.officer(a.Officer)
-		if err != nil {
-			continue // withdrawn: the approval no longer counts
+		if err != nil || seen[o.Fingerprint] {
+			continue // withdrawn, or counted already
 		}
 		sig, err := base64.StdEncoding.DecodeString(a.Signature)
 		if err != nil || crypto.VerifySSH(o.Key, crypto.NamespaceApproval, msg, sig) != nil {
 			continue
 		}
-		seen[a.Officer] = true
+		seen[o.Fingerprint] = true
 		who = append(who, a.Officer)
 	}
 	sort.Strings(who)

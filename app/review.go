@@ -19,6 +19,7 @@ import (
 	"sluice/crypto"
 	"sluice/internal/durable"
 	"sluice/internal/regfile"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 	"sluice/transfer/inspect"
@@ -391,6 +392,9 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 	if _, err := s.allowed(h, d); err != nil {
 		return nil, err
 	}
+	if e, err := s.officer(o.Name); err != nil || e.Fingerprint != o.Fingerprint {
+		return nil, fmt.Errorf("officer %s is not enrolled on this station with the key they signed in with (removed since?); sluice officer list shows who is", safetext.Line(o.Name))
+	}
 	who, err := s.checkApprovals(h, d)
 	if err != nil {
 		return nil, err
@@ -412,14 +416,15 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 	if err != nil {
 		return nil, err
 	}
-	if err := durable.ReplaceFile(filepath.Join(s.Home, reviewDir, id+".json"), b, 0o600); err != nil {
-		return nil, fmt.Errorf("approve: %w", err)
-	}
+	// Recorded first: an approval the log did not take must not count.
 	as := *s
 	as.Officer = o.Name
 	if err := as.record(custody.Record{Event: custody.EventApproved, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
 		Outcome: "ok", Reason: fmt.Sprintf("approved by %s (%s): %s; signature %s", o.Name, o.Fingerprint, a.Message, a.Signature)}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("not approved: the custody log refused the record: %w", err)
+	}
+	if err := durable.ReplaceFile(filepath.Join(s.Home, reviewDir, id+".json"), b, 0o600); err != nil {
+		return nil, fmt.Errorf("approve: the approval is in the custody log but could not be kept with the bundle (%w); approve again once that is fixed", err)
 	}
 	return append(who, o.Name), nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"sluice/crypto"
+	"sluice/internal/safetext"
 	"sluice/transfer/bundle"
 	"sluice/transfer/custody"
 )
@@ -114,16 +115,18 @@ func (s *Station) approveSeal(ctx context.Context, req PackRequest, originals []
 		return refuse("%v", err)
 	}
 	var who []string
+	keys := map[string]bool{s.signedIn.Fingerprint: true}
 	for _, a := range req.Approvers {
+		if o, err := s.officer(a.Name); err != nil || string(o.Key.Marshal()) != string(a.Key.Marshal()) {
+			return refuse("officer %s is not enrolled on this station with that key", safetext.Line(a.Name))
+		}
 		switch {
-		case a.Name == s.Officer:
+		case a.Fingerprint == s.signedIn.Fingerprint:
 			return refuse("officer %s is sealing and cannot also approve; another officer must approve", a.Name)
-		case slices.Contains(who, a.Name):
+		case keys[a.Fingerprint]:
 			return refuse("officer %s approved twice; each approval must come from a different officer", a.Name)
 		}
-		if o, err := s.officer(a.Name); err != nil || string(o.Key.Marshal()) != string(a.Key.Marshal()) {
-			return refuse("officer %s is not enrolled on this station with that key", a.Name)
-		}
+		keys[a.Fingerprint] = true
 		who = append(who, a.Name)
 	}
 	if len(who) < need {
