@@ -721,11 +721,19 @@ func (s *Station) transformInQuarantine(ctx context.Context, q, id string, kt *k
 			return nil, fmt.Errorf("%w: transformed %s cannot take its place: %v", ErrRejected, safetext.Line(d.Path), err)
 		}
 		// A file held is now its output: a partial release keeps
-		// that back, not a name no longer in the quarantine.
-		if i, ok := held[d.Path]; ok && d.Output != d.Path {
+		// that back, not a name no longer in the quarantine; and the
+		// links read from it, which came from the held file, with it.
+		i, isHeld := held[d.Path]
+		if isHeld && d.Output != d.Path {
 			rep.Held[i].Path = d.Output
 			delete(held, d.Path)
 			held[d.Output] = i
+		}
+		if isHeld && d.Result.Sidecar != "" {
+			side := path.Join(path.Dir(d.Path), filepath.Base(d.Result.Sidecar))
+			rep.Held = append(rep.Held, inspect.Report{Path: side, Findings: []inspect.Finding{{Path: side, Reason: rep.Held[i].Findings[0].Reason,
+				Detail: fmt.Sprintf("the links read from %s, which is held: held with it", path.Base(d.Output))}}})
+			held[side] = len(rep.Held) - 1
 		}
 		made = append(made, d)
 	}
