@@ -123,3 +123,34 @@ func TestUnrecordedApprovalDoesNotCount(t *testing.T) {
 		t.Fatalf("approving again once the log takes it: %v", err)
 	}
 }
+
+// An approval holds for the content approved: a file changed after it
+// (the held content waits in the station's home) makes it stop counting,
+// and nothing is released on it.
+func TestApprovalHoldsForTheContent(t *testing.T) {
+	kiosk, h := heldWithOfficers(t, "1")
+	alice, _ := kiosk.SignIn("alice", []byte("alice passphrase, long"))
+	if _, err := kiosk.ApproveHeld(context.Background(), h.ID, Decision{}, alice); err != nil {
+		t.Fatal(err)
+	}
+	var changed string
+	filepath.WalkDir(h.Content, func(p string, e os.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() && changed == "" {
+			changed = p
+		}
+		return nil
+	})
+	if err := os.WriteFile(changed, []byte("MZ swapped after the approval"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := kiosk.AsOfficer(alice).ReleaseHeld(context.Background(), h.ID, Decision{}); err == nil {
+		t.Fatalf("released into %s on an approval of other content", r.Dir)
+	}
+	// Approved again, as it now is, it releases.
+	if _, err := kiosk.ApproveHeld(context.Background(), h.ID, Decision{}, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.AsOfficer(alice).ReleaseHeld(context.Background(), h.ID, Decision{}); err != nil {
+		t.Fatal(err)
+	}
+}

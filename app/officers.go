@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -257,7 +258,7 @@ func (s *Station) SignIn(name string, passphrase []byte) (*SignedIn, error) {
 // Approval is one officer's signed approval of a decision on a held
 // bundle. The signature (SSHSIG, namespace sluice-approval@sluice) is over
 // Message, which names the bundle, its manifest, the decision and the
-// SHA-256 of the exact list of files it releases.
+// SHA-256 of the exact files it releases, with their content's.
 type Approval struct {
 	Officer   string `json:"officer"`
 	Message   string `json:"message"`
@@ -271,7 +272,11 @@ type approvalMessage struct {
 	ManifestSHA256 string `json:"manifest_sha256"`
 	Decision       string `json:"decision"` // "release" or "partial"
 	Files          int    `json:"files"`
-	FilesSHA256    string `json:"files_sha256"` // of the paths released, sorted, each followed by a newline
+	// FilesSHA256 is the SHA-256 of the files released listed as
+	// sha256sum prints them ("HEX  PATH\n", sorted by path): the
+	// approval holds for that content only (format sluice-approval/2;
+	// /1 hashed the paths alone, and no longer counts).
+	FilesSHA256 string `json:"files_sha256"`
 }
 
 func decisionName(d Decision) string {
@@ -312,9 +317,13 @@ func messageFor(h *Held, d Decision) ([]byte, error) {
 	}
 	sum := sha256.New()
 	for _, f := range files {
-		sum.Write([]byte(f + "\n"))
+		d, err := hashFile(filepath.Join(h.Content, filepath.FromSlash(f)))
+		if err != nil {
+			return nil, fmt.Errorf("hash %s to release: %w", safetext.Line(f), err)
+		}
+		fmt.Fprintf(sum, "%s  %s\n", d, f)
 	}
-	return json.Marshal(approvalMessage{Format: "sluice-approval/1", Bundle: h.ID, ManifestSHA256: h.ManifestSHA256,
+	return json.Marshal(approvalMessage{Format: "sluice-approval/2", Bundle: h.ID, ManifestSHA256: h.ManifestSHA256,
 		Decision: decisionName(d), Files: len(files), FilesSHA256: hex.EncodeToString(sum.Sum(nil))})
 }
 
@@ -344,4 +353,21 @@ func (s *Station) checkApprovals(h *Held, d Decision) ([]string, error) {
 	}
 	sort.Strings(who)
 	return who, nil
+}
+
+// hashFile is the SHA-256 of the regular file at path (a link or anything
+// else in its place is an error).
+func hashFile(path string) (crypto.Digest, error) {
+	var d crypto.Digest
+	f, err := regfile.Open(path)
+	if err != nil {
+		return d, err
+	}
+	defer f.Close()
+	h := crypto.NewHash()
+	if _, err := io.Copy(h, f); err != nil {
+		return d, err
+	}
+	h.Sum(d[:0])
+	return d, nil
 }
