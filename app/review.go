@@ -450,15 +450,48 @@ func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 		Reason: fmt.Sprintf("rejected at review by %s: %s; %s; %s removed", s.Officer, why, h.Summary, s.keptOf(id))}); err != nil {
 		return err
 	}
-	os.RemoveAll(filepath.Join(s.Home, sealedOriginalsDir, id))
-	os.RemoveAll(filepath.Join(s.Home, originalsDir, id))
+	s.dropRejected(h)
+	return nil
+}
+
+// dropRejected removes what is kept of held bundle h once it is rejected:
+// its content, what a partial release set aside, the originals kept of
+// it, and its review item.
+func (s *Station) dropRejected(h *Held) {
+	os.RemoveAll(filepath.Join(s.Home, sealedOriginalsDir, h.ID))
+	os.RemoveAll(filepath.Join(s.Home, originalsDir, h.ID))
 	os.RemoveAll(h.Content)
 	os.RemoveAll(h.Content + ".held")
 	if p := filepath.Dir(h.Content); filepath.Base(p) == quarantineLocal {
 		os.Remove(p)
 	}
-	os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
-	return nil
+	os.Remove(filepath.Join(s.Home, reviewDir, h.ID+".json"))
+	durable.SyncDir(filepath.Join(s.Home, reviewDir))
+}
+
+// putBackSetAside returns into h's content the held files a partial
+// release set aside (HOLD.held) when that release never happened (the
+// station stopped before it): the bundle is whole again under review.
+func putBackSetAside(h *Held) error {
+	kept := h.Content + ".held"
+	if _, err := os.Lstat(kept); err != nil {
+		return nil
+	}
+	err := filepath.WalkDir(kept, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(kept, p)
+		dst := filepath.Join(h.Content, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		return os.Rename(p, dst)
+	})
+	if err != nil {
+		return fmt.Errorf("review %s: put back the files a partial release set aside in %s: %w", h.ID, kept, err)
+	}
+	return os.RemoveAll(kept)
 }
 
 // keptOf says what rejecting held bundle id removes: its content, and the
@@ -498,10 +531,20 @@ func (s *Station) undecided(id string) (*Held, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("review %s: %w", id, err)
 	}
-	if decided != "" {
+	switch decided {
+	case "rejected":
+		// A rejection stopped after its record: finish it.
+		s.dropRejected(h)
+	case "released":
 		os.Remove(filepath.Join(s.Home, reviewDir, id+".json"))
 		durable.SyncDir(filepath.Join(s.Home, reviewDir))
-		return nil, fmt.Errorf("bundle %s was already %s after review (the custody log records it); its leftover review item is removed", id, decided)
+	default:
+		// Undecided: a partial release that stopped before its records
+		// may have set held files aside; the bundle is whole again.
+		if err := putBackSetAside(h); err != nil {
+			return nil, err
+		}
+		return h, nil
 	}
-	return h, nil
+	return nil, fmt.Errorf("bundle %s was already %s after review (the custody log records it); its leftover review item is removed", id, decided)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"sluice/transfer/custody"
@@ -117,5 +118,54 @@ func TestHoldAfterKilledHold(t *testing.T) {
 	var he *HeldError
 	if !errors.As(err, &he) {
 		t.Fatalf("receive after a killed hold: %v, want a HeldError", err)
+	}
+}
+
+// A partial release that stopped after setting the held files aside, and
+// before its records, leaves the bundle undecided: the next decision
+// finds it whole again, and a release of all of it releases all of it.
+func TestPartialReleaseCutShort(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "fine\n", "b.pdf": "not a pdf"}))
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v", err)
+	}
+	h := he.Held
+	aside := filepath.Join(h.Content+".held", "outbox", "b.pdf")
+	os.MkdirAll(filepath.Dir(aside), 0o700)
+	if err := os.Rename(filepath.Join(h.Content, "outbox", "b.pdf"), aside); err != nil {
+		t.Fatal(err)
+	}
+	r, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(r.Dir, "outbox", "b.pdf")); err != nil || string(b) != "not a pdf" {
+		t.Errorf("the whole release lacks the file set aside: %q, %v", b, err)
+	}
+	if _, err := os.Stat(h.Content + ".held"); err == nil {
+		t.Errorf("%s.held is left behind", h.Content)
+	}
+}
+
+// A rejection that stopped after its record, before removing the
+// content, is finished by the next decision on it: nothing of the
+// rejected bundle stays in the station's home.
+func TestRejectionCutShort(t *testing.T) {
+	kiosk, h, _ := holdOne(t)
+	if err := kiosk.record(custody.Record{Event: custody.EventRejected, Bundle: h.ID, Outcome: "rejected", Reason: "rejected at review by x: no"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kiosk.RejectHeld(context.Background(), h.ID, "again"); err == nil || !strings.Contains(err.Error(), "already rejected after review") {
+		t.Fatalf("rejecting again: %v", err)
+	}
+	if _, err := os.Stat(h.Content); err == nil {
+		t.Errorf("the rejected content is still in %s", h.Content)
+	}
+	if _, err := os.Stat(filepath.Join(kiosk.Home, reviewDir, h.ID+".json")); err == nil {
+		t.Errorf("the review item is still there")
 	}
 }
