@@ -126,6 +126,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 	@# The PDF checker's and the transform workers' memory bounds, which the race detector's own memory would trip.
 	$(GO) test -count=1 -run 'TestCompressionBomb' ./internal/pdfcheck
+	$(GO) test -count=1 -run 'TestPDFBombIsHeldNotFatal' ./app
 	$(GO) test -count=1 -run 'TestPDFBombInWorker|TestHugePage' ./transfer/transform
 
 fuzz:
