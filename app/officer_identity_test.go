@@ -94,8 +94,8 @@ func TestRemovedOfficerCannotApprove(t *testing.T) {
 	if _, err := kiosk.ApproveHeld(context.Background(), h.ID, Decision{}, bob); err == nil || !strings.Contains(err.Error(), "not enrolled") {
 		t.Fatalf("removed bob approved: %v", err)
 	}
-	if n := len(events(t, kiosk)); n != before {
-		t.Errorf("the refused approval left %d record(s)", n-before)
+	if recs := events(t, kiosk)[before:]; len(recs) != 1 || recs[0].Event != custody.EventRefused || recs[0].Officer != "bob" {
+		t.Errorf("the refused approval's records: %+v", recs)
 	}
 }
 
@@ -152,5 +152,51 @@ func TestApprovalHoldsForTheContent(t *testing.T) {
 	}
 	if _, err := kiosk.AsOfficer(alice).ReleaseHeld(context.Background(), h.ID, Decision{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// What the rules refuse an officer is recorded too ("refused"): a wrong
+// passphrase, a release without its approvals, an approval given twice,
+// a decision the policy does not allow.
+func TestRefusalsRecorded(t *testing.T) {
+	kiosk, h := heldWithOfficers(t, "2")
+	refusals := func() []string {
+		var out []string
+		for _, r := range events(t, kiosk) {
+			if r.Event == custody.EventRefused {
+				out = append(out, r.Reason)
+			}
+		}
+		return out
+	}
+	if _, err := kiosk.SignIn("alice", []byte("not her passphrase")); err == nil {
+		t.Fatal("signed in with a wrong passphrase")
+	}
+	alice, _ := kiosk.SignIn("alice", []byte("alice passphrase, long"))
+	if _, err := kiosk.AsOfficer(alice).ReleaseHeld(context.Background(), h.ID, Decision{}); err == nil {
+		t.Fatal("released without approvals")
+	}
+	if _, err := kiosk.ApproveHeld(context.Background(), h.ID, Decision{}, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kiosk.ApproveHeld(context.Background(), h.ID, Decision{}, alice); err == nil {
+		t.Fatal("approved twice")
+	}
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "require_approvals = 1", "require_approvals = 2", 1)) // no partial releases
+	if _, err := kiosk.AsOfficer(alice).ReleaseHeld(context.Background(), h.ID, Decision{Partial: true}); err == nil {
+		t.Fatal("a partial release the policy does not allow")
+	}
+	got := refusals()
+	want := []string{"sign-in as officer alice refused: rejected: wrong passphrase for officer alice",
+		"release (release) refused: releasing bundle " + h.ID + " (release) needs signed approvals from 2 different officer(s)",
+		"approval (release) refused: officer alice has already approved this decision",
+		"release (partial) refused: this station's policy does not allow partial releases"}
+	if len(got) != len(want) {
+		t.Fatalf("refused records %q, want %d", got, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("refused record %d: %q, want %q…", i, got[i], want[i])
+		}
 	}
 }

@@ -244,7 +244,7 @@ func (s *Station) SignIn(name string, passphrase []byte) (*SignedIn, error) {
 	}
 	signer, err := crypto.UnlockOfficerKey(b, passphrase)
 	if errors.Is(err, crypto.ErrPassphrase) {
-		return nil, fmt.Errorf("%w: wrong passphrase for officer %s", ErrRejected, name)
+		return nil, s.refused(nil, "sign-in as officer "+name, fmt.Errorf("%w: wrong passphrase for officer %s", ErrRejected, name))
 	}
 	if err != nil {
 		return nil, err

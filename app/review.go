@@ -252,7 +252,7 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	defer lock.unlock()
 	overridden, err := s.allowed(h, d)
 	if err != nil {
-		return nil, err
+		return nil, s.refused(h, "release ("+decisionName(d)+")", err)
 	}
 	officers, err := s.Officers()
 	if err != nil {
@@ -270,8 +270,8 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 			if len(who) > 0 {
 				have = strings.Join(who, ", ")
 			}
-			return nil, fmt.Errorf("releasing bundle %s (%s) needs signed approvals from %d different officer(s) (review.require_approvals); it has %s: each approves with sluice review approve %s --officer NAME%s",
-				id, decisionName(d), need, have, id, map[bool]string{true: " --partial", false: ""}[d.Partial])
+			return nil, s.refused(h, "release ("+decisionName(d)+")", fmt.Errorf("releasing bundle %s (%s) needs signed approvals from %d different officer(s) (review.require_approvals); it has %s: each approves with sluice review approve %s --officer NAME%s",
+				id, decisionName(d), need, have, id, map[bool]string{true: " --partial", false: ""}[d.Partial]))
 		}
 		approvedBy = ", on the signed approvals of " + strings.Join(who, "+")
 	}
@@ -389,18 +389,22 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 		return nil, err
 	}
 	defer lock.unlock()
+	as := *s
+	as.Officer = o.Name
 	if _, err := s.allowed(h, d); err != nil {
-		return nil, err
+		return nil, as.refused(h, "approval ("+decisionName(d)+")", err)
 	}
 	if e, err := s.officer(o.Name); err != nil || e.Fingerprint != o.Fingerprint {
-		return nil, fmt.Errorf("officer %s is not enrolled on this station with the key they signed in with (removed since?); sluice officer list shows who is", safetext.Line(o.Name))
+		return nil, as.refused(h, "approval ("+decisionName(d)+")",
+			fmt.Errorf("officer %s is not enrolled on this station with the key they signed in with (removed since?); sluice officer list shows who is", safetext.Line(o.Name)))
 	}
 	who, err := s.checkApprovals(h, d)
 	if err != nil {
 		return nil, err
 	}
 	if slices.Contains(who, o.Name) {
-		return who, fmt.Errorf("officer %s has already approved this decision on bundle %s; another officer must approve it", o.Name, id)
+		return who, as.refused(h, "approval ("+decisionName(d)+")",
+			fmt.Errorf("officer %s has already approved this decision on bundle %s; another officer must approve it", o.Name, id))
 	}
 	msg, err := messageFor(h, d)
 	if err != nil {
@@ -417,8 +421,6 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 		return nil, err
 	}
 	// Recorded first: an approval the log did not take must not count.
-	as := *s
-	as.Officer = o.Name
 	if err := as.record(custody.Record{Event: custody.EventApproved, Bundle: id, Peer: h.Sender, ManifestSHA256: h.ManifestSHA256,
 		Outcome: "ok", Reason: fmt.Sprintf("approved by %s (%s): %s; signature %s", o.Name, o.Fingerprint, a.Message, a.Signature)}); err != nil {
 		return nil, fmt.Errorf("not approved: the custody log refused the record: %w", err)
@@ -452,6 +454,23 @@ func (s *Station) RejectHeld(ctx context.Context, id, why string) error {
 	}
 	s.dropRejected(h)
 	return nil
+}
+
+// refused records that the officer's action what on held bundle h was
+// refused, and why (err, returned; joined with the log's error if the
+// record failed).
+func (s *Station) refused(h *Held, what string, err error) error {
+	r := custody.Record{Event: custody.EventRefused, Outcome: "refused", Reason: fmt.Sprintf("%s refused: %v", what, err)}
+	if h != nil {
+		r.Bundle, r.Peer, r.ManifestSHA256 = h.ID, h.Sender, h.ManifestSHA256
+	}
+	if len(r.Reason) > maxReason {
+		r.Reason = r.Reason[:maxReason] + "…"
+	}
+	if lerr := s.record(r); lerr != nil {
+		return errors.Join(err, fmt.Errorf("and the custody record of it failed: %w", lerr))
+	}
+	return err
 }
 
 // dropRejected removes what is kept of held bundle h once it is rejected:

@@ -83,13 +83,19 @@ const (
 	// executable's SHA-256), so an auditor can tell which build wrote
 	// the records that follow.
 	EventBuildChanged = "build-changed"
+	// EventRefused: the station refused an officer's action its rules do
+	// not allow (NIST 800-53 AU-2: unsuccessful attempts count too): a
+	// sign-in with a wrong passphrase, a release, approval or rejection
+	// after review the policy or the approvals do not allow. Bundle names
+	// the held bundle, if any; Reason says what was tried and why not.
+	EventRefused = "refused"
 )
 
 // Events lists every event name, for filters and help.
 var Events = []string{EventStationCreated, EventTrustAdded, EventTrustRemoved, EventStaged, EventSealed, EventSealFailed,
 	EventWritten, EventWriteFailed, EventVerified, EventEjected, EventReceived, EventRejected, EventApproved, EventReleased,
 	EventWiped, EventRecovered, EventSettingsChanged, EventInspected, EventHeld, EventSent, EventArrived, EventIncomplete,
-	EventUpdated, EventRolledBack, EventTransformed, EventBuildChanged}
+	EventUpdated, EventRolledBack, EventTransformed, EventBuildChanged, EventRefused}
 
 // Record is one custody event. Fields are written in this order, always.
 type Record struct {
