@@ -282,6 +282,11 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	if _, err := os.Stat(h.Out); err != nil {
 		return nil, fmt.Errorf("the release folder %s is gone (%v); restore it, then release again", h.Out, err)
 	}
+	// Checked again: it may have changed since the bundle was held (made
+	// writable by others, or now a removable drive's mount point).
+	if err := checkReleaseDir(h.Out, ""); err != nil {
+		return nil, err
+	}
 	files := h.Files
 	reason := fmt.Sprintf("released after review by %s%s, overriding %s", s.Officer, approvedBy, strings.Join(overridden, ", "))
 	// putBack returns the held files a partial release set aside, when

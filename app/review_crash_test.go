@@ -169,3 +169,20 @@ func TestRejectionCutShort(t *testing.T) {
 		t.Errorf("the review item is still there")
 	}
 }
+
+// The release folder is checked again at the release after review: one
+// made writable by other users since the bundle was held is refused.
+func TestReleaseFolderCheckedAgainAfterReview(t *testing.T) {
+	kiosk, h, out := holdOne(t)
+	if err := os.Chmod(out, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{Note: "checked by hand"})
+	if err == nil || !strings.Contains(err.Error(), "other users may write to it") {
+		t.Fatalf("release into a folder others may write: %v", err)
+	}
+	os.Chmod(out, 0o755)
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{Note: "checked by hand"}); err != nil {
+		t.Fatal(err)
+	}
+}
