@@ -23,6 +23,12 @@ var bundleEvents = map[string]bool{
 	custody.EventTrustAdded: true, custody.EventTrustRemoved: true, custody.EventSettingsChanged: true,
 	// So is a change of the program writing the log.
 	custody.EventBuildChanged: true,
+	// And every event an auditor must not lose to a cut: refused
+	// actions (AU-2), installs and rollbacks, what the content checks
+	// held and transformed, a recovery, the station's creation.
+	custody.EventRefused: true, custody.EventUpdated: true, custody.EventRolledBack: true,
+	custody.EventInspected: true, custody.EventHeld: true, custody.EventTransformed: true,
+	custody.EventRecovered: true, custody.EventStationCreated: true,
 }
 
 // Origin is this station's custody log origin.
@@ -180,8 +186,13 @@ func TornTailNote(station string, rep *custody.Report) string {
 	if rep == nil || rep.TornTail == 0 {
 		return ""
 	}
-	return fmt.Sprintf("the last line of %s's custody log (line %d, %d bytes) is torn: an append was cut short by a crash or power cut, as is expected after one, and this is not tampering; the %d records before it verify. To repair it, run sluice log recover on station %s (it moves the torn bytes to a recovery file and records that it did)",
-		station, rep.TornLine, rep.TornTail, rep.Records, station)
+	why := "an append was cut short by a crash or power cut, as is expected after one, and this is not tampering (a signed checkpoint covers every record before it)"
+	if rep.Unsigned > 0 {
+		// What no signature covers could also have been cut by hand.
+		why = fmt.Sprintf("an append was cut short by a crash or power cut, as is expected after one, or the line was cut by hand (the last %d records before it are after the newest signed checkpoint)", rep.Unsigned)
+	}
+	return fmt.Sprintf("the last line of %s's custody log (line %d, %d bytes) is torn: %s; the %d records before it verify. To repair it, run sluice log recover on station %s (it moves the torn bytes to a recovery file and records that it did)",
+		station, rep.TornLine, rep.TornTail, why, rep.Records, station)
 }
 
 // Recovery is what RecoverLog did.

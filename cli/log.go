@@ -258,6 +258,9 @@ func logVerify(e *env, args []string) error {
 		msg += "; it only grew since your checkpoint"
 	}
 	fmt.Fprintln(e.stdout, "OK: "+msg)
+	if rep.Unsigned > 0 {
+		fmt.Fprintf(e.stdout, "NOTE: the last %s records are after the newest signed checkpoint: no signature covers them yet (the station signs one at its next bundle event)\n", humanize.Comma(rep.Unsigned))
+	}
 	if note := app.TornTailNote(name, rep); note != "" {
 		fmt.Fprintln(e.stdout, "WARNING: "+note)
 	}

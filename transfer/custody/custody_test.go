@@ -723,7 +723,7 @@ func TestAppendAllOnAFullDisk(t *testing.T) {
 	s := newStation(t, "st")
 	path := filepath.Join(dir, "custody.log")
 	l := s.open(t, path)
-	fill(t, l, 5)
+	fill(t, l, 10) // the tenth is sealed: a checkpoint
 	// Fill the disk, then append two records larger than any room left.
 	f, _ := os.Create(filepath.Join(dir, "filler"))
 	for {

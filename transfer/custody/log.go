@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -205,12 +206,23 @@ func (l *Log) load() error {
 		return fmt.Errorf("custody log: %w", err)
 	}
 	l.size = info.Size()
+	// The newest checkpoint this station signed: the log must still hold
+	// what it signed, or the station would sign over a rewritten log and
+	// the next checkpoint would erase the proof.
+	signedN, signedHash, haveSigned := int64(-1), tlog.Hash{}, false
+	if b, err := LatestCheckpoint(l.path); err == nil {
+		signedN, signedHash, haveSigned = checkpointSizeHash(b)
+	}
 	if b, err := os.ReadFile(l.path + ".state"); err == nil {
 		var st state
-		if json.Unmarshal(b, &st) == nil && st.Size == l.size && st.History != nil && l.lastLeafIs(st.Prev, st.N) {
-			l.front = frontier{n: st.N, roots: st.Roots}
-			l.prev, l.uncommit, l.history = st.Prev, st.Since, *st.History
-			return nil
+		if json.Unmarshal(b, &st) == nil && st.Size == l.size && st.History != nil && st.N >= 0 &&
+			len(st.Roots) == bits.OnesCount64(uint64(st.N)) && l.lastLeafIs(st.Prev, st.N) {
+			front := frontier{n: st.N, roots: st.Roots}
+			if !haveSigned || st.N > signedN || st.N == signedN && front.hash() == signedHash {
+				l.front = front
+				l.prev, l.uncommit, l.history = st.Prev, st.Since, *st.History
+				return nil
+			}
 		}
 	}
 	// Rebuild from the records themselves.
@@ -230,6 +242,12 @@ func (l *Log) load() error {
 		l.prev = tlog.RecordHash(line)
 		l.front.add(l.prev)
 		l.uncommit++
+		if haveSigned && l.front.n == signedN && l.front.hash() != signedHash {
+			return fmt.Errorf("%w: the log was changed after it was signed: its first %d records are not those its checkpoint signed (a record was changed, removed or reordered since); nothing more is written to it: keep it as evidence, and run sluice log verify to see where", ErrTampered, signedN)
+		}
+	}
+	if haveSigned && l.front.n < signedN {
+		return fmt.Errorf("%w: the log was changed after it was signed: it holds %d records, and its checkpoint signed %d (records were removed since); nothing more is written to it: keep it as evidence, and run sluice log verify to see where", ErrTampered, l.front.n, signedN)
 	}
 	if cp, err := newestCheckpointSize(l.path); err == nil && cp <= l.front.n {
 		l.uncommit = int(l.front.n - cp)
@@ -490,6 +508,24 @@ func checkpointSizes(logPath string) ([]int64, error) {
 		}
 	}
 	return out, nil // ReadDir sorts by name; names are zero-padded
+}
+
+// checkpointSizeHash reads the tree size and root hash a stored checkpoint
+// states, without checking its signature (the station's own: Verify checks
+// signatures).
+func checkpointSizeHash(b []byte) (int64, tlog.Hash, bool) {
+	var h tlog.Hash
+	lines := strings.SplitN(string(b), "\n", 4)
+	if len(lines) < 4 {
+		return 0, h, false
+	}
+	n, err := strconv.ParseInt(lines[1], 10, 64)
+	hb, herr := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || n < 0 || herr != nil || len(hb) != tlog.HashSize {
+		return 0, h, false
+	}
+	copy(h[:], hb)
+	return n, h, true
 }
 
 // checkpointSize reads the tree size a stored checkpoint states, without

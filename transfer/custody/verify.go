@@ -36,6 +36,11 @@ type Report struct {
 	// one that does still makes the log fail as truncated.
 	TornTail int64
 	TornLine int64
+	// Unsigned counts the records after the newest checkpoint (stored or
+	// given): no signature covers them yet, so they could be cut off
+	// without a trace. A station signs a checkpoint at every bundle
+	// event, so an honest log's unsigned tail is short.
+	Unsigned int64
 }
 
 // OK reports whether the log verified: nothing in it was edited, reordered
@@ -162,6 +167,10 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		wants = insertWant(wants, want{cp.Size, cp.Hash, "your saved checkpoint"})
 	}
 
+	newest := int64(0) // the most records a checkpoint covers
+	for _, w := range wants {
+		newest = max(newest, w.size)
+	}
 	lines := parseLines(f)
 	defer lines.stop()
 	var front frontier
@@ -213,6 +222,10 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		w := wants[len(wants)-1]
 		return rep.fail(rep.Records+1, "the log was truncated: it holds %d records but %s covers %d", rep.Records, w.name, w.size), nil
 	}
+	if rep.Records > 0 && newest == 0 {
+		return rep.fail(0, "no signed checkpoint covers any of its %d records: without one, anyone could have written or rewritten them (a station signs one at its first event); verify it against a checkpoint you hold (--checkpoint FILE), or ask for the station's checkpoint folder", rep.Records), nil
+	}
+	rep.Unsigned = rep.Records - newest
 	return rep, nil
 }
 

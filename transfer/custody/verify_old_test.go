@@ -99,6 +99,10 @@ func verifyOld(path string, v note.Verifier, origin string, saved []byte) (*Repo
 		wants = insertWant(wants, want{cp.Size, cp.Hash, "your saved checkpoint"})
 	}
 
+	newest := int64(0)
+	for _, w := range wants {
+		newest = max(newest, w.size)
+	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	var front frontier
 	var prev tlog.Hash
@@ -152,5 +156,9 @@ func verifyOld(path string, v note.Verifier, origin string, saved []byte) (*Repo
 		w := wants[len(wants)-1]
 		return rep.fail(rep.Records+1, "the log was truncated: it holds %d records but %s covers %d", rep.Records, w.name, w.size), nil
 	}
+	if rep.Records > 0 && newest == 0 {
+		return rep.fail(0, "no signed checkpoint covers any of its %d records: without one, anyone could have written or rewritten them (a station signs one at its first event); verify it against a checkpoint you hold (--checkpoint FILE), or ask for the station's checkpoint folder", rep.Records), nil
+	}
+	rep.Unsigned = rep.Records - newest
 	return rep, nil
 }

@@ -1,0 +1,113 @@
+package custody
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// rechain makes each line name the previous line's hash again, as anyone
+// who edits the log without the station's key can.
+func rechain(t *testing.T, lines []string) []string {
+	t.Helper()
+	var prev tlog.Hash
+	for i, l := range lines {
+		r, err := ParseRecord([]byte(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			r.Prev = prev.String()
+		}
+		b, err := r.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines[i] = string(b)
+		prev = tlog.RecordHash(b)
+	}
+	return lines
+}
+
+// A station never writes to (and so never signs a checkpoint over) a log
+// that no longer holds what its own newest checkpoint signed: a record
+// edited and the chain redone, or records cut off. Were it to, its next
+// checkpoint would replace the one that proves the change.
+func TestStationRefusesRewrittenLog(t *testing.T) {
+	s := newStation(t, "st")
+	for _, how := range []string{"edited", "cut"} {
+		t.Run(how, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "custody.log")
+			l := s.open(t, path)
+			fill(t, l, 150)
+			l.Close()
+			lines := readLines(t, path)
+			if how == "edited" {
+				lines[119] = strings.Replace(lines[119], `"officer":"tester"`, `"officer":"someone-else"`, 1)
+				lines = rechain(t, lines)
+			} else {
+				lines = lines[:140]
+			}
+			writeLines(t, path, lines)
+			before := mustRead(t, filepath.Join(checkpointDir(path), latestName))
+			_, err := Open(path, s.keys.NoteSigner(s.origin), s.origin, "st", "tester")
+			if !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), "nothing more is written to it") {
+				t.Fatalf("opening a %s log: %v", how, err)
+			}
+			if after := mustRead(t, filepath.Join(checkpointDir(path), latestName)); string(after) != string(before) {
+				t.Errorf("the checkpoint that proves the change was replaced")
+			}
+			if r := verify(t, s, path, nil); r.OK() {
+				t.Errorf("verify passes a %s log", how)
+			}
+		})
+	}
+}
+
+// A frontier cache with too few roots for its size (damaged, or made by
+// hand) is rebuilt from the log, not used: it panicked the next append.
+func TestStateCacheWithoutRoots(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 7)
+	l.Close()
+	var st map[string]any
+	json.Unmarshal(mustRead(t, path+".state"), &st)
+	st["roots"] = []any{}
+	b, _ := json.Marshal(st)
+	os.WriteFile(path+".state", b, 0o600)
+	l = s.open(t, path)
+	if _, err := l.Append(Record{Event: EventSealed, Station: "st", Outcome: "ok"}, true); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if r := verify(t, s, path, nil); !r.OK() {
+		t.Errorf("after a rebuilt cache: %s", r.Problem)
+	}
+}
+
+// A log no signed checkpoint covers does not verify: anyone can write one,
+// chain and all. The records after the newest checkpoint are counted.
+func TestVerifyNeedsACheckpoint(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 25)
+	l.Close()
+	if r := verify(t, s, path, nil); !r.OK() || r.Unsigned != 5 {
+		t.Fatalf("an honest log: %+v", r)
+	}
+	lines := readLines(t, path)
+	lines[5] = strings.Replace(lines[5], `"officer":"tester"`, `"officer":"someone-else"`, 1)
+	writeLines(t, path, rechain(t, lines))
+	os.RemoveAll(checkpointDir(path))
+	if r := verify(t, s, path, nil); r.OK() || !strings.Contains(r.Problem, "no signed checkpoint covers any of its 25 records") {
+		t.Fatalf("a rewritten log without its checkpoints: %+v", r)
+	}
+}
