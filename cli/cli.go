@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/term"
+
 	"sluice/app"
 	"sluice/internal/safetext"
 )
@@ -43,7 +45,10 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	home   string
+	// rawStdout is standard output as given, for data a program reads
+	// (machineOut).
+	rawStdout io.Writer
+	home      string
 	// cmd is the command being run, for messages.
 	cmd string
 	// lines delivers stdin line by line once readLine has started.
@@ -99,7 +104,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Everything printed goes through safetext: no name, note or reason
 	// from a bundle, card, manifest, log or drive reaches the terminal raw.
-	e := &env{ctx: ctx, stdin: stdin, stdout: safetext.Writer(stdout), stderr: safetext.Writer(stderr)}
+	e := &env{ctx: ctx, stdin: stdin, stdout: safetext.Writer(stdout), stderr: safetext.Writer(stderr), rawStdout: stdout}
 	// --home may also come before the command.
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		switch {
@@ -261,4 +266,17 @@ func (e *env) station() (*app.Station, error) {
 		return nil, err
 	}
 	return app.Load(h)
+}
+
+// machineOut is where data meant for another program goes (exported
+// records, JSON exactly as logged): standard output as given when it is
+// a pipe or a file, so the bytes are exact (safetext's escapes would make
+// JSON that no longer parses, or no longer hashes to the log's leaves);
+// escaped, as everything else, when it is a terminal, where a drive's
+// model string must not move the cursor.
+func (e *env) machineOut() io.Writer {
+	if f, ok := e.rawStdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return e.stdout
+	}
+	return e.rawStdout
 }

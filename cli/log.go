@@ -119,9 +119,10 @@ func logShow(e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
+		out := e.machineOut()
 		err := custody.Each(path, func(line []byte, r custody.Record) error {
 			if f.match(r) {
-				_, err := fmt.Fprintf(e.stdout, "%s\n", line)
+				_, err := fmt.Fprintf(out, "%s\n", line)
 				return err
 			}
 			return nil
@@ -354,7 +355,7 @@ func logExport(e *env, args []string) error {
 			err = fmt.Errorf("export: %w", err)
 		}
 	} else {
-		err = export(e.stdout)
+		err = export(e.machineOut())
 	}
 	if err == nil {
 		e.warnTorn(e.stderr, path)

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"sluice/app"
+	"sluice/transfer/custody"
+)
+
+// Exported records and log show --json reach a pipe or a file exactly as
+// logged, even with bytes a terminal would obey (a drive's model string
+// is read raw from the kernel): the JSON parses, and the lines are the
+// log's, byte for byte. (On a terminal they are escaped, as all output.)
+func TestLogJSONToAPipeIsExact(t *testing.T) {
+	dir := t.TempDir()
+	sender, _, _ := sealedPair(t, dir)
+	st, err := app.Load(sender)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := custody.Open(st.CustodyPath, st.Keys.NoteSigner(st.Origin()), st.Origin(), st.Name, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(custody.Record{Event: custody.EventWritten, Station: st.Name, Outcome: "ok",
+		Media: &custody.Media{Vendor: "Generic\x7f", Model: "Flash\u0085Disk\u00a0\u202e"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	r := mustRun(t, "", "--home", sender, "log", "export", "--format", "json")
+	var recs []custody.Record
+	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil {
+		t.Fatalf("log export --format json is not JSON: %v", err)
+	}
+	if m := recs[len(recs)-1].Media; m == nil || m.Model != "Flash\u0085Disk\u00a0\u202e" {
+		t.Errorf("the model string came out as %+v", m)
+	}
+	raw, _ := os.ReadFile(st.CustodyPath)
+	if show := mustRun(t, "", "--home", sender, "log", "show", "--json").stdout; show != string(raw) {
+		t.Errorf("log show --json is not the log's lines as logged")
+	}
+	// The table for people is still escaped.
+	if table := mustRun(t, "", "--home", sender, "log", "show").stdout; strings.Contains(table, "\u202e") {
+		t.Errorf("log show printed a bidirectional override raw")
+	}
+}
