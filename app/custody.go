@@ -3,11 +3,14 @@ package app
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"sluice/crypto"
+	"sluice/internal/textfile"
 	"sluice/transfer/custody"
 )
 
@@ -175,6 +178,41 @@ func VerifyLog(l LogRef, saved []byte) (*custody.Report, error) {
 			where = fmt.Sprintf(" at line %d", rep.Line)
 		}
 		return rep, fmt.Errorf("%w: custody log of %s FAILED verification%s: %s", ErrRejected, l.Station, where, rep.Problem)
+	}
+	return rep, nil
+}
+
+// VerifyLogAgainst is VerifyLog against each of several checkpoints the
+// auditor saved (none: VerifyLog alone). Two of them of the same size
+// that differ are the station's signatures on two different logs
+// (equivocation: a fork shown to two auditors), said as such before the
+// log is read. It returns the report against the largest.
+func VerifyLogAgainst(l LogRef, saved [][]byte) (*custody.Report, error) {
+	if len(saved) == 0 {
+		return VerifyLog(l, nil)
+	}
+	bySize := map[int64]*custody.Checkpoint{}
+	for _, b := range saved {
+		text, err := textfile.Normalize("your saved checkpoint", b)
+		if err != nil {
+			return nil, err
+		}
+		cp, err := custody.OpenCheckpoint(text, l.Verifier)
+		if err != nil {
+			return nil, fmt.Errorf("%w: your saved checkpoint: %v", ErrRejected, err)
+		}
+		if o := bySize[cp.Size]; o != nil && o.Hash != cp.Hash {
+			return nil, fmt.Errorf("%w: two checkpoints signed by %s for %d records differ: the station signed two different logs of that size (a fork shown to different auditors); keep both as evidence", ErrRejected, l.Station, cp.Size)
+		}
+		bySize[cp.Size] = cp
+	}
+	sizes := slices.Sorted(maps.Keys(bySize))
+	var rep *custody.Report
+	for _, n := range sizes {
+		var err error
+		if rep, err = VerifyLog(l, bySize[n].Signed); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }

@@ -223,7 +223,11 @@ func (e *env) logRef(path, cardFile string) (app.LogRef, error) {
 
 func logVerify(e *env, args []string) error {
 	fs := e.flags("log verify")
-	cpFile := fs.String("checkpoint", "", "a checkpoint `FILE` you saved earlier (sluice log checkpoint): prove the log only grew since")
+	var cpFiles []string
+	fs.Func("checkpoint", "a checkpoint `FILE` you saved earlier (sluice log checkpoint): prove the log only grew since; repeat it for each you hold (two of one size that differ show a forked log)", func(v string) error {
+		cpFiles = append(cpFiles, v)
+		return nil
+	})
 	cardFile := fs.String("card", "", "the card `FILE` of the station that wrote the log (needed on a machine that does not trust it)")
 	pos, err := e.parse(fs, args)
 	if err != nil {
@@ -233,18 +237,20 @@ func logVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var saved []byte
-	if *cpFile != "" {
-		if saved, err = custody.ReadCheckpointFile(*cpFile); err != nil {
+	var saved [][]byte
+	for _, f := range cpFiles {
+		b, err := custody.ReadCheckpointFile(f)
+		if err != nil {
 			return fmt.Errorf("read checkpoint: %w", err)
 		}
+		saved = append(saved, b)
 	}
 	ref, err := e.logRef(path, *cardFile)
 	if err != nil {
 		return err
 	}
 	name := ref.Station
-	rep, err := app.VerifyLog(ref, saved)
+	rep, err := app.VerifyLogAgainst(ref, saved)
 	if err != nil {
 		return err
 	}
