@@ -267,13 +267,21 @@ func (s *Station) recoverReleases() error {
 			continue
 		}
 		id := j.Records[0].Bundle
+		// What of the journal the log holds already: a power cut can keep
+		// the first of the records appended together (received) and cut
+		// the rest, and a bundle is received once.
+		type key struct{ event, reason string }
+		have := map[key]bool{}
 		logged := false
-		custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
-			if r.Event == custody.EventReleased && r.Bundle == id {
-				logged = true
+		if err := custody.Each(s.CustodyPath, func(_ []byte, r custody.Record) error {
+			if r.Bundle == id {
+				have[key{r.Event, r.Reason}] = true
+				logged = logged || r.Event == custody.EventReleased
 			}
 			return nil
-		})
+		}); err != nil {
+			return fmt.Errorf("record the release of bundle %s that an interrupted receive made: %w", id, err)
+		}
 		if !logged {
 			if _, err := os.Lstat(j.Quarantine); err == nil {
 				os.Remove(p) // never renamed: nothing was released
@@ -283,11 +291,16 @@ func (s *Station) recoverReleases() error {
 			if dev, ino := fileID(j.Final); dev != j.Dev || ino != j.Ino {
 				note += "; the released folder has since been moved or removed from " + j.Final
 			}
-			for i := range j.Records {
-				j.Records[i].Reason += note
-				j.Records[i].Time = time.Time{}
+			var missing []custody.Record
+			for _, r := range j.Records {
+				if have[key{r.Event, r.Reason}] {
+					continue
+				}
+				r.Reason += note
+				r.Time = time.Time{}
+				missing = append(missing, r)
 			}
-			if err := s.recordAll(j.Records...); err != nil {
+			if err := s.recordAll(missing...); err != nil {
 				return fmt.Errorf("record the release of bundle %s that an interrupted receive made: %w", id, err)
 			}
 		}
