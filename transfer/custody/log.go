@@ -276,7 +276,9 @@ func (l *Log) lastLeafIs(h tlog.Hash, n int64) bool {
 
 func readLine(r *bufio.Reader) ([]byte, error) {
 	line, err := r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
+	if err == bufio.ErrBufferFull || len(line) > MaxLine+1 {
+		// No record is longer (Fits): refused before it is copied, so a
+		// log of long lines costs a reader no memory.
 		return nil, fmt.Errorf("a line is longer than %d bytes", MaxLine)
 	}
 	if err == io.EOF && len(line) > 0 {

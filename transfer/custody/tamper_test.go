@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -109,5 +112,52 @@ func TestVerifyNeedsACheckpoint(t *testing.T) {
 	os.RemoveAll(checkpointDir(path))
 	if r := verify(t, s, path, nil); r.OK() || !strings.Contains(r.Problem, "no signed checkpoint covers any of its 25 records") {
 		t.Fatalf("a rewritten log without its checkpoints: %+v", r)
+	}
+}
+
+// Verify's memory does not grow with the length of a log's lines: a line
+// longer than any record is refused before it is copied, and lines are
+// read ahead in batches bounded in bytes, so a log of 3 GiB of 512 KiB
+// lines (sparse zeros) is refused at line 2 holding little.
+func TestVerifyMemoryBoundedByLines(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 10)
+	l.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	off := st.Size()
+	for range 6 * 1024 {
+		off += 512 << 10
+		f.WriteAt([]byte{'\n'}, off-1)
+	}
+	f.Close()
+	runtime.GC()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			runtime.ReadMemStats(&ms)
+			peak.Store(max(peak.Load(), ms.HeapInuse))
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	r := verify(t, s, path, nil)
+	close(done)
+	if r.OK() || r.Line != 11 || !strings.Contains(r.Problem, "longer than") {
+		t.Errorf("verdict %q at line %d, want line 11 refused as too long", r.Problem, r.Line)
+	}
+	if peak.Load() > 64<<20 {
+		t.Errorf("verify held %d MiB of heap to refuse line 11", peak.Load()>>20)
 	}
 }

@@ -358,10 +358,18 @@ type lineStream struct {
 	once    sync.Once
 }
 
-const parseBatch = 1024
+// parseBatch and parseBatchBytes bound a batch of lines, and
+// maxParseWorkers the batches parsed at once: with the batches queued
+// (twice the workers), what verify holds stays under about 25 MiB
+// however long the lines (MaxLine at most) and however many the cores.
+const (
+	parseBatch      = 1024
+	parseBatchBytes = 1 << 20
+	maxParseWorkers = 8
+)
 
 func parseLines(f io.Reader) *lineStream {
-	workers := max(1, runtime.NumCPU())
+	workers := min(max(1, runtime.NumCPU()), maxParseWorkers)
 	ls := &lineStream{batches: make(chan chan []parsed, 2*workers), done: make(chan struct{})}
 	sem := make(chan struct{}, workers)
 	go func() {
@@ -370,7 +378,7 @@ func parseLines(f io.Reader) *lineStream {
 		for last := false; !last; {
 			var raw [][]byte
 			var tail parsed
-			for len(raw) < parseBatch {
+			for bytes := 0; len(raw) < parseBatch && bytes < parseBatchBytes; {
 				line, err := readLine(r)
 				if err == io.EOF {
 					last = true
@@ -381,6 +389,7 @@ func parseLines(f io.Reader) *lineStream {
 					break
 				}
 				raw = append(raw, append([]byte(nil), line...))
+				bytes += len(line)
 			}
 			// A worker's slot first, then the batch's place in line: a
 			// batch handed to the reader is always filled.
