@@ -46,13 +46,17 @@ type filter struct {
 	since         time.Time
 	sinceText     string
 	bundle, event string
+	// reached: a record at or after since was seen; every later one is
+	// kept, whatever its time (a station's clock set back must not hide
+	// what it logged after).
+	reached bool
 }
 
 func addFilterFlags(fs interface {
 	StringVar(*string, string, string, string)
 }) *filter {
 	f := &filter{}
-	fs.StringVar(&f.sinceText, "since", "", "only records at or after `TIME` (2026-11-01, an RFC 3339 time, or a duration like 24h for that long ago)")
+	fs.StringVar(&f.sinceText, "since", "", "only records from the first one at or after `TIME` on, in the log's order, later ones kept even if the station's clock went back (2026-11-01, an RFC 3339 time, or a duration like 24h for that long ago)")
 	fs.StringVar(&f.bundle, "bundle", "", "only records about bundle `ID`")
 	fs.StringVar(&f.event, "event", "", "only records of `EVENT` ("+strings.Join(custody.Events, ", ")+")")
 	return f
@@ -84,8 +88,15 @@ func (f *filter) parse() error {
 	return usagef("--since %q: give a date (2026-11-01), an RFC 3339 time or a duration (24h)", f.sinceText)
 }
 
+// match says whether r, the next record in the log's order, is selected.
 func (f *filter) match(r custody.Record) bool {
-	return (f.since.IsZero() || !r.Time.Before(f.since)) && (f.bundle == "" || r.Bundle == f.bundle) && (f.event == "" || r.Event == f.event)
+	if !f.since.IsZero() && !f.reached {
+		if r.Time.Before(f.since) {
+			return false
+		}
+		f.reached = true
+	}
+	return (f.bundle == "" || r.Bundle == f.bundle) && (f.event == "" || r.Event == f.event)
 }
 
 // logPath picks the log to read: FILE if given, else this station's.

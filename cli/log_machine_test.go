@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"sluice/app"
 	"sluice/transfer/custody"
@@ -45,5 +46,35 @@ func TestLogJSONToAPipeIsExact(t *testing.T) {
 	// The table for people is still escaped.
 	if table := mustRun(t, "", "--home", sender, "log", "show").stdout; strings.Contains(table, "\u202e") {
 		t.Errorf("log show printed a bidirectional override raw")
+	}
+}
+
+// --since keeps every record from the first one at or after its time on,
+// in the log's order: one logged while the station's clock was set back
+// is not dropped from "everything since T".
+func TestLogSinceKeepsLaterRecords(t *testing.T) {
+	dir := t.TempDir()
+	sender, _, _ := sealedPair(t, dir)
+	st, err := app.Load(sender)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := custody.Open(st.CustodyPath, st.Keys.NoteSigner(st.Origin()), st.Origin(), st.Name, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour) // after everything sealedPair logged
+	l.Append(custody.Record{Event: custody.EventStaged, Station: st.Name, Outcome: "ok", Reason: "A", Time: later}, false)
+	l.Append(custody.Record{Event: custody.EventRefused, Station: st.Name, Outcome: "refused", Reason: "B: clock set back", Time: later.Add(-48 * time.Hour)}, false)
+	l.Append(custody.Record{Event: custody.EventStaged, Station: st.Name, Outcome: "ok", Reason: "C", Time: later.Add(time.Second)}, true)
+	l.Close()
+	r := mustRun(t, "", "--home", sender, "log", "export", "--format", "json", "--since", later.Add(-time.Minute).UTC().Format(time.RFC3339))
+	for _, want := range []string{`"reason":"A"`, "clock set back", `"reason":"C"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--since left out %s", want)
+		}
+	}
+	if strings.Contains(r.stdout, `"event":"station-created"`) {
+		t.Errorf("--since kept records from before its time")
 	}
 }

@@ -501,8 +501,8 @@ func checkpointSizes(logPath string) ([]int64, error) {
 	}
 	var out []int64
 	for _, e := range ents {
-		if len(e.Name()) != 12 {
-			continue
+		if len(e.Name()) != 12 || strings.Trim(e.Name(), "0123456789") != "" {
+			continue // not a checkpoint's name (+00000000005 parses as 5)
 		}
 		n, err := strconv.ParseInt(e.Name(), 10, 64)
 		if err == nil {

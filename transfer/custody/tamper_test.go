@@ -161,3 +161,18 @@ func TestVerifyMemoryBoundedByLines(t *testing.T) {
 		t.Errorf("verify held %d MiB of heap to refuse line 11", peak.Load()>>20)
 	}
 }
+
+// A file in the checkpoint folder that is not a checkpoint's name (twelve
+// digits) is not taken for one: verify gives its verdict rather than an
+// error about a file that does not exist.
+func TestOddNameInCheckpointFolder(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 10)
+	l.Close()
+	os.WriteFile(filepath.Join(checkpointDir(path), "+00000000005"), []byte("x"), 0o600)
+	if r := verify(t, s, path, nil); !r.OK() {
+		t.Fatalf("verdict: %s", r.Problem)
+	}
+}
