@@ -131,6 +131,19 @@ func TestReconcileArrivalsAreTheSendersOwn(t *testing.T) {
 			t.Fatalf("sender-1's lost bundle reconciled as %q on the strength of sender-2's arrival", m.Outcome)
 		}
 	}
+	// Nor with another's rejection under the same id.
+	if err := kiosk.record(custody.Record{Event: custody.EventRejected, Bundle: lost.Envelope.ID, Peer: "sender-2",
+		Outcome: "rejected", Reason: "rejected: sender-2's own reason"}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err = custody.Reconcile(sender.CustodyPath, kiosk.CustodyPath, sv, custody.Origin("sender-1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range rec.Bundles {
+		if m.Bundle == lost.Envelope.ID && m.Outcome != custody.NeverReceived {
+			t.Fatalf("sender-1's lost bundle reconciled as %q (%s) on the strength of sender-2's rejection", m.Outcome, m.Detail)
+		}
+	}
 }
 
 // A station sends through the diode only the bundles it sealed: the

@@ -111,7 +111,9 @@ func Reconcile(senderLog, kioskLog string, senderV note.Verifier, senderOrigin s
 				receipts = append(receipts, r)
 			}
 		case EventRejected:
-			if r.Bundle != "" {
+			// Only this sender's, as arrivals: another station's
+			// rejection under the same id says nothing of this bundle.
+			if r.Bundle != "" && (r.Peer == senderName || r.Peer == "") {
 				rejected[r.Bundle] = r
 			}
 		case EventArrived, EventIncomplete:
