@@ -176,3 +176,17 @@ func TestOddNameInCheckpointFolder(t *testing.T) {
 		t.Fatalf("verdict: %s", r.Problem)
 	}
 }
+
+// A log copied as text (CR LF line ends) is said to be that, not edited.
+func TestCRLFLogSaidSo(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 10)
+	l.Close()
+	b := mustRead(t, path)
+	os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "\n", "\r\n")), 0o600)
+	if r := verify(t, s, path, nil); r.OK() || !strings.Contains(r.Problem, "copied as text") {
+		t.Fatalf("verdict: %q", r.Problem)
+	}
+}

@@ -2,6 +2,7 @@ package custody
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -170,6 +171,9 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 	newest := int64(0) // the most records a checkpoint covers
 	for _, w := range wants {
 		newest = max(newest, w.size)
+	}
+	if crlf(f) {
+		return rep.fail(1, "the log's lines end in CR LF: it was copied as text (by a Windows tool or a mail program), which changed every record; copy it again as a binary file"), nil
 	}
 	lines := parseLines(f)
 	defer lines.stop()
@@ -442,4 +446,13 @@ func (ls *lineStream) stop() {
 	for b := range ls.batches {
 		<-b
 	}
+}
+
+// crlf says whether the log's first line ends in CR LF: no record does
+// (each ends with "}"), so the whole file was converted as text.
+func crlf(f io.ReaderAt) bool {
+	buf := make([]byte, MaxLine+2)
+	n, _ := f.ReadAt(buf, 0)
+	i := bytes.IndexByte(buf[:n], '\n')
+	return i > 0 && buf[i-1] == '\r'
 }

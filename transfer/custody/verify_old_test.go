@@ -103,6 +103,9 @@ func verifyOld(path string, v note.Verifier, origin string, saved []byte) (*Repo
 	for _, w := range wants {
 		newest = max(newest, w.size)
 	}
+	if crlf(f) {
+		return rep.fail(1, "the log's lines end in CR LF: it was copied as text (by a Windows tool or a mail program), which changed every record; copy it again as a binary file"), nil
+	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	var front frontier
 	var prev tlog.Hash
