@@ -21,7 +21,7 @@ import (
 
 func runLog(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sluice log show|verify|recover|export|checkpoint|reconcile; see sluice help log")
+		return usagef("usage: sluice log show|verify|recover|export|checkpoint|reconcile|forward; see sluice help log")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -37,8 +37,36 @@ func runLog(e *env, args []string) error {
 		return logCheckpoint(e, args)
 	case "reconcile":
 		return logReconcile(e, args)
+	case "forward":
+		return logForward(e, args)
 	}
-	return usagef("unknown log command %q: use show, verify, recover, export, checkpoint or reconcile", sub)
+	return usagef("unknown log command %q: use show, verify, recover, export, checkpoint, reconcile or forward", sub)
+}
+
+// logForward: sluice log forward --to tcp://HOST:PORT|tls://HOST:PORT.
+// Sends the records the collector has not had yet, as syslog; run it from
+// a timer (systemd, cron) for a SIEM that follows the log.
+func logForward(e *env, args []string) error {
+	fs := e.flags("log forward")
+	to := fs.String("to", "", "the SIEM's syslog collector: `tcp://HOST:PORT`, or tls://HOST:PORT (RFC 5425, usually port 6514)")
+	pos, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *to == "" || len(pos) != 0 {
+		return usagef("usage: sluice log forward --to tcp://HOST:PORT")
+	}
+	st, err := e.station()
+	if err != nil {
+		return err
+	}
+	f, err := st.ForwardLog(e.ctx, *to)
+	if f != nil && f.Records > 0 {
+		fmt.Fprintf(e.stdout, "forwarded %s records to %s (all before record %s have been sent)\n", humanize.Comma(f.Records), f.To, humanize.Comma(f.Next))
+	} else if err == nil {
+		fmt.Fprintf(e.stdout, "nothing new to forward to %s (all %s records have been sent)\n", f.To, humanize.Comma(f.Next))
+	}
+	return err
 }
 
 // filter selects records for show and export.

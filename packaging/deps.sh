@@ -36,7 +36,7 @@ case "${1:-build}" in
   # lintian: the .deb must pass it; groff-base: sluice(1) must format
   # without warnings (cli/man_test.go); git: the reproducibility test
   # clones the commit twice (packaging/repro.sh).
-  test) want=("${package[@]}" lintian groff-base git mupdf-tools poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus bubblewrap iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace) ;;
+  test) want=("${package[@]}" lintian groff-base git mupdf-tools poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus bubblewrap iproute2 nftables openssh-client age tar dosfstools fusefat fuse3 exfat-fuse exfatprogs e2fsprogs mount util-linux udisks2 dbus udev procps dmsetup clamav clamav-daemon zip strace rsyslog) ;;
   # udpcast: the diode bench sends the same bundle with udp-sender --async.
   # mupdf-tools: the transform bench renders with Sluice and with a bare
   # mutool draw in the same run; tesseract-ocr and tesseract-ocr-eng: its

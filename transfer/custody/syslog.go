@@ -1,0 +1,99 @@
+package custody
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Syslog facility and severities (RFC 5424 §6.2.1): facility 13, "log
+// audit"; severity 5 (notice) for a record whose outcome is ok, 4
+// (warning) for any other (rejected, refused, failed, held…).
+const (
+	syslogFacility = 13
+	severityNotice = 5
+	severityWarn   = 4
+)
+
+// SyslogMessage formats one record as an RFC 5424 syslog message:
+//
+//	<PRI>1 TIME STATION sluice - EVENT - LINE
+//
+// where TIME is the record's own (UTC, microseconds), STATION its
+// station (the HOSTNAME field: station names are printable ASCII without
+// spaces), EVENT its event (MSGID), and the message is line, the record
+// exactly as logged: a SIEM that keeps it can hash it to the log's leaf.
+// line is one line of JSON, without a newline.
+func SyslogMessage(line []byte, r Record) []byte {
+	sev := severityNotice
+	if r.Outcome != "ok" {
+		sev = severityWarn
+	}
+	host := r.Station
+	if host == "" || len(host) > 255 {
+		host = "-"
+	}
+	msgid := r.Event
+	if msgid == "" || len(msgid) > 32 {
+		msgid = "-"
+	}
+	head := fmt.Sprintf("<%d>1 %s %s sluice - %s - ", syslogFacility*8+sev, r.Time.UTC().Format("2006-01-02T15:04:05.000000Z"), host, msgid)
+	return append([]byte(head), line...)
+}
+
+// ForwardCursor is where forwarding to one collector stands: the next
+// record to send (Next, a sequence number) and the hash of the last one
+// sent (Last, the leaf hash of record Next-1), so that a log changed under
+// records already sent is noticed rather than sent again differently.
+type ForwardCursor struct {
+	Next int64  `json:"next"`
+	Last string `json:"last,omitempty"`
+}
+
+// ErrForwardedChanged says a record already forwarded is no longer in the
+// log as it was sent.
+var ErrForwardedChanged = errors.New("the custody log changed under records already forwarded")
+
+// Forward writes the records of the log at path from c.Next on to w, each
+// an RFC 5424 message (SyslogMessage) framed by octet counting ("LEN SP
+// MSG", RFC 6587 §3.4.1, which rsyslog's and most SIEMs' TCP inputs read:
+// nothing in a record can end one message and start another). It first
+// checks that record c.Next-1 is still the one sent (ErrForwardedChanged
+// if not). It returns the cursor after the last record written; on an
+// error, the cursor after the last record w took. A torn last line is not
+// a record and is not sent.
+func Forward(ctx context.Context, path string, c ForwardCursor, w io.Writer) (ForwardCursor, error) {
+	var seq int64
+	err := Each(path, func(line []byte, r Record) error {
+		defer func() { seq++ }()
+		switch {
+		case seq == c.Next-1:
+			if h := tlog.RecordHash(line).String(); c.Last != "" && h != c.Last {
+				return fmt.Errorf("%w: record %d is not the one forwarded (its hash was %s, now %s); the collector holds the record as it was: run sluice log verify", ErrForwardedChanged, seq, c.Last, h)
+			}
+			return nil
+		case seq < c.Next:
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		msg := SyslogMessage(line, r)
+		if _, err := io.WriteString(w, strconv.Itoa(len(msg))+" "); err != nil {
+			return err
+		}
+		if _, err := w.Write(msg); err != nil {
+			return err
+		}
+		c = ForwardCursor{Next: seq + 1, Last: tlog.RecordHash(line).String()}
+		return nil
+	})
+	if err == nil && seq < c.Next {
+		err = fmt.Errorf("%w: it holds %d records, and %d were forwarded; the collector holds them: run sluice log verify", ErrForwardedChanged, seq, c.Next)
+	}
+	return c, err
+}
