@@ -199,7 +199,7 @@ func VerifyLogAgainst(l LogRef, saved [][]byte) (*custody.Report, error) {
 		}
 		cp, err := custody.OpenCheckpoint(text, l.Verifier)
 		if err != nil {
-			return nil, fmt.Errorf("%w: your saved checkpoint: %v", ErrRejected, err)
+			return nil, fmt.Errorf("%w: custody log of %s FAILED verification: your saved checkpoint: bad signature: %v", ErrRejected, l.Station, err)
 		}
 		if o := bySize[cp.Size]; o != nil && o.Hash != cp.Hash {
 			return nil, fmt.Errorf("%w: two checkpoints signed by %s for %d records differ: the station signed two different logs of that size (a fork shown to different auditors); keep both as evidence", ErrRejected, l.Station, cp.Size)
