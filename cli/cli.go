@@ -268,8 +268,9 @@ func (e *env) station() (*app.Station, error) {
 	return app.Load(h)
 }
 
-// machineOut is where data meant for another program goes (exported
-// records, JSON exactly as logged): standard output as given when it is
+// machineOut is where JSON meant for another program goes (exported
+// records, lines exactly as logged; JSON escapes every control character,
+// CSV does not and so never comes here): standard output as given when it is
 // a pipe or a file, so the bytes are exact (safetext's escapes would make
 // JSON that no longer parses, or no longer hashes to the log's leaves);
 // escaped, as everything else, when it is a terminal, where a drive's

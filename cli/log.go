@@ -399,8 +399,12 @@ func logExport(e *env, args []string) error {
 		if err != nil {
 			err = fmt.Errorf("export: %w", err)
 		}
-	} else {
+	} else if *format == "json" {
 		err = export(e.machineOut())
+	} else {
+		// CSV does not escape control characters, as JSON does: to a
+		// pipe too it goes through safetext.
+		err = export(e.stdout)
 	}
 	if err == nil {
 		e.warnTorn(e.stderr, path)

@@ -78,3 +78,23 @@ func TestLogSinceKeepsLaterRecords(t *testing.T) {
 		t.Errorf("--since kept records from before its time")
 	}
 }
+
+// CSV, which escapes nothing, is escaped on its way to a pipe as to a
+// terminal: a drive's model string cannot send a terminal sequences.
+func TestLogCSVToAPipeIsEscaped(t *testing.T) {
+	dir := t.TempDir()
+	sender, _, _ := sealedPair(t, dir)
+	st, err := app.Load(sender)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := custody.Open(st.CustodyPath, st.Keys.NoteSigner(st.Origin()), st.Origin(), st.Name, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(custody.Record{Event: custody.EventWritten, Station: st.Name, Outcome: "ok", Media: &custody.Media{Model: "\x1b]0;owned\x07\x1b[2J"}}, true)
+	l.Close()
+	if out := mustRun(t, "", "--home", sender, "log", "export", "--format", "csv").stdout; strings.ContainsRune(out, 0x1b) {
+		t.Errorf("log export --format csv wrote an escape character")
+	}
+}

@@ -227,7 +227,7 @@ func Verify(path string, v note.Verifier, origin string, saved []byte) (*Report,
 		return rep.fail(rep.Records+1, "the log was truncated: it holds %d records but %s covers %d", rep.Records, w.name, w.size), nil
 	}
 	if rep.Records > 0 && newest == 0 {
-		return rep.fail(0, "no signed checkpoint covers any of its %d records: without one, anyone could have written or rewritten them (a station signs one at its first event); verify it against a checkpoint you hold (--checkpoint FILE), or ask for the station's checkpoint folder", rep.Records), nil
+		return rep.fail(0, "no signed checkpoint covers any of its %d records: without one, anyone could have written or rewritten them (a station signs one at its first event); copy the log with its checkpoint folder (custody.log.checkpoints, beside it), or verify it against a checkpoint you hold (sluice log verify --checkpoint FILE)", rep.Records), nil
 	}
 	rep.Unsigned = rep.Records - newest
 	return rep, nil
