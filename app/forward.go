@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -44,7 +45,13 @@ type Forwarded struct {
 // took, so a collector that is down misses nothing: the next run sends it
 // all. A record already sent that is no longer in the log as it was is an
 // error (custody.ErrForwardedChanged), and nothing more is sent.
-func (s *Station) ForwardLog(ctx context.Context, to string) (*Forwarded, error) {
+func (s *Station) ForwardLog(ctx context.Context, to string, maxMessage int) (*Forwarded, error) {
+	if maxMessage == 0 {
+		maxMessage = custody.DefaultMaxMessage
+	}
+	if maxMessage < 1024 {
+		return nil, fmt.Errorf("a collector's largest message must be at least 1024 bytes (RFC 5424 asks collectors to take 2048), not %d", maxMessage)
+	}
 	u, err := url.Parse(to)
 	if err != nil || (u.Scheme != "tcp" && u.Scheme != "tls") || u.Host == "" || u.Port() == "" || u.Path != "" {
 		return nil, fmt.Errorf("collector %q: give tcp://HOST:PORT or tls://HOST:PORT (syslog over TCP, RFC 6587; TLS, RFC 5425: usually port 6514)", to)
@@ -69,26 +76,60 @@ func (s *Station) ForwardLog(ctx context.Context, to string) (*Forwarded, error)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the collector %s: %w; nothing was sent, and the next forward sends everything from record %d", to, err, c.Next)
 	}
+	defer conn.Close()
 	w := &deadlineWriter{conn: conn}
-	after, ferr := custody.Forward(ctx, s.CustodyPath, c, w)
-	cerr := conn.Close()
-	if ferr == nil && cerr != nil {
-		ferr = fmt.Errorf("collector %s: %w", to, cerr)
-	}
-	if after.Next > c.Next {
-		cursors[to] = after
-		if err := s.saveForwardCursors(cursors); err != nil {
-			return nil, errors.Join(ferr, err)
+	after, ferr := custody.Forward(ctx, s.CustodyPath, c, w, maxMessage)
+	if ferr == nil && after.Next > c.Next {
+		// The signed checkpoint too: the SIEM then holds the station's
+		// signature over what it was sent, outside the station.
+		if cp, err := custody.LatestCheckpoint(s.CustodyPath); err == nil {
+			msg := custody.SyslogCheckpoint(s.Name, cp, time.Now())
+			_, ferr = fmt.Fprintf(w, "%d %s", len(msg), msg)
 		}
 	}
-	out := &Forwarded{To: to, Records: after.Next - c.Next, Next: after.Next}
+	if ferr == nil {
+		ferr = confirmed(conn)
+	}
+	out := &Forwarded{To: to, Next: c.Next}
 	if ferr != nil {
 		if errors.Is(ferr, custody.ErrForwardedChanged) {
 			return out, fmt.Errorf("%w: %v", ErrRejected, ferr)
 		}
-		return out, fmt.Errorf("forward to %s stopped after %d records: %w; the next forward goes on from record %d", to, out.Records, ferr, after.Next)
+		return out, fmt.Errorf("forward to %s: %w; nothing is counted as sent, and the next forward sends everything from record %d again", to, ferr, c.Next)
 	}
+	if after.Next > c.Next {
+		cursors[to] = after
+		if err := s.saveForwardCursors(cursors); err != nil {
+			return out, err
+		}
+	}
+	out.Records, out.Next = after.Next-c.Next, after.Next
 	return out, nil
+}
+
+// confirmed ends what was sent on conn and waits for the collector to
+// close its side: a collector closes only once it has read all the
+// client sent, so a write the kernel took but a collector that died,
+// stalled or reset never read is not counted as sent (plain syslog has
+// no acknowledgements of its own).
+func confirmed(conn net.Conn) error {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := conn.(closeWriter)
+	if !ok {
+		return errors.New("the connection cannot be half-closed")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		return err
+	}
+	conn.SetReadDeadline(time.Now().Add(forwardTimeout))
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fmt.Errorf("the collector did not close the connection within %s of the last record, so it is not known to have read them", forwardTimeout)
+		}
+		return fmt.Errorf("the collector did not confirm it read everything: %w", err)
+	}
+	return nil
 }
 
 // deadlineWriter gives every write to the collector forwardTimeout.

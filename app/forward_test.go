@@ -111,7 +111,7 @@ func TestForwardLogToRsyslog(t *testing.T) {
 	r := startRsyslog(t, 0)
 	to := "tcp://" + r.addr
 	ctx := context.Background()
-	f, err := kiosk.ForwardLog(ctx, to)
+	f, err := kiosk.ForwardLog(ctx, to, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,11 @@ func TestForwardLogToRsyslog(t *testing.T) {
 	if f.Records != int64(len(recs)) || f.Next != int64(len(recs)) {
 		t.Fatalf("forwarded %+v of %d records", f, len(recs))
 	}
-	got := r.lines(t, len(recs))
+	got := r.lines(t, len(recs)+1)
+	if cp := got[len(got)-1]; !strings.HasPrefix(cp, kiosk.Name+" checkpoint {\"checkpoint\":\"sluice-custody/kiosk-1\\n") {
+		t.Fatalf("the last message is not the signed checkpoint: %s", cp)
+	}
+	got = got[:len(got)-1]
 	for i, line := range got {
 		rec, err := custody.ParseRecord([]byte(recs[i]))
 		if err != nil {
@@ -129,7 +133,7 @@ func TestForwardLogToRsyslog(t *testing.T) {
 			t.Fatalf("collector line %d:\n%s\nwant\n%s", i, line, want)
 		}
 	}
-	if f, err := kiosk.ForwardLog(ctx, to); err != nil || f.Records != 0 {
+	if f, err := kiosk.ForwardLog(ctx, to, 0); err != nil || f.Records != 0 {
 		t.Fatalf("forwarding again: %+v, %v", f, err)
 	}
 
@@ -139,14 +143,14 @@ func TestForwardLogToRsyslog(t *testing.T) {
 	if _, err := kiosk.Receive(ctx, ReceiveRequest{BundleDir: more.Dir, OutDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kiosk.ForwardLog(ctx, to); err == nil || !strings.Contains(err.Error(), "cannot reach the collector") {
+	if _, err := kiosk.ForwardLog(ctx, to, 0); err == nil || !strings.Contains(err.Error(), "cannot reach the collector") {
 		t.Fatalf("forwarding to a collector that is down: %v", err)
 	}
 	port := r.addr[strings.LastIndex(r.addr, ":")+1:]
 	var p int
 	fmt.Sscan(port, &p)
 	r2 := startRsyslog(t, p)
-	f, err = kiosk.ForwardLog(ctx, to)
+	f, err = kiosk.ForwardLog(ctx, to, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +158,8 @@ func TestForwardLogToRsyslog(t *testing.T) {
 	if f.Records != int64(len(all)-len(recs)) {
 		t.Fatalf("after the collector came back: %+v, want the %d records it missed", f, len(all)-len(recs))
 	}
-	got = r2.lines(t, len(all)-len(recs))
-	if !strings.HasSuffix(got[len(got)-1], all[len(all)-1]) {
+	got = r2.lines(t, len(all)-len(recs)+1)
+	if !strings.HasSuffix(got[len(got)-2], all[len(all)-1]) {
 		t.Fatalf("the last record the collector got is not the log's last")
 	}
 
@@ -164,7 +168,7 @@ func TestForwardLogToRsyslog(t *testing.T) {
 	last := all[len(all)-1]
 	changed := strings.Replace(string(b), last, strings.Replace(last, `"outcome":"ok"`, `"outcome":"ko"`, 1), 1)
 	os.WriteFile(kiosk.CustodyPath, []byte(changed), 0o600)
-	if _, err := kiosk.ForwardLog(ctx, to); !errors.Is(err, ErrRejected) || !errors.Is(err, custody.ErrForwardedChanged) && !strings.Contains(err.Error(), "changed under records already forwarded") {
+	if _, err := kiosk.ForwardLog(ctx, to, 0); !errors.Is(err, ErrRejected) || !errors.Is(err, custody.ErrForwardedChanged) && !strings.Contains(err.Error(), "changed under records already forwarded") {
 		t.Fatalf("forwarding a log changed under sent records: %v", err)
 	}
 }
@@ -186,8 +190,76 @@ func readLogLines(t *testing.T, s *Station) []string {
 func TestForwardLogCollectorForm(t *testing.T) {
 	_, kiosk := pair(t, false)
 	for _, to := range []string{"udp://127.0.0.1:514", "127.0.0.1:514", "tcp://127.0.0.1", "tcp://:514/x"} {
-		if _, err := kiosk.ForwardLog(context.Background(), to); err == nil || !strings.Contains(err.Error(), "give tcp://HOST:PORT") {
+		if _, err := kiosk.ForwardLog(context.Background(), to, 0); err == nil || !strings.Contains(err.Error(), "give tcp://HOST:PORT") {
 			t.Errorf("%q: %v", to, err)
 		}
+	}
+}
+
+// A record longer than the collector takes is not sent whole (the
+// collector would split it, and read what follows the split as a message
+// of its own, from whatever host it names): a short record with its seq,
+// event and leaf hash stands for it.
+func TestForwardLogOversizeRecord(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "alpha"}))
+	if _, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.Repeat("x", 2000) + "Dec  1 06:10:20 evilhost forged: a line of its own"
+	if err := kiosk.record(custody.Record{Event: custody.EventSettingsChanged, Outcome: "ok", Reason: forged}); err != nil {
+		t.Fatal(err)
+	}
+	r := startRsyslog(t, 0)
+	if _, err := kiosk.ForwardLog(context.Background(), "tcp://"+r.addr, 1024); err != nil {
+		t.Fatal(err)
+	}
+	recs := readLogLines(t, kiosk)
+	got := r.lines(t, len(recs)+1)
+	for i, line := range got[:len(recs)] {
+		if strings.Contains(line, "evilhost") {
+			t.Fatalf("line %d carries the long record's text: %s", i, line)
+		}
+	}
+	last := got[len(recs)-1]
+	if !strings.Contains(last, `"leaf_sha256":`) || !strings.Contains(last, "longer than the 1024 bytes") {
+		t.Fatalf("the long record's stand-in: %s", last)
+	}
+	if _, err := kiosk.ForwardLog(context.Background(), "tcp://"+r.addr, 100); err == nil {
+		t.Errorf("a collector taking 100 bytes was accepted")
+	}
+}
+
+// A collector that takes the bytes but never shows it read them (it
+// stalls, or died with the data in its socket) does not count as having
+// them: the cursor stays, and the next forward sends them again.
+func TestForwardLogUnconfirmed(t *testing.T) {
+	_, kiosk := pair(t, false)
+	old := forwardTimeout
+	forwardTimeout = 500 * time.Millisecond
+	defer func() { forwardTimeout = old }()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // never read, never closed
+		}
+	}()
+	to := "tcp://" + l.Addr().String()
+	f, err := kiosk.ForwardLog(context.Background(), to, 0)
+	if err == nil || !strings.Contains(err.Error(), "not known to have read them") || f.Records != 0 {
+		t.Fatalf("a collector that never read: %+v, %v", f, err)
+	}
+	cursors, err := kiosk.forwardCursors()
+	if err != nil || cursors[to].Next != 0 {
+		t.Fatalf("the cursor moved: %+v %v", cursors, err)
 	}
 }

@@ -49,6 +49,7 @@ func runLog(e *env, args []string) error {
 func logForward(e *env, args []string) error {
 	fs := e.flags("log forward")
 	to := fs.String("to", "", "the SIEM's syslog collector: `tcp://HOST:PORT`, or tls://HOST:PORT (RFC 5425, usually port 6514)")
+	maxMessage := fs.Int("max-message", custody.DefaultMaxMessage, "the longest message the collector takes, in `BYTES` (rsyslog: maxMessageSize, 8 KiB by default); a longer record is sent as its sequence number, event and hash")
 	pos, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func logForward(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := st.ForwardLog(e.ctx, *to)
+	f, err := st.ForwardLog(e.ctx, *to, *maxMessage)
 	if f != nil && f.Records > 0 {
 		fmt.Fprintf(e.stdout, "forwarded %s records to %s (all before record %s have been sent)\n", humanize.Comma(f.Records), f.To, humanize.Comma(f.Next))
 	} else if err == nil {

@@ -2,10 +2,12 @@ package custody
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -58,15 +60,36 @@ type ForwardCursor struct {
 // log as it was sent.
 var ErrForwardedChanged = errors.New("the custody log changed under records already forwarded")
 
+// DefaultMaxMessage is the longest message Forward sends whole unless told
+// otherwise: 8 KiB, rsyslog's default maxMessageSize. A collector that
+// takes less splits a longer message, and what follows the split is read
+// as a message of its own, from whatever host it names.
+const DefaultMaxMessage = 8 << 10
+
+// oversize is what stands for a record whose message would be longer than
+// the collector takes: its sequence number, event and leaf hash, so the
+// SIEM still has every record in order and can check the full one against
+// the station's log.
+type oversize struct {
+	Seq       int64  `json:"seq"`
+	Event     string `json:"event"`
+	Outcome   string `json:"outcome"`
+	LeafHash  string `json:"leaf_sha256"`
+	Bytes     int    `json:"bytes"`
+	Truncated string `json:"truncated"`
+}
+
 // Forward writes the records of the log at path from c.Next on to w, each
 // an RFC 5424 message (SyslogMessage) framed by octet counting ("LEN SP
-// MSG", RFC 6587 §3.4.1, which rsyslog's and most SIEMs' TCP inputs read:
-// nothing in a record can end one message and start another). It first
-// checks that record c.Next-1 is still the one sent (ErrForwardedChanged
-// if not). It returns the cursor after the last record written; on an
-// error, the cursor after the last record w took. A torn last line is not
-// a record and is not sent.
-func Forward(ctx context.Context, path string, c ForwardCursor, w io.Writer) (ForwardCursor, error) {
+// MSG", RFC 6587 §3.4.1, which rsyslog's and most SIEMs' TCP inputs read).
+// A message longer than max bytes is not sent whole, which the collector
+// would split into pieces read as messages of their own: a short JSON
+// record stands for it (its seq, event, outcome, leaf hash and size). It
+// first checks that record c.Next-1 is still the one sent
+// (ErrForwardedChanged if not). It returns the cursor after the last
+// record written; the caller moves its own only once the collector has
+// confirmed them. A torn last line is not a record and is not sent.
+func Forward(ctx context.Context, path string, c ForwardCursor, w io.Writer, max int) (ForwardCursor, error) {
 	var seq int64
 	err := Each(path, func(line []byte, r Record) error {
 		defer func() { seq++ }()
@@ -83,6 +106,14 @@ func Forward(ctx context.Context, path string, c ForwardCursor, w io.Writer) (Fo
 			return err
 		}
 		msg := SyslogMessage(line, r)
+		if len(msg) > max {
+			stub, err := json.Marshal(oversize{Seq: r.Seq, Event: r.Event, Outcome: r.Outcome, LeafHash: tlog.RecordHash(line).String(), Bytes: len(line),
+				Truncated: fmt.Sprintf("the record is longer than the %d bytes this collector takes; the station's log holds it whole", max)})
+			if err != nil {
+				return err
+			}
+			msg = SyslogMessage(stub, r)
+		}
 		if _, err := io.WriteString(w, strconv.Itoa(len(msg))+" "); err != nil {
 			return err
 		}
@@ -96,4 +127,15 @@ func Forward(ctx context.Context, path string, c ForwardCursor, w io.Writer) (Fo
 		err = fmt.Errorf("%w: it holds %d records, and %d were forwarded; the collector holds them: run sluice log verify", ErrForwardedChanged, seq, c.Next)
 	}
 	return c, err
+}
+
+// SyslogCheckpoint formats a signed checkpoint of station's log as an RFC
+// 5424 message (MSGID "checkpoint"): the signed note as one JSON string,
+// so the SIEM holds the station's signatures outside the station, where
+// no one at the station can take them back.
+func SyslogCheckpoint(station string, signed []byte, now time.Time) []byte {
+	body, _ := json.Marshal(struct {
+		Checkpoint string `json:"checkpoint"`
+	}{string(signed)})
+	return SyslogMessage(body, Record{Time: now, Station: station, Event: "checkpoint", Outcome: "ok"})
 }
