@@ -331,7 +331,12 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 		putBack()
 		return nil, err
 	}
-	defer os.Remove(journal)
+	keepJournal := false
+	defer func() {
+		if !keepJournal {
+			os.Remove(journal)
+		}
+	}()
 	if err := os.Chmod(h.Content, 0o755); err != nil {
 		putBack()
 		return nil, fmt.Errorf("release: %w", err)
@@ -345,7 +350,12 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	testHook("after-rename")
 	durable.SyncDir(h.Out)
 	if err := s.recordAll(receivedRec, releasedRec); err != nil {
-		os.Rename(final, h.Content)
+		if rerr := os.Rename(final, h.Content); rerr != nil {
+			// Released and not recorded: the journal stays, and the next
+			// receive records the release from it (recoverReleases).
+			keepJournal = true
+			return nil, &NotTakenBackError{Dir: final, Err: fmt.Errorf("the release could not be recorded (%v), nor taken back from %s (%v): it stays released, and the next receive records it", err, final, rerr)}
+		}
 		os.Chmod(h.Content, 0o700)
 		putBack()
 		return nil, fmt.Errorf("the release could not be recorded (%w), so it was taken back; free space in %s, then release again", err, s.Home)
@@ -500,6 +510,11 @@ func putBackSetAside(h *Held) error {
 	kept := h.Content + ".held"
 	if _, err := os.Lstat(kept); err != nil {
 		return nil
+	}
+	if _, err := os.Lstat(h.Content); err != nil {
+		// The rest went out (released, its records not written): the
+		// files set aside must not become a bundle of their own.
+		return fmt.Errorf("review %s: its content is no longer in %s, and the held files a partial release set aside are in %s: check the release folder %s and the custody log (sluice log verify) before deciding", h.ID, h.Content, kept, h.Out)
 	}
 	err := filepath.WalkDir(kept, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || !e.Type().IsRegular() {

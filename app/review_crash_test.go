@@ -186,3 +186,28 @@ func TestReleaseFolderCheckedAgainAfterReview(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Files a partial release set aside, with the rest of the content gone
+// (released, its records never written), are not made a bundle of their
+// own: the next decision refuses, saying where to look.
+func TestSetAsideWithoutTheRest(t *testing.T) {
+	sender, kiosk := pair(t, false)
+	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
+	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "fine\n", "b.pdf": "not a pdf"}))
+	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("receive: %v", err)
+	}
+	h := he.Held
+	aside := filepath.Join(h.Content+".held", "outbox", "b.pdf")
+	os.MkdirAll(filepath.Dir(aside), 0o700)
+	os.Rename(filepath.Join(h.Content, "outbox", "b.pdf"), aside)
+	os.RemoveAll(h.Content) // the rest went out
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{}); err == nil || !strings.Contains(err.Error(), "is no longer in") {
+		t.Fatalf("deciding on what is left: %v", err)
+	}
+	if _, err := os.Stat(h.Content); err == nil {
+		t.Errorf("the content was made again from the files set aside")
+	}
+}
