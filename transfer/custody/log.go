@@ -198,6 +198,20 @@ type state struct {
 	Roots   []tlog.Hash `json:"roots"`
 	Since   int         `json:"since_checkpoint"`
 	History *int64      `json:"history"`
+	// Sig is the station's signature over the rest (sealState): without
+	// the key, no one can write a cache whose roots are another log's.
+	Sig []byte `json:"sig,omitempty"`
+}
+
+// sealState signs st's fields but Sig with the log's signer (Ed25519,
+// deterministic: the same state always gets the same signature).
+func (l *Log) sealState(st state) ([]byte, error) {
+	st.Sig = nil
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return l.signer.Sign(append([]byte("sluice custody state cache\n"), b...))
 }
 
 func (l *Log) load() error {
@@ -216,7 +230,7 @@ func (l *Log) load() error {
 	if b, err := os.ReadFile(l.path + ".state"); err == nil {
 		var st state
 		if json.Unmarshal(b, &st) == nil && st.Size == l.size && st.History != nil && st.N >= 0 &&
-			len(st.Roots) == bits.OnesCount64(uint64(st.N)) && l.lastLeafIs(st.Prev, st.N) {
+			len(st.Roots) == bits.OnesCount64(uint64(st.N)) && l.stateSealed(st) && l.lastLeafIs(st.Prev, st.N) {
 			front := frontier{n: st.N, roots: st.Roots}
 			if !haveSigned || st.N > signedN || st.N == signedN && front.hash() == signedHash {
 				l.front = front
@@ -407,9 +421,20 @@ func (l *Log) Checkpoint() ([]byte, error) {
 	return signed, nil
 }
 
+// stateSealed says whether st carries the station's signature (sealState).
+func (l *Log) stateSealed(st state) bool {
+	sig, err := l.sealState(st)
+	return err == nil && len(st.Sig) > 0 && bytes.Equal(sig, st.Sig)
+}
+
 func (l *Log) saveState() {
 	history := l.history
 	st := state{Size: l.size, N: l.front.n, Prev: l.prev, Roots: l.front.roots, Since: l.uncommit, History: &history}
+	sig, err := l.sealState(st)
+	if err != nil {
+		return
+	}
+	st.Sig = sig
 	b, err := json.Marshal(st)
 	if err != nil {
 		return

@@ -190,3 +190,33 @@ func TestCRLFLogSaidSo(t *testing.T) {
 		t.Fatalf("verdict: %q", r.Problem)
 	}
 }
+
+// A cache of the tree written by hand for a rewritten log (its roots are
+// the rewritten log's, one record more than the newest checkpoint, so the
+// checkpoint is never compared) is not taken: the cache carries the
+// station's signature, and without it the log is rebuilt and checked.
+func TestForgedStateCacheRefused(t *testing.T) {
+	s := newStation(t, "st")
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, 150)
+	l.Close()
+	lines := readLines(t, path)
+	lines[120] = strings.Replace(lines[120], `"officer":"tester"`, `"officer":"someone-else"`, 1)
+	extra := strings.Replace(lines[len(lines)-1], `"seq":149`, `"seq":150`, 1)
+	lines = rechain(t, append(lines, extra))
+	writeLines(t, path, lines)
+	var f frontier
+	var prev tlog.Hash
+	for _, line := range lines {
+		prev = tlog.RecordHash([]byte(line))
+		f.add(prev)
+	}
+	info, _ := os.Stat(path)
+	history := int64(100)
+	b, _ := json.Marshal(state{Size: info.Size(), N: f.n, Prev: prev, Roots: f.roots, History: &history})
+	os.WriteFile(path+".state", b, 0o600)
+	if _, err := Open(path, s.keys.NoteSigner(s.origin), s.origin, "st", "tester"); !errors.Is(err, ErrTampered) {
+		t.Fatalf("opening a rewritten log with a forged cache: %v", err)
+	}
+}
