@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"sluice/internal/lockfile"
 	"sluice/transfer/custody"
 )
 
@@ -261,5 +262,28 @@ func TestForwardLogUnconfirmed(t *testing.T) {
 	cursors, err := kiosk.forwardCursors()
 	if err != nil || cursors[to].Next != 0 {
 		t.Fatalf("the cursor moved: %+v %v", cursors, err)
+	}
+}
+
+// Forwarding reads only what is durable: it waits for a writer's append
+// (the log's lock) to end, as a second writer would, and says so if it
+// cannot.
+func TestForwardLogWaitsForTheWriter(t *testing.T) {
+	_, kiosk := pair(t, false)
+	r := startRsyslog(t, 0)
+	l, err := lockfile.TryLock(kiosk.CustodyPath + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := custody.LockWait
+	custody.LockWait = 100 * time.Millisecond
+	_, ferr := kiosk.ForwardLog(context.Background(), "tcp://"+r.addr, 0)
+	custody.LockWait = old
+	l.Unlock()
+	if !errors.Is(ferr, custody.ErrLocked) {
+		t.Fatalf("forwarding while a writer holds the log: %v", ferr)
+	}
+	if _, err := kiosk.ForwardLog(context.Background(), "tcp://"+r.addr, 0); err != nil {
+		t.Fatalf("once it is done: %v", err)
 	}
 }

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"sluice/internal/lockfile"
 )
 
 // Syslog facility and severities (RFC 5424 §6.2.1): facility 13, "log
@@ -90,8 +93,29 @@ type oversize struct {
 // record written; the caller moves its own only once the collector has
 // confirmed them. A torn last line is not a record and is not sent.
 func Forward(ctx context.Context, path string, c ForwardCursor, w io.Writer, max int) (ForwardCursor, error) {
-	var seq int64
-	err := Each(path, func(line []byte, r Record) error {
+	// Only what is durable: a writer holds the lock from before its
+	// append until after its fsync, so the size seen under the lock
+	// holds whole, durable records only. One sent, then lost to a power
+	// cut, would make the next record of its number look like an edit.
+	lock, err := lockfile.LockWithin(path+".lock", LockWait)
+	if errors.Is(err, lockfile.ErrHeld) {
+		return c, ErrLocked
+	}
+	if err != nil {
+		return c, fmt.Errorf("custody log: %w", err)
+	}
+	info, err := os.Stat(path)
+	lock.Unlock()
+	if err != nil {
+		return c, fmt.Errorf("custody log: %w", err)
+	}
+	durableBytes := info.Size()
+	var seq, offset int64
+	errDone := errors.New("done")
+	err = Each(path, func(line []byte, r Record) error {
+		if offset += int64(len(line)) + 1; offset > durableBytes {
+			return errDone
+		}
 		defer func() { seq++ }()
 		switch {
 		case seq == c.Next-1:
@@ -123,6 +147,9 @@ func Forward(ctx context.Context, path string, c ForwardCursor, w io.Writer, max
 		c = ForwardCursor{Next: seq + 1, Last: tlog.RecordHash(line).String()}
 		return nil
 	})
+	if errors.Is(err, errDone) {
+		err = nil
+	}
 	if err == nil && seq < c.Next {
 		err = fmt.Errorf("%w: it holds %d records, and %d were forwarded; the collector holds them: run sluice log verify", ErrForwardedChanged, seq, c.Next)
 	}
