@@ -125,20 +125,7 @@ func TestHoldAfterKilledHold(t *testing.T) {
 // before its records, leaves the bundle undecided: the next decision
 // finds it whole again, and a release of all of it releases all of it.
 func TestPartialReleaseCutShort(t *testing.T) {
-	sender, kiosk := pair(t, false)
-	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
-	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "fine\n", "b.pdf": "not a pdf"}))
-	_, err := kiosk.Receive(context.Background(), ReceiveRequest{BundleDir: sealed.Dir, OutDir: t.TempDir()})
-	var he *HeldError
-	if !errors.As(err, &he) {
-		t.Fatalf("receive: %v", err)
-	}
-	h := he.Held
-	aside := filepath.Join(h.Content+".held", "outbox", "b.pdf")
-	os.MkdirAll(filepath.Dir(aside), 0o700)
-	if err := os.Rename(filepath.Join(h.Content, "outbox", "b.pdf"), aside); err != nil {
-		t.Fatal(err)
-	}
+	kiosk, h, aside := setAsideByAPartialRelease(t)
 	r, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{})
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +135,9 @@ func TestPartialReleaseCutShort(t *testing.T) {
 	}
 	if _, err := os.Stat(h.Content + ".held"); err == nil {
 		t.Errorf("%s.held is left behind", h.Content)
+	}
+	if _, err := os.Stat(aside); err == nil {
+		t.Errorf("%s is still set aside", aside)
 	}
 }
 
@@ -191,6 +181,25 @@ func TestReleaseFolderCheckedAgainAfterReview(t *testing.T) {
 // (released, its records never written), are not made a bundle of their
 // own: the next decision refuses, saying where to look.
 func TestSetAsideWithoutTheRest(t *testing.T) {
+	kiosk, h, aside := setAsideByAPartialRelease(t)
+	os.RemoveAll(h.Content) // the rest went out
+	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{}); err == nil || !strings.Contains(err.Error(), "is no longer in") {
+		t.Fatalf("deciding on what is left: %v", err)
+	}
+	if _, err := os.Stat(h.Content); err == nil {
+		t.Errorf("the content was made again from the files set aside")
+	}
+	if _, err := os.Stat(aside); err != nil {
+		t.Errorf("the file set aside is gone: %v", err)
+	}
+}
+
+// setAsideByAPartialRelease holds a bundle of a file that passes and one
+// held (b.pdf), on a kiosk that allows partial releases, and sets b.pdf
+// aside as a partial release does before its rename (aside, its path
+// there), as a release stopped at that point leaves it.
+func setAsideByAPartialRelease(t *testing.T) (*Station, *Held, string) {
+	t.Helper()
 	sender, kiosk := pair(t, false)
 	setPolicy(t, kiosk, strings.Replace(defaultPolicyText, "partial_release = false", "partial_release = true", 1))
 	sealed := pack(t, sender, "kiosk-1", stage(t, map[string]string{"a.txt": "fine\n", "b.pdf": "not a pdf"}))
@@ -202,12 +211,8 @@ func TestSetAsideWithoutTheRest(t *testing.T) {
 	h := he.Held
 	aside := filepath.Join(h.Content+".held", "outbox", "b.pdf")
 	os.MkdirAll(filepath.Dir(aside), 0o700)
-	os.Rename(filepath.Join(h.Content, "outbox", "b.pdf"), aside)
-	os.RemoveAll(h.Content) // the rest went out
-	if _, err := kiosk.ReleaseHeld(context.Background(), h.ID, Decision{}); err == nil || !strings.Contains(err.Error(), "is no longer in") {
-		t.Fatalf("deciding on what is left: %v", err)
+	if err := os.Rename(filepath.Join(h.Content, "outbox", "b.pdf"), aside); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(h.Content); err == nil {
-		t.Errorf("the content was made again from the files set aside")
-	}
+	return kiosk, h, aside
 }

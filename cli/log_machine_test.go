@@ -16,21 +16,12 @@ import (
 // is read raw from the kernel): the JSON parses, and the lines are the
 // log's, byte for byte. (On a terminal they are escaped, as all output.)
 func TestLogJSONToAPipeIsExact(t *testing.T) {
-	dir := t.TempDir()
-	sender, _, _ := sealedPair(t, dir)
+	sender := senderWith(t, custody.Record{Event: custody.EventWritten, Outcome: "ok",
+		Media: &custody.Media{Vendor: "Generic\x7f", Model: "Flash\u0085Disk\u00a0\u202e"}})
 	st, err := app.Load(sender)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := custody.Open(st.CustodyPath, st.Keys.NoteSigner(st.Origin()), st.Origin(), st.Name, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Append(custody.Record{Event: custody.EventWritten, Station: st.Name, Outcome: "ok",
-		Media: &custody.Media{Vendor: "Generic\x7f", Model: "Flash\u0085Disk\u00a0\u202e"}}, true); err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
 	r := mustRun(t, "", "--home", sender, "log", "export", "--format", "json")
 	var recs []custody.Record
 	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil {
@@ -53,21 +44,11 @@ func TestLogJSONToAPipeIsExact(t *testing.T) {
 // in the log's order: one logged while the station's clock was set back
 // is not dropped from "everything since T".
 func TestLogSinceKeepsLaterRecords(t *testing.T) {
-	dir := t.TempDir()
-	sender, _, _ := sealedPair(t, dir)
-	st, err := app.Load(sender)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := custody.Open(st.CustodyPath, st.Keys.NoteSigner(st.Origin()), st.Origin(), st.Name, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
 	later := time.Now().Add(time.Hour) // after everything sealedPair logged
-	l.Append(custody.Record{Event: custody.EventStaged, Station: st.Name, Outcome: "ok", Reason: "A", Time: later}, false)
-	l.Append(custody.Record{Event: custody.EventRefused, Station: st.Name, Outcome: "refused", Reason: "B: clock set back", Time: later.Add(-48 * time.Hour)}, false)
-	l.Append(custody.Record{Event: custody.EventStaged, Station: st.Name, Outcome: "ok", Reason: "C", Time: later.Add(time.Second)}, true)
-	l.Close()
+	sender := senderWith(t,
+		custody.Record{Event: custody.EventStaged, Outcome: "ok", Reason: "A", Time: later},
+		custody.Record{Event: custody.EventRefused, Outcome: "refused", Reason: "B: clock set back", Time: later.Add(-48 * time.Hour)},
+		custody.Record{Event: custody.EventStaged, Outcome: "ok", Reason: "C", Time: later.Add(time.Second)})
 	r := mustRun(t, "", "--home", sender, "log", "export", "--format", "json", "--since", later.Add(-time.Minute).UTC().Format(time.RFC3339))
 	for _, want := range []string{`"reason":"A"`, "clock set back", `"reason":"C"`} {
 		if !strings.Contains(r.stdout, want) {
@@ -82,8 +63,17 @@ func TestLogSinceKeepsLaterRecords(t *testing.T) {
 // CSV, which escapes nothing, is escaped on its way to a pipe as to a
 // terminal: a drive's model string cannot send a terminal sequences.
 func TestLogCSVToAPipeIsEscaped(t *testing.T) {
-	dir := t.TempDir()
-	sender, _, _ := sealedPair(t, dir)
+	sender := senderWith(t, custody.Record{Event: custody.EventWritten, Outcome: "ok", Media: &custody.Media{Model: "\x1b]0;owned\x07\x1b[2J"}})
+	if out := mustRun(t, "", "--home", sender, "log", "export", "--format", "csv").stdout; strings.ContainsRune(out, 0x1b) {
+		t.Errorf("log export --format csv wrote an escape character")
+	}
+}
+
+// senderWith is a sender's station (sealedPair's) whose log has recs
+// appended, the last checkpointed.
+func senderWith(t *testing.T, recs ...custody.Record) string {
+	t.Helper()
+	sender, _, _ := sealedPair(t, t.TempDir())
 	st, err := app.Load(sender)
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +82,12 @@ func TestLogCSVToAPipeIsEscaped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Append(custody.Record{Event: custody.EventWritten, Station: st.Name, Outcome: "ok", Media: &custody.Media{Model: "\x1b]0;owned\x07\x1b[2J"}}, true)
-	l.Close()
-	if out := mustRun(t, "", "--home", sender, "log", "export", "--format", "csv").stdout; strings.ContainsRune(out, 0x1b) {
-		t.Errorf("log export --format csv wrote an escape character")
+	defer l.Close()
+	for i, r := range recs {
+		r.Station = st.Name
+		if _, err := l.Append(r, i == len(recs)-1); err != nil {
+			t.Fatal(err)
+		}
 	}
+	return sender
 }
