@@ -40,11 +40,15 @@ type Forwarded struct {
 // or TLS (tls://HOST:PORT, the collector's certificate checked against the
 // system's roots), framed by octet counting (custody.Forward): the SIEM of
 // the site's protected network gets its own copy of every record, which
-// the station can no longer change. Where it stands is kept per collector
-// in HOME/custody.log.forwarded and moved only past what the collector
-// took, so a collector that is down misses nothing: the next run sends it
-// all. A record already sent that is no longer in the log as it was is an
-// error (custody.ErrForwardedChanged), and nothing more is sent.
+// the station can no longer change; the latest signed checkpoint follows
+// the records. Where it stands is kept per collector in
+// HOME/custody.log.forwarded and moved only once the collector has closed
+// the connection after reading everything (confirmed), so a collector
+// that is down, stalls or dies misses nothing: the next run sends it
+// again. A record longer than maxMessage bytes (0: 8 KiB) is sent as its
+// seq, event and hash (custody.Forward). A record already sent that is no
+// longer in the log as it was is an error (custody.ErrForwardedChanged),
+// and nothing more is sent.
 func (s *Station) ForwardLog(ctx context.Context, to string, maxMessage int) (*Forwarded, error) {
 	if maxMessage == 0 {
 		maxMessage = custody.DefaultMaxMessage
