@@ -490,21 +490,34 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint signature does not verify with %s's key: %v", strings.TrimPrefix(v.Name(), "sluice-custody/"), err)
 	}
-	lines := strings.SplitN(n.Text, "\n", 4)
-	if len(lines) < 4 {
-		return nil, fmt.Errorf("checkpoint is malformed")
+	cp := &Checkpoint{Signed: signed}
+	if cp.Origin, cp.Size, cp.Hash, err = parseCheckpoint(n.Text); err != nil {
+		return nil, err
 	}
-	size, err := strconv.ParseInt(lines[1], 10, 64)
-	if err != nil || size < 0 || size > MaxTreeSize {
-		return nil, fmt.Errorf("checkpoint has a bad tree size")
+	if cp.Size > MaxTreeSize {
+		return nil, errors.New("checkpoint has a bad tree size")
+	}
+	return cp, nil
+}
+
+// parseCheckpoint reads a checkpoint's body (FormatCheckpoint's three
+// lines; a signed note's signature lines may follow): origin, tree size
+// (not negative) and root hash. It checks no signature.
+func parseCheckpoint(text string) (origin string, size int64, h tlog.Hash, err error) {
+	lines := strings.SplitN(text, "\n", 4)
+	if len(lines) < 4 {
+		return "", 0, h, errors.New("checkpoint is malformed")
+	}
+	size, err = strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 {
+		return "", 0, h, errors.New("checkpoint has a bad tree size")
 	}
 	hb, err := base64.StdEncoding.DecodeString(lines[2])
 	if err != nil || len(hb) != tlog.HashSize {
-		return nil, fmt.Errorf("checkpoint has a bad root hash")
+		return "", 0, h, errors.New("checkpoint has a bad root hash")
 	}
-	cp := &Checkpoint{Origin: lines[0], Size: size, Signed: signed}
-	copy(cp.Hash[:], hb)
-	return cp, nil
+	copy(h[:], hb)
+	return lines[0], size, h, nil
 }
 
 func checkpointDir(logPath string) string { return logPath + ".checkpoints" }
@@ -541,18 +554,8 @@ func checkpointSizes(logPath string) ([]int64, error) {
 // states, without checking its signature (the station's own: Verify checks
 // signatures).
 func checkpointSizeHash(b []byte) (int64, tlog.Hash, bool) {
-	var h tlog.Hash
-	lines := strings.SplitN(string(b), "\n", 4)
-	if len(lines) < 4 {
-		return 0, h, false
-	}
-	n, err := strconv.ParseInt(lines[1], 10, 64)
-	hb, herr := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || n < 0 || herr != nil || len(hb) != tlog.HashSize {
-		return 0, h, false
-	}
-	copy(h[:], hb)
-	return n, h, true
+	_, n, h, err := parseCheckpoint(string(b))
+	return n, h, err == nil
 }
 
 // checkpointSize reads the tree size a stored checkpoint states, without
