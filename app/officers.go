@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -328,12 +327,9 @@ func messageFor(h *Held, d Decision) ([]byte, error) {
 }
 
 // checkApprovals returns the distinct enrolled officers whose approvals of
-// decision d on h verify against what would be released now.
-func (s *Station) checkApprovals(h *Held, d Decision) ([]string, error) {
-	msg, err := messageFor(h, d)
-	if err != nil {
-		return nil, err
-	}
+// h verify against msg, the message of a decision on what would be
+// released now (messageFor: hashing the content is the caller's, once).
+func (s *Station) checkApprovals(h *Held, msg []byte) []string {
 	seen := map[string]bool{} // by key: one officer counts once, whatever the name
 	var who []string
 	for _, a := range h.Approvals {
@@ -352,22 +348,17 @@ func (s *Station) checkApprovals(h *Held, d Decision) ([]string, error) {
 		who = append(who, a.Officer)
 	}
 	sort.Strings(who)
-	return who, nil
+	return who
 }
 
 // hashFile is the SHA-256 of the regular file at path (a link or anything
 // else in its place is an error).
 func hashFile(path string) (crypto.Digest, error) {
-	var d crypto.Digest
 	f, err := regfile.Open(path)
 	if err != nil {
-		return d, err
+		return crypto.Digest{}, err
 	}
 	defer f.Close()
-	h := crypto.NewHash()
-	if _, err := io.Copy(h, f); err != nil {
-		return d, err
-	}
-	h.Sum(d[:0])
-	return d, nil
+	d, _, err := crypto.HashReader(f)
+	return d, err
 }

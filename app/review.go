@@ -261,10 +261,11 @@ func (s *Station) ReleaseHeld(ctx context.Context, id string, d Decision) (*Rece
 	approvedBy := ""
 	if len(officers) > 0 {
 		// Officers are enrolled: the decision needs their signatures.
-		who, err := s.checkApprovals(h, d)
+		msg, err := messageFor(h, d)
 		if err != nil {
 			return nil, err
 		}
+		who := s.checkApprovals(h, msg)
 		if need := s.Policy.RequireApprovals; len(who) < need {
 			have := "none yet"
 			if len(who) > 0 {
@@ -413,17 +414,14 @@ func (s *Station) ApproveHeld(ctx context.Context, id string, d Decision, o *Sig
 		return nil, as.refused(h, "approval ("+decisionName(d)+")",
 			fmt.Errorf("officer %s is not enrolled on this station with the key they signed in with (removed since?); sluice officer list shows who is", safetext.Line(o.Name)))
 	}
-	who, err := s.checkApprovals(h, d)
-	if err != nil {
-		return nil, err
-	}
-	if slices.Contains(who, o.Name) {
-		return who, as.refused(h, "approval ("+decisionName(d)+")",
-			fmt.Errorf("officer %s has already approved this decision on bundle %s; another officer must approve it", o.Name, id))
-	}
 	msg, err := messageFor(h, d)
 	if err != nil {
 		return nil, err
+	}
+	who := s.checkApprovals(h, msg)
+	if slices.Contains(who, o.Name) {
+		return who, as.refused(h, "approval ("+decisionName(d)+")",
+			fmt.Errorf("officer %s has already approved this decision on bundle %s; another officer must approve it", o.Name, id))
 	}
 	sig, err := crypto.SignSSH(o.signer, crypto.NamespaceApproval, msg)
 	if err != nil {

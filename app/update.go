@@ -199,11 +199,8 @@ func sealedPackage(path string, want *crypto.Digest) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hold the package in memory: %w", err)
 	}
-	h := crypto.NewHash()
-	var got crypto.Digest
-	_, err = io.Copy(io.MultiWriter(f, h), src)
+	got, _, err := crypto.HashReader(io.TeeReader(src, f))
 	if err == nil {
-		h.Sum(got[:0])
 		if want != nil && got != *want {
 			err = fmt.Errorf("%s is not the package the release key signed (its SHA-256 is %s, the signed one's %s): something changed it in %s after it was checked; apply the update again from its bundle",
 				filepath.Base(path), got, *want, filepath.Dir(path))
