@@ -45,10 +45,7 @@ func TestStationRefusesRewrittenLog(t *testing.T) {
 	s := newStation(t, "st")
 	for _, how := range []string{"edited", "cut"} {
 		t.Run(how, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "custody.log")
-			l := s.open(t, path)
-			fill(t, l, 150)
-			l.Close()
+			path := filledLog(t, s, 150)
 			lines := readLines(t, path)
 			if how == "edited" {
 				lines[119] = strings.Replace(lines[119], `"officer":"tester"`, `"officer":"someone-else"`, 1)
@@ -76,16 +73,13 @@ func TestStationRefusesRewrittenLog(t *testing.T) {
 // hand) is rebuilt from the log, not used: it panicked the next append.
 func TestStateCacheWithoutRoots(t *testing.T) {
 	s := newStation(t, "st")
-	path := filepath.Join(t.TempDir(), "custody.log")
-	l := s.open(t, path)
-	fill(t, l, 7)
-	l.Close()
+	path := filledLog(t, s, 7)
 	var st map[string]any
 	json.Unmarshal(mustRead(t, path+".state"), &st)
 	st["roots"] = []any{}
 	b, _ := json.Marshal(st)
 	os.WriteFile(path+".state", b, 0o600)
-	l = s.open(t, path)
+	l := s.open(t, path)
 	if _, err := l.Append(Record{Event: EventSealed, Station: "st", Outcome: "ok"}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +93,7 @@ func TestStateCacheWithoutRoots(t *testing.T) {
 // chain and all. The records after the newest checkpoint are counted.
 func TestVerifyNeedsACheckpoint(t *testing.T) {
 	s := newStation(t, "st")
-	path := filepath.Join(t.TempDir(), "custody.log")
-	l := s.open(t, path)
-	fill(t, l, 25)
-	l.Close()
+	path := filledLog(t, s, 25)
 	if r := verify(t, s, path, nil); !r.OK() || r.Unsigned != 5 {
 		t.Fatalf("an honest log: %+v", r)
 	}
@@ -121,10 +112,7 @@ func TestVerifyNeedsACheckpoint(t *testing.T) {
 // lines (sparse zeros) is refused at line 2 holding little.
 func TestVerifyMemoryBoundedByLines(t *testing.T) {
 	s := newStation(t, "st")
-	path := filepath.Join(t.TempDir(), "custody.log")
-	l := s.open(t, path)
-	fill(t, l, 10)
-	l.Close()
+	path := filledLog(t, s, 10)
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -167,10 +155,7 @@ func TestVerifyMemoryBoundedByLines(t *testing.T) {
 // error about a file that does not exist.
 func TestOddNameInCheckpointFolder(t *testing.T) {
 	s := newStation(t, "st")
-	path := filepath.Join(t.TempDir(), "custody.log")
-	l := s.open(t, path)
-	fill(t, l, 10)
-	l.Close()
+	path := filledLog(t, s, 10)
 	os.WriteFile(filepath.Join(checkpointDir(path), "+00000000005"), []byte("x"), 0o600)
 	if r := verify(t, s, path, nil); !r.OK() {
 		t.Fatalf("verdict: %s", r.Problem)
@@ -180,10 +165,7 @@ func TestOddNameInCheckpointFolder(t *testing.T) {
 // A log copied as text (CR LF line ends) is said to be that, not edited.
 func TestCRLFLogSaidSo(t *testing.T) {
 	s := newStation(t, "st")
-	path := filepath.Join(t.TempDir(), "custody.log")
-	l := s.open(t, path)
-	fill(t, l, 10)
-	l.Close()
+	path := filledLog(t, s, 10)
 	b := mustRead(t, path)
 	os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "\n", "\r\n")), 0o600)
 	if r := verify(t, s, path, nil); r.OK() || !strings.Contains(r.Problem, "copied as text") {
@@ -197,10 +179,7 @@ func TestCRLFLogSaidSo(t *testing.T) {
 // station's signature, and without it the log is rebuilt and checked.
 func TestForgedStateCacheRefused(t *testing.T) {
 	s := newStation(t, "st")
-	path := filepath.Join(t.TempDir(), "custody.log")
-	l := s.open(t, path)
-	fill(t, l, 150)
-	l.Close()
+	path := filledLog(t, s, 150)
 	lines := readLines(t, path)
 	lines[120] = strings.Replace(lines[120], `"officer":"tester"`, `"officer":"someone-else"`, 1)
 	extra := strings.Replace(lines[len(lines)-1], `"seq":149`, `"seq":150`, 1)
@@ -219,4 +198,15 @@ func TestForgedStateCacheRefused(t *testing.T) {
 	if _, err := Open(path, s.keys.NoteSigner(s.origin), s.origin, "st", "tester"); !errors.Is(err, ErrTampered) {
 		t.Fatalf("opening a rewritten log with a forged cache: %v", err)
 	}
+}
+
+// filledLog is a log of n records by station s (fill's: every tenth a
+// sealed record, checkpointed), closed.
+func filledLog(t *testing.T, s station, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "custody.log")
+	l := s.open(t, path)
+	fill(t, l, n)
+	l.Close()
+	return path
 }
